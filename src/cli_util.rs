@@ -1,0 +1,63 @@
+//! Small parsers shared by the command line: sizes, byte counts, points.
+
+/// "1920x1080" → (1920, 1080).
+pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let (w, h) = s.split_once(['x', 'X']).ok_or_else(|| format!("`{s}`: expected WIDTHxHEIGHT, e.g. 1920x1080"))?;
+    let p = |v: &str| v.trim().parse::<u32>().ok().filter(|&n| n > 0).ok_or_else(|| format!("`{s}`: `{v}` is not a positive whole number"));
+    Ok((p(w)?, p(h)?))
+}
+
+/// "512MiB", "2GiB", "300MB", "4096" → bytes.
+pub fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().map_err(|_| format!("`{s}`: expected a size such as 512MiB"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" => 1 << 10,
+        "kb" => 1000,
+        "m" | "mib" => 1 << 20,
+        "mb" => 1_000_000,
+        "g" | "gib" => 1 << 30,
+        "gb" => 1_000_000_000,
+        other => return Err(format!("`{s}`: unknown unit `{other}` (use KiB, MiB, GiB)")),
+    };
+    Ok((n * mult as f64) as u64)
+}
+
+/// "960,540.5" → (960.0, 540.5).
+pub fn parse_point(s: &str) -> Result<(f64, f64), String> {
+    let (x, y) = s.split_once(',').ok_or_else(|| format!("`{s}`: expected X,Y in cells, e.g. 96,54"))?;
+    let p = |v: &str| v.trim().parse::<f64>().map_err(|_| format!("`{s}`: `{v}` is not a number"));
+    Ok((p(x)?, p(y)?))
+}
+
+/// 1536 → "1.5 KiB".
+pub fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = b as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 { format!("{b} B") } else { format!("{v:.1} {}", UNITS[u]) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_sizes_bytes_points() {
+        assert_eq!(parse_size("1001x333"), Ok((1001, 333)));
+        assert!(parse_size("10x0").is_err());
+        assert_eq!(parse_bytes("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_bytes("1.5GiB"), Ok(3 << 29));
+        assert_eq!(parse_bytes("100"), Ok(100));
+        assert!(parse_bytes("5 parsecs").is_err());
+        assert_eq!(parse_point("1.5, -2"), Ok((1.5, -2.0)));
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+    }
+}

@@ -1,0 +1,164 @@
+//! Colour spaces: sRGB transfer curve, linear light, CIELAB (D65).
+//!
+//! Every filter in tessera (mip pyramids, cell means, blending) runs in linear light;
+//! sRGB is only a storage encoding. Matching compares colours in CIELAB, where
+//! Euclidean distance roughly follows perceived difference.
+
+use std::sync::OnceLock;
+
+/// sRGB-encoded value in `[0, 1]` to linear light.
+pub fn srgb_to_linear(c: f32) -> f32 {
+    if c <= 0.04045 {
+        c / 12.92
+    } else {
+        ((c + 0.055) / 1.055).powf(2.4)
+    }
+}
+
+/// Linear light in `[0, 1]` to the sRGB encoding.
+pub fn linear_to_srgb(c: f32) -> f32 {
+    if c <= 0.003_130_8 {
+        c * 12.92
+    } else {
+        1.055 * c.powf(1.0 / 2.4) - 0.055
+    }
+}
+
+struct Tables {
+    decode: [f32; 256],
+    /// `encode_thresholds[k]` is the linear value at which the 8-bit code rounds up from k to k+1.
+    encode_thresholds: [f32; 255],
+}
+
+fn tables() -> &'static Tables {
+    static TABLES: OnceLock<Tables> = OnceLock::new();
+    TABLES.get_or_init(|| {
+        let mut decode = [0.0; 256];
+        for (i, d) in decode.iter_mut().enumerate() {
+            *d = srgb_to_linear(i as f32 / 255.0);
+        }
+        let mut encode_thresholds = [0.0; 255];
+        for (k, t) in encode_thresholds.iter_mut().enumerate() {
+            *t = srgb_to_linear((k as f32 + 0.5) / 255.0);
+        }
+        Tables {
+            decode,
+            encode_thresholds,
+        }
+    })
+}
+
+/// The 256-entry sRGB-byte-to-linear table.
+pub fn srgb8_decode_table() -> &'static [f32; 256] {
+    &tables().decode
+}
+
+/// sRGB byte to linear light.
+#[inline]
+pub fn srgb8_to_linear(v: u8) -> f32 {
+    tables().decode[v as usize]
+}
+
+/// Linear light to the nearest sRGB byte (round to nearest in the encoded domain), exactly,
+/// by a branch-light binary search over the 255 rounding thresholds.
+#[inline]
+pub fn linear_to_srgb8(c: f32) -> u8 {
+    let t = &tables().encode_thresholds;
+    let mut lo = 0usize;
+    let mut size = 256usize;
+    // Invariant: the answer lies in lo..lo+size.
+    while size > 1 {
+        let half = size / 2;
+        let mid = lo + half;
+        if c >= t[mid - 1] {
+            lo = mid;
+        }
+        size -= half;
+    }
+    lo as u8
+}
+
+/// Linear-light RGB to CIE XYZ (D65 white, Y of white = 1).
+pub fn linear_rgb_to_xyz(rgb: [f32; 3]) -> [f32; 3] {
+    let [r, g, b] = rgb;
+    [
+        0.412_456_4 * r + 0.357_576_1 * g + 0.180_437_5 * b,
+        0.212_672_9 * r + 0.715_152_2 * g + 0.072_175_0 * b,
+        0.019_333_9 * r + 0.119_192 * g + 0.950_304_1 * b,
+    ]
+}
+
+/// CIE XYZ to CIELAB relative to the D65 white point.
+pub fn xyz_to_lab(xyz: [f32; 3]) -> [f32; 3] {
+    const WHITE: [f32; 3] = [0.950_47, 1.0, 1.088_83];
+    const EPS: f32 = 216.0 / 24389.0;
+    const KAPPA: f32 = 24389.0 / 27.0;
+    let f = |t: f32| {
+        if t > EPS {
+            t.cbrt()
+        } else {
+            (KAPPA * t + 16.0) / 116.0
+        }
+    };
+    let fx = f(xyz[0] / WHITE[0]);
+    let fy = f(xyz[1] / WHITE[1]);
+    let fz = f(xyz[2] / WHITE[2]);
+    [116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)]
+}
+
+/// Linear-light RGB to CIELAB (D65).
+pub fn linear_rgb_to_lab(rgb: [f32; 3]) -> [f32; 3] {
+    xyz_to_lab(linear_rgb_to_xyz(rgb))
+}
+
+/// 8-bit sRGB to CIELAB (D65).
+pub fn srgb8_to_lab(rgb: [u8; 3]) -> [f32; 3] {
+    linear_rgb_to_lab(rgb.map(srgb8_to_linear))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_round_trip_is_exact() {
+        for v in 0..=255u8 {
+            assert_eq!(linear_to_srgb8(srgb8_to_linear(v)), v);
+        }
+    }
+
+    #[test]
+    fn encode_rounds_to_nearest() {
+        for i in 0..=10_000 {
+            let c = i as f32 / 10_000.0;
+            let exact = (linear_to_srgb(c) * 255.0).round() as i32;
+            let got = linear_to_srgb8(c) as i32;
+            // Exactly-at-threshold values may round either way in f32.
+            assert!((exact - got).abs() <= 1, "{c}: {exact} vs {got}");
+        }
+        assert_eq!(linear_to_srgb8(-1.0), 0);
+        assert_eq!(linear_to_srgb8(2.0), 255);
+    }
+
+    /// Reference values from Bruce Lindbloom's colour calculator (sRGB, D65, 2° observer).
+    #[test]
+    fn cielab_matches_published_values() {
+        let cases: [([u8; 3], [f32; 3]); 6] = [
+            ([255, 255, 255], [100.0, 0.0, 0.0]),
+            ([0, 0, 0], [0.0, 0.0, 0.0]),
+            ([255, 0, 0], [53.2408, 80.0925, 67.2032]),
+            ([0, 255, 0], [87.7347, -86.1827, 83.1793]),
+            ([0, 0, 255], [32.2970, 79.1875, -107.8602]),
+            ([128, 128, 128], [53.5850, 0.0, 0.0]),
+        ];
+        for (rgb, want) in cases {
+            let got = srgb8_to_lab(rgb);
+            for c in 0..3 {
+                assert!(
+                    (got[c] - want[c]).abs() < 0.05,
+                    "{rgb:?}: got {got:?}, want {want:?}"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! The CPU reference renderer: the fragment shader's exact semantics (level choice,
+//! fallback, clamp-to-tile bilinear filtering, level blending, overview, background) in
+//! plain Rust, parallel over rows. It is the oracle for the GPU golden tests and the
+//! baseline for benchmarks.
+
+use crate::atlas::{AtlasBackend, LevelLayout, EMPTY_SLOT};
+use crate::color::{linear_to_srgb8, srgb8_decode_table};
+use crate::library::page_bytes;
+use crate::overview::Overview;
+use crate::view::FrameView;
+use rayon::prelude::*;
+
+/// How a frame looks beyond the tiles themselves.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RenderStyle {
+    /// Outside the mosaic, sRGB.
+    pub background: [u8; 3],
+    /// Tint each pixel by the level it drew from: brighter = finer.
+    pub debug_lod: bool,
+}
+
+impl Default for RenderStyle {
+    fn default() -> Self {
+        RenderStyle { background: [20, 20, 24], debug_lod: false }
+    }
+}
+
+/// The CPU twin of the GPU atlases: the same slots and page table, pages in plain memory.
+pub struct CpuAtlas {
+    levels: usize,
+    pages: Vec<Vec<u8>>,
+    page_table: Vec<u32>,
+}
+
+impl CpuAtlas {
+    pub fn new(layouts: &[LevelLayout], tiles: u32) -> CpuAtlas {
+        CpuAtlas {
+            levels: layouts.len(),
+            pages: vec![Vec::new(); layouts.len()],
+            page_table: vec![EMPTY_SLOT; tiles as usize * layouts.len()],
+        }
+    }
+
+    fn page(&self, level: usize, slot: u32) -> &[u8] {
+        let n = page_bytes(level);
+        &self.pages[level][slot as usize * n..][..n]
+    }
+
+    fn row(&self, tile: u32) -> &[u32] {
+        &self.page_table[tile as usize * self.levels..][..self.levels]
+    }
+}
+
+impl AtlasBackend for CpuAtlas {
+    fn write_page(&mut self, level: usize, slot: u32, texels: &[u8]) {
+        let n = page_bytes(level);
+        let end = (slot as usize + 1) * n;
+        if self.pages[level].len() < end {
+            self.pages[level].resize(end, 0);
+        }
+        self.pages[level][end - n..end].copy_from_slice(texels);
+    }
+    fn write_page_table(&mut self, first: usize, entries: &[u32]) {
+        self.page_table[first..first + entries.len()].copy_from_slice(entries);
+    }
+}
+
+/// Finest resident level ≤ `level` in a page-table row, and its slot.
+#[inline]
+fn resolve(row: &[u32], level: usize) -> (usize, u32) {
+    let mut l = level;
+    while l > 0 && row[l] == EMPTY_SLOT {
+        l -= 1;
+    }
+    (l, row[l])
+}
+
+/// Brightness ramp of the level overlay.
+pub fn debug_tint(level: i32, max_level: usize) -> f32 {
+    (level + 1) as f32 / (max_level + 1) as f32
+}
+
+/// One page row pair and weight for bilinear filtering within a `size`-texel page.
+#[inline]
+fn taps(uv: f32, size: usize) -> (usize, usize, f32) {
+    let s = size as f32;
+    let t = (uv * s).clamp(0.5, s - 0.5) - 0.5;
+    let i0 = t.floor();
+    let i = i0 as usize;
+    (i, (i + 1).min(size - 1), t - i0)
+}
+
+#[inline]
+fn bilinear(page: &[u8], size: usize, ux: f32, vy: f32) -> [f32; 3] {
+    let lut = srgb8_decode_table();
+    let (x0, x1, ax) = taps(ux, size);
+    let (y0, y1, ay) = taps(vy, size);
+    let at = |x: usize, y: usize, c: usize| lut[page[(y * size + x) * 4 + c] as usize];
+    std::array::from_fn(|c| {
+        let top = at(x0, y0, c) + (at(x1, y0, c) - at(x0, y0, c)) * ax;
+        let bottom = at(x0, y1, c) + (at(x1, y1, c) - at(x0, y1, c)) * ax;
+        top + (bottom - top) * ay
+    })
+}
+
+#[inline]
+fn encode(rgb: [f32; 3]) -> [u8; 4] {
+    [linear_to_srgb8(rgb[0]), linear_to_srgb8(rgb[1]), linear_to_srgb8(rgb[2]), 255]
+}
+
+/// Renders one frame to sRGB RGBA8, `width × height`, row-major.
+pub fn render(view: &FrameView, grid: &[u32], atlas: &CpuAtlas, overview: &Overview, style: &RenderStyle) -> Vec<u8> {
+    let (w, h) = (view.width as usize, view.height as usize);
+    let mut out = vec![0u8; w * h * 4];
+    let bg = [style.background[0], style.background[1], style.background[2], 255];
+    // Per-column cell index and position within the cell (the same for every row).
+    let axis = |n: usize, a: usize| -> Vec<(i64, f32)> {
+        (0..n)
+            .map(|p| {
+                let local = view.local(p as u32, a);
+                let f = local.floor();
+                (view.origin_int[a] as i64 + f as i64, local - f)
+            })
+            .collect()
+    };
+    let columns = axis(w, 0);
+    let rows = axis(h, 1);
+    let (cols_n, rows_n) = (view.cols as i64, view.rows as i64);
+    let exact = exact_copy_level(view, style);
+
+    out.par_chunks_mut(w * 4).enumerate().for_each(|(py, line)| {
+        let (cy, vy) = rows[py];
+        if cy < 0 || cy >= rows_n {
+            line.chunks_exact_mut(4).for_each(|p| p.copy_from_slice(&bg));
+            return;
+        }
+        let grid_row = &grid[cy as usize * view.cols as usize..][..view.cols as usize];
+        let mut px = 0;
+        while px < w {
+            let (cx, _) = columns[px];
+            // The run of pixels in this cell.
+            let mut end = px + 1;
+            while end < w && columns[end].0 == cx {
+                end += 1;
+            }
+            let span = &mut line[px * 4..end * 4];
+            if cx < 0 || cx >= cols_n {
+                span.chunks_exact_mut(4).for_each(|p| p.copy_from_slice(&bg));
+            } else if view.uses_overview() {
+                for (i, p) in span.chunks_exact_mut(4).enumerate() {
+                    let (gx, gy) = overview_coords(view, px + i, py);
+                    let c = overview.trilinear(gx, gy, view.overview_lod);
+                    p.copy_from_slice(&encode(if style.debug_lod { tint(c, -1, view.max_level) } else { c }));
+                }
+            } else {
+                let tile = grid_row[cx as usize];
+                let row = atlas.row(tile);
+                let (l_hi, slot_hi) = resolve(row, view.levels.hi);
+                if exact == Some(l_hi) {
+                    // Pixels sit on texel centres one-to-one: filtering returns texels unchanged.
+                    let size = 1usize << l_hi;
+                    let page = atlas.page(l_hi, slot_hi);
+                    let ty = (vy * size as f32) as usize;
+                    let tx = (columns[px].1 * size as f32) as usize;
+                    span.copy_from_slice(&page[(ty * size + tx) * 4..][..span.len()]);
+                } else {
+                    let (l_lo, slot_lo) = resolve(row, view.levels.lo.min(l_hi));
+                    let (page_hi, page_lo) = (atlas.page(l_hi, slot_hi), atlas.page(l_lo, slot_lo));
+                    for (i, p) in span.chunks_exact_mut(4).enumerate() {
+                        let ux = columns[px + i].1;
+                        let hi = bilinear(page_hi, 1 << l_hi, ux, vy);
+                        let mut c = hi;
+                        if view.levels.weight_hi < 1.0 && l_lo != l_hi {
+                            let lo = bilinear(page_lo, 1 << l_lo, ux, vy);
+                            let t = view.levels.weight_hi;
+                            c = std::array::from_fn(|k| lo[k] * (1.0 - t) + hi[k] * t);
+                        }
+                        if style.debug_lod {
+                            c = tint(c, l_hi as i32, view.max_level);
+                        }
+                        p.copy_from_slice(&encode(c));
+                    }
+                }
+            }
+            px = end;
+        }
+    });
+    out
+}
+
+/// Normalised overview coordinates of a pixel centre.
+#[inline]
+fn overview_coords(view: &FrameView, px: usize, py: usize) -> (f32, f32) {
+    let gx = view.origin_int[0] as f32 + view.local(px as u32, 0);
+    let gy = view.origin_int[1] as f32 + view.local(py as u32, 1);
+    (gx / view.cols as f32, gy / view.rows as f32)
+}
+
+#[inline]
+fn tint(c: [f32; 3], level: i32, max_level: usize) -> [f32; 3] {
+    let t = debug_tint(level, max_level);
+    c.map(|v| v * 0.25 + t * 0.75)
+}
+
+/// The level whose texels land one-to-one on pixel centres in this view, if any: `cell_px`
+/// is exactly `2^level`, only that level is drawn, and the view's origin is a whole number
+/// of texels. Then bilinear filtering returns texels unchanged and a span is a row copy.
+fn exact_copy_level(view: &FrameView, style: &RenderStyle) -> Option<usize> {
+    let l = view.levels.hi;
+    let size = (1u32 << l) as f32;
+    let aligned = |f: f32| (f * size).fract() == 0.0;
+    (!style.debug_lod
+        && !view.uses_overview()
+        && view.levels.weight_hi == 1.0
+        && view.cells_per_px * size == 1.0
+        && aligned(view.origin_frac[0])
+        && aligned(view.origin_frac[1]))
+    .then_some(l)
+}

@@ -1,0 +1,84 @@
+//! The wgpu device: the best adapter there is, or the software Vulkan adapter (Mesa
+//! lavapipe) on a machine without a GPU. Headless and windowed rendering share this path;
+//! the window only adds a surface the adapter must be able to present to.
+
+use anyhow::{anyhow, bail};
+
+/// Environment variable that picks an adapter by name, like `--adapter`.
+pub const ADAPTER_ENV: &str = "TESSERA_ADAPTER";
+
+pub struct GpuContext {
+    pub instance: wgpu::Instance,
+    pub adapter: wgpu::Adapter,
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+}
+
+/// What to install when no adapter exists at all.
+pub const NO_ADAPTER_HELP: &str = "no GPU adapter found: install a GPU driver, or Mesa's software \
+Vulkan driver (Debian: apt-get install mesa-vulkan-drivers libvulkan1)";
+
+impl GpuContext {
+    /// A device with no surface. `adapter` (or `$TESSERA_ADAPTER`) picks by name substring.
+    pub fn headless(adapter: Option<&str>) -> anyhow::Result<GpuContext> {
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        Self::with_instance(instance, None, adapter)
+    }
+
+    /// A device for `instance` that can present to `surface` when one is given.
+    pub fn with_instance(instance: wgpu::Instance, surface: Option<&wgpu::Surface<'_>>, adapter: Option<&str>) -> anyhow::Result<GpuContext> {
+        let wanted = adapter.map(str::to_owned).or_else(|| std::env::var(ADAPTER_ENV).ok());
+        let adapter = match wanted {
+            Some(name) => {
+                let all = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+                let names: Vec<String> = all.iter().map(|a| describe(&a.get_info())).collect();
+                let needle = name.to_lowercase();
+                all.into_iter()
+                    .find(|a| {
+                        describe(&a.get_info()).to_lowercase().contains(&needle)
+                            && surface.is_none_or(|s| a.is_surface_supported(s))
+                    })
+                    .ok_or_else(|| {
+                        anyhow!("no adapter matches `{name}`; adapters here: {}", if names.is_empty() { "none".into() } else { names.join(", ") })
+                    })?
+            }
+            None => pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                force_fallback_adapter: false,
+                compatible_surface: surface,
+                apply_limit_buckets: false,
+            }))
+            .map_err(|e| anyhow!("{NO_ADAPTER_HELP} ({e})"))?,
+        };
+        let info = adapter.get_info();
+        tracing::info!("adapter: {}", describe(&info));
+        let limits = adapter.limits();
+        if limits.max_texture_dimension_2d < 2048 {
+            bail!("adapter {} supports textures of only {} px", info.name, limits.max_texture_dimension_2d);
+        }
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("tessera"),
+            required_features: wgpu::Features::empty(),
+            required_limits: limits,
+            experimental_features: wgpu::ExperimentalFeatures::disabled(),
+            memory_hints: wgpu::MemoryHints::MemoryUsage,
+            trace: wgpu::Trace::Off,
+        }))
+        .map_err(|e| anyhow!("adapter {} refused a device: {e}", info.name))?;
+        Ok(GpuContext { instance, adapter, device, queue })
+    }
+
+    /// "name (backend, device type)", for logs and reports.
+    pub fn describe(&self) -> String {
+        describe(&self.adapter.get_info())
+    }
+
+    /// Blocks until the GPU has finished all submitted work.
+    pub fn wait_idle(&self) {
+        let _ = self.device.poll(wgpu::PollType::wait_indefinitely());
+    }
+}
+
+fn describe(info: &wgpu::AdapterInfo) -> String {
+    format!("{} ({:?}, {:?})", info.name, info.backend, info.device_type)
+}

@@ -1,0 +1,9 @@
+//! Everything that touches wgpu: device, mosaic pipeline and atlases, offscreen targets.
+
+mod context;
+mod mosaic;
+mod target;
+
+pub use context::{GpuContext, ADAPTER_ENV, NO_ADAPTER_HELP};
+pub use mosaic::{GpuMosaic, SHADER_SOURCE};
+pub use target::{OffscreenTarget, OFFSCREEN_FORMAT};

@@ -1,0 +1,75 @@
+//! An offscreen render target and its read-back into tightly packed RGBA8 rows.
+
+use super::GpuContext;
+
+pub const OFFSCREEN_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8UnormSrgb;
+
+pub struct OffscreenTarget {
+    pub texture: wgpu::Texture,
+    pub view: wgpu::TextureView,
+    readback: wgpu::Buffer,
+    pub width: u32,
+    pub height: u32,
+    padded_row: u32,
+}
+
+impl OffscreenTarget {
+    pub fn new(ctx: &GpuContext, width: u32, height: u32) -> OffscreenTarget {
+        let texture = ctx.device.create_texture(&wgpu::TextureDescriptor {
+            label: Some("offscreen"),
+            size: wgpu::Extent3d { width, height, depth_or_array_layers: 1 },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: OFFSCREEN_FORMAT,
+            usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
+            view_formats: &[],
+        });
+        let view = texture.create_view(&Default::default());
+        // Copy rows must start at multiples of 256 bytes; odd widths get padded rows.
+        let padded_row = (width * 4).next_multiple_of(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT);
+        let readback = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("readback"),
+            size: padded_row as u64 * height as u64,
+            usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
+            mapped_at_creation: false,
+        });
+        OffscreenTarget { texture, view, readback, width, height, padded_row }
+    }
+
+    /// Records the copy of the target into the read-back buffer.
+    pub fn encode_copy(&self, encoder: &mut wgpu::CommandEncoder) {
+        encoder.copy_texture_to_buffer(
+            self.texture.as_image_copy(),
+            wgpu::TexelCopyBufferInfo {
+                buffer: &self.readback,
+                layout: wgpu::TexelCopyBufferLayout {
+                    offset: 0,
+                    bytes_per_row: Some(self.padded_row),
+                    rows_per_image: Some(self.height),
+                },
+            },
+            wgpu::Extent3d { width: self.width, height: self.height, depth_or_array_layers: 1 },
+        );
+    }
+
+    /// Maps the read-back buffer (after `encode_copy` was submitted) and returns packed RGBA8.
+    pub fn read(&self, ctx: &GpuContext) -> anyhow::Result<Vec<u8>> {
+        let slice = self.readback.slice(..);
+        let (tx, rx) = std::sync::mpsc::channel();
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        ctx.wait_idle();
+        rx.recv()??;
+        let mut out = Vec::with_capacity((self.width * self.height * 4) as usize);
+        {
+            let data = slice.get_mapped_range()?;
+            for row in data.chunks_exact(self.padded_row as usize) {
+                out.extend_from_slice(&row[..(self.width * 4) as usize]);
+            }
+        }
+        self.readback.unmap();
+        Ok(out)
+    }
+}

@@ -1,0 +1,178 @@
+//! Square mip pyramids, filtered in linear light and stored as sRGB RGBA8.
+//!
+//! Level `l` is `2^l × 2^l` texels: level 0 is the tile's average colour, the top level is
+//! `max_tile`. Each coarser level is the exact 2×2 box average of the finer one in linear
+//! light, so averages of a photo's colours come out right (an sRGB-space average darkens).
+
+use crate::color::{linear_to_srgb8, srgb8_to_linear};
+use image::{imageops, DynamicImage, ImageBuffer, Rgb};
+
+/// A square tile in linear light, row-major RGB.
+#[derive(Clone, Debug)]
+pub struct LinearTile {
+    pub size: u32,
+    pub texels: Vec<[f32; 3]>,
+}
+
+impl LinearTile {
+    /// Centre-crops `image` to a square and resamples it to `size × size` in linear light.
+    /// Transparent pixels are composited over black.
+    pub fn from_image(image: &DynamicImage, size: u32) -> LinearTile {
+        let (w, h) = (image.width(), image.height());
+        let side = w.min(h);
+        let (x0, y0) = ((w - side) / 2, (h - side) / 2);
+        let cropped = image.crop_imm(x0, y0, side, side).into_rgba8();
+        let decode = crate::color::srgb8_decode_table();
+        let linear: ImageBuffer<Rgb<f32>, Vec<f32>> =
+            ImageBuffer::from_fn(side, side, |x, y| {
+                let p = cropped.get_pixel(x, y).0;
+                let a = p[3] as f32 / 255.0;
+                Rgb([
+                    decode[p[0] as usize] * a,
+                    decode[p[1] as usize] * a,
+                    decode[p[2] as usize] * a,
+                ])
+            });
+        let resized = if side == size {
+            linear
+        } else {
+            // Triangle is a proper area filter when shrinking (its support scales with the
+            // ratio) and never rings, so no texel leaves [0, 1].
+            imageops::resize(&linear, size, size, imageops::FilterType::Triangle)
+        };
+        LinearTile {
+            size,
+            texels: resized.pixels().map(|p| p.0).collect(),
+        }
+    }
+
+    /// A tile from sRGB RGBA8 texels (alpha ignored).
+    pub fn from_srgb8(size: u32, rgba: &[u8]) -> LinearTile {
+        assert_eq!(rgba.len(), (size * size * 4) as usize);
+        LinearTile {
+            size,
+            texels: rgba
+                .chunks_exact(4)
+                .map(|p| [srgb8_to_linear(p[0]), srgb8_to_linear(p[1]), srgb8_to_linear(p[2])])
+                .collect(),
+        }
+    }
+
+    /// The 2×2 box average, half the size.
+    pub fn halve(&self) -> LinearTile {
+        let n = self.size as usize;
+        assert!(n >= 2 && n.is_power_of_two());
+        let h = n / 2;
+        let mut texels = Vec::with_capacity(h * h);
+        for y in 0..h {
+            for x in 0..h {
+                let at = |dx: usize, dy: usize| self.texels[(2 * y + dy) * n + 2 * x + dx];
+                let (a, b, c, d) = (at(0, 0), at(1, 0), at(0, 1), at(1, 1));
+                texels.push(std::array::from_fn(|i| (a[i] + b[i] + c[i] + d[i]) * 0.25));
+            }
+        }
+        LinearTile {
+            size: h as u32,
+            texels,
+        }
+    }
+
+    /// sRGB RGBA8 bytes with opaque alpha: the store's and the GPU's texel format.
+    pub fn to_srgb8(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.texels.len() * 4);
+        for t in &self.texels {
+            out.extend_from_slice(&[
+                linear_to_srgb8(t[0]),
+                linear_to_srgb8(t[1]),
+                linear_to_srgb8(t[2]),
+                255,
+            ]);
+        }
+        out
+    }
+
+    /// Mean linear colour of the block of texels `[x0, x1) × [y0, y1)`.
+    pub fn block_mean(&self, x0: usize, x1: usize, y0: usize, y1: usize) -> [f32; 3] {
+        let n = self.size as usize;
+        let mut sum = [0f64; 3];
+        for y in y0..y1 {
+            for t in &self.texels[y * n + x0..y * n + x1] {
+                for c in 0..3 {
+                    sum[c] += t[c] as f64;
+                }
+            }
+        }
+        let count = ((x1 - x0) * (y1 - y0)).max(1) as f64;
+        sum.map(|s| (s / count) as f32)
+    }
+}
+
+/// Number of levels for a top size: `log2(max_tile) + 1`.
+pub fn level_count(max_tile: u32) -> usize {
+    max_tile.trailing_zeros() as usize + 1
+}
+
+/// Bytes of one RGBA8 page at `level`.
+pub fn page_bytes(level: usize) -> usize {
+    4 << (2 * level)
+}
+
+/// Builds every level, finest last: `levels[l]` is `2^l × 2^l` sRGB RGBA8.
+pub fn build_pyramid(top: &LinearTile) -> Vec<Vec<u8>> {
+    assert!(top.size.is_power_of_two());
+    let mut levels = vec![top.to_srgb8()];
+    let mut current = top.clone();
+    while current.size > 1 {
+        current = current.halve();
+        levels.push(current.to_srgb8());
+    }
+    levels.reverse();
+    levels
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::color::srgb8_to_linear;
+
+    #[test]
+    fn two_by_two_averages_in_linear_light() {
+        // Black and white average to linear 0.5, which is sRGB 188, not 128.
+        let rgba = [0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 255];
+        let levels = build_pyramid(&LinearTile::from_srgb8(2, &rgba));
+        assert_eq!(levels.len(), 2);
+        assert_eq!(levels[0], vec![188, 188, 188, 255]);
+        assert_eq!(levels[1], rgba.to_vec());
+
+        // Four known colours: each channel is the mean of the linear values.
+        let rgba = [255, 0, 0, 255, 0, 255, 0, 255, 0, 0, 255, 255, 100, 100, 100, 255];
+        let levels = build_pyramid(&LinearTile::from_srgb8(2, &rgba));
+        let l100 = srgb8_to_linear(100);
+        let want = [(1.0 + l100) / 4.0; 3].map(crate::color::linear_to_srgb8);
+        assert_eq!(&levels[0][..3], &want);
+    }
+
+    #[test]
+    fn pyramid_levels_have_power_of_two_sizes() {
+        let tile = LinearTile {
+            size: 8,
+            texels: vec![[0.25, 0.5, 0.75]; 64],
+        };
+        let levels = build_pyramid(&tile);
+        assert_eq!(levels.len(), level_count(8));
+        for (l, bytes) in levels.iter().enumerate() {
+            assert_eq!(bytes.len(), page_bytes(l));
+        }
+    }
+
+    #[test]
+    fn crop_takes_the_centre_square() {
+        // 3×1 image: red | green | blue; the centre square is the green pixel.
+        let mut img = image::RgbImage::new(3, 1);
+        img.put_pixel(0, 0, image::Rgb([255, 0, 0]));
+        img.put_pixel(1, 0, image::Rgb([0, 255, 0]));
+        img.put_pixel(2, 0, image::Rgb([0, 0, 255]));
+        let tile = LinearTile::from_image(&DynamicImage::ImageRgb8(img), 1);
+        assert_eq!(tile.to_srgb8(), vec![0, 255, 0, 255]);
+    }
+}

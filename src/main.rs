@@ -1,0 +1,364 @@
+//! The `tessera` command line.
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use tessera::cli_util::{human_bytes, parse_bytes, parse_point, parse_size};
+use tessera::cpu_render::RenderStyle;
+use tessera::library::{self, BakeOptions, Library, StoreParams};
+use tessera::matching::{pipeline::make_mosaic, CellSpec, MatchOptions};
+use tessera::mosaic::Mosaic;
+use tessera::streaming::{Heuristics, StreamConfig};
+use tessera::{Backend, Camera, HeadlessRenderer, RenderOptions, Scene};
+
+#[derive(Parser)]
+#[command(name = "tessera", version, about = "Zoomable photo mosaics on the GPU: every cell a whole picture, memory bounded by the screen.")]
+struct Cli {
+    /// More log output (-v: progress notes, -vv: debugging).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Bake a folder of pictures into a tile library; with --target, also match a mosaic.
+    Bake(BakeArgs),
+    /// Match a target picture against a library into a mosaic file.
+    Match(MatchArgs),
+    /// Show what a library or mosaic holds.
+    Info {
+        /// A library folder (*.tlib) or a mosaic file (*.mosaic).
+        path: PathBuf,
+    },
+    /// Render one view of a mosaic to a PNG, headless.
+    Render(RenderArgs),
+}
+
+#[derive(Args)]
+struct BakeArgs {
+    /// Folder of pictures (searched recursively).
+    #[arg(long)]
+    tiles: PathBuf,
+    /// Output: the library folder, or with --target the mosaic file.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Library folder when --target is given (default: <tiles folder name>.tlib here).
+    #[arg(long)]
+    library: Option<PathBuf>,
+    /// Largest tile side in texels (power of two, 1..=1024).
+    #[arg(long, default_value_t = 256)]
+    max_tile: u32,
+    /// Signature grid: each tile's colour is described by grid×grid CIELAB sub-cells.
+    #[arg(long, default_value_t = 2)]
+    grid: u32,
+    /// Throw away what the library holds and bake every picture again.
+    #[arg(long)]
+    rebuild: bool,
+    /// Target picture to match right after baking.
+    #[arg(long)]
+    target: Option<PathBuf>,
+    #[command(flatten)]
+    cells: CellArgs,
+}
+
+#[derive(Args)]
+struct CellArgs {
+    /// Cell grid, e.g. 192x108 (the target is centre-cropped to its aspect).
+    #[arg(long, conflicts_with = "cells_wide")]
+    cells: Option<CellSpec>,
+    /// Cells across; rows follow the target's aspect.
+    #[arg(long)]
+    cells_wide: Option<u32>,
+    /// A tile may not repeat within this many cells (0: no limit).
+    #[arg(long, default_value_t = 0)]
+    repeat_radius: u32,
+}
+
+impl CellArgs {
+    fn spec(&self) -> CellSpec {
+        self.cells.unwrap_or(CellSpec::Wide(self.cells_wide.unwrap_or(160)))
+    }
+}
+
+#[derive(Args)]
+struct MatchArgs {
+    #[arg(long)]
+    library: PathBuf,
+    #[arg(long)]
+    target: PathBuf,
+    #[command(flatten)]
+    cells: CellArgs,
+    /// Mosaic file to write.
+    #[arg(short, long)]
+    output: PathBuf,
+}
+
+#[derive(Args, Clone)]
+struct ViewArgs {
+    /// Frame size.
+    #[arg(long, default_value = "1920x1080", value_parser = parse_size)]
+    size: (u32, u32),
+    /// View centre in cell coordinates (default: the mosaic's centre).
+    #[arg(long, value_parser = parse_point)]
+    center: Option<(f64, f64)>,
+    /// Screen pixels per cell (default: fit the whole mosaic).
+    #[arg(long)]
+    cell_px: Option<f64>,
+    /// Tint each pixel by the level it drew from (brighter = finer).
+    #[arg(long)]
+    debug_lod: bool,
+}
+
+#[derive(Args, Clone)]
+struct EngineArgs {
+    /// Which renderer draws.
+    #[arg(long, value_enum, default_value = "gpu")]
+    renderer: Backend,
+    /// GPU adapter by name substring (also $TESSERA_ADAPTER), e.g. llvmpipe.
+    #[arg(long)]
+    adapter: Option<String>,
+    /// Atlas memory, all levels.
+    #[arg(long, default_value = "512MiB", value_parser = parse_bytes)]
+    gpu_budget: u64,
+    /// RAM for pages read but not (or no longer) on the GPU.
+    #[arg(long, default_value = "512MiB", value_parser = parse_bytes)]
+    ram_budget: u64,
+    /// Most bytes uploaded to the GPU per frame.
+    #[arg(long, default_value = "8MiB", value_parser = parse_bytes)]
+    upload_budget: u64,
+    /// Loader threads reading pages from the store.
+    #[arg(long, default_value_t = 2)]
+    loaders: usize,
+    /// Turn a streaming heuristic off: order, prefetch, cancel, cache-weighting (repeatable).
+    #[arg(long = "no", value_name = "HEURISTIC")]
+    disable: Vec<String>,
+}
+
+impl EngineArgs {
+    fn options(&self, size: (u32, u32), style: RenderStyle, synchronous: bool) -> anyhow::Result<RenderOptions> {
+        let mut heuristics = Heuristics::default();
+        for h in &self.disable {
+            match h.as_str() {
+                "order" => heuristics.ordered = false,
+                "prefetch" => heuristics.prefetch = false,
+                "cancel" => heuristics.cancel = false,
+                "cache-weighting" => heuristics.level_weighted_cache = false,
+                other => anyhow::bail!("--no {other}: unknown heuristic (order, prefetch, cancel, cache-weighting)"),
+            }
+        }
+        Ok(RenderOptions {
+            width: size.0,
+            height: size.1,
+            backend: self.renderer,
+            style,
+            adapter: self.adapter.clone(),
+            stream: StreamConfig {
+                gpu_budget: self.gpu_budget,
+                ram_budget: self.ram_budget,
+                upload_budget: self.upload_budget,
+                loader_threads: self.loaders,
+                synchronous,
+                heuristics,
+            },
+        })
+    }
+}
+
+#[derive(Args)]
+struct RenderArgs {
+    /// Mosaic file.
+    mosaic: PathBuf,
+    /// PNG to write.
+    #[arg(short, long, default_value = "frame.png")]
+    output: PathBuf,
+    #[command(flatten)]
+    view: ViewArgs,
+    #[command(flatten)]
+    engine: EngineArgs,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    quiet_runtime_dir();
+    let level = match cli.verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("{level},wgpu_core=warn,wgpu_hal=error,naga=warn"))
+    });
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    if let Err(e) = run(cli.command) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+/// Vulkan's window-system code warns when XDG_RUNTIME_DIR is unset (as on a headless
+/// server or in CI); a private 0700 folder silences it without affecting anything else.
+fn quiet_runtime_dir() {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        use std::os::unix::fs::DirBuilderExt;
+        let dir = std::env::temp_dir().join(format!("tessera-runtime-{}", std::process::id()));
+        if std::fs::DirBuilder::new().mode(0o700).create(&dir).is_ok() {
+            std::env::set_var("XDG_RUNTIME_DIR", &dir);
+        }
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Bake(a) => bake(a),
+        Command::Match(a) => match_cmd(a),
+        Command::Info { path } => info(&path),
+        Command::Render(a) => render(a),
+    }
+}
+
+fn default_library_path(tiles: &Path) -> PathBuf {
+    let name = std::path::absolute(tiles).ok().and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())).unwrap_or_else(|| "tiles".into());
+    PathBuf::from(format!("{name}.tlib"))
+}
+
+fn bake(a: BakeArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(a.max_tile.is_power_of_two() && a.max_tile <= 1024, "--max-tile {}: must be a power of two up to 1024", a.max_tile);
+    anyhow::ensure!((1..=8).contains(&a.grid), "--grid {}: must be 1..=8", a.grid);
+    let library_path = match (&a.target, &a.output) {
+        (None, Some(out)) => out.clone(),
+        _ => a.library.clone().unwrap_or_else(|| default_library_path(&a.tiles)),
+    };
+    let opts = BakeOptions { tiles_dir: a.tiles.clone(), out: library_path.clone(), params: StoreParams { max_tile: a.max_tile, grid: a.grid }, rebuild: a.rebuild, progress: true };
+    let started = std::time::Instant::now();
+    let report = library::bake(&opts)?;
+    println!(
+        "library {}: {} tiles ({} baked, {} reused), {} skipped, in {:.1} s",
+        library_path.display(),
+        report.tiles,
+        report.baked,
+        report.reused,
+        report.skipped.len(),
+        started.elapsed().as_secs_f64()
+    );
+    for s in report.skipped.iter().take(10) {
+        println!("  skipped {}: {}", s.path, s.reason);
+    }
+    if report.skipped.len() > 10 {
+        println!("  ... and {} more (see `tessera info {}`)", report.skipped.len() - 10, library_path.display());
+    }
+    if let Some(target) = &a.target {
+        let out = a.output.clone().unwrap_or_else(|| PathBuf::from(format!("{}.mosaic", target.file_stem().map(|s| s.to_string_lossy()).unwrap_or_default())));
+        write_mosaic(&library_path, target, &a.cells, &out)?;
+    }
+    Ok(())
+}
+
+fn write_mosaic(library_path: &Path, target: &Path, cells: &CellArgs, out: &Path) -> anyhow::Result<()> {
+    let library = Library::open(library_path)?;
+    let started = std::time::Instant::now();
+    let mosaic = make_mosaic(&library, target, cells.spec(), MatchOptions { repeat_radius: cells.repeat_radius }, out)?;
+    mosaic.save(out)?;
+    let (distinct, _, top) = mosaic.usage();
+    println!(
+        "mosaic {}: {}×{} cells, {} distinct tiles (most repeated: {}×), matched in {:.2} s",
+        out.display(),
+        mosaic.cols(),
+        mosaic.rows(),
+        distinct,
+        top,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn match_cmd(a: MatchArgs) -> anyhow::Result<()> {
+    write_mosaic(&a.library, &a.target, &a.cells, &a.output)
+}
+
+fn info(path: &Path) -> anyhow::Result<()> {
+    if path.is_dir() {
+        let lib = Library::open(path)?;
+        print_library(&lib);
+        return Ok(());
+    }
+    let mosaic = Mosaic::load(path)?;
+    let h = &mosaic.header;
+    println!("mosaic {}", path.display());
+    println!("  cells        {}×{} ({})", h.cols, h.rows, h.cols as u64 * h.rows as u64);
+    println!("  target       {}", h.target);
+    println!("  library      {} ({} tiles)", mosaic.library_path(path).display(), h.tile_count);
+    if h.repeat_radius > 0 {
+        println!("  repeat limit no tile twice within {} cells", h.repeat_radius);
+    }
+    let (distinct, top, count) = mosaic.usage();
+    println!("  tiles used   {distinct} distinct of {}", h.tile_count);
+    match mosaic.open_library(path) {
+        Ok(lib) => {
+            println!("  most used    tile {top} ({}), {count}×", lib.manifest.tiles[top as usize].source.path);
+            print_library(&lib);
+        }
+        Err(e) => {
+            println!("  most used    tile {top}, {count}×");
+            println!("  library problem: {e:#}");
+        }
+    }
+    Ok(())
+}
+
+fn print_library(lib: &Library) {
+    let p = lib.params();
+    println!("library {}", lib.dir.display());
+    println!("  tiles        {} from {}", lib.tile_count(), lib.manifest.tiles_root);
+    println!("  tile sizes   1..{} px, {} levels; signature {}×{} CIELAB", p.max_tile, p.levels(), p.grid, p.grid);
+    let mut total = 0;
+    for l in 0..p.levels() {
+        let b = lib.level_bytes(l);
+        total += b;
+        println!("    level {l:>2}  {:>5} px  {:>10}", 1u32 << l, human_bytes(b));
+    }
+    println!("  pages        {} in all", human_bytes(total));
+    let dead = lib.manifest.records as u64 - lib.tile_count() as u64;
+    if dead > 0 {
+        println!("  dead records {dead} (from removed or changed pictures; `bake --rebuild` reclaims them)");
+    }
+    if !lib.manifest.skipped.is_empty() {
+        println!("  skipped      {} files:", lib.manifest.skipped.len());
+        for s in lib.manifest.skipped.iter().take(20) {
+            println!("    {}: {}", s.path, s.reason);
+        }
+    }
+}
+
+fn camera_for(scene: &Scene, v: &ViewArgs) -> Camera {
+    let mut cam = scene.fit(v.size.0, v.size.1);
+    if let Some(px) = v.cell_px {
+        cam.cell_px = px.clamp(tessera::view::MIN_CELL_PX, tessera::view::MAX_CELL_PX);
+    }
+    if let Some((x, y)) = v.center {
+        cam.center = glam::DVec2::new(x, y);
+    }
+    cam
+}
+
+fn render(a: RenderArgs) -> anyhow::Result<()> {
+    let scene = Scene::open(&a.mosaic)?;
+    let camera = camera_for(&scene, &a.view);
+    let style = RenderStyle { debug_lod: a.view.debug_lod, ..Default::default() };
+    let mut renderer = HeadlessRenderer::new(scene, &a.engine.options(a.view.size, style, true)?)?;
+    let (img, stats) = renderer.render(&camera)?;
+    img.save(&a.output).with_context(|| format!("{}: cannot write PNG", a.output.display()))?;
+    println!(
+        "{}: {}×{} at {:.3} px/cell, centre {:.2},{:.2}, on {}{}",
+        a.output.display(),
+        a.view.size.0,
+        a.view.size.1,
+        camera.cell_px,
+        camera.center.x,
+        camera.center.y,
+        renderer.describe(),
+        if stats.missing > 0 { format!(" ({} pages drawn from coarser levels: over the GPU budget)", stats.missing) } else { String::new() }
+    );
+    Ok(())
+}

@@ -1,0 +1,187 @@
+//! The mosaic file: a match grid (cell → tile id) plus a reference to its library.
+//!
+//! ```text
+//! "TESSMOSC"  u32 LE header length  header JSON  grid: cols × rows u32 LE, row-major
+//! ```
+//! The header carries the grid's CRC32 and the library's id at matching time, so a damaged
+//! file or a library re-baked since is reported instead of drawing the wrong tiles.
+
+use crate::library::{Library, StoreError};
+use anyhow::{bail, Context};
+use serde::{Deserialize, Serialize};
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub const MAGIC: &[u8; 8] = b"TESSMOSC";
+pub const VERSION: u32 = 1;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MosaicHeader {
+    pub version: u32,
+    pub cols: u32,
+    pub rows: u32,
+    /// The library directory, relative to the mosaic file's folder when it was inside it.
+    pub library: String,
+    pub library_id: String,
+    pub tile_count: u32,
+    /// What the grid was matched from (informational).
+    pub target: String,
+    pub repeat_radius: u32,
+    pub grid_crc32: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct Mosaic {
+    pub header: MosaicHeader,
+    pub grid: Vec<u32>,
+}
+
+impl Mosaic {
+    pub fn cols(&self) -> u32 {
+        self.header.cols
+    }
+    pub fn rows(&self) -> u32 {
+        self.header.rows
+    }
+    pub fn tile_at(&self, col: u32, row: u32) -> u32 {
+        self.grid[(row * self.header.cols + col) as usize]
+    }
+
+    /// A mosaic over `library` whose library reference is written relative to `mosaic_path`.
+    pub fn new(library: &Library, mosaic_path: &Path, cols: u32, rows: u32, grid: Vec<u32>, target: String, repeat_radius: u32) -> Mosaic {
+        assert_eq!(grid.len(), cols as usize * rows as usize);
+        let mosaic_dir = absolute(mosaic_path.parent().unwrap_or(Path::new(".")));
+        let lib = absolute(&library.dir);
+        let library_ref = lib
+            .strip_prefix(&mosaic_dir)
+            .map(Path::to_path_buf)
+            .unwrap_or(lib);
+        Mosaic {
+            header: MosaicHeader {
+                version: VERSION,
+                cols,
+                rows,
+                library: library_ref.to_string_lossy().into_owned(),
+                library_id: library.manifest.library_id.clone(),
+                tile_count: library.tile_count(),
+                target,
+                repeat_radius,
+                grid_crc32: grid_crc(&grid),
+            },
+            grid,
+        }
+    }
+
+    /// Writes atomically (temporary file + rename). Refuses to replace a file that is not a mosaic.
+    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        if path.exists() && !is_mosaic_file(path) {
+            bail!(
+                "{}: exists and is not a tessera mosaic; choose another output path or remove it",
+                path.display()
+            );
+        }
+        let header = serde_json::to_vec(&self.header)?;
+        let mut bytes = Vec::with_capacity(12 + header.len() + self.grid.len() * 4);
+        bytes.extend_from_slice(MAGIC);
+        bytes.extend_from_slice(&(header.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(&header);
+        bytes.extend_from_slice(bytemuck::cast_slice(&self.grid));
+        let tmp = path.with_extension("mosaic.tmp");
+        let mut f = fs::File::create(&tmp).with_context(|| format!("{}: cannot create", tmp.display()))?;
+        f.write_all(&bytes)
+            .and_then(|_| f.sync_all())
+            .with_context(|| format!("{}: cannot write", tmp.display()))?;
+        fs::rename(&tmp, path).with_context(|| format!("{}: cannot write", path.display()))?;
+        Ok(())
+    }
+
+    pub fn load(path: &Path) -> anyhow::Result<Mosaic> {
+        let bytes = fs::read(path).with_context(|| format!("{}: cannot read mosaic", path.display()))?;
+        let bad = |what: &str| {
+            anyhow::anyhow!(
+                "{}: {what}; re-create it with `tessera match` (or `tessera bake --target`)",
+                path.display()
+            )
+        };
+        if bytes.len() < 12 || &bytes[..8] != MAGIC {
+            return Err(bad("not a tessera mosaic"));
+        }
+        let header_len = u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
+        let header_bytes = bytes.get(12..12 + header_len).ok_or_else(|| bad("truncated header"))?;
+        let header: MosaicHeader =
+            serde_json::from_slice(header_bytes).map_err(|_| bad("unreadable header"))?;
+        if header.version != VERSION {
+            return Err(bad(&format!("format version {} (this tessera reads {VERSION})", header.version)));
+        }
+        let cells = header.cols as usize * header.rows as usize;
+        let body = &bytes[12 + header_len..];
+        if header.cols == 0 || header.rows == 0 || body.len() != cells * 4 {
+            return Err(bad("grid size does not match its header (truncated?)"));
+        }
+        let grid: Vec<u32> = body
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+            .collect();
+        if grid_crc(&grid) != header.grid_crc32 {
+            return Err(bad("grid checksum mismatch (damaged file)"));
+        }
+        if let Some(&t) = grid.iter().find(|&&t| t >= header.tile_count) {
+            return Err(bad(&format!("grid names tile {t} of {}", header.tile_count)));
+        }
+        Ok(Mosaic { header, grid })
+    }
+
+    /// Where the library is, resolved against the mosaic file's folder.
+    pub fn library_path(&self, mosaic_path: &Path) -> PathBuf {
+        let lib = Path::new(&self.header.library);
+        if lib.is_absolute() {
+            lib.to_path_buf()
+        } else {
+            mosaic_path.parent().unwrap_or(Path::new(".")).join(lib)
+        }
+    }
+
+    /// Opens the mosaic's library and checks it is the one the grid was matched against.
+    pub fn open_library(&self, mosaic_path: &Path) -> anyhow::Result<Library> {
+        let path = self.library_path(mosaic_path);
+        let library = Library::open(&path).map_err(|e: StoreError| {
+            anyhow::anyhow!("{e} (library of mosaic {})", mosaic_path.display())
+        })?;
+        if library.manifest.library_id != self.header.library_id || library.tile_count() != self.header.tile_count {
+            bail!(
+                "{}: its library {} was re-baked after this mosaic was matched; re-run `tessera match`",
+                mosaic_path.display(),
+                path.display()
+            );
+        }
+        Ok(library)
+    }
+
+    /// Distinct tiles used, and the most repeated tile with its count.
+    pub fn usage(&self) -> (usize, u32, usize) {
+        let mut counts = vec![0usize; self.header.tile_count as usize];
+        for &t in &self.grid {
+            counts[t as usize] += 1;
+        }
+        let distinct = counts.iter().filter(|&&c| c > 0).count();
+        let (top, &n) = counts.iter().enumerate().max_by_key(|&(i, c)| (*c, std::cmp::Reverse(i))).unwrap_or((0, &0));
+        (distinct, top as u32, n)
+    }
+}
+
+fn grid_crc(grid: &[u32]) -> u32 {
+    crc32fast::hash(bytemuck::cast_slice(grid))
+}
+
+fn is_mosaic_file(path: &Path) -> bool {
+    let mut magic = [0u8; 8];
+    fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .map(|_| &magic == MAGIC)
+        .unwrap_or(false)
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}

@@ -1,0 +1,114 @@
+//! The overview: the match grid drawn as an image, one texel per cell (the cell's tile's
+//! average colour), with its own mip chain. Zoomed out below one pixel per cell, a pixel
+//! covers several cells; sampling this chain trilinearly averages them instead of picking
+//! one, so the whole-mosaic view does not shimmer while panning.
+
+use crate::color::{linear_to_srgb8, srgb8_to_linear};
+
+#[derive(Clone, Debug)]
+pub struct OverviewMip {
+    pub width: u32,
+    pub height: u32,
+    /// sRGB RGBA8, row-major.
+    pub texels: Vec<u8>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Overview {
+    pub mips: Vec<OverviewMip>,
+}
+
+impl Overview {
+    /// Builds the chain from the grid and every tile's level-0 page (tile-major RGBA8).
+    /// Mip `m` is `max(1, size >> m)` on each side, as GPU mip chains are; each texel is the
+    /// linear-light mean of the (up to) 2×2 texels above it.
+    pub fn build(grid: &[u32], cols: u32, rows: u32, level0: &[u8]) -> Overview {
+        let mut texels = Vec::with_capacity(grid.len() * 4);
+        for &t in grid {
+            texels.extend_from_slice(&level0[t as usize * 4..t as usize * 4 + 4]);
+        }
+        let mut mips = vec![OverviewMip { width: cols, height: rows, texels }];
+        while mips.last().is_some_and(|m| m.width > 1 || m.height > 1) {
+            let prev = mips.last().unwrap();
+            let (w, h) = ((prev.width / 2).max(1), (prev.height / 2).max(1));
+            let mut next = Vec::with_capacity((w * h * 4) as usize);
+            for y in 0..h {
+                for x in 0..w {
+                    let mut sum = [0f32; 3];
+                    let mut n = 0.0;
+                    for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+                        let (sx, sy) = (2 * x + dx, 2 * y + dy);
+                        if sx < prev.width && sy < prev.height {
+                            let at = ((sy * prev.width + sx) * 4) as usize;
+                            for c in 0..3 {
+                                sum[c] += srgb8_to_linear(prev.texels[at + c]);
+                            }
+                            n += 1.0;
+                        }
+                    }
+                    next.extend_from_slice(&[
+                        linear_to_srgb8(sum[0] / n),
+                        linear_to_srgb8(sum[1] / n),
+                        linear_to_srgb8(sum[2] / n),
+                        255,
+                    ]);
+                }
+            }
+            mips.push(OverviewMip { width: w, height: h, texels: next });
+        }
+        Overview { mips }
+    }
+
+    /// Bilinear sample of mip `m` at normalised `(u, v)`, clamp-to-edge, in linear light.
+    pub fn bilinear(&self, m: usize, u: f32, v: f32) -> [f32; 3] {
+        let mip = &self.mips[m.min(self.mips.len() - 1)];
+        let x = u * mip.width as f32 - 0.5;
+        let y = v * mip.height as f32 - 0.5;
+        let (x0, y0) = (x.floor(), y.floor());
+        let (ax, ay) = (x - x0, y - y0);
+        let clamp = |i: f32, n: u32| (i.max(0.0) as u32).min(n - 1);
+        let (xa, xb) = (clamp(x0, mip.width), clamp(x0 + 1.0, mip.width));
+        let (ya, yb) = (clamp(y0, mip.height), clamp(y0 + 1.0, mip.height));
+        let at = |x: u32, y: u32| {
+            let i = ((y * mip.width + x) * 4) as usize;
+            [0, 1, 2].map(|c| srgb8_to_linear(mip.texels[i + c]))
+        };
+        let (p00, p10, p01, p11) = (at(xa, ya), at(xb, ya), at(xa, yb), at(xb, yb));
+        std::array::from_fn(|c| {
+            let top = p00[c] + (p10[c] - p00[c]) * ax;
+            let bottom = p01[c] + (p11[c] - p01[c]) * ax;
+            top + (bottom - top) * ay
+        })
+    }
+
+    /// Trilinear sample at level of detail `lod ≥ 0`.
+    pub fn trilinear(&self, u: f32, v: f32, lod: f32) -> [f32; 3] {
+        let last = (self.mips.len() - 1) as f32;
+        let lod = lod.clamp(0.0, last);
+        let m = lod.floor();
+        let t = lod - m;
+        let a = self.bilinear(m as usize, u, v);
+        if t == 0.0 {
+            return a;
+        }
+        let b = self.bilinear(m as usize + 1, u, v);
+        std::array::from_fn(|c| a[c] + (b[c] - a[c]) * t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mips_average_in_linear_light_and_reach_one_texel() {
+        // 2×1 grid of a black and a white tile: mip 1 is linear grey (sRGB 188).
+        let level0 = [0, 0, 0, 255, 255, 255, 255, 255];
+        let ov = Overview::build(&[0, 1], 2, 1, &level0);
+        assert_eq!(ov.mips.len(), 2);
+        assert_eq!(ov.mips[1].texels, vec![188, 188, 188, 255]);
+        let ov = Overview::build(&vec![0; 5 * 3], 5, 3, &level0);
+        let sizes: Vec<_> = ov.mips.iter().map(|m| (m.width, m.height)).collect();
+        assert_eq!(sizes, vec![(5, 3), (2, 1), (1, 1)]);
+    }
+}

@@ -1,0 +1,151 @@
+//! Headless rendering: one API over the GPU path and the CPU reference, both fed by the
+//! same streaming manager, for `tessera render`, the benchmarks, the example and the tests.
+
+use crate::atlas::LevelLayout;
+use crate::cpu_render::{self, CpuAtlas, RenderStyle};
+use crate::gpu::{GpuContext, GpuMosaic, OffscreenTarget, OFFSCREEN_FORMAT};
+use crate::scene::Scene;
+use crate::streaming::{FrameStats, StreamConfig, StreamingManager};
+use crate::view::{Camera, FrameView};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    /// wgpu: the best adapter there is, or Mesa's software Vulkan.
+    Gpu,
+    /// The CPU reference renderer.
+    Cpu,
+}
+
+#[derive(Clone, Debug)]
+pub struct RenderOptions {
+    pub width: u32,
+    pub height: u32,
+    pub backend: Backend,
+    pub style: RenderStyle,
+    pub stream: StreamConfig,
+    /// Adapter name substring (GPU only).
+    pub adapter: Option<String>,
+}
+
+enum Engine {
+    Gpu { ctx: GpuContext, mosaic: GpuMosaic, target: OffscreenTarget },
+    Cpu { atlas: CpuAtlas, frame: Vec<u8> },
+}
+
+pub struct HeadlessRenderer {
+    pub scene: Scene,
+    engine: Engine,
+    stream: StreamingManager,
+    layouts: Vec<LevelLayout>,
+    pub width: u32,
+    pub height: u32,
+    pub style: RenderStyle,
+}
+
+impl HeadlessRenderer {
+    pub fn new(scene: Scene, opts: &RenderOptions) -> anyhow::Result<HeadlessRenderer> {
+        let (w, h) = (opts.width, opts.height);
+        anyhow::ensure!(w > 0 && h > 0 && w <= 16384 && h <= 16384, "frame size {w}×{h}: each side must be 1..=16384");
+        let (engine, layouts) = match opts.backend {
+            Backend::Gpu => {
+                let ctx = GpuContext::headless(opts.adapter.as_deref())?;
+                let layouts = scene.plan((w, h), opts.stream.gpu_budget, ctx.device.limits().max_texture_array_layers);
+                let mosaic = GpuMosaic::new(&ctx, &scene.grid, scene.cols(), scene.rows(), &scene.overview, scene.library.tile_count(), &layouts, OFFSCREEN_FORMAT)?;
+                let target = OffscreenTarget::new(&ctx, w, h);
+                (Engine::Gpu { ctx, mosaic, target }, layouts)
+            }
+            Backend::Cpu => {
+                let layouts = scene.plan((w, h), opts.stream.gpu_budget, 2048);
+                (Engine::Cpu { atlas: CpuAtlas::new(&layouts, scene.library.tile_count()), frame: Vec::new() }, layouts)
+            }
+        };
+        let mut stream = StreamingManager::new(scene.library.clone(), scene.grid.clone(), scene.cols(), &layouts, opts.stream);
+        let mut engine = engine;
+        stream.init_backend(backend_of(&mut engine), &scene.level0);
+        Ok(HeadlessRenderer { scene, engine, stream, layouts, width: w, height: h, style: opts.style })
+    }
+
+    pub fn layouts(&self) -> &[LevelLayout] {
+        &self.layouts
+    }
+    pub fn stream(&self) -> &StreamingManager {
+        &self.stream
+    }
+
+    /// Atlas bytes allocated (GPU) or planned (CPU).
+    pub fn atlas_bytes(&self) -> u64 {
+        match &self.engine {
+            Engine::Gpu { mosaic, .. } => mosaic.atlas_bytes(),
+            Engine::Cpu { .. } => self.layouts.iter().map(|l| l.bytes()).sum(),
+        }
+    }
+
+    /// "adapter (backend, type)" or "cpu reference".
+    pub fn describe(&self) -> String {
+        match &self.engine {
+            Engine::Gpu { ctx, .. } => ctx.describe(),
+            Engine::Cpu { .. } => format!("cpu reference ({} threads)", rayon::current_num_threads()),
+        }
+    }
+
+    pub fn frame_view(&self, camera: &Camera) -> FrameView {
+        self.scene.frame_view(camera, self.width, self.height)
+    }
+
+    /// One frame of streaming for `camera` (no drawing).
+    pub fn update(&mut self, camera: &Camera) -> FrameStats {
+        let view = self.frame_view(camera);
+        self.stream.update(&view, backend_of(&mut self.engine))
+    }
+
+    /// Streams until `camera`'s view is complete (or `timeout`).
+    pub fn settle(&mut self, camera: &Camera, timeout: std::time::Duration) -> FrameStats {
+        let view = self.frame_view(camera);
+        self.stream.settle(&view, backend_of(&mut self.engine), timeout)
+    }
+
+    /// Draws `camera` with whatever is resident and waits for it to finish; `read_back`
+    /// also copies it to memory (see `pixels`).
+    pub fn draw(&mut self, camera: &Camera, read_back: bool) -> anyhow::Result<()> {
+        let view = self.frame_view(camera);
+        match &mut self.engine {
+            Engine::Gpu { ctx, mosaic, target } => {
+                let mut encoder = ctx.device.create_command_encoder(&Default::default());
+                mosaic.encode(&mut encoder, &target.view, &view, &self.style);
+                if read_back {
+                    target.encode_copy(&mut encoder);
+                }
+                ctx.queue.submit([encoder.finish()]);
+                ctx.wait_idle();
+            }
+            Engine::Cpu { atlas, frame } => {
+                *frame = cpu_render::render(&view, &self.scene.grid, atlas, &self.scene.overview, &self.style);
+            }
+        }
+        Ok(())
+    }
+
+    /// The last drawn frame as RGBA8 (GPU: the frame must have been drawn with `read_back`).
+    pub fn pixels(&mut self) -> anyhow::Result<Vec<u8>> {
+        match &mut self.engine {
+            Engine::Gpu { ctx, target, .. } => target.read(ctx),
+            Engine::Cpu { frame, .. } => Ok(frame.clone()),
+        }
+    }
+
+    /// Settles, draws and reads back one sharp frame.
+    pub fn render(&mut self, camera: &Camera) -> anyhow::Result<(image::RgbaImage, FrameStats)> {
+        let stats = self.settle(camera, std::time::Duration::from_secs(60));
+        self.draw(camera, true)?;
+        let pixels = self.pixels()?;
+        let img = image::RgbaImage::from_raw(self.width, self.height, pixels).expect("frame size");
+        Ok((img, stats))
+    }
+}
+
+fn backend_of(engine: &mut Engine) -> &mut dyn crate::atlas::AtlasBackend {
+    match engine {
+        Engine::Gpu { mosaic, .. } => mosaic,
+        Engine::Cpu { atlas, .. } => atlas,
+    }
+}

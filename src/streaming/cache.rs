@@ -1,0 +1,115 @@
+//! The RAM page cache: pages read from the store, kept within a byte budget so a page that
+//! leaves the GPU atlas (or was prefetched) can be uploaded again without touching disk.
+
+use crate::library::page_bytes;
+use crate::residency::PageKey;
+use lru::LruCache;
+
+pub struct PageCache {
+    /// Per level: tile → (texels, frame last used), least recently used first.
+    levels: Vec<LruCache<u32, (Vec<u8>, u64)>>,
+    bytes: u64,
+    budget: u64,
+    /// Evict by age scaled by 2^level, so coarse pages (cheap, and every finer page's
+    /// fallback) outlive fine ones; otherwise plain LRU across levels.
+    level_weighted: bool,
+    evictions: u64,
+}
+
+impl PageCache {
+    pub fn new(levels: usize, budget: u64, level_weighted: bool) -> PageCache {
+        PageCache { levels: (0..levels).map(|_| LruCache::unbounded()).collect(), bytes: 0, budget, level_weighted, evictions: 0 }
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+    pub fn evictions(&self) -> u64 {
+        self.evictions
+    }
+    pub fn contains(&self, key: &PageKey) -> bool {
+        self.levels[key.level as usize].contains(&key.tile)
+    }
+
+    pub fn get(&mut self, key: &PageKey, frame: u64) -> Option<&[u8]> {
+        let (texels, used) = self.levels[key.level as usize].get_mut(&key.tile)?;
+        *used = frame;
+        Some(texels)
+    }
+
+    pub fn remove(&mut self, key: &PageKey) {
+        if self.levels[key.level as usize].pop(&key.tile).is_some() {
+            self.bytes -= page_bytes(key.level as usize) as u64;
+        }
+    }
+
+    /// Inserts a page, evicting others until the cache fits its budget. A page larger than
+    /// the whole budget is not kept.
+    pub fn insert(&mut self, key: PageKey, texels: Vec<u8>, frame: u64) {
+        let size = texels.len() as u64;
+        if size > self.budget {
+            return;
+        }
+        if self.levels[key.level as usize].put(key.tile, (texels, frame)).is_none() {
+            self.bytes += size;
+        }
+        while self.bytes > self.budget {
+            let victim = self.victim(key);
+            let Some(level) = victim else { break };
+            if let Some((_, (texels, _))) = self.levels[level].pop_lru() {
+                self.bytes -= texels.len() as u64;
+                self.evictions += 1;
+            }
+        }
+    }
+
+    /// The level whose least recently used page goes next (never the page just inserted).
+    fn victim(&self, keep: PageKey) -> Option<usize> {
+        let now = self.levels.iter().filter_map(|l| l.peek_mru().map(|(_, (_, f))| *f)).max().unwrap_or(0);
+        self.levels
+            .iter()
+            .enumerate()
+            .filter_map(|(level, lru)| {
+                let (&tile, (_, used)) = lru.peek_lru()?;
+                if level == keep.level as usize && tile == keep.tile {
+                    return None;
+                }
+                let age = (now - used.min(&now) + 1) as f64;
+                let score = if self.level_weighted { age * (1u64 << level) as f64 } else { age };
+                Some((level, score))
+            })
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(level, _)| level)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stays_within_budget_evicting_least_recent() {
+        let mut c = PageCache::new(3, 3 * 16, false);
+        for t in 0..3 {
+            c.insert(PageKey::new(t, 1), vec![0; 16], t as u64);
+        }
+        c.get(&PageKey::new(0, 1), 5);
+        c.insert(PageKey::new(9, 1), vec![0; 16], 6);
+        assert_eq!(c.bytes(), 48);
+        assert!(c.contains(&PageKey::new(0, 1)));
+        assert!(!c.contains(&PageKey::new(1, 1)), "tile 1 was least recently used");
+        assert_eq!(c.evictions(), 1);
+    }
+
+    #[test]
+    fn level_weighting_keeps_coarse_pages_longer() {
+        // An old level-1 page and a newer level-2 page: weighted eviction drops the fine one.
+        for (weighted, evicted_level) in [(true, 2usize), (false, 1)] {
+            let mut c = PageCache::new(3, 16 + 64, weighted);
+            c.insert(PageKey::new(0, 1), vec![0; 16], 1);
+            c.insert(PageKey::new(0, 2), vec![0; 64], 2);
+            c.insert(PageKey::new(1, 1), vec![0; 16], 3);
+            assert!(!c.contains(&PageKey::new(0, evicted_level)), "weighted={weighted}");
+        }
+    }
+}

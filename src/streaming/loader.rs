@@ -1,0 +1,159 @@
+//! The loader pool: threads that read pages from the store off the render thread.
+//!
+//! Requests sit in one priority-ordered queue that the render thread may replace each frame
+//! (dropping requests that went off screen before a loader took them). Results come back
+//! over a bounded channel, so loaders wait when the render thread is behind instead of
+//! piling up memory.
+
+use super::PageSource;
+use crate::library::page_bytes;
+use crate::residency::PageKey;
+use crossbeam_channel::{bounded, Receiver, Sender};
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+
+pub type LoadResult = (PageKey, Result<Vec<u8>, String>);
+
+#[derive(Default)]
+struct Queue {
+    pending: VecDeque<PageKey>,
+    queued: HashSet<PageKey>,
+    in_flight: HashSet<PageKey>,
+    cancelled: u64,
+    shutdown: bool,
+}
+
+pub struct LoaderPool {
+    shared: Arc<(Mutex<Queue>, Condvar)>,
+    results: Receiver<LoadResult>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl LoaderPool {
+    pub fn new(source: Arc<dyn PageSource>, threads: usize, channel_capacity: usize) -> LoaderPool {
+        let shared = Arc::new((Mutex::new(Queue::default()), Condvar::new()));
+        let (tx, rx) = bounded(channel_capacity.max(1));
+        let threads = (0..threads.max(1))
+            .map(|i| {
+                let (shared, source, tx) = (shared.clone(), source.clone(), tx.clone());
+                std::thread::Builder::new()
+                    .name(format!("tessera-loader-{i}"))
+                    .spawn(move || loader_main(&shared, source.as_ref(), &tx))
+                    .expect("spawn loader thread")
+            })
+            .collect();
+        LoaderPool { shared, results: rx, threads }
+    }
+
+    /// Makes `requests` (best first) the queue. With `cancel`, queued requests not in the
+    /// list are dropped; without, they stay behind the new ones. Pages already being loaded
+    /// are not queued again.
+    pub fn submit(&self, requests: &[PageKey], cancel: bool) {
+        let (lock, cvar) = &*self.shared;
+        let mut q = lock.lock().unwrap();
+        let old = std::mem::take(&mut q.pending);
+        q.queued.clear();
+        for &key in requests {
+            if !q.in_flight.contains(&key) && q.queued.insert(key) {
+                q.pending.push_back(key);
+            }
+        }
+        for key in old {
+            if cancel {
+                if !q.queued.contains(&key) {
+                    q.cancelled += 1;
+                }
+            } else if q.queued.insert(key) {
+                q.pending.push_back(key);
+            }
+        }
+        cvar.notify_all();
+    }
+
+    /// Results ready now, without waiting.
+    pub fn drain(&self) -> Vec<LoadResult> {
+        let out: Vec<_> = self.results.try_iter().collect();
+        self.forget_in_flight(&out);
+        out
+    }
+
+    /// Waits for at least one result (up to `timeout`), then drains.
+    pub fn wait(&self, timeout: std::time::Duration) -> Vec<LoadResult> {
+        let mut out: Vec<_> = self.results.recv_timeout(timeout).into_iter().collect();
+        out.extend(self.results.try_iter());
+        self.forget_in_flight(&out);
+        out
+    }
+
+    fn forget_in_flight(&self, done: &[LoadResult]) {
+        if done.is_empty() {
+            return;
+        }
+        let mut q = self.shared.0.lock().unwrap();
+        for (key, _) in done {
+            q.in_flight.remove(key);
+        }
+    }
+
+    pub fn is_pending(&self, key: &PageKey) -> bool {
+        let q = self.shared.0.lock().unwrap();
+        q.queued.contains(key) || q.in_flight.contains(key)
+    }
+
+    /// Requests waiting for a loader.
+    pub fn queue_depth(&self) -> usize {
+        self.shared.0.lock().unwrap().pending.len()
+    }
+
+    /// Requests being read or waiting in the channel.
+    pub fn in_flight(&self) -> usize {
+        self.shared.0.lock().unwrap().in_flight.len()
+    }
+
+    /// Requests dropped because they went off screen before being served.
+    pub fn cancelled(&self) -> u64 {
+        self.shared.0.lock().unwrap().cancelled
+    }
+}
+
+impl Drop for LoaderPool {
+    fn drop(&mut self) {
+        self.shared.0.lock().unwrap().shutdown = true;
+        self.shared.1.notify_all();
+        // Unblock loaders waiting on a full channel.
+        while self.results.try_recv().is_ok() {}
+        for t in self.threads.drain(..) {
+            while !t.is_finished() {
+                while self.results.try_recv().is_ok() {}
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            let _ = t.join();
+        }
+    }
+}
+
+fn loader_main(shared: &(Mutex<Queue>, Condvar), source: &dyn PageSource, tx: &Sender<LoadResult>) {
+    let (lock, cvar) = shared;
+    loop {
+        let key = {
+            let mut q = lock.lock().unwrap();
+            loop {
+                if q.shutdown {
+                    return;
+                }
+                if let Some(key) = q.pending.pop_front() {
+                    q.queued.remove(&key);
+                    q.in_flight.insert(key);
+                    break key;
+                }
+                q = cvar.wait(q).unwrap();
+            }
+        };
+        let mut page = vec![0u8; page_bytes(key.level as usize)];
+        let result = source.read_page(key.tile, key.level as usize, &mut page).map(|()| page);
+        if tx.send((key, result)).is_err() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! Texture streaming: memory bounded by the screen, not by the library.
+
+mod cache;
+mod loader;
+mod manager;
+
+pub use cache::PageCache;
+pub use loader::LoaderPool;
+pub use manager::StreamingManager;
+
+/// Where pages come from: the store, or anything that can produce a tile's page.
+pub trait PageSource: Send + Sync {
+    fn tile_count(&self) -> u32;
+    /// Fills `out` (`page_bytes(level)` long) with the page, or says why it cannot.
+    fn read_page(&self, tile: u32, level: usize, out: &mut [u8]) -> Result<(), String>;
+}
+
+impl PageSource for crate::library::Library {
+    fn tile_count(&self) -> u32 {
+        crate::library::Library::tile_count(self)
+    }
+    fn read_page(&self, tile: u32, level: usize, out: &mut [u8]) -> Result<(), String> {
+        crate::library::Library::read_page(self, tile, level, out).map_err(|e| e.to_string())
+    }
+}
+
+/// Streaming heuristics beyond plain LRU, each switchable so its effect can be measured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Heuristics {
+    /// Request coarse levels before fine, and the screen centre before its edges.
+    pub ordered: bool,
+    /// Prefetch the next finer level while zooming in, and a ring ahead of a pan.
+    pub prefetch: bool,
+    /// Drop queued requests that went off screen before a loader took them.
+    pub cancel: bool,
+    /// RAM cache evicts by age × 2^level: coarse pages stay longer than fine ones.
+    pub level_weighted_cache: bool,
+}
+
+impl Default for Heuristics {
+    fn default() -> Self {
+        Heuristics { ordered: true, prefetch: true, cancel: true, level_weighted_cache: true }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct StreamConfig {
+    /// Bytes of atlas textures, all levels.
+    pub gpu_budget: u64,
+    /// Bytes of pages kept in RAM.
+    pub ram_budget: u64,
+    /// Most bytes uploaded to the atlases per frame.
+    pub upload_budget: u64,
+    pub loader_threads: usize,
+    /// Read pages inline, upload without a budget: deterministic, for tests and stills.
+    pub synchronous: bool,
+    pub heuristics: Heuristics,
+}
+
+impl Default for StreamConfig {
+    fn default() -> Self {
+        StreamConfig {
+            gpu_budget: 512 << 20,
+            ram_budget: 512 << 20,
+            upload_budget: 8 << 20,
+            loader_threads: 2,
+            synchronous: false,
+            heuristics: Heuristics::default(),
+        }
+    }
+}
+
+/// What one frame of streaming did and saw.
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+pub struct FrameStats {
+    pub frame: u64,
+    /// Pages the view draws at its wanted levels.
+    pub wanted: usize,
+    /// ... of which resident.
+    pub resident: usize,
+    /// ... of which drawn from a coarser fallback instead.
+    pub missing: usize,
+    pub uploaded_pages: usize,
+    pub uploaded_bytes: u64,
+    pub evictions: u64,
+    pub queue_depth: usize,
+    pub in_flight: usize,
+    pub cancelled: u64,
+    pub cache_bytes: u64,
+    pub atlas_resident_bytes: u64,
+    pub failed_pages: usize,
+}

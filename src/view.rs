@@ -1,0 +1,266 @@
+//! View math: camera, level choice, culling. Pure arithmetic, shared by the GPU shader's
+//! uniforms and the CPU reference renderer, and unit tested without a GPU.
+//!
+//! Cell coordinates: cell `(c, r)` covers `[c, c+1) × [r, r+1)`. The camera is the cell
+//! coordinate at the screen's centre plus `cell_px`, screen pixels per cell.
+
+use glam::DVec2;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Camera {
+    pub center: DVec2,
+    pub cell_px: f64,
+}
+
+/// Zoom limits: from a fraction of a pixel per cell out to 4096 pixels per cell.
+pub const MIN_CELL_PX: f64 = 1.0 / 64.0;
+pub const MAX_CELL_PX: f64 = 4096.0;
+
+impl Camera {
+    /// The whole mosaic, centred, as large as fits.
+    pub fn fit(cols: u32, rows: u32, width: u32, height: u32) -> Camera {
+        let cell_px = (width as f64 / cols as f64).min(height as f64 / rows as f64);
+        Camera {
+            center: DVec2::new(cols as f64 / 2.0, rows as f64 / 2.0),
+            cell_px: cell_px.clamp(MIN_CELL_PX, MAX_CELL_PX),
+        }
+    }
+
+    /// Cell coordinate under screen point `p` (pixels, origin top-left).
+    pub fn screen_to_cell(&self, p: DVec2, width: u32, height: u32) -> DVec2 {
+        self.center + (p - DVec2::new(width as f64, height as f64) * 0.5) / self.cell_px
+    }
+
+    /// Screen point of cell coordinate `c`.
+    pub fn cell_to_screen(&self, c: DVec2, width: u32, height: u32) -> DVec2 {
+        (c - self.center) * self.cell_px + DVec2::new(width as f64, height as f64) * 0.5
+    }
+
+    /// Multiplies the zoom by `factor`, keeping the cell under screen point `anchor` in place.
+    pub fn zoom_at(&mut self, factor: f64, anchor: DVec2, width: u32, height: u32) {
+        let under = self.screen_to_cell(anchor, width, height);
+        self.cell_px = (self.cell_px * factor).clamp(MIN_CELL_PX, MAX_CELL_PX);
+        let after = self.screen_to_cell(anchor, width, height);
+        self.center += under - after;
+    }
+
+    /// Moves the view by a screen-space drag of `delta` pixels.
+    pub fn pan_pixels(&mut self, delta: DVec2) {
+        self.center -= delta / self.cell_px;
+    }
+}
+
+/// Which tile levels a zoom draws, and how they blend.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LevelChoice {
+    /// The finer level: the smallest with `2^level ≥ cell_px` (clamped to the pyramid).
+    pub hi: usize,
+    /// The next coarser level, blended in with weight `1 - weight_hi`.
+    pub lo: usize,
+    /// Weight of `hi`; 1 when `cell_px` is a power of two, so the drawn level is exact there.
+    pub weight_hi: f32,
+}
+
+impl LevelChoice {
+    pub fn for_cell_px(cell_px: f64, max_level: usize) -> LevelChoice {
+        let lod = cell_px.max(f64::MIN_POSITIVE).log2();
+        if lod <= 0.0 {
+            return LevelChoice { hi: 0, lo: 0, weight_hi: 1.0 };
+        }
+        if lod >= max_level as f64 {
+            return LevelChoice { hi: max_level, lo: max_level.saturating_sub(1), weight_hi: 1.0 };
+        }
+        let hi = lod.ceil() as usize;
+        LevelChoice { hi, lo: hi - 1, weight_hi: (lod - (hi - 1) as f64) as f32 }
+    }
+
+    /// The levels that carry weight this frame (one or two).
+    pub fn drawn_levels(&self) -> impl Iterator<Item = usize> {
+        let lo = (self.weight_hi < 1.0).then_some(self.lo);
+        std::iter::once(self.hi).chain(lo)
+    }
+}
+
+/// An inclusive-exclusive rectangle of cells.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct CellRect {
+    pub x0: u32,
+    pub y0: u32,
+    pub x1: u32,
+    pub y1: u32,
+}
+
+impl CellRect {
+    pub fn is_empty(&self) -> bool {
+        self.x0 >= self.x1 || self.y0 >= self.y1
+    }
+    pub fn cells(&self) -> u64 {
+        if self.is_empty() {
+            0
+        } else {
+            (self.x1 - self.x0) as u64 * (self.y1 - self.y0) as u64
+        }
+    }
+    pub fn contains(&self, x: u32, y: u32) -> bool {
+        x >= self.x0 && x < self.x1 && y >= self.y0 && y < self.y1
+    }
+    /// Grown by `margin` cells on each side, clamped to the grid.
+    pub fn grown(&self, margin: u32, cols: u32, rows: u32) -> CellRect {
+        CellRect {
+            x0: self.x0.saturating_sub(margin),
+            y0: self.y0.saturating_sub(margin),
+            x1: (self.x1 + margin).min(cols),
+            y1: (self.y1 + margin).min(rows),
+        }
+    }
+}
+
+/// Everything a renderer needs to draw one frame: the camera reduced to f32/i32 numbers that
+/// the shader and the CPU reference both use, so both compute identical cell coordinates.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FrameView {
+    pub width: u32,
+    pub height: u32,
+    pub cols: u32,
+    pub rows: u32,
+    /// Integer part of the cell coordinate at the screen's top-left corner.
+    pub origin_int: [i32; 2],
+    /// Fractional part, in `[0, 1)`.
+    pub origin_frac: [f32; 2],
+    /// Cells per screen pixel (`1 / cell_px`).
+    pub cells_per_px: f32,
+    pub cell_px: f64,
+    pub levels: LevelChoice,
+    /// `log2(1 / cell_px)` when zoomed out below one pixel per cell (the overview is drawn),
+    /// else negative.
+    pub overview_lod: f32,
+    pub max_level: usize,
+}
+
+impl FrameView {
+    pub fn new(camera: &Camera, width: u32, height: u32, cols: u32, rows: u32, max_level: usize) -> FrameView {
+        let cells_per_px = (1.0 / camera.cell_px) as f32;
+        let origin = camera.center - DVec2::new(width as f64, height as f64) * 0.5 * cells_per_px as f64;
+        let floor = origin.floor();
+        FrameView {
+            width,
+            height,
+            cols,
+            rows,
+            origin_int: [floor.x as i32, floor.y as i32],
+            origin_frac: [(origin.x - floor.x) as f32, (origin.y - floor.y) as f32],
+            cells_per_px,
+            cell_px: camera.cell_px,
+            levels: LevelChoice::for_cell_px(camera.cell_px, max_level),
+            overview_lod: if camera.cell_px < 1.0 { (1.0 / camera.cell_px).log2() as f32 } else { -1.0 },
+            max_level,
+        }
+    }
+
+    /// Cell offset of a pixel centre from `origin_int` along one axis. A fused multiply-add
+    /// (one rounding), mirrored by `fma` in the shader, so CPU and GPU agree to the bit.
+    #[inline]
+    pub fn local(&self, pixel: u32, axis: usize) -> f32 {
+        (pixel as f32 + 0.5).mul_add(self.cells_per_px, self.origin_frac[axis])
+    }
+
+    /// The cells any pixel of the screen falls in, clamped to the mosaic.
+    pub fn visible_cells(&self) -> CellRect {
+        let span = |axis: usize, pixels: u32, cells: u32| {
+            let first = self.origin_int[axis] as i64 + self.local(0, axis).floor() as i64;
+            let last = self.origin_int[axis] as i64 + self.local(pixels - 1, axis).floor() as i64;
+            (first.clamp(0, cells as i64) as u32, (last + 1).clamp(0, cells as i64) as u32)
+        };
+        let (x0, x1) = span(0, self.width, self.cols);
+        let (y0, y1) = span(1, self.height, self.rows);
+        CellRect { x0, y0, x1, y1 }
+    }
+
+    /// Whether the overview (the grid's own mip chain) is drawn instead of tile pages.
+    pub fn uses_overview(&self) -> bool {
+        self.overview_lod > 0.0
+    }
+}
+
+/// The most cells a `width × height` screen can show at `cell_px`, capped by the mosaic size.
+pub fn max_visible_cells(width: u32, height: u32, cell_px: f64, cols: u32, rows: u32) -> u64 {
+    let across = (width as f64 / cell_px).ceil() as u64 + 1;
+    let down = (height as f64 / cell_px).ceil() as u64 + 1;
+    across.min(cols as u64) * down.min(rows as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn level_choice_follows_cell_size() {
+        let l = |px| LevelChoice::for_cell_px(px, 8);
+        assert_eq!(l(0.25), LevelChoice { hi: 0, lo: 0, weight_hi: 1.0 });
+        assert_eq!(l(1.0), LevelChoice { hi: 0, lo: 0, weight_hi: 1.0 });
+        assert_eq!(l(2.0), LevelChoice { hi: 1, lo: 0, weight_hi: 1.0 });
+        assert_eq!(l(64.0), LevelChoice { hi: 6, lo: 5, weight_hi: 1.0 });
+        assert_eq!(l(256.0).hi, 8);
+        assert_eq!(l(1000.0), LevelChoice { hi: 8, lo: 7, weight_hi: 1.0 });
+        let mid = l(7.3);
+        assert_eq!((mid.hi, mid.lo), (3, 2));
+        assert!((mid.weight_hi - (7.3f64.log2() - 2.0) as f32).abs() < 1e-6);
+        // Continuity: just above a power of two, the new finer level starts at weight ~0.
+        let above = l(64.0 * 1.0001);
+        assert_eq!(above.hi, 7);
+        assert!(above.weight_hi < 0.001);
+        assert_eq!(l(64.0).drawn_levels().collect::<Vec<_>>(), vec![6]);
+        assert_eq!(l(48.0).drawn_levels().collect::<Vec<_>>(), vec![6, 5]);
+    }
+
+    #[test]
+    fn screen_and_cell_round_trip() {
+        let cam = Camera { center: DVec2::new(10.5, 4.25), cell_px: 7.3 };
+        for p in [DVec2::ZERO, DVec2::new(333.0, 17.5), DVec2::new(1000.0, 332.0)] {
+            let back = cam.cell_to_screen(cam.screen_to_cell(p, 1001, 333), 1001, 333);
+            assert!((back - p).length() < 1e-9);
+        }
+        // The screen centre shows the camera centre.
+        assert_eq!(cam.screen_to_cell(DVec2::new(500.5, 166.5), 1001, 333), cam.center);
+    }
+
+    #[test]
+    fn zoom_keeps_the_anchor_fixed() {
+        let mut cam = Camera { center: DVec2::new(50.0, 50.0), cell_px: 4.0 };
+        let anchor = DVec2::new(100.0, 700.0);
+        let before = cam.screen_to_cell(anchor, 800, 800);
+        cam.zoom_at(3.0, anchor, 800, 800);
+        assert!((cam.screen_to_cell(anchor, 800, 800) - before).length() < 1e-9);
+        assert_eq!(cam.cell_px, 12.0);
+    }
+
+    #[test]
+    fn visible_rect_covers_the_screen_and_clamps() {
+        // 10×10 cells of 10 px on a 100×100 screen: exactly all cells.
+        let cam = Camera::fit(10, 10, 100, 100);
+        let v = FrameView::new(&cam, 100, 100, 10, 10, 8);
+        assert_eq!(v.visible_cells(), CellRect { x0: 0, y0: 0, x1: 10, y1: 10 });
+        // Centred on the top-left corner: a quarter is visible.
+        let cam = Camera { center: DVec2::ZERO, cell_px: 10.0 };
+        let v = FrameView::new(&cam, 100, 100, 10, 10, 8);
+        assert_eq!(v.visible_cells(), CellRect { x0: 0, y0: 0, x1: 5, y1: 5 });
+        // Entirely off the mosaic: empty.
+        let cam = Camera { center: DVec2::new(-100.0, 5.0), cell_px: 10.0 };
+        assert!(FrameView::new(&cam, 100, 100, 10, 10, 8).visible_cells().is_empty());
+        // Fractional zoom: a cell only partly on screen still counts.
+        let cam = Camera { center: DVec2::new(5.0, 5.0), cell_px: 7.3 };
+        let r = FrameView::new(&cam, 100, 100, 10, 10, 8).visible_cells();
+        assert_eq!((r.x0, r.x1), (0, 10));
+        assert!(r.cells() <= max_visible_cells(100, 100, 7.3, 10, 10));
+    }
+
+    #[test]
+    fn fit_shows_the_whole_mosaic() {
+        let cam = Camera::fit(1920, 1080, 960, 540);
+        assert_eq!(cam.cell_px, 0.5);
+        let v = FrameView::new(&cam, 960, 540, 1920, 1080, 8);
+        assert!(v.uses_overview());
+        assert_eq!(v.overview_lod, 1.0);
+        assert_eq!(v.visible_cells(), CellRect { x0: 0, y0: 0, x1: 1920, y1: 1080 });
+    }
+}
