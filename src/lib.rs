@@ -20,6 +20,7 @@ pub mod atlas;
 pub mod cli_util;
 pub mod color;
 pub mod cpu_render;
+pub mod demo;
 pub mod gpu;
 pub mod library;
 pub mod matching;

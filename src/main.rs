@@ -34,6 +34,20 @@ enum Command {
     },
     /// Render one view of a mosaic to a PNG, headless.
     Render(RenderArgs),
+    /// Build a sample mosaic from photographs installed on this machine and render it.
+    Demo(DemoArgs),
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Folder for demo.png and demo-zoom.png.
+    #[arg(short, long, default_value = ".")]
+    output: PathBuf,
+    /// Cache for the demo's tiles, library and mosaic (default: ~/.cache/tessera/demo).
+    #[arg(long)]
+    cache: Option<PathBuf>,
+    #[command(flatten)]
+    engine: EngineArgs,
 }
 
 #[derive(Args)]
@@ -181,7 +195,6 @@ struct RenderArgs {
 
 fn main() {
     let cli = Cli::parse();
-    quiet_runtime_dir();
     let level = match cli.verbose {
         0 => "warn",
         1 => "info",
@@ -197,24 +210,13 @@ fn main() {
     }
 }
 
-/// Vulkan's window-system code warns when XDG_RUNTIME_DIR is unset (as on a headless
-/// server or in CI); a private 0700 folder silences it without affecting anything else.
-fn quiet_runtime_dir() {
-    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
-        use std::os::unix::fs::DirBuilderExt;
-        let dir = std::env::temp_dir().join(format!("tessera-runtime-{}", std::process::id()));
-        if std::fs::DirBuilder::new().mode(0o700).create(&dir).is_ok() {
-            std::env::set_var("XDG_RUNTIME_DIR", &dir);
-        }
-    }
-}
-
 fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Bake(a) => bake(a),
         Command::Match(a) => match_cmd(a),
         Command::Info { path } => info(&path),
         Command::Render(a) => render(a),
+        Command::Demo(a) => demo(a),
     }
 }
 
@@ -360,5 +362,27 @@ fn render(a: RenderArgs) -> anyhow::Result<()> {
         renderer.describe(),
         if stats.missing > 0 { format!(" ({} pages drawn from coarser levels: over the GPU budget)", stats.missing) } else { String::new() }
     );
+    Ok(())
+}
+
+fn demo(a: DemoArgs) -> anyhow::Result<()> {
+    let cache = a.cache.clone().unwrap_or_else(tessera::demo::default_cache_dir);
+    let started = std::time::Instant::now();
+    let data = tessera::demo::prepare(&cache, true)?;
+    println!("demo mosaic {} ({} tiles cut from real photographs), ready in {:.1} s", data.mosaic.display(), data.tiles, started.elapsed().as_secs_f64());
+    std::fs::create_dir_all(&a.output).with_context(|| format!("creating {}", a.output.display()))?;
+    let scene = Scene::open(&data.mosaic)?;
+    let size = (1920, 1080);
+    let mut renderer = HeadlessRenderer::new(scene, &a.engine.options(size, RenderStyle::default(), true)?)?;
+    let whole = renderer.scene.fit(size.0, size.1);
+    // The ladybird sits right of centre in the target; zoom in on it.
+    let zoom = Camera { center: glam::DVec2::new(renderer.scene.cols() as f64 * 0.70, renderer.scene.rows() as f64 * 0.50), cell_px: 64.0 };
+    for (name, camera) in [("demo.png", whole), ("demo-zoom.png", zoom)] {
+        let t = std::time::Instant::now();
+        let (img, _) = renderer.render(&camera)?;
+        let path = a.output.join(name);
+        img.save(&path).with_context(|| format!("{}: cannot write PNG", path.display()))?;
+        println!("{}: {:.2} px per cell, rendered in {:.0} ms on {}", path.display(), camera.cell_px, t.elapsed().as_secs_f64() * 1e3, renderer.describe());
+    }
     Ok(())
 }

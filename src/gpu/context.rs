@@ -21,6 +21,7 @@ Vulkan driver (Debian: apt-get install mesa-vulkan-drivers libvulkan1)";
 impl GpuContext {
     /// A device with no surface. `adapter` (or `$TESSERA_ADAPTER`) picks by name substring.
     pub fn headless(adapter: Option<&str>) -> anyhow::Result<GpuContext> {
+        quiet_runtime_dir();
         let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
         Self::with_instance(instance, None, adapter)
     }
@@ -81,4 +82,19 @@ impl GpuContext {
 
 fn describe(info: &wgpu::AdapterInfo) -> String {
     format!("{} ({:?}, {:?})", info.name, info.backend, info.device_type)
+}
+
+/// Vulkan's window-system code complains when XDG_RUNTIME_DIR is unset (headless servers,
+/// CI); a private 0700 folder silences it. Done once, before any device exists.
+pub fn quiet_runtime_dir() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+            use std::os::unix::fs::DirBuilderExt;
+            let dir = std::env::temp_dir().join(format!("tessera-xdg-{}", std::process::id()));
+            if std::fs::DirBuilder::new().mode(0o700).create(&dir).is_ok() {
+                std::env::set_var("XDG_RUNTIME_DIR", &dir);
+            }
+        }
+    });
 }

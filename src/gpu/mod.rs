@@ -4,6 +4,6 @@ mod context;
 mod mosaic;
 mod target;
 
-pub use context::{GpuContext, ADAPTER_ENV, NO_ADAPTER_HELP};
+pub use context::{quiet_runtime_dir, GpuContext, ADAPTER_ENV, NO_ADAPTER_HELP};
 pub use mosaic::{GpuMosaic, SHADER_SOURCE};
 pub use target::{OffscreenTarget, OFFSCREEN_FORMAT};

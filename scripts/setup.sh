@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what tessera needs on Debian 12 (or Ubuntu) and is missing; does nothing when all
+# is there. Run as root or with sudo available.
+set -euo pipefail
+
+PACKAGES=(
+  # build: bindgen for ffmpeg-free builds still needs a C toolchain and pkg-config
+  build-essential pkg-config clang libclang-dev
+  # GPU: Vulkan loader + Mesa's software Vulkan adapter (lavapipe) when there is no GPU
+  libvulkan1 mesa-vulkan-drivers libegl1 libegl-mesa0 libgl1-mesa-dri
+  # the viewer window, and a virtual display to test it on
+  xvfb xauth libx11-xcb1 libxcursor1 libxrandr2 libxi6 libxkbcommon-x11-0
+  # real photographs for `tessera demo`
+  mate-backgrounds
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  if [ -x "$HOME/.cargo/bin/cargo" ]; then
+    export PATH="$HOME/.cargo/bin:$PATH"
+  else
+    echo "setup: Rust is missing. Install Rust 1.88 or newer with rustup (https://rustup.rs), then run this again." >&2
+    exit 1
+  fi
+fi

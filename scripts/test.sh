@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Every test: set up what is missing, check formatting and lints, then run the whole suite
+# (unit, integration, GPU golden tests on the best adapter there is, and the viewer window
+# under a virtual X display).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$here/scripts/setup.sh"
+cd "$here"
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
+chmod 700 "$XDG_RUNTIME_DIR"
+cargo fmt --all -- --check
+cargo clippy --release --locked --all-targets -- -D warnings
+# Tests run in release: the GPU and matching tests push real pixels.
+xvfb-run -a -s "-screen 0 1280x800x24" cargo test --release --locked --all-targets
