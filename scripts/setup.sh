@@ -4,8 +4,8 @@
 set -euo pipefail
 
 PACKAGES=(
-  # build: bindgen for ffmpeg-free builds still needs a C toolchain and pkg-config
-  build-essential pkg-config clang libclang-dev
+  # build: a C toolchain for crates with C parts
+  build-essential pkg-config
   # GPU: Vulkan loader + Mesa's software Vulkan adapter (lavapipe) when there is no GPU
   libvulkan1 mesa-vulkan-drivers libegl1 libegl-mesa0 libgl1-mesa-dri
   # the viewer window, and a virtual display to test it on

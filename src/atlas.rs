@@ -38,6 +38,21 @@ impl LevelLayout {
         let layers = capacity.max(1).div_ceil(per_layer);
         LevelLayout { level, layer_size, layers, capacity: capacity.max(1), pinned }
     }
+    /// The largest paged layout of `level` whose texture fits in `bytes` (at least one
+    /// slot, so a level always has somewhere to stream to), for at most `tiles` pages.
+    pub fn within_bytes(level: usize, bytes: u64, tiles: u32, max_layers: u32) -> LevelLayout {
+        let tile = 1u32 << level;
+        let pages = (bytes / page_bytes(level) as u64).clamp(1, tiles.max(1) as u64);
+        // Widest power-of-two square of slots that fits both the pages and the layer limit.
+        let mut side = 1u32;
+        while (side as u64 * 2).pow(2) <= pages && side * 2 * tile <= MAX_LAYER_SIZE.max(tile) {
+            side *= 2;
+        }
+        let per_layer = side as u64 * side as u64;
+        let layers = (pages / per_layer).clamp(1, max_layers as u64) as u32;
+        LevelLayout { level, layer_size: side * tile, layers, capacity: (layers as u64 * per_layer).min(tiles.max(1) as u64) as u32, pinned: false }
+    }
+
     pub fn tile_size(&self) -> u32 {
         1 << self.level
     }
@@ -109,15 +124,7 @@ pub fn plan_atlases(input: &PlanInput) -> Vec<LevelLayout> {
     let left = input.gpu_budget.saturating_sub(used);
     for &l in &paged {
         let share = if total_need == 0 { 0 } else { (left as u128 * need(l) as u128 / total_need as u128) as u64 };
-        let probe = LevelLayout::with_capacity(l, input.tiles, false);
-        let layer_bytes = (probe.layer_size as u64).pow(2) * 4;
-        let layers = (share / layer_bytes).clamp(1, input.max_layers as u64) as u32;
-        let capacity = (layers * probe.slots_per_layer()).min(input.tiles);
-        let mut layout = LevelLayout::with_capacity(l, capacity, false);
-        // Same layer side as the probe so whole layers are what the share paid for.
-        layout.layer_size = probe.layer_size;
-        layout.layers = capacity.div_ceil(layout.slots_per_layer());
-        plan.push(layout);
+        plan.push(LevelLayout::within_bytes(l, share, input.tiles, input.max_layers));
     }
     plan
 }
@@ -166,6 +173,11 @@ mod tests {
         for l in plan.iter().filter(|l| !l.pinned) {
             assert!(l.capacity >= screen_pages(l.level, &input) / PAGED_HEADROOM as u32, "{l:?}");
         }
+        // A tiny budget is never exceeded (beyond one page per level).
+        let tiny = plan_atlases(&PlanInput { gpu_budget: 4 << 20, ..input });
+        let total: u64 = tiny.iter().map(|l| l.bytes()).sum();
+        assert!(total <= 4 << 20, "{total}");
+        assert!(tiny.iter().all(|l| l.capacity >= 1));
         // A small library fits whole.
         let small = plan_atlases(&PlanInput { tiles: 300, grid: (64, 36), ..input });
         assert!(small.iter().all(|l| l.pinned));

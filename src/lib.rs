@@ -17,6 +17,7 @@
 //! * [`render`]: headless rendering over either; [`viewer`]: the interactive window.
 
 pub mod atlas;
+pub mod bench;
 pub mod cli_util;
 pub mod color;
 pub mod cpu_render;
@@ -30,7 +31,9 @@ pub mod render;
 pub mod residency;
 pub mod scene;
 pub mod streaming;
+pub mod synth;
 pub mod view;
+pub mod viewer;
 
 pub use render::{Backend, HeadlessRenderer, RenderOptions};
 pub use scene::Scene;

@@ -34,8 +34,71 @@ enum Command {
     },
     /// Render one view of a mosaic to a PNG, headless.
     Render(RenderArgs),
+    /// Write a synthetic library of N procedural tiles and a mosaic over it (for scale tests).
+    Synth(SynthArgs),
+    /// Render a scripted camera path headless and report frame times and streaming metrics.
+    Bench(BenchArgs),
+    /// Open a mosaic in an interactive window (wheel: zoom, drag: pan, L: level overlay).
+    View(ViewCmdArgs),
     /// Build a sample mosaic from photographs installed on this machine and render it.
     Demo(DemoArgs),
+}
+
+#[derive(Args)]
+struct SynthArgs {
+    /// Number of distinct tiles.
+    #[arg(long)]
+    tiles: u32,
+    /// Largest tile side (power of two up to 1024).
+    #[arg(long, default_value_t = 256)]
+    max_tile: u32,
+    /// Signature grid (as for bake).
+    #[arg(long, default_value_t = 2)]
+    grid: u32,
+    /// Cell grid of the mosaic, e.g. 1920x1080.
+    #[arg(long, value_parser = parse_size)]
+    cells: (u32, u32),
+    /// Mosaic file to write; the library goes beside it as OUT.tlib unless --library says.
+    #[arg(short, long)]
+    output: PathBuf,
+    #[arg(long)]
+    library: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// Mosaic file.
+    mosaic: PathBuf,
+    /// Camera path; `levels` times each zoom 1, 2, 4 … 256 px per cell instead.
+    #[arg(long, default_value = "tour")]
+    path: String,
+    /// Frames along the path (per zoom for `levels`).
+    #[arg(long, default_value_t = 2400)]
+    frames: usize,
+    /// Frame size.
+    #[arg(long, default_value = "1920x1080", value_parser = parse_size)]
+    size: (u32, u32),
+    /// Print the report as JSON (keys in the README).
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    engine: EngineArgs,
+}
+
+#[derive(Args)]
+struct ViewCmdArgs {
+    /// Mosaic file.
+    mosaic: PathBuf,
+    #[command(flatten)]
+    view: ViewArgs,
+    #[command(flatten)]
+    engine: EngineArgs,
+    /// Quit after this many frames (scripted captures, tests).
+    #[arg(long)]
+    exit_after: Option<u64>,
+    /// With --exit-after: save the last frame shown to this PNG.
+    #[arg(long, requires = "exit_after")]
+    screenshot: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -201,7 +264,7 @@ fn main() {
         _ => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG").unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(format!("{level},wgpu_core=warn,wgpu_hal=error,naga=warn"))
+        tracing_subscriber::EnvFilter::new(format!("{level},wgpu_core=warn,wgpu_hal=error,naga=warn,winit=error,sctk=error"))
     });
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
     if let Err(e) = run(cli.command) {
@@ -217,6 +280,9 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Info { path } => info(&path),
         Command::Render(a) => render(a),
         Command::Demo(a) => demo(a),
+        Command::Synth(a) => synth(a),
+        Command::View(a) => view(a),
+        Command::Bench(a) => bench(a),
     }
 }
 
@@ -385,4 +451,89 @@ fn demo(a: DemoArgs) -> anyhow::Result<()> {
         println!("{}: {:.2} px per cell, rendered in {:.0} ms on {}", path.display(), camera.cell_px, t.elapsed().as_secs_f64() * 1e3, renderer.describe());
     }
     Ok(())
+}
+
+fn synth(a: SynthArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(a.max_tile.is_power_of_two() && a.max_tile <= 1024, "--max-tile {}: must be a power of two up to 1024", a.max_tile);
+    anyhow::ensure!(a.tiles > 0, "--tiles must be at least 1");
+    let library = a.library.clone().unwrap_or_else(|| tessera::synth::library_beside(&a.output));
+    let started = std::time::Instant::now();
+    let mosaic = tessera::synth::synth(&tessera::synth::SynthOptions {
+        tiles: a.tiles,
+        params: StoreParams { max_tile: a.max_tile, grid: a.grid },
+        cells: a.cells,
+        library: library.clone(),
+        mosaic: a.output.clone(),
+        progress: true,
+    })?;
+    let (distinct, _, top) = mosaic.usage();
+    println!(
+        "synthetic library {} ({} tiles) and mosaic {} ({}×{} cells, {} distinct tiles, most repeated {}×) in {:.1} s",
+        library.display(),
+        a.tiles,
+        a.output.display(),
+        a.cells.0,
+        a.cells.1,
+        distinct,
+        top,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn bench(a: BenchArgs) -> anyhow::Result<()> {
+    use tessera::bench::{camera_path, PathName};
+    let scene = Scene::open(&a.mosaic)?;
+    let (cols, rows) = (scene.cols(), scene.rows());
+    let mut renderer = HeadlessRenderer::new(scene, &a.engine.options(a.size, RenderStyle::default(), false)?)?;
+    if a.path == "levels" {
+        let zooms: Vec<f64> = (0..=8).map(|l| (1u32 << l) as f64).collect();
+        let rows = tessera::bench::run_levels(&mut renderer, &zooms, a.frames.min(200))?;
+        let floor = renderer.floor_ms(a.frames.min(200));
+        if a.json {
+            println!("{}", serde_json::json!({ "adapter": renderer.describe(), "size": [a.size.0, a.size.1], "levels": rows, "floor_ms": floor }));
+            return Ok(());
+        }
+        println!("{} at {}×{}, {} frames per zoom", renderer.describe(), a.size.0, a.size.1, a.frames.min(200));
+        if let Some((m, p)) = floor {
+            println!("floor (one fetch per pixel + read-back): median {m:.2} ms, p99 {p:.2} ms");
+        }
+        println!("| px/cell | draw median | draw p99 | +read-back median | +read-back p99 |");
+        println!("|---:|---:|---:|---:|---:|");
+        for r in rows {
+            let rb = |v: Option<f64>| v.map(|x| format!("{x:.2} ms")).unwrap_or_else(|| "–".into());
+            println!("| {} | {:.2} ms | {:.2} ms | {} | {} |", r.cell_px, r.frame_ms_median, r.frame_ms_p99, rb(r.readback_ms_median), rb(r.readback_ms_p99));
+        }
+        return Ok(());
+    }
+    let name = <PathName as clap::ValueEnum>::from_str(&a.path, true).map_err(|_| anyhow::anyhow!("--path {}: choose tour, jumps, pans or levels", a.path))?;
+    let path = camera_path(name, cols, rows, a.size.0, a.size.1, a.frames);
+    let report = tessera::bench::run(&mut renderer, &a.path, &path)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    let sharp: Vec<String> = report.time_to_sharp_ms.iter().map(|t| t.map(|v| format!("{v:.0}")).unwrap_or_else(|| "never".into())).collect();
+    println!("{} frames of `{}` at {}×{} on {}", report.frames, report.path, report.size[0], report.size[1], report.adapter);
+    println!("  frame time      median {:.2} ms, p99 {:.2} ms, max {:.2} ms", report.frame_ms_median, report.frame_ms_p99, report.frame_ms_max);
+    println!("  time to sharp   [{}] ms after each jump", sharp.join(", "));
+    println!("  missing pages   at most {} in a frame (drawn from coarser levels)", report.max_missing_pages);
+    println!("  uploaded        {} ; evictions {} ; cancelled requests {}", human_bytes(report.bytes_uploaded), report.evictions, report.cancelled_requests);
+    println!("  peak RSS        {} (budgets: GPU {} + RAM {})", human_bytes(report.peak_rss_bytes), human_bytes(report.gpu_budget_bytes), human_bytes(report.ram_budget_bytes));
+    println!("  GPU atlases     {} allocated, at most {} of pages resident; RAM cache at most {}", human_bytes(report.peak_gpu_atlas_bytes), human_bytes(report.peak_resident_page_bytes), human_bytes(report.peak_ram_cache_bytes));
+    if report.failed_pages > 0 {
+        println!("  failed pages    {} (see the log)", report.failed_pages);
+    }
+    Ok(())
+}
+
+fn view(a: ViewCmdArgs) -> anyhow::Result<()> {
+    let scene = Scene::open(&a.mosaic)?;
+    let camera = (a.view.center.is_some() || a.view.cell_px.is_some()).then(|| camera_for(&scene, &a.view));
+    let style = RenderStyle { debug_lod: a.view.debug_lod, ..Default::default() };
+    let stream = a.engine.options(a.view.size, style, false)?.stream;
+    tessera::viewer::run(
+        scene,
+        tessera::viewer::ViewerOptions { size: a.view.size, camera, stream, style, adapter: a.engine.adapter.clone(), exit_after: a.exit_after, screenshot: a.screenshot },
+    )
 }

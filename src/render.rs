@@ -80,6 +80,10 @@ impl HeadlessRenderer {
         }
     }
 
+    pub fn is_gpu(&self) -> bool {
+        matches!(self.engine, Engine::Gpu { .. })
+    }
+
     /// "adapter (backend, type)" or "cpu reference".
     pub fn describe(&self) -> String {
         match &self.engine {
@@ -123,6 +127,26 @@ impl HeadlessRenderer {
             }
         }
         Ok(())
+    }
+
+    /// Times the one-fetch floor shader with read-back at this frame size: `(median, p99)` ms
+    /// over `frames` frames. `None` on the CPU engine.
+    pub fn floor_ms(&mut self, frames: usize) -> Option<(f64, f64)> {
+        let Engine::Gpu { ctx, target, .. } = &self.engine else { return None };
+        let probe = crate::gpu::FloorProbe::new(ctx, self.width, self.height, OFFSCREEN_FORMAT);
+        let mut times = Vec::with_capacity(frames);
+        for i in 0..frames + 3 {
+            let t = std::time::Instant::now();
+            let mut encoder = ctx.device.create_command_encoder(&Default::default());
+            probe.encode(&mut encoder, &target.view);
+            target.encode_copy(&mut encoder);
+            ctx.queue.submit([encoder.finish()]);
+            target.read(ctx).ok()?;
+            if i >= 3 {
+                times.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+        Some(crate::bench::median_p99(&mut times))
     }
 
     /// The last drawn frame as RGBA8 (GPU: the frame must have been drawn with `read_back`).

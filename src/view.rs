@@ -164,12 +164,13 @@ impl FrameView {
         (pixel as f32 + 0.5).mul_add(self.cells_per_px, self.origin_frac[axis])
     }
 
-    /// The cells any pixel of the screen falls in, clamped to the mosaic.
+    /// The cells the screen overlaps, clamped to the mosaic.
     pub fn visible_cells(&self) -> CellRect {
         let span = |axis: usize, pixels: u32, cells: u32| {
-            let first = self.origin_int[axis] as i64 + self.local(0, axis).floor() as i64;
-            let last = self.origin_int[axis] as i64 + self.local(pixels - 1, axis).floor() as i64;
-            (first.clamp(0, cells as i64) as u32, (last + 1).clamp(0, cells as i64) as u32)
+            let end = self.origin_frac[axis] as f64 + pixels as f64 / self.cell_px;
+            let first = self.origin_int[axis] as i64;
+            let last = self.origin_int[axis] as i64 + end.ceil() as i64;
+            (first.clamp(0, cells as i64) as u32, last.clamp(0, cells as i64) as u32)
         };
         let (x0, x1) = span(0, self.width, self.cols);
         let (y0, y1) = span(1, self.height, self.rows);

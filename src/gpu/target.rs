@@ -25,7 +25,12 @@ impl OffscreenTarget {
             usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
             view_formats: &[],
         });
-        let view = texture.create_view(&Default::default());
+        Self::for_texture(ctx, &texture)
+    }
+
+    /// A read-back for an existing texture (e.g. a window's surface texture with COPY_SRC).
+    pub fn for_texture(ctx: &GpuContext, texture: &wgpu::Texture) -> OffscreenTarget {
+        let (width, height) = (texture.width(), texture.height());
         // Copy rows must start at multiples of 256 bytes; odd widths get padded rows.
         let padded_row = (width * 4).next_multiple_of(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT);
         let readback = ctx.device.create_buffer(&wgpu::BufferDescriptor {
@@ -34,7 +39,7 @@ impl OffscreenTarget {
             usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
             mapped_at_creation: false,
         });
-        OffscreenTarget { texture, view, readback, width, height, padded_row }
+        OffscreenTarget { view: texture.create_view(&Default::default()), texture: texture.clone(), readback, width, height, padded_row }
     }
 
     /// Records the copy of the target into the read-back buffer.

@@ -1,0 +1,213 @@
+//! The bake and the store: round trips, resume, reuse, and every kind of bad input.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+use tessera::library::store::{SourceKey, StoreWriter};
+use tessera::library::{self, page_bytes, BakeOptions, Library, StoreError, StoreParams};
+
+const PARAMS: StoreParams = StoreParams { max_tile: 32, grid: 2 };
+
+fn bake(tiles: &Path, out: &Path) -> anyhow::Result<library::BakeReport> {
+    library::bake(&BakeOptions { tiles_dir: tiles.into(), out: out.into(), params: PARAMS, rebuild: false, progress: false })
+}
+
+fn tiles_dir(n: u32) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let tiles = dir.path().join("tiles");
+    fs::create_dir_all(tiles.join("nested")).unwrap();
+    for i in 0..n {
+        let sub = if i % 3 == 0 { "nested/" } else { "" };
+        common::picture(i as u64 + 10, 50 + i, 40 + 2 * i).save(tiles.join(format!("{sub}p{i:02}.png"))).unwrap();
+    }
+    (dir, tiles)
+}
+
+#[test]
+fn store_round_trip_returns_the_baked_pages() {
+    let (dir, tiles) = tiles_dir(6);
+    let out = dir.path().join("lib.tlib");
+    let report = bake(&tiles, &out).unwrap();
+    assert_eq!((report.tiles, report.baked, report.reused), (6, 6, 0));
+    let lib = Library::open(&out).unwrap();
+    assert_eq!(lib.tile_count(), 6);
+    assert_eq!(lib.levels(), 6);
+    // Tile ids follow sorted source paths, recursively.
+    assert_eq!(lib.manifest.tiles[0].source.path, "nested/p00.png");
+    // Every page equals a fresh bake of its picture, and level 0 is its average colour.
+    for (tile, entry) in lib.manifest.tiles.iter().enumerate() {
+        let img = library::bake::decode_image(&tiles.join(&entry.source.path)).unwrap();
+        let (levels, signature) = library::bake::bake_tile(&img, PARAMS);
+        for (level, want) in levels.iter().enumerate() {
+            let mut page = vec![0; page_bytes(level)];
+            lib.read_page(tile as u32, level, &mut page).unwrap();
+            assert_eq!(&page, want, "tile {tile} level {level}");
+        }
+        assert_eq!(&lib.signatures()[tile * 12..(tile + 1) * 12], &signature[..]);
+    }
+}
+
+#[test]
+fn bad_files_are_named_skipped_and_counted() {
+    let (dir, tiles) = tiles_dir(3);
+    fs::write(tiles.join("empty.jpg"), b"").unwrap();
+    fs::write(tiles.join("notes.txt"), b"not a picture at all").unwrap();
+    let mut png = fs::read(tiles.join("p01.png")).unwrap();
+    png.truncate(png.len() / 2);
+    fs::write(tiles.join("truncated.png"), &png).unwrap();
+    // A decompression bomb: a valid PNG header claiming 100000×100000 pixels.
+    let mut bomb = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+    bomb.extend_from_slice(&100_000u32.to_be_bytes());
+    bomb.extend_from_slice(&100_000u32.to_be_bytes());
+    bomb.extend_from_slice(&[8, 2, 0, 0, 0]);
+    let crc = crc32fast::hash(&bomb[12..]);
+    bomb.extend_from_slice(&crc.to_be_bytes());
+    fs::write(tiles.join("bomb.png"), &bomb).unwrap();
+
+    let out = dir.path().join("lib.tlib");
+    let report = bake(&tiles, &out).unwrap();
+    assert_eq!(report.tiles, 3);
+    let mut skipped: Vec<_> = report.skipped.iter().map(|s| s.path.as_str()).collect();
+    skipped.sort();
+    assert_eq!(skipped, ["bomb.png", "empty.jpg", "notes.txt", "truncated.png"]);
+    let bomb_reason = &report.skipped.iter().find(|s| s.path == "bomb.png").unwrap().reason;
+    assert!(bomb_reason.to_lowercase().contains("limit"), "{bomb_reason}");
+    // The summary survives in the library for `info`.
+    assert_eq!(Library::open(&out).unwrap().manifest.skipped.len(), 4);
+}
+
+#[test]
+fn no_usable_picture_is_an_error_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let tiles = dir.path().join("tiles");
+    fs::create_dir_all(&tiles).unwrap();
+    fs::write(tiles.join("a.txt"), b"hello").unwrap();
+    let out = dir.path().join("lib.tlib");
+    let err = bake(&tiles, &out).unwrap_err().to_string();
+    assert!(err.contains("no usable picture"), "{err}");
+    assert!(!out.exists(), "a failed first bake must leave no library behind");
+    let err = bake(&dir.path().join("missing"), &out).unwrap_err().to_string();
+    assert!(err.contains("missing") && err.contains("not found"), "{err}");
+}
+
+#[test]
+fn refuses_an_output_that_is_not_ours() {
+    let (dir, tiles) = tiles_dir(2);
+    let out = dir.path().join("precious");
+    fs::create_dir_all(&out).unwrap();
+    fs::write(out.join("thesis.tex"), b"years of work").unwrap();
+    let err = bake(&tiles, &out).unwrap_err();
+    assert!(matches!(err.downcast_ref::<StoreError>(), Some(StoreError::NotOurs { .. })), "{err}");
+    assert_eq!(fs::read(out.join("thesis.tex")).unwrap(), b"years of work");
+}
+
+#[test]
+fn rebake_reuses_unchanged_pictures() {
+    let (dir, tiles) = tiles_dir(5);
+    let out = dir.path().join("lib.tlib");
+    bake(&tiles, &out).unwrap();
+    let first_id = Library::open(&out).unwrap().manifest.library_id;
+    common::picture(77, 60, 60).save(tiles.join("new.png")).unwrap();
+    fs::remove_file(tiles.join("p01.png")).unwrap();
+    let report = bake(&tiles, &out).unwrap();
+    assert_eq!((report.tiles, report.baked, report.reused), (5, 1, 4));
+    let lib = Library::open(&out).unwrap();
+    assert_ne!(lib.manifest.library_id, first_id, "a re-bake is a new library version");
+    assert!(lib.manifest.tiles.iter().any(|t| t.source.path == "new.png"));
+    assert!(!lib.manifest.tiles.iter().any(|t| t.source.path == "p01.png"));
+    // Nothing changed: nothing is baked.
+    let report = bake(&tiles, &out).unwrap();
+    assert_eq!((report.baked, report.reused), (0, 5));
+}
+
+/// Appends `n` records the way a bake does, then "dies" (drops the writer without commit).
+fn interrupted_bake(out: &Path, n: u32) {
+    let mut w = StoreWriter::open(out, PARAMS, false).unwrap();
+    for i in 0..n {
+        let img = image::DynamicImage::ImageRgb8(common::picture(i as u64 + 10, 50 + i, 40 + 2 * i));
+        let (levels, sig) = library::bake::bake_tile(&img, PARAMS);
+        let key = SourceKey { path: format!("p{i:02}.png"), size: 0, mtime_ns: 0 };
+        w.append(key, &levels, sig).unwrap();
+    }
+    w.checkpoint().unwrap();
+}
+
+#[test]
+fn an_interrupted_first_bake_never_opens_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("lib.tlib");
+    interrupted_bake(&out, 3);
+    let err = Library::open(&out).err().expect("must not open");
+    assert!(matches!(err, StoreError::Incomplete(_)), "{err}");
+    assert!(err.to_string().contains("resume"), "{err}");
+    // A torn last journal line (the moment of the crash) is ignored.
+    let journal = out.join("bake.journal");
+    let mut text = fs::read(&journal).unwrap();
+    text.extend_from_slice(b"{\"record\": 3, \"sou");
+    fs::write(&journal, text).unwrap();
+    let w = StoreWriter::open(&out, PARAMS, false).unwrap();
+    assert_eq!(w.reusable_count(), 3);
+    drop(w);
+    // Damage the last record's pages: resume keeps only the intact prefix.
+    let level = out.join("level-05.bin");
+    let len = fs::metadata(&level).unwrap().len();
+    fs::OpenOptions::new().write(true).open(&level).unwrap().set_len(len - 10).unwrap();
+    let w = StoreWriter::open(&out, PARAMS, false).unwrap();
+    assert_eq!(w.reusable_count(), 2);
+}
+
+#[test]
+fn an_interrupted_rebake_leaves_the_old_library_valid() {
+    let (dir, tiles) = tiles_dir(3);
+    let out = dir.path().join("lib.tlib");
+    bake(&tiles, &out).unwrap();
+    interrupted_bake(&out, 2);
+    let lib = Library::open(&out).unwrap();
+    assert_eq!(lib.tile_count(), 3);
+    let mut page = vec![0; page_bytes(5)];
+    lib.read_page(2, 5, &mut page).unwrap();
+}
+
+#[test]
+fn damaged_or_foreign_stores_are_refused_with_the_fix() {
+    let (dir, tiles) = tiles_dir(3);
+    let out = dir.path().join("lib.tlib");
+    bake(&tiles, &out).unwrap();
+    let manifest = out.join("manifest.json");
+    let original = fs::read_to_string(&manifest).unwrap();
+
+    // Edited manifest: checksum mismatch.
+    fs::write(&manifest, original.replacen("\"max_tile\": 32", "\"max_tile\": 64", 1)).unwrap();
+    let err = Library::open(&out).err().unwrap().to_string();
+    assert!(err.contains("checksum") && err.contains("--rebuild"), "{err}");
+
+    // Future version.
+    fs::write(&manifest, original.replacen("\"version\": 1", "\"version\": 99", 1)).unwrap();
+    let err = Library::open(&out).err().unwrap().to_string();
+    assert!(err.contains("version 99"), "{err}");
+
+    // Records table damaged.
+    fs::write(&manifest, &original).unwrap();
+    let records = fs::read_dir(&out).unwrap().flatten().find(|e| e.file_name().to_string_lossy().starts_with("records-")).unwrap().path();
+    let mut bytes = fs::read(&records).unwrap();
+    bytes[5] ^= 0xff;
+    fs::write(&records, &bytes).unwrap();
+    assert!(Library::open(&out).err().unwrap().to_string().contains("records table checksum"));
+    bytes[5] ^= 0xff;
+    fs::write(&records, &bytes).unwrap();
+
+    // A flipped texel is caught when its page is read.
+    let lib = Library::open(&out).unwrap();
+    let level = out.join("level-03.bin");
+    let mut texels = fs::read(&level).unwrap();
+    texels[7] ^= 0x55;
+    fs::write(&level, &texels).unwrap();
+    let mut page = vec![0; page_bytes(3)];
+    let err = lib.read_page(0, 3, &mut page).unwrap_err().to_string();
+    assert!(err.contains("checksum"), "{err}");
+
+    // Not a library at all.
+    let err = Library::open(dir.path()).err().unwrap().to_string();
+    assert!(err.contains("not a tessera library"), "{err}");
+}
