@@ -2,8 +2,6 @@
 // page table → atlas sample. `src/cpu_render.rs` is the same algorithm on the CPU, and the
 // golden tests hold the two to each other: change both together.
 
-const EMPTY: u32 = 0xffffffffu;
-
 struct View {
     origin_int: vec2<i32>,     // integer cell coordinate of the screen's top-left corner
     origin_frac: vec2<f32>,    // its fractional part
@@ -16,28 +14,21 @@ struct View {
     debug_lod: u32,
     overview_lod: f32,         // > 0: zoomed out below 1 px per cell, draw the overview
     max_level: u32,
-    _pad: vec2<u32>,
+    atlas_size: f32,           // side of one atlas layer, texels
+    _pad: u32,
     background: vec4<f32>,     // linear
-    layer_size: array<vec4<u32>, 11>, // .x: side of one atlas layer, per level
 };
 
 @group(0) @binding(0) var<uniform> view: View;
 @group(0) @binding(1) var grid: texture_2d<u32>;
-@group(0) @binding(2) var<storage, read> page_table: array<u32>;
+// Per tile × wanted level, resolved on the CPU: (packed texel origin layer << 22 | x << 11 | y,
+// level) of the finest resident page at or below the wanted level.
+// Stored as a 2048-wide texture: entry i is texel (i % 2048, i / 2048).
+@group(0) @binding(2) var page_table: texture_2d<u32>;
 @group(0) @binding(3) var atlas_sampler: sampler;
 @group(0) @binding(4) var overview: texture_2d<f32>;
 @group(0) @binding(5) var overview_sampler: sampler;
-@group(0) @binding(6) var atlas0: texture_2d_array<f32>;
-@group(0) @binding(7) var atlas1: texture_2d_array<f32>;
-@group(0) @binding(8) var atlas2: texture_2d_array<f32>;
-@group(0) @binding(9) var atlas3: texture_2d_array<f32>;
-@group(0) @binding(10) var atlas4: texture_2d_array<f32>;
-@group(0) @binding(11) var atlas5: texture_2d_array<f32>;
-@group(0) @binding(12) var atlas6: texture_2d_array<f32>;
-@group(0) @binding(13) var atlas7: texture_2d_array<f32>;
-@group(0) @binding(14) var atlas8: texture_2d_array<f32>;
-@group(0) @binding(15) var atlas9: texture_2d_array<f32>;
-@group(0) @binding(16) var atlas10: texture_2d_array<f32>;
+@group(0) @binding(6) var atlas: texture_2d_array<f32>;
 
 @vertex
 fn vs_main(@builtin(vertex_index) i: u32) -> @builtin(position) vec4<f32> {
@@ -45,43 +36,17 @@ fn vs_main(@builtin(vertex_index) i: u32) -> @builtin(position) vec4<f32> {
     return vec4<f32>(p * 2.0 - 1.0, 0.0, 1.0);
 }
 
-fn sample_atlas(level: u32, uv: vec2<f32>, layer: u32) -> vec3<f32> {
-    switch level {
-        case 0u: { return textureSampleLevel(atlas0, atlas_sampler, uv, layer, 0.0).rgb; }
-        case 1u: { return textureSampleLevel(atlas1, atlas_sampler, uv, layer, 0.0).rgb; }
-        case 2u: { return textureSampleLevel(atlas2, atlas_sampler, uv, layer, 0.0).rgb; }
-        case 3u: { return textureSampleLevel(atlas3, atlas_sampler, uv, layer, 0.0).rgb; }
-        case 4u: { return textureSampleLevel(atlas4, atlas_sampler, uv, layer, 0.0).rgb; }
-        case 5u: { return textureSampleLevel(atlas5, atlas_sampler, uv, layer, 0.0).rgb; }
-        case 6u: { return textureSampleLevel(atlas6, atlas_sampler, uv, layer, 0.0).rgb; }
-        case 7u: { return textureSampleLevel(atlas7, atlas_sampler, uv, layer, 0.0).rgb; }
-        case 8u: { return textureSampleLevel(atlas8, atlas_sampler, uv, layer, 0.0).rgb; }
-        case 9u: { return textureSampleLevel(atlas9, atlas_sampler, uv, layer, 0.0).rgb; }
-        case 10u: { return textureSampleLevel(atlas10, atlas_sampler, uv, layer, 0.0).rgb; }
-        default: { return vec3<f32>(1.0, 0.0, 1.0); }
-    }
-}
-
 // Bilinear sample of a resident page, clamped half a texel inside the page so the filter
-// never reads a neighbouring slot (clamp-to-edge per tile).
-fn sample_page(level: u32, slot: u32, uv: vec2<f32>) -> vec3<f32> {
+// never reads a neighbouring page (clamp-to-edge per tile).
+fn sample_page(level: u32, code: u32, uv: vec2<f32>) -> vec3<f32> {
+    let origin = vec2<f32>(f32((code >> 11u) & 0x7ffu), f32(code & 0x7ffu));
     let size = f32(1u << level);
-    let layer_size = view.layer_size[level].x;
-    let per_row = layer_size >> level;
-    let per_layer = per_row * per_row;
-    let within = slot % per_layer;
-    let origin = vec2<f32>(vec2<u32>(within % per_row, within / per_row) << vec2<u32>(level));
     let t = clamp(uv * size, vec2<f32>(0.5), vec2<f32>(size - 0.5));
-    return sample_atlas(level, (origin + t) / f32(layer_size), slot / per_layer);
+    return textureSampleLevel(atlas, atlas_sampler, (origin + t) / view.atlas_size, code >> 22u, 0.0).rgb;
 }
 
-// Finest resident level at or below `level` for the tile whose page-table row starts at `row`.
-fn resolve(row: u32, level: u32) -> u32 {
-    var l = level;
-    while (l > 0u && page_table[row + l] == EMPTY) {
-        l -= 1u;
-    }
-    return l;
+fn entry(i: u32) -> vec2<u32> {
+    return textureLoad(page_table, vec2<u32>(i & 2047u, i >> 11u), 0).xy;
 }
 
 fn tint(c: vec3<f32>, level: i32) -> vec3<f32> {
@@ -89,38 +54,67 @@ fn tint(c: vec3<f32>, level: i32) -> vec3<f32> {
     return c * 0.25 + vec3<f32>(t * 0.75);
 }
 
+// Cell coordinate of a pixel centre (pos.xy = x + 0.5, y + 0.5); fma mirrors FrameView::local.
+fn local_of(pos: vec4<f32>) -> vec2<f32> {
+    return fma(pos.xy, vec2<f32>(view.cells_per_px), view.origin_frac);
+}
+
+fn outside(local: vec2<f32>) -> bool {
+    let cell = view.origin_int + vec2<i32>(floor(local));
+    return any(cell < vec2<i32>(0)) || any(cell >= vec2<i32>(view.grid_size));
+}
+
+// Each frame uses one of three entry points, picked on the CPU: a software rasteriser runs
+// both sides of a branch, so frame-uniform choices are made by pipeline, not by `if`.
+
+// Zoomed out below one pixel per cell: the overview chain, trilinear.
 @fragment
-fn fs_main(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
-    // pos.xy is the pixel centre (x + 0.5, y + 0.5); fma mirrors FrameView::local.
-    let local = fma(pos.xy, vec2<f32>(view.cells_per_px), view.origin_frac);
-    let whole = floor(local);
-    let cell = view.origin_int + vec2<i32>(whole);
-    if (any(cell < vec2<i32>(0)) || any(cell >= vec2<i32>(view.grid_size))) {
+fn fs_overview(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    let local = local_of(pos);
+    if (outside(local)) {
         return view.background;
     }
-    if (view.overview_lod > 0.0) {
-        let uv = (vec2<f32>(view.origin_int) + local) / vec2<f32>(view.grid_size);
-        var c = textureSampleLevel(overview, overview_sampler, uv, view.overview_lod).rgb;
-        if (view.debug_lod != 0u) {
-            c = tint(c, -1);
-        }
-        return vec4<f32>(c, 1.0);
+    let uv = (vec2<f32>(view.origin_int) + local) / vec2<f32>(view.grid_size);
+    var c = textureSampleLevel(overview, overview_sampler, uv, view.overview_lod).rgb;
+    if (view.debug_lod != 0u) {
+        c = tint(c, -1);
     }
+    return vec4<f32>(c, 1.0);
+}
+
+// The tile under the pixel at the finer wanted level (or its finest resident fallback),
+// blended with the coarser level when `blend`.
+fn tiles(pos: vec4<f32>, blend: bool) -> vec4<f32> {
+    let local = local_of(pos);
+    if (outside(local)) {
+        return view.background;
+    }
+    let whole = floor(local);
     let uv = local - whole;
-    let tile = textureLoad(grid, cell, 0).r;
+    let tile = textureLoad(grid, view.origin_int + vec2<i32>(whole), 0).r;
     let row = tile * view.levels;
-    let l_hi = resolve(row, view.level_hi);
-    let c_hi = sample_page(l_hi, page_table[row + l_hi], uv);
+    let hi = entry(row + view.level_hi);
+    let c_hi = sample_page(hi.y, hi.x, uv);
     var c = c_hi;
-    if (view.weight_hi < 1.0) {
-        let l_lo = resolve(row, min(view.level_lo, l_hi));
-        if (l_lo != l_hi) {
-            let c_lo = sample_page(l_lo, page_table[row + l_lo], uv);
+    if (blend) {
+        let lo = entry(row + min(view.level_lo, hi.y));
+        if (lo.y != hi.y) {
+            let c_lo = sample_page(lo.y, lo.x, uv);
             c = c_lo * (1.0 - view.weight_hi) + c_hi * view.weight_hi;
         }
     }
     if (view.debug_lod != 0u) {
-        c = tint(c, i32(l_hi));
+        c = tint(c, i32(hi.y));
     }
     return vec4<f32>(c, 1.0);
+}
+
+@fragment
+fn fs_tiles(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    return tiles(pos, false);
+}
+
+@fragment
+fn fs_tiles_blend(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    return tiles(pos, true);
 }

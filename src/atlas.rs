@@ -1,77 +1,99 @@
-//! Atlas layout and budget plan: how each level's resident pages are laid out in a
-//! `texture_2d_array` (or its CPU twin), and how a GPU memory budget is split between levels.
-//! Pure arithmetic, no GPU.
+//! Atlas layout and budget plan: where each resident page lives on the GPU (or its CPU
+//! twin), and how a GPU memory budget is split between levels. Pure arithmetic, no GPU.
 //!
-//! Level `l` pages are `2^l` texels square. A layer of side `layer_size` holds
-//! `(layer_size / 2^l)²` slots, row-major; slot `s` lives in layer `s / slots_per_layer`.
-//! Level 0 is always resident for every tile with slot = tile id, so a lookup can always
-//! fall back to it.
+//! One `texture_2d_array` of `layer_size²` layers holds every level. It is cut into blocks
+//! of `block = max_tile` texels; each block belongs to one level and is cut into that level's
+//! `2^level`-texel slots. A page-table entry is the page's texel origin, packed as
+//! `layer << 22 | x << 11 | y`, so the shader samples one texture at one computed place,
+//! whatever the level. (One texture per level would need a switch over bindings, and a
+//! software rasteriser runs every branch of a divergent switch: measured 20× slower.)
+//!
+//! Level 0 is always resident for every tile (slot = tile id), so a lookup can always fall
+//! back to it. Pinned levels hold a slot for every tile; paged levels stream.
 
-use crate::library::page_bytes;
 use crate::view::max_visible_cells;
 
-/// Largest layer side used: small enough for every adapter's 2D limit.
-pub const MAX_LAYER_SIZE: u32 = 2048;
-/// Page-table entry of a page that is not resident.
+/// Page-table entry of a page that is not resident (layer 1023, never allocated).
 pub const EMPTY_SLOT: u32 = u32::MAX;
-/// Most levels a pyramid may have (1024-texel tiles); the shader binds this many atlases.
-pub const MAX_LEVELS: usize = 11;
+/// Layers are addressed with 10 bits, texels with 11: limits of the packed entry.
+pub const MAX_ATLAS_LAYERS: u32 = 1023;
+pub const MAX_LAYER_SIZE: u32 = 2048;
+/// The GPU holds the page table as a 2D texture this many entries wide (a software
+/// rasteriser fetches texels much faster than it gathers from storage buffers).
+pub const PAGE_TABLE_WIDTH: u32 = 2048;
 
+/// Texel origin of a page in the atlas.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PageOrigin {
+    pub layer: u32,
+    pub x: u32,
+    pub y: u32,
+}
+
+impl PageOrigin {
+    pub fn code(self) -> u32 {
+        (self.layer << 22) | (self.x << 11) | self.y
+    }
+    pub fn from_code(code: u32) -> PageOrigin {
+        PageOrigin { layer: code >> 22, x: (code >> 11) & 0x7ff, y: code & 0x7ff }
+    }
+}
+
+/// One level's share of the atlas: `blocks` consecutive blocks from `first_block`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LevelLayout {
+pub struct LevelPlan {
     pub level: usize,
-    pub layer_size: u32,
-    pub layers: u32,
-    /// Slots in use by the plan (≤ layers × slots_per_layer).
+    pub first_block: u32,
+    pub blocks: u32,
+    /// Slots available to the residency manager (≤ blocks × slots per block).
     pub capacity: u32,
     /// Every tile's page fits: loaded once, never evicted.
     pub pinned: bool,
 }
 
-impl LevelLayout {
-    /// A layout holding at least `capacity` pages of `level`.
-    pub fn with_capacity(level: usize, capacity: u32, pinned: bool) -> LevelLayout {
-        let tile = 1u32 << level;
-        let side_slots = (capacity.max(1) as f64).sqrt().ceil() as u32;
-        let layer_size = (side_slots.next_power_of_two() * tile).clamp(tile, MAX_LAYER_SIZE.max(tile));
-        let per_layer = (layer_size / tile).pow(2);
-        let layers = capacity.max(1).div_ceil(per_layer);
-        LevelLayout { level, layer_size, layers, capacity: capacity.max(1), pinned }
-    }
-    /// The largest paged layout of `level` whose texture fits in `bytes` (at least one
-    /// slot, so a level always has somewhere to stream to), for at most `tiles` pages.
-    pub fn within_bytes(level: usize, bytes: u64, tiles: u32, max_layers: u32) -> LevelLayout {
-        let tile = 1u32 << level;
-        let pages = (bytes / page_bytes(level) as u64).clamp(1, tiles.max(1) as u64);
-        // Widest power-of-two square of slots that fits both the pages and the layer limit.
-        let mut side = 1u32;
-        while (side as u64 * 2).pow(2) <= pages && side * 2 * tile <= MAX_LAYER_SIZE.max(tile) {
-            side *= 2;
-        }
-        let per_layer = side as u64 * side as u64;
-        let layers = (pages / per_layer).clamp(1, max_layers as u64) as u32;
-        LevelLayout { level, layer_size: side * tile, layers, capacity: (layers as u64 * per_layer).min(tiles.max(1) as u64) as u32, pinned: false }
-    }
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AtlasLayout {
+    /// Block side in texels: the largest page.
+    pub block: u32,
+    /// Layer side in texels: `block · 2^k`.
+    pub layer_size: u32,
+    pub layers: u32,
+    pub levels: Vec<LevelPlan>,
+}
 
-    pub fn tile_size(&self) -> u32 {
-        1 << self.level
+impl AtlasLayout {
+    /// Slots of `level` in one block.
+    pub fn slots_per_block(&self, level: usize) -> u32 {
+        (self.block >> level).pow(2)
     }
-    pub fn slots_per_row(&self) -> u32 {
-        self.layer_size >> self.level
+    pub fn blocks_per_layer(&self) -> u32 {
+        (self.layer_size / self.block).pow(2)
     }
-    pub fn slots_per_layer(&self) -> u32 {
-        self.slots_per_row().pow(2)
+    /// Where slot `slot` of `level` lives.
+    pub fn origin(&self, level: usize, slot: u32) -> PageOrigin {
+        let plan = &self.levels[level];
+        let per_block = self.slots_per_block(level);
+        let block = plan.first_block + slot / per_block;
+        let within = slot % per_block;
+        let per_row = self.block >> level;
+        let blocks_per_row = self.layer_size / self.block;
+        let in_layer = block % self.blocks_per_layer();
+        PageOrigin {
+            layer: block / self.blocks_per_layer(),
+            x: (in_layer % blocks_per_row) * self.block + ((within % per_row) << level),
+            y: (in_layer / blocks_per_row) * self.block + ((within / per_row) << level),
+        }
     }
-    /// `(layer, x, y)` of a slot's top-left texel.
-    pub fn slot_origin(&self, slot: u32) -> (u32, u32, u32) {
-        let per_row = self.slots_per_row();
-        let layer = slot / self.slots_per_layer();
-        let within = slot % self.slots_per_layer();
-        (layer, (within % per_row) << self.level, (within / per_row) << self.level)
-    }
-    /// Bytes of the texture (all layers, RGBA8).
+    /// Bytes of the texture (RGBA8).
     pub fn bytes(&self) -> u64 {
         self.layers as u64 * (self.layer_size as u64).pow(2) * 4
+    }
+    pub fn block_bytes(&self) -> u64 {
+        (self.block as u64).pow(2) * 4
+    }
+    /// The smallest atlas possible for a library: one block per level.
+    pub fn minimum_bytes(max_tile: u32, levels: usize) -> u64 {
+        (max_tile as u64).pow(2) * 4 * levels as u64
     }
 }
 
@@ -101,19 +123,31 @@ pub fn screen_pages(level: usize, input: &PlanInput) -> u32 {
 
 /// Splits the budget: coarse levels are pinned while holding all of a level still leaves
 /// every finer level room for its screenfuls; the rest of the budget is shared by the
-/// paged levels in proportion to those screenfuls.
-pub fn plan_atlases(input: &PlanInput) -> Vec<LevelLayout> {
-    let need = |l: usize| screen_pages(l, input) as u64 * page_bytes(l) as u64;
-    let reserve_above = |l: usize| (l + 1..input.levels).map(need).sum::<u64>();
-    let mut plan = Vec::new();
+/// paged levels in proportion to those screenfuls. Errors if the budget is below one block
+/// per level, or more than the adapter's layers can hold.
+pub fn plan_atlases(input: &PlanInput) -> Result<AtlasLayout, String> {
+    let block = 1u32 << (input.levels - 1);
+    let block_bytes = (block as u64).pow(2) * 4;
+    let min = AtlasLayout::minimum_bytes(block, input.levels);
+    if input.gpu_budget < min {
+        return Err(format!("a GPU budget of {} bytes is below this library's minimum of {min} (one {block}-px page per level)", input.gpu_budget));
+    }
+    let per_block = |l: usize| ((block >> l) as u64).pow(2);
+    let blocks_for = |l: usize, pages: u64| pages.div_ceil(per_block(l)).max(1);
+    let need = |l: usize| blocks_for(l, screen_pages(l, input) as u64);
+    let budget_blocks = input.gpu_budget / block_bytes;
+
+    let mut counts = Vec::new();
+    let mut pinned = Vec::new();
     let mut used = 0u64;
     let mut level = 0;
     while level < input.levels {
-        let full = LevelLayout::with_capacity(level, input.tiles, true);
-        let fits_layers = full.layers <= input.max_layers;
-        if level == 0 || (fits_layers && used + full.bytes() + reserve_above(level) <= input.gpu_budget) {
-            used += full.bytes();
-            plan.push(full);
+        let full = blocks_for(level, input.tiles as u64);
+        let reserve_above: u64 = (level + 1..input.levels).map(need).sum();
+        if level == 0 || used + full + reserve_above <= budget_blocks {
+            used += full;
+            counts.push(full);
+            pinned.push(true);
             level += 1;
         } else {
             break;
@@ -121,74 +155,104 @@ pub fn plan_atlases(input: &PlanInput) -> Vec<LevelLayout> {
     }
     let paged: Vec<usize> = (level..input.levels).collect();
     let total_need: u64 = paged.iter().map(|&l| need(l)).sum();
-    let left = input.gpu_budget.saturating_sub(used);
+    let left = budget_blocks.saturating_sub(used).max(paged.len() as u64);
     for &l in &paged {
-        let share = if total_need == 0 { 0 } else { (left as u128 * need(l) as u128 / total_need as u128) as u64 };
-        plan.push(LevelLayout::within_bytes(l, share, input.tiles, input.max_layers));
+        let share = (left as u128 * need(l) as u128 / total_need.max(1) as u128) as u64;
+        counts.push(share.clamp(1, blocks_for(l, input.tiles as u64)));
+        pinned.push(false);
     }
-    plan
+    // Widen layers until the blocks fit the adapter's layer count.
+    let max_layers = input.max_layers.min(MAX_ATLAS_LAYERS) as u64;
+    let mut layer_size = block;
+    while counts.iter().sum::<u64>().div_ceil(((layer_size / block) as u64).pow(2)) > max_layers {
+        if layer_size * 2 > MAX_LAYER_SIZE {
+            return Err(format!("a GPU budget of {} bytes needs more atlas layers than this adapter has ({max_layers}); use a smaller --gpu-budget", input.gpu_budget));
+        }
+        layer_size *= 2;
+    }
+    let blocks_per_layer = ((layer_size / block) as u64).pow(2);
+    // Whole layers are allocated: trim the largest paged shares until they fit the budget.
+    let allowed = (budget_blocks / blocks_per_layer).max(1) * blocks_per_layer;
+    while counts.iter().sum::<u64>() > allowed {
+        let Some(biggest) = (0..counts.len()).filter(|&l| !pinned[l] && counts[l] > 1).max_by_key(|&l| counts[l]) else { break };
+        counts[biggest] -= 1;
+    }
+    let total_blocks: u64 = counts.iter().sum();
+    let mut first = 0u64;
+    let levels = counts
+        .iter()
+        .zip(&pinned)
+        .enumerate()
+        .map(|(l, (&n, &pin))| {
+            let plan = LevelPlan { level: l, first_block: first as u32, blocks: n as u32, capacity: (n * per_block(l)).min(input.tiles as u64) as u32, pinned: pin };
+            first += n;
+            plan
+        })
+        .collect();
+    Ok(AtlasLayout { block, layer_size, layers: total_blocks.div_ceil(blocks_per_layer) as u32, levels })
+}
+
+/// Where resident pages are written: the GPU atlas, or its CPU twin. Both keep the same
+/// layout and the same page table, so the CPU reference draws exactly what the GPU draws.
+pub trait AtlasBackend {
+    /// Stores `texels` (RGBA8 sRGB, a `size × size` page) at `origin`.
+    fn write_page(&mut self, origin: PageOrigin, size: u32, texels: &[u8]);
+    /// Mirrors the resolved page table; only `dirty` changed since the last call.
+    fn write_page_table(&mut self, table: &[crate::residency::Entry], dirty: std::ops::Range<usize>);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn slots_tile_the_layer() {
-        let l = LevelLayout::with_capacity(3, 100, false);
-        assert!(l.layers * l.slots_per_layer() >= 100);
-        let mut seen = std::collections::HashSet::new();
-        for s in 0..l.layers * l.slots_per_layer() {
-            let (layer, x, y) = l.slot_origin(s);
-            assert!(layer < l.layers && x + 8 <= l.layer_size && y + 8 <= l.layer_size);
-            assert!(seen.insert((layer, x, y)));
-        }
+    fn input() -> PlanInput {
+        PlanInput { tiles: 18_000, levels: 9, gpu_budget: 512 << 20, screen: (1920, 1080), grid: (1920, 1080), max_layers: 2048 }
     }
 
     #[test]
-    fn level_zero_slot_is_the_tile_id_layout() {
-        let l = LevelLayout::with_capacity(0, 18_000, true);
-        assert_eq!(l.layer_size, 256);
-        assert_eq!(l.layers, 1);
-        assert_eq!(l.slot_origin(257), (0, 1, 1));
+    fn origins_are_distinct_inside_their_blocks_and_round_trip() {
+        let layout = plan_atlases(&PlanInput { tiles: 300, levels: 6, gpu_budget: 1 << 20, screen: (320, 200), grid: (40, 30), max_layers: 64 }).unwrap();
+        let mut seen = std::collections::HashSet::new();
+        for plan in &layout.levels {
+            let size = 1u32 << plan.level;
+            for slot in 0..plan.capacity {
+                let o = layout.origin(plan.level, slot);
+                assert!(o.layer < layout.layers && o.x + size <= layout.layer_size && o.y + size <= layout.layer_size);
+                assert_eq!(PageOrigin::from_code(o.code()), o);
+                // No two pages overlap: every texel of the page is claimed once.
+                for dy in 0..size {
+                    for dx in 0..size {
+                        assert!(seen.insert((o.layer, o.x + dx, o.y + dy)), "{plan:?} slot {slot}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
     fn budget_pins_coarse_levels_and_pages_fine_ones() {
-        let input = PlanInput {
-            tiles: 18_000,
-            levels: 9,
-            gpu_budget: 512 << 20,
-            screen: (1920, 1080),
-            grid: (1920, 1080),
-            max_layers: 256,
-        };
-        let plan = plan_atlases(&input);
-        assert_eq!(plan.len(), 9);
-        let total: u64 = plan.iter().map(|l| l.bytes()).sum();
-        assert!(total <= input.gpu_budget, "{total} > budget");
-        assert!(plan[..5].iter().all(|l| l.pinned && l.capacity == 18_000));
-        assert!(!plan[8].pinned);
-        // Every paged level still holds its screenful.
-        for l in plan.iter().filter(|l| !l.pinned) {
-            assert!(l.capacity >= screen_pages(l.level, &input) / PAGED_HEADROOM as u32, "{l:?}");
+        let layout = plan_atlases(&input()).unwrap();
+        assert_eq!(layout.levels.len(), 9);
+        assert!(layout.bytes() <= 512 << 20, "{} > budget", layout.bytes());
+        assert!(layout.levels[..5].iter().all(|l| l.pinned && l.capacity == 18_000));
+        assert!(!layout.levels[8].pinned);
+        for l in layout.levels.iter().filter(|l| !l.pinned) {
+            assert!(l.capacity as u64 >= screen_pages(l.level, &input()) as u64 / PAGED_HEADROOM, "{l:?}");
         }
-        // A tiny budget is never exceeded (beyond one page per level).
-        let tiny = plan_atlases(&PlanInput { gpu_budget: 4 << 20, ..input });
-        let total: u64 = tiny.iter().map(|l| l.bytes()).sum();
-        assert!(total <= 4 << 20, "{total}");
-        assert!(tiny.iter().all(|l| l.capacity >= 1));
-        // A small library fits whole.
-        let small = plan_atlases(&PlanInput { tiles: 300, grid: (64, 36), ..input });
-        assert!(small.iter().all(|l| l.pinned));
+        let small = plan_atlases(&PlanInput { tiles: 300, grid: (64, 36), ..input() }).unwrap();
+        assert!(small.levels.iter().all(|l| l.pinned));
     }
-}
 
-/// Where resident pages are written: the GPU atlases, or their CPU twin. Both keep the same
-/// slots and the same page table, so the CPU reference draws exactly what the GPU draws.
-pub trait AtlasBackend {
-    /// Stores `texels` (RGBA8 sRGB, one page of `level`) in `slot`.
-    fn write_page(&mut self, level: usize, slot: u32, texels: &[u8]);
-    /// Replaces page-table entries `first..first + entries.len()`.
-    fn write_page_table(&mut self, first: usize, entries: &[u32]);
+    #[test]
+    fn small_budgets_are_honoured_and_too_small_ones_refused() {
+        let min = AtlasLayout::minimum_bytes(256, 9);
+        let tiny = plan_atlases(&PlanInput { gpu_budget: min, ..input() }).unwrap();
+        assert!(tiny.bytes() <= min);
+        assert!(tiny.levels.iter().all(|l| l.capacity >= 1));
+        assert!(plan_atlases(&PlanInput { gpu_budget: min - 1, ..input() }).is_err());
+        // Few layers: the layer side grows instead.
+        let wide = plan_atlases(&PlanInput { max_layers: 64, ..input() }).unwrap();
+        assert!(wide.layers <= 64 && wide.layer_size > 256);
+        assert!(wide.bytes() <= 512 << 20);
+    }
 }

@@ -3,9 +3,9 @@
 //! plain Rust, parallel over rows. It is the oracle for the GPU golden tests and the
 //! baseline for benchmarks.
 
-use crate::atlas::{AtlasBackend, LevelLayout, EMPTY_SLOT};
+use crate::atlas::{AtlasBackend, AtlasLayout, PageOrigin};
+use crate::residency::Entry;
 use crate::color::{linear_to_srgb8, srgb8_decode_table};
-use crate::library::page_bytes;
 use crate::overview::Overview;
 use crate::view::FrameView;
 use rayon::prelude::*;
@@ -25,54 +25,78 @@ impl Default for RenderStyle {
     }
 }
 
-/// The CPU twin of the GPU atlases: the same slots and page table, pages in plain memory.
+/// The CPU twin of the GPU atlas: the same layered texture, the same page table.
 pub struct CpuAtlas {
     levels: usize,
-    pages: Vec<Vec<u8>>,
-    page_table: Vec<u32>,
+    layer_size: usize,
+    layers: Vec<Vec<u8>>,
+    page_table: Vec<Entry>,
 }
 
 impl CpuAtlas {
-    pub fn new(layouts: &[LevelLayout], tiles: u32) -> CpuAtlas {
+    pub fn new(layout: &AtlasLayout, tiles: u32) -> CpuAtlas {
         CpuAtlas {
-            levels: layouts.len(),
-            pages: vec![Vec::new(); layouts.len()],
-            page_table: vec![EMPTY_SLOT; tiles as usize * layouts.len()],
+            levels: layout.levels.len(),
+            layer_size: layout.layer_size as usize,
+            layers: vec![Vec::new(); layout.layers as usize],
+            page_table: vec![[0, 0]; tiles as usize * layout.levels.len()],
         }
     }
 
-    fn page(&self, level: usize, slot: u32) -> &[u8] {
-        let n = page_bytes(level);
-        &self.pages[level][slot as usize * n..][..n]
+    fn row(&self, tile: u32) -> &[Entry] {
+        &self.page_table[tile as usize * self.levels..][..self.levels]
     }
 
-    fn row(&self, tile: u32) -> &[u32] {
-        &self.page_table[tile as usize * self.levels..][..self.levels]
+    /// A page's texels as (layer image, offset of its top-left texel, row stride), all bytes.
+    fn page(&self, code: u32) -> Page<'_> {
+        let o = PageOrigin::from_code(code);
+        let stride = self.layer_size * 4;
+        Page { texels: &self.layers[o.layer as usize], start: o.y as usize * stride + o.x as usize * 4, stride }
+    }
+}
+
+/// A resident page inside a layer image.
+#[derive(Clone, Copy)]
+struct Page<'a> {
+    texels: &'a [u8],
+    start: usize,
+    stride: usize,
+}
+
+impl Page<'_> {
+    #[inline]
+    fn at(&self, x: usize, y: usize) -> &[u8] {
+        &self.texels[self.start + y * self.stride + x * 4..][..4]
+    }
+    /// `n` texels of row `y` from column `x`.
+    #[inline]
+    fn run(&self, x: usize, y: usize, n: usize) -> &[u8] {
+        &self.texels[self.start + y * self.stride + x * 4..][..n * 4]
     }
 }
 
 impl AtlasBackend for CpuAtlas {
-    fn write_page(&mut self, level: usize, slot: u32, texels: &[u8]) {
-        let n = page_bytes(level);
-        let end = (slot as usize + 1) * n;
-        if self.pages[level].len() < end {
-            self.pages[level].resize(end, 0);
+    fn write_page(&mut self, origin: PageOrigin, size: u32, texels: &[u8]) {
+        let (stride, size) = (self.layer_size * 4, size as usize);
+        let layer = &mut self.layers[origin.layer as usize];
+        if layer.is_empty() {
+            layer.resize(stride * self.layer_size, 0);
         }
-        self.pages[level][end - n..end].copy_from_slice(texels);
+        for (y, src) in texels.chunks_exact(size * 4).enumerate() {
+            let at = (origin.y as usize + y) * stride + origin.x as usize * 4;
+            layer[at..at + size * 4].copy_from_slice(src);
+        }
     }
-    fn write_page_table(&mut self, first: usize, entries: &[u32]) {
-        self.page_table[first..first + entries.len()].copy_from_slice(entries);
+    fn write_page_table(&mut self, table: &[Entry], dirty: std::ops::Range<usize>) {
+        self.page_table[dirty.clone()].copy_from_slice(&table[dirty]);
     }
 }
 
-/// Finest resident level ≤ `level` in a page-table row, and its slot.
+/// What a resolved entry draws: (level, packed origin).
 #[inline]
-fn resolve(row: &[u32], level: usize) -> (usize, u32) {
-    let mut l = level;
-    while l > 0 && row[l] == EMPTY_SLOT {
-        l -= 1;
-    }
-    (l, row[l])
+fn resolve(row: &[Entry], level: usize) -> (usize, u32) {
+    let [code, l] = row[level];
+    (l as usize, code)
 }
 
 /// Brightness ramp of the level overlay.
@@ -91,11 +115,11 @@ fn taps(uv: f32, size: usize) -> (usize, usize, f32) {
 }
 
 #[inline]
-fn bilinear(page: &[u8], size: usize, ux: f32, vy: f32) -> [f32; 3] {
+fn bilinear(page: Page<'_>, size: usize, ux: f32, vy: f32) -> [f32; 3] {
     let lut = srgb8_decode_table();
     let (x0, x1, ax) = taps(ux, size);
     let (y0, y1, ay) = taps(vy, size);
-    let at = |x: usize, y: usize, c: usize| lut[page[(y * size + x) * 4 + c] as usize];
+    let at = |x: usize, y: usize, c: usize| lut[page.at(x, y)[c] as usize];
     std::array::from_fn(|c| {
         let top = at(x0, y0, c) + (at(x1, y0, c) - at(x0, y0, c)) * ax;
         let bottom = at(x0, y1, c) + (at(x1, y1, c) - at(x0, y1, c)) * ax;
@@ -159,13 +183,12 @@ pub fn render(view: &FrameView, grid: &[u32], atlas: &CpuAtlas, overview: &Overv
                 if exact == Some(l_hi) {
                     // Pixels sit on texel centres one-to-one: filtering returns texels unchanged.
                     let size = 1usize << l_hi;
-                    let page = atlas.page(l_hi, slot_hi);
                     let ty = (vy * size as f32) as usize;
                     let tx = (columns[px].1 * size as f32) as usize;
-                    span.copy_from_slice(&page[(ty * size + tx) * 4..][..span.len()]);
+                    span.copy_from_slice(atlas.page(slot_hi).run(tx, ty, end - px));
                 } else {
                     let (l_lo, slot_lo) = resolve(row, view.levels.lo.min(l_hi));
-                    let (page_hi, page_lo) = (atlas.page(l_hi, slot_hi), atlas.page(l_lo, slot_lo));
+                    let (page_hi, page_lo) = (atlas.page(slot_hi), atlas.page(slot_lo));
                     for (i, p) in span.chunks_exact_mut(4).enumerate() {
                         let ux = columns[px + i].1;
                         let hi = bilinear(page_hi, 1 << l_hi, ux, vy);

@@ -1,7 +1,7 @@
 //! Headless rendering: one API over the GPU path and the CPU reference, both fed by the
 //! same streaming manager, for `tessera render`, the benchmarks, the example and the tests.
 
-use crate::atlas::LevelLayout;
+use crate::atlas::AtlasLayout;
 use crate::cpu_render::{self, CpuAtlas, RenderStyle};
 use crate::gpu::{GpuContext, GpuMosaic, OffscreenTarget, OFFSCREEN_FORMAT};
 use crate::scene::Scene;
@@ -36,7 +36,7 @@ pub struct HeadlessRenderer {
     pub scene: Scene,
     engine: Engine,
     stream: StreamingManager,
-    layouts: Vec<LevelLayout>,
+    layout: AtlasLayout,
     pub width: u32,
     pub height: u32,
     pub style: RenderStyle,
@@ -46,27 +46,28 @@ impl HeadlessRenderer {
     pub fn new(scene: Scene, opts: &RenderOptions) -> anyhow::Result<HeadlessRenderer> {
         let (w, h) = (opts.width, opts.height);
         anyhow::ensure!(w > 0 && h > 0 && w <= 16384 && h <= 16384, "frame size {w}×{h}: each side must be 1..=16384");
-        let (engine, layouts) = match opts.backend {
+        let (engine, layout) = match opts.backend {
             Backend::Gpu => {
                 let ctx = GpuContext::headless(opts.adapter.as_deref())?;
-                let layouts = scene.plan((w, h), opts.stream.gpu_budget, ctx.device.limits().max_texture_array_layers);
-                let mosaic = GpuMosaic::new(&ctx, &scene.grid, scene.cols(), scene.rows(), &scene.overview, scene.library.tile_count(), &layouts, OFFSCREEN_FORMAT)?;
+                let layout = scene.plan((w, h), opts.stream.gpu_budget, ctx.device.limits().max_texture_array_layers)?;
+                let mosaic = GpuMosaic::new(&ctx, &scene.grid, scene.cols(), scene.rows(), &scene.overview, scene.library.tile_count(), &layout, OFFSCREEN_FORMAT)?;
                 let target = OffscreenTarget::new(&ctx, w, h);
-                (Engine::Gpu { ctx, mosaic, target }, layouts)
+                (Engine::Gpu { ctx, mosaic, target }, layout)
             }
             Backend::Cpu => {
-                let layouts = scene.plan((w, h), opts.stream.gpu_budget, 2048);
-                (Engine::Cpu { atlas: CpuAtlas::new(&layouts, scene.library.tile_count()), frame: Vec::new() }, layouts)
+                // The CPU twin honours the same layer limit as the software Vulkan adapter.
+                let layout = scene.plan((w, h), opts.stream.gpu_budget, 2048)?;
+                (Engine::Cpu { atlas: CpuAtlas::new(&layout, scene.library.tile_count()), frame: Vec::new() }, layout)
             }
         };
-        let mut stream = StreamingManager::new(scene.library.clone(), scene.grid.clone(), scene.cols(), &layouts, opts.stream);
+        let mut stream = StreamingManager::new(scene.library.clone(), scene.grid.clone(), scene.cols(), &layout, opts.stream);
         let mut engine = engine;
         stream.init_backend(backend_of(&mut engine), &scene.level0);
-        Ok(HeadlessRenderer { scene, engine, stream, layouts, width: w, height: h, style: opts.style })
+        Ok(HeadlessRenderer { scene, engine, stream, layout, width: w, height: h, style: opts.style })
     }
 
-    pub fn layouts(&self) -> &[LevelLayout] {
-        &self.layouts
+    pub fn layout(&self) -> &AtlasLayout {
+        &self.layout
     }
     pub fn stream(&self) -> &StreamingManager {
         &self.stream
@@ -76,7 +77,7 @@ impl HeadlessRenderer {
     pub fn atlas_bytes(&self) -> u64 {
         match &self.engine {
             Engine::Gpu { mosaic, .. } => mosaic.atlas_bytes(),
-            Engine::Cpu { .. } => self.layouts.iter().map(|l| l.bytes()).sum(),
+            Engine::Cpu { .. } => self.layout.bytes(),
         }
     }
 

@@ -1,11 +1,15 @@
-//! Residency: which `(tile, level)` pages occupy which atlas slots. Pure bookkeeping, no GPU:
-//! the page table it keeps is mirrored verbatim to the shader (or the CPU reference).
+//! Residency: which `(tile, level)` pages occupy which atlas slots. Pure bookkeeping, no GPU.
+//!
+//! The page table it keeps is *resolved*: entry `(tile, level)` names the finest resident
+//! level at or below `level` and that page's packed origin (see `atlas`). It is mirrored
+//! verbatim to the shader and the CPU reference, so drawing a pixel takes one lookup and no
+//! search for a fallback; the search happens here, once per residency change.
 //!
 //! Level 0 is resident for every tile at slot = tile id. Pinned levels have a slot for every
 //! tile and never evict. Paged levels evict least-recently-used pages, but never a page that
 //! was used in the current frame.
 
-use crate::atlas::{LevelLayout, EMPTY_SLOT};
+use crate::atlas::{AtlasLayout, PageOrigin, EMPTY_SLOT};
 use lru::LruCache;
 
 /// A page: one tile at one level.
@@ -22,10 +26,10 @@ impl PageKey {
 }
 
 struct LevelState {
-    layout: LevelLayout,
+    pinned: bool,
     free: Vec<u32>,
-    /// Resident tiles, least recently used first; the value is the frame it was last used.
-    lru: LruCache<u32, u64>,
+    /// Resident tiles, least recently used first: (frame last used, slot).
+    lru: LruCache<u32, (u64, u32)>,
 }
 
 /// Why a page could not be made resident.
@@ -35,39 +39,50 @@ pub enum InsertError {
     Full,
 }
 
-/// What an insertion did: the slot taken and the tile evicted from it, if any.
+/// What an insertion did: where the page goes and the tile evicted from there, if any.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Inserted {
-    pub slot: u32,
+    pub origin: PageOrigin,
     pub evicted: Option<u32>,
 }
 
+/// A resolved page-table entry: `[packed origin, level]` of the page drawn for a wanted level.
+pub type Entry = [u32; 2];
+
 pub struct Residency {
+    layout: AtlasLayout,
     tiles: u32,
     levels: usize,
-    page_table: Vec<u32>,
+    /// Per tile × level: the packed origin of that exact page, or EMPTY.
+    codes: Vec<u32>,
+    /// Per tile × level: what is drawn when that level is wanted (mirrored to the renderers).
+    page_table: Vec<Entry>,
     states: Vec<LevelState>,
     dirty: Option<(usize, usize)>,
     evictions: u64,
 }
 
 impl Residency {
-    pub fn new(tiles: u32, layouts: &[LevelLayout]) -> Residency {
-        let levels = layouts.len();
-        let mut page_table = vec![EMPTY_SLOT; tiles as usize * levels];
+    pub fn new(tiles: u32, layout: &AtlasLayout) -> Residency {
+        let levels = layout.levels.len();
+        let mut codes = vec![EMPTY_SLOT; tiles as usize * levels];
+        let mut page_table = vec![[0, 0]; tiles as usize * levels];
         for t in 0..tiles as usize {
-            page_table[t * levels] = t as u32;
+            let code = layout.origin(0, t as u32).code();
+            codes[t * levels] = code;
+            page_table[t * levels..(t + 1) * levels].fill([code, 0]);
         }
-        let states = layouts
+        let states = layout
+            .levels
             .iter()
-            .map(|&layout| LevelState {
-                layout,
+            .map(|plan| LevelState {
+                pinned: plan.pinned,
                 // Pop from the end: lowest slots first.
-                free: if layout.level == 0 { Vec::new() } else { (0..layout.capacity).rev().collect() },
+                free: if plan.level == 0 { Vec::new() } else { (0..plan.capacity).rev().collect() },
                 lru: LruCache::unbounded(),
             })
             .collect();
-        Residency { tiles, levels, page_table, states, dirty: Some((0, tiles as usize * levels)), evictions: 0 }
+        Residency { layout: layout.clone(), tiles, levels, codes, page_table, states, dirty: Some((0, tiles as usize * levels)), evictions: 0 }
     }
 
     pub fn levels(&self) -> usize {
@@ -76,38 +91,52 @@ impl Residency {
     pub fn tiles(&self) -> u32 {
         self.tiles
     }
-    pub fn layout(&self, level: usize) -> &LevelLayout {
-        &self.states[level].layout
+    pub fn layout(&self) -> &AtlasLayout {
+        &self.layout
     }
-    pub fn layouts(&self) -> Vec<LevelLayout> {
-        self.states.iter().map(|s| s.layout).collect()
-    }
-    pub fn page_table(&self) -> &[u32] {
+    pub fn page_table(&self) -> &[Entry] {
         &self.page_table
     }
     pub fn evictions(&self) -> u64 {
         self.evictions
     }
+    pub fn is_pinned(&self, level: usize) -> bool {
+        self.states[level].pinned
+    }
 
-    pub fn slot(&self, page: PageKey) -> Option<u32> {
-        let s = self.page_table[page.tile as usize * self.levels + page.level as usize];
-        (s != EMPTY_SLOT).then_some(s)
+    /// Where a resident page is.
+    pub fn origin(&self, page: PageKey) -> Option<PageOrigin> {
+        let code = self.codes[page.tile as usize * self.levels + page.level as usize];
+        (code != EMPTY_SLOT).then(|| PageOrigin::from_code(code))
     }
     pub fn is_resident(&self, page: PageKey) -> bool {
-        self.slot(page).is_some()
+        self.codes[page.tile as usize * self.levels + page.level as usize] != EMPTY_SLOT
     }
 
     /// The finest resident level at or below `level` (level 0 always is).
     pub fn resolve(&self, tile: u32, level: usize) -> usize {
-        let row = &self.page_table[tile as usize * self.levels..][..self.levels];
-        (1..=level).rev().find(|&l| row[l] != EMPTY_SLOT).unwrap_or(0)
+        self.page_table[tile as usize * self.levels + level][1] as usize
+    }
+
+    /// Recomputes a tile's resolved row after one of its pages came or went.
+    fn resolve_row(&mut self, tile: u32) {
+        let at = tile as usize * self.levels;
+        let mut best = [self.codes[at], 0];
+        for l in 0..self.levels {
+            if self.codes[at + l] != EMPTY_SLOT {
+                best = [self.codes[at + l], l as u32];
+            }
+            self.page_table[at + l] = best;
+        }
+        self.mark_dirty(at);
+        self.mark_dirty(at + self.levels - 1);
     }
 
     /// Marks a resident page as used in `frame`.
     pub fn touch(&mut self, page: PageKey, frame: u64) {
         if page.level > 0 {
-            if let Some(f) = self.states[page.level as usize].lru.get_mut(&page.tile) {
-                *f = frame;
+            if let Some(entry) = self.states[page.level as usize].lru.get_mut(&page.tile) {
+                entry.0 = frame;
             }
         }
     }
@@ -123,9 +152,7 @@ impl Residency {
 
     /// Bytes of resident pages over all levels.
     pub fn resident_bytes(&self) -> u64 {
-        (0..self.levels)
-            .map(|l| self.resident_count(l) as u64 * crate::library::page_bytes(l) as u64)
-            .sum()
+        (0..self.levels).map(|l| self.resident_count(l) as u64 * crate::library::page_bytes(l) as u64).sum()
     }
 
     /// Whether every page of `level` is resident (then the level needs no further work).
@@ -133,59 +160,52 @@ impl Residency {
         self.resident_count(level) == self.tiles as usize
     }
 
-    /// Whether the least-recently-used page of `level` could be evicted in `frame`.
+    /// Whether a page of `level` could be made resident in `frame`.
     pub fn has_room(&self, level: usize, frame: u64) -> bool {
         let st = &self.states[level];
-        !st.free.is_empty() || (!st.layout.pinned && st.lru.peek_lru().is_some_and(|(_, &f)| f < frame))
+        !st.free.is_empty() || (!st.pinned && st.lru.peek_lru().is_some_and(|(_, &(f, _))| f < frame))
     }
 
     /// Gives `page` a slot, evicting the least recently used page of its level if needed.
     pub fn insert(&mut self, page: PageKey, frame: u64) -> Result<Inserted, InsertError> {
         let level = page.level as usize;
         assert!(level > 0, "level 0 is always resident");
-        if let Some(slot) = self.slot(page) {
+        if let Some(origin) = self.origin(page) {
             self.touch(page, frame);
-            return Ok(Inserted { slot, evicted: None });
+            return Ok(Inserted { origin, evicted: None });
         }
         let st = &mut self.states[level];
         let (slot, evicted) = match st.free.pop() {
             Some(slot) => (slot, None),
             None => {
-                if st.layout.pinned {
-                    return Err(InsertError::Full);
-                }
                 match st.lru.peek_lru() {
-                    Some((_, &f)) if f < frame => {}
+                    Some((_, &(f, _))) if !st.pinned && f < frame => {}
                     _ => return Err(InsertError::Full),
                 }
-                let (victim, _) = st.lru.pop_lru().expect("peeked");
-                let at = victim as usize * self.levels + level;
-                let slot = self.page_table[at];
-                self.page_table[at] = EMPTY_SLOT;
-                self.mark_dirty(at);
+                let (victim, (_, slot)) = st.lru.pop_lru().expect("peeked");
+                self.codes[victim as usize * self.levels + level] = EMPTY_SLOT;
+                self.resolve_row(victim);
                 self.evictions += 1;
                 (slot, Some(victim))
             }
         };
-        self.states[level].lru.put(page.tile, frame);
-        let at = page.tile as usize * self.levels + level;
-        self.page_table[at] = slot;
-        self.mark_dirty(at);
-        Ok(Inserted { slot, evicted })
+        self.states[level].lru.put(page.tile, (frame, slot));
+        let origin = self.layout.origin(level, slot);
+        self.codes[page.tile as usize * self.levels + level] = origin.code();
+        self.resolve_row(page.tile);
+        Ok(Inserted { origin, evicted })
     }
 
-    /// Drops a page (e.g. its load failed permanently); level 0 cannot be dropped.
+    /// Drops a page; level 0 cannot be dropped.
     pub fn remove(&mut self, page: PageKey) {
         let level = page.level as usize;
         if level == 0 {
             return;
         }
-        if let Some(slot) = self.slot(page) {
-            self.states[level].lru.pop(&page.tile);
+        if let Some((_, slot)) = self.states[level].lru.pop(&page.tile) {
             self.states[level].free.push(slot);
-            let at = page.tile as usize * self.levels + level;
-            self.page_table[at] = EMPTY_SLOT;
-            self.mark_dirty(at);
+            self.codes[page.tile as usize * self.levels + level] = EMPTY_SLOT;
+            self.resolve_row(page.tile);
         }
     }
 
@@ -196,31 +216,29 @@ impl Residency {
         });
     }
 
-    /// The page-table range changed since the last call, as `(first entry, entries)`.
-    pub fn take_dirty(&mut self) -> Option<(usize, &[u32])> {
-        let (a, b) = self.dirty.take()?;
-        Some((a, &self.page_table[a..b]))
+    /// The range of page-table entries changed since the last call.
+    pub fn take_dirty(&mut self) -> Option<std::ops::Range<usize>> {
+        self.dirty.take().map(|(a, b)| a..b)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::atlas::LevelPlan;
 
+    /// 10 tiles of up to 4 px: levels 0 and 1 pinned, level 2 paged with `capacity` slots.
     fn residency(capacity: u32) -> Residency {
-        let layouts = vec![
-            LevelLayout::with_capacity(0, 10, true),
-            LevelLayout::with_capacity(1, 10, true),
-            LevelLayout::with_capacity(2, capacity, false),
-        ];
-        Residency::new(10, &layouts)
+        let plan = |level, first_block, blocks, capacity, pinned| LevelPlan { level, first_block, blocks, capacity, pinned };
+        let layout = AtlasLayout { block: 4, layer_size: 4, layers: 6, levels: vec![plan(0, 0, 1, 10, true), plan(1, 1, 3, 10, true), plan(2, 4, capacity, capacity, false)] };
+        Residency::new(10, &layout)
     }
 
     #[test]
     fn level_zero_is_always_resident_and_resolve_falls_back() {
         let mut r = residency(2);
         for t in 0..10 {
-            assert_eq!(r.slot(PageKey::new(t, 0)), Some(t));
+            assert!(r.is_resident(PageKey::new(t, 0)));
             assert_eq!(r.resolve(t, 2), 0);
         }
         r.insert(PageKey::new(3, 1), 1).unwrap();
@@ -233,12 +251,13 @@ mod tests {
     #[test]
     fn lru_evicts_the_oldest_but_never_a_page_used_this_frame() {
         let mut r = residency(2);
-        r.insert(PageKey::new(0, 2), 1).unwrap();
-        r.insert(PageKey::new(1, 2), 2).unwrap();
+        let first = r.insert(PageKey::new(0, 2), 1).unwrap().origin;
+        let second = r.insert(PageKey::new(1, 2), 2).unwrap().origin;
+        assert_ne!(first, second);
         r.touch(PageKey::new(0, 2), 3);
-        // Tile 1 was used longest ago.
+        // Tile 1 was used longest ago: its slot is reused.
         let got = r.insert(PageKey::new(2, 2), 3).unwrap();
-        assert_eq!(got.evicted, Some(1));
+        assert_eq!((got.evicted, got.origin), (Some(1), second));
         assert!(!r.is_resident(PageKey::new(1, 2)));
         // Both resident pages are used in frame 3: nothing can go.
         assert_eq!(r.insert(PageKey::new(4, 2), 3), Err(InsertError::Full));
@@ -258,14 +277,22 @@ mod tests {
     }
 
     #[test]
-    fn page_table_changes_are_reported_once() {
+    fn page_table_is_resolved_and_changes_are_reported_once() {
         let mut r = residency(2);
-        assert_eq!(r.take_dirty().unwrap().1.len(), 30);
+        assert_eq!(r.take_dirty(), Some(0..30));
         assert!(r.take_dirty().is_none());
-        let slot = r.insert(PageKey::new(5, 2), 1).unwrap().slot;
-        let (first, entries) = r.take_dirty().unwrap();
-        assert_eq!((first, entries), (5 * 3 + 2, &[slot][..]));
+        let base = r.page_table()[5 * 3];
+        assert_eq!(base[1], 0);
+        // Level 2 arrives: levels 0, 1 still draw level 0; level 2 draws itself.
+        let origin = r.insert(PageKey::new(5, 2), 1).unwrap().origin;
+        assert_eq!(r.take_dirty(), Some(15..18));
+        assert_eq!(&r.page_table()[15..18], &[base, base, [origin.code(), 2]]);
+        // Level 1 arrives: wanting level 1 draws it; level 2 still draws level 2.
+        let one = r.insert(PageKey::new(5, 1), 1).unwrap().origin;
+        assert_eq!(&r.page_table()[15..18], &[base, [one.code(), 1], [origin.code(), 2]]);
+        // Level 2 goes: wanting level 2 falls back to level 1.
         r.remove(PageKey::new(5, 2));
-        assert_eq!(r.take_dirty().unwrap().1, &[EMPTY_SLOT]);
+        assert_eq!(&r.page_table()[15..18], &[base, [one.code(), 1], [one.code(), 1]]);
+        assert_eq!(r.resolve(5, 2), 1);
     }
 }

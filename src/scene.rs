@@ -1,6 +1,6 @@
 //! A mosaic opened for drawing: its grid, its library, the overview chain and the atlas plan.
 
-use crate::atlas::{plan_atlases, LevelLayout, PlanInput};
+use crate::atlas::{plan_atlases, AtlasLayout, PlanInput};
 use crate::library::Library;
 use crate::mosaic::Mosaic;
 use crate::overview::Overview;
@@ -38,7 +38,7 @@ impl Scene {
     }
 
     /// How `gpu_budget` bytes of atlas are split between levels for a `screen`-sized view.
-    pub fn plan(&self, screen: (u32, u32), gpu_budget: u64, max_layers: u32) -> Vec<LevelLayout> {
+    pub fn plan(&self, screen: (u32, u32), gpu_budget: u64, max_layers: u32) -> anyhow::Result<AtlasLayout> {
         plan_atlases(&PlanInput {
             tiles: self.library.tile_count(),
             levels: self.library.levels(),
@@ -47,6 +47,7 @@ impl Scene {
             grid: (self.cols(), self.rows()),
             max_layers,
         })
+        .map_err(|e| anyhow::anyhow!("{e}"))
     }
 
     pub fn frame_view(&self, camera: &Camera, width: u32, height: u32) -> FrameView {

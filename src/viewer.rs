@@ -5,7 +5,6 @@
 //! fits the whole mosaic, L toggles the level overlay, Esc or Q quits. The title bar shows
 //! frame time, zoom, and pages still streaming.
 
-use crate::atlas::LevelLayout;
 use crate::cpu_render::RenderStyle;
 use crate::gpu::{GpuContext, GpuMosaic};
 use crate::scene::Scene;
@@ -96,9 +95,9 @@ impl App {
         };
         surface.configure(&ctx.device, &config);
         tracing::info!("viewer on {}, surface {:?}", ctx.describe(), format);
-        let layouts: Vec<LevelLayout> = self.scene.plan((config.width, config.height), self.opts.stream.gpu_budget, ctx.device.limits().max_texture_array_layers);
-        let mut mosaic = GpuMosaic::new(&ctx, &self.scene.grid, self.scene.cols(), self.scene.rows(), &self.scene.overview, self.scene.library.tile_count(), &layouts, format)?;
-        let mut stream = StreamingManager::new(self.scene.library.clone(), self.scene.grid.clone(), self.scene.cols(), &layouts, self.opts.stream);
+        let layout = self.scene.plan((config.width, config.height), self.opts.stream.gpu_budget, ctx.device.limits().max_texture_array_layers)?;
+        let mut mosaic = GpuMosaic::new(&ctx, &self.scene.grid, self.scene.cols(), self.scene.rows(), &self.scene.overview, self.scene.library.tile_count(), &layout, format)?;
+        let mut stream = StreamingManager::new(self.scene.library.clone(), self.scene.grid.clone(), self.scene.cols(), &layout, self.opts.stream);
         stream.init_backend(&mut mosaic, &self.scene.level0);
         Ok(Gpu { window, surface, config, ctx, mosaic, stream })
     }

@@ -2,7 +2,7 @@
 //! the overview chain, and the pipeline that draws them with `shaders/mosaic.wgsl`.
 
 use super::GpuContext;
-use crate::atlas::{AtlasBackend, LevelLayout, MAX_LEVELS};
+use crate::atlas::{AtlasBackend, AtlasLayout, PageOrigin, PAGE_TABLE_WIDTH};
 use crate::color::srgb8_to_linear;
 use crate::cpu_render::RenderStyle;
 use crate::overview::Overview;
@@ -28,34 +28,33 @@ struct ViewUniform {
     debug_lod: u32,
     overview_lod: f32,
     max_level: u32,
-    _pad: [u32; 2],
+    atlas_size: f32,
+    _pad: u32,
     background: [f32; 4],
-    layer_size: [[u32; 4]; MAX_LEVELS],
 }
 
 pub struct GpuMosaic {
     queue: wgpu::Queue,
-    pipeline: wgpu::RenderPipeline,
+    /// Overview, one tile level, two tile levels blended (see the shader).
+    pipelines: [wgpu::RenderPipeline; 3],
     bind_group: wgpu::BindGroup,
     uniform: wgpu::Buffer,
-    page_table: wgpu::Buffer,
-    atlases: Vec<wgpu::Texture>,
-    layouts: Vec<LevelLayout>,
-    levels: usize,
-    atlas_bytes: u64,
+    page_table: wgpu::Texture,
+    atlas: wgpu::Texture,
+    layout: AtlasLayout,
 }
 
 impl GpuMosaic {
-    /// Uploads the grid and overview and allocates the atlases of `layouts` (one per level).
-    pub fn new(ctx: &GpuContext, grid: &[u32], cols: u32, rows: u32, overview: &Overview, tiles: u32, layouts: &[LevelLayout], target_format: wgpu::TextureFormat) -> anyhow::Result<GpuMosaic> {
+    /// Uploads the grid and overview and allocates the atlas of `layout`.
+    pub fn new(ctx: &GpuContext, grid: &[u32], cols: u32, rows: u32, overview: &Overview, tiles: u32, layout: &AtlasLayout, target_format: wgpu::TextureFormat) -> anyhow::Result<GpuMosaic> {
         let device = &ctx.device;
         let limits = device.limits();
         if cols > limits.max_texture_dimension_2d || rows > limits.max_texture_dimension_2d {
             bail!("mosaic of {cols}×{rows} cells exceeds this adapter's texture limit of {} per side; match a smaller grid", limits.max_texture_dimension_2d);
         }
-        let levels = layouts.len();
-        if levels > MAX_LEVELS {
-            bail!("{levels} levels: tessera draws at most {MAX_LEVELS} (1024-px tiles)");
+        let levels = layout.levels.len();
+        if layout.layers > limits.max_texture_array_layers || layout.layer_size > limits.max_texture_dimension_2d {
+            bail!("the atlas needs {} layers of {} px; this adapter allows {} of {} px: use a smaller --gpu-budget", layout.layers, layout.layer_size, limits.max_texture_array_layers, limits.max_texture_dimension_2d);
         }
         let grid_texture = device.create_texture(&wgpu::TextureDescriptor {
             label: Some("match grid"),
@@ -83,35 +82,30 @@ impl GpuMosaic {
             write_2d(&ctx.queue, &overview_texture, m as u32, mip.width, mip.height, 4, &mip.texels);
         }
 
-        let mut atlases = Vec::new();
-        let mut atlas_bytes = 0;
-        for l in 0..MAX_LEVELS {
-            let (size, layers) = match layouts.get(l) {
-                Some(layout) => {
-                    if layout.layers > limits.max_texture_array_layers {
-                        bail!("level {l} needs {} atlas layers, the adapter allows {}", layout.layers, limits.max_texture_array_layers);
-                    }
-                    atlas_bytes += layout.bytes();
-                    (layout.layer_size, layout.layers)
-                }
-                None => (1, 1), // unused binding
-            };
-            atlases.push(device.create_texture(&wgpu::TextureDescriptor {
-                label: Some(&format!("atlas level {l}")),
-                size: wgpu::Extent3d { width: size, height: size, depth_or_array_layers: layers },
-                mip_level_count: 1,
-                sample_count: 1,
-                dimension: wgpu::TextureDimension::D2,
-                format: ATLAS_FORMAT,
-                usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
-                view_formats: &[],
-            }));
+        let atlas = device.create_texture(&wgpu::TextureDescriptor {
+            label: Some("atlas"),
+            size: wgpu::Extent3d { width: layout.layer_size, height: layout.layer_size, depth_or_array_layers: layout.layers },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: ATLAS_FORMAT,
+            usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+            view_formats: &[],
+        });
+        let entries = tiles as u64 * levels as u64;
+        let table_rows = entries.div_ceil(PAGE_TABLE_WIDTH as u64).max(1) as u32;
+        if table_rows > limits.max_texture_dimension_2d {
+            bail!("{tiles} tiles need a page table of {table_rows} rows; this adapter allows {}", limits.max_texture_dimension_2d);
         }
-        let page_table = device.create_buffer(&wgpu::BufferDescriptor {
+        let page_table = device.create_texture(&wgpu::TextureDescriptor {
             label: Some("page table"),
-            size: (tiles as u64 * levels as u64 * 4).max(4),
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
+            size: wgpu::Extent3d { width: PAGE_TABLE_WIDTH, height: table_rows, depth_or_array_layers: 1 },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: wgpu::TextureFormat::Rg32Uint,
+            usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+            view_formats: &[],
         });
         let uniform = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("view"),
@@ -142,7 +136,7 @@ impl GpuMosaic {
             count: None,
         };
         let float = wgpu::TextureSampleType::Float { filterable: true };
-        let mut entries = vec![
+        let entries = vec![
             wgpu::BindGroupLayoutEntry {
                 binding: 0,
                 visibility: fragment,
@@ -150,72 +144,59 @@ impl GpuMosaic {
                 count: None,
             },
             texture_entry(1, wgpu::TextureSampleType::Uint, wgpu::TextureViewDimension::D2),
-            wgpu::BindGroupLayoutEntry {
-                binding: 2,
-                visibility: fragment,
-                ty: wgpu::BindingType::Buffer { ty: wgpu::BufferBindingType::Storage { read_only: true }, has_dynamic_offset: false, min_binding_size: None },
-                count: None,
-            },
+            texture_entry(2, wgpu::TextureSampleType::Uint, wgpu::TextureViewDimension::D2),
             wgpu::BindGroupLayoutEntry { binding: 3, visibility: fragment, ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering), count: None },
             texture_entry(4, float, wgpu::TextureViewDimension::D2),
             wgpu::BindGroupLayoutEntry { binding: 5, visibility: fragment, ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering), count: None },
+            texture_entry(6, float, wgpu::TextureViewDimension::D2Array),
         ];
-        for l in 0..MAX_LEVELS {
-            entries.push(texture_entry(6 + l as u32, float, wgpu::TextureViewDimension::D2Array));
-        }
-        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor { label: Some("mosaic"), entries: &entries });
+        let bind_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor { label: Some("mosaic"), entries: &entries });
 
         let grid_view = grid_texture.create_view(&Default::default());
+        let page_table_view = page_table.create_view(&Default::default());
         let overview_view = overview_texture.create_view(&Default::default());
-        let atlas_views: Vec<_> = atlases
-            .iter()
-            .map(|t| t.create_view(&wgpu::TextureViewDescriptor { dimension: Some(wgpu::TextureViewDimension::D2Array), ..Default::default() }))
-            .collect();
-        let mut bindings = vec![
+        let atlas_view = atlas.create_view(&wgpu::TextureViewDescriptor { dimension: Some(wgpu::TextureViewDimension::D2Array), ..Default::default() });
+        let bindings = [
             wgpu::BindGroupEntry { binding: 0, resource: uniform.as_entire_binding() },
             wgpu::BindGroupEntry { binding: 1, resource: wgpu::BindingResource::TextureView(&grid_view) },
-            wgpu::BindGroupEntry { binding: 2, resource: page_table.as_entire_binding() },
+            wgpu::BindGroupEntry { binding: 2, resource: wgpu::BindingResource::TextureView(&page_table_view) },
             wgpu::BindGroupEntry { binding: 3, resource: wgpu::BindingResource::Sampler(&atlas_sampler) },
             wgpu::BindGroupEntry { binding: 4, resource: wgpu::BindingResource::TextureView(&overview_view) },
             wgpu::BindGroupEntry { binding: 5, resource: wgpu::BindingResource::Sampler(&overview_sampler) },
+            wgpu::BindGroupEntry { binding: 6, resource: wgpu::BindingResource::TextureView(&atlas_view) },
         ];
-        for (l, v) in atlas_views.iter().enumerate() {
-            bindings.push(wgpu::BindGroupEntry { binding: 6 + l as u32, resource: wgpu::BindingResource::TextureView(v) });
-        }
-        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor { label: Some("mosaic"), layout: &layout, entries: &bindings });
+        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor { label: Some("mosaic"), layout: &bind_layout, entries: &bindings });
 
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor { label: Some("mosaic.wgsl"), source: wgpu::ShaderSource::Wgsl(SHADER_SOURCE.into()) });
-        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor { label: Some("mosaic"), bind_group_layouts: &[Some(&layout)], immediate_size: 0 });
-        let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("mosaic"),
-            layout: Some(&pipeline_layout),
-            vertex: wgpu::VertexState { module: &module, entry_point: Some("vs_main"), compilation_options: Default::default(), buffers: &[] },
-            primitive: wgpu::PrimitiveState::default(),
-            depth_stencil: None,
-            multisample: wgpu::MultisampleState::default(),
-            fragment: Some(wgpu::FragmentState {
-                module: &module,
-                entry_point: Some("fs_main"),
-                compilation_options: Default::default(),
-                targets: &[Some(wgpu::ColorTargetState { format: target_format, blend: None, write_mask: wgpu::ColorWrites::ALL })],
-            }),
-            multiview_mask: None,
-            cache: None,
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor { label: Some("mosaic"), bind_group_layouts: &[Some(&bind_layout)], immediate_size: 0 });
+        let pipelines = ["fs_overview", "fs_tiles", "fs_tiles_blend"].map(|entry| {
+            device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+                label: Some(entry),
+                layout: Some(&pipeline_layout),
+                vertex: wgpu::VertexState { module: &module, entry_point: Some("vs_main"), compilation_options: Default::default(), buffers: &[] },
+                primitive: wgpu::PrimitiveState::default(),
+                depth_stencil: None,
+                multisample: wgpu::MultisampleState::default(),
+                fragment: Some(wgpu::FragmentState {
+                    module: &module,
+                    entry_point: Some(entry),
+                    compilation_options: Default::default(),
+                    targets: &[Some(wgpu::ColorTargetState { format: target_format, blend: None, write_mask: wgpu::ColorWrites::ALL })],
+                }),
+                multiview_mask: None,
+                cache: None,
+            })
         });
-        Ok(GpuMosaic { queue: ctx.queue.clone(), pipeline, bind_group, uniform, page_table, atlases, layouts: layouts.to_vec(), levels, atlas_bytes })
+        Ok(GpuMosaic { queue: ctx.queue.clone(), pipelines, bind_group, uniform, page_table, atlas, layout: layout.clone() })
     }
 
     /// Bytes allocated for the atlases (all levels).
     pub fn atlas_bytes(&self) -> u64 {
-        self.atlas_bytes
+        self.layout.bytes()
     }
 
     /// Records one frame into `target`.
     pub fn encode(&self, encoder: &mut wgpu::CommandEncoder, target: &wgpu::TextureView, frame: &FrameView, style: &RenderStyle) {
-        let mut layer_size = [[0u32; 4]; MAX_LEVELS];
-        for (l, layout) in self.layouts.iter().enumerate() {
-            layer_size[l][0] = layout.layer_size;
-        }
         let u = ViewUniform {
             origin_int: frame.origin_int,
             origin_frac: frame.origin_frac,
@@ -224,13 +205,13 @@ impl GpuMosaic {
             weight_hi: frame.levels.weight_hi,
             level_hi: frame.levels.hi as u32,
             level_lo: frame.levels.lo as u32,
-            levels: self.levels as u32,
+            levels: self.layout.levels.len() as u32,
             debug_lod: style.debug_lod as u32,
             overview_lod: frame.overview_lod,
             max_level: frame.max_level as u32,
-            _pad: [0; 2],
+            atlas_size: self.layout.layer_size as f32,
+            _pad: 0,
             background: [srgb8_to_linear(style.background[0]), srgb8_to_linear(style.background[1]), srgb8_to_linear(style.background[2]), 1.0],
-            layer_size,
         };
         self.queue.write_buffer(&self.uniform, 0, bytemuck::bytes_of(&u));
         let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
@@ -246,26 +227,42 @@ impl GpuMosaic {
             occlusion_query_set: None,
             multiview_mask: None,
         });
-        pass.set_pipeline(&self.pipeline);
+        let pipeline = if frame.uses_overview() {
+            &self.pipelines[0]
+        } else if frame.levels.weight_hi < 1.0 {
+            &self.pipelines[2]
+        } else {
+            &self.pipelines[1]
+        };
+        pass.set_pipeline(pipeline);
         pass.set_bind_group(0, &self.bind_group, &[]);
         pass.draw(0..3, 0..1);
     }
 }
 
 impl AtlasBackend for GpuMosaic {
-    fn write_page(&mut self, level: usize, slot: u32, texels: &[u8]) {
-        let layout = &self.layouts[level];
-        let (layer, x, y) = layout.slot_origin(slot);
-        let size = layout.tile_size();
+    fn write_page(&mut self, origin: PageOrigin, size: u32, texels: &[u8]) {
         self.queue.write_texture(
-            wgpu::TexelCopyTextureInfo { texture: &self.atlases[level], mip_level: 0, origin: wgpu::Origin3d { x, y, z: layer }, aspect: wgpu::TextureAspect::All },
+            wgpu::TexelCopyTextureInfo { texture: &self.atlas, mip_level: 0, origin: wgpu::Origin3d { x: origin.x, y: origin.y, z: origin.layer }, aspect: wgpu::TextureAspect::All },
             texels,
             wgpu::TexelCopyBufferLayout { offset: 0, bytes_per_row: Some(size * 4), rows_per_image: Some(size) },
             wgpu::Extent3d { width: size, height: size, depth_or_array_layers: 1 },
         );
     }
-    fn write_page_table(&mut self, first: usize, entries: &[u32]) {
-        self.queue.write_buffer(&self.page_table, first as u64 * 4, bytemuck::cast_slice(entries));
+    fn write_page_table(&mut self, table: &[crate::residency::Entry], dirty: std::ops::Range<usize>) {
+        // Whole texture rows around the changed entries.
+        let width = PAGE_TABLE_WIDTH as usize;
+        let (first_row, end_row) = (dirty.start / width, dirty.end.div_ceil(width));
+        let start = first_row * width;
+        let end = (end_row * width).min(table.len());
+        let mut rows: Vec<crate::residency::Entry> = table[start..end].to_vec();
+        rows.resize((end_row - first_row) * width, [0, 0]);
+        self.queue.write_texture(
+            wgpu::TexelCopyTextureInfo { texture: &self.page_table, mip_level: 0, origin: wgpu::Origin3d { x: 0, y: first_row as u32, z: 0 }, aspect: wgpu::TextureAspect::All },
+            bytemuck::cast_slice(&rows),
+            wgpu::TexelCopyBufferLayout { offset: 0, bytes_per_row: Some(PAGE_TABLE_WIDTH * 8), rows_per_image: None },
+            wgpu::Extent3d { width: PAGE_TABLE_WIDTH, height: (end_row - first_row) as u32, depth_or_array_layers: 1 },
+        );
     }
 }
 

@@ -6,7 +6,7 @@
 use super::cache::PageCache;
 use super::loader::LoaderPool;
 use super::{FrameStats, Heuristics, PageSource, StreamConfig};
-use crate::atlas::{AtlasBackend, LevelLayout};
+use crate::atlas::{AtlasBackend, AtlasLayout};
 use crate::library::page_bytes;
 use crate::residency::{PageKey, Residency};
 use crate::view::{CellRect, FrameView};
@@ -24,7 +24,7 @@ pub struct StreamingManager {
     /// Per tile: the frame it was last found visible, and its distance² to the screen centre.
     seen: Vec<(u64, f32)>,
     failed: std::collections::HashSet<PageKey>,
-    logged_failure: bool,
+    errors_logged: usize,
     last_view: Option<(f64, glam::DVec2)>,
     uploaded_total: u64,
 }
@@ -37,12 +37,12 @@ struct Want {
 }
 
 impl StreamingManager {
-    pub fn new(source: Arc<dyn PageSource>, grid: Arc<Vec<u32>>, cols: u32, layouts: &[LevelLayout], config: StreamConfig) -> StreamingManager {
+    pub fn new(source: Arc<dyn PageSource>, grid: Arc<Vec<u32>>, cols: u32, layout: &AtlasLayout, config: StreamConfig) -> StreamingManager {
         let tiles = source.tile_count();
         let loader = (!config.synchronous).then(|| LoaderPool::new(source.clone(), config.loader_threads, 64));
         StreamingManager {
-            residency: Residency::new(tiles, layouts),
-            cache: PageCache::new(layouts.len(), config.ram_budget, config.heuristics.level_weighted_cache),
+            residency: Residency::new(tiles, layout),
+            cache: PageCache::new(layout.levels.len(), config.ram_budget, config.heuristics.level_weighted_cache),
             source,
             grid,
             cols,
@@ -51,7 +51,7 @@ impl StreamingManager {
             frame: 0,
             seen: vec![(0, 0.0); tiles as usize],
             failed: Default::default(),
-            logged_failure: false,
+            errors_logged: 0,
             last_view: None,
             uploaded_total: 0,
         }
@@ -67,10 +67,10 @@ impl StreamingManager {
     /// Writes level 0 for every tile and the initial page table. Call once per backend.
     pub fn init_backend(&mut self, backend: &mut dyn AtlasBackend, level0: &[u8]) {
         for (tile, page) in level0.chunks_exact(4).enumerate() {
-            backend.write_page(0, tile as u32, page);
+            backend.write_page(self.residency.layout().origin(0, tile as u32), 1, page);
         }
-        if let Some((first, entries)) = self.residency.take_dirty() {
-            backend.write_page_table(first, entries);
+        if let Some(dirty) = self.residency.take_dirty() {
+            backend.write_page_table(self.residency.page_table(), dirty);
         }
     }
 
@@ -150,8 +150,8 @@ impl StreamingManager {
         }
         self.last_view = Some((view.cell_px, glam::DVec2::new(view.origin_int[0] as f64 + view.origin_frac[0] as f64, view.origin_int[1] as f64 + view.origin_frac[1] as f64)));
 
-        if let Some((first, entries)) = self.residency.take_dirty() {
-            backend.write_page_table(first, entries);
+        if let Some(dirty) = self.residency.take_dirty() {
+            backend.write_page_table(self.residency.page_table(), dirty);
         }
         self.uploaded_total += uploaded;
         stats.uploaded_bytes = uploaded;
@@ -185,9 +185,9 @@ impl StreamingManager {
         match result {
             Ok(texels) => self.cache.insert(key, texels, self.frame),
             Err(e) => {
-                if !self.logged_failure {
+                if self.errors_logged == 0 {
                     tracing::error!("cannot load tile pages: {e}; drawing coarser levels instead (further failures are counted, not logged)");
-                    self.logged_failure = true;
+                    self.errors_logged += 1;
                 } else {
                     tracing::debug!("page load failed: {e}");
                 }
@@ -200,8 +200,8 @@ impl StreamingManager {
         let level = key.level as usize;
         let Ok(inserted) = self.residency.insert(key, self.frame) else { return };
         let texels = self.cache.get(&key, self.frame).expect("checked by caller");
-        backend.write_page(level, inserted.slot, texels);
-        if self.residency.layout(level).pinned {
+        backend.write_page(inserted.origin, 1 << level, texels);
+        if self.residency.is_pinned(level) {
             // A pinned page never leaves the atlas: no reason to keep a RAM copy.
             self.cache.remove(&key);
         }
@@ -291,6 +291,10 @@ impl StreamingManager {
         out
     }
 
+    /// Error lines logged for failed loads (one, however many pages fail).
+    pub fn errors_logged(&self) -> usize {
+        self.errors_logged
+    }
     pub fn cache_bytes(&self) -> u64 {
         self.cache.bytes()
     }

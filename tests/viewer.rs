@@ -1,0 +1,33 @@
+//! The viewer: a real winit window on a real X display (Xvfb in CI), drawing the same
+//! frame as the CPU reference.
+
+mod common;
+
+use tessera::cpu_render::RenderStyle;
+use tessera::streaming::StreamConfig;
+use tessera::{Backend, HeadlessRenderer, RenderOptions, Scene};
+
+#[test]
+fn the_window_shows_the_mosaic() {
+    assert!(
+        std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some(),
+        "the viewer test needs a display: run it under `xvfb-run -a` (scripts/test.sh does; Debian package xvfb)"
+    );
+    let fx = common::fixture(16, 32, (24, 16));
+    let shot = fx.dir.path().join("window.png");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["view", fx.mosaic.to_str().unwrap(), "--size", "480x320", "--cell-px", "20", "--exit-after", "12", "--screenshot", shot.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "viewer failed: {}", String::from_utf8_lossy(&out.stderr));
+    let window = image::open(&shot).expect("the viewer saved its last frame").to_rgba8();
+    assert_eq!(window.dimensions(), (480, 320));
+
+    let scene = Scene::open(&fx.mosaic).unwrap();
+    let mut camera = scene.fit(480, 320);
+    camera.cell_px = 20.0;
+    let opts = RenderOptions { width: 480, height: 320, backend: Backend::Cpu, style: RenderStyle::default(), stream: StreamConfig { synchronous: true, ..Default::default() }, adapter: None };
+    let (reference, _) = HeadlessRenderer::new(scene, &opts).unwrap().render(&camera).unwrap();
+    let (mean, max) = common::compare(window.as_raw(), reference.as_raw());
+    assert!(mean < 0.5 && max <= 2, "window vs CPU reference: mean {mean}, max {max}");
+}
