@@ -30,7 +30,7 @@ if ! command -v cargo >/dev/null 2>&1; then
   if [ -x "$HOME/.cargo/bin/cargo" ]; then
     export PATH="$HOME/.cargo/bin:$PATH"
   else
-    echo "setup: Rust is missing. Install Rust 1.88 or newer with rustup (https://rustup.rs), then run this again." >&2
+    echo "setup: Rust is missing. Install Rust 1.89 or newer with rustup (https://rustup.rs), then run this again." >&2
     exit 1
   fi
 fi

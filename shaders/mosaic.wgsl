@@ -14,8 +14,7 @@ struct View {
     debug_lod: u32,
     overview_lod: f32,         // > 0: zoomed out below 1 px per cell, draw the overview
     max_level: u32,
-    atlas_size: f32,           // side of one atlas layer, texels
-    _pad: u32,
+    atlas_size: vec2<f32>,     // one atlas layer, texels
     background: vec4<f32>,     // linear
 };
 

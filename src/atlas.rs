@@ -35,7 +35,11 @@ impl PageOrigin {
         (self.layer << 22) | (self.x << 11) | self.y
     }
     pub fn from_code(code: u32) -> PageOrigin {
-        PageOrigin { layer: code >> 22, x: (code >> 11) & 0x7ff, y: code & 0x7ff }
+        PageOrigin {
+            layer: code >> 22,
+            x: (code >> 11) & 0x7ff,
+            y: code & 0x7ff,
+        }
     }
 }
 
@@ -115,7 +119,11 @@ pub const PAGED_HEADROOM: u64 = 3;
 /// Pages of `level` one screen can show at most (when `level` is the finer drawn level at its
 /// smallest zoom), with headroom, capped by the library size.
 pub fn screen_pages(level: usize, input: &PlanInput) -> u32 {
-    let smallest_px = if level == 0 { 1.0 } else { (1u64 << (level - 1)) as f64 * 1.0001 };
+    let smallest_px = if level == 0 {
+        1.0
+    } else {
+        (1u64 << (level - 1)) as f64 * 1.0001
+    };
     let (w, h) = input.screen;
     let cells = max_visible_cells(w, h, smallest_px, input.grid.0, input.grid.1);
     (cells * PAGED_HEADROOM).min(input.tiles as u64) as u32
@@ -164,7 +172,12 @@ pub fn plan_atlases(input: &PlanInput) -> Result<AtlasLayout, String> {
     // Widen layers until the blocks fit the adapter's layer count.
     let max_layers = input.max_layers.min(MAX_ATLAS_LAYERS) as u64;
     let mut layer_size = block;
-    while counts.iter().sum::<u64>().div_ceil(((layer_size / block) as u64).pow(2)) > max_layers {
+    while counts
+        .iter()
+        .sum::<u64>()
+        .div_ceil(((layer_size / block) as u64).pow(2))
+        > max_layers
+    {
         if layer_size * 2 > MAX_LAYER_SIZE {
             return Err(format!("a GPU budget of {} bytes needs more atlas layers than this adapter has ({max_layers}); use a smaller --gpu-budget", input.gpu_budget));
         }
@@ -174,7 +187,12 @@ pub fn plan_atlases(input: &PlanInput) -> Result<AtlasLayout, String> {
     // Whole layers are allocated: trim the largest paged shares until they fit the budget.
     let allowed = (budget_blocks / blocks_per_layer).max(1) * blocks_per_layer;
     while counts.iter().sum::<u64>() > allowed {
-        let Some(biggest) = (0..counts.len()).filter(|&l| !pinned[l] && counts[l] > 1).max_by_key(|&l| counts[l]) else { break };
+        let Some(biggest) = (0..counts.len())
+            .filter(|&l| !pinned[l] && counts[l] > 1)
+            .max_by_key(|&l| counts[l])
+        else {
+            break;
+        };
         counts[biggest] -= 1;
     }
     let total_blocks: u64 = counts.iter().sum();
@@ -184,12 +202,31 @@ pub fn plan_atlases(input: &PlanInput) -> Result<AtlasLayout, String> {
         .zip(&pinned)
         .enumerate()
         .map(|(l, (&n, &pin))| {
-            let plan = LevelPlan { level: l, first_block: first as u32, blocks: n as u32, capacity: (n * per_block(l)).min(input.tiles as u64) as u32, pinned: pin };
+            let plan = LevelPlan {
+                level: l,
+                first_block: first as u32,
+                blocks: n as u32,
+                capacity: (n * per_block(l)).min(input.tiles as u64) as u32,
+                pinned: pin,
+            };
             first += n;
             plan
         })
         .collect();
-    Ok(AtlasLayout { block, layer_size, layers: total_blocks.div_ceil(blocks_per_layer) as u32, levels })
+    Ok(AtlasLayout {
+        block,
+        layer_size,
+        layers: total_blocks.div_ceil(blocks_per_layer) as u32,
+        levels,
+    })
+}
+
+/// Bytes one page of `level` costs to upload: its rows padded to the 256 bytes a
+/// buffer-to-texture copy needs (a 2×2 page stages 512 bytes, not 16). The per-frame upload
+/// budget is charged this, so staging memory is bounded by the budget.
+pub fn upload_cost(level: usize) -> u64 {
+    let side = 1u64 << level;
+    (side * 4).next_multiple_of(256) * side
 }
 
 /// Where resident pages are written: the GPU atlas, or its CPU twin. Both keep the same
@@ -198,7 +235,11 @@ pub trait AtlasBackend {
     /// Stores `texels` (RGBA8 sRGB, a `size × size` page) at `origin`.
     fn write_page(&mut self, origin: PageOrigin, size: u32, texels: &[u8]);
     /// Mirrors the resolved page table; only `dirty` changed since the last call.
-    fn write_page_table(&mut self, table: &[crate::residency::Entry], dirty: std::ops::Range<usize>);
+    fn write_page_table(
+        &mut self,
+        table: &[crate::residency::Entry],
+        dirty: std::ops::Range<usize>,
+    );
 }
 
 #[cfg(test)]
@@ -206,23 +247,45 @@ mod tests {
     use super::*;
 
     fn input() -> PlanInput {
-        PlanInput { tiles: 18_000, levels: 9, gpu_budget: 512 << 20, screen: (1920, 1080), grid: (1920, 1080), max_layers: 2048 }
+        PlanInput {
+            tiles: 18_000,
+            levels: 9,
+            gpu_budget: 512 << 20,
+            screen: (1920, 1080),
+            grid: (1920, 1080),
+            max_layers: 2048,
+        }
     }
 
     #[test]
     fn origins_are_distinct_inside_their_blocks_and_round_trip() {
-        let layout = plan_atlases(&PlanInput { tiles: 300, levels: 6, gpu_budget: 1 << 20, screen: (320, 200), grid: (40, 30), max_layers: 64 }).unwrap();
+        let layout = plan_atlases(&PlanInput {
+            tiles: 300,
+            levels: 6,
+            gpu_budget: 1 << 20,
+            screen: (320, 200),
+            grid: (40, 30),
+            max_layers: 64,
+        })
+        .unwrap();
         let mut seen = std::collections::HashSet::new();
         for plan in &layout.levels {
             let size = 1u32 << plan.level;
             for slot in 0..plan.capacity {
                 let o = layout.origin(plan.level, slot);
-                assert!(o.layer < layout.layers && o.x + size <= layout.layer_size && o.y + size <= layout.layer_size);
+                assert!(
+                    o.layer < layout.layers
+                        && o.x + size <= layout.layer_size
+                        && o.y + size <= layout.layer_size
+                );
                 assert_eq!(PageOrigin::from_code(o.code()), o);
                 // No two pages overlap: every texel of the page is claimed once.
                 for dy in 0..size {
                     for dx in 0..size {
-                        assert!(seen.insert((o.layer, o.x + dx, o.y + dy)), "{plan:?} slot {slot}");
+                        assert!(
+                            seen.insert((o.layer, o.x + dx, o.y + dy)),
+                            "{plan:?} slot {slot}"
+                        );
                     }
                 }
             }
@@ -234,24 +297,46 @@ mod tests {
         let layout = plan_atlases(&input()).unwrap();
         assert_eq!(layout.levels.len(), 9);
         assert!(layout.bytes() <= 512 << 20, "{} > budget", layout.bytes());
-        assert!(layout.levels[..5].iter().all(|l| l.pinned && l.capacity == 18_000));
+        assert!(layout.levels[..5]
+            .iter()
+            .all(|l| l.pinned && l.capacity == 18_000));
         assert!(!layout.levels[8].pinned);
         for l in layout.levels.iter().filter(|l| !l.pinned) {
-            assert!(l.capacity as u64 >= screen_pages(l.level, &input()) as u64 / PAGED_HEADROOM, "{l:?}");
+            assert!(
+                l.capacity as u64 >= screen_pages(l.level, &input()) as u64 / PAGED_HEADROOM,
+                "{l:?}"
+            );
         }
-        let small = plan_atlases(&PlanInput { tiles: 300, grid: (64, 36), ..input() }).unwrap();
+        let small = plan_atlases(&PlanInput {
+            tiles: 300,
+            grid: (64, 36),
+            ..input()
+        })
+        .unwrap();
         assert!(small.levels.iter().all(|l| l.pinned));
     }
 
     #[test]
     fn small_budgets_are_honoured_and_too_small_ones_refused() {
         let min = AtlasLayout::minimum_bytes(256, 9);
-        let tiny = plan_atlases(&PlanInput { gpu_budget: min, ..input() }).unwrap();
+        let tiny = plan_atlases(&PlanInput {
+            gpu_budget: min,
+            ..input()
+        })
+        .unwrap();
         assert!(tiny.bytes() <= min);
         assert!(tiny.levels.iter().all(|l| l.capacity >= 1));
-        assert!(plan_atlases(&PlanInput { gpu_budget: min - 1, ..input() }).is_err());
+        assert!(plan_atlases(&PlanInput {
+            gpu_budget: min - 1,
+            ..input()
+        })
+        .is_err());
         // Few layers: the layer side grows instead.
-        let wide = plan_atlases(&PlanInput { max_layers: 64, ..input() }).unwrap();
+        let wide = plan_atlases(&PlanInput {
+            max_layers: 64,
+            ..input()
+        })
+        .unwrap();
         assert!(wide.layers <= 64 && wide.layer_size > 256);
         assert!(wide.bytes() <= 512 << 20);
     }

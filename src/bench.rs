@@ -29,7 +29,10 @@ pub enum PathName {
 struct Lcg(u64);
 impl Lcg {
     fn unit(&mut self) -> f64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.0 >> 11) as f64 / (1u64 << 53) as f64
     }
 }
@@ -39,7 +42,13 @@ fn zoom(out: &mut Vec<PathFrame>, from: Camera, to: Camera, frames: usize) {
     for i in 0..frames {
         let t = (i + 1) as f64 / frames as f64;
         let cell_px = from.cell_px * (to.cell_px / from.cell_px).powf(t);
-        out.push(PathFrame { camera: Camera { center: from.center.lerp(to.center, t), cell_px }, jump: false });
+        out.push(PathFrame {
+            camera: Camera {
+                center: from.center.lerp(to.center, t),
+                cell_px,
+            },
+            jump: false,
+        });
     }
 }
 
@@ -47,45 +56,93 @@ fn pan(out: &mut Vec<PathFrame>, from: Camera, velocity_px: DVec2, frames: usize
     let mut cam = from;
     for _ in 0..frames {
         cam.pan_pixels(-velocity_px);
-        out.push(PathFrame { camera: cam, jump: false });
+        out.push(PathFrame {
+            camera: cam,
+            jump: false,
+        });
     }
     cam
 }
 
 fn hold(out: &mut Vec<PathFrame>, cam: Camera, frames: usize, jump: bool) {
     for i in 0..frames {
-        out.push(PathFrame { camera: cam, jump: jump && i == 0 });
+        out.push(PathFrame {
+            camera: cam,
+            jump: jump && i == 0,
+        });
     }
 }
 
 /// Builds a path of about `frames` frames for a `cols × rows` mosaic on a `w × h` screen.
-pub fn camera_path(name: PathName, cols: u32, rows: u32, w: u32, h: u32, frames: usize) -> Vec<PathFrame> {
+pub fn camera_path(
+    name: PathName,
+    cols: u32,
+    rows: u32,
+    w: u32,
+    h: u32,
+    frames: usize,
+) -> Vec<PathFrame> {
     let fit = Camera::fit(cols, rows, w, h);
     let mut rng = Lcg(0x7e55e7a);
-    let mut spot = || DVec2::new(2.0 + rng.unit() * (cols as f64 - 4.0).max(0.0), 2.0 + rng.unit() * (rows as f64 - 4.0).max(0.0));
+    let mut spot = || {
+        DVec2::new(
+            2.0 + rng.unit() * (cols as f64 - 4.0).max(0.0),
+            2.0 + rng.unit() * (rows as f64 - 4.0).max(0.0),
+        )
+    };
     let unit = (frames / 24).max(1);
     let mut out = Vec::with_capacity(frames + unit);
     let jumps = |out: &mut Vec<PathFrame>, spot: &mut dyn FnMut() -> DVec2, count: usize| {
         for _ in 0..count {
-            hold(out, Camera { center: spot(), cell_px: 256.0 }, unit, true);
+            hold(
+                out,
+                Camera {
+                    center: spot(),
+                    cell_px: 256.0,
+                },
+                unit,
+                true,
+            );
             hold(out, fit, unit / 2, true);
         }
     };
     match name {
         PathName::Tour => {
-            let target = Camera { center: spot(), cell_px: 256.0 };
+            let target = Camera {
+                center: spot(),
+                cell_px: 256.0,
+            };
             zoom(&mut out, fit, target, 4 * unit);
             let end = pan(&mut out, target, DVec2::new(24.0, 6.0), 3 * unit);
             zoom(&mut out, end, fit, 4 * unit);
-            let mid = Camera { center: spot(), cell_px: 32.0 };
+            let mid = Camera {
+                center: spot(),
+                cell_px: 32.0,
+            };
             hold(&mut out, mid, unit / 2, true);
             pan(&mut out, mid, DVec2::new(-48.0, 20.0), 3 * unit);
             jumps(&mut out, &mut spot, 6);
         }
         PathName::Jumps => jumps(&mut out, &mut spot, frames / (unit + unit / 2).max(1)),
         PathName::Pans => {
-            pan(&mut out, Camera { center: spot(), cell_px: 32.0 }, DVec2::new(40.0, 12.0), frames / 2);
-            pan(&mut out, Camera { center: spot(), cell_px: 256.0 }, DVec2::new(-30.0, 25.0), frames - frames / 2);
+            pan(
+                &mut out,
+                Camera {
+                    center: spot(),
+                    cell_px: 32.0,
+                },
+                DVec2::new(40.0, 12.0),
+                frames / 2,
+            );
+            pan(
+                &mut out,
+                Camera {
+                    center: spot(),
+                    cell_px: 256.0,
+                },
+                DVec2::new(-30.0, 25.0),
+                frames - frames / 2,
+            );
         }
     }
     // Stretch or trim to the asked length by repeating the path.
@@ -127,7 +184,12 @@ pub struct BenchReport {
 pub fn peak_rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|kb| kb.parse::<u64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
         .map(|kb| kb * 1024)
         .unwrap_or(0)
 }
@@ -144,12 +206,17 @@ pub fn median_p99(samples: &mut [f64]) -> (f64, f64) {
 
 /// Renders every frame of `path` as a viewer would (stream, draw, wait for the GPU; no
 /// read-back) and collects the report.
-pub fn run(renderer: &mut HeadlessRenderer, name: &str, path: &[PathFrame]) -> anyhow::Result<BenchReport> {
+pub fn run(
+    renderer: &mut HeadlessRenderer,
+    name: &str,
+    path: &[PathFrame],
+) -> anyhow::Result<BenchReport> {
     let mut times = Vec::with_capacity(path.len());
     let mut sharp_ms = Vec::new();
     let mut sharp_frames = Vec::new();
     let mut pending_jump: Option<(Instant, usize)> = None;
-    let (mut max_missing, mut bytes, mut resident_peak, mut cache_peak, mut failed) = (0, 0, 0, 0, 0);
+    let (mut max_missing, mut bytes, mut resident_peak, mut cache_peak, mut failed) =
+        (0, 0, 0, 0, 0);
     let mut cancelled = 0;
     // One untimed frame: the first draw pays the shader compile (about 100 ms on lavapipe).
     if let Some(first) = path.first() {
@@ -225,8 +292,15 @@ pub struct LevelRow {
 
 /// For each zoom in `cell_pxs` (centred on the mosaic): settle, warm up, then time `frames`
 /// frames drawing only (and, on the GPU, `frames` more with read-back).
-pub fn run_levels(renderer: &mut HeadlessRenderer, cell_pxs: &[f64], frames: usize) -> anyhow::Result<Vec<LevelRow>> {
-    let center = DVec2::new(renderer.scene.cols() as f64 / 2.0, renderer.scene.rows() as f64 / 2.0);
+pub fn run_levels(
+    renderer: &mut HeadlessRenderer,
+    cell_pxs: &[f64],
+    frames: usize,
+) -> anyhow::Result<Vec<LevelRow>> {
+    let center = DVec2::new(
+        renderer.scene.cols() as f64 / 2.0,
+        renderer.scene.rows() as f64 / 2.0,
+    );
     let gpu = renderer.is_gpu();
     let mut rows = Vec::new();
     for &cell_px in cell_pxs {
@@ -248,7 +322,13 @@ pub fn run_levels(renderer: &mut HeadlessRenderer, cell_pxs: &[f64], frames: usi
         };
         let (m, p) = time(false)?;
         let rb = if gpu { Some(time(true)?) } else { None };
-        rows.push(LevelRow { cell_px, frame_ms_median: m, frame_ms_p99: p, readback_ms_median: rb.map(|r| r.0), readback_ms_p99: rb.map(|r| r.1) });
+        rows.push(LevelRow {
+            cell_px,
+            frame_ms_median: m,
+            frame_ms_p99: p,
+            readback_ms_median: rb.map(|r| r.0),
+            readback_ms_p99: rb.map(|r| r.1),
+        });
     }
     Ok(rows)
 }
@@ -262,7 +342,9 @@ mod tests {
         for name in [PathName::Tour, PathName::Jumps, PathName::Pans] {
             let p = camera_path(name, 1920, 1080, 1920, 1080, 2000);
             assert_eq!(p.len(), 2000);
-            assert!(p.iter().all(|f| f.camera.cell_px > 0.0 && f.camera.center.is_finite()));
+            assert!(p
+                .iter()
+                .all(|f| f.camera.cell_px > 0.0 && f.camera.center.is_finite()));
         }
         let tour = camera_path(PathName::Tour, 1920, 1080, 1920, 1080, 2400);
         assert!(tour.iter().filter(|f| f.jump).count() >= 6);

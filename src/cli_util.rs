@@ -2,17 +2,29 @@
 
 /// "1920x1080" → (1920, 1080).
 pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
-    let (w, h) = s.split_once(['x', 'X']).ok_or_else(|| format!("`{s}`: expected WIDTHxHEIGHT, e.g. 1920x1080"))?;
-    let p = |v: &str| v.trim().parse::<u32>().ok().filter(|&n| n > 0).ok_or_else(|| format!("`{s}`: `{v}` is not a positive whole number"));
+    let (w, h) = s
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("`{s}`: expected WIDTHxHEIGHT, e.g. 1920x1080"))?;
+    let p = |v: &str| {
+        v.trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or_else(|| format!("`{s}`: `{v}` is not a positive whole number"))
+    };
     Ok((p(w)?, p(h)?))
 }
 
 /// "512MiB", "2GiB", "300MB", "4096" → bytes.
 pub fn parse_bytes(s: &str) -> Result<u64, String> {
     let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().map_err(|_| format!("`{s}`: expected a size such as 512MiB"))?;
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}`: expected a size such as 512MiB"))?;
     let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kib" => 1 << 10,
@@ -28,8 +40,14 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
 
 /// "960,540.5" → (960.0, 540.5).
 pub fn parse_point(s: &str) -> Result<(f64, f64), String> {
-    let (x, y) = s.split_once(',').ok_or_else(|| format!("`{s}`: expected X,Y in cells, e.g. 96,54"))?;
-    let p = |v: &str| v.trim().parse::<f64>().map_err(|_| format!("`{s}`: `{v}` is not a number"));
+    let (x, y) = s
+        .split_once(',')
+        .ok_or_else(|| format!("`{s}`: expected X,Y in cells, e.g. 96,54"))?;
+    let p = |v: &str| {
+        v.trim()
+            .parse::<f64>()
+            .map_err(|_| format!("`{s}`: `{v}` is not a number"))
+    };
     Ok((p(x)?, p(y)?))
 }
 
@@ -42,7 +60,11 @@ pub fn human_bytes(b: u64) -> String {
         v /= 1024.0;
         u += 1;
     }
-    if u == 0 { format!("{b} B") } else { format!("{v:.1} {}", UNITS[u]) }
+    if u == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
 }
 
 #[cfg(test)]

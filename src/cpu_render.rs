@@ -4,9 +4,9 @@
 //! baseline for benchmarks.
 
 use crate::atlas::{AtlasBackend, AtlasLayout, PageOrigin};
-use crate::residency::Entry;
 use crate::color::{linear_to_srgb8, srgb8_decode_table};
 use crate::overview::Overview;
+use crate::residency::Entry;
 use crate::view::FrameView;
 use rayon::prelude::*;
 
@@ -21,7 +21,10 @@ pub struct RenderStyle {
 
 impl Default for RenderStyle {
     fn default() -> Self {
-        RenderStyle { background: [20, 20, 24], debug_lod: false }
+        RenderStyle {
+            background: [20, 20, 24],
+            debug_lod: false,
+        }
     }
 }
 
@@ -51,7 +54,11 @@ impl CpuAtlas {
     fn page(&self, code: u32) -> Page<'_> {
         let o = PageOrigin::from_code(code);
         let stride = self.layer_size * 4;
-        Page { texels: &self.layers[o.layer as usize], start: o.y as usize * stride + o.x as usize * 4, stride }
+        Page {
+            texels: &self.layers[o.layer as usize],
+            start: o.y as usize * stride + o.x as usize * 4,
+            stride,
+        }
     }
 }
 
@@ -129,14 +136,30 @@ fn bilinear(page: Page<'_>, size: usize, ux: f32, vy: f32) -> [f32; 3] {
 
 #[inline]
 fn encode(rgb: [f32; 3]) -> [u8; 4] {
-    [linear_to_srgb8(rgb[0]), linear_to_srgb8(rgb[1]), linear_to_srgb8(rgb[2]), 255]
+    [
+        linear_to_srgb8(rgb[0]),
+        linear_to_srgb8(rgb[1]),
+        linear_to_srgb8(rgb[2]),
+        255,
+    ]
 }
 
 /// Renders one frame to sRGB RGBA8, `width × height`, row-major.
-pub fn render(view: &FrameView, grid: &[u32], atlas: &CpuAtlas, overview: &Overview, style: &RenderStyle) -> Vec<u8> {
+pub fn render(
+    view: &FrameView,
+    grid: &[u32],
+    atlas: &CpuAtlas,
+    overview: &Overview,
+    style: &RenderStyle,
+) -> Vec<u8> {
     let (w, h) = (view.width as usize, view.height as usize);
     let mut out = vec![0u8; w * h * 4];
-    let bg = [style.background[0], style.background[1], style.background[2], 255];
+    let bg = [
+        style.background[0],
+        style.background[1],
+        style.background[2],
+        255,
+    ];
     // Per-column cell index and position within the cell (the same for every row).
     let axis = |n: usize, a: usize| -> Vec<(i64, f32)> {
         (0..n)
@@ -152,62 +175,70 @@ pub fn render(view: &FrameView, grid: &[u32], atlas: &CpuAtlas, overview: &Overv
     let (cols_n, rows_n) = (view.cols as i64, view.rows as i64);
     let exact = exact_copy_level(view, style);
 
-    out.par_chunks_mut(w * 4).enumerate().for_each(|(py, line)| {
-        let (cy, vy) = rows[py];
-        if cy < 0 || cy >= rows_n {
-            line.chunks_exact_mut(4).for_each(|p| p.copy_from_slice(&bg));
-            return;
-        }
-        let grid_row = &grid[cy as usize * view.cols as usize..][..view.cols as usize];
-        let mut px = 0;
-        while px < w {
-            let (cx, _) = columns[px];
-            // The run of pixels in this cell.
-            let mut end = px + 1;
-            while end < w && columns[end].0 == cx {
-                end += 1;
+    out.par_chunks_mut(w * 4)
+        .enumerate()
+        .for_each(|(py, line)| {
+            let (cy, vy) = rows[py];
+            if cy < 0 || cy >= rows_n {
+                line.chunks_exact_mut(4)
+                    .for_each(|p| p.copy_from_slice(&bg));
+                return;
             }
-            let span = &mut line[px * 4..end * 4];
-            if cx < 0 || cx >= cols_n {
-                span.chunks_exact_mut(4).for_each(|p| p.copy_from_slice(&bg));
-            } else if view.uses_overview() {
-                for (i, p) in span.chunks_exact_mut(4).enumerate() {
-                    let (gx, gy) = overview_coords(view, px + i, py);
-                    let c = overview.trilinear(gx, gy, view.overview_lod);
-                    p.copy_from_slice(&encode(if style.debug_lod { tint(c, -1, view.max_level) } else { c }));
+            let grid_row = &grid[cy as usize * view.cols as usize..][..view.cols as usize];
+            let mut px = 0;
+            while px < w {
+                let (cx, _) = columns[px];
+                // The run of pixels in this cell.
+                let mut end = px + 1;
+                while end < w && columns[end].0 == cx {
+                    end += 1;
                 }
-            } else {
-                let tile = grid_row[cx as usize];
-                let row = atlas.row(tile);
-                let (l_hi, slot_hi) = resolve(row, view.levels.hi);
-                if exact == Some(l_hi) {
-                    // Pixels sit on texel centres one-to-one: filtering returns texels unchanged.
-                    let size = 1usize << l_hi;
-                    let ty = (vy * size as f32) as usize;
-                    let tx = (columns[px].1 * size as f32) as usize;
-                    span.copy_from_slice(atlas.page(slot_hi).run(tx, ty, end - px));
-                } else {
-                    let (l_lo, slot_lo) = resolve(row, view.levels.lo.min(l_hi));
-                    let (page_hi, page_lo) = (atlas.page(slot_hi), atlas.page(slot_lo));
+                let span = &mut line[px * 4..end * 4];
+                if cx < 0 || cx >= cols_n {
+                    span.chunks_exact_mut(4)
+                        .for_each(|p| p.copy_from_slice(&bg));
+                } else if view.uses_overview() {
                     for (i, p) in span.chunks_exact_mut(4).enumerate() {
-                        let ux = columns[px + i].1;
-                        let hi = bilinear(page_hi, 1 << l_hi, ux, vy);
-                        let mut c = hi;
-                        if view.levels.weight_hi < 1.0 && l_lo != l_hi {
-                            let lo = bilinear(page_lo, 1 << l_lo, ux, vy);
-                            let t = view.levels.weight_hi;
-                            c = std::array::from_fn(|k| lo[k] * (1.0 - t) + hi[k] * t);
+                        let (gx, gy) = overview_coords(view, px + i, py);
+                        let c = overview.trilinear(gx, gy, view.overview_lod);
+                        p.copy_from_slice(&encode(if style.debug_lod {
+                            tint(c, -1, view.max_level)
+                        } else {
+                            c
+                        }));
+                    }
+                } else {
+                    let tile = grid_row[cx as usize];
+                    let row = atlas.row(tile);
+                    let (l_hi, slot_hi) = resolve(row, view.levels.hi);
+                    if exact == Some(l_hi) {
+                        // Pixels sit on texel centres one-to-one: filtering returns texels unchanged.
+                        let size = 1usize << l_hi;
+                        let ty = (vy * size as f32) as usize;
+                        let tx = (columns[px].1 * size as f32) as usize;
+                        span.copy_from_slice(atlas.page(slot_hi).run(tx, ty, end - px));
+                    } else {
+                        let (l_lo, slot_lo) = resolve(row, view.levels.lo.min(l_hi));
+                        let (page_hi, page_lo) = (atlas.page(slot_hi), atlas.page(slot_lo));
+                        for (i, p) in span.chunks_exact_mut(4).enumerate() {
+                            let ux = columns[px + i].1;
+                            let hi = bilinear(page_hi, 1 << l_hi, ux, vy);
+                            let mut c = hi;
+                            if view.levels.weight_hi < 1.0 && l_lo != l_hi {
+                                let lo = bilinear(page_lo, 1 << l_lo, ux, vy);
+                                let t = view.levels.weight_hi;
+                                c = std::array::from_fn(|k| lo[k] * (1.0 - t) + hi[k] * t);
+                            }
+                            if style.debug_lod {
+                                c = tint(c, l_hi as i32, view.max_level);
+                            }
+                            p.copy_from_slice(&encode(c));
                         }
-                        if style.debug_lod {
-                            c = tint(c, l_hi as i32, view.max_level);
-                        }
-                        p.copy_from_slice(&encode(c));
                     }
                 }
+                px = end;
             }
-            px = end;
-        }
-    });
+        });
     out
 }
 

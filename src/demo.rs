@@ -11,7 +11,11 @@ use anyhow::{bail, Context};
 use std::path::{Path, PathBuf};
 
 /// Where the demo looks for photographs, in order.
-pub const PHOTO_DIRS: &[&str] = &["/usr/share/backgrounds/mate/nature", "/usr/share/backgrounds/mate/abstract", "/usr/share/wallpapers"];
+pub const PHOTO_DIRS: &[&str] = &[
+    "/usr/share/backgrounds/mate/nature",
+    "/usr/share/backgrounds/mate/abstract",
+    "/usr/share/wallpapers",
+];
 /// The target photograph (a ladybird on a leaf), if present.
 pub const TARGET_NAME: &str = "LadyBird.jpg";
 
@@ -28,7 +32,10 @@ pub fn find_photos() -> Vec<PathBuf> {
         .flat_map(|d| walkdir::WalkDir::new(d).into_iter().flatten())
         .filter(|e| e.file_type().is_file())
         .map(|e| e.into_path())
-        .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("jpg") || x.eq_ignore_ascii_case("jpeg")))
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|x| x.eq_ignore_ascii_case("jpg") || x.eq_ignore_ascii_case("jpeg"))
+        })
         .collect();
     photos.sort();
     photos
@@ -46,18 +53,29 @@ pub fn default_cache_dir() -> PathBuf {
 
 /// Square crops of `photo`: the whole centre square, then n×n grids for n = 2, 3, 4, 6.
 fn write_crops(photo: &Path, out: &Path, side: u32) -> anyhow::Result<usize> {
-    let img = library::bake::decode_image(photo).map_err(|e| anyhow::anyhow!("{}: {e}", photo.display()))?;
+    let img = library::bake::decode_image(photo)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", photo.display()))?;
     let (w, h) = (img.width(), img.height());
-    let stem = photo.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+    let stem = photo
+        .file_stem()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
     let mut n = 0;
     for grid in [1u32, 2, 3, 4, 6] {
         let size = w.min(h) / grid;
         let (nx, ny) = (w / size, h / size);
         for j in 0..ny {
             for i in 0..nx {
-                let crop = img.crop_imm(i * size, j * size, size, size).resize_exact(side, side, image::imageops::FilterType::Triangle);
+                let crop = img.crop_imm(i * size, j * size, size, size).resize_exact(
+                    side,
+                    side,
+                    image::imageops::FilterType::Triangle,
+                );
                 let path = out.join(format!("{stem}-{grid}-{i}-{j}.jpg"));
-                crop.to_rgb8().save(&path).with_context(|| format!("writing {}", path.display()))?;
+                crop.to_rgb8()
+                    .save(&path)
+                    .with_context(|| format!("writing {}", path.display()))?;
                 n += 1;
             }
         }
@@ -68,11 +86,19 @@ fn write_crops(photo: &Path, out: &Path, side: u32) -> anyhow::Result<usize> {
 /// Builds (or reuses) the demo's tiles, library and mosaic under `cache`.
 pub fn prepare(cache: &Path, progress: bool) -> anyhow::Result<DemoData> {
     let photos = find_photos();
-    let Some(target) = photos.iter().find(|p| p.file_name().is_some_and(|n| n == TARGET_NAME)).or(photos.first()).cloned() else {
+    let Some(target) = photos
+        .iter()
+        .find(|p| p.file_name().is_some_and(|n| n == TARGET_NAME))
+        .or(photos.first())
+        .cloned()
+    else {
         bail!("no photographs found in {}: install them with `apt-get install mate-backgrounds` (scripts/setup.sh does)", PHOTO_DIRS.join(", "))
     };
     if photos.len() < 4 {
-        bail!("only {} photographs found; install `mate-backgrounds` for the demo", photos.len());
+        bail!(
+            "only {} photographs found; install `mate-backgrounds` for the demo",
+            photos.len()
+        );
     }
     let tiles = cache.join("tiles");
     let done = cache.join("tiles.done");
@@ -81,11 +107,15 @@ pub fn prepare(cache: &Path, progress: bool) -> anyhow::Result<DemoData> {
         let bar = library::bake::progress_bar(photos.len() as u64, progress, "cropping");
         let counts: Vec<anyhow::Result<usize>> = {
             use rayon::prelude::*;
-            photos.par_iter().filter(|p| **p != target).map(|p| {
-                let r = write_crops(p, &tiles, 256);
-                bar.inc(1);
-                r
-            }).collect()
+            photos
+                .par_iter()
+                .filter(|p| **p != target)
+                .map(|p| {
+                    let r = write_crops(p, &tiles, 256);
+                    bar.inc(1);
+                    r
+                })
+                .collect()
         };
         bar.finish_and_clear();
         for c in counts {
@@ -96,11 +126,37 @@ pub fn prepare(cache: &Path, progress: bool) -> anyhow::Result<DemoData> {
         std::fs::write(&done, b"").with_context(|| format!("writing {}", done.display()))?;
     }
     let library = cache.join("demo.tlib");
-    let report = library::bake(&BakeOptions { tiles_dir: tiles, out: library.clone(), params: StoreParams { max_tile: 256, grid: 2 }, rebuild: false, progress })?;
+    let report = library::bake(&BakeOptions {
+        tiles_dir: tiles,
+        out: library.clone(),
+        params: StoreParams {
+            max_tile: 256,
+            grid: 2,
+        },
+        rebuild: false,
+        progress,
+    })?;
     let mosaic = cache.join("demo.mosaic");
     let lib = library::Library::open(&library)?;
-    if crate::mosaic::Mosaic::load(&mosaic).ok().is_none_or(|m| m.header.library_id != lib.manifest.library_id) {
-        make_mosaic(&lib, &target, CellSpec::Exact { cols: 192, rows: 108 }, MatchOptions { repeat_radius: 2 }, &mosaic)?.save(&mosaic)?;
+    if crate::mosaic::Mosaic::load(&mosaic)
+        .ok()
+        .is_none_or(|m| m.header.library_id != lib.manifest.library_id)
+    {
+        make_mosaic(
+            &lib,
+            &target,
+            CellSpec::Exact {
+                cols: 192,
+                rows: 108,
+            },
+            MatchOptions { repeat_radius: 2 },
+            &mosaic,
+        )?
+        .save(&mosaic)?;
     }
-    Ok(DemoData { library, mosaic, tiles: report.tiles })
+    Ok(DemoData {
+        library,
+        mosaic,
+        tiles: report.tiles,
+    })
 }

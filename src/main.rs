@@ -12,7 +12,11 @@ use tessera::streaming::{Heuristics, StreamConfig};
 use tessera::{Backend, Camera, HeadlessRenderer, RenderOptions, Scene};
 
 #[derive(Parser)]
-#[command(name = "tessera", version, about = "Zoomable photo mosaics on the GPU: every cell a whole picture, memory bounded by the screen.")]
+#[command(
+    name = "tessera",
+    version,
+    about = "Zoomable photo mosaics on the GPU: every cell a whole picture, memory bounded by the screen."
+)]
 struct Cli {
     /// More log output (-v: progress notes, -vv: debugging).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -53,7 +57,7 @@ struct SynthArgs {
     #[arg(long, default_value_t = 256)]
     max_tile: u32,
     /// Signature grid (as for bake).
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 1)]
     grid: u32,
     /// Cell grid of the mosaic, e.g. 1920x1080.
     #[arg(long, value_parser = parse_size)]
@@ -128,7 +132,7 @@ struct BakeArgs {
     #[arg(long, default_value_t = 256)]
     max_tile: u32,
     /// Signature grid: each tile's colour is described by grid×grid CIELAB sub-cells.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 1)]
     grid: u32,
     /// Throw away what the library holds and bake every picture again.
     #[arg(long)]
@@ -155,7 +159,8 @@ struct CellArgs {
 
 impl CellArgs {
     fn spec(&self) -> CellSpec {
-        self.cells.unwrap_or(CellSpec::Wide(self.cells_wide.unwrap_or(160)))
+        self.cells
+            .unwrap_or(CellSpec::Wide(self.cells_wide.unwrap_or(160)))
     }
 }
 
@@ -214,7 +219,12 @@ struct EngineArgs {
 }
 
 impl EngineArgs {
-    fn options(&self, size: (u32, u32), style: RenderStyle, synchronous: bool) -> anyhow::Result<RenderOptions> {
+    fn options(
+        &self,
+        size: (u32, u32),
+        style: RenderStyle,
+        synchronous: bool,
+    ) -> anyhow::Result<RenderOptions> {
         let mut heuristics = Heuristics::default();
         for h in &self.disable {
             match h.as_str() {
@@ -222,7 +232,9 @@ impl EngineArgs {
                 "prefetch" => heuristics.prefetch = false,
                 "cancel" => heuristics.cancel = false,
                 "cache-weighting" => heuristics.level_weighted_cache = false,
-                other => anyhow::bail!("--no {other}: unknown heuristic (order, prefetch, cancel, cache-weighting)"),
+                other => anyhow::bail!(
+                    "--no {other}: unknown heuristic (order, prefetch, cancel, cache-weighting)"
+                ),
             }
         }
         Ok(RenderOptions {
@@ -264,9 +276,15 @@ fn main() {
         _ => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG").unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(format!("{level},wgpu_core=warn,wgpu_hal=error,naga=warn,winit=error,sctk=error"))
+        tracing_subscriber::EnvFilter::new(format!(
+            "{level},wgpu_core=warn,wgpu_hal=error,naga=warn,winit=error,sctk=error"
+        ))
     });
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
     if let Err(e) = run(cli.command) {
         eprintln!("error: {e:#}");
         std::process::exit(1);
@@ -287,18 +305,41 @@ fn run(command: Command) -> anyhow::Result<()> {
 }
 
 fn default_library_path(tiles: &Path) -> PathBuf {
-    let name = std::path::absolute(tiles).ok().and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())).unwrap_or_else(|| "tiles".into());
+    let name = std::path::absolute(tiles)
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "tiles".into());
     PathBuf::from(format!("{name}.tlib"))
 }
 
 fn bake(a: BakeArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(a.max_tile.is_power_of_two() && a.max_tile <= 1024, "--max-tile {}: must be a power of two up to 1024", a.max_tile);
-    anyhow::ensure!((1..=8).contains(&a.grid), "--grid {}: must be 1..=8", a.grid);
+    anyhow::ensure!(
+        a.max_tile.is_power_of_two() && a.max_tile <= 1024,
+        "--max-tile {}: must be a power of two up to 1024",
+        a.max_tile
+    );
+    anyhow::ensure!(
+        (1..=8).contains(&a.grid),
+        "--grid {}: must be 1..=8",
+        a.grid
+    );
     let library_path = match (&a.target, &a.output) {
         (None, Some(out)) => out.clone(),
-        _ => a.library.clone().unwrap_or_else(|| default_library_path(&a.tiles)),
+        _ => a
+            .library
+            .clone()
+            .unwrap_or_else(|| default_library_path(&a.tiles)),
     };
-    let opts = BakeOptions { tiles_dir: a.tiles.clone(), out: library_path.clone(), params: StoreParams { max_tile: a.max_tile, grid: a.grid }, rebuild: a.rebuild, progress: true };
+    let opts = BakeOptions {
+        tiles_dir: a.tiles.clone(),
+        out: library_path.clone(),
+        params: StoreParams {
+            max_tile: a.max_tile,
+            grid: a.grid,
+        },
+        rebuild: a.rebuild,
+        progress: true,
+    };
     let started = std::time::Instant::now();
     let report = library::bake(&opts)?;
     println!(
@@ -314,19 +355,44 @@ fn bake(a: BakeArgs) -> anyhow::Result<()> {
         println!("  skipped {}: {}", s.path, s.reason);
     }
     if report.skipped.len() > 10 {
-        println!("  ... and {} more (see `tessera info {}`)", report.skipped.len() - 10, library_path.display());
+        println!(
+            "  ... and {} more (see `tessera info {}`)",
+            report.skipped.len() - 10,
+            library_path.display()
+        );
     }
     if let Some(target) = &a.target {
-        let out = a.output.clone().unwrap_or_else(|| PathBuf::from(format!("{}.mosaic", target.file_stem().map(|s| s.to_string_lossy()).unwrap_or_default())));
+        let out = a.output.clone().unwrap_or_else(|| {
+            PathBuf::from(format!(
+                "{}.mosaic",
+                target
+                    .file_stem()
+                    .map(|s| s.to_string_lossy())
+                    .unwrap_or_default()
+            ))
+        });
         write_mosaic(&library_path, target, &a.cells, &out)?;
     }
     Ok(())
 }
 
-fn write_mosaic(library_path: &Path, target: &Path, cells: &CellArgs, out: &Path) -> anyhow::Result<()> {
+fn write_mosaic(
+    library_path: &Path,
+    target: &Path,
+    cells: &CellArgs,
+    out: &Path,
+) -> anyhow::Result<()> {
     let library = Library::open(library_path)?;
     let started = std::time::Instant::now();
-    let mosaic = make_mosaic(&library, target, cells.spec(), MatchOptions { repeat_radius: cells.repeat_radius }, out)?;
+    let mosaic = make_mosaic(
+        &library,
+        target,
+        cells.spec(),
+        MatchOptions {
+            repeat_radius: cells.repeat_radius,
+        },
+        out,
+    )?;
     mosaic.save(out)?;
     let (distinct, _, top) = mosaic.usage();
     println!(
@@ -354,17 +420,32 @@ fn info(path: &Path) -> anyhow::Result<()> {
     let mosaic = Mosaic::load(path)?;
     let h = &mosaic.header;
     println!("mosaic {}", path.display());
-    println!("  cells        {}×{} ({})", h.cols, h.rows, h.cols as u64 * h.rows as u64);
+    println!(
+        "  cells        {}×{} ({})",
+        h.cols,
+        h.rows,
+        h.cols as u64 * h.rows as u64
+    );
     println!("  target       {}", h.target);
-    println!("  library      {} ({} tiles)", mosaic.library_path(path).display(), h.tile_count);
+    println!(
+        "  library      {} ({} tiles)",
+        mosaic.library_path(path).display(),
+        h.tile_count
+    );
     if h.repeat_radius > 0 {
-        println!("  repeat limit no tile twice within {} cells", h.repeat_radius);
+        println!(
+            "  repeat limit no tile twice within {} cells",
+            h.repeat_radius
+        );
     }
     let (distinct, top, count) = mosaic.usage();
     println!("  tiles used   {distinct} distinct of {}", h.tile_count);
     match mosaic.open_library(path) {
         Ok(lib) => {
-            println!("  most used    tile {top} ({}), {count}×", lib.manifest.tiles[top as usize].source.path);
+            println!(
+                "  most used    tile {top} ({}), {count}×",
+                lib.manifest.tiles[top as usize].source.path
+            );
             print_library(&lib);
         }
         Err(e) => {
@@ -378,13 +459,27 @@ fn info(path: &Path) -> anyhow::Result<()> {
 fn print_library(lib: &Library) {
     let p = lib.params();
     println!("library {}", lib.dir.display());
-    println!("  tiles        {} from {}", lib.tile_count(), lib.manifest.tiles_root);
-    println!("  tile sizes   1..{} px, {} levels; signature {}×{} CIELAB", p.max_tile, p.levels(), p.grid, p.grid);
+    println!(
+        "  tiles        {} from {}",
+        lib.tile_count(),
+        lib.manifest.tiles_root
+    );
+    println!(
+        "  tile sizes   1..{} px, {} levels; signature {}×{} CIELAB",
+        p.max_tile,
+        p.levels(),
+        p.grid,
+        p.grid
+    );
     let mut total = 0;
     for l in 0..p.levels() {
         let b = lib.level_bytes(l);
         total += b;
-        println!("    level {l:>2}  {:>5} px  {:>10}", 1u32 << l, human_bytes(b));
+        println!(
+            "    level {l:>2}  {:>5} px  {:>10}",
+            1u32 << l,
+            human_bytes(b)
+        );
     }
     println!("  pages        {} in all", human_bytes(total));
     let dead = lib.manifest.records as u64 - lib.tile_count() as u64;
@@ -413,10 +508,14 @@ fn camera_for(scene: &Scene, v: &ViewArgs) -> Camera {
 fn render(a: RenderArgs) -> anyhow::Result<()> {
     let scene = Scene::open(&a.mosaic)?;
     let camera = camera_for(&scene, &a.view);
-    let style = RenderStyle { debug_lod: a.view.debug_lod, ..Default::default() };
+    let style = RenderStyle {
+        debug_lod: a.view.debug_lod,
+        ..Default::default()
+    };
     let mut renderer = HeadlessRenderer::new(scene, &a.engine.options(a.view.size, style, true)?)?;
     let (img, stats) = renderer.render(&camera)?;
-    img.save(&a.output).with_context(|| format!("{}: cannot write PNG", a.output.display()))?;
+    img.save(&a.output)
+        .with_context(|| format!("{}: cannot write PNG", a.output.display()))?;
     println!(
         "{}: {}×{} at {:.3} px/cell, centre {:.2},{:.2}, on {}{}",
         a.output.display(),
@@ -426,41 +525,83 @@ fn render(a: RenderArgs) -> anyhow::Result<()> {
         camera.center.x,
         camera.center.y,
         renderer.describe(),
-        if stats.missing > 0 { format!(" ({} pages drawn from coarser levels: over the GPU budget)", stats.missing) } else { String::new() }
+        if stats.missing > 0 {
+            format!(
+                " ({} pages drawn from coarser levels: over the GPU budget)",
+                stats.missing
+            )
+        } else {
+            String::new()
+        }
     );
     Ok(())
 }
 
 fn demo(a: DemoArgs) -> anyhow::Result<()> {
-    let cache = a.cache.clone().unwrap_or_else(tessera::demo::default_cache_dir);
+    let cache = a
+        .cache
+        .clone()
+        .unwrap_or_else(tessera::demo::default_cache_dir);
     let started = std::time::Instant::now();
     let data = tessera::demo::prepare(&cache, true)?;
-    println!("demo mosaic {} ({} tiles cut from real photographs), ready in {:.1} s", data.mosaic.display(), data.tiles, started.elapsed().as_secs_f64());
-    std::fs::create_dir_all(&a.output).with_context(|| format!("creating {}", a.output.display()))?;
+    println!(
+        "demo mosaic {} ({} tiles cut from real photographs), ready in {:.1} s",
+        data.mosaic.display(),
+        data.tiles,
+        started.elapsed().as_secs_f64()
+    );
+    std::fs::create_dir_all(&a.output)
+        .with_context(|| format!("creating {}", a.output.display()))?;
     let scene = Scene::open(&data.mosaic)?;
     let size = (1920, 1080);
-    let mut renderer = HeadlessRenderer::new(scene, &a.engine.options(size, RenderStyle::default(), true)?)?;
+    let mut renderer = HeadlessRenderer::new(
+        scene,
+        &a.engine.options(size, RenderStyle::default(), true)?,
+    )?;
     let whole = renderer.scene.fit(size.0, size.1);
     // The ladybird sits right of centre in the target; zoom in on it.
-    let zoom = Camera { center: glam::DVec2::new(renderer.scene.cols() as f64 * 0.70, renderer.scene.rows() as f64 * 0.50), cell_px: 64.0 };
+    let zoom = Camera {
+        center: glam::DVec2::new(
+            renderer.scene.cols() as f64 * 0.70,
+            renderer.scene.rows() as f64 * 0.50,
+        ),
+        cell_px: 64.0,
+    };
     for (name, camera) in [("demo.png", whole), ("demo-zoom.png", zoom)] {
         let t = std::time::Instant::now();
         let (img, _) = renderer.render(&camera)?;
         let path = a.output.join(name);
-        img.save(&path).with_context(|| format!("{}: cannot write PNG", path.display()))?;
-        println!("{}: {:.2} px per cell, rendered in {:.0} ms on {}", path.display(), camera.cell_px, t.elapsed().as_secs_f64() * 1e3, renderer.describe());
+        img.save(&path)
+            .with_context(|| format!("{}: cannot write PNG", path.display()))?;
+        println!(
+            "{}: {:.2} px per cell, rendered in {:.0} ms on {}",
+            path.display(),
+            camera.cell_px,
+            t.elapsed().as_secs_f64() * 1e3,
+            renderer.describe()
+        );
     }
     Ok(())
 }
 
 fn synth(a: SynthArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(a.max_tile.is_power_of_two() && a.max_tile <= 1024, "--max-tile {}: must be a power of two up to 1024", a.max_tile);
+    anyhow::ensure!(
+        a.max_tile.is_power_of_two() && a.max_tile <= 1024,
+        "--max-tile {}: must be a power of two up to 1024",
+        a.max_tile
+    );
     anyhow::ensure!(a.tiles > 0, "--tiles must be at least 1");
-    let library = a.library.clone().unwrap_or_else(|| tessera::synth::library_beside(&a.output));
+    let library = a
+        .library
+        .clone()
+        .unwrap_or_else(|| tessera::synth::library_beside(&a.output));
     let started = std::time::Instant::now();
     let mosaic = tessera::synth::synth(&tessera::synth::SynthOptions {
         tiles: a.tiles,
-        params: StoreParams { max_tile: a.max_tile, grid: a.grid },
+        params: StoreParams {
+            max_tile: a.max_tile,
+            grid: a.grid,
+        },
         cells: a.cells,
         library: library.clone(),
         mosaic: a.output.clone(),
@@ -485,42 +626,99 @@ fn bench(a: BenchArgs) -> anyhow::Result<()> {
     use tessera::bench::{camera_path, PathName};
     let scene = Scene::open(&a.mosaic)?;
     let (cols, rows) = (scene.cols(), scene.rows());
-    let mut renderer = HeadlessRenderer::new(scene, &a.engine.options(a.size, RenderStyle::default(), false)?)?;
+    let mut renderer = HeadlessRenderer::new(
+        scene,
+        &a.engine.options(a.size, RenderStyle::default(), false)?,
+    )?;
     if a.path == "levels" {
         let zooms: Vec<f64> = (0..=8).map(|l| (1u32 << l) as f64).collect();
         let rows = tessera::bench::run_levels(&mut renderer, &zooms, a.frames.min(200))?;
         let floor = renderer.floor_ms(a.frames.min(200));
         if a.json {
-            println!("{}", serde_json::json!({ "adapter": renderer.describe(), "size": [a.size.0, a.size.1], "levels": rows, "floor_ms": floor }));
+            println!(
+                "{}",
+                serde_json::json!({ "adapter": renderer.describe(), "size": [a.size.0, a.size.1], "levels": rows, "floor_ms": floor })
+            );
             return Ok(());
         }
-        println!("{} at {}×{}, {} frames per zoom", renderer.describe(), a.size.0, a.size.1, a.frames.min(200));
+        println!(
+            "{} at {}×{}, {} frames per zoom",
+            renderer.describe(),
+            a.size.0,
+            a.size.1,
+            a.frames.min(200)
+        );
         if let Some((m, p)) = floor {
             println!("floor (one fetch per pixel + read-back): median {m:.2} ms, p99 {p:.2} ms");
         }
         println!("| px/cell | draw median | draw p99 | +read-back median | +read-back p99 |");
         println!("|---:|---:|---:|---:|---:|");
         for r in rows {
-            let rb = |v: Option<f64>| v.map(|x| format!("{x:.2} ms")).unwrap_or_else(|| "–".into());
-            println!("| {} | {:.2} ms | {:.2} ms | {} | {} |", r.cell_px, r.frame_ms_median, r.frame_ms_p99, rb(r.readback_ms_median), rb(r.readback_ms_p99));
+            let rb = |v: Option<f64>| {
+                v.map(|x| format!("{x:.2} ms"))
+                    .unwrap_or_else(|| "–".into())
+            };
+            println!(
+                "| {} | {:.2} ms | {:.2} ms | {} | {} |",
+                r.cell_px,
+                r.frame_ms_median,
+                r.frame_ms_p99,
+                rb(r.readback_ms_median),
+                rb(r.readback_ms_p99)
+            );
         }
         return Ok(());
     }
-    let name = <PathName as clap::ValueEnum>::from_str(&a.path, true).map_err(|_| anyhow::anyhow!("--path {}: choose tour, jumps, pans or levels", a.path))?;
+    let name = <PathName as clap::ValueEnum>::from_str(&a.path, true)
+        .map_err(|_| anyhow::anyhow!("--path {}: choose tour, jumps, pans or levels", a.path))?;
     let path = camera_path(name, cols, rows, a.size.0, a.size.1, a.frames);
     let report = tessera::bench::run(&mut renderer, &a.path, &path)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
     }
-    let sharp: Vec<String> = report.time_to_sharp_ms.iter().map(|t| t.map(|v| format!("{v:.0}")).unwrap_or_else(|| "never".into())).collect();
-    println!("{} frames of `{}` at {}×{} on {}", report.frames, report.path, report.size[0], report.size[1], report.adapter);
-    println!("  frame time      median {:.2} ms, p99 {:.2} ms, max {:.2} ms", report.frame_ms_median, report.frame_ms_p99, report.frame_ms_max);
-    println!("  time to sharp   [{}] ms after each jump", sharp.join(", "));
-    println!("  missing pages   at most {} in a frame (drawn from coarser levels)", report.max_missing_pages);
-    println!("  uploaded        {} ; evictions {} ; cancelled requests {}", human_bytes(report.bytes_uploaded), report.evictions, report.cancelled_requests);
-    println!("  peak RSS        {} (budgets: GPU {} + RAM {})", human_bytes(report.peak_rss_bytes), human_bytes(report.gpu_budget_bytes), human_bytes(report.ram_budget_bytes));
-    println!("  GPU atlases     {} allocated, at most {} of pages resident; RAM cache at most {}", human_bytes(report.peak_gpu_atlas_bytes), human_bytes(report.peak_resident_page_bytes), human_bytes(report.peak_ram_cache_bytes));
+    let sharp: Vec<String> = report
+        .time_to_sharp_ms
+        .iter()
+        .map(|t| {
+            t.map(|v| format!("{v:.0}"))
+                .unwrap_or_else(|| "never".into())
+        })
+        .collect();
+    println!(
+        "{} frames of `{}` at {}×{} on {}",
+        report.frames, report.path, report.size[0], report.size[1], report.adapter
+    );
+    println!(
+        "  frame time      median {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        report.frame_ms_median, report.frame_ms_p99, report.frame_ms_max
+    );
+    println!(
+        "  time to sharp   [{}] ms after each jump",
+        sharp.join(", ")
+    );
+    println!(
+        "  missing pages   at most {} in a frame (drawn from coarser levels)",
+        report.max_missing_pages
+    );
+    println!(
+        "  uploaded        {} ; evictions {} ; cancelled requests {}",
+        human_bytes(report.bytes_uploaded),
+        report.evictions,
+        report.cancelled_requests
+    );
+    println!(
+        "  peak RSS        {} (budgets: GPU {} + RAM {})",
+        human_bytes(report.peak_rss_bytes),
+        human_bytes(report.gpu_budget_bytes),
+        human_bytes(report.ram_budget_bytes)
+    );
+    println!(
+        "  GPU atlases     {} allocated, at most {} of pages resident; RAM cache at most {}",
+        human_bytes(report.peak_gpu_atlas_bytes),
+        human_bytes(report.peak_resident_page_bytes),
+        human_bytes(report.peak_ram_cache_bytes)
+    );
     if report.failed_pages > 0 {
         println!("  failed pages    {} (see the log)", report.failed_pages);
     }
@@ -529,11 +727,23 @@ fn bench(a: BenchArgs) -> anyhow::Result<()> {
 
 fn view(a: ViewCmdArgs) -> anyhow::Result<()> {
     let scene = Scene::open(&a.mosaic)?;
-    let camera = (a.view.center.is_some() || a.view.cell_px.is_some()).then(|| camera_for(&scene, &a.view));
-    let style = RenderStyle { debug_lod: a.view.debug_lod, ..Default::default() };
+    let camera =
+        (a.view.center.is_some() || a.view.cell_px.is_some()).then(|| camera_for(&scene, &a.view));
+    let style = RenderStyle {
+        debug_lod: a.view.debug_lod,
+        ..Default::default()
+    };
     let stream = a.engine.options(a.view.size, style, false)?.stream;
     tessera::viewer::run(
         scene,
-        tessera::viewer::ViewerOptions { size: a.view.size, camera, stream, style, adapter: a.engine.adapter.clone(), exit_after: a.exit_after, screenshot: a.screenshot },
+        tessera::viewer::ViewerOptions {
+            size: a.view.size,
+            camera,
+            stream,
+            style,
+            adapter: a.engine.adapter.clone(),
+            exit_after: a.exit_after,
+            screenshot: a.screenshot,
+        },
     )
 }

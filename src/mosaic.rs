@@ -49,7 +49,15 @@ impl Mosaic {
     }
 
     /// A mosaic over `library` whose library reference is written relative to `mosaic_path`.
-    pub fn new(library: &Library, mosaic_path: &Path, cols: u32, rows: u32, grid: Vec<u32>, target: String, repeat_radius: u32) -> Mosaic {
+    pub fn new(
+        library: &Library,
+        mosaic_path: &Path,
+        cols: u32,
+        rows: u32,
+        grid: Vec<u32>,
+        target: String,
+        repeat_radius: u32,
+    ) -> Mosaic {
         assert_eq!(grid.len(), cols as usize * rows as usize);
         let mosaic_dir = absolute(mosaic_path.parent().unwrap_or(Path::new(".")));
         let lib = absolute(&library.dir);
@@ -88,7 +96,8 @@ impl Mosaic {
         bytes.extend_from_slice(&header);
         bytes.extend_from_slice(bytemuck::cast_slice(&self.grid));
         let tmp = path.with_extension("mosaic.tmp");
-        let mut f = fs::File::create(&tmp).with_context(|| format!("{}: cannot create", tmp.display()))?;
+        let mut f =
+            fs::File::create(&tmp).with_context(|| format!("{}: cannot create", tmp.display()))?;
         f.write_all(&bytes)
             .and_then(|_| f.sync_all())
             .with_context(|| format!("{}: cannot write", tmp.display()))?;
@@ -97,7 +106,8 @@ impl Mosaic {
     }
 
     pub fn load(path: &Path) -> anyhow::Result<Mosaic> {
-        let bytes = fs::read(path).with_context(|| format!("{}: cannot read mosaic", path.display()))?;
+        let bytes =
+            fs::read(path).with_context(|| format!("{}: cannot read mosaic", path.display()))?;
         let bad = |what: &str| {
             anyhow::anyhow!(
                 "{}: {what}; re-create it with `tessera match` (or `tessera bake --target`)",
@@ -108,11 +118,16 @@ impl Mosaic {
             return Err(bad("not a tessera mosaic"));
         }
         let header_len = u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
-        let header_bytes = bytes.get(12..12 + header_len).ok_or_else(|| bad("truncated header"))?;
+        let header_bytes = bytes
+            .get(12..12 + header_len)
+            .ok_or_else(|| bad("truncated header"))?;
         let header: MosaicHeader =
             serde_json::from_slice(header_bytes).map_err(|_| bad("unreadable header"))?;
         if header.version != VERSION {
-            return Err(bad(&format!("format version {} (this tessera reads {VERSION})", header.version)));
+            return Err(bad(&format!(
+                "format version {} (this tessera reads {VERSION})",
+                header.version
+            )));
         }
         let cells = header.cols as usize * header.rows as usize;
         let body = &bytes[12 + header_len..];
@@ -127,7 +142,10 @@ impl Mosaic {
             return Err(bad("grid checksum mismatch (damaged file)"));
         }
         if let Some(&t) = grid.iter().find(|&&t| t >= header.tile_count) {
-            return Err(bad(&format!("grid names tile {t} of {}", header.tile_count)));
+            return Err(bad(&format!(
+                "grid names tile {t} of {}",
+                header.tile_count
+            )));
         }
         Ok(Mosaic { header, grid })
     }
@@ -148,7 +166,9 @@ impl Mosaic {
         let library = Library::open(&path).map_err(|e: StoreError| {
             anyhow::anyhow!("{e} (library of mosaic {})", mosaic_path.display())
         })?;
-        if library.manifest.library_id != self.header.library_id || library.tile_count() != self.header.tile_count {
+        if library.manifest.library_id != self.header.library_id
+            || library.tile_count() != self.header.tile_count
+        {
             bail!(
                 "{}: its library {} was re-baked after this mosaic was matched; re-run `tessera match`",
                 mosaic_path.display(),
@@ -165,7 +185,11 @@ impl Mosaic {
             counts[t as usize] += 1;
         }
         let distinct = counts.iter().filter(|&&c| c > 0).count();
-        let (top, &n) = counts.iter().enumerate().max_by_key(|&(i, c)| (*c, std::cmp::Reverse(i))).unwrap_or((0, &0));
+        let (top, &n) = counts
+            .iter()
+            .enumerate()
+            .max_by_key(|&(i, c)| (*c, std::cmp::Reverse(i)))
+            .unwrap_or((0, &0));
         (distinct, top as u32, n)
     }
 }

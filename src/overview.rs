@@ -27,7 +27,11 @@ impl Overview {
         for &t in grid {
             texels.extend_from_slice(&level0[t as usize * 4..t as usize * 4 + 4]);
         }
-        let mut mips = vec![OverviewMip { width: cols, height: rows, texels }];
+        let mut mips = vec![OverviewMip {
+            width: cols,
+            height: rows,
+            texels,
+        }];
         while mips.last().is_some_and(|m| m.width > 1 || m.height > 1) {
             let prev = mips.last().unwrap();
             let (w, h) = ((prev.width / 2).max(1), (prev.height / 2).max(1));
@@ -40,8 +44,8 @@ impl Overview {
                         let (sx, sy) = (2 * x + dx, 2 * y + dy);
                         if sx < prev.width && sy < prev.height {
                             let at = ((sy * prev.width + sx) * 4) as usize;
-                            for c in 0..3 {
-                                sum[c] += srgb8_to_linear(prev.texels[at + c]);
+                            for (total, &v) in sum.iter_mut().zip(&prev.texels[at..at + 3]) {
+                                *total += srgb8_to_linear(v);
                             }
                             n += 1.0;
                         }
@@ -54,7 +58,11 @@ impl Overview {
                     ]);
                 }
             }
-            mips.push(OverviewMip { width: w, height: h, texels: next });
+            mips.push(OverviewMip {
+                width: w,
+                height: h,
+                texels: next,
+            });
         }
         Overview { mips }
     }
@@ -107,7 +115,7 @@ mod tests {
         let ov = Overview::build(&[0, 1], 2, 1, &level0);
         assert_eq!(ov.mips.len(), 2);
         assert_eq!(ov.mips[1].texels, vec![188, 188, 188, 255]);
-        let ov = Overview::build(&vec![0; 5 * 3], 5, 3, &level0);
+        let ov = Overview::build(&[0; 5 * 3], 5, 3, &level0);
         let sizes: Vec<_> = ov.mips.iter().map(|m| (m.width, m.height)).collect();
         assert_eq!(sizes, vec![(5, 3), (2, 1), (1, 1)]);
     }

@@ -27,9 +27,30 @@ pub struct RenderOptions {
     pub adapter: Option<String>,
 }
 
+impl Default for RenderOptions {
+    /// 1920×1080 on the best GPU adapter, default style and budgets.
+    fn default() -> Self {
+        RenderOptions {
+            width: 1920,
+            height: 1080,
+            backend: Backend::Gpu,
+            style: RenderStyle::default(),
+            stream: StreamConfig::default(),
+            adapter: None,
+        }
+    }
+}
+
 enum Engine {
-    Gpu { ctx: GpuContext, mosaic: GpuMosaic, target: OffscreenTarget },
-    Cpu { atlas: CpuAtlas, frame: Vec<u8> },
+    Gpu {
+        ctx: GpuContext,
+        mosaic: Box<GpuMosaic>,
+        target: OffscreenTarget,
+    },
+    Cpu {
+        atlas: CpuAtlas,
+        frame: Vec<u8>,
+    },
 }
 
 pub struct HeadlessRenderer {
@@ -45,25 +66,59 @@ pub struct HeadlessRenderer {
 impl HeadlessRenderer {
     pub fn new(scene: Scene, opts: &RenderOptions) -> anyhow::Result<HeadlessRenderer> {
         let (w, h) = (opts.width, opts.height);
-        anyhow::ensure!(w > 0 && h > 0 && w <= 16384 && h <= 16384, "frame size {w}×{h}: each side must be 1..=16384");
+        anyhow::ensure!(
+            w > 0 && h > 0 && w <= 16384 && h <= 16384,
+            "frame size {w}×{h}: each side must be 1..=16384"
+        );
         let (engine, layout) = match opts.backend {
             Backend::Gpu => {
                 let ctx = GpuContext::headless(opts.adapter.as_deref())?;
-                let layout = scene.plan((w, h), opts.stream.gpu_budget, ctx.device.limits().max_texture_array_layers)?;
-                let mosaic = GpuMosaic::new(&ctx, &scene.grid, scene.cols(), scene.rows(), &scene.overview, scene.library.tile_count(), &layout, OFFSCREEN_FORMAT)?;
+                let layout = scene.plan(
+                    (w, h),
+                    opts.stream.gpu_budget,
+                    ctx.device.limits().max_texture_array_layers,
+                )?;
+                let mosaic = Box::new(GpuMosaic::new(&ctx, &scene, &layout, OFFSCREEN_FORMAT)?);
                 let target = OffscreenTarget::new(&ctx, w, h);
-                (Engine::Gpu { ctx, mosaic, target }, layout)
+                (
+                    Engine::Gpu {
+                        ctx,
+                        mosaic,
+                        target,
+                    },
+                    layout,
+                )
             }
             Backend::Cpu => {
                 // The CPU twin honours the same layer limit as the software Vulkan adapter.
                 let layout = scene.plan((w, h), opts.stream.gpu_budget, 2048)?;
-                (Engine::Cpu { atlas: CpuAtlas::new(&layout, scene.library.tile_count()), frame: Vec::new() }, layout)
+                (
+                    Engine::Cpu {
+                        atlas: CpuAtlas::new(&layout, scene.library.tile_count()),
+                        frame: Vec::new(),
+                    },
+                    layout,
+                )
             }
         };
-        let mut stream = StreamingManager::new(scene.library.clone(), scene.grid.clone(), scene.cols(), &layout, opts.stream);
+        let mut stream = StreamingManager::new(
+            scene.library.clone(),
+            scene.grid.clone(),
+            scene.cols(),
+            &layout,
+            opts.stream,
+        );
         let mut engine = engine;
         stream.init_backend(backend_of(&mut engine), &scene.level0);
-        Ok(HeadlessRenderer { scene, engine, stream, layout, width: w, height: h, style: opts.style })
+        Ok(HeadlessRenderer {
+            scene,
+            engine,
+            stream,
+            layout,
+            width: w,
+            height: h,
+            style: opts.style,
+        })
     }
 
     pub fn layout(&self) -> &AtlasLayout {
@@ -89,7 +144,9 @@ impl HeadlessRenderer {
     pub fn describe(&self) -> String {
         match &self.engine {
             Engine::Gpu { ctx, .. } => ctx.describe(),
-            Engine::Cpu { .. } => format!("cpu reference ({} threads)", rayon::current_num_threads()),
+            Engine::Cpu { .. } => {
+                format!("cpu reference ({} threads)", rayon::current_num_threads())
+            }
         }
     }
 
@@ -106,7 +163,8 @@ impl HeadlessRenderer {
     /// Streams until `camera`'s view is complete (or `timeout`).
     pub fn settle(&mut self, camera: &Camera, timeout: std::time::Duration) -> FrameStats {
         let view = self.frame_view(camera);
-        self.stream.settle(&view, backend_of(&mut self.engine), timeout)
+        self.stream
+            .settle(&view, backend_of(&mut self.engine), timeout)
     }
 
     /// Draws `camera` with whatever is resident and waits for it to finish; `read_back`
@@ -114,7 +172,11 @@ impl HeadlessRenderer {
     pub fn draw(&mut self, camera: &Camera, read_back: bool) -> anyhow::Result<()> {
         let view = self.frame_view(camera);
         match &mut self.engine {
-            Engine::Gpu { ctx, mosaic, target } => {
+            Engine::Gpu {
+                ctx,
+                mosaic,
+                target,
+            } => {
                 let mut encoder = ctx.device.create_command_encoder(&Default::default());
                 mosaic.encode(&mut encoder, &target.view, &view, &self.style);
                 if read_back {
@@ -124,7 +186,13 @@ impl HeadlessRenderer {
                 ctx.wait_idle();
             }
             Engine::Cpu { atlas, frame } => {
-                *frame = cpu_render::render(&view, &self.scene.grid, atlas, &self.scene.overview, &self.style);
+                *frame = cpu_render::render(
+                    &view,
+                    &self.scene.grid,
+                    atlas,
+                    &self.scene.overview,
+                    &self.style,
+                );
             }
         }
         Ok(())
@@ -133,7 +201,9 @@ impl HeadlessRenderer {
     /// Times the one-fetch floor shader with read-back at this frame size: `(median, p99)` ms
     /// over `frames` frames. `None` on the CPU engine.
     pub fn floor_ms(&mut self, frames: usize) -> Option<(f64, f64)> {
-        let Engine::Gpu { ctx, target, .. } = &self.engine else { return None };
+        let Engine::Gpu { ctx, target, .. } = &self.engine else {
+            return None;
+        };
         let probe = crate::gpu::FloorProbe::new(ctx, self.width, self.height, OFFSCREEN_FORMAT);
         let mut times = Vec::with_capacity(frames);
         for i in 0..frames + 3 {
@@ -170,7 +240,7 @@ impl HeadlessRenderer {
 
 fn backend_of(engine: &mut Engine) -> &mut dyn crate::atlas::AtlasBackend {
     match engine {
-        Engine::Gpu { mosaic, .. } => mosaic,
+        Engine::Gpu { mosaic, .. } => mosaic.as_mut(),
         Engine::Cpu { atlas, .. } => atlas,
     }
 }

@@ -21,7 +21,10 @@ pub struct PageKey {
 
 impl PageKey {
     pub fn new(tile: u32, level: usize) -> PageKey {
-        PageKey { tile, level: level as u8 }
+        PageKey {
+            tile,
+            level: level as u8,
+        }
     }
 }
 
@@ -78,11 +81,24 @@ impl Residency {
             .map(|plan| LevelState {
                 pinned: plan.pinned,
                 // Pop from the end: lowest slots first.
-                free: if plan.level == 0 { Vec::new() } else { (0..plan.capacity).rev().collect() },
+                free: if plan.level == 0 {
+                    Vec::new()
+                } else {
+                    (0..plan.capacity).rev().collect()
+                },
                 lru: LruCache::unbounded(),
             })
             .collect();
-        Residency { layout: layout.clone(), tiles, levels, codes, page_table, states, dirty: Some((0, tiles as usize * levels)), evictions: 0 }
+        Residency {
+            layout: layout.clone(),
+            tiles,
+            levels,
+            codes,
+            page_table,
+            states,
+            dirty: Some((0, tiles as usize * levels)),
+            evictions: 0,
+        }
     }
 
     pub fn levels(&self) -> usize {
@@ -152,7 +168,9 @@ impl Residency {
 
     /// Bytes of resident pages over all levels.
     pub fn resident_bytes(&self) -> u64 {
-        (0..self.levels).map(|l| self.resident_count(l) as u64 * crate::library::page_bytes(l) as u64).sum()
+        (0..self.levels)
+            .map(|l| self.resident_count(l) as u64 * crate::library::page_bytes(l) as u64)
+            .sum()
     }
 
     /// Whether every page of `level` is resident (then the level needs no further work).
@@ -163,7 +181,8 @@ impl Residency {
     /// Whether a page of `level` could be made resident in `frame`.
     pub fn has_room(&self, level: usize, frame: u64) -> bool {
         let st = &self.states[level];
-        !st.free.is_empty() || (!st.pinned && st.lru.peek_lru().is_some_and(|(_, &(f, _))| f < frame))
+        !st.free.is_empty()
+            || (!st.pinned && st.lru.peek_lru().is_some_and(|(_, &(f, _))| f < frame))
     }
 
     /// Gives `page` a slot, evicting the least recently used page of its level if needed.
@@ -172,7 +191,10 @@ impl Residency {
         assert!(level > 0, "level 0 is always resident");
         if let Some(origin) = self.origin(page) {
             self.touch(page, frame);
-            return Ok(Inserted { origin, evicted: None });
+            return Ok(Inserted {
+                origin,
+                evicted: None,
+            });
         }
         let st = &mut self.states[level];
         let (slot, evicted) = match st.free.pop() {
@@ -229,8 +251,23 @@ mod tests {
 
     /// 10 tiles of up to 4 px: levels 0 and 1 pinned, level 2 paged with `capacity` slots.
     fn residency(capacity: u32) -> Residency {
-        let plan = |level, first_block, blocks, capacity, pinned| LevelPlan { level, first_block, blocks, capacity, pinned };
-        let layout = AtlasLayout { block: 4, layer_size: 4, layers: 6, levels: vec![plan(0, 0, 1, 10, true), plan(1, 1, 3, 10, true), plan(2, 4, capacity, capacity, false)] };
+        let plan = |level, first_block, blocks, capacity, pinned| LevelPlan {
+            level,
+            first_block,
+            blocks,
+            capacity,
+            pinned,
+        };
+        let layout = AtlasLayout {
+            block: 4,
+            layer_size: 4,
+            layers: 6,
+            levels: vec![
+                plan(0, 0, 1, 10, true),
+                plan(1, 1, 3, 10, true),
+                plan(2, 4, capacity, capacity, false),
+            ],
+        };
         Residency::new(10, &layout)
     }
 
@@ -270,7 +307,10 @@ mod tests {
     fn pinned_levels_never_evict() {
         let mut r = residency(2);
         for t in 0..10 {
-            assert_eq!(r.insert(PageKey::new(t, 1), t as u64).unwrap().evicted, None);
+            assert_eq!(
+                r.insert(PageKey::new(t, 1), t as u64).unwrap().evicted,
+                None
+            );
         }
         assert!(r.level_complete(1));
         assert_eq!(r.insert(PageKey::new(0, 1), 99).unwrap().evicted, None);
@@ -289,10 +329,16 @@ mod tests {
         assert_eq!(&r.page_table()[15..18], &[base, base, [origin.code(), 2]]);
         // Level 1 arrives: wanting level 1 draws it; level 2 still draws level 2.
         let one = r.insert(PageKey::new(5, 1), 1).unwrap().origin;
-        assert_eq!(&r.page_table()[15..18], &[base, [one.code(), 1], [origin.code(), 2]]);
+        assert_eq!(
+            &r.page_table()[15..18],
+            &[base, [one.code(), 1], [origin.code(), 2]]
+        );
         // Level 2 goes: wanting level 2 falls back to level 1.
         r.remove(PageKey::new(5, 2));
-        assert_eq!(&r.page_table()[15..18], &[base, [one.code(), 1], [one.code(), 1]]);
+        assert_eq!(
+            &r.page_table()[15..18],
+            &[base, [one.code(), 1], [one.code(), 1]]
+        );
         assert_eq!(r.resolve(5, 2), 1);
     }
 }

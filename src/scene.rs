@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 pub struct Scene {
     pub path: PathBuf,
+    /// The mosaic's header; its grid has moved to `grid`.
     pub mosaic: Mosaic,
     pub library: Arc<Library>,
     pub grid: Arc<Vec<u32>>,
@@ -20,11 +21,20 @@ pub struct Scene {
 
 impl Scene {
     pub fn open(path: &Path) -> anyhow::Result<Scene> {
-        let mosaic = Mosaic::load(path)?;
+        let mut mosaic = Mosaic::load(path)?;
         let library = mosaic.open_library(path)?;
+        // The grid lives once, shared with the streaming manager.
+        let grid = Arc::new(std::mem::take(&mut mosaic.grid));
         let level0 = library.read_level(0)?;
-        let overview = Overview::build(&mosaic.grid, mosaic.cols(), mosaic.rows(), &level0);
-        Ok(Scene { path: path.to_path_buf(), grid: Arc::new(mosaic.grid.clone()), mosaic, library: Arc::new(library), overview, level0 })
+        let overview = Overview::build(&grid, mosaic.cols(), mosaic.rows(), &level0);
+        Ok(Scene {
+            path: path.to_path_buf(),
+            grid,
+            mosaic,
+            library: Arc::new(library),
+            overview,
+            level0,
+        })
     }
 
     pub fn cols(&self) -> u32 {
@@ -38,7 +48,12 @@ impl Scene {
     }
 
     /// How `gpu_budget` bytes of atlas are split between levels for a `screen`-sized view.
-    pub fn plan(&self, screen: (u32, u32), gpu_budget: u64, max_layers: u32) -> anyhow::Result<AtlasLayout> {
+    pub fn plan(
+        &self,
+        screen: (u32, u32),
+        gpu_budget: u64,
+        max_layers: u32,
+    ) -> anyhow::Result<AtlasLayout> {
         plan_atlases(&PlanInput {
             tiles: self.library.tile_count(),
             levels: self.library.levels(),
@@ -51,7 +66,14 @@ impl Scene {
     }
 
     pub fn frame_view(&self, camera: &Camera, width: u32, height: u32) -> FrameView {
-        FrameView::new(camera, width, height, self.cols(), self.rows(), self.max_level())
+        FrameView::new(
+            camera,
+            width,
+            height,
+            self.cols(),
+            self.rows(),
+            self.max_level(),
+        )
     }
 
     pub fn fit(&self, width: u32, height: u32) -> Camera {

@@ -35,7 +35,11 @@ fn unit(h: u32) -> f32 {
 /// Tile `i`: a base colour spread over the gamut, stripes at an angle and frequency of its
 /// own, a disc in a second colour and a frame, so tiles differ at every level.
 pub fn synth_tile(i: u32, size: u32) -> LinearTile {
-    let h = |k: u32| unit(hash(i.wrapping_mul(0x9e37_79b9) ^ k.wrapping_mul(0x85eb_ca6b)));
+    let h = |k: u32| {
+        unit(hash(
+            i.wrapping_mul(0x9e37_79b9) ^ k.wrapping_mul(0x85eb_ca6b),
+        ))
+    };
     let base = [h(1), h(2), h(3)].map(|v| v * v);
     let accent = [h(4), h(5), h(6)].map(|v| v * v);
     let angle = h(7) * std::f32::consts::PI;
@@ -50,7 +54,13 @@ pub fn synth_tile(i: u32, size: u32) -> LinearTile {
             let stripe = 0.75 + 0.25 * ((u * dx + v * dy) * freq * std::f32::consts::TAU).sin();
             let in_disc = (u - cx).powi(2) + (v - cy).powi(2) < r * r;
             let frame = u < 0.03 || v < 0.03 || u > 0.97 || v > 0.97;
-            let c = if frame { [0.9; 3] } else if in_disc { accent } else { base.map(|b| b * stripe) };
+            let c = if frame {
+                [0.9; 3]
+            } else if in_disc {
+                accent
+            } else {
+                base.map(|b| b * stripe)
+            };
             texels.push(c);
         }
     }
@@ -63,11 +73,16 @@ fn synth_target(cols: u32, rows: u32) -> image::DynamicImage {
     let (w, h) = (cols.clamp(64, 4096), rows.clamp(64, 4096));
     image::DynamicImage::ImageRgb8(image::RgbImage::from_fn(w, h, |x, y| {
         let (u, v) = (x as f32 / w as f32, y as f32 / h as f32);
-        let noise = unit(hash(x * 7919 + y * 104_729)) * 60.0;
+        let noise = |k: u32| {
+            unit(hash(
+                x.wrapping_mul(7919) ^ y.wrapping_mul(104_729) ^ k.wrapping_mul(0x9e37_79b9),
+            )) * 180.0
+                - 90.0
+        };
         image::Rgb([
-            (128.0 + 100.0 * (u * 6.3).sin() + noise - 30.0).clamp(0.0, 255.0) as u8,
-            (128.0 + 100.0 * (v * 4.1 + u).cos() + noise - 30.0).clamp(0.0, 255.0) as u8,
-            (128.0 + 100.0 * ((u + v) * 3.7).sin() - noise + 30.0).clamp(0.0, 255.0) as u8,
+            (128.0 + 60.0 * (u * 6.3).sin() + noise(1)).clamp(0.0, 255.0) as u8,
+            (128.0 + 60.0 * (v * 4.1 + u).cos() + noise(2)).clamp(0.0, 255.0) as u8,
+            (128.0 + 60.0 * ((u + v) * 3.7).sin() + noise(3)).clamp(0.0, 255.0) as u8,
         ])
     }))
 }
@@ -75,8 +90,16 @@ fn synth_target(cols: u32, rows: u32) -> image::DynamicImage {
 pub fn synth(opts: &SynthOptions) -> anyhow::Result<Mosaic> {
     let params = opts.params;
     let mut writer = StoreWriter::open(&opts.library, params, false)?;
-    let keys: Vec<SourceKey> = (0..opts.tiles).map(|i| SourceKey { path: format!("synth/{i:06}"), size: params.max_tile as u64, mtime_ns: 0 }).collect();
-    let todo: Vec<u32> = (0..opts.tiles).filter(|&i| writer.reusable(&keys[i as usize]).is_none()).collect();
+    let keys: Vec<SourceKey> = (0..opts.tiles)
+        .map(|i| SourceKey {
+            path: format!("synth/{i:06}"),
+            size: params.max_tile as u64,
+            mtime_ns: 0,
+        })
+        .collect();
+    let todo: Vec<u32> = (0..opts.tiles)
+        .filter(|&i| writer.reusable(&keys[i as usize]).is_none())
+        .collect();
     let bar = progress_bar(todo.len() as u64, opts.progress, "synth");
     for chunk in todo.chunks(64) {
         let baked: Vec<_> = chunk
@@ -93,7 +116,13 @@ pub fn synth(opts: &SynthOptions) -> anyhow::Result<Mosaic> {
         writer.checkpoint()?;
     }
     bar.finish_and_clear();
-    let tiles: Vec<TileEntry> = keys.iter().map(|k| TileEntry { record: writer.reusable(k).expect("baked above"), source: k.clone() }).collect();
+    let tiles: Vec<TileEntry> = keys
+        .iter()
+        .map(|k| TileEntry {
+            record: writer.reusable(k).expect("baked above"),
+            source: k.clone(),
+        })
+        .collect();
     writer.commit(tiles, Vec::new(), "(synthetic)".into())?;
 
     let library = crate::library::Library::open(&opts.library)?;
@@ -102,7 +131,15 @@ pub fn synth(opts: &SynthOptions) -> anyhow::Result<Mosaic> {
     let cells = target_signatures(&synth_target(cols, rows), cols, rows, params.grid);
     let index = KdIndex::build(library.signatures(), dims);
     let grid = match_cells(&cells, cols, &index, dims, MatchOptions::default());
-    let mosaic = Mosaic::new(&library, &opts.mosaic, cols, rows, grid, "(synthetic target)".into(), 0);
+    let mosaic = Mosaic::new(
+        &library,
+        &opts.mosaic,
+        cols,
+        rows,
+        grid,
+        "(synthetic target)".into(),
+        0,
+    );
     mosaic.save(&opts.mosaic)?;
     Ok(mosaic)
 }

@@ -65,13 +65,25 @@ impl LevelChoice {
     pub fn for_cell_px(cell_px: f64, max_level: usize) -> LevelChoice {
         let lod = cell_px.max(f64::MIN_POSITIVE).log2();
         if lod <= 0.0 {
-            return LevelChoice { hi: 0, lo: 0, weight_hi: 1.0 };
+            return LevelChoice {
+                hi: 0,
+                lo: 0,
+                weight_hi: 1.0,
+            };
         }
         if lod >= max_level as f64 {
-            return LevelChoice { hi: max_level, lo: max_level.saturating_sub(1), weight_hi: 1.0 };
+            return LevelChoice {
+                hi: max_level,
+                lo: max_level.saturating_sub(1),
+                weight_hi: 1.0,
+            };
         }
         let hi = lod.ceil() as usize;
-        LevelChoice { hi, lo: hi - 1, weight_hi: (lod - (hi - 1) as f64) as f32 }
+        LevelChoice {
+            hi,
+            lo: hi - 1,
+            weight_hi: (lod - (hi - 1) as f64) as f32,
+        }
     }
 
     /// The levels that carry weight this frame (one or two).
@@ -138,9 +150,17 @@ pub struct FrameView {
 }
 
 impl FrameView {
-    pub fn new(camera: &Camera, width: u32, height: u32, cols: u32, rows: u32, max_level: usize) -> FrameView {
+    pub fn new(
+        camera: &Camera,
+        width: u32,
+        height: u32,
+        cols: u32,
+        rows: u32,
+        max_level: usize,
+    ) -> FrameView {
         let cells_per_px = (1.0 / camera.cell_px) as f32;
-        let origin = camera.center - DVec2::new(width as f64, height as f64) * 0.5 * cells_per_px as f64;
+        let origin =
+            camera.center - DVec2::new(width as f64, height as f64) * 0.5 * cells_per_px as f64;
         let floor = origin.floor();
         FrameView {
             width,
@@ -152,7 +172,11 @@ impl FrameView {
             cells_per_px,
             cell_px: camera.cell_px,
             levels: LevelChoice::for_cell_px(camera.cell_px, max_level),
-            overview_lod: if camera.cell_px < 1.0 { (1.0 / camera.cell_px).log2() as f32 } else { -1.0 },
+            overview_lod: if camera.cell_px < 1.0 {
+                (1.0 / camera.cell_px).log2() as f32
+            } else {
+                -1.0
+            },
             max_level,
         }
     }
@@ -170,7 +194,10 @@ impl FrameView {
             let end = self.origin_frac[axis] as f64 + pixels as f64 / self.cell_px;
             let first = self.origin_int[axis] as i64;
             let last = self.origin_int[axis] as i64 + end.ceil() as i64;
-            (first.clamp(0, cells as i64) as u32, last.clamp(0, cells as i64) as u32)
+            (
+                first.clamp(0, cells as i64) as u32,
+                last.clamp(0, cells as i64) as u32,
+            )
         };
         let (x0, x1) = span(0, self.width, self.cols);
         let (y0, y1) = span(1, self.height, self.rows);
@@ -197,12 +224,47 @@ mod tests {
     #[test]
     fn level_choice_follows_cell_size() {
         let l = |px| LevelChoice::for_cell_px(px, 8);
-        assert_eq!(l(0.25), LevelChoice { hi: 0, lo: 0, weight_hi: 1.0 });
-        assert_eq!(l(1.0), LevelChoice { hi: 0, lo: 0, weight_hi: 1.0 });
-        assert_eq!(l(2.0), LevelChoice { hi: 1, lo: 0, weight_hi: 1.0 });
-        assert_eq!(l(64.0), LevelChoice { hi: 6, lo: 5, weight_hi: 1.0 });
+        assert_eq!(
+            l(0.25),
+            LevelChoice {
+                hi: 0,
+                lo: 0,
+                weight_hi: 1.0
+            }
+        );
+        assert_eq!(
+            l(1.0),
+            LevelChoice {
+                hi: 0,
+                lo: 0,
+                weight_hi: 1.0
+            }
+        );
+        assert_eq!(
+            l(2.0),
+            LevelChoice {
+                hi: 1,
+                lo: 0,
+                weight_hi: 1.0
+            }
+        );
+        assert_eq!(
+            l(64.0),
+            LevelChoice {
+                hi: 6,
+                lo: 5,
+                weight_hi: 1.0
+            }
+        );
         assert_eq!(l(256.0).hi, 8);
-        assert_eq!(l(1000.0), LevelChoice { hi: 8, lo: 7, weight_hi: 1.0 });
+        assert_eq!(
+            l(1000.0),
+            LevelChoice {
+                hi: 8,
+                lo: 7,
+                weight_hi: 1.0
+            }
+        );
         let mid = l(7.3);
         assert_eq!((mid.hi, mid.lo), (3, 2));
         assert!((mid.weight_hi - (7.3f64.log2() - 2.0) as f32).abs() < 1e-6);
@@ -216,18 +278,31 @@ mod tests {
 
     #[test]
     fn screen_and_cell_round_trip() {
-        let cam = Camera { center: DVec2::new(10.5, 4.25), cell_px: 7.3 };
-        for p in [DVec2::ZERO, DVec2::new(333.0, 17.5), DVec2::new(1000.0, 332.0)] {
+        let cam = Camera {
+            center: DVec2::new(10.5, 4.25),
+            cell_px: 7.3,
+        };
+        for p in [
+            DVec2::ZERO,
+            DVec2::new(333.0, 17.5),
+            DVec2::new(1000.0, 332.0),
+        ] {
             let back = cam.cell_to_screen(cam.screen_to_cell(p, 1001, 333), 1001, 333);
             assert!((back - p).length() < 1e-9);
         }
         // The screen centre shows the camera centre.
-        assert_eq!(cam.screen_to_cell(DVec2::new(500.5, 166.5), 1001, 333), cam.center);
+        assert_eq!(
+            cam.screen_to_cell(DVec2::new(500.5, 166.5), 1001, 333),
+            cam.center
+        );
     }
 
     #[test]
     fn zoom_keeps_the_anchor_fixed() {
-        let mut cam = Camera { center: DVec2::new(50.0, 50.0), cell_px: 4.0 };
+        let mut cam = Camera {
+            center: DVec2::new(50.0, 50.0),
+            cell_px: 4.0,
+        };
         let anchor = DVec2::new(100.0, 700.0);
         let before = cam.screen_to_cell(anchor, 800, 800);
         cam.zoom_at(3.0, anchor, 800, 800);
@@ -240,16 +315,43 @@ mod tests {
         // 10×10 cells of 10 px on a 100×100 screen: exactly all cells.
         let cam = Camera::fit(10, 10, 100, 100);
         let v = FrameView::new(&cam, 100, 100, 10, 10, 8);
-        assert_eq!(v.visible_cells(), CellRect { x0: 0, y0: 0, x1: 10, y1: 10 });
+        assert_eq!(
+            v.visible_cells(),
+            CellRect {
+                x0: 0,
+                y0: 0,
+                x1: 10,
+                y1: 10
+            }
+        );
         // Centred on the top-left corner: a quarter is visible.
-        let cam = Camera { center: DVec2::ZERO, cell_px: 10.0 };
+        let cam = Camera {
+            center: DVec2::ZERO,
+            cell_px: 10.0,
+        };
         let v = FrameView::new(&cam, 100, 100, 10, 10, 8);
-        assert_eq!(v.visible_cells(), CellRect { x0: 0, y0: 0, x1: 5, y1: 5 });
+        assert_eq!(
+            v.visible_cells(),
+            CellRect {
+                x0: 0,
+                y0: 0,
+                x1: 5,
+                y1: 5
+            }
+        );
         // Entirely off the mosaic: empty.
-        let cam = Camera { center: DVec2::new(-100.0, 5.0), cell_px: 10.0 };
-        assert!(FrameView::new(&cam, 100, 100, 10, 10, 8).visible_cells().is_empty());
+        let cam = Camera {
+            center: DVec2::new(-100.0, 5.0),
+            cell_px: 10.0,
+        };
+        assert!(FrameView::new(&cam, 100, 100, 10, 10, 8)
+            .visible_cells()
+            .is_empty());
         // Fractional zoom: a cell only partly on screen still counts.
-        let cam = Camera { center: DVec2::new(5.0, 5.0), cell_px: 7.3 };
+        let cam = Camera {
+            center: DVec2::new(5.0, 5.0),
+            cell_px: 7.3,
+        };
         let r = FrameView::new(&cam, 100, 100, 10, 10, 8).visible_cells();
         assert_eq!((r.x0, r.x1), (0, 10));
         assert!(r.cells() <= max_visible_cells(100, 100, 7.3, 10, 10));
@@ -262,6 +364,14 @@ mod tests {
         let v = FrameView::new(&cam, 960, 540, 1920, 1080, 8);
         assert!(v.uses_overview());
         assert_eq!(v.overview_lod, 1.0);
-        assert_eq!(v.visible_cells(), CellRect { x0: 0, y0: 0, x1: 1920, y1: 1080 });
+        assert_eq!(
+            v.visible_cells(),
+            CellRect {
+                x0: 0,
+                y0: 0,
+                x1: 1920,
+                y1: 1080
+            }
+        );
     }
 }

@@ -55,9 +55,25 @@ struct App {
 /// Opens the window and runs until it is closed.
 pub fn run(scene: Scene, opts: ViewerOptions) -> anyhow::Result<()> {
     crate::gpu::quiet_runtime_dir();
-    let event_loop = EventLoop::new().map_err(|e| anyhow::anyhow!("cannot open a window: {e} (no display? run under a desktop session or `xvfb-run`)"))?;
-    let camera = opts.camera.unwrap_or_else(|| scene.fit(opts.size.0, opts.size.1));
-    let mut app = App { scene, opts, gpu: None, camera, cursor: DVec2::ZERO, dragging: false, frames: 0, last_frame: std::time::Instant::now(), error: None };
+    let event_loop = EventLoop::new().map_err(|e| {
+        anyhow::anyhow!(
+            "cannot open a window: {e} (no display? run under a desktop session or `xvfb-run`)"
+        )
+    })?;
+    let camera = opts
+        .camera
+        .unwrap_or_else(|| scene.fit(opts.size.0, opts.size.1));
+    let mut app = App {
+        scene,
+        opts,
+        gpu: None,
+        camera,
+        cursor: DVec2::ZERO,
+        dragging: false,
+        frames: 0,
+        last_frame: std::time::Instant::now(),
+        error: None,
+    };
     event_loop.run_app(&mut app)?;
     match app.error {
         Some(e) => Err(e),
@@ -69,14 +85,26 @@ impl App {
     fn init(&mut self, event_loop: &ActiveEventLoop) -> anyhow::Result<Gpu> {
         let attrs = Window::default_attributes()
             .with_title("tessera")
-            .with_inner_size(winit::dpi::PhysicalSize::new(self.opts.size.0, self.opts.size.1));
+            .with_inner_size(winit::dpi::PhysicalSize::new(
+                self.opts.size.0,
+                self.opts.size.1,
+            ));
         let window = Arc::new(event_loop.create_window(attrs)?);
-        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_with_display_handle_from_env(Box::new(event_loop.owned_display_handle())));
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_with_display_handle_from_env(
+                Box::new(event_loop.owned_display_handle()),
+            ));
         let surface = instance.create_surface(window.clone())?;
-        let ctx = GpuContext::with_instance(instance, Some(&surface), self.opts.adapter.as_deref())?;
+        let ctx =
+            GpuContext::with_instance(instance, Some(&surface), self.opts.adapter.as_deref())?;
         let size = window.inner_size();
         let caps = surface.get_capabilities(&ctx.adapter);
-        let format = caps.formats.iter().copied().find(|f| f.is_srgb()).unwrap_or(caps.formats[0]);
+        let format = caps
+            .formats
+            .iter()
+            .copied()
+            .find(|f| f.is_srgb())
+            .unwrap_or(caps.formats[0]);
         let mut usage = wgpu::TextureUsages::RENDER_ATTACHMENT;
         if self.opts.screenshot.is_some() && caps.usages.contains(wgpu::TextureUsages::COPY_SRC) {
             usage |= wgpu::TextureUsages::COPY_SRC;
@@ -95,19 +123,41 @@ impl App {
         };
         surface.configure(&ctx.device, &config);
         tracing::info!("viewer on {}, surface {:?}", ctx.describe(), format);
-        let layout = self.scene.plan((config.width, config.height), self.opts.stream.gpu_budget, ctx.device.limits().max_texture_array_layers)?;
-        let mut mosaic = GpuMosaic::new(&ctx, &self.scene.grid, self.scene.cols(), self.scene.rows(), &self.scene.overview, self.scene.library.tile_count(), &layout, format)?;
-        let mut stream = StreamingManager::new(self.scene.library.clone(), self.scene.grid.clone(), self.scene.cols(), &layout, self.opts.stream);
+        let layout = self.scene.plan(
+            (config.width, config.height),
+            self.opts.stream.gpu_budget,
+            ctx.device.limits().max_texture_array_layers,
+        )?;
+        let mut mosaic = GpuMosaic::new(&ctx, &self.scene, &layout, format)?;
+        let mut stream = StreamingManager::new(
+            self.scene.library.clone(),
+            self.scene.grid.clone(),
+            self.scene.cols(),
+            &layout,
+            self.opts.stream,
+        );
         stream.init_backend(&mut mosaic, &self.scene.level0);
-        Ok(Gpu { window, surface, config, ctx, mosaic, stream })
+        Ok(Gpu {
+            window,
+            surface,
+            config,
+            ctx,
+            mosaic,
+            stream,
+        })
     }
 
     fn redraw(&mut self, event_loop: &ActiveEventLoop) -> anyhow::Result<()> {
-        let Some(gpu) = self.gpu.as_mut() else { return Ok(()) };
-        let view = self.scene.frame_view(&self.camera, gpu.config.width, gpu.config.height);
+        let Some(gpu) = self.gpu.as_mut() else {
+            return Ok(());
+        };
+        let view = self
+            .scene
+            .frame_view(&self.camera, gpu.config.width, gpu.config.height);
         let stats = gpu.stream.update(&view, &mut gpu.mosaic);
         let frame = match gpu.surface.get_current_texture() {
-            wgpu::CurrentSurfaceTexture::Success(f) | wgpu::CurrentSurfaceTexture::Suboptimal(f) => f,
+            wgpu::CurrentSurfaceTexture::Success(f)
+            | wgpu::CurrentSurfaceTexture::Suboptimal(f) => f,
             wgpu::CurrentSurfaceTexture::Timeout | wgpu::CurrentSurfaceTexture::Occluded => {
                 gpu.window.request_redraw();
                 return Ok(());
@@ -121,22 +171,50 @@ impl App {
         };
         let target = frame.texture.create_view(&Default::default());
         let mut encoder = gpu.ctx.device.create_command_encoder(&Default::default());
-        gpu.mosaic.encode(&mut encoder, &target, &view, &self.opts.style);
+        gpu.mosaic
+            .encode(&mut encoder, &target, &view, &self.opts.style);
         self.frames += 1;
         let last = self.opts.exit_after.is_some_and(|n| self.frames >= n);
-        let capture = if last { self.opts.screenshot.as_ref().filter(|_| gpu.config.usage.contains(wgpu::TextureUsages::COPY_SRC)) } else { None };
+        let capture = if last {
+            self.opts.screenshot.as_ref()
+        } else {
+            None
+        };
         let readback = capture.map(|_| {
-            let t = crate::gpu::OffscreenTarget::for_texture(&gpu.ctx, &frame.texture);
-            t.encode_copy(&mut encoder);
-            t
+            if gpu.config.usage.contains(wgpu::TextureUsages::COPY_SRC) {
+                // The frame the window shows, copied as is.
+                let t = crate::gpu::OffscreenTarget::for_texture(&gpu.ctx, &frame.texture);
+                t.encode_copy(&mut encoder);
+                t
+            } else {
+                // Surfaces that cannot be copied from (GL): the same draw once more into an
+                // offscreen texture of the surface's format and size.
+                let t = crate::gpu::OffscreenTarget::with_format(
+                    &gpu.ctx,
+                    gpu.config.width,
+                    gpu.config.height,
+                    gpu.config.format,
+                );
+                gpu.mosaic
+                    .encode(&mut encoder, &t.view, &view, &self.opts.style);
+                t.encode_copy(&mut encoder);
+                t
+            }
         });
         gpu.ctx.queue.submit([encoder.finish()]);
+        // Hands finished upload buffers back to the staging belt without blocking.
+        let _ = gpu.ctx.device.poll(wgpu::PollType::Poll);
         if let (Some(t), Some(path)) = (readback, capture) {
             let mut rgba = t.read(&gpu.ctx)?;
-            if matches!(gpu.config.format, wgpu::TextureFormat::Bgra8Unorm | wgpu::TextureFormat::Bgra8UnormSrgb) {
+            if matches!(
+                gpu.config.format,
+                wgpu::TextureFormat::Bgra8Unorm | wgpu::TextureFormat::Bgra8UnormSrgb
+            ) {
                 rgba.chunks_exact_mut(4).for_each(|p| p.swap(0, 2));
             }
-            image::RgbaImage::from_raw(gpu.config.width, gpu.config.height, rgba).expect("frame size").save(path)?;
+            image::RgbaImage::from_raw(gpu.config.width, gpu.config.height, rgba)
+                .expect("frame size")
+                .save(path)?;
         }
         gpu.window.pre_present_notify();
         gpu.ctx.queue.present(frame);
@@ -149,7 +227,11 @@ impl App {
             self.camera.cell_px,
             view.levels.hi,
             ms,
-            if stats.missing > 0 { format!(", streaming {} pages", stats.missing) } else { String::new() }
+            if stats.missing > 0 {
+                format!(", streaming {} pages", stats.missing)
+            } else {
+                String::new()
+            }
         ));
         if last {
             event_loop.exit();
@@ -166,7 +248,10 @@ impl App {
     }
 
     fn screen(&self) -> (u32, u32) {
-        self.gpu.as_ref().map(|g| (g.config.width, g.config.height)).unwrap_or(self.opts.size)
+        self.gpu
+            .as_ref()
+            .map(|g| (g.config.width, g.config.height))
+            .unwrap_or(self.opts.size)
     }
 }
 
@@ -213,7 +298,11 @@ impl ApplicationHandler for App {
                 }
                 self.cursor = p;
             }
-            WindowEvent::MouseInput { state, button: MouseButton::Left, .. } => self.dragging = state == ElementState::Pressed,
+            WindowEvent::MouseInput {
+                state,
+                button: MouseButton::Left,
+                ..
+            } => self.dragging = state == ElementState::Pressed,
             WindowEvent::MouseWheel { delta, .. } => {
                 let steps = match delta {
                     MouseScrollDelta::LineDelta(_, y) => y as f64,
@@ -227,13 +316,23 @@ impl ApplicationHandler for App {
                 let step = w.min(h) as f64 * 0.1;
                 match event.logical_key.as_ref() {
                     Key::Named(NamedKey::Escape) | Key::Character("q") => event_loop.exit(),
-                    Key::Named(NamedKey::Home) | Key::Character("0") => self.camera = self.scene.fit(w, h),
-                    Key::Character("+") | Key::Character("=") => self.camera.zoom_at(2.0, center, w, h),
+                    Key::Named(NamedKey::Home) | Key::Character("0") => {
+                        self.camera = self.scene.fit(w, h)
+                    }
+                    Key::Character("+") | Key::Character("=") => {
+                        self.camera.zoom_at(2.0, center, w, h)
+                    }
                     Key::Character("-") => self.camera.zoom_at(0.5, center, w, h),
-                    Key::Named(NamedKey::ArrowLeft) => self.camera.pan_pixels(DVec2::new(step, 0.0)),
-                    Key::Named(NamedKey::ArrowRight) => self.camera.pan_pixels(DVec2::new(-step, 0.0)),
+                    Key::Named(NamedKey::ArrowLeft) => {
+                        self.camera.pan_pixels(DVec2::new(step, 0.0))
+                    }
+                    Key::Named(NamedKey::ArrowRight) => {
+                        self.camera.pan_pixels(DVec2::new(-step, 0.0))
+                    }
                     Key::Named(NamedKey::ArrowUp) => self.camera.pan_pixels(DVec2::new(0.0, step)),
-                    Key::Named(NamedKey::ArrowDown) => self.camera.pan_pixels(DVec2::new(0.0, -step)),
+                    Key::Named(NamedKey::ArrowDown) => {
+                        self.camera.pan_pixels(DVec2::new(0.0, -step))
+                    }
                     Key::Character("l") => self.opts.style.debug_lod = !self.opts.style.debug_lod,
                     _ => return,
                 }

@@ -5,15 +5,24 @@ mod common;
 use std::process::Command;
 
 fn tessera(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tessera")).args(args).output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
 fn help_lists_every_command() {
     let (code, out, _) = tessera(&["--help"]);
     assert_eq!(code, 0);
-    for cmd in ["bake", "match", "info", "render", "view", "demo", "synth", "bench"] {
+    for cmd in [
+        "bake", "match", "info", "render", "view", "demo", "synth", "bench",
+    ] {
         assert!(out.contains(cmd), "--help lacks {cmd}");
     }
 }
@@ -25,17 +34,47 @@ fn bake_match_info_render_end_to_end() {
     let lib = d.join("cli.tlib");
     let mosaic = d.join("cli.mosaic");
     let target = d.join("target.png");
-    let (code, out, err) = tessera(&["bake", "--tiles", fx.tiles.to_str().unwrap(), "-o", lib.to_str().unwrap(), "--max-tile", "32"]);
+    let (code, out, err) = tessera(&[
+        "bake",
+        "--tiles",
+        fx.tiles.to_str().unwrap(),
+        "-o",
+        lib.to_str().unwrap(),
+        "--max-tile",
+        "32",
+    ]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("12 tiles"), "{out}");
-    let (code, out, err) = tessera(&["match", "--library", lib.to_str().unwrap(), "--target", target.to_str().unwrap(), "--cells-wide", "20", "-o", mosaic.to_str().unwrap()]);
+    let (code, out, err) = tessera(&[
+        "match",
+        "--library",
+        lib.to_str().unwrap(),
+        "--target",
+        target.to_str().unwrap(),
+        "--cells-wide",
+        "20",
+        "-o",
+        mosaic.to_str().unwrap(),
+    ]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("20×15 cells"), "{out}");
     let (code, out, _) = tessera(&["info", mosaic.to_str().unwrap()]);
     assert_eq!(code, 0);
-    assert!(out.contains("distinct") && out.contains("most used") && out.contains("level  5"), "{out}");
+    assert!(
+        out.contains("distinct") && out.contains("most used") && out.contains("level  5"),
+        "{out}"
+    );
     let png = d.join("f.png");
-    let (code, _, err) = tessera(&["render", mosaic.to_str().unwrap(), "-o", png.to_str().unwrap(), "--size", "101x67", "--cell-px", "9.5"]);
+    let (code, _, err) = tessera(&[
+        "render",
+        mosaic.to_str().unwrap(),
+        "-o",
+        png.to_str().unwrap(),
+        "--size",
+        "101x67",
+        "--cell-px",
+        "9.5",
+    ]);
     assert_eq!(code, 0, "{err}");
     let img = image::open(&png).unwrap();
     assert_eq!((img.width(), img.height()), (101, 67));
@@ -46,17 +85,37 @@ fn bad_input_gets_one_clear_line_and_a_nonzero_exit() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let missing = d.join("no-such-folder");
-    let (code, _, err) = tessera(&["bake", "--tiles", missing.to_str().unwrap(), "-o", d.join("x.tlib").to_str().unwrap()]);
+    let (code, _, err) = tessera(&[
+        "bake",
+        "--tiles",
+        missing.to_str().unwrap(),
+        "-o",
+        d.join("x.tlib").to_str().unwrap(),
+    ]);
     assert_eq!(code, 1);
-    assert!(err.contains("no-such-folder") && err.contains("not found"), "{err}");
+    assert!(
+        err.contains("no-such-folder") && err.contains("not found"),
+        "{err}"
+    );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 
     let junk = d.join("junk.mosaic");
     std::fs::write(&junk, b"hello").unwrap();
-    for cmd in [&["info", junk.to_str().unwrap()][..], &["render", junk.to_str().unwrap(), "-o", d.join("o.png").to_str().unwrap()]] {
+    for cmd in [
+        &["info", junk.to_str().unwrap()][..],
+        &[
+            "render",
+            junk.to_str().unwrap(),
+            "-o",
+            d.join("o.png").to_str().unwrap(),
+        ],
+    ] {
         let (code, _, err) = tessera(cmd);
         assert_eq!(code, 1);
-        assert!(err.contains("not a tessera mosaic") && err.contains("junk.mosaic"), "{err}");
+        assert!(
+            err.contains("not a tessera mosaic") && err.contains("junk.mosaic"),
+            "{err}"
+        );
         assert!(!err.contains("panicked"), "{err}");
     }
     let (code, _, err) = tessera(&["render", junk.to_str().unwrap(), "--size", "0x10"]);
@@ -66,17 +125,45 @@ fn bad_input_gets_one_clear_line_and_a_nonzero_exit() {
 #[test]
 fn a_mosaic_refuses_a_rebaked_library_and_never_overwrites_foreign_files() {
     let fx = common::fixture(8, 32, (6, 4));
-    common::picture(4242, 80, 80).save(fx.tiles.join("late.png")).unwrap();
-    let (code, _, err) = tessera(&["bake", "--tiles", fx.tiles.to_str().unwrap(), "-o", fx.library.to_str().unwrap(), "--max-tile", "32"]);
+    common::picture(4242, 80, 80)
+        .save(fx.tiles.join("late.png"))
+        .unwrap();
+    let (code, _, err) = tessera(&[
+        "bake",
+        "--tiles",
+        fx.tiles.to_str().unwrap(),
+        "-o",
+        fx.library.to_str().unwrap(),
+        "--max-tile",
+        "32",
+    ]);
     assert_eq!(code, 0, "{err}");
-    let (code, _, err) = tessera(&["render", fx.mosaic.to_str().unwrap(), "-o", fx.dir.path().join("x.png").to_str().unwrap()]);
+    let (code, _, err) = tessera(&[
+        "render",
+        fx.mosaic.to_str().unwrap(),
+        "-o",
+        fx.dir.path().join("x.png").to_str().unwrap(),
+    ]);
     assert_eq!(code, 1);
-    assert!(err.contains("re-baked") && err.contains("tessera match"), "{err}");
+    assert!(
+        err.contains("re-baked") && err.contains("tessera match"),
+        "{err}"
+    );
 
     let precious = fx.dir.path().join("notes.mosaic");
     std::fs::write(&precious, b"my notes").unwrap();
     let target = fx.dir.path().join("target.png");
-    let (code, _, err) = tessera(&["match", "--library", fx.library.to_str().unwrap(), "--target", target.to_str().unwrap(), "--cells", "4x3", "-o", precious.to_str().unwrap()]);
+    let (code, _, err) = tessera(&[
+        "match",
+        "--library",
+        fx.library.to_str().unwrap(),
+        "--target",
+        target.to_str().unwrap(),
+        "--cells",
+        "4x3",
+        "-o",
+        precious.to_str().unwrap(),
+    ]);
     assert_eq!(code, 1);
     assert!(err.contains("not a tessera mosaic"), "{err}");
     assert_eq!(std::fs::read(&precious).unwrap(), b"my notes");

@@ -15,8 +15,14 @@ fn options(backend: Backend, w: u32, h: u32, debug_lod: bool) -> RenderOptions {
         width: w,
         height: h,
         backend,
-        style: RenderStyle { background: BACKGROUND, debug_lod },
-        stream: StreamConfig { synchronous: true, ..Default::default() },
+        style: RenderStyle {
+            background: BACKGROUND,
+            debug_lod,
+        },
+        stream: StreamConfig {
+            synchronous: true,
+            ..Default::default()
+        },
         adapter: None,
     }
 }
@@ -27,8 +33,15 @@ fn gpu_renderer(scene: Scene, opts: &RenderOptions) -> HeadlessRenderer {
 
 /// Renders `camera` on both paths and holds them to the tolerance.
 fn check(fx: &common::Fixture, name: &str, w: u32, h: u32, camera: Camera, debug_lod: bool) {
-    let mut gpu = gpu_renderer(Scene::open(&fx.mosaic).unwrap(), &options(Backend::Gpu, w, h, debug_lod));
-    let mut cpu = HeadlessRenderer::new(Scene::open(&fx.mosaic).unwrap(), &options(Backend::Cpu, w, h, debug_lod)).unwrap();
+    let mut gpu = gpu_renderer(
+        Scene::open(&fx.mosaic).unwrap(),
+        &options(Backend::Gpu, w, h, debug_lod),
+    );
+    let mut cpu = HeadlessRenderer::new(
+        Scene::open(&fx.mosaic).unwrap(),
+        &options(Backend::Cpu, w, h, debug_lod),
+    )
+    .unwrap();
     let (g, gs) = gpu.render(&camera).unwrap();
     let (c, cs) = cpu.render(&camera).unwrap();
     assert_eq!(gs.missing, 0, "{name}: GPU frame incomplete");
@@ -41,12 +54,18 @@ fn check(fx: &common::Fixture, name: &str, w: u32, h: u32, camera: Camera, debug
         let out = std::env::temp_dir().join("tessera-golden");
         std::fs::create_dir_all(&out).unwrap();
         common::save_pair(&out, name, w, h, g.as_raw(), c.as_raw());
-        panic!("{name}: GPU and CPU differ: mean {mean:.3}/255, max {max}/255 (images in {})", out.display());
+        panic!(
+            "{name}: GPU and CPU differ: mean {mean:.3}/255, max {max}/255 (images in {})",
+            out.display()
+        );
     }
 }
 
 fn at(center: (f64, f64), cell_px: f64) -> Camera {
-    Camera { center: DVec2::new(center.0, center.1), cell_px }
+    Camera {
+        center: DVec2::new(center.0, center.1),
+        cell_px,
+    }
 }
 
 #[test]
@@ -58,12 +77,40 @@ fn gpu_matches_cpu_reference_across_zoom_levels() {
     check(&fx, "fractional-7.3", 240, 160, at(mid, 7.3), false);
     for level in 1..=6 {
         let px = (1u32 << level) as f64;
-        check(&fx, &format!("level-{level}"), 200, 120, at((7.25, 5.6), px), false);
-        check(&fx, &format!("above-level-{level}"), 200, 120, at((7.25, 5.6), px * 1.02), false);
-        check(&fx, &format!("between-{level}"), 200, 120, at((7.25, 5.6), px * 1.5), false);
+        check(
+            &fx,
+            &format!("level-{level}"),
+            200,
+            120,
+            at((7.25, 5.6), px),
+            false,
+        );
+        check(
+            &fx,
+            &format!("above-level-{level}"),
+            200,
+            120,
+            at((7.25, 5.6), px * 1.02),
+            false,
+        );
+        check(
+            &fx,
+            &format!("between-{level}"),
+            200,
+            120,
+            at((7.25, 5.6), px * 1.5),
+            false,
+        );
     }
     check(&fx, "64px", 320, 200, at(mid, 64.0), false);
-    check(&fx, "256px-magnified", 320, 200, at((3.3, 4.7), 256.0), false);
+    check(
+        &fx,
+        "256px-magnified",
+        320,
+        200,
+        at((3.3, 4.7), 256.0),
+        false,
+    );
     check(&fx, "off-the-edge", 300, 200, at((-1.5, 16.2), 20.0), false);
     check(&fx, "odd-frame", 1001, 333, at(mid, 13.7), false);
     check(&fx, "debug-lod", 200, 120, at(mid, 12.0), true);
@@ -75,7 +122,14 @@ fn gpu_matches_cpu_reference_below_one_pixel_per_cell() {
     let fx = common::fixture(30, 16, (150, 110));
     check(&fx, "overview-0.37", 96, 64, at((75.0, 55.0), 0.37), false);
     check(&fx, "overview-0.5", 77, 57, at((75.0, 55.0), 0.5), false);
-    check(&fx, "overview-fit", 101, 67, Camera::fit(150, 110, 101, 67), false);
+    check(
+        &fx,
+        "overview-fit",
+        101,
+        67,
+        Camera::fit(150, 110, 101, 67),
+        false,
+    );
     check(&fx, "overview-debug", 96, 64, at((75.0, 55.0), 0.8), true);
 }
 
@@ -110,7 +164,11 @@ fn cpu_exact_copy_path_equals_general_filtering() {
     // At 2^l px per cell with aligned origin the CPU reference copies texels; the same view
     // shifted by a hair takes the filtering path and must agree to within rounding.
     let fx = common::fixture(20, 32, (10, 8));
-    let mut cpu = HeadlessRenderer::new(Scene::open(&fx.mosaic).unwrap(), &options(Backend::Cpu, 160, 128, false)).unwrap();
+    let mut cpu = HeadlessRenderer::new(
+        Scene::open(&fx.mosaic).unwrap(),
+        &options(Backend::Cpu, 160, 128, false),
+    )
+    .unwrap();
     let (exact, _) = cpu.render(&at((5.0, 4.0), 16.0)).unwrap();
     let (filtered, _) = cpu.render(&at((5.0 + 1e-5, 4.0), 16.0)).unwrap();
     let (mean, max) = common::compare(exact.as_raw(), filtered.as_raw());

@@ -7,10 +7,19 @@ use std::path::Path;
 use tessera::library::store::{SourceKey, StoreWriter};
 use tessera::library::{self, page_bytes, BakeOptions, Library, StoreError, StoreParams};
 
-const PARAMS: StoreParams = StoreParams { max_tile: 32, grid: 2 };
+const PARAMS: StoreParams = StoreParams {
+    max_tile: 32,
+    grid: 2,
+};
 
 fn bake(tiles: &Path, out: &Path) -> anyhow::Result<library::BakeReport> {
-    library::bake(&BakeOptions { tiles_dir: tiles.into(), out: out.into(), params: PARAMS, rebuild: false, progress: false })
+    library::bake(&BakeOptions {
+        tiles_dir: tiles.into(),
+        out: out.into(),
+        params: PARAMS,
+        rebuild: false,
+        progress: false,
+    })
 }
 
 fn tiles_dir(n: u32) -> (tempfile::TempDir, std::path::PathBuf) {
@@ -19,7 +28,9 @@ fn tiles_dir(n: u32) -> (tempfile::TempDir, std::path::PathBuf) {
     fs::create_dir_all(tiles.join("nested")).unwrap();
     for i in 0..n {
         let sub = if i % 3 == 0 { "nested/" } else { "" };
-        common::picture(i as u64 + 10, 50 + i, 40 + 2 * i).save(tiles.join(format!("{sub}p{i:02}.png"))).unwrap();
+        common::picture(i as u64 + 10, 50 + i, 40 + 2 * i)
+            .save(tiles.join(format!("{sub}p{i:02}.png")))
+            .unwrap();
     }
     (dir, tiles)
 }
@@ -44,7 +55,10 @@ fn store_round_trip_returns_the_baked_pages() {
             lib.read_page(tile as u32, level, &mut page).unwrap();
             assert_eq!(&page, want, "tile {tile} level {level}");
         }
-        assert_eq!(&lib.signatures()[tile * 12..(tile + 1) * 12], &signature[..]);
+        assert_eq!(
+            &lib.signatures()[tile * 12..(tile + 1) * 12],
+            &signature[..]
+        );
     }
 }
 
@@ -70,9 +84,20 @@ fn bad_files_are_named_skipped_and_counted() {
     assert_eq!(report.tiles, 3);
     let mut skipped: Vec<_> = report.skipped.iter().map(|s| s.path.as_str()).collect();
     skipped.sort();
-    assert_eq!(skipped, ["bomb.png", "empty.jpg", "notes.txt", "truncated.png"]);
-    let bomb_reason = &report.skipped.iter().find(|s| s.path == "bomb.png").unwrap().reason;
-    assert!(bomb_reason.to_lowercase().contains("limit"), "{bomb_reason}");
+    assert_eq!(
+        skipped,
+        ["bomb.png", "empty.jpg", "notes.txt", "truncated.png"]
+    );
+    let bomb_reason = &report
+        .skipped
+        .iter()
+        .find(|s| s.path == "bomb.png")
+        .unwrap()
+        .reason;
+    assert!(
+        bomb_reason.to_lowercase().contains("limit"),
+        "{bomb_reason}"
+    );
     // The summary survives in the library for `info`.
     assert_eq!(Library::open(&out).unwrap().manifest.skipped.len(), 4);
 }
@@ -86,9 +111,17 @@ fn no_usable_picture_is_an_error_and_leaves_nothing() {
     let out = dir.path().join("lib.tlib");
     let err = bake(&tiles, &out).unwrap_err().to_string();
     assert!(err.contains("no usable picture"), "{err}");
-    assert!(!out.exists(), "a failed first bake must leave no library behind");
-    let err = bake(&dir.path().join("missing"), &out).unwrap_err().to_string();
-    assert!(err.contains("missing") && err.contains("not found"), "{err}");
+    assert!(
+        !out.exists(),
+        "a failed first bake must leave no library behind"
+    );
+    let err = bake(&dir.path().join("missing"), &out)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("missing") && err.contains("not found"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -98,7 +131,13 @@ fn refuses_an_output_that_is_not_ours() {
     fs::create_dir_all(&out).unwrap();
     fs::write(out.join("thesis.tex"), b"years of work").unwrap();
     let err = bake(&tiles, &out).unwrap_err();
-    assert!(matches!(err.downcast_ref::<StoreError>(), Some(StoreError::NotOurs { .. })), "{err}");
+    assert!(
+        matches!(
+            err.downcast_ref::<StoreError>(),
+            Some(StoreError::NotOurs { .. })
+        ),
+        "{err}"
+    );
     assert_eq!(fs::read(out.join("thesis.tex")).unwrap(), b"years of work");
 }
 
@@ -108,14 +147,27 @@ fn rebake_reuses_unchanged_pictures() {
     let out = dir.path().join("lib.tlib");
     bake(&tiles, &out).unwrap();
     let first_id = Library::open(&out).unwrap().manifest.library_id;
-    common::picture(77, 60, 60).save(tiles.join("new.png")).unwrap();
+    common::picture(77, 60, 60)
+        .save(tiles.join("new.png"))
+        .unwrap();
     fs::remove_file(tiles.join("p01.png")).unwrap();
     let report = bake(&tiles, &out).unwrap();
     assert_eq!((report.tiles, report.baked, report.reused), (5, 1, 4));
     let lib = Library::open(&out).unwrap();
-    assert_ne!(lib.manifest.library_id, first_id, "a re-bake is a new library version");
-    assert!(lib.manifest.tiles.iter().any(|t| t.source.path == "new.png"));
-    assert!(!lib.manifest.tiles.iter().any(|t| t.source.path == "p01.png"));
+    assert_ne!(
+        lib.manifest.library_id, first_id,
+        "a re-bake is a new library version"
+    );
+    assert!(lib
+        .manifest
+        .tiles
+        .iter()
+        .any(|t| t.source.path == "new.png"));
+    assert!(!lib
+        .manifest
+        .tiles
+        .iter()
+        .any(|t| t.source.path == "p01.png"));
     // Nothing changed: nothing is baked.
     let report = bake(&tiles, &out).unwrap();
     assert_eq!((report.baked, report.reused), (0, 5));
@@ -125,9 +177,14 @@ fn rebake_reuses_unchanged_pictures() {
 fn interrupted_bake(out: &Path, n: u32) {
     let mut w = StoreWriter::open(out, PARAMS, false).unwrap();
     for i in 0..n {
-        let img = image::DynamicImage::ImageRgb8(common::picture(i as u64 + 10, 50 + i, 40 + 2 * i));
+        let img =
+            image::DynamicImage::ImageRgb8(common::picture(i as u64 + 10, 50 + i, 40 + 2 * i));
         let (levels, sig) = library::bake::bake_tile(&img, PARAMS);
-        let key = SourceKey { path: format!("p{i:02}.png"), size: 0, mtime_ns: 0 };
+        let key = SourceKey {
+            path: format!("p{i:02}.png"),
+            size: 0,
+            mtime_ns: 0,
+        };
         w.append(key, &levels, sig).unwrap();
     }
     w.checkpoint().unwrap();
@@ -152,7 +209,12 @@ fn an_interrupted_first_bake_never_opens_and_resumes() {
     // Damage the last record's pages: resume keeps only the intact prefix.
     let level = out.join("level-05.bin");
     let len = fs::metadata(&level).unwrap().len();
-    fs::OpenOptions::new().write(true).open(&level).unwrap().set_len(len - 10).unwrap();
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&level)
+        .unwrap()
+        .set_len(len - 10)
+        .unwrap();
     let w = StoreWriter::open(&out, PARAMS, false).unwrap();
     assert_eq!(w.reusable_count(), 2);
 }
@@ -178,22 +240,42 @@ fn damaged_or_foreign_stores_are_refused_with_the_fix() {
     let original = fs::read_to_string(&manifest).unwrap();
 
     // Edited manifest: checksum mismatch.
-    fs::write(&manifest, original.replacen("\"max_tile\": 32", "\"max_tile\": 64", 1)).unwrap();
+    fs::write(
+        &manifest,
+        original.replacen("\"max_tile\": 32", "\"max_tile\": 64", 1),
+    )
+    .unwrap();
     let err = Library::open(&out).err().unwrap().to_string();
-    assert!(err.contains("checksum") && err.contains("--rebuild"), "{err}");
+    assert!(
+        err.contains("checksum") && err.contains("--rebuild"),
+        "{err}"
+    );
 
     // Future version.
-    fs::write(&manifest, original.replacen("\"version\": 1", "\"version\": 99", 1)).unwrap();
+    fs::write(
+        &manifest,
+        original.replacen("\"version\": 1", "\"version\": 99", 1),
+    )
+    .unwrap();
     let err = Library::open(&out).err().unwrap().to_string();
     assert!(err.contains("version 99"), "{err}");
 
     // Records table damaged.
     fs::write(&manifest, &original).unwrap();
-    let records = fs::read_dir(&out).unwrap().flatten().find(|e| e.file_name().to_string_lossy().starts_with("records-")).unwrap().path();
+    let records = fs::read_dir(&out)
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with("records-"))
+        .unwrap()
+        .path();
     let mut bytes = fs::read(&records).unwrap();
     bytes[5] ^= 0xff;
     fs::write(&records, &bytes).unwrap();
-    assert!(Library::open(&out).err().unwrap().to_string().contains("records table checksum"));
+    assert!(Library::open(&out)
+        .err()
+        .unwrap()
+        .to_string()
+        .contains("records table checksum"));
     bytes[5] ^= 0xff;
     fs::write(&records, &bytes).unwrap();
 

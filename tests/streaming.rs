@@ -9,15 +9,36 @@ use tessera::{Backend, Camera, HeadlessRenderer, RenderOptions, Scene};
 
 const BACKGROUND: [u8; 3] = [255, 0, 255];
 
-fn renderer(fx: &common::Fixture, backend: Backend, w: u32, h: u32, stream: StreamConfig) -> HeadlessRenderer {
-    let opts = RenderOptions { width: w, height: h, backend, style: RenderStyle { background: BACKGROUND, debug_lod: false }, stream, adapter: None };
-    HeadlessRenderer::new(Scene::open(&fx.mosaic).unwrap(), &opts).unwrap_or_else(|e| panic!("renderer unavailable: {e:#}"))
+fn renderer(
+    fx: &common::Fixture,
+    backend: Backend,
+    w: u32,
+    h: u32,
+    stream: StreamConfig,
+) -> HeadlessRenderer {
+    let opts = RenderOptions {
+        width: w,
+        height: h,
+        backend,
+        style: RenderStyle {
+            background: BACKGROUND,
+            debug_lod: false,
+        },
+        stream,
+        adapter: None,
+    };
+    HeadlessRenderer::new(Scene::open(&fx.mosaic).unwrap(), &opts)
+        .unwrap_or_else(|e| panic!("renderer unavailable: {e:#}"))
 }
 
 /// Asserts no background pixel lies inside the mosaic (the view is inside it entirely).
 fn assert_no_holes(pixels: &[u8]) {
     for p in pixels.chunks_exact(4) {
-        assert_ne!(&p[..3], &BACKGROUND, "a hole (background) inside the mosaic");
+        assert_ne!(
+            &p[..3],
+            &BACKGROUND,
+            "a hole (background) inside the mosaic"
+        );
     }
 }
 
@@ -26,15 +47,26 @@ fn a_tiny_budget_still_draws_every_visible_cell_within_budget() {
     let fx = common::fixture(40, 64, (16, 12));
     // The minimum is one 64-px block per level (7 × 16 KiB); this is a little more.
     let budget = 160 << 10;
-    let stream = StreamConfig { gpu_budget: budget, ram_budget: 32 << 10, ..Default::default() };
+    let stream = StreamConfig {
+        gpu_budget: budget,
+        ram_budget: 32 << 10,
+        ..Default::default()
+    };
     for backend in [Backend::Gpu, Backend::Cpu] {
         let mut r = renderer(&fx, backend, 320, 240, stream);
         // Level 6 pages are 16 KiB: the budget holds a few, the view shows ~20 tiles.
-        let cam = Camera { center: DVec2::new(8.0, 6.0), cell_px: 64.0 };
+        let cam = Camera {
+            center: DVec2::new(8.0, 6.0),
+            cell_px: 64.0,
+        };
         let stats = r.settle(&cam, std::time::Duration::from_secs(10));
         assert!(stats.missing > 0, "the view should not fit the budget");
         // Layers round to whole pages; the plan keeps at least one slot per level.
-        assert!(r.atlas_bytes() <= budget, "{} bytes of atlas over a {budget}-byte budget", r.atlas_bytes());
+        assert!(
+            r.atlas_bytes() <= budget,
+            "{} bytes of atlas over a {budget}-byte budget",
+            r.atlas_bytes()
+        );
         assert!(stats.cache_bytes <= 32 << 10);
         r.draw(&cam, true).unwrap();
         assert_no_holes(&r.pixels().unwrap());
@@ -44,12 +76,33 @@ fn a_tiny_budget_still_draws_every_visible_cell_within_budget() {
 #[test]
 fn streaming_converges_to_the_synchronous_frame() {
     let fx = common::fixture(30, 64, (12, 9));
-    let cam = Camera { center: DVec2::new(5.3, 4.1), cell_px: 45.0 };
-    let mut sync = renderer(&fx, Backend::Gpu, 300, 200, StreamConfig { synchronous: true, ..Default::default() });
+    let cam = Camera {
+        center: DVec2::new(5.3, 4.1),
+        cell_px: 45.0,
+    };
+    let mut sync = renderer(
+        &fx,
+        Backend::Gpu,
+        300,
+        200,
+        StreamConfig {
+            synchronous: true,
+            ..Default::default()
+        },
+    );
     let (a, _) = sync.render(&cam).unwrap();
     let (b, _) = sync.render(&cam).unwrap();
     assert_eq!(a, b, "synchronous mode must be deterministic");
-    let mut streamed = renderer(&fx, Backend::Gpu, 300, 200, StreamConfig { upload_budget: 16 << 10, ..Default::default() });
+    let mut streamed = renderer(
+        &fx,
+        Backend::Gpu,
+        300,
+        200,
+        StreamConfig {
+            upload_budget: 16 << 10,
+            ..Default::default()
+        },
+    );
     // The first frame after a cold start is incomplete; it still has no holes.
     let first = streamed.update(&cam);
     assert!(first.missing > 0);
@@ -57,17 +110,28 @@ fn streaming_converges_to_the_synchronous_frame() {
     assert_no_holes(&streamed.pixels().unwrap());
     let (c, stats) = streamed.render(&cam).unwrap();
     assert_eq!(stats.missing, 0);
-    assert_eq!(a, c, "the streamed frame, once sharp, equals the synchronous one");
+    assert_eq!(
+        a, c,
+        "the streamed frame, once sharp, equals the synchronous one"
+    );
 }
 
 #[test]
 fn failed_loads_draw_fallbacks_log_once_and_do_not_retry() {
     let fx = common::fixture(30, 64, (12, 9));
     let mut r = renderer(&fx, Backend::Gpu, 300, 200, StreamConfig::default());
-    let cam = Camera { center: DVec2::new(6.0, 4.5), cell_px: 60.0 };
+    let cam = Camera {
+        center: DVec2::new(6.0, 4.5),
+        cell_px: 60.0,
+    };
     // The store loses its finest pages while the renderer runs.
     let level6 = fx.library.join("level-06.bin");
-    std::fs::OpenOptions::new().write(true).open(&level6).unwrap().set_len(0).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&level6)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
     let stats = r.settle(&cam, std::time::Duration::from_secs(10));
     assert!(stats.failed_pages > 0, "{stats:?}");
     assert!(stats.missing > 0);
@@ -84,12 +148,20 @@ fn failed_loads_draw_fallbacks_log_once_and_do_not_retry() {
 #[test]
 fn memory_stays_within_budgets_along_a_camera_path() {
     let fx = common::fixture(60, 64, (40, 30));
-    let stream = StreamConfig { gpu_budget: 256 << 10, ram_budget: 128 << 10, upload_budget: 32 << 10, ..Default::default() };
+    let stream = StreamConfig {
+        gpu_budget: 256 << 10,
+        ram_budget: 128 << 10,
+        upload_budget: 32 << 10,
+        ..Default::default()
+    };
     let mut r = renderer(&fx, Backend::Gpu, 320, 240, stream);
     let path = tessera::bench::camera_path(tessera::bench::PathName::Tour, 40, 30, 320, 240, 240);
     let report = tessera::bench::run(&mut r, "tour", &path).unwrap();
     assert!(report.peak_gpu_atlas_bytes <= 256 << 10, "{report:?}");
     assert!(report.peak_resident_page_bytes <= report.peak_gpu_atlas_bytes);
     assert!(report.peak_ram_cache_bytes <= 128 << 10, "{report:?}");
-    assert!(report.bytes_uploaded > 0 && report.evictions > 0, "the path should stream and evict: {report:?}");
+    assert!(
+        report.bytes_uploaded > 0 && report.evictions > 0,
+        "the path should stream and evict: {report:?}"
+    );
 }

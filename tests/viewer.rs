@@ -16,18 +16,51 @@ fn the_window_shows_the_mosaic() {
     let fx = common::fixture(16, 32, (24, 16));
     let shot = fx.dir.path().join("window.png");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(["view", fx.mosaic.to_str().unwrap(), "--size", "480x320", "--cell-px", "20", "--exit-after", "12", "--screenshot", shot.to_str().unwrap()])
+        .args([
+            "view",
+            fx.mosaic.to_str().unwrap(),
+            "--size",
+            "480x320",
+            "--cell-px",
+            "20",
+            "--exit-after",
+            "12",
+            "--screenshot",
+            shot.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "viewer failed: {}", String::from_utf8_lossy(&out.stderr));
-    let window = image::open(&shot).expect("the viewer saved its last frame").to_rgba8();
+    assert!(
+        out.status.success(),
+        "viewer failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let window = image::open(&shot)
+        .expect("the viewer saved its last frame")
+        .to_rgba8();
     assert_eq!(window.dimensions(), (480, 320));
 
     let scene = Scene::open(&fx.mosaic).unwrap();
     let mut camera = scene.fit(480, 320);
     camera.cell_px = 20.0;
-    let opts = RenderOptions { width: 480, height: 320, backend: Backend::Cpu, style: RenderStyle::default(), stream: StreamConfig { synchronous: true, ..Default::default() }, adapter: None };
-    let (reference, _) = HeadlessRenderer::new(scene, &opts).unwrap().render(&camera).unwrap();
+    let opts = RenderOptions {
+        width: 480,
+        height: 320,
+        backend: Backend::Cpu,
+        style: RenderStyle::default(),
+        stream: StreamConfig {
+            synchronous: true,
+            ..Default::default()
+        },
+        adapter: None,
+    };
+    let (reference, _) = HeadlessRenderer::new(scene, &opts)
+        .unwrap()
+        .render(&camera)
+        .unwrap();
     let (mean, max) = common::compare(window.as_raw(), reference.as_raw());
-    assert!(mean < 0.5 && max <= 2, "window vs CPU reference: mean {mean}, max {max}");
+    assert!(
+        mean < 0.5 && max <= 2,
+        "window vs CPU reference: mean {mean}, max {max}"
+    );
 }

@@ -5,7 +5,7 @@ use super::GpuContext;
 use crate::atlas::{AtlasBackend, AtlasLayout, PageOrigin, PAGE_TABLE_WIDTH};
 use crate::color::srgb8_to_linear;
 use crate::cpu_render::RenderStyle;
-use crate::overview::Overview;
+use crate::scene::Scene;
 use crate::view::FrameView;
 use anyhow::bail;
 use bytemuck::{Pod, Zeroable};
@@ -28,13 +28,44 @@ struct ViewUniform {
     debug_lod: u32,
     overview_lod: f32,
     max_level: u32,
-    atlas_size: f32,
-    _pad: u32,
+    atlas_size: [f32; 2],
     background: [f32; 4],
 }
 
+/// Where one staged upload lands.
+enum CopyDest {
+    /// A tile page: `size`² texels at `origin`, rows padded to `row` bytes.
+    Page {
+        origin: PageOrigin,
+        size: u32,
+        row: u32,
+    },
+    /// Whole rows of the page-table texture.
+    TableRows { first_row: u32, rows: u32 },
+}
+
+/// One upload already written into the staging belt, waiting for its copy command.
+struct StagedCopy {
+    buffer: wgpu::Buffer,
+    offset: u64,
+    dest: CopyDest,
+}
+
+/// Staging-belt chunk size: a few 256 px pages or one 1024 px page per chunk.
+const BELT_CHUNK_BYTES: u64 = 8 << 20;
+
+/// Submit staged uploads early past this many bytes (bulk loads, synchronous renders).
+const MAX_STAGED_BYTES: u64 = 16 << 20;
+
 pub struct GpuMosaic {
+    device: wgpu::Device,
     queue: wgpu::Queue,
+    /// Every upload (pages, page-table rows, the view uniform) goes through one staging belt
+    /// whose buffers are reused: `queue.write_*` allocates a staging buffer per call, which
+    /// lavapipe does not give back promptly (RSS grew ~0.5 MB per frame).
+    belt: wgpu::util::StagingBelt,
+    staged: Vec<StagedCopy>,
+    staged_bytes: u64,
     /// Overview, one tile level, two tile levels blended (see the shader).
     pipelines: [wgpu::RenderPipeline; 3],
     bind_group: wgpu::BindGroup,
@@ -45,20 +76,33 @@ pub struct GpuMosaic {
 }
 
 impl GpuMosaic {
-    /// Uploads the grid and overview and allocates the atlas of `layout`.
-    pub fn new(ctx: &GpuContext, grid: &[u32], cols: u32, rows: u32, overview: &Overview, tiles: u32, layout: &AtlasLayout, target_format: wgpu::TextureFormat) -> anyhow::Result<GpuMosaic> {
+    /// Uploads the scene's grid and overview and allocates the atlas of `layout`.
+    pub fn new(
+        ctx: &GpuContext,
+        scene: &Scene,
+        layout: &AtlasLayout,
+        target_format: wgpu::TextureFormat,
+    ) -> anyhow::Result<GpuMosaic> {
+        let (grid, cols, rows) = (&scene.grid[..], scene.cols(), scene.rows());
+        let (overview, tiles) = (&scene.overview, scene.library.tile_count());
         let device = &ctx.device;
         let limits = device.limits();
         if cols > limits.max_texture_dimension_2d || rows > limits.max_texture_dimension_2d {
             bail!("mosaic of {cols}×{rows} cells exceeds this adapter's texture limit of {} per side; match a smaller grid", limits.max_texture_dimension_2d);
         }
         let levels = layout.levels.len();
-        if layout.layers > limits.max_texture_array_layers || layout.layer_size > limits.max_texture_dimension_2d {
+        if layout.layers > limits.max_texture_array_layers
+            || layout.layer_size > limits.max_texture_dimension_2d
+        {
             bail!("the atlas needs {} layers of {} px; this adapter allows {} of {} px: use a smaller --gpu-budget", layout.layers, layout.layer_size, limits.max_texture_array_layers, limits.max_texture_dimension_2d);
         }
         let grid_texture = device.create_texture(&wgpu::TextureDescriptor {
             label: Some("match grid"),
-            size: wgpu::Extent3d { width: cols, height: rows, depth_or_array_layers: 1 },
+            size: wgpu::Extent3d {
+                width: cols,
+                height: rows,
+                depth_or_array_layers: 1,
+            },
             mip_level_count: 1,
             sample_count: 1,
             dimension: wgpu::TextureDimension::D2,
@@ -66,11 +110,23 @@ impl GpuMosaic {
             usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
             view_formats: &[],
         });
-        write_2d(&ctx.queue, &grid_texture, 0, cols, rows, 4, bytemuck::cast_slice(grid));
+        write_2d(
+            &ctx.queue,
+            &grid_texture,
+            0,
+            cols,
+            rows,
+            4,
+            bytemuck::cast_slice(grid),
+        );
 
         let overview_texture = device.create_texture(&wgpu::TextureDescriptor {
             label: Some("overview"),
-            size: wgpu::Extent3d { width: cols, height: rows, depth_or_array_layers: 1 },
+            size: wgpu::Extent3d {
+                width: cols,
+                height: rows,
+                depth_or_array_layers: 1,
+            },
             mip_level_count: overview.mips.len() as u32,
             sample_count: 1,
             dimension: wgpu::TextureDimension::D2,
@@ -79,12 +135,21 @@ impl GpuMosaic {
             view_formats: &[],
         });
         for (m, mip) in overview.mips.iter().enumerate() {
-            write_2d(&ctx.queue, &overview_texture, m as u32, mip.width, mip.height, 4, &mip.texels);
+            write_2d(
+                &ctx.queue,
+                &overview_texture,
+                m as u32,
+                mip.width,
+                mip.height,
+                4,
+                &mip.texels,
+            );
         }
 
+        let atlas_extent = atlas_extent(ctx.adapter.get_info().backend, layout);
         let atlas = device.create_texture(&wgpu::TextureDescriptor {
             label: Some("atlas"),
-            size: wgpu::Extent3d { width: layout.layer_size, height: layout.layer_size, depth_or_array_layers: layout.layers },
+            size: atlas_extent,
             mip_level_count: 1,
             sample_count: 1,
             dimension: wgpu::TextureDimension::D2,
@@ -95,11 +160,18 @@ impl GpuMosaic {
         let entries = tiles as u64 * levels as u64;
         let table_rows = entries.div_ceil(PAGE_TABLE_WIDTH as u64).max(1) as u32;
         if table_rows > limits.max_texture_dimension_2d {
-            bail!("{tiles} tiles need a page table of {table_rows} rows; this adapter allows {}", limits.max_texture_dimension_2d);
+            bail!(
+                "{tiles} tiles need a page table of {table_rows} rows; this adapter allows {}",
+                limits.max_texture_dimension_2d
+            );
         }
         let page_table = device.create_texture(&wgpu::TextureDescriptor {
             label: Some("page table"),
-            size: wgpu::Extent3d { width: PAGE_TABLE_WIDTH, height: table_rows, depth_or_array_layers: 1 },
+            size: wgpu::Extent3d {
+                width: PAGE_TABLE_WIDTH,
+                height: table_rows,
+                depth_or_array_layers: 1,
+            },
             mip_level_count: 1,
             sample_count: 1,
             dimension: wgpu::TextureDimension::D2,
@@ -132,7 +204,11 @@ impl GpuMosaic {
         let texture_entry = |binding, sample_type, view_dimension| wgpu::BindGroupLayoutEntry {
             binding,
             visibility: fragment,
-            ty: wgpu::BindingType::Texture { sample_type, view_dimension, multisampled: false },
+            ty: wgpu::BindingType::Texture {
+                sample_type,
+                view_dimension,
+                multisampled: false,
+            },
             count: None,
         };
         let float = wgpu::TextureSampleType::Float { filterable: true };
@@ -140,40 +216,105 @@ impl GpuMosaic {
             wgpu::BindGroupLayoutEntry {
                 binding: 0,
                 visibility: fragment,
-                ty: wgpu::BindingType::Buffer { ty: wgpu::BufferBindingType::Uniform, has_dynamic_offset: false, min_binding_size: None },
+                ty: wgpu::BindingType::Buffer {
+                    ty: wgpu::BufferBindingType::Uniform,
+                    has_dynamic_offset: false,
+                    min_binding_size: None,
+                },
                 count: None,
             },
-            texture_entry(1, wgpu::TextureSampleType::Uint, wgpu::TextureViewDimension::D2),
-            texture_entry(2, wgpu::TextureSampleType::Uint, wgpu::TextureViewDimension::D2),
-            wgpu::BindGroupLayoutEntry { binding: 3, visibility: fragment, ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering), count: None },
+            texture_entry(
+                1,
+                wgpu::TextureSampleType::Uint,
+                wgpu::TextureViewDimension::D2,
+            ),
+            texture_entry(
+                2,
+                wgpu::TextureSampleType::Uint,
+                wgpu::TextureViewDimension::D2,
+            ),
+            wgpu::BindGroupLayoutEntry {
+                binding: 3,
+                visibility: fragment,
+                ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
+                count: None,
+            },
             texture_entry(4, float, wgpu::TextureViewDimension::D2),
-            wgpu::BindGroupLayoutEntry { binding: 5, visibility: fragment, ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering), count: None },
+            wgpu::BindGroupLayoutEntry {
+                binding: 5,
+                visibility: fragment,
+                ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
+                count: None,
+            },
             texture_entry(6, float, wgpu::TextureViewDimension::D2Array),
         ];
-        let bind_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor { label: Some("mosaic"), entries: &entries });
+        let bind_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("mosaic"),
+            entries: &entries,
+        });
 
         let grid_view = grid_texture.create_view(&Default::default());
         let page_table_view = page_table.create_view(&Default::default());
         let overview_view = overview_texture.create_view(&Default::default());
-        let atlas_view = atlas.create_view(&wgpu::TextureViewDescriptor { dimension: Some(wgpu::TextureViewDimension::D2Array), ..Default::default() });
+        let atlas_view = atlas.create_view(&wgpu::TextureViewDescriptor {
+            dimension: Some(wgpu::TextureViewDimension::D2Array),
+            ..Default::default()
+        });
         let bindings = [
-            wgpu::BindGroupEntry { binding: 0, resource: uniform.as_entire_binding() },
-            wgpu::BindGroupEntry { binding: 1, resource: wgpu::BindingResource::TextureView(&grid_view) },
-            wgpu::BindGroupEntry { binding: 2, resource: wgpu::BindingResource::TextureView(&page_table_view) },
-            wgpu::BindGroupEntry { binding: 3, resource: wgpu::BindingResource::Sampler(&atlas_sampler) },
-            wgpu::BindGroupEntry { binding: 4, resource: wgpu::BindingResource::TextureView(&overview_view) },
-            wgpu::BindGroupEntry { binding: 5, resource: wgpu::BindingResource::Sampler(&overview_sampler) },
-            wgpu::BindGroupEntry { binding: 6, resource: wgpu::BindingResource::TextureView(&atlas_view) },
+            wgpu::BindGroupEntry {
+                binding: 0,
+                resource: uniform.as_entire_binding(),
+            },
+            wgpu::BindGroupEntry {
+                binding: 1,
+                resource: wgpu::BindingResource::TextureView(&grid_view),
+            },
+            wgpu::BindGroupEntry {
+                binding: 2,
+                resource: wgpu::BindingResource::TextureView(&page_table_view),
+            },
+            wgpu::BindGroupEntry {
+                binding: 3,
+                resource: wgpu::BindingResource::Sampler(&atlas_sampler),
+            },
+            wgpu::BindGroupEntry {
+                binding: 4,
+                resource: wgpu::BindingResource::TextureView(&overview_view),
+            },
+            wgpu::BindGroupEntry {
+                binding: 5,
+                resource: wgpu::BindingResource::Sampler(&overview_sampler),
+            },
+            wgpu::BindGroupEntry {
+                binding: 6,
+                resource: wgpu::BindingResource::TextureView(&atlas_view),
+            },
         ];
-        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor { label: Some("mosaic"), layout: &bind_layout, entries: &bindings });
+        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("mosaic"),
+            layout: &bind_layout,
+            entries: &bindings,
+        });
 
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor { label: Some("mosaic.wgsl"), source: wgpu::ShaderSource::Wgsl(SHADER_SOURCE.into()) });
-        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor { label: Some("mosaic"), bind_group_layouts: &[Some(&bind_layout)], immediate_size: 0 });
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("mosaic.wgsl"),
+            source: wgpu::ShaderSource::Wgsl(SHADER_SOURCE.into()),
+        });
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("mosaic"),
+            bind_group_layouts: &[Some(&bind_layout)],
+            immediate_size: 0,
+        });
         let pipelines = ["fs_overview", "fs_tiles", "fs_tiles_blend"].map(|entry| {
             device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
                 label: Some(entry),
                 layout: Some(&pipeline_layout),
-                vertex: wgpu::VertexState { module: &module, entry_point: Some("vs_main"), compilation_options: Default::default(), buffers: &[] },
+                vertex: wgpu::VertexState {
+                    module: &module,
+                    entry_point: Some("vs_main"),
+                    compilation_options: Default::default(),
+                    buffers: &[],
+                },
                 primitive: wgpu::PrimitiveState::default(),
                 depth_stencil: None,
                 multisample: wgpu::MultisampleState::default(),
@@ -181,22 +322,126 @@ impl GpuMosaic {
                     module: &module,
                     entry_point: Some(entry),
                     compilation_options: Default::default(),
-                    targets: &[Some(wgpu::ColorTargetState { format: target_format, blend: None, write_mask: wgpu::ColorWrites::ALL })],
+                    targets: &[Some(wgpu::ColorTargetState {
+                        format: target_format,
+                        blend: None,
+                        write_mask: wgpu::ColorWrites::ALL,
+                    })],
                 }),
                 multiview_mask: None,
                 cache: None,
             })
         });
-        Ok(GpuMosaic { queue: ctx.queue.clone(), pipelines, bind_group, uniform, page_table, atlas, layout: layout.clone() })
+        Ok(GpuMosaic {
+            device: ctx.device.clone(),
+            queue: ctx.queue.clone(),
+            belt: wgpu::util::StagingBelt::new(ctx.device.clone(), BELT_CHUNK_BYTES),
+            staged: Vec::new(),
+            staged_bytes: 0,
+            pipelines,
+            bind_group,
+            uniform,
+            page_table,
+            atlas,
+            layout: layout.clone(),
+        })
     }
 
     /// Bytes allocated for the atlases (all levels).
     pub fn atlas_bytes(&self) -> u64 {
-        self.layout.bytes()
+        let size = self.atlas.size();
+        size.width as u64 * size.height as u64 * size.depth_or_array_layers as u64 * 4
     }
 
-    /// Records one frame into `target`.
-    pub fn encode(&self, encoder: &mut wgpu::CommandEncoder, target: &wgpu::TextureView, frame: &FrameView, style: &RenderStyle) {
+    /// Writes `len` bytes into a fresh slice of the staging belt (via `fill`, which gets the
+    /// mapped bytes) and queues its copy to `dest`.
+    fn stage(&mut self, len: u64, dest: CopyDest, fill: impl FnOnce(&mut wgpu::BufferViewMut)) {
+        let size = wgpu::BufferSize::new(len).expect("uploads are never empty");
+        let align = wgpu::BufferSize::new(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT as u64).expect("256");
+        let slice = self.belt.allocate(size, align);
+        let (buffer, offset) = (slice.buffer().clone(), slice.offset());
+        let mut mapped = slice
+            .get_mapped_range_mut()
+            .expect("staging belt slices are mapped");
+        fill(&mut mapped);
+        drop(mapped);
+        self.staged.push(StagedCopy {
+            buffer,
+            offset,
+            dest,
+        });
+        self.staged_bytes += len;
+        if self.staged_bytes > MAX_STAGED_BYTES {
+            let mut encoder = self.device.create_command_encoder(&Default::default());
+            self.record_uploads(&mut encoder);
+            self.belt.finish_and_recall_on_submit(&encoder);
+            self.queue.submit([encoder.finish()]);
+            // Wait, so the belt gets these chunks back instead of growing through a bulk load.
+            let _ = self.device.poll(wgpu::PollType::wait_indefinitely());
+        }
+    }
+
+    /// Records the copy commands of everything staged since the last call.
+    fn record_uploads(&mut self, encoder: &mut wgpu::CommandEncoder) {
+        for copy in self.staged.drain(..) {
+            let (texture, origin, row, width, height) = match copy.dest {
+                CopyDest::Page { origin, size, row } => (
+                    &self.atlas,
+                    wgpu::Origin3d {
+                        x: origin.x,
+                        y: origin.y,
+                        z: origin.layer,
+                    },
+                    row,
+                    size,
+                    size,
+                ),
+                CopyDest::TableRows { first_row, rows } => (
+                    &self.page_table,
+                    wgpu::Origin3d {
+                        x: 0,
+                        y: first_row,
+                        z: 0,
+                    },
+                    PAGE_TABLE_WIDTH * 8,
+                    PAGE_TABLE_WIDTH,
+                    rows,
+                ),
+            };
+            encoder.copy_buffer_to_texture(
+                wgpu::TexelCopyBufferInfo {
+                    buffer: &copy.buffer,
+                    layout: wgpu::TexelCopyBufferLayout {
+                        offset: copy.offset,
+                        bytes_per_row: Some(row),
+                        rows_per_image: Some(height),
+                    },
+                },
+                wgpu::TexelCopyTextureInfo {
+                    texture,
+                    mip_level: 0,
+                    origin,
+                    aspect: wgpu::TextureAspect::All,
+                },
+                wgpu::Extent3d {
+                    width,
+                    height,
+                    depth_or_array_layers: 1,
+                },
+            );
+        }
+        self.staged_bytes = 0;
+    }
+
+    /// Records one frame into `target` (after the uploads staged since the last frame).
+    pub fn encode(
+        &mut self,
+        encoder: &mut wgpu::CommandEncoder,
+        target: &wgpu::TextureView,
+        frame: &FrameView,
+        style: &RenderStyle,
+    ) {
+        self.record_uploads(encoder);
         let u = ViewUniform {
             origin_int: frame.origin_int,
             origin_frac: frame.origin_frac,
@@ -209,18 +454,31 @@ impl GpuMosaic {
             debug_lod: style.debug_lod as u32,
             overview_lod: frame.overview_lod,
             max_level: frame.max_level as u32,
-            atlas_size: self.layout.layer_size as f32,
-            _pad: 0,
-            background: [srgb8_to_linear(style.background[0]), srgb8_to_linear(style.background[1]), srgb8_to_linear(style.background[2]), 1.0],
+            atlas_size: [self.atlas.width() as f32, self.atlas.height() as f32],
+            background: [
+                srgb8_to_linear(style.background[0]),
+                srgb8_to_linear(style.background[1]),
+                srgb8_to_linear(style.background[2]),
+                1.0,
+            ],
         };
-        self.queue.write_buffer(&self.uniform, 0, bytemuck::bytes_of(&u));
+        let uniform_size = wgpu::BufferSize::new(std::mem::size_of::<ViewUniform>() as u64)
+            .expect("non-empty uniform");
+        self.belt
+            .write_buffer(encoder, &self.uniform, 0, uniform_size)
+            .copy_from_slice(bytemuck::bytes_of(&u));
+        // The caller submits `encoder`; the belt's buffers come back once that work is done.
+        self.belt.finish_and_recall_on_submit(encoder);
         let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
             label: Some("mosaic"),
             color_attachments: &[Some(wgpu::RenderPassColorAttachment {
                 view: target,
                 depth_slice: None,
                 resolve_target: None,
-                ops: wgpu::Operations { load: wgpu::LoadOp::Clear(wgpu::Color::BLACK), store: wgpu::StoreOp::Store },
+                ops: wgpu::Operations {
+                    load: wgpu::LoadOp::Clear(wgpu::Color::BLACK),
+                    store: wgpu::StoreOp::Store,
+                },
             })],
             depth_stencil_attachment: None,
             timestamp_writes: None,
@@ -242,35 +500,89 @@ impl GpuMosaic {
 
 impl AtlasBackend for GpuMosaic {
     fn write_page(&mut self, origin: PageOrigin, size: u32, texels: &[u8]) {
-        self.queue.write_texture(
-            wgpu::TexelCopyTextureInfo { texture: &self.atlas, mip_level: 0, origin: wgpu::Origin3d { x: origin.x, y: origin.y, z: origin.layer }, aspect: wgpu::TextureAspect::All },
-            texels,
-            wgpu::TexelCopyBufferLayout { offset: 0, bytes_per_row: Some(size * 4), rows_per_image: Some(size) },
-            wgpu::Extent3d { width: size, height: size, depth_or_array_layers: 1 },
-        );
+        // Buffer-to-texture copies need rows aligned to 256 bytes.
+        let tight = size as usize * 4;
+        let row = tight.next_multiple_of(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT as usize);
+        let dest = CopyDest::Page {
+            origin,
+            size,
+            row: row as u32,
+        };
+        self.stage((row * size as usize) as u64, dest, |staging| {
+            for (y, src) in texels.chunks_exact(tight).enumerate() {
+                staging.slice(y * row..y * row + tight).copy_from_slice(src);
+            }
+        });
     }
-    fn write_page_table(&mut self, table: &[crate::residency::Entry], dirty: std::ops::Range<usize>) {
-        // Whole texture rows around the changed entries.
+
+    fn write_page_table(
+        &mut self,
+        table: &[crate::residency::Entry],
+        dirty: std::ops::Range<usize>,
+    ) {
+        // Whole texture rows around the changed entries; the table's tail past its last entry
+        // stays zero (empty).
         let width = PAGE_TABLE_WIDTH as usize;
         let (first_row, end_row) = (dirty.start / width, dirty.end.div_ceil(width));
-        let start = first_row * width;
-        let end = (end_row * width).min(table.len());
-        let mut rows: Vec<crate::residency::Entry> = table[start..end].to_vec();
-        rows.resize((end_row - first_row) * width, [0, 0]);
-        self.queue.write_texture(
-            wgpu::TexelCopyTextureInfo { texture: &self.page_table, mip_level: 0, origin: wgpu::Origin3d { x: 0, y: first_row as u32, z: 0 }, aspect: wgpu::TextureAspect::All },
-            bytemuck::cast_slice(&rows),
-            wgpu::TexelCopyBufferLayout { offset: 0, bytes_per_row: Some(PAGE_TABLE_WIDTH * 8), rows_per_image: None },
-            wgpu::Extent3d { width: PAGE_TABLE_WIDTH, height: (end_row - first_row) as u32, depth_or_array_layers: 1 },
-        );
+        let entries = &table[first_row * width..(end_row * width).min(table.len())];
+        let dest = CopyDest::TableRows {
+            first_row: first_row as u32,
+            rows: (end_row - first_row) as u32,
+        };
+        let len = ((end_row - first_row) * width * 8) as u64;
+        self.stage(len, dest, |staging| {
+            let bytes: &[u8] = bytemuck::cast_slice(entries);
+            staging.slice(..bytes.len()).copy_from_slice(bytes);
+            staging.slice(bytes.len()..).fill(0);
+        });
     }
 }
 
-fn write_2d(queue: &wgpu::Queue, texture: &wgpu::Texture, mip: u32, width: u32, height: u32, texel_bytes: u32, data: &[u8]) {
+/// The atlas texture's size: the layout's, except where wgpu's GL backend would guess its
+/// view dimension wrong (it makes a square texture with a multiple of 6 layers a cube-map
+/// array, and one with a single layer a plain 2D texture): there it gets a second layer, or
+/// one spare row of texels so that it is not square.
+fn atlas_extent(backend: wgpu::Backend, layout: &AtlasLayout) -> wgpu::Extent3d {
+    let mut size = wgpu::Extent3d {
+        width: layout.layer_size,
+        height: layout.layer_size,
+        depth_or_array_layers: layout.layers,
+    };
+    if backend == wgpu::Backend::Gl {
+        size.depth_or_array_layers = size.depth_or_array_layers.max(2);
+        if size.depth_or_array_layers.is_multiple_of(6) {
+            size.height += 1;
+        }
+    }
+    size
+}
+
+fn write_2d(
+    queue: &wgpu::Queue,
+    texture: &wgpu::Texture,
+    mip: u32,
+    width: u32,
+    height: u32,
+    texel_bytes: u32,
+    data: &[u8],
+) {
     queue.write_texture(
-        wgpu::TexelCopyTextureInfo { texture, mip_level: mip, origin: wgpu::Origin3d::ZERO, aspect: wgpu::TextureAspect::All },
+        wgpu::TexelCopyTextureInfo {
+            texture,
+            mip_level: mip,
+            origin: wgpu::Origin3d::ZERO,
+            aspect: wgpu::TextureAspect::All,
+        },
         data,
-        wgpu::TexelCopyBufferLayout { offset: 0, bytes_per_row: Some(width * texel_bytes), rows_per_image: Some(height) },
-        wgpu::Extent3d { width, height, depth_or_array_layers: 1 },
+        wgpu::TexelCopyBufferLayout {
+            offset: 0,
+            bytes_per_row: Some(width * texel_bytes),
+            rows_per_image: Some(height),
+        },
+        wgpu::Extent3d {
+            width,
+            height,
+            depth_or_array_layers: 1,
+        },
     );
 }

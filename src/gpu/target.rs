@@ -15,13 +15,27 @@ pub struct OffscreenTarget {
 
 impl OffscreenTarget {
     pub fn new(ctx: &GpuContext, width: u32, height: u32) -> OffscreenTarget {
+        Self::with_format(ctx, width, height, OFFSCREEN_FORMAT)
+    }
+
+    /// An offscreen target of another RGBA8/BGRA8 `format` (a window's, for screenshots).
+    pub fn with_format(
+        ctx: &GpuContext,
+        width: u32,
+        height: u32,
+        format: wgpu::TextureFormat,
+    ) -> OffscreenTarget {
         let texture = ctx.device.create_texture(&wgpu::TextureDescriptor {
             label: Some("offscreen"),
-            size: wgpu::Extent3d { width, height, depth_or_array_layers: 1 },
+            size: wgpu::Extent3d {
+                width,
+                height,
+                depth_or_array_layers: 1,
+            },
             mip_level_count: 1,
             sample_count: 1,
             dimension: wgpu::TextureDimension::D2,
-            format: OFFSCREEN_FORMAT,
+            format,
             usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
             view_formats: &[],
         });
@@ -39,7 +53,14 @@ impl OffscreenTarget {
             usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
             mapped_at_creation: false,
         });
-        OffscreenTarget { view: texture.create_view(&Default::default()), texture: texture.clone(), readback, width, height, padded_row }
+        OffscreenTarget {
+            view: texture.create_view(&Default::default()),
+            texture: texture.clone(),
+            readback,
+            width,
+            height,
+            padded_row,
+        }
     }
 
     /// Records the copy of the target into the read-back buffer.
@@ -54,7 +75,11 @@ impl OffscreenTarget {
                     rows_per_image: Some(self.height),
                 },
             },
-            wgpu::Extent3d { width: self.width, height: self.height, depth_or_array_layers: 1 },
+            wgpu::Extent3d {
+                width: self.width,
+                height: self.height,
+                depth_or_array_layers: 1,
+            },
         );
     }
 

@@ -137,12 +137,19 @@ pub fn bake(opts: &BakeOptions) -> anyhow::Result<BakeReport> {
     let mut todo = Vec::new();
     for (path, key) in sources {
         match writer.reusable(&key) {
-            Some(record) => tiles.push(TileEntry { source: key, record }),
+            Some(record) => tiles.push(TileEntry {
+                source: key,
+                record,
+            }),
             None => todo.push((path, key)),
         }
     }
     let reused = tiles.len();
-    tracing::info!("{} sources reuse earlier pages, {} to bake", reused, todo.len());
+    tracing::info!(
+        "{} sources reuse earlier pages, {} to bake",
+        reused,
+        todo.len()
+    );
 
     let bar = progress_bar(todo.len() as u64, opts.progress, "baking");
     let mut skipped = Vec::new();

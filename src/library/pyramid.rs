@@ -23,16 +23,15 @@ impl LinearTile {
         let (x0, y0) = ((w - side) / 2, (h - side) / 2);
         let cropped = image.crop_imm(x0, y0, side, side).into_rgba8();
         let decode = crate::color::srgb8_decode_table();
-        let linear: ImageBuffer<Rgb<f32>, Vec<f32>> =
-            ImageBuffer::from_fn(side, side, |x, y| {
-                let p = cropped.get_pixel(x, y).0;
-                let a = p[3] as f32 / 255.0;
-                Rgb([
-                    decode[p[0] as usize] * a,
-                    decode[p[1] as usize] * a,
-                    decode[p[2] as usize] * a,
-                ])
-            });
+        let linear: ImageBuffer<Rgb<f32>, Vec<f32>> = ImageBuffer::from_fn(side, side, |x, y| {
+            let p = cropped.get_pixel(x, y).0;
+            let a = p[3] as f32 / 255.0;
+            Rgb([
+                decode[p[0] as usize] * a,
+                decode[p[1] as usize] * a,
+                decode[p[2] as usize] * a,
+            ])
+        });
         let resized = if side == size {
             linear
         } else {
@@ -53,7 +52,13 @@ impl LinearTile {
             size,
             texels: rgba
                 .chunks_exact(4)
-                .map(|p| [srgb8_to_linear(p[0]), srgb8_to_linear(p[1]), srgb8_to_linear(p[2])])
+                .map(|p| {
+                    [
+                        srgb8_to_linear(p[0]),
+                        srgb8_to_linear(p[1]),
+                        srgb8_to_linear(p[2]),
+                    ]
+                })
                 .collect(),
         }
     }
@@ -138,14 +143,18 @@ mod tests {
     #[test]
     fn two_by_two_averages_in_linear_light() {
         // Black and white average to linear 0.5, which is sRGB 188, not 128.
-        let rgba = [0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 255];
+        let rgba = [
+            0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 255,
+        ];
         let levels = build_pyramid(&LinearTile::from_srgb8(2, &rgba));
         assert_eq!(levels.len(), 2);
         assert_eq!(levels[0], vec![188, 188, 188, 255]);
         assert_eq!(levels[1], rgba.to_vec());
 
         // Four known colours: each channel is the mean of the linear values.
-        let rgba = [255, 0, 0, 255, 0, 255, 0, 255, 0, 0, 255, 255, 100, 100, 100, 255];
+        let rgba = [
+            255, 0, 0, 255, 0, 255, 0, 255, 0, 0, 255, 255, 100, 100, 100, 255,
+        ];
         let levels = build_pyramid(&LinearTile::from_srgb8(2, &rgba));
         let l100 = srgb8_to_linear(100);
         let want = [(1.0 + l100) / 4.0; 3].map(crate::color::linear_to_srgb8);

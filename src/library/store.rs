@@ -44,7 +44,9 @@ pub enum StoreError {
     Corrupt { path: PathBuf, what: String },
     #[error("{path}: another `tessera bake` is writing this library")]
     Locked { path: PathBuf },
-    #[error("{path}: exists and is not a tessera library; choose another output path or remove it")]
+    #[error(
+        "{path}: exists and is not a tessera library; choose another output path or remove it"
+    )]
     NotOurs { path: PathBuf },
     #[error("{path}: was baked with {what}; pass the same options, or --rebuild to start over")]
     ParamsDiffer { path: PathBuf, what: String },
@@ -237,7 +239,10 @@ fn read_committed(dir: &Path) -> Result<(Manifest, Vec<RecordMeta>)> {
         return Err(corrupt("records table checksum mismatch".into()));
     }
     if let Some(bad) = manifest.tiles.iter().find(|t| t.record >= manifest.records) {
-        return Err(corrupt(format!("tile {} names a missing record", bad.source.path)));
+        return Err(corrupt(format!(
+            "tile {} names a missing record",
+            bad.source.path
+        )));
     }
     Ok((manifest, parse_records(&bytes, &p)))
 }
@@ -325,7 +330,10 @@ impl Library {
         if crc32fast::hash(out) != self.page_crcs[tile as usize * self.levels() + level] {
             return Err(StoreError::Corrupt {
                 path: path(),
-                what: format!("page of tile {tile} ({}) fails its checksum", entry.source.path),
+                what: format!(
+                    "page of tile {tile} ({}) fails its checksum",
+                    entry.source.path
+                ),
             });
         }
         Ok(())
@@ -549,7 +557,12 @@ impl StoreWriter {
     }
 
     /// Appends one tile's pyramid (`levels[l]` is level l) and signature; returns its record.
-    pub fn append(&mut self, source: SourceKey, levels: &[Vec<u8>], signature: Vec<f32>) -> Result<u32> {
+    pub fn append(
+        &mut self,
+        source: SourceKey,
+        levels: &[Vec<u8>],
+        signature: Vec<f32>,
+    ) -> Result<u32> {
         assert_eq!(levels.len(), self.params.levels());
         assert_eq!(signature.len(), self.params.sig_len());
         let record = self.next_record;
@@ -583,7 +596,12 @@ impl StoreWriter {
     }
 
     /// Publishes a library made of `tiles` (each naming a record this writer knows).
-    pub fn commit(mut self, mut tiles: Vec<TileEntry>, skipped: Vec<SkippedSource>, tiles_root: String) -> Result<Manifest> {
+    pub fn commit(
+        mut self,
+        mut tiles: Vec<TileEntry>,
+        skipped: Vec<SkippedSource>,
+        tiles_root: String,
+    ) -> Result<Manifest> {
         self.checkpoint()?;
         for (level, f) in self.level_files.iter().enumerate() {
             f.sync_data()

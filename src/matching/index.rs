@@ -24,7 +24,7 @@ pub struct KdIndex {
 impl KdIndex {
     /// Builds the tree over `points` (`n × dims`, point i has id i).
     pub fn build(points: &[f32], dims: usize) -> KdIndex {
-        assert!(dims > 0 && points.len() % dims == 0);
+        assert!(dims > 0 && points.len().is_multiple_of(dims));
         let n = points.len() / dims;
         let mut order: Vec<u32> = (0..n as u32).collect();
         let mut nodes = Vec::with_capacity(2 * n / LEAF_SIZE + 1);
@@ -94,7 +94,13 @@ impl KdIndex {
     }
 }
 
-fn build_node(points: &[f32], dims: usize, order: &mut [u32], offset: usize, nodes: &mut Vec<Node>) {
+fn build_node(
+    points: &[f32],
+    dims: usize,
+    order: &mut [u32],
+    offset: usize,
+    nodes: &mut Vec<Node>,
+) {
     let at = |i: u32, d: usize| points[i as usize * dims + d];
     if order.len() <= LEAF_SIZE {
         nodes.push(Node::Leaf {
@@ -107,9 +113,11 @@ fn build_node(points: &[f32], dims: usize, order: &mut [u32], offset: usize, nod
     let dim = (0..dims)
         .max_by(|&a, &b| {
             let spread = |d| {
-                let (lo, hi) = order.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &i| {
-                    (lo.min(at(i, d)), hi.max(at(i, d)))
-                });
+                let (lo, hi) = order
+                    .iter()
+                    .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &i| {
+                        (lo.min(at(i, d)), hi.max(at(i, d)))
+                    });
                 hi - lo
             };
             spread(a).total_cmp(&spread(b))
@@ -132,7 +140,12 @@ fn build_node(points: &[f32], dims: usize, order: &mut [u32], offset: usize, nod
 }
 
 /// Brute force, for tests and as the definition the index must reproduce.
-pub fn brute_force_nearest(points: &[f32], dims: usize, query: &[f32], excluded: &[u32]) -> Option<(u32, f32)> {
+pub fn brute_force_nearest(
+    points: &[f32],
+    dims: usize,
+    query: &[f32],
+    excluded: &[u32],
+) -> Option<(u32, f32)> {
     let mut best = (u32::MAX, f32::INFINITY);
     for (id, p) in points.chunks_exact(dims).enumerate() {
         let id = id as u32;
@@ -149,7 +162,9 @@ mod tests {
     use super::*;
 
     fn lcg(seed: &mut u64) -> f32 {
-        *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        *seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((*seed >> 40) as f32) / (1u64 << 24) as f32
     }
 
@@ -162,7 +177,8 @@ mod tests {
                 let index = KdIndex::build(&points, dims);
                 for _ in 0..300 {
                     let q: Vec<f32> = (0..dims).map(|_| lcg(&mut seed) * 120.0 - 10.0).collect();
-                    let excluded: Vec<u32> = (0..3).map(|_| (lcg(&mut seed) * n as f32) as u32).collect();
+                    let excluded: Vec<u32> =
+                        (0..3).map(|_| (lcg(&mut seed) * n as f32) as u32).collect();
                     for ex in [&[][..], &excluded[..]] {
                         assert_eq!(
                             index.nearest(&q, ex),

@@ -23,7 +23,9 @@ impl CellSpec {
         match self {
             CellSpec::Exact { cols, rows } => (cols, rows),
             CellSpec::Wide(cols) => {
-                let rows = (cols as f64 * height as f64 / width as f64).round().max(1.0);
+                let rows = (cols as f64 * height as f64 / width as f64)
+                    .round()
+                    .max(1.0);
                 (cols, rows as u32)
             }
         }
@@ -63,9 +65,10 @@ pub fn target_signatures(target: &DynamicImage, cols: u32, rows: u32, grid: u32)
     let (x0, y0) = (((w - cw) / 2.0) as u32, ((h - ch) / 2.0) as u32);
     let cropped = target.crop_imm(x0, y0, cw as u32, ch as u32).into_rgb8();
     let decode = crate::color::srgb8_decode_table();
-    let linear: ImageBuffer<Rgb<f32>, Vec<f32>> = ImageBuffer::from_fn(cropped.width(), cropped.height(), |x, y| {
-        Rgb(cropped.get_pixel(x, y).0.map(|v| decode[v as usize]))
-    });
+    let linear: ImageBuffer<Rgb<f32>, Vec<f32>> =
+        ImageBuffer::from_fn(cropped.width(), cropped.height(), |x, y| {
+            Rgb(cropped.get_pixel(x, y).0.map(|v| decode[v as usize]))
+        });
     let (sw, sh) = (cols * grid, rows * grid);
     let sub = imageops::resize(&linear, sw, sh, imageops::FilterType::Triangle);
     let k = grid as usize;
@@ -98,7 +101,13 @@ pub struct MatchOptions {
 /// Without a repeat limit cells are independent and matched in parallel. With one, cells
 /// go in raster order and each excludes the tiles already placed within the radius above
 /// and to its left, so the grid is deterministic.
-pub fn match_cells(cells: &[f32], cols: u32, index: &KdIndex, dims: usize, opts: MatchOptions) -> Vec<u32> {
+pub fn match_cells(
+    cells: &[f32],
+    cols: u32,
+    index: &KdIndex,
+    dims: usize,
+    opts: MatchOptions,
+) -> Vec<u32> {
     let n = cells.len() / dims;
     let cols = cols as usize;
     if opts.repeat_radius == 0 || index.len() == 1 {
@@ -141,7 +150,13 @@ mod tests {
 
     #[test]
     fn cell_spec_parses_and_keeps_aspect() {
-        assert_eq!("192x108".parse::<CellSpec>(), Ok(CellSpec::Exact { cols: 192, rows: 108 }));
+        assert_eq!(
+            "192x108".parse::<CellSpec>(),
+            Ok(CellSpec::Exact {
+                cols: 192,
+                rows: 108
+            })
+        );
         assert!("192".parse::<CellSpec>().is_err());
         assert!("0x5".parse::<CellSpec>().is_err());
         assert_eq!(CellSpec::Wide(160).resolve(1920, 1080), (160, 90));
@@ -154,7 +169,13 @@ mod tests {
         let index = KdIndex::build(&tiles, 3);
         let (cols, rows) = (7usize, 5usize);
         let cells = vec![0.0f32; cols * rows * 3];
-        let grid = match_cells(&cells, cols as u32, &index, 3, MatchOptions { repeat_radius: 1 });
+        let grid = match_cells(
+            &cells,
+            cols as u32,
+            &index,
+            3,
+            MatchOptions { repeat_radius: 1 },
+        );
         for y in 0..rows {
             for x in 0..cols {
                 for (dx, dy) in [(1i32, 0i32), (0, 1), (1, 1), (-1, 1)] {

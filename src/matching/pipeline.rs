@@ -8,10 +8,20 @@ use anyhow::Context;
 use std::path::Path;
 
 /// Matches `target` against `library` and returns the mosaic (not yet saved).
-pub fn make_mosaic(library: &Library, target: &Path, cells: CellSpec, opts: MatchOptions, mosaic_path: &Path) -> anyhow::Result<Mosaic> {
-    let img = decode_image(target).map_err(|e| anyhow::anyhow!("{}: cannot read target picture: {e}", target.display()))?;
+pub fn make_mosaic(
+    library: &Library,
+    target: &Path,
+    cells: CellSpec,
+    opts: MatchOptions,
+    mosaic_path: &Path,
+) -> anyhow::Result<Mosaic> {
+    let img = decode_image(target)
+        .map_err(|e| anyhow::anyhow!("{}: cannot read target picture: {e}", target.display()))?;
     let (cols, rows) = cells.resolve(img.width(), img.height());
-    anyhow::ensure!(cols as u64 * rows as u64 <= 64 << 20, "{cols}×{rows} cells is more than tessera handles (64 M); choose a smaller --cells");
+    anyhow::ensure!(
+        cols as u64 * rows as u64 <= 64 << 20,
+        "{cols}×{rows} cells is more than tessera handles (64 M); choose a smaller --cells"
+    );
     let grid_k = library.params().grid;
     let dims = crate::library::signature::signature_len(grid_k);
     let t = std::time::Instant::now();
@@ -19,8 +29,21 @@ pub fn make_mosaic(library: &Library, target: &Path, cells: CellSpec, opts: Matc
     let t_sig = t.elapsed();
     let index = KdIndex::build(library.signatures(), dims);
     let grid = match_cells(&cell_sigs, cols, &index, dims, opts);
-    tracing::info!("matched {cols}×{rows} cells against {} tiles: signatures {:?}, matching {:?}", library.tile_count(), t_sig, t.elapsed() - t_sig);
-    Ok(Mosaic::new(library, mosaic_path, cols, rows, grid, target.display().to_string(), opts.repeat_radius))
+    tracing::info!(
+        "matched {cols}×{rows} cells against {} tiles: signatures {:?}, matching {:?}",
+        library.tile_count(),
+        t_sig,
+        t.elapsed() - t_sig
+    );
+    Ok(Mosaic::new(
+        library,
+        mosaic_path,
+        cols,
+        rows,
+        grid,
+        target.display().to_string(),
+        opts.repeat_radius,
+    ))
 }
 
 /// Opens a library with a message that says what to do.

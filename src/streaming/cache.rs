@@ -18,7 +18,13 @@ pub struct PageCache {
 
 impl PageCache {
     pub fn new(levels: usize, budget: u64, level_weighted: bool) -> PageCache {
-        PageCache { levels: (0..levels).map(|_| LruCache::unbounded()).collect(), bytes: 0, budget, level_weighted, evictions: 0 }
+        PageCache {
+            levels: (0..levels).map(|_| LruCache::unbounded()).collect(),
+            bytes: 0,
+            budget,
+            level_weighted,
+            evictions: 0,
+        }
     }
 
     pub fn bytes(&self) -> u64 {
@@ -50,7 +56,10 @@ impl PageCache {
         if size > self.budget {
             return;
         }
-        if self.levels[key.level as usize].put(key.tile, (texels, frame)).is_none() {
+        if self.levels[key.level as usize]
+            .put(key.tile, (texels, frame))
+            .is_none()
+        {
             self.bytes += size;
         }
         while self.bytes > self.budget {
@@ -65,7 +74,12 @@ impl PageCache {
 
     /// The level whose least recently used page goes next (never the page just inserted).
     fn victim(&self, keep: PageKey) -> Option<usize> {
-        let now = self.levels.iter().filter_map(|l| l.peek_mru().map(|(_, (_, f))| *f)).max().unwrap_or(0);
+        let now = self
+            .levels
+            .iter()
+            .filter_map(|l| l.peek_mru().map(|(_, (_, f))| *f))
+            .max()
+            .unwrap_or(0);
         self.levels
             .iter()
             .enumerate()
@@ -75,7 +89,11 @@ impl PageCache {
                     return None;
                 }
                 let age = (now - used.min(&now) + 1) as f64;
-                let score = if self.level_weighted { age * (1u64 << level) as f64 } else { age };
+                let score = if self.level_weighted {
+                    age * (1u64 << level) as f64
+                } else {
+                    age
+                };
                 Some((level, score))
             })
             .max_by(|a, b| a.1.total_cmp(&b.1))
@@ -97,7 +115,10 @@ mod tests {
         c.insert(PageKey::new(9, 1), vec![0; 16], 6);
         assert_eq!(c.bytes(), 48);
         assert!(c.contains(&PageKey::new(0, 1)));
-        assert!(!c.contains(&PageKey::new(1, 1)), "tile 1 was least recently used");
+        assert!(
+            !c.contains(&PageKey::new(1, 1)),
+            "tile 1 was least recently used"
+        );
         assert_eq!(c.evictions(), 1);
     }
 
@@ -109,7 +130,10 @@ mod tests {
             c.insert(PageKey::new(0, 1), vec![0; 16], 1);
             c.insert(PageKey::new(0, 2), vec![0; 64], 2);
             c.insert(PageKey::new(1, 1), vec![0; 16], 3);
-            assert!(!c.contains(&PageKey::new(0, evicted_level)), "weighted={weighted}");
+            assert!(
+                !c.contains(&PageKey::new(0, evicted_level)),
+                "weighted={weighted}"
+            );
         }
     }
 }

@@ -2,13 +2,13 @@
 //!
 //! Requests sit in one priority-ordered queue that the render thread may replace each frame
 //! (dropping requests that went off screen before a loader took them). Results come back
-//! over a bounded channel, so loaders wait when the render thread is behind instead of
-//! piling up memory.
+//! over a channel bounded in bytes, not pages: loaders wait when the render thread is behind
+//! instead of piling up memory, yet thousands of small pages can arrive in one frame.
 
 use super::PageSource;
 use crate::library::page_bytes;
 use crate::residency::PageKey;
-use crossbeam_channel::{bounded, Receiver, Sender};
+use crossbeam_channel::{unbounded, Receiver, Sender};
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
@@ -21,6 +21,8 @@ struct Queue {
     queued: HashSet<PageKey>,
     in_flight: HashSet<PageKey>,
     cancelled: u64,
+    /// Bytes sent and not yet drained by the render thread.
+    in_channel: usize,
     shutdown: bool,
 }
 
@@ -31,19 +33,25 @@ pub struct LoaderPool {
 }
 
 impl LoaderPool {
-    pub fn new(source: Arc<dyn PageSource>, threads: usize, channel_capacity: usize) -> LoaderPool {
+    /// `channel_bytes`: most bytes of loaded pages waiting for the render thread (at least
+    /// one page always fits).
+    pub fn new(source: Arc<dyn PageSource>, threads: usize, channel_bytes: usize) -> LoaderPool {
         let shared = Arc::new((Mutex::new(Queue::default()), Condvar::new()));
-        let (tx, rx) = bounded(channel_capacity.max(1));
+        let (tx, rx) = unbounded();
         let threads = (0..threads.max(1))
             .map(|i| {
                 let (shared, source, tx) = (shared.clone(), source.clone(), tx.clone());
                 std::thread::Builder::new()
                     .name(format!("tessera-loader-{i}"))
-                    .spawn(move || loader_main(&shared, source.as_ref(), &tx))
+                    .spawn(move || loader_main(&shared, source.as_ref(), &tx, channel_bytes))
                     .expect("spawn loader thread")
             })
             .collect();
-        LoaderPool { shared, results: rx, threads }
+        LoaderPool {
+            shared,
+            results: rx,
+            threads,
+        }
     }
 
     /// Makes `requests` (best first) the queue. With `cancel`, queued requests not in the
@@ -93,7 +101,9 @@ impl LoaderPool {
         let mut q = self.shared.0.lock().unwrap();
         for (key, _) in done {
             q.in_flight.remove(key);
+            q.in_channel -= page_bytes(key.level as usize);
         }
+        self.shared.1.notify_all();
     }
 
     pub fn is_pending(&self, key: &PageKey) -> bool {
@@ -133,7 +143,12 @@ impl Drop for LoaderPool {
     }
 }
 
-fn loader_main(shared: &(Mutex<Queue>, Condvar), source: &dyn PageSource, tx: &Sender<LoadResult>) {
+fn loader_main(
+    shared: &(Mutex<Queue>, Condvar),
+    source: &dyn PageSource,
+    tx: &Sender<LoadResult>,
+    channel_bytes: usize,
+) {
     let (lock, cvar) = shared;
     loop {
         let key = {
@@ -150,8 +165,18 @@ fn loader_main(shared: &(Mutex<Queue>, Condvar), source: &dyn PageSource, tx: &S
                 q = cvar.wait(q).unwrap();
             }
         };
-        let mut page = vec![0u8; page_bytes(key.level as usize)];
-        let result = source.read_page(key.tile, key.level as usize, &mut page).map(|()| page);
+        let size = page_bytes(key.level as usize);
+        let mut page = vec![0u8; size];
+        let result = source
+            .read_page(key.tile, key.level as usize, &mut page)
+            .map(|()| page);
+        {
+            let mut q = lock.lock().unwrap();
+            while q.in_channel > 0 && q.in_channel + size > channel_bytes && !q.shutdown {
+                q = cvar.wait(q).unwrap();
+            }
+            q.in_channel += size;
+        }
         if tx.send((key, result)).is_err() {
             return;
         }

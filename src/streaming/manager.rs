@@ -6,7 +6,7 @@
 use super::cache::PageCache;
 use super::loader::LoaderPool;
 use super::{FrameStats, Heuristics, PageSource, StreamConfig};
-use crate::atlas::{AtlasBackend, AtlasLayout};
+use crate::atlas::{upload_cost, AtlasBackend, AtlasLayout};
 use crate::library::page_bytes;
 use crate::residency::{PageKey, Residency};
 use crate::view::{CellRect, FrameView};
@@ -37,12 +37,26 @@ struct Want {
 }
 
 impl StreamingManager {
-    pub fn new(source: Arc<dyn PageSource>, grid: Arc<Vec<u32>>, cols: u32, layout: &AtlasLayout, config: StreamConfig) -> StreamingManager {
+    pub fn new(
+        source: Arc<dyn PageSource>,
+        grid: Arc<Vec<u32>>,
+        cols: u32,
+        layout: &AtlasLayout,
+        config: StreamConfig,
+    ) -> StreamingManager {
         let tiles = source.tile_count();
-        let loader = (!config.synchronous).then(|| LoaderPool::new(source.clone(), config.loader_threads, 64));
+        // Loaded pages may queue up to two frames of uploads: enough to keep the budget busy,
+        // little enough to stay out of the RSS bound (they are outside the RAM cache).
+        let channel_bytes = (2 * config.upload_budget).max(1 << 20) as usize;
+        let loader = (!config.synchronous)
+            .then(|| LoaderPool::new(source.clone(), config.loader_threads, channel_bytes));
         StreamingManager {
             residency: Residency::new(tiles, layout),
-            cache: PageCache::new(layout.levels.len(), config.ram_budget, config.heuristics.level_weighted_cache),
+            cache: PageCache::new(
+                layout.levels.len(),
+                config.ram_budget,
+                config.heuristics.level_weighted_cache,
+            ),
             source,
             grid,
             cols,
@@ -79,7 +93,10 @@ impl StreamingManager {
     pub fn update(&mut self, view: &FrameView, backend: &mut dyn AtlasBackend) -> FrameStats {
         self.frame += 1;
         let frame = self.frame;
-        let mut stats = FrameStats { frame, ..Default::default() };
+        let mut stats = FrameStats {
+            frame,
+            ..Default::default()
+        };
         let evictions_before = self.residency.evictions();
 
         // 1. Take in what the loaders finished.
@@ -94,7 +111,12 @@ impl StreamingManager {
         let mut wants = self.visible_wants(view, visible);
         let h = self.config.heuristics;
         if h.ordered {
-            wants.sort_by(|a, b| a.priority.0.cmp(&b.priority.0).then(a.priority.1.total_cmp(&b.priority.1)));
+            wants.sort_by(|a, b| {
+                a.priority
+                    .0
+                    .cmp(&b.priority.0)
+                    .then(a.priority.1.total_cmp(&b.priority.1))
+            });
         } else {
             wants.sort_by_key(|w| (w.key.tile, w.key.level));
         }
@@ -107,7 +129,11 @@ impl StreamingManager {
         }
 
         // 4. Upload ready pages within the budget; collect what must still be read.
-        let budget = if self.config.synchronous { u64::MAX } else { self.config.upload_budget };
+        let budget = if self.config.synchronous {
+            u64::MAX
+        } else {
+            self.config.upload_budget
+        };
         let mut uploaded = 0u64;
         let mut requests = Vec::new();
         for w in &wants {
@@ -121,12 +147,18 @@ impl StreamingManager {
             }
             if !self.cache.contains(&key) && self.config.synchronous {
                 let mut page = vec![0u8; page_bytes(key.level as usize)];
-                let result = self.source.read_page(key.tile, key.level as usize, &mut page).map(|()| page);
+                let result = self
+                    .source
+                    .read_page(key.tile, key.level as usize, &mut page)
+                    .map(|()| page);
                 self.accept(key, result);
             }
-            if self.cache.contains(&key) && uploaded < budget && self.residency.has_room(key.level as usize, frame) {
+            if self.cache.contains(&key)
+                && uploaded < budget
+                && self.residency.has_room(key.level as usize, frame)
+            {
                 self.upload(key, backend);
-                uploaded += page_bytes(key.level as usize) as u64;
+                uploaded += upload_cost(key.level as usize);
                 stats.uploaded_pages += 1;
                 continue;
             }
@@ -140,7 +172,11 @@ impl StreamingManager {
         // 5. Prefetch behind the visible requests, then hand the list to the loaders.
         if self.loader.is_some() && h.prefetch {
             let prefetch = self.prefetch_wants(view, visible);
-            requests.extend(prefetch.into_iter().filter(|k| !self.residency.is_resident(*k) && !self.cache.contains(k) && !self.failed.contains(k)));
+            requests.extend(prefetch.into_iter().filter(|k| {
+                !self.residency.is_resident(*k)
+                    && !self.cache.contains(k)
+                    && !self.failed.contains(k)
+            }));
         }
         if let Some(loader) = &self.loader {
             loader.submit(&requests, h.cancel);
@@ -148,7 +184,13 @@ impl StreamingManager {
             stats.in_flight = loader.in_flight();
             stats.cancelled = loader.cancelled();
         }
-        self.last_view = Some((view.cell_px, glam::DVec2::new(view.origin_int[0] as f64 + view.origin_frac[0] as f64, view.origin_int[1] as f64 + view.origin_frac[1] as f64)));
+        self.last_view = Some((
+            view.cell_px,
+            glam::DVec2::new(
+                view.origin_int[0] as f64 + view.origin_frac[0] as f64,
+                view.origin_int[1] as f64 + view.origin_frac[1] as f64,
+            ),
+        ));
 
         if let Some(dirty) = self.residency.take_dirty() {
             backend.write_page_table(self.residency.page_table(), dirty);
@@ -164,7 +206,12 @@ impl StreamingManager {
 
     /// Streams until `view` is complete (or nothing more can be done): for headless renders
     /// that must be sharp. Returns the last frame's statistics.
-    pub fn settle(&mut self, view: &FrameView, backend: &mut dyn AtlasBackend, timeout: std::time::Duration) -> FrameStats {
+    pub fn settle(
+        &mut self,
+        view: &FrameView,
+        backend: &mut dyn AtlasBackend,
+        timeout: std::time::Duration,
+    ) -> FrameStats {
         let start = std::time::Instant::now();
         loop {
             let stats = self.update(view, backend);
@@ -198,7 +245,9 @@ impl StreamingManager {
 
     fn upload(&mut self, key: PageKey, backend: &mut dyn AtlasBackend) {
         let level = key.level as usize;
-        let Ok(inserted) = self.residency.insert(key, self.frame) else { return };
+        let Ok(inserted) = self.residency.insert(key, self.frame) else {
+            return;
+        };
         let texels = self.cache.get(&key, self.frame).expect("checked by caller");
         backend.write_page(inserted.origin, 1 << level, texels);
         if self.residency.is_pinned(level) {
@@ -213,21 +262,34 @@ impl StreamingManager {
         if view.uses_overview() || rect.is_empty() {
             return Vec::new();
         }
-        let levels: Vec<usize> = view.levels.drawn_levels().filter(|&l| l > 0 && !self.residency.level_complete(l)).collect();
+        let levels: Vec<usize> = view
+            .levels
+            .drawn_levels()
+            .filter(|&l| l > 0 && !self.residency.level_complete(l))
+            .collect();
         if levels.is_empty() {
             return Vec::new();
         }
         self.tiles_in(rect, view)
             .into_iter()
-            .flat_map(|(tile, d2)| levels.iter().map(move |&l| Want { key: PageKey::new(tile, l), priority: (l as u8, d2) }))
+            .flat_map(|(tile, d2)| {
+                levels.iter().map(move |&l| Want {
+                    key: PageKey::new(tile, l),
+                    priority: (l as u8, d2),
+                })
+            })
             .collect()
     }
 
     /// Distinct tiles in `rect` with the distance² of their nearest cell to the screen centre.
     fn tiles_in(&mut self, rect: CellRect, view: &FrameView) -> Vec<(u32, f32)> {
         let stamp = self.frame;
-        let center_x = view.origin_int[0] as f32 + view.origin_frac[0] + view.width as f32 * 0.5 * view.cells_per_px;
-        let center_y = view.origin_int[1] as f32 + view.origin_frac[1] + view.height as f32 * 0.5 * view.cells_per_px;
+        let center_x = view.origin_int[0] as f32
+            + view.origin_frac[0]
+            + view.width as f32 * 0.5 * view.cells_per_px;
+        let center_y = view.origin_int[1] as f32
+            + view.origin_frac[1]
+            + view.height as f32 * 0.5 * view.cells_per_px;
         let mut tiles = Vec::new();
         for y in rect.y0..rect.y1 {
             let dy = y as f32 + 0.5 - center_y;
@@ -245,13 +307,18 @@ impl StreamingManager {
                 }
             }
         }
-        tiles.into_iter().map(|t| (t, self.seen[t as usize].1)).collect()
+        tiles
+            .into_iter()
+            .map(|t| (t, self.seen[t as usize].1))
+            .collect()
     }
 
     /// Pages worth loading before they are visible: while zooming in, the next finer level
     /// around the centre; while panning, a ring of cells ahead of the motion.
     fn prefetch_wants(&mut self, view: &FrameView, visible: CellRect) -> Vec<PageKey> {
-        let Some((last_px, last_origin)) = self.last_view else { return Vec::new() };
+        let Some((last_px, last_origin)) = self.last_view else {
+            return Vec::new();
+        };
         if view.uses_overview() || visible.is_empty() {
             return Vec::new();
         }
@@ -262,24 +329,52 @@ impl StreamingManager {
             if !self.residency.level_complete(next) {
                 // What the screen will show after zooming in by 2×: the central half.
                 let (w, h) = (visible.x1 - visible.x0, visible.y1 - visible.y0);
-                let inner = CellRect { x0: visible.x0 + w / 4, y0: visible.y0 + h / 4, x1: visible.x1 - w / 4, y1: visible.y1 - h / 4 };
+                let inner = CellRect {
+                    x0: visible.x0 + w / 4,
+                    y0: visible.y0 + h / 4,
+                    x1: visible.x1 - w / 4,
+                    y1: visible.y1 - h / 4,
+                };
                 let mut tiles = self.tiles_in(if inner.is_empty() { visible } else { inner }, view);
                 tiles.sort_by(|a, b| a.1.total_cmp(&b.1));
                 out.extend(tiles.into_iter().map(|(t, _)| PageKey::new(t, next)));
             }
         }
-        let origin = glam::DVec2::new(view.origin_int[0] as f64 + view.origin_frac[0] as f64, view.origin_int[1] as f64 + view.origin_frac[1] as f64);
+        let origin = glam::DVec2::new(
+            view.origin_int[0] as f64 + view.origin_frac[0] as f64,
+            view.origin_int[1] as f64 + view.origin_frac[1] as f64,
+        );
         let motion = origin - last_origin;
         if (view.cell_px - last_px).abs() < 1e-9 && motion.length() > 1e-6 {
             let (w, h) = (visible.x1 - visible.x0, visible.y1 - visible.y0);
             let (mx, my) = ((w / 4).max(1), (h / 4).max(1));
             let ahead = CellRect {
-                x0: if motion.x < 0.0 { visible.x0.saturating_sub(mx) } else { visible.x0 },
-                x1: if motion.x > 0.0 { (visible.x1 + mx).min(cols) } else { visible.x1 },
-                y0: if motion.y < 0.0 { visible.y0.saturating_sub(my) } else { visible.y0 },
-                y1: if motion.y > 0.0 { (visible.y1 + my).min(rows) } else { visible.y1 },
+                x0: if motion.x < 0.0 {
+                    visible.x0.saturating_sub(mx)
+                } else {
+                    visible.x0
+                },
+                x1: if motion.x > 0.0 {
+                    (visible.x1 + mx).min(cols)
+                } else {
+                    visible.x1
+                },
+                y0: if motion.y < 0.0 {
+                    visible.y0.saturating_sub(my)
+                } else {
+                    visible.y0
+                },
+                y1: if motion.y > 0.0 {
+                    (visible.y1 + my).min(rows)
+                } else {
+                    visible.y1
+                },
             };
-            let levels: Vec<usize> = view.levels.drawn_levels().filter(|&l| l > 0 && !self.residency.level_complete(l)).collect();
+            let levels: Vec<usize> = view
+                .levels
+                .drawn_levels()
+                .filter(|&l| l > 0 && !self.residency.level_complete(l))
+                .collect();
             let mut ring: Vec<(u32, f32)> = self.tiles_in(ahead, view);
             ring.sort_by(|a, b| a.1.total_cmp(&b.1));
             for (t, _) in ring {

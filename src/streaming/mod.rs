@@ -39,7 +39,12 @@ pub struct Heuristics {
 
 impl Default for Heuristics {
     fn default() -> Self {
-        Heuristics { ordered: true, prefetch: true, cancel: true, level_weighted_cache: true }
+        Heuristics {
+            ordered: true,
+            prefetch: true,
+            cancel: true,
+            level_weighted_cache: true,
+        }
     }
 }
 
@@ -49,7 +54,7 @@ pub struct StreamConfig {
     pub gpu_budget: u64,
     /// Bytes of pages kept in RAM.
     pub ram_budget: u64,
-    /// Most bytes uploaded to the atlases per frame.
+    /// Most bytes uploaded to the atlases per frame (as staged: see `atlas::upload_cost`).
     pub upload_budget: u64,
     pub loader_threads: usize,
     /// Read pages inline, upload without a budget: deterministic, for tests and stills.

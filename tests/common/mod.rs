@@ -9,7 +9,10 @@ use tessera::matching::{pipeline::make_mosaic, CellSpec, MatchOptions};
 pub struct Rng(pub u64);
 impl Rng {
     pub fn next(&mut self) -> u32 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.0 >> 33) as u32
     }
     pub fn below(&mut self, n: u32) -> u32 {
@@ -21,17 +24,33 @@ impl Rng {
 /// drawn from `seed`. Never pure magenta, the tests' background.
 pub fn picture(seed: u64, w: u32, h: u32) -> image::RgbImage {
     let mut rng = Rng(seed);
-    let base = [rng.below(200) as f32, rng.below(200) as f32, rng.below(200) as f32];
-    let accent = [rng.below(255) as f32, rng.below(255) as f32, rng.below(255) as f32];
+    let base = [
+        rng.below(200) as f32,
+        rng.below(200) as f32,
+        rng.below(200) as f32,
+    ];
+    let accent = [
+        rng.below(255) as f32,
+        rng.below(255) as f32,
+        rng.below(255) as f32,
+    ];
     let stripes = 2.0 + rng.below(9) as f32;
-    let (cx, cy, r) = (rng.below(w) as f32, rng.below(h) as f32, (w.min(h) / 4 + rng.below(w.min(h) / 3 + 1)) as f32);
+    let (cx, cy, r) = (
+        rng.below(w) as f32,
+        rng.below(h) as f32,
+        (w.min(h) / 4 + rng.below(w.min(h) / 3 + 1)) as f32,
+    );
     image::RgbImage::from_fn(w, h, |x, y| {
         let (fx, fy) = (x as f32 / w as f32, y as f32 / h as f32);
         let stripe = ((fx * stripes * std::f32::consts::TAU).sin() * 0.5 + 0.5) * 0.4;
         let disc = ((x as f32 - cx).powi(2) + (y as f32 - cy).powi(2)) < r * r;
         let p: [f32; 3] = std::array::from_fn(|c| {
             let v = base[c] * (0.6 + 0.4 * fy) + 50.0 * stripe;
-            if disc { accent[c] } else { v }
+            if disc {
+                accent[c]
+            } else {
+                v
+            }
         });
         image::Rgb(p.map(|v| v.clamp(0.0, 254.0) as u8))
     })
@@ -52,16 +71,42 @@ pub fn fixture(count: u32, max_tile: u32, cells: (u32, u32)) -> Fixture {
     std::fs::create_dir_all(&tiles).unwrap();
     for i in 0..count {
         let (w, h) = (40 + (i * 37) % 150, 40 + (i * 53) % 120);
-        picture(i as u64 + 1, w, h).save(tiles.join(format!("tile{i:03}.png"))).unwrap();
+        picture(i as u64 + 1, w, h)
+            .save(tiles.join(format!("tile{i:03}.png")))
+            .unwrap();
     }
     let library = dir.path().join("lib.tlib");
-    library::bake(&BakeOptions { tiles_dir: tiles.clone(), out: library.clone(), params: StoreParams { max_tile, grid: 2 }, rebuild: false, progress: false }).unwrap();
+    library::bake(&BakeOptions {
+        tiles_dir: tiles.clone(),
+        out: library.clone(),
+        params: StoreParams { max_tile, grid: 2 },
+        rebuild: false,
+        progress: false,
+    })
+    .unwrap();
     let target = dir.path().join("target.png");
     picture(999, 400, 300).save(&target).unwrap();
     let mosaic = dir.path().join("m.mosaic");
     let lib = tessera::library::Library::open(&library).unwrap();
-    make_mosaic(&lib, &target, CellSpec::Exact { cols: cells.0, rows: cells.1 }, MatchOptions { repeat_radius: 1 }, &mosaic).unwrap().save(&mosaic).unwrap();
-    Fixture { dir, tiles, library, mosaic }
+    make_mosaic(
+        &lib,
+        &target,
+        CellSpec::Exact {
+            cols: cells.0,
+            rows: cells.1,
+        },
+        MatchOptions { repeat_radius: 1 },
+        &mosaic,
+    )
+    .unwrap()
+    .save(&mosaic)
+    .unwrap();
+    Fixture {
+        dir,
+        tiles,
+        library,
+        mosaic,
+    }
 }
 
 /// Per-channel absolute differences: (mean, max), in 1/255 units, over RGB.
@@ -82,6 +127,10 @@ pub fn compare(a: &[u8], b: &[u8]) -> (f64, u8) {
 }
 
 pub fn save_pair(dir: &Path, name: &str, w: u32, h: u32, gpu: &[u8], cpu: &[u8]) {
-    let _ = image::RgbaImage::from_raw(w, h, gpu.to_vec()).unwrap().save(dir.join(format!("{name}-gpu.png")));
-    let _ = image::RgbaImage::from_raw(w, h, cpu.to_vec()).unwrap().save(dir.join(format!("{name}-cpu.png")));
+    let _ = image::RgbaImage::from_raw(w, h, gpu.to_vec())
+        .unwrap()
+        .save(dir.join(format!("{name}-gpu.png")));
+    let _ = image::RgbaImage::from_raw(w, h, cpu.to_vec())
+        .unwrap()
+        .save(dir.join(format!("{name}-cpu.png")));
 }

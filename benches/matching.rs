@@ -1,0 +1,112 @@
+//! Matching benchmark: 1920×1080 cells against 18,000 tiles, with the k-d tree and (on a
+//! sample of cells) brute force for comparison. Run: `cargo bench --bench matching`.
+//! Prints medians of several runs; the machine's other load shows up as spread, so
+//! compare rows from the same run.
+
+use std::time::Instant;
+use tessera::library::signature::{signature_len, tile_signature};
+use tessera::matching::index::brute_force_nearest;
+use tessera::matching::{match_cells, target_signatures, KdIndex, MatchOptions};
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, T) {
+    let mut out = None;
+    let times = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            out = Some(f());
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    (median(times), out.unwrap())
+}
+
+fn main() {
+    // `cargo bench` passes --bench; `cargo test --all-targets` runs this binary without it.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("matching benchmark: run it with `cargo bench --bench matching`");
+        return;
+    }
+    let (tiles, cols, rows) = (18_000u32, 1920u32, 1080u32);
+    println!(
+        "matching {cols}×{rows} cells against {tiles} tiles on {} threads (median of 5 runs)",
+        rayon::current_num_threads()
+    );
+    println!("| grid | signatures of the target | index build | match (k-d tree) | brute force, extrapolated |");
+    println!("|---|---:|---:|---:|---:|");
+    for grid in [1u32, 2] {
+        let dims = signature_len(grid) as usize;
+        let sigs: Vec<f32> = (0..tiles)
+            .flat_map(|i| tile_signature(&tessera::synth::synth_tile(i, 16), grid))
+            .collect();
+        // A photograph-like target: smooth fields with detail, as a real target has.
+        let target = image::DynamicImage::ImageRgb8(image::RgbImage::from_fn(
+            cols * grid,
+            rows * grid,
+            |x, y| {
+                let (u, v) = (
+                    x as f32 / (cols * grid) as f32,
+                    y as f32 / (rows * grid) as f32,
+                );
+                let d = ((x * 31 + y * 17) % 23) as f32;
+                image::Rgb([
+                    (128.0 + 100.0 * (u * 9.0).sin() + d) as u8,
+                    (128.0 + 90.0 * (v * 7.0 + u * 3.0).cos()) as u8,
+                    (120.0 + 80.0 * ((u - v) * 5.0).sin() + d) as u8,
+                ])
+            },
+        ));
+        let (t_sig, cells) = time(5, || target_signatures(&target, cols, rows, grid));
+        let (t_build, index) = time(5, || KdIndex::build(&sigs, dims));
+        let (t_match, grid_ids) = time(5, || {
+            match_cells(&cells, cols, &index, dims, MatchOptions::default())
+        });
+        // Brute force on every 1000th cell, checked against the index and extrapolated.
+        let sample: Vec<usize> = (0..(cols * rows) as usize).step_by(1000).collect();
+        let t = Instant::now();
+        for &c in &sample {
+            let (id, _) =
+                brute_force_nearest(&sigs, dims, &cells[c * dims..(c + 1) * dims], &[]).unwrap();
+            assert_eq!(
+                id, grid_ids[c],
+                "index and brute force disagree at cell {c}"
+            );
+        }
+        let t_brute = t.elapsed().as_secs_f64() * (cols * rows) as f64
+            / sample.len() as f64
+            / rayon::current_num_threads() as f64;
+        println!(
+            "| {grid}×{grid} | {:.0} ms | {:.1} ms | {:.0} ms | {:.0} s |",
+            t_sig * 1e3,
+            t_build * 1e3,
+            t_match * 1e3,
+            t_brute
+        );
+    }
+    let (t_radius, _) = {
+        let sigs: Vec<f32> = (0..tiles)
+            .flat_map(|i| tile_signature(&tessera::synth::synth_tile(i, 16), 1))
+            .collect();
+        let index = KdIndex::build(&sigs, 3);
+        let cells: Vec<f32> = (0..cols * rows)
+            .flat_map(|i| {
+                [
+                    50.0 + (i % 97) as f32 * 0.3,
+                    ((i / 1920) % 50) as f32 - 25.0,
+                    (i % 61) as f32 - 30.0,
+                ]
+            })
+            .collect();
+        time(3, || {
+            match_cells(&cells, cols, &index, 3, MatchOptions { repeat_radius: 2 })
+        })
+    };
+    println!(
+        "with --repeat-radius 2 (grid 1, sequential): {:.0} ms",
+        t_radius * 1e3
+    );
+}
