@@ -10,7 +10,7 @@ use crate::view::{Camera, FrameView};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Backend {
-    /// wgpu: the best adapter there is, or Mesa's software Vulkan.
+    /// wgpu: the best adapter there is, or Mesa's software rasteriser (llvmpipe).
     Gpu,
     /// The CPU reference renderer.
     Cpu,

@@ -136,6 +136,9 @@ fn a_mosaic_refuses_a_rebaked_library_and_never_overwrites_foreign_files() {
         fx.library.to_str().unwrap(),
         "--max-tile",
         "32",
+        // The fixture's library was baked with 2×2 signatures; a re-bake keeps its options.
+        "--grid",
+        "2",
     ]);
     assert_eq!(code, 0, "{err}");
     let (code, _, err) = tessera(&[
