@@ -28,20 +28,13 @@ impl FloorProbe {
         format: wgpu::TextureFormat,
     ) -> FloorProbe {
         let device = &ctx.device;
-        let src = device.create_texture(&wgpu::TextureDescriptor {
-            label: Some("floor source"),
-            size: wgpu::Extent3d {
-                width,
-                height,
-                depth_or_array_layers: 1,
-            },
-            mip_level_count: 1,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D2,
-            format: wgpu::TextureFormat::Rgba8UnormSrgb,
-            usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
-            view_formats: &[],
-        });
+        let src = super::texture_2d(
+            device,
+            "floor source",
+            (width, height),
+            wgpu::TextureFormat::Rgba8UnormSrgb,
+            wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+        );
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("floor"),
             source: wgpu::ShaderSource::Wgsl(SHADER.into()),
@@ -87,24 +80,6 @@ impl FloorProbe {
     }
 
     pub fn encode(&self, encoder: &mut wgpu::CommandEncoder, target: &wgpu::TextureView) {
-        let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-            label: Some("floor"),
-            color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-                view: target,
-                depth_slice: None,
-                resolve_target: None,
-                ops: wgpu::Operations {
-                    load: wgpu::LoadOp::Clear(wgpu::Color::BLACK),
-                    store: wgpu::StoreOp::Store,
-                },
-            })],
-            depth_stencil_attachment: None,
-            timestamp_writes: None,
-            occlusion_query_set: None,
-            multiview_mask: None,
-        });
-        pass.set_pipeline(&self.pipeline);
-        pass.set_bind_group(0, &self.bind_group, &[]);
-        pass.draw(0..3, 0..1);
+        super::draw_fullscreen(encoder, "floor", target, &self.pipeline, &self.bind_group);
     }
 }

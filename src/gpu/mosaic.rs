@@ -96,20 +96,13 @@ impl GpuMosaic {
         {
             bail!("the atlas needs {} layers of {} px; this adapter allows {} of {} px: use a smaller --gpu-budget", layout.layers, layout.layer_size, limits.max_texture_array_layers, limits.max_texture_dimension_2d);
         }
-        let grid_texture = device.create_texture(&wgpu::TextureDescriptor {
-            label: Some("match grid"),
-            size: wgpu::Extent3d {
-                width: cols,
-                height: rows,
-                depth_or_array_layers: 1,
-            },
-            mip_level_count: 1,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D2,
-            format: wgpu::TextureFormat::R32Uint,
-            usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
-            view_formats: &[],
-        });
+        let grid_texture = super::texture_2d(
+            device,
+            "match grid",
+            (cols, rows),
+            wgpu::TextureFormat::R32Uint,
+            wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+        );
         write_2d(
             &ctx.queue,
             &grid_texture,
@@ -165,20 +158,13 @@ impl GpuMosaic {
                 limits.max_texture_dimension_2d
             );
         }
-        let page_table = device.create_texture(&wgpu::TextureDescriptor {
-            label: Some("page table"),
-            size: wgpu::Extent3d {
-                width: PAGE_TABLE_WIDTH,
-                height: table_rows,
-                depth_or_array_layers: 1,
-            },
-            mip_level_count: 1,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D2,
-            format: wgpu::TextureFormat::Rg32Uint,
-            usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
-            view_formats: &[],
-        });
+        let page_table = super::texture_2d(
+            device,
+            "page table",
+            (PAGE_TABLE_WIDTH, table_rows),
+            wgpu::TextureFormat::Rg32Uint,
+            wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+        );
         let uniform = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("view"),
             size: std::mem::size_of::<ViewUniform>() as u64,
@@ -469,22 +455,6 @@ impl GpuMosaic {
             .copy_from_slice(bytemuck::bytes_of(&u));
         // The caller submits `encoder`; the belt's buffers come back once that work is done.
         self.belt.finish_and_recall_on_submit(encoder);
-        let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-            label: Some("mosaic"),
-            color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-                view: target,
-                depth_slice: None,
-                resolve_target: None,
-                ops: wgpu::Operations {
-                    load: wgpu::LoadOp::Clear(wgpu::Color::BLACK),
-                    store: wgpu::StoreOp::Store,
-                },
-            })],
-            depth_stencil_attachment: None,
-            timestamp_writes: None,
-            occlusion_query_set: None,
-            multiview_mask: None,
-        });
         let pipeline = if frame.uses_overview() {
             &self.pipelines[0]
         } else if frame.levels.weight_hi < 1.0 {
@@ -492,9 +462,7 @@ impl GpuMosaic {
         } else {
             &self.pipelines[1]
         };
-        pass.set_pipeline(pipeline);
-        pass.set_bind_group(0, &self.bind_group, &[]);
-        pass.draw(0..3, 0..1);
+        super::draw_fullscreen(encoder, "mosaic", target, pipeline, &self.bind_group);
     }
 }
 

@@ -25,20 +25,13 @@ impl OffscreenTarget {
         height: u32,
         format: wgpu::TextureFormat,
     ) -> OffscreenTarget {
-        let texture = ctx.device.create_texture(&wgpu::TextureDescriptor {
-            label: Some("offscreen"),
-            size: wgpu::Extent3d {
-                width,
-                height,
-                depth_or_array_layers: 1,
-            },
-            mip_level_count: 1,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D2,
+        let texture = super::texture_2d(
+            &ctx.device,
+            "offscreen",
+            (width, height),
             format,
-            usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
-            view_formats: &[],
-        });
+            wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
+        );
         Self::for_texture(ctx, &texture)
     }
 
