@@ -24,6 +24,8 @@ pub enum PathName {
     Jumps,
     /// Fast pans at 32 and 256 px per cell.
     Pans,
+    /// Eased zoom from the whole mosaic into its centre at 256 px per cell and back out.
+    Zoom,
 }
 
 struct Lcg(u64);
@@ -73,6 +75,32 @@ fn hold(out: &mut Vec<PathFrame>, cam: Camera, frames: usize, jump: bool) {
     }
 }
 
+/// An eased zoom from `from` into `to` (40 % of the frames), a hold (20 %) and back out:
+/// zoom is interpolated geometrically so every octave takes equally long.
+pub fn zoom_in_out(from: Camera, to: Camera, frames: usize) -> Vec<PathFrame> {
+    let ease = |t: f64| t * t * (3.0 - 2.0 * t);
+    let at = |t: f64| Camera {
+        center: from.center.lerp(to.center, t),
+        cell_px: from.cell_px * (to.cell_px / from.cell_px).powf(t),
+    };
+    let leg = (frames * 2 / 5).max(1);
+    (0..frames.max(1))
+        .map(|i| {
+            let t = if i < leg {
+                ease(i as f64 / leg as f64)
+            } else if i < frames - leg {
+                1.0
+            } else {
+                ease((frames - 1 - i) as f64 / leg as f64)
+            };
+            PathFrame {
+                camera: at(t),
+                jump: false,
+            }
+        })
+        .collect()
+}
+
 /// Builds a path of about `frames` frames for a `cols × rows` mosaic on a `w × h` screen.
 pub fn camera_path(
     name: PathName,
@@ -107,6 +135,14 @@ pub fn camera_path(
         }
     };
     match name {
+        PathName::Zoom => {
+            let centre = DVec2::new(cols as f64, rows as f64) / 2.0;
+            let target = Camera {
+                center: centre,
+                cell_px: 256.0,
+            };
+            out = zoom_in_out(fit, target, frames);
+        }
         PathName::Tour => {
             let target = Camera {
                 center: spot(),
@@ -339,7 +375,12 @@ mod tests {
 
     #[test]
     fn paths_have_the_asked_length_and_jumps() {
-        for name in [PathName::Tour, PathName::Jumps, PathName::Pans] {
+        for name in [
+            PathName::Tour,
+            PathName::Jumps,
+            PathName::Pans,
+            PathName::Zoom,
+        ] {
             let p = camera_path(name, 1920, 1080, 1920, 1080, 2000);
             assert_eq!(p.len(), 2000);
             assert!(p
@@ -350,6 +391,26 @@ mod tests {
         assert!(tour.iter().filter(|f| f.jump).count() >= 6);
         assert!(tour.iter().any(|f| f.camera.cell_px >= 256.0));
         assert!(tour.iter().any(|f| f.camera.cell_px <= 1.0));
+    }
+
+    #[test]
+    fn zoom_in_out_reaches_the_target_and_comes_back() {
+        let from = Camera::fit(100, 50, 640, 360);
+        let to = Camera {
+            center: DVec2::new(10.0, 40.0),
+            cell_px: 256.0,
+        };
+        let p = zoom_in_out(from, to, 100);
+        assert_eq!(p.len(), 100);
+        assert_eq!(p[0].camera, from);
+        assert!(p.iter().any(|f| f.camera == to));
+        let zooms: Vec<f64> = p.iter().map(|f| f.camera.cell_px).collect();
+        assert!(
+            zooms[..40].windows(2).all(|w| w[0] <= w[1]),
+            "zooms in steadily"
+        );
+        assert!(zooms[60..].windows(2).all(|w| w[0] >= w[1]), "and back out");
+        assert!((p[99].camera.cell_px / from.cell_px - 1.0).abs() < 0.05);
     }
 
     #[test]

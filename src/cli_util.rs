@@ -1,4 +1,5 @@
-//! Small parsers shared by the command line: sizes, byte counts, points.
+//! Small helpers shared by the command line: parsers for sizes, byte counts and points;
+//! human-readable byte counts; progress bars.
 
 /// "1920x1080" → (1920, 1080).
 pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
@@ -65,6 +66,23 @@ pub fn human_bytes(b: u64) -> String {
     } else {
         format!("{v:.1} {}", UNITS[u])
     }
+}
+
+/// A progress bar with count, rate and ETA on stderr; hidden when `enabled` is false.
+pub fn progress_bar(len: u64, enabled: bool, what: &str) -> indicatif::ProgressBar {
+    if !enabled {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg:>10} [{bar:30}] {pos}/{len} ({per_sec}, ETA {eta})",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    bar.set_message(what.to_string());
+    bar
 }
 
 #[cfg(test)]

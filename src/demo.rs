@@ -104,7 +104,7 @@ pub fn prepare(cache: &Path, progress: bool) -> anyhow::Result<DemoData> {
     let done = cache.join("tiles.done");
     if !done.exists() {
         std::fs::create_dir_all(&tiles).with_context(|| format!("creating {}", tiles.display()))?;
-        let bar = library::bake::progress_bar(photos.len() as u64, progress, "cropping");
+        let bar = crate::cli_util::progress_bar(photos.len() as u64, progress, "cropping");
         let counts: Vec<anyhow::Result<usize>> = {
             use rayon::prelude::*;
             photos

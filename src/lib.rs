@@ -15,6 +15,7 @@
 //! * [`streaming`]: loader threads, RAM cache, per-frame residency decisions.
 //! * [`gpu`]: wgpu device, atlases, the WGSL pipeline; [`cpu_render`]: its CPU twin.
 //! * [`render`]: headless rendering over either; [`viewer`]: the interactive window.
+//! * [`video`]: MP4 writing and video reading through FFmpeg.
 
 pub mod atlas;
 pub mod bench;
@@ -32,9 +33,10 @@ pub mod residency;
 pub mod scene;
 pub mod streaming;
 pub mod synth;
+pub mod video;
 pub mod view;
 pub mod viewer;
 
-pub use render::{Backend, HeadlessRenderer, RenderOptions};
+pub use render::{Backend, HeadlessRenderer, Pacing, RenderOptions};
 pub use scene::Scene;
 pub use view::Camera;

@@ -9,7 +9,7 @@ use tessera::library::{self, BakeOptions, Library, StoreParams};
 use tessera::matching::{pipeline::make_mosaic, CellSpec, MatchOptions};
 use tessera::mosaic::Mosaic;
 use tessera::streaming::{Heuristics, StreamConfig};
-use tessera::{Backend, Camera, HeadlessRenderer, RenderOptions, Scene};
+use tessera::{Backend, Camera, HeadlessRenderer, Pacing, RenderOptions, Scene};
 
 #[derive(Parser)]
 #[command(
@@ -128,12 +128,13 @@ struct BakeArgs {
     /// Library folder when --target is given (default: <tiles folder name>.tlib here).
     #[arg(long)]
     library: Option<PathBuf>,
-    /// Largest tile side in texels (power of two, 1..=1024).
-    #[arg(long, default_value_t = 256)]
-    max_tile: u32,
-    /// Signature grid: each tile's colour is described by grid×grid CIELAB sub-cells.
-    #[arg(long, default_value_t = 1)]
-    grid: u32,
+    /// Largest tile side in texels (power of two, 1..=1024) [default: the library's, else 256].
+    #[arg(long)]
+    max_tile: Option<u32>,
+    /// Signature grid: each tile's colour is described by grid×grid CIELAB sub-cells
+    /// [default: the library's, else 1].
+    #[arg(long)]
+    grid: Option<u32>,
     /// Throw away what the library holds and bake every picture again.
     #[arg(long)]
     rebuild: bool,
@@ -259,13 +260,40 @@ impl EngineArgs {
 struct RenderArgs {
     /// Mosaic file.
     mosaic: PathBuf,
-    /// PNG to write.
+    /// A PNG of one view, or a video (.mp4, .mov, .mkv) of a camera path.
     #[arg(short, long, default_value = "frame.png")]
     output: PathBuf,
     #[command(flatten)]
     view: ViewArgs,
     #[command(flatten)]
+    video: VideoArgs,
+    #[command(flatten)]
     engine: EngineArgs,
+}
+
+#[derive(Args, Clone)]
+#[command(next_help_heading = "Video (when --output is .mp4, .mov or .mkv)")]
+struct VideoArgs {
+    /// Camera path. `zoom` goes from the whole mosaic into --center at --cell-px (default
+    /// 256) and back; the others are the benchmark's paths.
+    #[arg(long, value_enum, default_value = "zoom")]
+    path: tessera::bench::PathName,
+    /// Frames to render.
+    #[arg(long, default_value_t = 300)]
+    frames: usize,
+    /// Frames per second of the video.
+    #[arg(long, default_value_t = 30)]
+    fps: u32,
+    /// H.264 quality: 0 lossless … 51 worst (x264's CRF).
+    #[arg(long, default_value_t = 18)]
+    crf: u8,
+    /// x264 preset: ultrafast, veryfast, fast, medium, slow … (slower: smaller file).
+    #[arg(long, default_value = "fast")]
+    preset: String,
+    /// sharp: every frame waits for its pages; live: stream as the viewer does, so frames
+    /// show coarser levels while pages arrive.
+    #[arg(long, value_enum, default_value = "sharp")]
+    pacing: Pacing,
 }
 
 fn main() {
@@ -313,16 +341,6 @@ fn default_library_path(tiles: &Path) -> PathBuf {
 }
 
 fn bake(a: BakeArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        a.max_tile.is_power_of_two() && a.max_tile <= 1024,
-        "--max-tile {}: must be a power of two up to 1024",
-        a.max_tile
-    );
-    anyhow::ensure!(
-        (1..=8).contains(&a.grid),
-        "--grid {}: must be 1..=8",
-        a.grid
-    );
     let library_path = match (&a.target, &a.output) {
         (None, Some(out)) => out.clone(),
         _ => a
@@ -330,13 +348,27 @@ fn bake(a: BakeArgs) -> anyhow::Result<()> {
             .clone()
             .unwrap_or_else(|| default_library_path(&a.tiles)),
     };
+    // Options not given keep what the library was baked with, so a re-bake needs only
+    // --tiles and -o.
+    let existing = library::store::existing_params(&library_path);
+    let params = StoreParams {
+        max_tile: a.max_tile.or(existing.map(|p| p.max_tile)).unwrap_or(256),
+        grid: a.grid.or(existing.map(|p| p.grid)).unwrap_or(1),
+    };
+    anyhow::ensure!(
+        params.max_tile.is_power_of_two() && params.max_tile <= 1024,
+        "--max-tile {}: must be a power of two up to 1024",
+        params.max_tile
+    );
+    anyhow::ensure!(
+        (1..=8).contains(&params.grid),
+        "--grid {}: must be 1..=8",
+        params.grid
+    );
     let opts = BakeOptions {
         tiles_dir: a.tiles.clone(),
         out: library_path.clone(),
-        params: StoreParams {
-            max_tile: a.max_tile,
-            grid: a.grid,
-        },
+        params,
         rebuild: a.rebuild,
         progress: true,
     };
@@ -506,6 +538,9 @@ fn camera_for(scene: &Scene, v: &ViewArgs) -> Camera {
 }
 
 fn render(a: RenderArgs) -> anyhow::Result<()> {
+    if tessera::video::is_video_path(&a.output) {
+        return render_video(a);
+    }
     let scene = Scene::open(&a.mosaic)?;
     let camera = camera_for(&scene, &a.view);
     let style = RenderStyle {
@@ -529,6 +564,75 @@ fn render(a: RenderArgs) -> anyhow::Result<()> {
             format!(
                 " ({} pages drawn from coarser levels: over the GPU budget)",
                 stats.missing
+            )
+        } else {
+            String::new()
+        }
+    );
+    Ok(())
+}
+
+fn render_video(a: RenderArgs) -> anyhow::Result<()> {
+    use tessera::bench::{camera_path, zoom_in_out, PathName};
+    use tessera::video::{VideoSettings, VideoWriter};
+    let scene = Scene::open(&a.mosaic)?;
+    let (w, h) = a.view.size;
+    let v = &a.video;
+    anyhow::ensure!(v.frames > 0, "--frames must be at least 1");
+    let path = match v.path {
+        PathName::Zoom => {
+            let mut target = camera_for(&scene, &a.view);
+            if a.view.cell_px.is_none() {
+                target.cell_px = 256.0;
+            }
+            zoom_in_out(scene.fit(w, h), target, v.frames)
+        }
+        other => camera_path(other, scene.cols(), scene.rows(), w, h, v.frames),
+    };
+    let style = RenderStyle {
+        debug_lod: a.view.debug_lod,
+        ..Default::default()
+    };
+    let synchronous = v.pacing == Pacing::Sharp;
+    let mut renderer =
+        HeadlessRenderer::new(scene, &a.engine.options(a.view.size, style, synchronous)?)?;
+    let settings = VideoSettings {
+        width: w,
+        height: h,
+        fps: v.fps,
+        crf: v.crf,
+        preset: v.preset.clone(),
+    };
+    let mut video = VideoWriter::create(&a.output, settings)?;
+    let bar = tessera::cli_util::progress_bar(
+        path.len() as u64,
+        std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        "frames",
+    );
+    let cameras = path.iter().map(|f| f.camera);
+    let recorded = renderer.record(cameras, v.pacing, &mut video, |n| {
+        bar.set_position(n as u64)
+    });
+    bar.finish_and_clear();
+    let recorded = recorded?;
+    let encoded = video.finish()?;
+    println!(
+        "{}: {} frames {}×{} at {} fps ({:.1} s), {} {}, on {}; render {:.1} ms/frame, encode {:.1} ms/frame{}",
+        a.output.display(),
+        encoded.frames,
+        w,
+        h,
+        v.fps,
+        encoded.frames as f64 / v.fps as f64,
+        encoded.codec,
+        human_bytes(encoded.bytes),
+        renderer.describe(),
+        recorded.render_secs * 1e3 / recorded.frames.max(1) as f64,
+        encoded.encode_secs * 1e3 / encoded.frames.max(1) as f64,
+        if recorded.max_missing > 0 {
+            format!(
+                "; up to {} pages per frame drawn from coarser levels",
+                recorded.max_missing
             )
         } else {
             String::new()
@@ -669,8 +773,12 @@ fn bench(a: BenchArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let name = <PathName as clap::ValueEnum>::from_str(&a.path, true)
-        .map_err(|_| anyhow::anyhow!("--path {}: choose tour, jumps, pans or levels", a.path))?;
+    let name = <PathName as clap::ValueEnum>::from_str(&a.path, true).map_err(|_| {
+        anyhow::anyhow!(
+            "--path {}: choose tour, jumps, pans, zoom or levels",
+            a.path
+        )
+    })?;
     let path = camera_path(name, cols, rows, a.size.0, a.size.1, a.frames);
     let report = tessera::bench::run(&mut renderer, &a.path, &path)?;
     if a.json {

@@ -238,6 +238,56 @@ impl HeadlessRenderer {
     }
 }
 
+/// How `HeadlessRenderer::record` streams pages between frames.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Pacing {
+    /// Every frame waits until all its pages are resident: what a film should look like.
+    Sharp,
+    /// One streaming step per frame under the upload budget, as the viewer runs: frames show
+    /// coarser levels while pages arrive.
+    Live,
+}
+
+/// What `HeadlessRenderer::record` reports.
+#[derive(Clone, Debug, Default)]
+pub struct RecordSummary {
+    pub frames: usize,
+    /// Most pages drawn from a coarser level in one frame (0 with `Pacing::Sharp` unless a
+    /// view needs more than the GPU budget holds).
+    pub max_missing: usize,
+    /// Seconds spent streaming, drawing and reading back (not waiting for the encoder).
+    pub render_secs: f64,
+}
+
+impl HeadlessRenderer {
+    /// Renders `cameras` in order and hands each frame to `video`; `progress` is called after
+    /// every frame with the count so far.
+    pub fn record(
+        &mut self,
+        cameras: impl IntoIterator<Item = Camera>,
+        pacing: Pacing,
+        video: &mut crate::video::VideoWriter,
+        mut progress: impl FnMut(usize),
+    ) -> anyhow::Result<RecordSummary> {
+        let mut summary = RecordSummary::default();
+        for camera in cameras {
+            let started = std::time::Instant::now();
+            let stats = match pacing {
+                Pacing::Sharp => self.settle(&camera, std::time::Duration::from_secs(60)),
+                Pacing::Live => self.update(&camera),
+            };
+            self.draw(&camera, true)?;
+            let pixels = self.pixels()?;
+            summary.render_secs += started.elapsed().as_secs_f64();
+            summary.max_missing = summary.max_missing.max(stats.missing);
+            video.write_frame(pixels)?;
+            summary.frames += 1;
+            progress(summary.frames);
+        }
+        Ok(summary)
+    }
+}
+
 fn backend_of(engine: &mut Engine) -> &mut dyn crate::atlas::AtlasBackend {
     match engine {
         Engine::Gpu { mosaic, .. } => mosaic.as_mut(),

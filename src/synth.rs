@@ -2,7 +2,7 @@
 //! same store writer as a real bake, and a mosaic matched from a procedural target, so scale
 //! (18,000 tiles, gigabytes of pages) can be tested without a photo collection.
 
-use crate::library::bake::progress_bar;
+use crate::cli_util::progress_bar;
 use crate::library::pyramid::{build_pyramid, LinearTile};
 use crate::library::signature::tile_signature;
 use crate::library::store::{SourceKey, StoreParams, StoreWriter, TileEntry};

@@ -128,19 +128,28 @@ fn a_mosaic_refuses_a_rebaked_library_and_never_overwrites_foreign_files() {
     common::picture(4242, 80, 80)
         .save(fx.tiles.join("late.png"))
         .unwrap();
-    let (code, _, err) = tessera(&[
-        "bake",
-        "--tiles",
-        fx.tiles.to_str().unwrap(),
-        "-o",
-        fx.library.to_str().unwrap(),
-        "--max-tile",
-        "32",
-        // The fixture's library was baked with 2×2 signatures; a re-bake keeps its options.
-        "--grid",
-        "2",
-    ]);
+    let rebake = |extra: &[&str]| {
+        let mut args = vec![
+            "bake",
+            "--tiles",
+            fx.tiles.to_str().unwrap(),
+            "-o",
+            fx.library.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        tessera(&args)
+    };
+    // The fixture's library has 32 px tiles and 2×2 signatures: asking for other ones is
+    // refused with the fix, and leaving them out keeps the library's.
+    let (code, _, err) = rebake(&["--grid", "1"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("--max-tile 32 --grid 2") && err.contains("--rebuild"),
+        "{err}"
+    );
+    let (code, out, err) = rebake(&[]);
     assert_eq!(code, 0, "{err}");
+    assert!(out.contains("1 baked, 8 reused"), "{out}");
     let (code, _, err) = tessera(&[
         "render",
         fx.mosaic.to_str().unwrap(),

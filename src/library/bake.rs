@@ -112,22 +112,6 @@ pub fn bake_tile(image: &image::DynamicImage, params: StoreParams) -> (Vec<Vec<u
     (build_pyramid(&top), signature)
 }
 
-pub fn progress_bar(len: u64, enabled: bool, what: &str) -> indicatif::ProgressBar {
-    if !enabled {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(len);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{msg:>10} [{bar:30}] {pos}/{len} ({per_sec}, ETA {eta})",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
-    );
-    bar.set_message(what.to_string());
-    bar
-}
-
 pub fn bake(opts: &BakeOptions) -> anyhow::Result<BakeReport> {
     let sources = scan_sources(&opts.tiles_dir)?;
     let existed = opts.out.exists();
@@ -151,7 +135,7 @@ pub fn bake(opts: &BakeOptions) -> anyhow::Result<BakeReport> {
         todo.len()
     );
 
-    let bar = progress_bar(todo.len() as u64, opts.progress, "baking");
+    let bar = crate::cli_util::progress_bar(todo.len() as u64, opts.progress, "baking");
     let mut skipped = Vec::new();
     let batch = (rayon::current_num_threads() * 4).max(8);
     for chunk in todo.chunks(batch) {

@@ -369,6 +369,20 @@ struct JournalHeader {
     base_records: u32,
 }
 
+fn parse_journal_header(first_line: Option<std::io::Result<String>>) -> Option<JournalHeader> {
+    serde_json::from_str(&first_line?.ok()?).ok()
+}
+
+/// The parameters a library at `dir` was baked with: from its manifest, or from the journal
+/// of an interrupted first bake. `None` where there is no library (or nothing readable).
+pub fn existing_params(dir: &Path) -> Option<StoreParams> {
+    if let Ok(manifest) = read_manifest(dir) {
+        return Some(manifest.params);
+    }
+    let journal = File::open(dir.join(JOURNAL_FILE)).ok()?;
+    parse_journal_header(BufReader::new(journal).lines().next()).map(|h| h.params)
+}
+
 /// A record the writer already holds (committed before, or journaled by an interrupted bake).
 pub struct KnownRecord {
     pub record: u32,
@@ -457,10 +471,7 @@ impl StoreWriter {
         let mut adopted = Vec::new();
         if let Ok(file) = File::open(&journal_path) {
             let mut lines = BufReader::new(file).lines();
-            let header: Option<JournalHeader> = lines
-                .next()
-                .and_then(|l| l.ok())
-                .and_then(|l| serde_json::from_str(&l).ok());
+            let header = parse_journal_header(lines.next());
             if header.is_some_and(|h| h.params == params && h.base_records == base_records) {
                 for line in lines {
                     // A torn last line is where the interruption hit: stop there.

@@ -1,0 +1,65 @@
+//! Video files through FFmpeg (ffmpeg-next): the MP4 writer behind `tessera render -o x.mp4`
+//! and a frame reader (used by the tests to check what was written, and the start of video
+//! tiles).
+//!
+//! Frames cross this module as tightly packed sRGB RGBA8, the renderer's read-back format;
+//! conversion to and from YUV 4:2:0 (BT.709, limited range, the tags every player assumes for
+//! HD) happens here and nowhere else.
+
+mod decode;
+mod encode;
+
+pub use decode::VideoReader;
+pub use encode::{is_video_path, EncodeSummary, VideoSettings, VideoWriter};
+
+use ffmpeg_next as ffmpeg;
+
+/// Initialises FFmpeg once and keeps its own logging to errors (ours goes through tracing).
+fn init() -> anyhow::Result<()> {
+    static INIT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    INIT.get_or_init(|| {
+        ffmpeg::init().map_err(|e| e.to_string())?;
+        ffmpeg::util::log::set_level(ffmpeg::util::log::Level::Error);
+        Ok(())
+    })
+    .clone()
+    .map_err(|e| anyhow::anyhow!("FFmpeg did not initialise: {e}"))
+}
+
+/// Sets the YUV↔RGB matrix of a scaler: `space` and `range` describe its YUV side (the RGB
+/// side is always full range). `to_yuv` says which way the scaler converts. Untagged video
+/// gets the players' guess: BT.709 from 720 lines up, BT.601 below.
+fn set_yuv_matrix(
+    scaler: &mut ffmpeg::software::scaling::Context,
+    space: ffmpeg::color::Space,
+    range: ffmpeg::color::Range,
+    height: u32,
+    to_yuv: bool,
+) {
+    use ffmpeg::color::Space;
+    use ffmpeg::ffi;
+    let matrix = match space {
+        Space::BT709 => ffi::SWS_CS_ITU709,
+        Space::BT2020NCL | Space::BT2020CL => ffi::SWS_CS_BT2020,
+        Space::SMPTE240M => ffi::SWS_CS_SMPTE240M,
+        Space::FCC => ffi::SWS_CS_FCC,
+        Space::Unspecified if height >= 720 => ffi::SWS_CS_ITU709,
+        _ => ffi::SWS_CS_ITU601,
+    };
+    let yuv_full = i32::from(range == ffmpeg::color::Range::JPEG);
+    let (src_full, dst_full) = if to_yuv { (1, yuv_full) } else { (yuv_full, 1) };
+    // SAFETY: the scaler is a live SwsContext; the coefficient table is static in libswscale.
+    unsafe {
+        let table = ffi::sws_getCoefficients(matrix);
+        ffi::sws_setColorspaceDetails(
+            scaler.as_mut_ptr(),
+            table,
+            src_full,
+            table,
+            dst_full,
+            0,
+            1 << 16,
+            1 << 16,
+        );
+    }
+}
