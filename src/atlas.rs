@@ -240,6 +240,9 @@ pub trait AtlasBackend {
         table: &[crate::residency::Entry],
         dirty: std::ops::Range<usize>,
     );
+    /// Sends what is staged now. Bulk loads call this between chunks, so staging memory
+    /// holds one chunk rather than growing through the load.
+    fn flush(&mut self) {}
 }
 
 #[cfg(test)]

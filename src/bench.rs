@@ -204,6 +204,8 @@ pub struct BenchReport {
     pub time_to_sharp_ms: Vec<Option<f64>>,
     pub time_to_sharp_frames: Vec<Option<usize>>,
     pub max_missing_pages: usize,
+    /// Missing pages summed over all frames: how much of the path was drawn from fallbacks.
+    pub missing_page_frames: u64,
     pub bytes_uploaded: u64,
     pub evictions: u64,
     pub cancelled_requests: u64,
@@ -240,12 +242,23 @@ pub fn median_p99(samples: &mut [f64]) -> (f64, f64) {
     (at(0.5), at(0.99))
 }
 
+/// One line of `--trace`: a frame's time and what streaming did in it.
+#[derive(Serialize)]
+struct TraceLine<'a> {
+    ms: f64,
+    jump: bool,
+    cell_px: f64,
+    #[serde(flatten)]
+    stats: &'a crate::streaming::FrameStats,
+}
+
 /// Renders every frame of `path` as a viewer would (stream, draw, wait for the GPU; no
-/// read-back) and collects the report.
+/// read-back) and collects the report; `trace` gets one JSON line per frame.
 pub fn run(
     renderer: &mut HeadlessRenderer,
     name: &str,
     path: &[PathFrame],
+    mut trace: Option<&mut dyn std::io::Write>,
 ) -> anyhow::Result<BenchReport> {
     let mut times = Vec::with_capacity(path.len());
     let mut sharp_ms = Vec::new();
@@ -253,7 +266,7 @@ pub fn run(
     let mut pending_jump: Option<(Instant, usize)> = None;
     let (mut max_missing, mut bytes, mut resident_peak, mut cache_peak, mut failed) =
         (0, 0, 0, 0, 0);
-    let mut cancelled = 0;
+    let (mut cancelled, mut missing_sum) = (0, 0);
     // One untimed frame: the first draw pays the shader compile (about 100 ms on lavapipe).
     if let Some(first) = path.first() {
         renderer.draw(&first.camera, false)?;
@@ -272,7 +285,18 @@ pub fn run(
         let t1 = Instant::now();
         times.push((t1 - t0).as_secs_f64() * 1e3);
         max_missing = max_missing.max(stats.missing);
+        missing_sum += stats.missing as u64;
         bytes += stats.uploaded_bytes;
+        if let Some(out) = trace.as_deref_mut() {
+            let line = TraceLine {
+                ms: times[i],
+                jump: f.jump,
+                cell_px: f.camera.cell_px,
+                stats: &stats,
+            };
+            serde_json::to_writer(&mut *out, &line)?;
+            writeln!(out)?;
+        }
         resident_peak = resident_peak.max(stats.atlas_resident_bytes);
         cache_peak = cache_peak.max(stats.cache_bytes);
         failed = stats.failed_pages;
@@ -302,6 +326,7 @@ pub fn run(
         time_to_sharp_ms: sharp_ms,
         time_to_sharp_frames: sharp_frames,
         max_missing_pages: max_missing,
+        missing_page_frames: missing_sum,
         bytes_uploaded: bytes,
         evictions: renderer.stream().evictions(),
         cancelled_requests: cancelled,

@@ -85,6 +85,9 @@ struct BenchArgs {
     /// Print the report as JSON (keys in the README).
     #[arg(long)]
     json: bool,
+    /// Also write one JSON line per frame here: its time, zoom and streaming counters.
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
     #[command(flatten)]
     engine: EngineArgs,
 }
@@ -780,7 +783,21 @@ fn bench(a: BenchArgs) -> anyhow::Result<()> {
         )
     })?;
     let path = camera_path(name, cols, rows, a.size.0, a.size.1, a.frames);
-    let report = tessera::bench::run(&mut renderer, &a.path, &path)?;
+    let mut trace = match &a.trace {
+        Some(p) => Some(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("{}: cannot create", p.display()))?,
+        )),
+        None => None,
+    };
+    let report = tessera::bench::run(
+        &mut renderer,
+        &a.path,
+        &path,
+        trace.as_mut().map(|t| t as &mut dyn std::io::Write),
+    )?;
+    if let Some(mut t) = trace {
+        std::io::Write::flush(&mut t)?;
+    }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());

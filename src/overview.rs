@@ -13,7 +13,7 @@ pub struct OverviewMip {
     pub texels: Vec<u8>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Overview {
     pub mips: Vec<OverviewMip>,
 }

@@ -64,7 +64,7 @@ pub struct HeadlessRenderer {
 }
 
 impl HeadlessRenderer {
-    pub fn new(scene: Scene, opts: &RenderOptions) -> anyhow::Result<HeadlessRenderer> {
+    pub fn new(mut scene: Scene, opts: &RenderOptions) -> anyhow::Result<HeadlessRenderer> {
         let (w, h) = (opts.width, opts.height);
         anyhow::ensure!(
             w > 0 && h > 0 && w <= 16384 && h <= 16384,
@@ -79,6 +79,7 @@ impl HeadlessRenderer {
                     ctx.device.limits().max_texture_array_layers,
                 )?;
                 let mosaic = Box::new(GpuMosaic::new(&ctx, &scene, &layout, OFFSCREEN_FORMAT)?);
+                scene.release_overview();
                 let target = OffscreenTarget::new(&ctx, w, h);
                 (
                     Engine::Gpu {
@@ -110,6 +111,7 @@ impl HeadlessRenderer {
         );
         let mut engine = engine;
         stream.init_backend(backend_of(&mut engine), &scene.level0);
+        crate::streaming::return_freed_memory();
         Ok(HeadlessRenderer {
             scene,
             engine,

@@ -37,6 +37,12 @@ impl Scene {
         })
     }
 
+    /// Frees the CPU copy of the overview once a GPU holds its own (11 MiB for a 1920×1080
+    /// grid). Only GPU paths call this: the CPU reference renderer samples it.
+    pub fn release_overview(&mut self) {
+        self.overview = Overview::default();
+    }
+
     pub fn cols(&self) -> u32 {
         self.mosaic.cols()
     }

@@ -129,6 +129,7 @@ impl App {
             ctx.device.limits().max_texture_array_layers,
         )?;
         let mut mosaic = GpuMosaic::new(&ctx, &self.scene, &layout, format)?;
+        self.scene.release_overview();
         let mut stream = StreamingManager::new(
             self.scene.library.clone(),
             self.scene.grid.clone(),

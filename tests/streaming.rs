@@ -73,12 +73,23 @@ fn a_tiny_budget_still_draws_every_visible_cell_within_budget() {
     }
 }
 
+/// For the 30-tile, 64 px fixtures: levels 0–5 (160 KiB) fit and are pinned, loaded up
+/// front; level 6 (480 KiB for every tile) does not, so it is paged and streamed.
+const PAGED_FINEST: StreamConfig = StreamConfig {
+    gpu_budget: 480 << 10,
+    ram_budget: 512 << 20,
+    upload_budget: 8 << 20,
+    loader_threads: 2,
+    synchronous: false,
+    heuristics: tessera::streaming::Heuristics::ALL,
+};
+
 #[test]
 fn streaming_converges_to_the_synchronous_frame() {
     let fx = common::fixture(30, 64, (12, 9));
     let cam = Camera {
         center: DVec2::new(5.3, 4.1),
-        cell_px: 45.0,
+        cell_px: 120.0,
     };
     let mut sync = renderer(
         &fx,
@@ -87,7 +98,7 @@ fn streaming_converges_to_the_synchronous_frame() {
         200,
         StreamConfig {
             synchronous: true,
-            ..Default::default()
+            ..PAGED_FINEST
         },
     );
     let (a, _) = sync.render(&cam).unwrap();
@@ -100,7 +111,7 @@ fn streaming_converges_to_the_synchronous_frame() {
         200,
         StreamConfig {
             upload_budget: 16 << 10,
-            ..Default::default()
+            ..PAGED_FINEST
         },
     );
     // The first frame after a cold start is incomplete; it still has no holes.
@@ -119,10 +130,10 @@ fn streaming_converges_to_the_synchronous_frame() {
 #[test]
 fn failed_loads_draw_fallbacks_log_once_and_do_not_retry() {
     let fx = common::fixture(30, 64, (12, 9));
-    let mut r = renderer(&fx, Backend::Gpu, 300, 200, StreamConfig::default());
+    let mut r = renderer(&fx, Backend::Gpu, 300, 200, PAGED_FINEST);
     let cam = Camera {
         center: DVec2::new(6.0, 4.5),
-        cell_px: 60.0,
+        cell_px: 120.0,
     };
     // The store loses its finest pages while the renderer runs.
     let level6 = fx.library.join("level-06.bin");
@@ -156,12 +167,53 @@ fn memory_stays_within_budgets_along_a_camera_path() {
     };
     let mut r = renderer(&fx, Backend::Gpu, 320, 240, stream);
     let path = tessera::bench::camera_path(tessera::bench::PathName::Tour, 40, 30, 320, 240, 240);
-    let report = tessera::bench::run(&mut r, "tour", &path).unwrap();
+    let report = tessera::bench::run(&mut r, "tour", &path, None).unwrap();
     assert!(report.peak_gpu_atlas_bytes <= 256 << 10, "{report:?}");
     assert!(report.peak_resident_page_bytes <= report.peak_gpu_atlas_bytes);
     assert!(report.peak_ram_cache_bytes <= 128 << 10, "{report:?}");
     assert!(
         report.bytes_uploaded > 0 && report.evictions > 0,
         "the path should stream and evict: {report:?}"
+    );
+}
+
+#[test]
+fn pinned_levels_are_loaded_up_front() {
+    let fx = common::fixture(30, 64, (12, 9));
+    // A small screen, so a screenful of each level is fewer pages than the library holds,
+    // and 42 blocks of 64² texels: every page up to 32 px (14 blocks) plus three screenfuls
+    // of 64 px pages (27) fit; every 64 px page (30 more) does not. So 0–5 are pinned.
+    let stream = StreamConfig {
+        gpu_budget: 42 * 64 * 64 * 4,
+        ..PAGED_FINEST
+    };
+    let mut r = renderer(&fx, Backend::Gpu, 64, 48, stream);
+    let residency = r.stream().residency();
+    let levels = residency.levels();
+    let pinned: Vec<usize> = (0..levels).filter(|&l| residency.is_pinned(l)).collect();
+    assert!(pinned.len() >= 3 && pinned.len() < levels, "{pinned:?}");
+    for level in 0..levels {
+        if residency.is_pinned(level) {
+            assert!(residency.level_complete(level), "pinned level {level}");
+        } else {
+            assert_eq!(residency.resident_count(level), 0, "paged level {level}");
+        }
+    }
+    // A view drawn from pinned levels only needs nothing more, and asks for nothing.
+    let finest_pinned = *pinned.last().unwrap();
+    let cam = Camera {
+        center: DVec2::new(6.0, 4.5),
+        cell_px: 0.7 * (1u32 << finest_pinned) as f64,
+    };
+    let stats = r.update(&cam);
+    assert_eq!(
+        (
+            stats.wanted,
+            stats.missing,
+            stats.uploaded_pages,
+            stats.queue_depth
+        ),
+        (0, 0, 0, 0),
+        "{stats:?}"
     );
 }

@@ -22,9 +22,22 @@ impl GpuContext {
     /// A device with no surface. `adapter` (or `$TESSERA_ADAPTER`) picks by name substring.
     pub fn headless(adapter: Option<&str>) -> anyhow::Result<GpuContext> {
         quiet_runtime_dir();
-        let instance =
-            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-        Self::with_instance(instance, None, adapter)
+        let desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+        let probed_vulkan = desc.backends.contains(wgpu::Backends::VULKAN);
+        let ctx = Self::with_instance(wgpu::Instance::new(desc), None, adapter)?;
+        let info = ctx.adapter.get_info();
+        if !(probed_vulkan
+            && info.backend == wgpu::Backend::Gl
+            && info.device_type == wgpu::DeviceType::Cpu)
+        {
+            return Ok(ctx);
+        }
+        // Software GL won over lavapipe: reopen on GL alone, so the Vulkan drivers loaded
+        // while probing are unloaded again (about 10 MB of resident code and state).
+        drop(ctx);
+        let mut gl_only = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+        gl_only.backends = wgpu::Backends::GL;
+        Self::with_instance(wgpu::Instance::new(gl_only), None, adapter)
     }
 
     /// A device for `instance` that can present to `surface` when one is given.

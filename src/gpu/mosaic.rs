@@ -51,8 +51,9 @@ struct StagedCopy {
     dest: CopyDest,
 }
 
-/// Staging-belt chunk size: a few 256 px pages or one 1024 px page per chunk.
-const BELT_CHUNK_BYTES: u64 = 8 << 20;
+/// Staging-belt chunk size: sixteen 256 px pages or one 1024 px page. A frame's 8 MiB upload
+/// budget fills three; smaller chunks waste less of the last one.
+const BELT_CHUNK_BYTES: u64 = 4 << 20;
 
 /// Submit staged uploads early past this many bytes (bulk loads, synchronous renders).
 const MAX_STAGED_BYTES: u64 = 16 << 20;
@@ -96,22 +97,42 @@ impl GpuMosaic {
         {
             bail!("the atlas needs {} layers of {} px; this adapter allows {} of {} px: use a smaller --gpu-budget", layout.layers, layout.layer_size, limits.max_texture_array_layers, limits.max_texture_dimension_2d);
         }
+        // Tile ids fit 16 bits for libraries up to 65,536 tiles: half the texture (4 MB at
+        // 1920×1080 cells). The shader reads either format through a `texture_2d<u32>`.
+        let narrow = tiles <= 1 << 16;
         let grid_texture = super::texture_2d(
             device,
             "match grid",
             (cols, rows),
-            wgpu::TextureFormat::R32Uint,
+            if narrow {
+                wgpu::TextureFormat::R16Uint
+            } else {
+                wgpu::TextureFormat::R32Uint
+            },
             wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
         );
-        write_2d(
-            &ctx.queue,
-            &grid_texture,
-            0,
-            cols,
-            rows,
-            4,
-            bytemuck::cast_slice(grid),
-        );
+        if narrow {
+            let ids: Vec<u16> = grid.iter().map(|&t| t as u16).collect();
+            write_2d(
+                &ctx.queue,
+                &grid_texture,
+                0,
+                cols,
+                rows,
+                2,
+                bytemuck::cast_slice(&ids),
+            );
+        } else {
+            write_2d(
+                &ctx.queue,
+                &grid_texture,
+                0,
+                cols,
+                rows,
+                4,
+                bytemuck::cast_slice(grid),
+            );
+        }
 
         let overview_texture = device.create_texture(&wgpu::TextureDescriptor {
             label: Some("overview"),
@@ -358,13 +379,21 @@ impl GpuMosaic {
         });
         self.staged_bytes += len;
         if self.staged_bytes > MAX_STAGED_BYTES {
-            let mut encoder = self.device.create_command_encoder(&Default::default());
-            self.record_uploads(&mut encoder);
-            self.belt.finish_and_recall_on_submit(&encoder);
-            self.queue.submit([encoder.finish()]);
-            // Wait, so the belt gets these chunks back instead of growing through a bulk load.
-            let _ = self.device.poll(wgpu::PollType::wait_indefinitely());
+            self.submit_staged();
         }
+    }
+
+    /// Submits the staged copies now and waits, so the belt gets its chunks back instead of
+    /// growing through a bulk load.
+    fn submit_staged(&mut self) {
+        if self.staged.is_empty() {
+            return;
+        }
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        self.record_uploads(&mut encoder);
+        self.belt.finish_and_recall_on_submit(&encoder);
+        self.queue.submit([encoder.finish()]);
+        let _ = self.device.poll(wgpu::PollType::wait_indefinitely());
     }
 
     /// Records the copy commands of everything staged since the last call.
@@ -467,6 +496,10 @@ impl GpuMosaic {
 }
 
 impl AtlasBackend for GpuMosaic {
+    fn flush(&mut self) {
+        self.submit_staged();
+    }
+
     fn write_page(&mut self, origin: PageOrigin, size: u32, texels: &[u8]) {
         // Buffer-to-texture copies need rows aligned to 256 bytes.
         let tight = size as usize * 4;

@@ -7,7 +7,9 @@ pub const OFFSCREEN_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unor
 pub struct OffscreenTarget {
     pub texture: wgpu::Texture,
     pub view: wgpu::TextureView,
-    readback: wgpu::Buffer,
+    device: wgpu::Device,
+    /// Made at the first read-back: a benchmark or a window never needs its 8 MB at 1080p.
+    readback: std::sync::OnceLock<wgpu::Buffer>,
     pub width: u32,
     pub height: u32,
     padded_row: u32,
@@ -40,20 +42,26 @@ impl OffscreenTarget {
         let (width, height) = (texture.width(), texture.height());
         // Copy rows must start at multiples of 256 bytes; odd widths get padded rows.
         let padded_row = (width * 4).next_multiple_of(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT);
-        let readback = ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("readback"),
-            size: padded_row as u64 * height as u64,
-            usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
-            mapped_at_creation: false,
-        });
         OffscreenTarget {
             view: texture.create_view(&Default::default()),
             texture: texture.clone(),
-            readback,
+            device: ctx.device.clone(),
+            readback: std::sync::OnceLock::new(),
             width,
             height,
             padded_row,
         }
+    }
+
+    fn readback(&self) -> &wgpu::Buffer {
+        self.readback.get_or_init(|| {
+            self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("readback"),
+                size: self.padded_row as u64 * self.height as u64,
+                usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
+                mapped_at_creation: false,
+            })
+        })
     }
 
     /// Records the copy of the target into the read-back buffer.
@@ -61,7 +69,7 @@ impl OffscreenTarget {
         encoder.copy_texture_to_buffer(
             self.texture.as_image_copy(),
             wgpu::TexelCopyBufferInfo {
-                buffer: &self.readback,
+                buffer: self.readback(),
                 layout: wgpu::TexelCopyBufferLayout {
                     offset: 0,
                     bytes_per_row: Some(self.padded_row),
@@ -78,7 +86,8 @@ impl OffscreenTarget {
 
     /// Maps the read-back buffer (after `encode_copy` was submitted) and returns packed RGBA8.
     pub fn read(&self, ctx: &GpuContext) -> anyhow::Result<Vec<u8>> {
-        let slice = self.readback.slice(..);
+        let readback = self.readback();
+        let slice = readback.slice(..);
         let (tx, rx) = std::sync::mpsc::channel();
         slice.map_async(wgpu::MapMode::Read, move |r| {
             let _ = tx.send(r);
@@ -92,7 +101,7 @@ impl OffscreenTarget {
                 out.extend_from_slice(&row[..(self.width * 4) as usize]);
             }
         }
-        self.readback.unmap();
+        readback.unmap();
         Ok(out)
     }
 }

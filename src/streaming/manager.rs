@@ -45,16 +45,35 @@ impl StreamingManager {
         config: StreamConfig,
     ) -> StreamingManager {
         let tiles = source.tile_count();
-        // Loaded pages may queue up to two frames of uploads: enough to keep the budget busy,
-        // little enough to stay out of the RSS bound (they are outside the RAM cache).
-        let channel_bytes = (2 * config.upload_budget).max(1 << 20) as usize;
-        let loader = (!config.synchronous)
-            .then(|| LoaderPool::new(source.clone(), config.loader_threads, channel_bytes));
+        let largest_page = page_bytes(layout.levels.len().saturating_sub(1)) as u64;
+        // Loaded pages may queue up to two frames of uploads: enough to keep the budget busy.
+        let channel_bytes = (2 * config.upload_budget)
+            .min(config.ram_budget / 4)
+            .max(largest_page);
+        // --ram-budget covers every page held on the CPU: what waits in the channel or is
+        // being read comes off the cache's share (which keeps at least half, so tiny budgets
+        // still stream).
+        let in_transit = if config.synchronous {
+            0
+        } else {
+            channel_bytes + config.loader_threads.max(1) as u64 * largest_page
+        };
+        let cache_budget = config
+            .ram_budget
+            .saturating_sub(in_transit)
+            .max(config.ram_budget / 2);
+        let loader = (!config.synchronous).then(|| {
+            LoaderPool::new(
+                source.clone(),
+                config.loader_threads,
+                channel_bytes as usize,
+            )
+        });
         StreamingManager {
             residency: Residency::new(tiles, layout),
             cache: PageCache::new(
                 layout.levels.len(),
-                config.ram_budget,
+                cache_budget,
                 config.heuristics.level_weighted_cache,
             ),
             source,
@@ -83,9 +102,58 @@ impl StreamingManager {
         for (tile, page) in level0.chunks_exact(4).enumerate() {
             backend.write_page(self.residency.layout().origin(0, tile as u32), 1, page);
         }
+        self.load_pinned_levels(backend);
         if let Some(dirty) = self.residency.take_dirty() {
             backend.write_page_table(self.residency.page_table(), dirty);
         }
+    }
+
+    /// Reads every page of every pinned level (the fast pool) and uploads it, once. With
+    /// those levels complete, a zoomed-out frame wants nothing and scans no cells; lazily
+    /// filled, they never complete (a mosaic rarely uses every tile) and every zoomed-out
+    /// frame would walk its two million cells. Reads run in parallel, in chunks of about
+    /// 4 MiB so the transient buffer stays small; a page that fails is drawn from level 0.
+    fn load_pinned_levels(&mut self, backend: &mut dyn AtlasBackend) {
+        use rayon::prelude::*;
+        const CHUNK_BYTES: usize = 4 << 20;
+        let started = std::time::Instant::now();
+        let tiles = self.source.tile_count() as usize;
+        let source = self.source.clone();
+        let mut loaded = 0u64;
+        for level in 1..self.residency.levels() {
+            if !self.residency.is_pinned(level) {
+                continue;
+            }
+            let bytes = page_bytes(level);
+            let per_chunk = (CHUNK_BYTES / bytes).max(1);
+            let mut chunk = vec![0u8; per_chunk.min(tiles) * bytes];
+            for first in (0..tiles).step_by(per_chunk) {
+                let count = per_chunk.min(tiles - first);
+                let results: Vec<Result<(), String>> = chunk[..count * bytes]
+                    .par_chunks_exact_mut(bytes)
+                    .enumerate()
+                    .map(|(i, page)| source.read_page((first + i) as u32, level, page))
+                    .collect();
+                for (i, result) in results.into_iter().enumerate() {
+                    let key = PageKey::new((first + i) as u32, level);
+                    if let Err(e) = result {
+                        self.accept(key, Err(e));
+                        continue;
+                    }
+                    if let Ok(inserted) = self.residency.insert(key, 0) {
+                        let page = &chunk[i * bytes..][..bytes];
+                        backend.write_page(inserted.origin, 1 << level, page);
+                        loaded += bytes as u64;
+                    }
+                }
+                backend.flush();
+            }
+        }
+        tracing::info!(
+            "pinned levels loaded: {:.1} MiB in {:.2} s",
+            loaded as f64 / (1 << 20) as f64,
+            started.elapsed().as_secs_f64()
+        );
     }
 
     /// Prepares residency for drawing `view`: uploads, evictions, requests. Returns the

@@ -37,14 +37,19 @@ pub struct Heuristics {
     pub level_weighted_cache: bool,
 }
 
+impl Heuristics {
+    /// Every heuristic on (the default).
+    pub const ALL: Heuristics = Heuristics {
+        ordered: true,
+        prefetch: true,
+        cancel: true,
+        level_weighted_cache: true,
+    };
+}
+
 impl Default for Heuristics {
     fn default() -> Self {
-        Heuristics {
-            ordered: true,
-            prefetch: true,
-            cancel: true,
-            level_weighted_cache: true,
-        }
+        Heuristics::ALL
     }
 }
 
@@ -94,4 +99,15 @@ pub struct FrameStats {
     pub cache_bytes: u64,
     pub atlas_resident_bytes: u64,
     pub failed_pages: usize,
+}
+
+/// Hands memory freed during set-up (file buffers, the overview's build, the pinned levels'
+/// reads) back to the OS. glibc keeps freed heap pages mapped unless they sit at the very
+/// top, so without this they would count against the RSS bound for the whole session.
+pub fn return_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free pages; no allocation is touched.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
