@@ -119,19 +119,24 @@ pub const PAGED_HEADROOM: u64 = 3;
 /// Pages of `level` one screen can show at most (when `level` is the finer drawn level at its
 /// smallest zoom), with headroom, capped by the library size.
 pub fn screen_pages(level: usize, input: &PlanInput) -> u32 {
+    (one_screen(level, input) * PAGED_HEADROOM).min(input.tiles as u64) as u32
+}
+
+/// Cells of the largest view drawn from `level` (at its smallest zoom), without headroom.
+fn one_screen(level: usize, input: &PlanInput) -> u64 {
     let smallest_px = if level == 0 {
         1.0
     } else {
         (1u64 << (level - 1)) as f64 * 1.0001
     };
     let (w, h) = input.screen;
-    let cells = max_visible_cells(w, h, smallest_px, input.grid.0, input.grid.1);
-    (cells * PAGED_HEADROOM).min(input.tiles as u64) as u32
+    max_visible_cells(w, h, smallest_px, input.grid.0, input.grid.1)
 }
 
 /// Splits the budget: coarse levels are pinned while holding all of a level still leaves
-/// every finer level room for its screenfuls; the rest of the budget is shared by the
-/// paged levels in proportion to those screenfuls. Errors if the budget is below one block
+/// every finer level room for its screenfuls (levels no bigger than a screenful are pinned
+/// whenever they fit); the rest of the budget is shared by the paged levels in proportion
+/// to those screenfuls. Errors if the budget is below one block
 /// per level, or more than the adapter's layers can hold.
 pub fn plan_atlases(input: &PlanInput) -> Result<AtlasLayout, String> {
     let block = 1u32 << (input.levels - 1);
@@ -151,7 +156,15 @@ pub fn plan_atlases(input: &PlanInput) -> Result<AtlasLayout, String> {
     let mut level = 0;
     while level < input.levels {
         let full = blocks_for(level, input.tiles as u64);
-        let reserve_above: u64 = (level + 1..input.levels).map(need).sum();
+        // A level no bigger than one screenful of it costs no more pinned than paged: pin it
+        // whenever the finer levels keep a block each. (Left paged under a tight budget, the
+        // small levels never complete and every zoomed-out frame streams.)
+        let screenful = blocks_for(level, one_screen(level, input).min(input.tiles as u64));
+        let reserve_above: u64 = if full <= screenful {
+            (input.levels - level - 1) as u64
+        } else {
+            (level + 1..input.levels).map(need).sum()
+        };
         if level == 0 || used + full + reserve_above <= budget_blocks {
             used += full;
             counts.push(full);
@@ -317,6 +330,23 @@ mod tests {
         })
         .unwrap();
         assert!(small.levels.iter().all(|l| l.pinned));
+    }
+
+    #[test]
+    fn a_tight_budget_still_pins_the_small_levels() {
+        // At 128 and 256 MiB the screenfuls of 32–256 px pages with headroom do not fit
+        // beside every 32 px page; levels up to 16 px are smaller than one screenful of them
+        // (18 MiB in all) and are pinned regardless.
+        for budget in [128u64 << 20, 256 << 20] {
+            let layout = plan_atlases(&PlanInput {
+                gpu_budget: budget,
+                ..input()
+            })
+            .unwrap();
+            assert!(layout.bytes() <= budget);
+            assert!(layout.levels[..5].iter().all(|l| l.pinned), "{layout:?}");
+            assert!(layout.levels[5..].iter().all(|l| !l.pinned), "{layout:?}");
+        }
     }
 
     #[test]

@@ -38,6 +38,8 @@ struct Gpu {
     ctx: GpuContext,
     mosaic: GpuMosaic,
     stream: StreamingManager,
+    /// The window size the atlas plan was made for.
+    planned: (u32, u32),
 }
 
 struct App {
@@ -123,8 +125,15 @@ impl App {
         };
         surface.configure(&ctx.device, &config);
         tracing::info!("viewer on {}, surface {:?}", ctx.describe(), format);
+        // Plan the atlas for the largest the window can become (its monitor), so resizing
+        // never outgrows the paged levels' share.
+        let planned = window
+            .current_monitor()
+            .map(|m| m.size())
+            .map(|m| (m.width.max(config.width), m.height.max(config.height)))
+            .unwrap_or((config.width, config.height));
         let layout = self.scene.plan(
-            (config.width, config.height),
+            planned,
             self.opts.stream.gpu_budget,
             ctx.device.limits().max_texture_array_layers,
         )?;
@@ -145,6 +154,7 @@ impl App {
             ctx,
             mosaic,
             stream,
+            planned,
         })
     }
 
@@ -282,6 +292,17 @@ impl ApplicationHandler for App {
                     gpu.config.width = size.width.max(1);
                     gpu.config.height = size.height.max(1);
                     gpu.surface.configure(&gpu.ctx.device, &gpu.config);
+                    if gpu.config.width > gpu.planned.0 || gpu.config.height > gpu.planned.1 {
+                        tracing::warn!(
+                            "window {}×{} is larger than the {}×{} the atlas was planned for: \
+                             at some zooms pages may stay one level coarser",
+                            gpu.config.width,
+                            gpu.config.height,
+                            gpu.planned.0,
+                            gpu.planned.1
+                        );
+                        gpu.planned = (gpu.config.width, gpu.config.height); // warn once per growth
+                    }
                 }
                 self.changed();
             }

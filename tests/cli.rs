@@ -180,3 +180,49 @@ fn a_mosaic_refuses_a_rebaked_library_and_never_overwrites_foreign_files() {
     assert!(err.contains("not a tessera mosaic"), "{err}");
     assert_eq!(std::fs::read(&precious).unwrap(), b"my notes");
 }
+
+#[test]
+fn bench_reports_the_documented_keys_and_traces_every_frame() {
+    let fx = common::fixture(12, 32, (20, 15));
+    let trace = fx.dir.path().join("frames.jsonl");
+    let (code, out, err) = tessera(&[
+        "bench",
+        fx.mosaic.to_str().unwrap(),
+        "--path",
+        "tour",
+        "--frames",
+        "48",
+        "--size",
+        "160x120",
+        "--json",
+        "--trace",
+        trace.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for key in [
+        "frames",
+        "frame_ms_median",
+        "frame_ms_p99",
+        "time_to_sharp_ms",
+        "max_missing_pages",
+        "missing_page_frames",
+        "bytes_uploaded",
+        "evictions",
+        "peak_rss_bytes",
+        "peak_gpu_atlas_bytes",
+        "adapter",
+    ] {
+        assert!(report.get(key).is_some(), "no `{key}` in {out}");
+    }
+    assert_eq!(report["frames"], 48);
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 48);
+    assert!(lines.iter().all(|l| l["ms"].as_f64().unwrap() > 0.0));
+    let missing: u64 = lines.iter().map(|l| l["missing"].as_u64().unwrap()).sum();
+    assert_eq!(missing, report["missing_page_frames"].as_u64().unwrap());
+}

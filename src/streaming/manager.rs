@@ -221,17 +221,17 @@ impl StreamingManager {
                     .map(|()| page);
                 self.accept(key, result);
             }
-            if self.cache.contains(&key)
-                && uploaded < budget
-                && self.residency.has_room(key.level as usize, frame)
-            {
+            let room = self.residency.has_room(key.level as usize, frame);
+            if self.cache.contains(&key) && uploaded < budget && room {
                 self.upload(key, backend);
                 uploaded += upload_cost(key.level as usize);
                 stats.uploaded_pages += 1;
                 continue;
             }
             stats.missing += 1;
-            if !self.cache.contains(&key) && !self.failed.contains(&key) {
+            // With no slot free of this frame's pages (a view larger than the budget), a
+            // read could only be evicted unused: ask again when the view changes.
+            if room && !self.cache.contains(&key) && !self.failed.contains(&key) {
                 requests.push(key);
             }
         }
