@@ -1,7 +1,7 @@
 //! The CPU reference renderer: the fragment shader's exact semantics (level choice,
-//! fallback, clamp-to-tile bilinear filtering, level blending, overview, background) in
-//! plain Rust, parallel over rows. It is the oracle for the GPU golden tests and the
-//! baseline for benchmarks.
+//! fallback, clamp-to-tile bilinear filtering, level blending with a nearest coarse texel,
+//! overview, background) in plain Rust, parallel over rows. It is the oracle for the GPU
+//! golden tests and the baseline for benchmarks.
 
 use crate::atlas::{AtlasBackend, AtlasLayout, PageOrigin};
 use crate::color::{linear_to_srgb8, srgb8_decode_table};
@@ -134,6 +134,15 @@ fn bilinear(page: Page<'_>, size: usize, ux: f32, vy: f32) -> [f32; 3] {
     })
 }
 
+/// The texel under `(ux, vy)`: the shader's `nearest_page`, for the coarser level of a blend.
+#[inline]
+fn nearest(page: Page<'_>, size: usize, ux: f32, vy: f32) -> [f32; 3] {
+    let lut = srgb8_decode_table();
+    let index = |u: f32| ((u * size as f32 + 1.0 / 1024.0) as usize).min(size - 1);
+    let texel = page.at(index(ux), index(vy));
+    std::array::from_fn(|c| lut[texel[c] as usize])
+}
+
 #[inline]
 fn encode(rgb: [f32; 3]) -> [u8; 4] {
     [
@@ -225,7 +234,7 @@ pub fn render(
                             let hi = bilinear(page_hi, 1 << l_hi, ux, vy);
                             let mut c = hi;
                             if view.levels.weight_hi < 1.0 && l_lo != l_hi {
-                                let lo = bilinear(page_lo, 1 << l_lo, ux, vy);
+                                let lo = nearest(page_lo, 1 << l_lo, ux, vy);
                                 let t = view.levels.weight_hi;
                                 c = std::array::from_fn(|k| lo[k] * (1.0 - t) + hi[k] * t);
                             }
