@@ -290,8 +290,10 @@ struct VideoArgs {
     /// H.264 quality: 0 lossless … 51 worst (x264's CRF).
     #[arg(long, default_value_t = 18)]
     crf: u8,
-    /// x264 preset: ultrafast, veryfast, fast, medium, slow … (slower: smaller file).
-    #[arg(long, default_value = "fast")]
+    /// x264 speed/size trade-off (slower: smaller file at the same quality).
+    #[arg(long, default_value = "fast", value_parser = [
+        "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
+    ])]
     preset: String,
     /// sharp: every frame waits for its pages; live: stream as the viewer does, so frames
     /// show coarser levels while pages arrive.
