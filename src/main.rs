@@ -197,6 +197,15 @@ struct ViewArgs {
     debug_lod: bool,
 }
 
+impl ViewArgs {
+    fn style(&self) -> RenderStyle {
+        RenderStyle {
+            debug_lod: self.debug_lod,
+            ..Default::default()
+        }
+    }
+}
+
 #[derive(Args, Clone)]
 struct EngineArgs {
     /// Which renderer draws.
@@ -548,10 +557,7 @@ fn render(a: RenderArgs) -> anyhow::Result<()> {
     }
     let scene = Scene::open(&a.mosaic)?;
     let camera = camera_for(&scene, &a.view);
-    let style = RenderStyle {
-        debug_lod: a.view.debug_lod,
-        ..Default::default()
-    };
+    let style = a.view.style();
     let mut renderer = HeadlessRenderer::new(scene, &a.engine.options(a.view.size, style, true)?)?;
     let (img, stats) = renderer.render(&camera)?;
     img.save(&a.output)
@@ -594,10 +600,7 @@ fn render_video(a: RenderArgs) -> anyhow::Result<()> {
         }
         other => camera_path(other, scene.cols(), scene.rows(), w, h, v.frames),
     };
-    let style = RenderStyle {
-        debug_lod: a.view.debug_lod,
-        ..Default::default()
-    };
+    let style = a.view.style();
     let synchronous = v.pacing == Pacing::Sharp;
     let mut renderer =
         HeadlessRenderer::new(scene, &a.engine.options(a.view.size, style, synchronous)?)?;
@@ -856,10 +859,7 @@ fn view(a: ViewCmdArgs) -> anyhow::Result<()> {
     let scene = Scene::open(&a.mosaic)?;
     let camera =
         (a.view.center.is_some() || a.view.cell_px.is_some()).then(|| camera_for(&scene, &a.view));
-    let style = RenderStyle {
-        debug_lod: a.view.debug_lod,
-        ..Default::default()
-    };
+    let style = a.view.style();
     let stream = a.engine.options(a.view.size, style, false)?.stream;
     tessera::viewer::run(
         scene,

@@ -111,7 +111,6 @@ impl HeadlessRenderer {
         );
         let mut engine = engine;
         stream.init_backend(backend_of(&mut engine), &scene.level0);
-        crate::streaming::return_freed_memory();
         Ok(HeadlessRenderer {
             scene,
             engine,

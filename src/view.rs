@@ -188,6 +188,14 @@ impl FrameView {
         (pixel as f32 + 0.5).mul_add(self.cells_per_px, self.origin_frac[axis])
     }
 
+    /// The screen's top-left corner in cell coordinates.
+    pub fn origin(&self) -> glam::DVec2 {
+        glam::DVec2::new(
+            self.origin_int[0] as f64 + self.origin_frac[0] as f64,
+            self.origin_int[1] as f64 + self.origin_frac[1] as f64,
+        )
+    }
+
     /// The cells the screen overlaps, clamped to the mosaic.
     pub fn visible_cells(&self) -> CellRect {
         let span = |axis: usize, pixels: u32, cells: u32| {

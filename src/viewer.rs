@@ -147,7 +147,6 @@ impl App {
             self.opts.stream,
         );
         stream.init_backend(&mut mosaic, &self.scene.level0);
-        crate::streaming::return_freed_memory();
         Ok(Gpu {
             window,
             surface,

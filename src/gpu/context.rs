@@ -24,20 +24,24 @@ impl GpuContext {
         quiet_runtime_dir();
         let desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
         let probed_vulkan = desc.backends.contains(wgpu::Backends::VULKAN);
-        let ctx = Self::with_instance(wgpu::Instance::new(desc), None, adapter)?;
-        let info = ctx.adapter.get_info();
+        let instance = wgpu::Instance::new(desc);
+        let chosen = pick_adapter(&instance, None, adapter)?;
+        let info = chosen.get_info();
         if !(probed_vulkan
             && info.backend == wgpu::Backend::Gl
             && info.device_type == wgpu::DeviceType::Cpu)
         {
-            return Ok(ctx);
+            return Self::open(instance, chosen);
         }
-        // Software GL won over lavapipe: reopen on GL alone, so the Vulkan drivers loaded
-        // while probing are unloaded again (about 10 MB of resident code and state).
-        drop(ctx);
+        // Software GL won over lavapipe: pick again on GL alone, before any device exists,
+        // so the Vulkan drivers loaded while probing are unloaded (about 10 MB of resident
+        // code and state).
+        drop((chosen, instance));
         let mut gl_only = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
         gl_only.backends = wgpu::Backends::GL;
-        Self::with_instance(wgpu::Instance::new(gl_only), None, adapter)
+        let instance = wgpu::Instance::new(gl_only);
+        let chosen = pick_adapter(&instance, None, adapter)?;
+        Self::open(instance, chosen)
     }
 
     /// A device for `instance` that can present to `surface` when one is given.
@@ -46,42 +50,12 @@ impl GpuContext {
         surface: Option<&wgpu::Surface<'_>>,
         adapter: Option<&str>,
     ) -> anyhow::Result<GpuContext> {
-        let wanted = adapter
-            .map(str::to_owned)
-            .or_else(|| std::env::var(ADAPTER_ENV).ok());
-        let adapter = match wanted {
-            Some(name) => {
-                let all = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
-                let names: Vec<String> = all.iter().map(|a| describe(&a.get_info())).collect();
-                let needle = name.to_lowercase();
-                all.into_iter()
-                    .find(|a| {
-                        describe(&a.get_info()).to_lowercase().contains(&needle)
-                            && surface.is_none_or(|s| a.is_surface_supported(s))
-                    })
-                    .ok_or_else(|| {
-                        anyhow!(
-                            "no adapter matches `{name}`; adapters here: {}",
-                            if names.is_empty() {
-                                "none".into()
-                            } else {
-                                names.join(", ")
-                            }
-                        )
-                    })?
-            }
-            None => {
-                let best =
-                    pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
-                        power_preference: wgpu::PowerPreference::HighPerformance,
-                        force_fallback_adapter: false,
-                        compatible_surface: surface,
-                        apply_limit_buckets: false,
-                    }))
-                    .map_err(|e| anyhow!("{NO_ADAPTER_HELP} ({e})"))?;
-                prefer_software_gl(&instance, surface, best)
-            }
-        };
+        let chosen = pick_adapter(&instance, surface, adapter)?;
+        Self::open(instance, chosen)
+    }
+
+    /// Opens a device on `adapter` with its full limits.
+    fn open(instance: wgpu::Instance, adapter: wgpu::Adapter) -> anyhow::Result<GpuContext> {
         let info = adapter.get_info();
         tracing::info!("adapter: {}", describe(&info));
         let limits = adapter.limits();
@@ -118,6 +92,46 @@ impl GpuContext {
     pub fn wait_idle(&self) {
         let _ = self.device.poll(wgpu::PollType::wait_indefinitely());
     }
+}
+
+/// The adapter named by `adapter` (or `$TESSERA_ADAPTER`), else the best one, a software
+/// Vulkan adapter yielding to a software GL one (see `prefer_software_gl`).
+fn pick_adapter(
+    instance: &wgpu::Instance,
+    surface: Option<&wgpu::Surface<'_>>,
+    adapter: Option<&str>,
+) -> anyhow::Result<wgpu::Adapter> {
+    let wanted = adapter
+        .map(str::to_owned)
+        .or_else(|| std::env::var(ADAPTER_ENV).ok());
+    let Some(name) = wanted else {
+        let best = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
+            power_preference: wgpu::PowerPreference::HighPerformance,
+            force_fallback_adapter: false,
+            compatible_surface: surface,
+            apply_limit_buckets: false,
+        }))
+        .map_err(|e| anyhow!("{NO_ADAPTER_HELP} ({e})"))?;
+        return Ok(prefer_software_gl(instance, surface, best));
+    };
+    let all = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+    let names: Vec<String> = all.iter().map(|a| describe(&a.get_info())).collect();
+    let needle = name.to_lowercase();
+    all.into_iter()
+        .find(|a| {
+            describe(&a.get_info()).to_lowercase().contains(&needle)
+                && surface.is_none_or(|s| a.is_surface_supported(s))
+        })
+        .ok_or_else(|| {
+            anyhow!(
+                "no adapter matches `{name}`; adapters here: {}",
+                if names.is_empty() {
+                    "none".into()
+                } else {
+                    names.join(", ")
+                }
+            )
+        })
 }
 
 /// With no GPU, wgpu's first choice is Mesa's Vulkan lavapipe. Mesa 22.3's lavapipe (Debian

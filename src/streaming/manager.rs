@@ -97,7 +97,8 @@ impl StreamingManager {
         &self.config
     }
 
-    /// Writes level 0 for every tile and the initial page table. Call once per backend.
+    /// Writes level 0 and every pinned level for every tile, and the initial page table.
+    /// Call once per backend.
     pub fn init_backend(&mut self, backend: &mut dyn AtlasBackend, level0: &[u8]) {
         for (tile, page) in level0.chunks_exact(4).enumerate() {
             backend.write_page(self.residency.layout().origin(0, tile as u32), 1, page);
@@ -106,13 +107,16 @@ impl StreamingManager {
         if let Some(dirty) = self.residency.take_dirty() {
             backend.write_page_table(self.residency.page_table(), dirty);
         }
+        // The end of set-up: the scene's build and the pinned reads are freed by now.
+        super::return_freed_memory();
     }
 
     /// Reads every page of every pinned level (the fast pool) and uploads it, once. With
     /// those levels complete, a zoomed-out frame wants nothing and scans no cells; lazily
     /// filled, they never complete (a mosaic rarely uses every tile) and every zoomed-out
     /// frame would walk its two million cells. Reads run in parallel, in chunks of about
-    /// 4 MiB so the transient buffer stays small; a page that fails is drawn from level 0.
+    /// 4 MiB so the transient buffer stays small; a page that fails is drawn from the
+    /// finest coarser page resident, and logged once.
     fn load_pinned_levels(&mut self, backend: &mut dyn AtlasBackend) {
         use rayon::prelude::*;
         const CHUNK_BYTES: usize = 4 << 20;
@@ -252,13 +256,7 @@ impl StreamingManager {
             stats.in_flight = loader.in_flight();
             stats.cancelled = loader.cancelled();
         }
-        self.last_view = Some((
-            view.cell_px,
-            glam::DVec2::new(
-                view.origin_int[0] as f64 + view.origin_frac[0] as f64,
-                view.origin_int[1] as f64 + view.origin_frac[1] as f64,
-            ),
-        ));
+        self.last_view = Some((view.cell_px, view.origin()));
 
         if let Some(dirty) = self.residency.take_dirty() {
             backend.write_page_table(self.residency.page_table(), dirty);
@@ -408,11 +406,7 @@ impl StreamingManager {
                 out.extend(tiles.into_iter().map(|(t, _)| PageKey::new(t, next)));
             }
         }
-        let origin = glam::DVec2::new(
-            view.origin_int[0] as f64 + view.origin_frac[0] as f64,
-            view.origin_int[1] as f64 + view.origin_frac[1] as f64,
-        );
-        let motion = origin - last_origin;
+        let motion = view.origin() - last_origin;
         if (view.cell_px - last_px).abs() < 1e-9 && motion.length() > 1e-6 {
             let (w, h) = (visible.x1 - visible.x0, visible.y1 - visible.y0);
             let (mx, my) = ((w / 4).max(1), (h / 4).max(1));

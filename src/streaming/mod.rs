@@ -104,7 +104,7 @@ pub struct FrameStats {
 /// Hands memory freed during set-up (file buffers, the overview's build, the pinned levels'
 /// reads) back to the OS. glibc keeps freed heap pages mapped unless they sit at the very
 /// top, so without this they would count against the RSS bound for the whole session.
-pub fn return_freed_memory() {
+fn return_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only releases free pages; no allocation is touched.
     unsafe {
