@@ -41,7 +41,7 @@ fn main() {
     for grid in [1u32, 2] {
         let dims = signature_len(grid) as usize;
         let sigs: Vec<f32> = (0..tiles)
-            .flat_map(|i| tile_signature(&tessera::synth::synth_tile(i, 16), grid))
+            .flat_map(|i| tile_signature(&tessera::library::procedural::synth_tile(i, 16), grid))
             .collect();
         // A photograph-like target: smooth fields with detail, as a real target has.
         let target = image::DynamicImage::ImageRgb8(image::RgbImage::from_fn(
@@ -89,7 +89,7 @@ fn main() {
     }
     let (t_radius, _) = {
         let sigs: Vec<f32> = (0..tiles)
-            .flat_map(|i| tile_signature(&tessera::synth::synth_tile(i, 16), 1))
+            .flat_map(|i| tile_signature(&tessera::library::procedural::synth_tile(i, 16), 1))
             .collect();
         let index = KdIndex::build(&sigs, 3);
         let cells: Vec<f32> = (0..cols * rows)

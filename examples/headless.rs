@@ -9,36 +9,53 @@
 //! its centre at CELL_PX (default 256) and back.
 
 use anyhow::Context;
+use std::path::Path;
 use tessera::video::{VideoSettings, VideoWriter};
 use tessera::{HeadlessRenderer, Pacing, RenderOptions, Scene};
 
 fn main() -> anyhow::Result<()> {
-    let mut args = std::env::args().skip(1);
-    let mosaic = args
-        .next()
-        .context("usage: headless MOSAIC [OUT.png|OUT.mp4] [CELL_PX]")?;
-    let out = args.next().unwrap_or_else(|| "headless.png".into());
-    let cell_px: Option<f64> = match args.next() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let usage = "usage: headless MOSAIC [OUT.png|OUT.mp4] [CELL_PX]";
+    let mosaic = args.first().context(usage)?;
+    let out = args.get(1).map(String::as_str).unwrap_or("headless.png");
+    let cell_px: Option<f64> = match args.get(2) {
         Some(s) => Some(s.parse().context("CELL_PX must be a number")?),
         None => None,
     };
+    let summary = render(
+        mosaic.as_ref(),
+        out.as_ref(),
+        cell_px,
+        RenderOptions::default(),
+    )?;
+    println!("{mosaic} → {out}: {summary}");
+    Ok(())
+}
 
+/// Renders `mosaic` to `out` (a picture or a video) and says what it wrote.
+fn render(
+    mosaic: &Path,
+    out: &Path,
+    cell_px: Option<f64>,
+    options: RenderOptions,
+) -> anyhow::Result<String> {
     // The scene: match grid, its tile library, the overview for zoomed-out views.
-    let scene = Scene::open(mosaic.as_ref())?;
-    // GPU (best adapter, else Mesa's software rasteriser), 1920×1080, default budgets.
-    let mut renderer = HeadlessRenderer::new(scene, &RenderOptions::default())?;
-    let fit = renderer.scene.fit(renderer.width, renderer.height);
+    let scene = Scene::open(mosaic)?;
+    // The defaults: the GPU (best adapter, else Mesa's software rasteriser), 1920×1080,
+    // default budgets.
+    let mut renderer = HeadlessRenderer::new(scene, &options)?;
+    let fit = renderer.fit();
 
-    if tessera::video::is_video_path(out.as_ref()) {
+    if tessera::video::is_video_path(out) {
         let mut close = fit;
         close.cell_px = cell_px.unwrap_or(256.0);
-        let path = tessera::bench::zoom_in_out(fit, close, 120);
+        let path = tessera::paths::zoom_in_out(fit, close, 120);
         let settings = VideoSettings {
             width: renderer.width,
             height: renderer.height,
             ..Default::default()
         };
-        let mut video = VideoWriter::create(out.as_ref(), settings)?;
+        let mut video = VideoWriter::create(out, settings)?;
         // Each frame waits for its pages (Pacing::Sharp), is drawn, read back and queued to
         // the encoder thread.
         renderer.record(
@@ -48,11 +65,10 @@ fn main() -> anyhow::Result<()> {
             |_| {},
         )?;
         let summary = video.finish()?;
-        println!(
-            "{mosaic} → {out}: {} frames, {} bytes",
+        return Ok(format!(
+            "{} frames, {} bytes",
             summary.frames, summary.bytes
-        );
-        return Ok(());
+        ));
     }
 
     let mut camera = fit;
@@ -61,7 +77,95 @@ fn main() -> anyhow::Result<()> {
     }
     // `render` streams in every page the view needs, draws, and reads the frame back.
     let (image, _stats) = renderer.render(&camera)?;
-    image.save(&out).with_context(|| format!("writing {out}"))?;
-    println!("{mosaic} → {out} ({})", renderer.describe());
-    Ok(())
+    image
+        .save(out)
+        .with_context(|| format!("writing {}", out.display()))?;
+    Ok(renderer.describe())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tessera::library::{self, BakeOptions, StoreParams};
+    use tessera::matching::{pipeline::make_mosaic, CellSpec, MatchOptions};
+    use tessera::Backend;
+
+    /// Twelve generated pictures baked at 32 px, and a 16×9-cell mosaic of a thirteenth.
+    fn small_mosaic(dir: &Path) -> std::path::PathBuf {
+        let tiles = dir.join("tiles");
+        std::fs::create_dir_all(&tiles).unwrap();
+        let picture = |seed: u32| {
+            image::RgbImage::from_fn(48, 40, move |x, y| {
+                let s = seed * 37;
+                image::Rgb([
+                    ((x * 5 + s) % 256) as u8,
+                    ((y * 6 + s * 3) % 256) as u8,
+                    ((x + y + s * 7) % 256) as u8,
+                ])
+            })
+        };
+        for i in 0..12 {
+            picture(i).save(tiles.join(format!("t{i:02}.png"))).unwrap();
+        }
+        let lib = dir.join("lib.tlib");
+        let params = StoreParams {
+            max_tile: 32,
+            grid: 1,
+        };
+        library::bake(&BakeOptions {
+            tiles_dir: tiles,
+            out: lib.clone(),
+            params,
+            rebuild: false,
+            progress: false,
+        })
+        .unwrap();
+        let target = dir.join("target.png");
+        picture(99).save(&target).unwrap();
+        let mosaic = dir.join("m.mosaic");
+        let library = library::Library::open(&lib).unwrap();
+        let cells = CellSpec::Exact { cols: 16, rows: 9 };
+        make_mosaic(&library, &target, cells, MatchOptions::default(), &mosaic)
+            .unwrap()
+            .save(&mosaic)
+            .unwrap();
+        mosaic
+    }
+
+    #[test]
+    fn the_example_writes_the_view_the_cpu_reference_draws_and_a_video() {
+        let dir = tempfile::tempdir().unwrap();
+        let mosaic = small_mosaic(dir.path());
+        let small = RenderOptions {
+            width: 320,
+            height: 180,
+            ..Default::default()
+        };
+        let png = dir.path().join("view.png");
+        render(&mosaic, &png, Some(24.0), small.clone()).unwrap();
+        let written = image::open(&png).unwrap().to_rgba8();
+        let cpu = RenderOptions {
+            backend: Backend::Cpu,
+            ..small.clone()
+        };
+        let reference = dir.path().join("reference.png");
+        render(&mosaic, &reference, Some(24.0), cpu).unwrap();
+        let reference = image::open(&reference).unwrap().to_rgba8();
+        let worst = written
+            .as_raw()
+            .iter()
+            .zip(reference.as_raw())
+            .map(|(a, b)| a.abs_diff(*b))
+            .max()
+            .unwrap();
+        assert!(
+            worst <= 1,
+            "GPU example frame differs from the CPU reference by {worst}/255"
+        );
+
+        let mp4 = dir.path().join("zoom.mp4");
+        let said = render(&mosaic, &mp4, None, small).unwrap();
+        assert!(said.starts_with("120 frames"), "{said}");
+        assert!(std::fs::metadata(&mp4).unwrap().len() > 1000);
+    }
 }

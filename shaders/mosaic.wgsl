@@ -3,7 +3,7 @@
 // golden tests hold the two to each other: change both together.
 
 struct View {
-    origin_int: vec2<i32>,     // integer cell coordinate of the screen's top-left corner
+    origin_int: vec2<i32>,     // integer cell coordinate of the viewport's top-left corner
     origin_frac: vec2<f32>,    // its fractional part
     grid_size: vec2<u32>,      // cells across, down
     cells_per_px: f32,
@@ -11,12 +11,16 @@ struct View {
     level_hi: u32,
     level_lo: u32,
     levels: u32,               // page-table entries per tile
-    debug_lod: u32,
-    overview_lod: f32,         // > 0: zoomed out below 1 px per cell, draw the overview
     max_level: u32,
-    atlas_size: vec2<f32>,     // one atlas layer, texels
+    inv_atlas_size: vec2<f32>, // 1 / (one atlas layer, texels)
+    viewport_origin: vec2<f32>,// the viewport's top-left pixel in the render target
+    overview_lod: f32,         // > 0: zoomed out below 1 px per cell, draw the overview
     background: vec4<f32>,     // linear
 };
+
+// The level overlay (`--debug-lod`), fixed per pipeline: a software rasteriser runs both
+// sides of a branch, so a per-frame flag read per pixel would cost every frame.
+override DEBUG_LOD: bool = false;
 
 @group(0) @binding(0) var<uniform> view: View;
 @group(0) @binding(1) var grid: texture_2d<u32>;
@@ -41,7 +45,7 @@ fn sample_page(level: u32, code: u32, uv: vec2<f32>) -> vec3<f32> {
     let origin = vec2<f32>(f32((code >> 11u) & 0x7ffu), f32(code & 0x7ffu));
     let size = f32(1u << level);
     let t = clamp(uv * size, vec2<f32>(0.5), vec2<f32>(size - 0.5));
-    return textureSampleLevel(atlas, atlas_sampler, (origin + t) / view.atlas_size, code >> 22u, 0.0).rgb;
+    return textureSampleLevel(atlas, atlas_sampler, (origin + t) * view.inv_atlas_size, code >> 22u, 0.0).rgb;
 }
 
 // Nearest texel of a resident page: the coarser level of a blend. It is magnified at most
@@ -65,9 +69,10 @@ fn tint(c: vec3<f32>, level: i32) -> vec3<f32> {
     return c * 0.25 + vec3<f32>(t * 0.75);
 }
 
-// Cell coordinate of a pixel centre (pos.xy = x + 0.5, y + 0.5); fma mirrors FrameView::local.
+// Cell coordinate of a pixel centre (pos.xy - viewport origin = x + 0.5, y + 0.5); fma
+// mirrors FrameView::local.
 fn local_of(pos: vec4<f32>) -> vec2<f32> {
-    return fma(pos.xy, vec2<f32>(view.cells_per_px), view.origin_frac);
+    return fma(pos.xy - view.viewport_origin, vec2<f32>(view.cells_per_px), view.origin_frac);
 }
 
 fn outside(local: vec2<f32>) -> bool {
@@ -87,7 +92,7 @@ fn fs_overview(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
     }
     let uv = (vec2<f32>(view.origin_int) + local) / vec2<f32>(view.grid_size);
     var c = textureSampleLevel(overview, overview_sampler, uv, view.overview_lod).rgb;
-    if (view.debug_lod != 0u) {
+    if (DEBUG_LOD) {
         c = tint(c, -1);
     }
     return vec4<f32>(c, 1.0);
@@ -108,13 +113,15 @@ fn tiles(pos: vec4<f32>, blend: bool) -> vec4<f32> {
     let c_hi = sample_page(hi.y, hi.x, uv);
     var c = c_hi;
     if (blend) {
-        let lo = entry(row + min(view.level_lo, hi.y));
+        // The table is resolved: this entry is the finest resident page at or below
+        // level_lo, so it never names a finer page than `hi` does.
+        let lo = entry(row + view.level_lo);
         if (lo.y != hi.y) {
             let c_lo = nearest_page(lo.y, lo.x, uv);
             c = c_lo * (1.0 - view.weight_hi) + c_hi * view.weight_hi;
         }
     }
-    if (view.debug_lod != 0u) {
+    if (DEBUG_LOD) {
         c = tint(c, i32(hi.y));
     }
     return vec4<f32>(c, 1.0);

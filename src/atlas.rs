@@ -21,6 +21,13 @@ pub const MAX_LAYER_SIZE: u32 = 2048;
 /// The GPU holds the page table as a 2D texture this many entries wide (a software
 /// rasteriser fetches texels much faster than it gathers from storage buffers).
 pub const PAGE_TABLE_WIDTH: u32 = 2048;
+/// Bytes of one page-table row as uploaded (`Rg32Uint` texels): what a changed row costs
+/// against the per-frame upload budget.
+pub const PAGE_TABLE_ROW_BYTES: u64 = PAGE_TABLE_WIDTH as u64 * 8;
+
+/// A resolved page-table entry: `[packed origin, level]` of the page drawn when a level is
+/// wanted (see `residency`). Mirrored verbatim to the shader and the CPU reference.
+pub type Entry = [u32; 2];
 
 /// Texel origin of a page in the atlas.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -247,12 +254,9 @@ pub fn upload_cost(level: usize) -> u64 {
 pub trait AtlasBackend {
     /// Stores `texels` (RGBA8 sRGB, a `size × size` page) at `origin`.
     fn write_page(&mut self, origin: PageOrigin, size: u32, texels: &[u8]);
-    /// Mirrors the resolved page table; only `dirty` changed since the last call.
-    fn write_page_table(
-        &mut self,
-        table: &[crate::residency::Entry],
-        dirty: std::ops::Range<usize>,
-    );
+    /// Mirrors the resolved page table; only the rows in `rows` (each `PAGE_TABLE_WIDTH`
+    /// entries, ascending) changed since the last call.
+    fn write_page_table(&mut self, table: &[Entry], rows: &[u32]);
     /// Sends what is staged now. Bulk loads call this between chunks, so staging memory
     /// holds one chunk rather than growing through the load.
     fn flush(&mut self) {}

@@ -3,30 +3,12 @@
 //! overview, background) in plain Rust, parallel over rows. It is the oracle for the GPU
 //! golden tests and the baseline for benchmarks.
 
-use crate::atlas::{AtlasBackend, AtlasLayout, PageOrigin};
+use crate::atlas::{AtlasBackend, AtlasLayout, Entry, PageOrigin, PAGE_TABLE_WIDTH};
 use crate::color::{linear_to_srgb8, srgb8_decode_table};
 use crate::overview::Overview;
-use crate::residency::Entry;
+use crate::style::RenderStyle;
 use crate::view::FrameView;
 use rayon::prelude::*;
-
-/// How a frame looks beyond the tiles themselves.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct RenderStyle {
-    /// Outside the mosaic, sRGB.
-    pub background: [u8; 3],
-    /// Tint each pixel by the level it drew from: brighter = finer.
-    pub debug_lod: bool,
-}
-
-impl Default for RenderStyle {
-    fn default() -> Self {
-        RenderStyle {
-            background: [20, 20, 24],
-            debug_lod: false,
-        }
-    }
-}
 
 /// The CPU twin of the GPU atlas: the same layered texture, the same page table.
 pub struct CpuAtlas {
@@ -94,8 +76,12 @@ impl AtlasBackend for CpuAtlas {
             layer[at..at + size * 4].copy_from_slice(src);
         }
     }
-    fn write_page_table(&mut self, table: &[Entry], dirty: std::ops::Range<usize>) {
-        self.page_table[dirty.clone()].copy_from_slice(&table[dirty]);
+    fn write_page_table(&mut self, table: &[Entry], rows: &[u32]) {
+        let width = PAGE_TABLE_WIDTH as usize;
+        for &row in rows {
+            let range = row as usize * width..((row as usize + 1) * width).min(table.len());
+            self.page_table[range.clone()].copy_from_slice(&table[range]);
+        }
     }
 }
 
@@ -227,7 +213,7 @@ pub fn render(
                         let tx = (columns[px].1 * size as f32) as usize;
                         span.copy_from_slice(atlas.page(slot_hi).run(tx, ty, end - px));
                     } else {
-                        let (l_lo, slot_lo) = resolve(row, view.levels.lo.min(l_hi));
+                        let (l_lo, slot_lo) = resolve(row, view.levels.lo);
                         let (page_hi, page_lo) = (atlas.page(slot_hi), atlas.page(slot_lo));
                         for (i, p) in span.chunks_exact_mut(4).enumerate() {
                             let ux = columns[px + i].1;

@@ -1,42 +1,56 @@
 //! tessera: zoomable photo mosaics on the GPU, from one pixel per tile to one tile filling
 //! the screen, with memory bounded by the screen rather than the library.
 //!
-//! The pipeline, as data flows (each stage is a module):
+//! The crate root is the API most programs need:
+//!
+//! * [`Scene`]: a mosaic file opened with its tile library;
+//! * [`Camera`]: where the view is (centre in cells, screen pixels per cell);
+//! * [`HeadlessRenderer`]: frames to memory, on the GPU or the CPU reference renderer;
+//! * [`MosaicRenderer`]: the GPU renderer embedded in an application that owns the
+//!   `wgpu::Device` and the render pass (see `examples/embed.rs`);
+//! * [`RenderOptions`], [`RenderStyle`], [`StreamConfig`]: size, look and memory budgets;
+//! * [`Error`]: what went wrong, naming the file or option to fix.
+//!
+//! The modules are the pipeline's stages, as data flows:
 //!
 //! ```text
-//! pictures ─► library (bake: pyramids + signatures) ─► store on disk ─► streaming ─► atlases ─► shader ─► frame
-//! target ──► matching (k-d tree over CIELAB signatures) ─► mosaic (match grid) ─────────────────┘
+//! pictures ─► library (bake: pyramids + signatures) ─► store on disk ─► streaming ─► atlas ─► shader ─► frame
+//! target ──► matching (k-d tree over CIELAB signatures) ─► mosaic (match grid) ──────────────┘
 //! ```
 //!
 //! * [`library`]: baking pictures into mip pyramids and signatures; the store format.
 //! * [`matching`], [`mosaic`]: match grids and the mosaic file.
-//! * [`view`]: camera, level choice, culling (pure math).
+//! * [`view`], [`paths`]: camera, level choice, culling (pure math); scripted camera paths.
 //! * [`atlas`], [`residency`]: atlas layout, budget plan, page table, LRU (pure logic).
-//! * [`streaming`]: loader threads, RAM cache, per-frame residency decisions.
-//! * [`gpu`]: wgpu device, atlases, the WGSL pipeline; [`cpu_render`]: its CPU twin.
-//! * [`render`]: headless rendering over either; [`viewer`]: the interactive window.
+//! * [`streaming`]: the per-frame planner, loader threads, RAM cache.
+//! * [`gpu`]: wgpu device, atlas textures, the WGSL pipeline; [`cpu_render`]: its CPU twin.
+//! * [`render`]: headless rendering over either.
 //! * [`video`]: MP4 writing and video reading through FFmpeg.
 
 pub mod atlas;
-pub mod bench;
-pub mod cli_util;
 pub mod color;
 pub mod cpu_render;
-pub mod demo;
+pub mod error;
+pub mod fsutil;
 pub mod gpu;
 pub mod library;
 pub mod matching;
 pub mod mosaic;
 pub mod overview;
+pub mod paths;
+pub mod progress;
 pub mod render;
 pub mod residency;
 pub mod scene;
 pub mod streaming;
-pub mod synth;
+pub mod style;
 pub mod video;
 pub mod view;
-pub mod viewer;
 
+pub use error::{Error, Result};
+pub use gpu::{MosaicRenderer, Viewport};
 pub use render::{Backend, HeadlessRenderer, Pacing, RenderOptions};
 pub use scene::Scene;
+pub use streaming::{FrameStats, StreamConfig};
+pub use style::RenderStyle;
 pub use view::Camera;

@@ -3,11 +3,12 @@
 //! ```text
 //! "TESSMOSC"  u32 LE header length  header JSON  grid: cols × rows u32 LE, row-major
 //! ```
-//! The header carries the grid's CRC32 and the library's id at matching time, so a damaged
-//! file or a library re-baked since is reported instead of drawing the wrong tiles.
+//! The header carries the grid's CRC32, and the library's id and tile count at matching
+//! time: a damaged file, a library rebuilt since, or tiles retired since (their pictures
+//! removed or changed) are reported instead of drawing the wrong tiles.
 
-use crate::library::{Library, StoreError};
-use anyhow::{bail, Context};
+use crate::error::{Error, Result};
+use crate::library::Library;
 use serde::{Deserialize, Serialize};
 use std::fs;
 use std::io::Write;
@@ -24,6 +25,7 @@ pub struct MosaicHeader {
     /// The library directory, relative to the mosaic file's folder when it was inside it.
     pub library: String,
     pub library_id: String,
+    /// Tiles the library had when the grid was matched: every id in the grid is below it.
     pub tile_count: u32,
     /// What the grid was matched from (informational).
     pub target: String,
@@ -81,38 +83,33 @@ impl Mosaic {
         }
     }
 
-    /// Writes atomically (temporary file + rename). Refuses to replace a file that is not a mosaic.
-    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+    /// Writes atomically (temporary file + rename; the temporary is removed if writing
+    /// fails). Refuses to replace a file that is not a mosaic.
+    pub fn save(&self, path: &Path) -> Result<()> {
         if path.exists() && !is_mosaic_file(path) {
-            bail!(
+            return Err(Error::Mosaic(format!(
                 "{}: exists and is not a tessera mosaic; choose another output path or remove it",
                 path.display()
-            );
+            )));
         }
-        let header = serde_json::to_vec(&self.header)?;
+        let header = serde_json::to_vec(&self.header).expect("the header serialises");
         let mut bytes = Vec::with_capacity(12 + header.len() + self.grid.len() * 4);
         bytes.extend_from_slice(MAGIC);
         bytes.extend_from_slice(&(header.len() as u32).to_le_bytes());
         bytes.extend_from_slice(&header);
         bytes.extend_from_slice(bytemuck::cast_slice(&self.grid));
-        let tmp = path.with_extension("mosaic.tmp");
-        let mut f =
-            fs::File::create(&tmp).with_context(|| format!("{}: cannot create", tmp.display()))?;
-        f.write_all(&bytes)
-            .and_then(|_| f.sync_all())
-            .with_context(|| format!("{}: cannot write", tmp.display()))?;
-        fs::rename(&tmp, path).with_context(|| format!("{}: cannot write", path.display()))?;
-        Ok(())
+        crate::fsutil::write_atomically(path, |f| f.write_all(&bytes))
+            .map_err(|e| Error::Mosaic(format!("{}: cannot write the mosaic: {e}", path.display())))
     }
 
-    pub fn load(path: &Path) -> anyhow::Result<Mosaic> {
-        let bytes =
-            fs::read(path).with_context(|| format!("{}: cannot read mosaic", path.display()))?;
+    pub fn load(path: &Path) -> Result<Mosaic> {
+        let bytes = fs::read(path)
+            .map_err(|e| Error::Mosaic(format!("{}: cannot read mosaic: {e}", path.display())))?;
         let bad = |what: &str| {
-            anyhow::anyhow!(
+            Error::Mosaic(format!(
                 "{}: {what}; re-create it with `tessera match` (or `tessera bake --target`)",
                 path.display()
-            )
+            ))
         };
         if bytes.len() < 12 || &bytes[..8] != MAGIC {
             return Err(bad("not a tessera mosaic"));
@@ -160,20 +157,47 @@ impl Mosaic {
         }
     }
 
-    /// Opens the mosaic's library and checks it is the one the grid was matched against.
-    pub fn open_library(&self, mosaic_path: &Path) -> anyhow::Result<Library> {
+    /// Opens the mosaic's library and checks the grid still means what it meant: the same
+    /// library (not rebuilt since), and no tile it uses retired since.
+    pub fn open_library(&self, mosaic_path: &Path) -> Result<Library> {
         let path = self.library_path(mosaic_path);
-        let library = Library::open(&path).map_err(|e: StoreError| {
-            anyhow::anyhow!("{e} (library of mosaic {})", mosaic_path.display())
-        })?;
+        let library = Library::open(&path)?;
+        let rematch = format!("re-run `tessera match` for {}", mosaic_path.display());
         if library.manifest.library_id != self.header.library_id
-            || library.tile_count() != self.header.tile_count
+            || library.tile_count() < self.header.tile_count
         {
-            bail!(
-                "{}: its library {} was re-baked after this mosaic was matched; re-run `tessera match`",
+            return Err(Error::Mosaic(format!(
+                "{}: its library {} was rebuilt or replaced after this mosaic was matched; {rematch}",
                 mosaic_path.display(),
                 path.display()
-            );
+            )));
+        }
+        let mut used = vec![false; self.header.tile_count as usize];
+        for &t in &self.grid {
+            used[t as usize] = true;
+        }
+        let retired: Vec<&str> = (0..self.header.tile_count)
+            .filter(|&t| used[t as usize] && library.is_retired(t))
+            .map(|t| library.manifest.tiles[t as usize].source.path.as_str())
+            .collect();
+        if !retired.is_empty() {
+            let shown = retired
+                .iter()
+                .take(5)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ");
+            let more = if retired.len() > 5 {
+                format!(" and {} more", retired.len() - 5)
+            } else {
+                String::new()
+            };
+            return Err(Error::Mosaic(format!(
+                "{}: {} of its tiles were removed or changed in {} since it was matched ({shown}{more}); {rematch}",
+                mosaic_path.display(),
+                retired.len(),
+                path.display()
+            )));
         }
         Ok(library)
     }
@@ -191,6 +215,55 @@ impl Mosaic {
             .max_by_key(|&(i, c)| (*c, std::cmp::Reverse(i)))
             .unwrap_or((0, &0));
         (distinct, top as u32, n)
+    }
+}
+
+/// How well a grid holds a repeat limit: of the cells checked, how many have the same tile
+/// again within the radius.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RepeatCheck {
+    /// Cells examined: all of them, or an even sample of a grid too large to check whole.
+    pub checked: u64,
+    pub broken: u64,
+    pub sampled: bool,
+}
+
+impl RepeatCheck {
+    pub fn percent(&self) -> f64 {
+        100.0 * self.broken as f64 / self.checked.max(1) as f64
+    }
+}
+
+impl Mosaic {
+    /// Checks the grid against "no tile twice within `radius` cells" (Chebyshev distance).
+    /// Grids whose check would cost more than ~50 M comparisons are sampled evenly.
+    pub fn repeat_check(&self, radius: u32) -> RepeatCheck {
+        let (cols, rows) = (self.cols() as i64, self.rows() as i64);
+        let r = radius as i64;
+        let cells = (cols * rows) as u64;
+        let window = ((2 * r + 1) * (2 * r + 1)) as u64;
+        let step = (cells * window / 50_000_000).max(1) as usize;
+        let (mut checked, mut broken) = (0, 0);
+        for cell in (0..cells as usize).step_by(step) {
+            let (x, y) = (cell as i64 % cols, cell as i64 / cols);
+            let tile = self.grid[cell];
+            let mut repeats = false;
+            'window: for yy in (y - r).max(0)..=(y + r).min(rows - 1) {
+                for xx in (x - r).max(0)..=(x + r).min(cols - 1) {
+                    if (xx, yy) != (x, y) && self.grid[(yy * cols + xx) as usize] == tile {
+                        repeats = true;
+                        break 'window;
+                    }
+                }
+            }
+            checked += 1;
+            broken += repeats as u64;
+        }
+        RepeatCheck {
+            checked,
+            broken,
+            sampled: step > 1,
+        }
     }
 }
 

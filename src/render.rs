@@ -1,14 +1,18 @@
-//! Headless rendering: one API over the GPU path and the CPU reference, both fed by the
-//! same streaming manager, for `tessera render`, the benchmarks, the example and the tests.
+//! Headless rendering: one API over the GPU path (a device of its own and an offscreen
+//! target) and the CPU reference, both fed by the same streaming manager, for `tessera
+//! render`, the benchmarks, the example and the tests.
 
 use crate::atlas::AtlasLayout;
-use crate::cpu_render::{self, CpuAtlas, RenderStyle};
-use crate::gpu::{GpuContext, GpuMosaic, OffscreenTarget, OFFSCREEN_FORMAT};
-use crate::scene::Scene;
+use crate::cpu_render::{self, CpuAtlas};
+use crate::error::{Error, Result};
+use crate::gpu::{GpuContext, MosaicRenderer, OffscreenTarget, OFFSCREEN_FORMAT};
+use crate::scene::{Scene, StreamedScene};
 use crate::streaming::{FrameStats, StreamConfig, StreamingManager};
+use crate::style::RenderStyle;
 use crate::view::{Camera, FrameView};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+/// Which renderer draws.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     /// wgpu: the best adapter there is, or Mesa's software rasteriser (llvmpipe).
     Gpu,
@@ -18,6 +22,7 @@ pub enum Backend {
 
 #[derive(Clone, Debug)]
 pub struct RenderOptions {
+    /// Frame size (for an embedded renderer: the largest viewport it plans for).
     pub width: u32,
     pub height: u32,
     pub backend: Backend,
@@ -41,110 +46,114 @@ impl Default for RenderOptions {
     }
 }
 
+struct GpuEngine {
+    ctx: GpuContext,
+    renderer: MosaicRenderer,
+    target: OffscreenTarget,
+}
+
+/// Frame sizes the headless renderer accepts, per side.
+pub const MAX_FRAME_SIDE: u32 = 16384;
+
 enum Engine {
-    Gpu {
-        ctx: GpuContext,
-        mosaic: Box<GpuMosaic>,
-        target: OffscreenTarget,
-    },
+    Gpu(Box<GpuEngine>),
     Cpu {
-        atlas: CpuAtlas,
+        inner: Box<StreamedScene<CpuAtlas>>,
+        style: RenderStyle,
         frame: Vec<u8>,
     },
 }
 
 pub struct HeadlessRenderer {
-    pub scene: Scene,
     engine: Engine,
-    stream: StreamingManager,
-    layout: AtlasLayout,
     pub width: u32,
     pub height: u32,
-    pub style: RenderStyle,
 }
 
 impl HeadlessRenderer {
-    pub fn new(mut scene: Scene, opts: &RenderOptions) -> anyhow::Result<HeadlessRenderer> {
+    pub fn new(scene: Scene, opts: &RenderOptions) -> Result<HeadlessRenderer> {
         let (w, h) = (opts.width, opts.height);
-        anyhow::ensure!(
-            w > 0 && h > 0 && w <= 16384 && h <= 16384,
-            "frame size {w}×{h}: each side must be 1..=16384"
-        );
-        let (engine, layout) = match opts.backend {
+        if !(1..=MAX_FRAME_SIDE).contains(&w) || !(1..=MAX_FRAME_SIDE).contains(&h) {
+            return Err(Error::Options(format!(
+                "frame size {w}×{h}: each side must be 1..={MAX_FRAME_SIDE}"
+            )));
+        }
+        let engine = match opts.backend {
             Backend::Gpu => {
                 let ctx = GpuContext::headless(opts.adapter.as_deref())?;
-                let layout = scene.plan(
-                    (w, h),
-                    opts.stream.gpu_budget,
-                    ctx.device.limits().max_texture_array_layers,
-                )?;
-                let mosaic = Box::new(GpuMosaic::new(&ctx, &scene, &layout, OFFSCREEN_FORMAT)?);
-                scene.release_overview();
-                let target = OffscreenTarget::new(&ctx, w, h);
-                (
-                    Engine::Gpu {
-                        ctx,
-                        mosaic,
-                        target,
-                    },
-                    layout,
-                )
+                let renderer =
+                    MosaicRenderer::new(&ctx.device, &ctx.queue, OFFSCREEN_FORMAT, scene, opts)?;
+                let target = OffscreenTarget::new(&ctx.device, w, h);
+                Engine::Gpu(Box::new(GpuEngine {
+                    ctx,
+                    renderer,
+                    target,
+                }))
             }
             Backend::Cpu => {
                 // The CPU twin honours the same layer limit as the software Vulkan adapter.
                 let layout = scene.plan((w, h), opts.stream.gpu_budget, 2048)?;
-                (
-                    Engine::Cpu {
-                        atlas: CpuAtlas::new(&layout, scene.library.tile_count()),
-                        frame: Vec::new(),
-                    },
-                    layout,
-                )
+                let atlas = CpuAtlas::new(&layout, scene.library.tile_count());
+                let inner = StreamedScene::new(scene, layout, atlas, opts.stream);
+                Engine::Cpu {
+                    inner: Box::new(inner),
+                    style: opts.style,
+                    frame: Vec::new(),
+                }
             }
         };
-        let mut stream = StreamingManager::new(
-            scene.library.clone(),
-            scene.grid.clone(),
-            scene.cols(),
-            &layout,
-            opts.stream,
-        );
-        let mut engine = engine;
-        stream.init_backend(backend_of(&mut engine), &scene.level0);
         Ok(HeadlessRenderer {
-            scene,
             engine,
-            stream,
-            layout,
             width: w,
             height: h,
-            style: opts.style,
         })
     }
 
+    pub fn scene(&self) -> &Scene {
+        match &self.engine {
+            Engine::Gpu(g) => g.renderer.scene(),
+            Engine::Cpu { inner, .. } => &inner.scene,
+        }
+    }
     pub fn layout(&self) -> &AtlasLayout {
-        &self.layout
+        match &self.engine {
+            Engine::Gpu(g) => g.renderer.layout(),
+            Engine::Cpu { inner, .. } => &inner.layout,
+        }
     }
     pub fn stream(&self) -> &StreamingManager {
-        &self.stream
+        match &self.engine {
+            Engine::Gpu(g) => g.renderer.stream(),
+            Engine::Cpu { inner, .. } => &inner.stream,
+        }
+    }
+    pub fn style(&self) -> &RenderStyle {
+        match &self.engine {
+            Engine::Gpu(g) => &g.renderer.style,
+            Engine::Cpu { style, .. } => style,
+        }
     }
 
     /// Atlas bytes allocated (GPU) or planned (CPU).
     pub fn atlas_bytes(&self) -> u64 {
         match &self.engine {
-            Engine::Gpu { mosaic, .. } => mosaic.atlas_bytes(),
-            Engine::Cpu { .. } => self.layout.bytes(),
+            Engine::Gpu(g) => g.renderer.atlas_bytes(),
+            Engine::Cpu { inner, .. } => inner.layout.bytes(),
         }
     }
 
-    pub fn is_gpu(&self) -> bool {
-        matches!(self.engine, Engine::Gpu { .. })
+    /// The GPU device this renderer draws with (none for the CPU reference).
+    pub fn gpu_context(&self) -> Option<&GpuContext> {
+        match &self.engine {
+            Engine::Gpu(g) => Some(&g.ctx),
+            Engine::Cpu { .. } => None,
+        }
     }
 
-    /// "adapter (backend, type)" or "cpu reference".
+    /// "adapter (backend, type)" or "cpu reference (N threads)".
     pub fn describe(&self) -> String {
         match &self.engine {
-            Engine::Gpu { ctx, .. } => ctx.describe(),
+            Engine::Gpu(g) => g.ctx.describe(),
             Engine::Cpu { .. } => {
                 format!("cpu reference ({} threads)", rayon::current_num_threads())
             }
@@ -152,85 +161,79 @@ impl HeadlessRenderer {
     }
 
     pub fn frame_view(&self, camera: &Camera) -> FrameView {
-        self.scene.frame_view(camera, self.width, self.height)
+        self.scene().frame_view(camera, self.width, self.height)
+    }
+
+    /// The whole mosaic, as large as fits the frame.
+    pub fn fit(&self) -> Camera {
+        self.scene().fit(self.width, self.height)
     }
 
     /// One frame of streaming for `camera` (no drawing).
     pub fn update(&mut self, camera: &Camera) -> FrameStats {
-        let view = self.frame_view(camera);
-        self.stream.update(&view, backend_of(&mut self.engine))
+        let (w, h) = (self.width, self.height);
+        match &mut self.engine {
+            Engine::Gpu(g) => g.renderer.update(camera, w, h),
+            Engine::Cpu { inner, .. } => inner.update(camera, w, h),
+        }
     }
 
     /// Streams until `camera`'s view is complete (or `timeout`).
     pub fn settle(&mut self, camera: &Camera, timeout: std::time::Duration) -> FrameStats {
-        let view = self.frame_view(camera);
-        self.stream
-            .settle(&view, backend_of(&mut self.engine), timeout)
+        let (w, h) = (self.width, self.height);
+        match &mut self.engine {
+            Engine::Gpu(g) => g.renderer.settle(camera, w, h, timeout),
+            Engine::Cpu { inner, .. } => inner.settle(camera, w, h, timeout),
+        }
     }
 
     /// Draws `camera` with whatever is resident and waits for it to finish; `read_back`
     /// also copies it to memory (see `pixels`).
-    pub fn draw(&mut self, camera: &Camera, read_back: bool) -> anyhow::Result<()> {
-        let view = self.frame_view(camera);
+    pub fn draw(&mut self, camera: &Camera, read_back: bool) -> Result<()> {
+        let (w, h) = (self.width, self.height);
         match &mut self.engine {
-            Engine::Gpu {
-                ctx,
-                mosaic,
-                target,
-            } => {
+            Engine::Gpu(g) => {
+                let GpuEngine {
+                    ctx,
+                    renderer,
+                    target,
+                } = g.as_mut();
                 let mut encoder = ctx.device.create_command_encoder(&Default::default());
-                mosaic.encode(&mut encoder, &target.view, &view, &self.style);
+                renderer.encode(&mut encoder, &target.view, camera, w, h);
                 if read_back {
                     target.encode_copy(&mut encoder);
                 }
                 ctx.queue.submit([encoder.finish()]);
                 ctx.wait_idle();
             }
-            Engine::Cpu { atlas, frame } => {
+            Engine::Cpu {
+                inner,
+                style,
+                frame,
+            } => {
+                let view = inner.scene.frame_view(camera, w, h);
                 *frame = cpu_render::render(
                     &view,
-                    &self.scene.grid,
-                    atlas,
-                    &self.scene.overview,
-                    &self.style,
+                    &inner.scene.grid,
+                    &inner.backend,
+                    &inner.scene.overview,
+                    style,
                 );
             }
         }
         Ok(())
     }
 
-    /// Times the one-fetch floor shader with read-back at this frame size: `(median, p99)` ms
-    /// over `frames` frames. `None` on the CPU engine.
-    pub fn floor_ms(&mut self, frames: usize) -> Option<(f64, f64)> {
-        let Engine::Gpu { ctx, target, .. } = &self.engine else {
-            return None;
-        };
-        let probe = crate::gpu::FloorProbe::new(ctx, self.width, self.height, OFFSCREEN_FORMAT);
-        let mut times = Vec::with_capacity(frames);
-        for i in 0..frames + 3 {
-            let t = std::time::Instant::now();
-            let mut encoder = ctx.device.create_command_encoder(&Default::default());
-            probe.encode(&mut encoder, &target.view);
-            target.encode_copy(&mut encoder);
-            ctx.queue.submit([encoder.finish()]);
-            target.read(ctx).ok()?;
-            if i >= 3 {
-                times.push(t.elapsed().as_secs_f64() * 1e3);
-            }
-        }
-        Some(crate::bench::median_p99(&mut times))
-    }
-
     /// The last drawn frame as RGBA8 (GPU: the frame must have been drawn with `read_back`).
-    pub fn pixels(&mut self) -> anyhow::Result<Vec<u8>> {
+    pub fn pixels(&mut self) -> Result<Vec<u8>> {
         match &mut self.engine {
-            Engine::Gpu { ctx, target, .. } => target.read(ctx),
+            Engine::Gpu(g) => g.target.read(),
             Engine::Cpu { frame, .. } => Ok(frame.clone()),
         }
     }
 
     /// Settles, draws and reads back one sharp frame.
-    pub fn render(&mut self, camera: &Camera) -> anyhow::Result<(image::RgbaImage, FrameStats)> {
+    pub fn render(&mut self, camera: &Camera) -> Result<(image::RgbaImage, FrameStats)> {
         let stats = self.settle(camera, std::time::Duration::from_secs(60));
         self.draw(camera, true)?;
         let pixels = self.pixels()?;
@@ -240,7 +243,7 @@ impl HeadlessRenderer {
 }
 
 /// How `HeadlessRenderer::record` streams pages between frames.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Pacing {
     /// Every frame waits until all its pages are resident: what a film should look like.
     Sharp,
@@ -269,7 +272,7 @@ impl HeadlessRenderer {
         pacing: Pacing,
         video: &mut crate::video::VideoWriter,
         mut progress: impl FnMut(usize),
-    ) -> anyhow::Result<RecordSummary> {
+    ) -> Result<RecordSummary> {
         let mut summary = RecordSummary::default();
         for camera in cameras {
             let started = std::time::Instant::now();
@@ -281,17 +284,12 @@ impl HeadlessRenderer {
             let pixels = self.pixels()?;
             summary.render_secs += started.elapsed().as_secs_f64();
             summary.max_missing = summary.max_missing.max(stats.missing);
-            video.write_frame(pixels)?;
+            video
+                .write_frame(pixels)
+                .map_err(|e| Error::Video(format!("{e:#}")))?;
             summary.frames += 1;
             progress(summary.frames);
         }
         Ok(summary)
-    }
-}
-
-fn backend_of(engine: &mut Engine) -> &mut dyn crate::atlas::AtlasBackend {
-    match engine {
-        Engine::Gpu { mosaic, .. } => mosaic.as_mut(),
-        Engine::Cpu { atlas, .. } => atlas,
     }
 }

@@ -9,7 +9,7 @@
 //! tile and never evict. Paged levels evict least-recently-used pages, but never a page that
 //! was used in the current frame.
 
-use crate::atlas::{AtlasLayout, PageOrigin, EMPTY_SLOT};
+use crate::atlas::{AtlasLayout, Entry, PageOrigin, EMPTY_SLOT, PAGE_TABLE_WIDTH};
 use lru::LruCache;
 
 /// A page: one tile at one level.
@@ -49,9 +49,6 @@ pub struct Inserted {
     pub evicted: Option<u32>,
 }
 
-/// A resolved page-table entry: `[packed origin, level]` of the page drawn for a wanted level.
-pub type Entry = [u32; 2];
-
 pub struct Residency {
     layout: AtlasLayout,
     tiles: u32,
@@ -61,7 +58,10 @@ pub struct Residency {
     /// Per tile × level: what is drawn when that level is wanted (mirrored to the renderers).
     page_table: Vec<Entry>,
     states: Vec<LevelState>,
-    dirty: Option<(usize, usize)>,
+    /// Page-table rows (`PAGE_TABLE_WIDTH` entries each) changed since the last upload:
+    /// a flag per row and the list of flagged rows, so an upload sends only what changed.
+    dirty: Vec<bool>,
+    dirty_rows: Vec<u32>,
     evictions: u64,
 }
 
@@ -89,6 +89,7 @@ impl Residency {
                 lru: LruCache::unbounded(),
             })
             .collect();
+        let rows = (tiles as usize * levels).div_ceil(PAGE_TABLE_WIDTH as usize);
         Residency {
             layout: layout.clone(),
             tiles,
@@ -96,7 +97,8 @@ impl Residency {
             codes,
             page_table,
             states,
-            dirty: Some((0, tiles as usize * levels)),
+            dirty: vec![true; rows],
+            dirty_rows: (0..rows as u32).collect(),
             evictions: 0,
         }
     }
@@ -146,6 +148,38 @@ impl Residency {
         }
         self.mark_dirty(at);
         self.mark_dirty(at + self.levels - 1);
+    }
+
+    /// The page-table rows holding a tile's entries (one, or two where it straddles).
+    fn rows_of(&self, tile: u32) -> [u32; 2] {
+        let at = tile as usize * self.levels;
+        let width = PAGE_TABLE_WIDTH as usize;
+        [(at / width) as u32, ((at + self.levels - 1) / width) as u32]
+    }
+
+    /// How many page-table rows not yet changed this frame inserting `page` would change
+    /// (its tile's, and an evicted tile's): what the insertion adds to the upload.
+    pub fn new_rows_for_insert(&self, page: PageKey, frame: u64) -> usize {
+        let mut rows = self.rows_of(page.tile).to_vec();
+        if let Some(victim) = self.victim(page.level as usize, frame) {
+            rows.extend(self.rows_of(victim));
+        }
+        rows.sort_unstable();
+        rows.dedup();
+        rows.iter().filter(|&&r| !self.dirty[r as usize]).count()
+    }
+
+    /// The tile whose page of `level` an insertion in `frame` would evict (none while a
+    /// slot is free).
+    fn victim(&self, level: usize, frame: u64) -> Option<u32> {
+        let st = &self.states[level];
+        if !st.free.is_empty() || st.pinned {
+            return None;
+        }
+        st.lru
+            .peek_lru()
+            .filter(|(_, &(f, _))| f < frame)
+            .map(|(&tile, _)| tile)
     }
 
     /// Marks a resident page as used in `frame`.
@@ -231,16 +265,22 @@ impl Residency {
         }
     }
 
-    fn mark_dirty(&mut self, at: usize) {
-        self.dirty = Some(match self.dirty {
-            None => (at, at + 1),
-            Some((a, b)) => (a.min(at), b.max(at + 1)),
-        });
+    fn mark_dirty(&mut self, entry: usize) {
+        let row = entry / PAGE_TABLE_WIDTH as usize;
+        if !self.dirty[row] {
+            self.dirty[row] = true;
+            self.dirty_rows.push(row as u32);
+        }
     }
 
-    /// The range of page-table entries changed since the last call.
-    pub fn take_dirty(&mut self) -> Option<std::ops::Range<usize>> {
-        self.dirty.take().map(|(a, b)| a..b)
+    /// Page-table rows changed since the last call, ascending (empty when none did).
+    pub fn take_dirty_rows(&mut self) -> Vec<u32> {
+        let mut rows = std::mem::take(&mut self.dirty_rows);
+        for &r in &rows {
+            self.dirty[r as usize] = false;
+        }
+        rows.sort_unstable();
+        rows
     }
 }
 
@@ -319,13 +359,13 @@ mod tests {
     #[test]
     fn page_table_is_resolved_and_changes_are_reported_once() {
         let mut r = residency(2);
-        assert_eq!(r.take_dirty(), Some(0..30));
-        assert!(r.take_dirty().is_none());
+        assert_eq!(r.take_dirty_rows(), vec![0]);
+        assert!(r.take_dirty_rows().is_empty());
         let base = r.page_table()[5 * 3];
         assert_eq!(base[1], 0);
         // Level 2 arrives: levels 0, 1 still draw level 0; level 2 draws itself.
         let origin = r.insert(PageKey::new(5, 2), 1).unwrap().origin;
-        assert_eq!(r.take_dirty(), Some(15..18));
+        assert_eq!(r.take_dirty_rows(), vec![0]);
         assert_eq!(&r.page_table()[15..18], &[base, base, [origin.code(), 2]]);
         // Level 1 arrives: wanting level 1 draws it; level 2 still draws level 2.
         let one = r.insert(PageKey::new(5, 1), 1).unwrap().origin;
@@ -340,5 +380,44 @@ mod tests {
             &[base, [one.code(), 1], [one.code(), 1]]
         );
         assert_eq!(r.resolve(5, 2), 1);
+    }
+
+    #[test]
+    fn only_changed_page_table_rows_are_reported_and_costed() {
+        // 3,000 tiles × 3 levels = 9,000 entries: five rows of 2,048.
+        let plan = |level, first_block, blocks, capacity, pinned| LevelPlan {
+            level,
+            first_block,
+            blocks,
+            capacity,
+            pinned,
+        };
+        let layout = AtlasLayout {
+            block: 4,
+            layer_size: 256,
+            layers: 4,
+            levels: vec![
+                plan(0, 0, 188, 3000, true),
+                plan(1, 188, 1, 4, false),
+                plan(2, 189, 1, 1, false),
+            ],
+        };
+        let mut r = Residency::new(3000, &layout);
+        assert_eq!(r.take_dirty_rows(), vec![0, 1, 2, 3, 4]);
+        // A change at tile 5 and one at tile 2,900: rows 0 and 4, nothing between.
+        assert_eq!(r.new_rows_for_insert(PageKey::new(5, 2), 1), 1);
+        r.insert(PageKey::new(5, 2), 1).unwrap();
+        assert_eq!(
+            r.new_rows_for_insert(PageKey::new(6, 1), 1),
+            0,
+            "row 0 is dirty already"
+        );
+        r.insert(PageKey::new(2900, 1), 1).unwrap();
+        assert_eq!(r.take_dirty_rows(), vec![0, 4]);
+        // Level 2 has one slot: inserting tile 1,400's page evicts tile 5's, touching both rows.
+        assert_eq!(r.new_rows_for_insert(PageKey::new(1400, 2), 2), 2);
+        let got = r.insert(PageKey::new(1400, 2), 2).unwrap();
+        assert_eq!(got.evicted, Some(5));
+        assert_eq!(r.take_dirty_rows(), vec![0, 2]);
     }
 }

@@ -1,9 +1,13 @@
-//! A mosaic opened for drawing: its grid, its library, the overview chain and the atlas plan.
+//! A mosaic opened for drawing (its grid, its library, the overview chain, the atlas plan),
+//! and the one place where a scene, an atlas backend and a streaming manager are wired
+//! together, whichever renderer draws.
 
-use crate::atlas::{plan_atlases, AtlasLayout, PlanInput};
+use crate::atlas::{plan_atlases, AtlasBackend, AtlasLayout, PlanInput};
+use crate::error::{Error, Result};
 use crate::library::Library;
 use crate::mosaic::Mosaic;
 use crate::overview::Overview;
+use crate::streaming::{FrameStats, StreamConfig, StreamingManager};
 use crate::view::{Camera, FrameView};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,7 +24,7 @@ pub struct Scene {
 }
 
 impl Scene {
-    pub fn open(path: &Path) -> anyhow::Result<Scene> {
+    pub fn open(path: &Path) -> Result<Scene> {
         let mut mosaic = Mosaic::load(path)?;
         let library = mosaic.open_library(path)?;
         // The grid lives once, shared with the streaming manager.
@@ -59,7 +63,7 @@ impl Scene {
         screen: (u32, u32),
         gpu_budget: u64,
         max_layers: u32,
-    ) -> anyhow::Result<AtlasLayout> {
+    ) -> Result<AtlasLayout> {
         plan_atlases(&PlanInput {
             tiles: self.library.tile_count(),
             levels: self.library.levels(),
@@ -68,7 +72,7 @@ impl Scene {
             grid: (self.cols(), self.rows()),
             max_layers,
         })
-        .map_err(|e| anyhow::anyhow!("{e}"))
+        .map_err(Error::Options)
     }
 
     pub fn frame_view(&self, camera: &Camera, width: u32, height: u32) -> FrameView {
@@ -84,5 +88,54 @@ impl Scene {
 
     pub fn fit(&self, width: u32, height: u32) -> Camera {
         Camera::fit(self.cols(), self.rows(), width, height)
+    }
+}
+
+/// A scene streamed into an atlas backend (the GPU's, or the CPU reference's twin): every
+/// renderer is one of these plus a way to draw. Built in one place, so the plan, the
+/// backend and the streaming manager always agree.
+pub struct StreamedScene<B: AtlasBackend> {
+    pub scene: Scene,
+    pub backend: B,
+    pub stream: StreamingManager,
+    pub layout: AtlasLayout,
+}
+
+impl<B: AtlasBackend> StreamedScene<B> {
+    /// Starts streaming `scene` into `backend` (laid out as `layout`): loader threads, then
+    /// level 0, the pinned levels and the page table written to the backend.
+    pub fn new(scene: Scene, layout: AtlasLayout, mut backend: B, config: StreamConfig) -> Self {
+        let mut stream = StreamingManager::new(
+            scene.library.clone(),
+            scene.grid.clone(),
+            scene.cols(),
+            &layout,
+            config,
+        );
+        stream.init_backend(&mut backend, &scene.level0);
+        StreamedScene {
+            scene,
+            backend,
+            stream,
+            layout,
+        }
+    }
+
+    /// One step of streaming for `camera` on a `width × height` view.
+    pub fn update(&mut self, camera: &Camera, width: u32, height: u32) -> FrameStats {
+        let view = self.scene.frame_view(camera, width, height);
+        self.stream.update(&view, &mut self.backend)
+    }
+
+    /// Streams until the view is complete (or `timeout`).
+    pub fn settle(
+        &mut self,
+        camera: &Camera,
+        width: u32,
+        height: u32,
+        timeout: std::time::Duration,
+    ) -> FrameStats {
+        let view = self.scene.frame_view(camera, width, height);
+        self.stream.settle(&view, &mut self.backend, timeout)
     }
 }

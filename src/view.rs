@@ -116,13 +116,31 @@ impl CellRect {
     pub fn contains(&self, x: u32, y: u32) -> bool {
         x >= self.x0 && x < self.x1 && y >= self.y0 && y < self.y1
     }
-    /// Grown by `margin` cells on each side, clamped to the grid.
-    pub fn grown(&self, margin: u32, cols: u32, rows: u32) -> CellRect {
+    /// The central half on each axis: what a view shows after zooming in 2× about its centre.
+    pub fn shrunk_to_centre_half(&self) -> CellRect {
+        let (w, h) = (self.x1 - self.x0, self.y1 - self.y0);
         CellRect {
-            x0: self.x0.saturating_sub(margin),
-            y0: self.y0.saturating_sub(margin),
-            x1: (self.x1 + margin).min(cols),
-            y1: (self.y1 + margin).min(rows),
+            x0: self.x0 + w / 4,
+            y0: self.y0 + h / 4,
+            x1: self.x1 - w / 4,
+            y1: self.y1 - h / 4,
+        }
+    }
+
+    /// Extended by a quarter of its size (at least a cell) on each side `motion` moves
+    /// towards, clamped to the grid: what a pan brings on screen next.
+    pub fn extended_towards(&self, motion: DVec2, cols: u32, rows: u32) -> CellRect {
+        let (mx, my) = (
+            ((self.x1 - self.x0) / 4).max(1),
+            ((self.y1 - self.y0) / 4).max(1),
+        );
+        let lower = |v: u32, m: u32, d: f64| if d < 0.0 { v.saturating_sub(m) } else { v };
+        let upper = |v: u32, m: u32, d: f64, n: u32| if d > 0.0 { (v + m).min(n) } else { v };
+        CellRect {
+            x0: lower(self.x0, mx, motion.x),
+            y0: lower(self.y0, my, motion.y),
+            x1: upper(self.x1, mx, motion.x, cols),
+            y1: upper(self.y1, my, motion.y, rows),
         }
     }
 }

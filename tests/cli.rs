@@ -123,11 +123,8 @@ fn bad_input_gets_one_clear_line_and_a_nonzero_exit() {
 }
 
 #[test]
-fn a_mosaic_refuses_a_rebaked_library_and_never_overwrites_foreign_files() {
+fn a_library_grows_without_breaking_its_mosaics() {
     let fx = common::fixture(8, 32, (6, 4));
-    common::picture(4242, 80, 80)
-        .save(fx.tiles.join("late.png"))
-        .unwrap();
     let rebake = |extra: &[&str]| {
         let mut args = vec![
             "bake",
@@ -139,6 +136,21 @@ fn a_mosaic_refuses_a_rebaked_library_and_never_overwrites_foreign_files() {
         args.extend_from_slice(extra);
         tessera(&args)
     };
+    let png = fx.dir.path().join("x.png");
+    let render = || {
+        tessera(&[
+            "render",
+            fx.mosaic.to_str().unwrap(),
+            "-o",
+            png.to_str().unwrap(),
+            "--size",
+            "64x48",
+            "--renderer",
+            "cpu",
+        ])
+    };
+    let manifest = fx.library.join("manifest.json");
+    let before = std::fs::read(&manifest).unwrap();
     // The fixture's library has 32 px tiles and 2×2 signatures: asking for other ones is
     // refused with the fix, and leaving them out keeps the library's.
     let (code, _, err) = rebake(&["--grid", "1"]);
@@ -147,21 +159,86 @@ fn a_mosaic_refuses_a_rebaked_library_and_never_overwrites_foreign_files() {
         err.contains("--max-tile 32 --grid 2") && err.contains("--rebuild"),
         "{err}"
     );
+    // Nothing changed: nothing is written, and the mosaic still opens.
     let (code, out, err) = rebake(&[]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("1 baked, 8 reused"), "{out}");
-    let (code, _, err) = tessera(&[
-        "render",
-        fx.mosaic.to_str().unwrap(),
-        "-o",
-        fx.dir.path().join("x.png").to_str().unwrap(),
-    ]);
+    assert!(out.contains("unchanged, 8 tiles"), "{out}");
+    assert_eq!(
+        std::fs::read(&manifest).unwrap(),
+        before,
+        "a no-op re-bake rewrote the manifest"
+    );
+    let (code, _, err) = render();
+    assert_eq!(code, 0, "a no-op re-bake broke the mosaic: {err}");
+
+    // A new picture: appended, every earlier tile keeps its id, the mosaic still opens.
+    let ids = |lib: &tessera::library::Library| -> Vec<String> {
+        lib.manifest
+            .tiles
+            .iter()
+            .map(|t| t.source.path.clone())
+            .collect()
+    };
+    let old_ids = ids(&tessera::library::Library::open(&fx.library).unwrap());
+    common::picture(4242, 80, 80)
+        .save(fx.tiles.join("a-late.png"))
+        .unwrap();
+    let (code, out, err) = rebake(&[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("9 tiles (1 baked, 8 reused)"), "{out}");
+    let new_ids = ids(&tessera::library::Library::open(&fx.library).unwrap());
+    assert_eq!(&new_ids[..8], &old_ids[..], "ids were reordered");
+    assert_eq!(new_ids[8], "a-late.png");
+    let (code, _, err) = render();
+    assert_eq!(code, 0, "adding a picture broke the mosaic: {err}");
+
+    // Removing a picture the mosaic uses retires its tile: the mosaic is refused, naming it.
+    let mosaic = tessera::mosaic::Mosaic::load(&fx.mosaic).unwrap();
+    let (_, used, _) = mosaic.usage();
+    let gone = &old_ids[used as usize];
+    std::fs::remove_file(fx.tiles.join(gone)).unwrap();
+    let (code, out, err) = rebake(&[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("1 retired"), "{out}");
+    let (code, _, err) = render();
     assert_eq!(code, 1);
     assert!(
-        err.contains("re-baked") && err.contains("tessera match"),
+        err.contains(gone.as_str())
+            && err.contains("removed or changed")
+            && err.contains("tessera match"),
         "{err}"
     );
+    // Matching again never picks the retired tile.
+    let target = fx.dir.path().join("target.png");
+    let (code, _, err) = tessera(&[
+        "match",
+        "--library",
+        fx.library.to_str().unwrap(),
+        "--target",
+        target.to_str().unwrap(),
+        "--cells",
+        "6x4",
+        "-o",
+        fx.mosaic.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let rematched = tessera::mosaic::Mosaic::load(&fx.mosaic).unwrap();
+    assert!(!rematched.grid.contains(&used));
+    assert_eq!(render().0, 0);
+    // `--rebuild` starts the ids over: the mosaic is refused with the fix.
+    let (code, _, err) = rebake(&["--rebuild"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = render();
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("rebuilt") && err.contains("tessera match"),
+        "{err}"
+    );
+}
 
+#[test]
+fn match_never_overwrites_a_foreign_file() {
+    let fx = common::fixture(8, 32, (6, 4));
     let precious = fx.dir.path().join("notes.mosaic");
     std::fs::write(&precious, b"my notes").unwrap();
     let target = fx.dir.path().join("target.png");

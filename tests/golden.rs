@@ -4,8 +4,8 @@
 mod common;
 
 use glam::DVec2;
-use tessera::cpu_render::RenderStyle;
 use tessera::streaming::StreamConfig;
+use tessera::RenderStyle;
 use tessera::{Backend, Camera, HeadlessRenderer, RenderOptions, Scene};
 
 const BACKGROUND: [u8; 3] = [255, 0, 255];

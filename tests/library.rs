@@ -142,35 +142,71 @@ fn refuses_an_output_that_is_not_ours() {
 }
 
 #[test]
-fn rebake_reuses_unchanged_pictures() {
+fn rebake_keeps_ids_appends_new_pictures_and_retires_removed_ones() {
     let (dir, tiles) = tiles_dir(5);
     let out = dir.path().join("lib.tlib");
     bake(&tiles, &out).unwrap();
-    let first_id = Library::open(&out).unwrap().manifest.library_id;
+    let first = Library::open(&out).unwrap().manifest;
     common::picture(77, 60, 60)
         .save(tiles.join("new.png"))
         .unwrap();
+    let p01_bytes = fs::read(tiles.join("p01.png")).unwrap();
+    let p01_mtime = fs::metadata(tiles.join("p01.png"))
+        .unwrap()
+        .modified()
+        .unwrap();
     fs::remove_file(tiles.join("p01.png")).unwrap();
     let report = bake(&tiles, &out).unwrap();
-    assert_eq!((report.tiles, report.baked, report.reused), (5, 1, 4));
-    let lib = Library::open(&out).unwrap();
-    assert_ne!(
-        lib.manifest.library_id, first_id,
-        "a re-bake is a new library version"
+    assert_eq!(
+        (report.tiles, report.baked, report.reused, report.retired),
+        (5, 1, 4, 1)
     );
-    assert!(lib
-        .manifest
+    let lib = Library::open(&out).unwrap();
+    assert_eq!(
+        lib.manifest.library_id, first.library_id,
+        "a re-bake keeps the library's id space"
+    );
+    assert_eq!(lib.tile_count(), 6);
+    for (old, now) in first.tiles.iter().zip(&lib.manifest.tiles) {
+        assert_eq!(old.source, now.source, "ids keep their pictures");
+        assert_eq!(now.retired, old.source.path == "p01.png");
+    }
+    assert_eq!(lib.manifest.tiles[5].source.path, "new.png");
+    assert_eq!(lib.active_tiles().len(), 5);
+    // A retired tile's pages are still readable (a mosaic could still name it).
+    let p01 = first
         .tiles
         .iter()
-        .any(|t| t.source.path == "new.png"));
-    assert!(!lib
-        .manifest
-        .tiles
-        .iter()
-        .any(|t| t.source.path == "p01.png"));
-    // Nothing changed: nothing is baked.
+        .position(|t| t.source.path == "p01.png")
+        .unwrap() as u32;
+    let mut page = vec![0; page_bytes(3)];
+    lib.read_page(p01, 3, &mut page).unwrap();
+    // Nothing changed: nothing is baked or written.
     let report = bake(&tiles, &out).unwrap();
+    assert!(report.unchanged);
     assert_eq!((report.baked, report.reused), (0, 5));
+    // The picture comes back as it was: its tile comes back with it, same id.
+    fs::write(tiles.join("p01.png"), &p01_bytes).unwrap();
+    fs::File::options()
+        .write(true)
+        .open(tiles.join("p01.png"))
+        .unwrap()
+        .set_modified(p01_mtime)
+        .unwrap();
+    let report = bake(&tiles, &out).unwrap();
+    assert_eq!((report.tiles, report.baked, report.retired), (6, 0, 0));
+    let lib = Library::open(&out).unwrap();
+    assert!(!lib.is_retired(p01));
+    assert_eq!(lib.tile_count(), 6);
+    // Changed (same path, new bytes): the old tile is retired, the new picture appended.
+    common::picture(5, 70, 70)
+        .save(tiles.join("p01.png"))
+        .unwrap();
+    let report = bake(&tiles, &out).unwrap();
+    assert_eq!((report.baked, report.retired), (1, 1));
+    let lib = Library::open(&out).unwrap();
+    assert!(lib.is_retired(p01));
+    assert_eq!(lib.tile_count(), 7);
 }
 
 /// Appends `n` records the way a bake does, then "dies" (drops the writer without commit).

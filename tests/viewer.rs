@@ -3,8 +3,8 @@
 
 mod common;
 
-use tessera::cpu_render::RenderStyle;
 use tessera::streaming::StreamConfig;
+use tessera::RenderStyle;
 use tessera::{Backend, HeadlessRenderer, RenderOptions, Scene};
 
 #[test]

@@ -2,7 +2,7 @@
 //! Vulkan) on a machine without a GPU. Headless and windowed rendering share this path;
 //! the window only adds a surface the adapter must be able to present to.
 
-use anyhow::{anyhow, bail};
+use crate::error::{Error, Result};
 
 /// Environment variable that picks an adapter by name, like `--adapter`.
 pub const ADAPTER_ENV: &str = "TESSERA_ADAPTER";
@@ -20,8 +20,7 @@ drivers (Debian: apt-get install libegl-mesa0 libgl1-mesa-dri mesa-vulkan-driver
 
 impl GpuContext {
     /// A device with no surface. `adapter` (or `$TESSERA_ADAPTER`) picks by name substring.
-    pub fn headless(adapter: Option<&str>) -> anyhow::Result<GpuContext> {
-        quiet_runtime_dir();
+    pub fn headless(adapter: Option<&str>) -> Result<GpuContext> {
         let desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
         let probed_vulkan = desc.backends.contains(wgpu::Backends::VULKAN);
         let instance = wgpu::Instance::new(desc);
@@ -49,22 +48,21 @@ impl GpuContext {
         instance: wgpu::Instance,
         surface: Option<&wgpu::Surface<'_>>,
         adapter: Option<&str>,
-    ) -> anyhow::Result<GpuContext> {
+    ) -> Result<GpuContext> {
         let chosen = pick_adapter(&instance, surface, adapter)?;
         Self::open(instance, chosen)
     }
 
     /// Opens a device on `adapter` with its full limits.
-    fn open(instance: wgpu::Instance, adapter: wgpu::Adapter) -> anyhow::Result<GpuContext> {
+    fn open(instance: wgpu::Instance, adapter: wgpu::Adapter) -> Result<GpuContext> {
         let info = adapter.get_info();
         tracing::info!("adapter: {}", describe(&info));
         let limits = adapter.limits();
         if limits.max_texture_dimension_2d < 2048 {
-            bail!(
-                "adapter {} supports textures of only {} px",
-                info.name,
-                limits.max_texture_dimension_2d
-            );
+            return Err(Error::NoAdapter(format!(
+                "adapter {} supports textures of only {} px (tessera needs 2048)",
+                info.name, limits.max_texture_dimension_2d
+            )));
         }
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("tessera"),
@@ -74,7 +72,7 @@ impl GpuContext {
             memory_hints: wgpu::MemoryHints::MemoryUsage,
             trace: wgpu::Trace::Off,
         }))
-        .map_err(|e| anyhow!("adapter {} refused a device: {e}", info.name))?;
+        .map_err(|e| Error::NoAdapter(format!("adapter {} refused a device: {e}", info.name)))?;
         Ok(GpuContext {
             instance,
             adapter,
@@ -100,7 +98,7 @@ fn pick_adapter(
     instance: &wgpu::Instance,
     surface: Option<&wgpu::Surface<'_>>,
     adapter: Option<&str>,
-) -> anyhow::Result<wgpu::Adapter> {
+) -> Result<wgpu::Adapter> {
     let wanted = adapter
         .map(str::to_owned)
         .or_else(|| std::env::var(ADAPTER_ENV).ok());
@@ -111,7 +109,7 @@ fn pick_adapter(
             compatible_surface: surface,
             apply_limit_buckets: false,
         }))
-        .map_err(|e| anyhow!("{NO_ADAPTER_HELP} ({e})"))?;
+        .map_err(|e| Error::NoAdapter(format!("{NO_ADAPTER_HELP} ({e})")))?;
         return Ok(prefer_software_gl(instance, surface, best));
     };
     let all = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
@@ -123,14 +121,14 @@ fn pick_adapter(
                 && surface.is_none_or(|s| a.is_surface_supported(s))
         })
         .ok_or_else(|| {
-            anyhow!(
+            Error::NoAdapter(format!(
                 "no adapter matches `{name}`; adapters here: {}",
                 if names.is_empty() {
                     "none".into()
                 } else {
                     names.join(", ")
                 }
-            )
+            ))
         })
 }
 
@@ -169,19 +167,4 @@ fn prefer_software_gl(
 
 fn describe(info: &wgpu::AdapterInfo) -> String {
     format!("{} ({:?}, {:?})", info.name, info.backend, info.device_type)
-}
-
-/// Vulkan's window-system code complains when XDG_RUNTIME_DIR is unset (headless servers,
-/// CI); a private 0700 folder silences it. Done once, before any device exists.
-pub fn quiet_runtime_dir() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
-            use std::os::unix::fs::DirBuilderExt;
-            let dir = std::env::temp_dir().join(format!("tessera-xdg-{}", std::process::id()));
-            if std::fs::DirBuilder::new().mode(0o700).create(&dir).is_ok() {
-                std::env::set_var("XDG_RUNTIME_DIR", &dir);
-            }
-        }
-    });
 }

@@ -2,8 +2,6 @@
 //! (with read-back) is the least any mosaic shader can cost on an adapter; the benchmark
 //! reports it beside the real shader, measured in the same run.
 
-use super::GpuContext;
-
 const SHADER: &str = r#"
 @group(0) @binding(0) var src: texture_2d<f32>;
 @vertex fn vs_main(@builtin(vertex_index) i: u32) -> @builtin(position) vec4<f32> {
@@ -22,12 +20,11 @@ pub struct FloorProbe {
 
 impl FloorProbe {
     pub fn new(
-        ctx: &GpuContext,
+        device: &wgpu::Device,
         width: u32,
         height: u32,
         format: wgpu::TextureFormat,
     ) -> FloorProbe {
-        let device = &ctx.device;
         let src = super::texture_2d(
             device,
             "floor source",
@@ -80,6 +77,9 @@ impl FloorProbe {
     }
 
     pub fn encode(&self, encoder: &mut wgpu::CommandEncoder, target: &wgpu::TextureView) {
-        super::draw_fullscreen(encoder, "floor", target, &self.pipeline, &self.bind_group);
+        let mut pass = super::begin_cleared_pass(encoder, "floor", target);
+        pass.set_pipeline(&self.pipeline);
+        pass.set_bind_group(0, &self.bind_group, &[]);
+        pass.draw(0..3, 0..1);
     }
 }

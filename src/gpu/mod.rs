@@ -1,13 +1,16 @@
-//! Everything that touches wgpu: device, mosaic pipeline and atlases, offscreen targets.
+//! Everything that touches wgpu: device, mosaic pipeline and atlases, the embeddable
+//! renderer, offscreen targets.
 
 mod context;
 mod floor;
 mod mosaic;
+mod renderer;
 mod target;
 
-pub use context::{quiet_runtime_dir, GpuContext, ADAPTER_ENV, NO_ADAPTER_HELP};
+pub use context::{GpuContext, ADAPTER_ENV, NO_ADAPTER_HELP};
 pub use floor::FloorProbe;
 pub use mosaic::{GpuMosaic, SHADER_SOURCE};
+pub use renderer::{MosaicRenderer, Viewport};
 pub use target::{OffscreenTarget, OFFSCREEN_FORMAT};
 
 /// A single-mip 2D texture: the grid, the page table, the floor's source, offscreen targets.
@@ -34,15 +37,13 @@ fn texture_2d(
     })
 }
 
-/// Records one full-screen triangle with `pipeline` into `target`, cleared to black first.
-fn draw_fullscreen(
-    encoder: &mut wgpu::CommandEncoder,
+/// Begins a render pass into `target`, cleared to black.
+pub fn begin_cleared_pass<'e>(
+    encoder: &'e mut wgpu::CommandEncoder,
     label: &str,
     target: &wgpu::TextureView,
-    pipeline: &wgpu::RenderPipeline,
-    bind_group: &wgpu::BindGroup,
-) {
-    let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+) -> wgpu::RenderPass<'e> {
+    encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
         label: Some(label),
         color_attachments: &[Some(wgpu::RenderPassColorAttachment {
             view: target,
@@ -57,8 +58,5 @@ fn draw_fullscreen(
         timestamp_writes: None,
         occlusion_query_set: None,
         multiview_mask: None,
-    });
-    pass.set_pipeline(pipeline);
-    pass.set_bind_group(0, bind_group, &[]);
-    pass.draw(0..3, 0..1);
+    })
 }

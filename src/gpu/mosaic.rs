@@ -1,13 +1,15 @@
-//! The GPU half of a mosaic: per-level texture-array atlases, the page table, the match grid,
-//! the overview chain, and the pipeline that draws them with `shaders/mosaic.wgsl`.
+//! The GPU half of a mosaic: the atlas (one block-packed texture array for every level), the
+//! page table, the match grid, the overview chain, and the pipelines that draw them with
+//! `shaders/mosaic.wgsl`.
 
-use super::GpuContext;
-use crate::atlas::{AtlasBackend, AtlasLayout, PageOrigin, PAGE_TABLE_WIDTH};
+use crate::atlas::{
+    AtlasBackend, AtlasLayout, Entry, PageOrigin, PAGE_TABLE_ROW_BYTES, PAGE_TABLE_WIDTH,
+};
 use crate::color::srgb8_to_linear;
-use crate::cpu_render::RenderStyle;
+use crate::error::{Error, Result};
 use crate::scene::Scene;
+use crate::style::RenderStyle;
 use crate::view::FrameView;
-use anyhow::bail;
 use bytemuck::{Pod, Zeroable};
 
 pub const SHADER_SOURCE: &str = include_str!("../../shaders/mosaic.wgsl");
@@ -25,11 +27,88 @@ struct ViewUniform {
     level_hi: u32,
     level_lo: u32,
     levels: u32,
-    debug_lod: u32,
-    overview_lod: f32,
     max_level: u32,
-    atlas_size: [f32; 2],
+    inv_atlas_size: [f32; 2],
+    viewport_origin: [f32; 2],
+    overview_lod: f32,
+    _pad: [u32; 3],
     background: [f32; 4],
+}
+
+/// The shader's entry points, one per kind of frame (see the shader): chosen on the CPU.
+const ENTRY_POINTS: [&str; 3] = ["fs_overview", "fs_tiles", "fs_tiles_blend"];
+
+/// The render pipelines, one per entry point, with and without the level overlay (made the
+/// first time the overlay is asked for).
+struct Pipelines {
+    module: wgpu::ShaderModule,
+    layout: wgpu::PipelineLayout,
+    format: wgpu::TextureFormat,
+    plain: Vec<wgpu::RenderPipeline>,
+    debug: Vec<wgpu::RenderPipeline>,
+}
+
+impl Pipelines {
+    fn new(
+        device: &wgpu::Device,
+        module: wgpu::ShaderModule,
+        layout: wgpu::PipelineLayout,
+        format: wgpu::TextureFormat,
+    ) -> Pipelines {
+        let mut pipelines = Pipelines {
+            module,
+            layout,
+            format,
+            plain: Vec::new(),
+            debug: Vec::new(),
+        };
+        pipelines.plain = pipelines.make(device, false);
+        pipelines
+    }
+
+    /// Makes the pipelines with the level overlay the first time they are asked for.
+    fn ensure(&mut self, device: &wgpu::Device, debug_lod: bool) {
+        if debug_lod && self.debug.is_empty() {
+            self.debug = self.make(device, true);
+        }
+    }
+
+    fn make(&self, device: &wgpu::Device, debug_lod: bool) -> Vec<wgpu::RenderPipeline> {
+        let constants = [("DEBUG_LOD", if debug_lod { 1.0 } else { 0.0 })];
+        ENTRY_POINTS
+            .iter()
+            .map(|&entry| {
+                device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+                    label: Some(entry),
+                    layout: Some(&self.layout),
+                    vertex: wgpu::VertexState {
+                        module: &self.module,
+                        entry_point: Some("vs_main"),
+                        compilation_options: Default::default(),
+                        buffers: &[],
+                    },
+                    primitive: wgpu::PrimitiveState::default(),
+                    depth_stencil: None,
+                    multisample: wgpu::MultisampleState::default(),
+                    fragment: Some(wgpu::FragmentState {
+                        module: &self.module,
+                        entry_point: Some(entry),
+                        compilation_options: wgpu::PipelineCompilationOptions {
+                            constants: &constants,
+                            ..Default::default()
+                        },
+                        targets: &[Some(wgpu::ColorTargetState {
+                            format: self.format,
+                            blend: None,
+                            write_mask: wgpu::ColorWrites::ALL,
+                        })],
+                    }),
+                    multiview_mask: None,
+                    cache: None,
+                })
+            })
+            .collect()
+    }
 }
 
 /// Where one staged upload lands.
@@ -67,8 +146,11 @@ pub struct GpuMosaic {
     belt: wgpu::util::StagingBelt,
     staged: Vec<StagedCopy>,
     staged_bytes: u64,
-    /// Overview, one tile level, two tile levels blended (see the shader).
-    pipelines: [wgpu::RenderPipeline; 3],
+    pipelines: Pipelines,
+    /// The pipeline the last `prepare` chose: (entry point, level overlay).
+    chosen: (usize, bool),
+    /// The viewport the last `prepare` was for: (x, y, width, height) in target pixels.
+    viewport: [u32; 4],
     bind_group: wgpu::BindGroup,
     uniform: wgpu::Buffer,
     page_table: wgpu::Texture,
@@ -77,25 +159,26 @@ pub struct GpuMosaic {
 }
 
 impl GpuMosaic {
-    /// Uploads the scene's grid and overview and allocates the atlas of `layout`.
+    /// Uploads the scene's grid and overview and allocates the atlas of `layout`, for
+    /// drawing into targets of `target_format`.
     pub fn new(
-        ctx: &GpuContext,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
         scene: &Scene,
         layout: &AtlasLayout,
         target_format: wgpu::TextureFormat,
-    ) -> anyhow::Result<GpuMosaic> {
+    ) -> Result<GpuMosaic> {
         let (grid, cols, rows) = (&scene.grid[..], scene.cols(), scene.rows());
         let (overview, tiles) = (&scene.overview, scene.library.tile_count());
-        let device = &ctx.device;
         let limits = device.limits();
         if cols > limits.max_texture_dimension_2d || rows > limits.max_texture_dimension_2d {
-            bail!("mosaic of {cols}×{rows} cells exceeds this adapter's texture limit of {} per side; match a smaller grid", limits.max_texture_dimension_2d);
+            return Err(Error::Options(format!("a mosaic of {cols}×{rows} cells exceeds this adapter's texture limit of {} per side; match a smaller grid", limits.max_texture_dimension_2d)));
         }
         let levels = layout.levels.len();
         if layout.layers > limits.max_texture_array_layers
             || layout.layer_size > limits.max_texture_dimension_2d
         {
-            bail!("the atlas needs {} layers of {} px; this adapter allows {} of {} px: use a smaller --gpu-budget", layout.layers, layout.layer_size, limits.max_texture_array_layers, limits.max_texture_dimension_2d);
+            return Err(Error::Options(format!("the atlas needs {} layers of {} px; this adapter allows {} of {} px: use a smaller --gpu-budget", layout.layers, layout.layer_size, limits.max_texture_array_layers, limits.max_texture_dimension_2d)));
         }
         // Tile ids fit 16 bits for libraries up to 65,536 tiles: half the texture (4 MB at
         // 1920×1080 cells). The shader reads either format through a `texture_2d<u32>`.
@@ -114,7 +197,7 @@ impl GpuMosaic {
         if narrow {
             let ids: Vec<u16> = grid.iter().map(|&t| t as u16).collect();
             write_2d(
-                &ctx.queue,
+                queue,
                 &grid_texture,
                 0,
                 cols,
@@ -124,7 +207,7 @@ impl GpuMosaic {
             );
         } else {
             write_2d(
-                &ctx.queue,
+                queue,
                 &grid_texture,
                 0,
                 cols,
@@ -150,7 +233,7 @@ impl GpuMosaic {
         });
         for (m, mip) in overview.mips.iter().enumerate() {
             write_2d(
-                &ctx.queue,
+                queue,
                 &overview_texture,
                 m as u32,
                 mip.width,
@@ -160,7 +243,7 @@ impl GpuMosaic {
             );
         }
 
-        let atlas_extent = atlas_extent(ctx.adapter.get_info().backend, layout);
+        let atlas_extent = atlas_extent(device.adapter_info().backend, layout);
         let atlas = device.create_texture(&wgpu::TextureDescriptor {
             label: Some("atlas"),
             size: atlas_extent,
@@ -174,10 +257,10 @@ impl GpuMosaic {
         let entries = tiles as u64 * levels as u64;
         let table_rows = entries.div_ceil(PAGE_TABLE_WIDTH as u64).max(1) as u32;
         if table_rows > limits.max_texture_dimension_2d {
-            bail!(
+            return Err(Error::Options(format!(
                 "{tiles} tiles need a page table of {table_rows} rows; this adapter allows {}",
                 limits.max_texture_dimension_2d
-            );
+            )));
         }
         let page_table = super::texture_2d(
             device,
@@ -312,40 +395,16 @@ impl GpuMosaic {
             bind_group_layouts: &[Some(&bind_layout)],
             immediate_size: 0,
         });
-        let pipelines = ["fs_overview", "fs_tiles", "fs_tiles_blend"].map(|entry| {
-            device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-                label: Some(entry),
-                layout: Some(&pipeline_layout),
-                vertex: wgpu::VertexState {
-                    module: &module,
-                    entry_point: Some("vs_main"),
-                    compilation_options: Default::default(),
-                    buffers: &[],
-                },
-                primitive: wgpu::PrimitiveState::default(),
-                depth_stencil: None,
-                multisample: wgpu::MultisampleState::default(),
-                fragment: Some(wgpu::FragmentState {
-                    module: &module,
-                    entry_point: Some(entry),
-                    compilation_options: Default::default(),
-                    targets: &[Some(wgpu::ColorTargetState {
-                        format: target_format,
-                        blend: None,
-                        write_mask: wgpu::ColorWrites::ALL,
-                    })],
-                }),
-                multiview_mask: None,
-                cache: None,
-            })
-        });
+        let pipelines = Pipelines::new(device, module, pipeline_layout, target_format);
         Ok(GpuMosaic {
-            device: ctx.device.clone(),
-            queue: ctx.queue.clone(),
-            belt: wgpu::util::StagingBelt::new(ctx.device.clone(), BELT_CHUNK_BYTES),
+            device: device.clone(),
+            queue: queue.clone(),
+            belt: wgpu::util::StagingBelt::new(device.clone(), BELT_CHUNK_BYTES),
             staged: Vec::new(),
             staged_bytes: 0,
             pipelines,
+            chosen: (0, false),
+            viewport: [0; 4],
             bind_group,
             uniform,
             page_table,
@@ -448,15 +507,19 @@ impl GpuMosaic {
         self.staged_bytes = 0;
     }
 
-    /// Records one frame into `target` (after the uploads staged since the last frame).
-    pub fn encode(
+    /// Records the uploads staged since the last frame and this frame's uniforms into
+    /// `encoder`, and picks the pipeline. `viewport` is where the frame goes in the target,
+    /// `[x, y, width, height]` in pixels (`frame` was made for its width and height). Call
+    /// before the render pass that `draw`s.
+    pub fn prepare(
         &mut self,
         encoder: &mut wgpu::CommandEncoder,
-        target: &wgpu::TextureView,
         frame: &FrameView,
+        viewport: [u32; 4],
         style: &RenderStyle,
     ) {
         self.record_uploads(encoder);
+        let size = self.atlas.size();
         let u = ViewUniform {
             origin_int: frame.origin_int,
             origin_frac: frame.origin_frac,
@@ -466,10 +529,11 @@ impl GpuMosaic {
             level_hi: frame.levels.hi as u32,
             level_lo: frame.levels.lo as u32,
             levels: self.layout.levels.len() as u32,
-            debug_lod: style.debug_lod as u32,
-            overview_lod: frame.overview_lod,
             max_level: frame.max_level as u32,
-            atlas_size: [self.atlas.width() as f32, self.atlas.height() as f32],
+            inv_atlas_size: [1.0 / size.width as f32, 1.0 / size.height as f32],
+            viewport_origin: [viewport[0] as f32, viewport[1] as f32],
+            overview_lod: frame.overview_lod,
+            _pad: [0; 3],
             background: [
                 srgb8_to_linear(style.background[0]),
                 srgb8_to_linear(style.background[1]),
@@ -484,14 +548,47 @@ impl GpuMosaic {
             .copy_from_slice(bytemuck::bytes_of(&u));
         // The caller submits `encoder`; the belt's buffers come back once that work is done.
         self.belt.finish_and_recall_on_submit(encoder);
-        let pipeline = if frame.uses_overview() {
-            &self.pipelines[0]
+        let entry = if frame.uses_overview() {
+            0
         } else if frame.levels.weight_hi < 1.0 {
-            &self.pipelines[2]
+            2
         } else {
-            &self.pipelines[1]
+            1
         };
-        super::draw_fullscreen(encoder, "mosaic", target, pipeline, &self.bind_group);
+        self.pipelines.ensure(&self.device, style.debug_lod);
+        self.chosen = (entry, style.debug_lod);
+        self.viewport = viewport;
+    }
+
+    /// Draws the prepared frame into `pass`: sets the viewport and scissor to the prepared
+    /// rectangle, the pipeline and bind group, and draws one triangle.
+    pub fn draw(&self, pass: &mut wgpu::RenderPass<'_>) {
+        let (entry, debug) = self.chosen;
+        let pipelines = if debug {
+            &self.pipelines.debug
+        } else {
+            &self.pipelines.plain
+        };
+        let [x, y, w, h] = self.viewport;
+        pass.set_viewport(x as f32, y as f32, w as f32, h as f32, 0.0, 1.0);
+        pass.set_scissor_rect(x, y, w, h);
+        pass.set_pipeline(&pipelines[entry]);
+        pass.set_bind_group(0, &self.bind_group, &[]);
+        pass.draw(0..3, 0..1);
+    }
+
+    /// Records one whole frame into `target` (cleared first): `prepare`, then a pass that
+    /// `draw`s.
+    pub fn encode(
+        &mut self,
+        encoder: &mut wgpu::CommandEncoder,
+        target: &wgpu::TextureView,
+        frame: &FrameView,
+        style: &RenderStyle,
+    ) {
+        self.prepare(encoder, frame, [0, 0, frame.width, frame.height], style);
+        let mut pass = super::begin_cleared_pass(encoder, "mosaic", target);
+        self.draw(&mut pass);
     }
 }
 
@@ -516,26 +613,31 @@ impl AtlasBackend for GpuMosaic {
         });
     }
 
-    fn write_page_table(
-        &mut self,
-        table: &[crate::residency::Entry],
-        dirty: std::ops::Range<usize>,
-    ) {
-        // Whole texture rows around the changed entries; the table's tail past its last entry
+    fn write_page_table(&mut self, table: &[Entry], rows: &[u32]) {
+        // Runs of consecutive rows, one copy each; the table's tail past its last entry
         // stays zero (empty).
         let width = PAGE_TABLE_WIDTH as usize;
-        let (first_row, end_row) = (dirty.start / width, dirty.end.div_ceil(width));
-        let entries = &table[first_row * width..(end_row * width).min(table.len())];
-        let dest = CopyDest::TableRows {
-            first_row: first_row as u32,
-            rows: (end_row - first_row) as u32,
-        };
-        let len = ((end_row - first_row) * width * 8) as u64;
-        self.stage(len, dest, |staging| {
-            let bytes: &[u8] = bytemuck::cast_slice(entries);
-            staging.slice(..bytes.len()).copy_from_slice(bytes);
-            staging.slice(bytes.len()..).fill(0);
-        });
+        let mut at = 0;
+        while at < rows.len() {
+            let first = rows[at];
+            let mut end = at + 1;
+            while end < rows.len() && rows[end] == rows[end - 1] + 1 {
+                end += 1;
+            }
+            let count = (end - at) as u32;
+            let start = first as usize * width;
+            let entries = &table[start..(start + count as usize * width).min(table.len())];
+            let dest = CopyDest::TableRows {
+                first_row: first,
+                rows: count,
+            };
+            self.stage(count as u64 * PAGE_TABLE_ROW_BYTES, dest, |staging| {
+                let bytes: &[u8] = bytemuck::cast_slice(entries);
+                staging.slice(..bytes.len()).copy_from_slice(bytes);
+                staging.slice(bytes.len()..).fill(0);
+            });
+            at = end;
+        }
     }
 }
 

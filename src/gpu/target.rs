@@ -1,7 +1,5 @@
 //! An offscreen render target and its read-back into tightly packed RGBA8 rows.
 
-use super::GpuContext;
-
 pub const OFFSCREEN_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8UnormSrgb;
 
 pub struct OffscreenTarget {
@@ -16,36 +14,36 @@ pub struct OffscreenTarget {
 }
 
 impl OffscreenTarget {
-    pub fn new(ctx: &GpuContext, width: u32, height: u32) -> OffscreenTarget {
-        Self::with_format(ctx, width, height, OFFSCREEN_FORMAT)
+    pub fn new(device: &wgpu::Device, width: u32, height: u32) -> OffscreenTarget {
+        Self::with_format(device, width, height, OFFSCREEN_FORMAT)
     }
 
     /// An offscreen target of another RGBA8/BGRA8 `format` (a window's, for screenshots).
     pub fn with_format(
-        ctx: &GpuContext,
+        device: &wgpu::Device,
         width: u32,
         height: u32,
         format: wgpu::TextureFormat,
     ) -> OffscreenTarget {
         let texture = super::texture_2d(
-            &ctx.device,
+            device,
             "offscreen",
             (width, height),
             format,
             wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
         );
-        Self::for_texture(ctx, &texture)
+        Self::for_texture(device, &texture)
     }
 
     /// A read-back for an existing texture (e.g. a window's surface texture with COPY_SRC).
-    pub fn for_texture(ctx: &GpuContext, texture: &wgpu::Texture) -> OffscreenTarget {
+    pub fn for_texture(device: &wgpu::Device, texture: &wgpu::Texture) -> OffscreenTarget {
         let (width, height) = (texture.width(), texture.height());
         // Copy rows must start at multiples of 256 bytes; odd widths get padded rows.
         let padded_row = (width * 4).next_multiple_of(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT);
         OffscreenTarget {
             view: texture.create_view(&Default::default()),
             texture: texture.clone(),
-            device: ctx.device.clone(),
+            device: device.clone(),
             readback: std::sync::OnceLock::new(),
             width,
             height,
@@ -85,18 +83,22 @@ impl OffscreenTarget {
     }
 
     /// Maps the read-back buffer (after `encode_copy` was submitted) and returns packed RGBA8.
-    pub fn read(&self, ctx: &GpuContext) -> anyhow::Result<Vec<u8>> {
+    pub fn read(&self) -> crate::Result<Vec<u8>> {
+        let gpu_err =
+            |e: &dyn std::fmt::Display| crate::Error::Gpu(format!("frame read-back failed: {e}"));
         let readback = self.readback();
         let slice = readback.slice(..);
         let (tx, rx) = std::sync::mpsc::channel();
         slice.map_async(wgpu::MapMode::Read, move |r| {
             let _ = tx.send(r);
         });
-        ctx.wait_idle();
-        rx.recv()??;
+        let _ = self.device.poll(wgpu::PollType::wait_indefinitely());
+        rx.recv()
+            .map_err(|e| gpu_err(&e))?
+            .map_err(|e| gpu_err(&e))?;
         let mut out = Vec::with_capacity((self.width * self.height * 4) as usize);
         {
-            let data = slice.get_mapped_range()?;
+            let data = slice.get_mapped_range().map_err(|e| gpu_err(&e))?;
             for row in data.chunks_exact(self.padded_row as usize) {
                 out.extend_from_slice(&row[..(self.width * 4) as usize]);
             }

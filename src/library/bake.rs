@@ -2,13 +2,17 @@
 //!
 //! Sources are decoded in parallel (rayon) in small batches; one writer appends each batch
 //! to the store and checkpoints its journal, so an interruption loses at most one batch.
-//! Unchanged sources (same path, size, mtime) reuse their pages from earlier bakes.
+//! A library grows: tile ids never change. Unchanged sources (same path, size, mtime) keep
+//! their tiles; new ones are appended; removed or changed ones are retired (their id is
+//! never reused, so mosaics matched earlier still open unless they use one). A re-bake that
+//! changes nothing writes nothing.
 
 use super::pyramid::{build_pyramid, LinearTile};
 use super::signature::tile_signature;
 use super::store::{SkippedSource, SourceKey, StoreParams, StoreWriter, TileEntry};
 use anyhow::{bail, Context};
 use rayon::prelude::*;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 #[derive(Clone, Debug)]
@@ -16,45 +20,118 @@ pub struct BakeOptions {
     pub tiles_dir: PathBuf,
     pub out: PathBuf,
     pub params: StoreParams,
-    /// Discard what the library holds and bake everything again.
+    /// Discard what the library holds and bake everything again (new tile ids).
     pub rebuild: bool,
     pub progress: bool,
 }
 
 #[derive(Debug)]
 pub struct BakeReport {
+    /// Tiles matching can use (retired ones not counted).
     pub tiles: usize,
     pub baked: usize,
     pub reused: usize,
+    /// Tiles retired by this bake: their picture was removed or changed.
+    pub retired: usize,
     pub skipped: Vec<SkippedSource>,
+    /// Nothing changed since the last bake: nothing was written.
+    pub unchanged: bool,
 }
 
 /// Largest picture side accepted; larger claims are refused before any allocation.
 pub const MAX_SOURCE_SIDE: u32 = 32_768;
+/// Most bytes one picture may take decoded (`image`'s allocation limit): a 12,000² RGB
+/// photograph (432 MB) fits, a decompression bomb does not.
+pub const MAX_DECODE_BYTES: u64 = 512 << 20;
+/// Pictures decoding to more than this many bytes are baked one at a time, so a folder of
+/// huge pictures takes one picture's memory at a time, not one per thread.
+pub const LARGE_DECODE_BYTES: u64 = 64 << 20;
 
-/// Decodes a picture with image's allocation limits, so a decompression bomb is refused.
+/// Decodes a picture with `image`'s limits, so a decompression bomb is refused, and
+/// refuses a truncated JPEG (the decoder would fill the missing part with grey).
 pub fn decode_image(path: &Path) -> Result<image::DynamicImage, String> {
-    let reader = image::ImageReader::open(path)
+    let reader = open_reader(path)?;
+    let format = reader.format();
+    let img = reader.decode().map_err(|e| e.to_string())?;
+    if img.width() == 0 || img.height() == 0 {
+        return Err("picture has no pixels".into());
+    }
+    if format == Some(image::ImageFormat::Jpeg) {
+        let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+        if !jpeg_is_complete(&bytes) {
+            return Err("truncated JPEG (its image data ends early)".into());
+        }
+    }
+    Ok(img)
+}
+
+fn open_reader(
+    path: &Path,
+) -> Result<image::ImageReader<std::io::BufReader<std::fs::File>>, String> {
+    let mut reader = image::ImageReader::open(path)
         .map_err(|e| e.to_string())?
         .with_guessed_format()
         .map_err(|e| e.to_string())?;
     if reader.format().is_none() {
         return Err("not a picture in a known format".into());
     }
-    let mut reader = reader;
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(MAX_SOURCE_SIDE);
     limits.max_image_height = Some(MAX_SOURCE_SIDE);
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
     reader.limits(limits);
-    let img = reader.decode().map_err(|e| e.to_string())?;
-    if img.width() == 0 || img.height() == 0 {
-        return Err("picture has no pixels".into());
-    }
-    Ok(img)
+    Ok(reader)
 }
 
-/// Every regular, non-hidden file below `dir`, sorted, with its reuse key.
-pub fn scan_sources(dir: &Path) -> anyhow::Result<Vec<(PathBuf, SourceKey)>> {
+/// Bytes a picture takes decoded at 4 bytes a pixel, from its header alone.
+fn decoded_bytes(path: &Path) -> Result<u64, String> {
+    let (w, h) = open_reader(path)?
+        .into_dimensions()
+        .map_err(|e| e.to_string())?;
+    Ok(w as u64 * h as u64 * 4)
+}
+
+/// Whether a JPEG's data runs to its end-of-image marker. The marker segments before the
+/// first scan are walked by their lengths (an EXIF thumbnail inside one has markers of its
+/// own); after the scan starts, `FF D9` can only be the end of the image, since entropy-coded
+/// data escapes every `FF` byte.
+pub fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    if bytes.len() < 4 || bytes[0] != 0xFF || bytes[1] != 0xD8 {
+        return false;
+    }
+    let mut at = 2;
+    while at + 4 <= bytes.len() {
+        if bytes[at] != 0xFF {
+            return false;
+        }
+        let marker = bytes[at + 1];
+        match marker {
+            0xFF => at += 1, // fill byte
+            0xD8 | 0x01 | 0xD0..=0xD7 => at += 2,
+            0xD9 => return true,
+            _ => {
+                let len = u16::from_be_bytes([bytes[at + 2], bytes[at + 3]]) as usize;
+                if marker == 0xDA {
+                    let scan = (at + 2 + len).min(bytes.len());
+                    return bytes[scan..].windows(2).any(|w| w == [0xFF, 0xD9]);
+                }
+                at += 2 + len;
+            }
+        }
+    }
+    false
+}
+
+/// What a tiles folder holds.
+pub struct Scan {
+    /// Every regular, non-hidden file, sorted, with its reuse key.
+    pub sources: Vec<(PathBuf, SourceKey)>,
+    /// Entries that could not be read (a symbolic link loop, no permission).
+    pub skipped: Vec<SkippedSource>,
+}
+
+/// Scans `dir` recursively for tile sources.
+pub fn scan_sources(dir: &Path) -> anyhow::Result<Scan> {
     if !dir.is_dir() {
         bail!(
             "{}: tiles folder not found (pass a folder of pictures with --tiles)",
@@ -62,6 +139,13 @@ pub fn scan_sources(dir: &Path) -> anyhow::Result<Vec<(PathBuf, SourceKey)>> {
         );
     }
     let mut out = Vec::new();
+    let mut skipped = Vec::new();
+    let relative = |p: &Path| {
+        p.strip_prefix(dir)
+            .unwrap_or(p)
+            .to_string_lossy()
+            .into_owned()
+    };
     for entry in walkdir::WalkDir::new(dir)
         .follow_links(true)
         .sort_by_file_name()
@@ -71,7 +155,15 @@ pub fn scan_sources(dir: &Path) -> anyhow::Result<Vec<(PathBuf, SourceKey)>> {
         let entry = match entry {
             Ok(e) => e,
             Err(e) => {
-                tracing::warn!("skipping unreadable entry: {e}");
+                let path = e.path().map(relative).unwrap_or_else(|| "?".into());
+                let reason = if e.loop_ancestor().is_some() {
+                    "symbolic link loop".to_string()
+                } else {
+                    e.io_error()
+                        .map(|io| io.to_string())
+                        .unwrap_or_else(|| e.to_string())
+                };
+                skipped.push(SkippedSource { path, reason });
                 continue;
             }
         };
@@ -87,22 +179,19 @@ pub fn scan_sources(dir: &Path) -> anyhow::Result<Vec<(PathBuf, SourceKey)>> {
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
             .map(|d| d.as_nanos() as i64)
             .unwrap_or(0);
-        let rel = entry
-            .path()
-            .strip_prefix(dir)
-            .unwrap_or(entry.path())
-            .to_string_lossy()
-            .into_owned();
         out.push((
             entry.path().to_path_buf(),
             SourceKey {
-                path: rel,
+                path: relative(entry.path()),
                 size: meta.len(),
                 mtime_ns,
             },
         ));
     }
-    Ok(out)
+    Ok(Scan {
+        sources: out,
+        skipped,
+    })
 }
 
 /// A tile's pages and signature, made from one picture.
@@ -112,48 +201,77 @@ pub fn bake_tile(image: &image::DynamicImage, params: StoreParams) -> (Vec<Vec<u
     (build_pyramid(&top), signature)
 }
 
+/// Decodes and bakes one picture; pictures too large to decode several at once take turns.
+fn bake_file(path: &Path, params: StoreParams) -> Result<(Vec<Vec<u8>>, Vec<f32>), String> {
+    static LARGE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = (decoded_bytes(path)? > LARGE_DECODE_BYTES)
+        .then(|| LARGE.lock().unwrap_or_else(|e| e.into_inner()));
+    let img = decode_image(path)?;
+    Ok(bake_tile(&img, params))
+}
+
 pub fn bake(opts: &BakeOptions) -> anyhow::Result<BakeReport> {
-    let sources = scan_sources(&opts.tiles_dir)?;
+    let Scan {
+        sources,
+        mut skipped,
+    } = scan_sources(&opts.tiles_dir)?;
+    for s in &skipped {
+        tracing::warn!("skipping {}: {}", s.path, s.reason);
+    }
     let existed = opts.out.exists();
     let mut writer = StoreWriter::open(&opts.out, opts.params, opts.rebuild)?;
 
-    let mut tiles = Vec::new();
-    let mut todo = Vec::new();
-    for (path, key) in sources {
-        match writer.reusable(&key) {
-            Some(record) => tiles.push(TileEntry {
-                source: key,
-                record,
-            }),
-            None => todo.push((path, key)),
+    // The library so far, in id order: a tile stays while its source is there unchanged, is
+    // retired otherwise, and comes back if that same source returns.
+    let present: HashMap<&SourceKey, &PathBuf> = sources.iter().map(|(p, k)| (k, p)).collect();
+    let previous: Vec<TileEntry> = writer
+        .committed()
+        .map(|m| m.tiles.clone())
+        .unwrap_or_default();
+    let mut tiles = Vec::with_capacity(previous.len() + sources.len());
+    let mut kept = std::collections::HashSet::new();
+    let (mut retired, mut revived) = (0, 0);
+    for mut tile in previous {
+        let here = present.contains_key(&tile.source) && !kept.contains(&tile.source);
+        if here {
+            kept.insert(tile.source.clone());
         }
+        if tile.retired == here {
+            if here {
+                revived += 1;
+            } else {
+                retired += 1;
+            }
+        }
+        tile.retired = !here;
+        tiles.push(tile);
     }
-    let reused = tiles.len();
+    let reused = kept.len();
+    let todo: Vec<&(PathBuf, SourceKey)> =
+        sources.iter().filter(|(_, k)| !kept.contains(k)).collect();
     tracing::info!(
-        "{} sources reuse earlier pages, {} to bake",
-        reused,
+        "{reused} sources keep their tiles, {} new, {retired} retired",
         todo.len()
     );
 
-    let bar = crate::cli_util::progress_bar(todo.len() as u64, opts.progress, "baking");
-    let mut skipped = Vec::new();
+    let bar = crate::progress::progress_bar(todo.len() as u64, opts.progress, "baking");
+    let mut baked = 0;
     let batch = (rayon::current_num_threads() * 4).max(8);
     for chunk in todo.chunks(batch) {
         let results: Vec<_> = chunk
             .par_iter()
-            .map(|(path, key)| {
-                let baked = decode_image(path).map(|img| bake_tile(&img, opts.params));
-                (path, key, baked)
+            .map(|(path, key)| match writer.reusable(key) {
+                // Journaled by an interrupted bake: its pages are on disk already.
+                Some(record) => (path, key, Ok(Err(record))),
+                None => (path, key, bake_file(path, opts.params).map(Ok)),
             })
             .collect();
-        for (path, key, baked) in results {
-            match baked {
-                Ok((levels, signature)) => {
-                    let record = writer.append(key.clone(), &levels, signature)?;
-                    tiles.push(TileEntry {
-                        source: key.clone(),
-                        record,
-                    });
+        for (path, key, result) in results {
+            let record = match result {
+                Ok(Err(record)) => record,
+                Ok(Ok((levels, signature))) => {
+                    baked += 1;
+                    writer.append(key.clone(), &levels, signature)?
                 }
                 Err(reason) => {
                     bar.suspend(|| tracing::warn!("skipping {}: {reason}", path.display()));
@@ -161,15 +279,23 @@ pub fn bake(opts: &BakeOptions) -> anyhow::Result<BakeReport> {
                         path: key.path.clone(),
                         reason,
                     });
+                    bar.inc(1);
+                    continue;
                 }
-            }
+            };
+            tiles.push(TileEntry {
+                source: key.clone(),
+                record,
+                retired: false,
+            });
             bar.inc(1);
         }
         writer.checkpoint()?;
     }
     bar.finish_and_clear();
 
-    if tiles.is_empty() {
+    let active = tiles.iter().filter(|t| !t.retired).count();
+    if active == 0 {
         drop(writer);
         if !existed {
             let _ = std::fs::remove_dir_all(&opts.out);
@@ -180,12 +306,57 @@ pub fn bake(opts: &BakeOptions) -> anyhow::Result<BakeReport> {
             skipped.len()
         );
     }
+    let unchanged = writer.committed().is_some_and(|m| {
+        m.tiles.len() == tiles.len()
+            && retired == 0
+            && revived == 0
+            && skipped_paths(&m.skipped) == skipped_paths(&skipped)
+    });
     let report = BakeReport {
-        tiles: tiles.len(),
-        baked: tiles.len() - reused,
+        tiles: active,
+        baked,
         reused,
+        retired,
         skipped: skipped.clone(),
+        unchanged,
     };
-    writer.commit(tiles, skipped, opts.tiles_dir.display().to_string())?;
+    if unchanged {
+        writer.abandon()?;
+    } else {
+        writer.commit(tiles, skipped, opts.tiles_dir.display().to_string())?;
+    }
     Ok(report)
+}
+
+fn skipped_paths(s: &[SkippedSource]) -> Vec<&str> {
+    let mut v: Vec<&str> = s.iter().map(|s| s.path.as_str()).collect();
+    v.sort_unstable();
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_jpeg_is_complete_only_with_its_end_marker_after_the_scan() {
+        let img =
+            image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8 * 4, y as u8 * 5, 90]));
+        let mut jpeg = Vec::new();
+        image::DynamicImage::ImageRgb8(img)
+            .write_to(
+                &mut std::io::Cursor::new(&mut jpeg),
+                image::ImageFormat::Jpeg,
+            )
+            .unwrap();
+        assert!(jpeg_is_complete(&jpeg));
+        for cut in [jpeg.len() - 2, jpeg.len() / 2, 700, 20] {
+            assert!(!jpeg_is_complete(&jpeg[..cut]), "cut at {cut}");
+        }
+        // Trailing bytes after the end marker (some cameras append data) are fine.
+        let mut trailing = jpeg.clone();
+        trailing.extend_from_slice(b"trailer");
+        assert!(jpeg_is_complete(&trailing));
+        assert!(!jpeg_is_complete(b"not a jpeg"));
+    }
 }

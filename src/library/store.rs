@@ -70,12 +70,17 @@ pub struct SourceKey {
     pub mtime_ns: i64,
 }
 
-/// One tile of the library: its source and where its pages are.
+/// One tile of the library: its source and where its pages are. A tile's id is its index
+/// in the manifest's list, fixed for the library's life: new tiles are appended, and a tile
+/// whose picture was removed or changed is *retired* (kept, with its pages, so older
+/// mosaics' ids stay meaningful, but never matched again).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TileEntry {
     #[serde(flatten)]
     pub source: SourceKey,
     pub record: u32,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retired: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -109,15 +114,19 @@ impl StoreParams {
 pub struct Manifest {
     pub format: String,
     pub version: u32,
-    /// Changes at every commit: mosaics remember it to notice a re-baked library.
+    /// Names the library's tile-id space: set by its first bake, kept by every re-bake
+    /// (which only appends and retires tiles), new after `--rebuild`. Mosaics remember it.
     pub library_id: String,
+    /// Commits so far; names the records table of each commit.
+    #[serde(default)]
+    pub generation: u32,
     #[serde(flatten)]
     pub params: StoreParams,
     /// Records per level file (pages ever written, live or dead).
     pub records: u32,
     pub records_file: String,
     pub records_crc32: u32,
-    /// Tiles in id order (sorted by source path).
+    /// Tiles in id order: a first bake's in source-path order, later ones appended.
     pub tiles: Vec<TileEntry>,
     pub skipped: Vec<SkippedSource>,
     /// The folder the tiles came from, as given to `bake`.
@@ -304,8 +313,20 @@ impl Library {
     pub fn params(&self) -> StoreParams {
         self.manifest.params
     }
+    /// Tiles ever baked into this library, retired ones included: ids run `0..tile_count`.
     pub fn tile_count(&self) -> u32 {
         self.manifest.tiles.len() as u32
+    }
+    /// Whether a tile's picture was removed or changed since it was baked (its pages stay;
+    /// matching never picks it).
+    pub fn is_retired(&self, tile: u32) -> bool {
+        self.manifest.tiles[tile as usize].retired
+    }
+    /// Ids of the tiles matching may use, ascending.
+    pub fn active_tiles(&self) -> Vec<u32> {
+        (0..self.tile_count())
+            .filter(|&t| !self.is_retired(t))
+            .collect()
     }
     pub fn levels(&self) -> usize {
         self.manifest.params.levels()
@@ -383,12 +404,6 @@ pub fn existing_params(dir: &Path) -> Option<StoreParams> {
     parse_journal_header(BufReader::new(journal).lines().next()).map(|h| h.params)
 }
 
-/// A record the writer already holds (committed before, or journaled by an interrupted bake).
-pub struct KnownRecord {
-    pub record: u32,
-    pub meta: RecordMeta,
-}
-
 /// Appends records to a library and commits them. Opening it takes the bake lock, adopts
 /// the journal of an interrupted bake and truncates whatever that bake left half-written.
 pub struct StoreWriter {
@@ -400,6 +415,8 @@ pub struct StoreWriter {
     records: Vec<RecordMeta>,
     /// Source → record for every record that can be reused (committed or journaled).
     known: std::collections::HashMap<SourceKey, u32>,
+    /// The library as last committed, if any.
+    committed: Option<Manifest>,
     _lock: File,
 }
 
@@ -445,6 +462,7 @@ impl StoreWriter {
 
         // What is committed already.
         let (mut records, mut known) = (Vec::new(), std::collections::HashMap::new());
+        let mut previous = None;
         match read_committed(dir) {
             Ok((manifest, committed)) => {
                 if manifest.params != params {
@@ -456,10 +474,11 @@ impl StoreWriter {
                         ),
                     });
                 }
-                for t in manifest.tiles {
-                    known.insert(t.source, t.record);
+                for t in &manifest.tiles {
+                    known.insert(t.source.clone(), t.record);
                 }
                 records = committed;
+                previous = Some(manifest);
             }
             Err(StoreError::NotALibrary(_)) | Err(StoreError::Incomplete(_)) => {}
             Err(e) => return Err(e),
@@ -549,8 +568,14 @@ impl StoreWriter {
             next_record,
             records,
             known,
+            committed: previous,
             _lock: lock,
         })
+    }
+
+    /// The library as last committed (`None` for a first bake).
+    pub fn committed(&self) -> Option<&Manifest> {
+        self.committed.as_ref()
     }
 
     pub fn params(&self) -> StoreParams {
@@ -606,10 +631,18 @@ impl StoreWriter {
             .map_err(io_err(&self.dir.join(JOURNAL_FILE)))
     }
 
-    /// Publishes a library made of `tiles` (each naming a record this writer knows).
+    /// Ends a bake that changed nothing: the committed library stays exactly as it was.
+    pub fn abandon(mut self) -> Result<()> {
+        self.checkpoint()?;
+        let journal = self.dir.join(JOURNAL_FILE);
+        fs::remove_file(&journal).map_err(io_err(&journal))
+    }
+
+    /// Publishes a library made of `tiles`, in id order (each naming a record this writer
+    /// knows). The library keeps its id; a first bake gets a new one.
     pub fn commit(
         mut self,
-        mut tiles: Vec<TileEntry>,
+        tiles: Vec<TileEntry>,
         skipped: Vec<SkippedSource>,
         tiles_root: String,
     ) -> Result<Manifest> {
@@ -618,9 +651,11 @@ impl StoreWriter {
             f.sync_data()
                 .map_err(io_err(&self.dir.join(level_file_name(level))))?;
         }
-        tiles.sort_by(|a, b| a.source.path.cmp(&b.source.path));
-        let library_id = new_library_id();
-        let records_file = format!("records-{library_id}.bin");
+        let (library_id, generation) = match &self.committed {
+            Some(m) => (m.library_id.clone(), m.generation + 1),
+            None => (new_library_id(), 1),
+        };
+        let records_file = format!("records-{library_id}-{generation:04}.bin");
         let records_bytes = serialize_records(&self.records);
         let records_path = self.dir.join(&records_file);
         write_synced(&records_path, &records_bytes)?;
@@ -628,6 +663,7 @@ impl StoreWriter {
             format: FORMAT_NAME.into(),
             version: FORMAT_VERSION,
             library_id,
+            generation,
             params: self.params,
             records: self.next_record,
             records_file: records_file.clone(),

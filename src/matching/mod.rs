@@ -90,6 +90,13 @@ pub fn target_signatures(target: &DynamicImage, cols: u32, rows: u32, grid: u32)
     out
 }
 
+/// Tiles a repeat radius needs to hold at every cell: the greedy raster-order match
+/// excludes the tiles placed within the radius above and to the left, `2r² + 2r` cells.
+pub fn tiles_for_repeat_radius(radius: u32) -> u64 {
+    let r = radius as u64;
+    2 * r * r + 2 * r + 1
+}
+
 #[derive(Clone, Copy, Debug, Default)]
 pub struct MatchOptions {
     /// A tile may not appear again within this many cells (Chebyshev distance); 0 = no limit.

@@ -27,11 +27,21 @@ pub fn make_mosaic(
     let t = std::time::Instant::now();
     let cell_sigs = target_signatures(&img, cols, rows, grid_k);
     let t_sig = t.elapsed();
-    let index = KdIndex::build(library.signatures(), dims);
-    let grid = match_cells(&cell_sigs, cols, &index, dims, opts);
+    // Retired tiles (their pictures removed or changed) are never matched.
+    let active = library.active_tiles();
+    let signatures: Vec<f32> = active
+        .iter()
+        .flat_map(|&t| &library.signatures()[t as usize * dims..][..dims])
+        .copied()
+        .collect();
+    let index = KdIndex::build(&signatures, dims);
+    let grid: Vec<u32> = match_cells(&cell_sigs, cols, &index, dims, opts)
+        .into_iter()
+        .map(|i| active[i as usize])
+        .collect();
     tracing::info!(
         "matched {cols}×{rows} cells against {} tiles: signatures {:?}, matching {:?}",
-        library.tile_count(),
+        active.len(),
         t_sig,
         t.elapsed() - t_sig
     );

@@ -1,39 +1,29 @@
-//! The streaming manager: each frame, from the view, decide which pages are wanted, upload
-//! what is ready (within the upload budget), request the rest from the loaders, and keep the
-//! page table in step. The render thread only moves bytes it already holds; every read is
-//! done by loader threads (or, in synchronous mode, inline and deterministic).
+//! The streaming manager: each frame, the planner says which pages are wanted; the manager
+//! uploads what is ready (within the upload budget), requests the rest from the loaders, and
+//! keeps the page table in step. The render thread only moves bytes it already holds; every
+//! read is done by loader threads (or, in synchronous mode, inline and deterministic).
 
 use super::cache::PageCache;
 use super::loader::LoaderPool;
+use super::planner::{Planner, Want};
 use super::{FrameStats, Heuristics, PageSource, StreamConfig};
-use crate::atlas::{upload_cost, AtlasBackend, AtlasLayout};
+use crate::atlas::{upload_cost, AtlasBackend, AtlasLayout, PAGE_TABLE_ROW_BYTES};
 use crate::library::page_bytes;
 use crate::residency::{PageKey, Residency};
-use crate::view::{CellRect, FrameView};
+use crate::view::FrameView;
 use std::sync::Arc;
 
 pub struct StreamingManager {
     source: Arc<dyn PageSource>,
-    grid: Arc<Vec<u32>>,
-    cols: u32,
+    planner: Planner,
     residency: Residency,
     cache: PageCache,
     loader: Option<LoaderPool>,
     config: StreamConfig,
     frame: u64,
-    /// Per tile: the frame it was last found visible, and its distance² to the screen centre.
-    seen: Vec<(u64, f32)>,
     failed: std::collections::HashSet<PageKey>,
     errors_logged: usize,
-    last_view: Option<(f64, glam::DVec2)>,
     uploaded_total: u64,
-}
-
-/// A wanted page and its priority: lower is more urgent.
-#[derive(Clone, Copy, Debug)]
-struct Want {
-    key: PageKey,
-    priority: (u8, f32),
 }
 
 impl StreamingManager {
@@ -77,15 +67,12 @@ impl StreamingManager {
                 config.heuristics.level_weighted_cache,
             ),
             source,
-            grid,
-            cols,
+            planner: Planner::new(grid, cols, tiles, config.heuristics),
             loader,
             config,
             frame: 0,
-            seen: vec![(0, 0.0); tiles as usize],
             failed: Default::default(),
             errors_logged: 0,
-            last_view: None,
             uploaded_total: 0,
         }
     }
@@ -104,11 +91,9 @@ impl StreamingManager {
             backend.write_page(self.residency.layout().origin(0, tile as u32), 1, page);
         }
         self.load_pinned_levels(backend);
-        if let Some(dirty) = self.residency.take_dirty() {
-            backend.write_page_table(self.residency.page_table(), dirty);
-        }
-        // The end of set-up: the scene's build and the pinned reads are freed by now.
-        super::return_freed_memory();
+        let rows = self.residency.take_dirty_rows();
+        backend.write_page_table(self.residency.page_table(), &rows);
+        backend.flush();
     }
 
     /// Reads every page of every pinned level (the fast pool) and uploads it, once. With
@@ -160,55 +145,76 @@ impl StreamingManager {
         );
     }
 
-    /// Prepares residency for drawing `view`: uploads, evictions, requests. Returns the
-    /// frame's statistics; `missing == 0` means the frame draws every page it wants.
+    /// Prepares residency for drawing `view`: plans the frame, then applies the plan
+    /// (uploads within the budget, evictions, requests) and mirrors the page table. Returns
+    /// the frame's statistics; `missing == 0` means the frame draws every page it wants.
     pub fn update(&mut self, view: &FrameView, backend: &mut dyn AtlasBackend) -> FrameStats {
         self.frame += 1;
-        let frame = self.frame;
         let mut stats = FrameStats {
-            frame,
+            frame: self.frame,
             ..Default::default()
         };
         let evictions_before = self.residency.evictions();
 
-        // 1. Take in what the loaders finished.
+        // Take in what the loaders finished.
         if let Some(loader) = &self.loader {
             for (key, result) in loader.drain() {
                 self.accept(key, result);
             }
         }
 
-        // 2. Wanted pages, most urgent first.
-        let visible = view.visible_cells();
-        let mut wants = self.visible_wants(view, visible);
-        let h = self.config.heuristics;
-        if h.ordered {
-            wants.sort_by(|a, b| {
-                a.priority
-                    .0
-                    .cmp(&b.priority.0)
-                    .then(a.priority.1.total_cmp(&b.priority.1))
-            });
-        } else {
-            wants.sort_by_key(|w| (w.key.tile, w.key.level));
-        }
-        stats.wanted = wants.len();
-
-        // 3. Mark what this frame draws (wanted pages or their fallbacks) as used.
-        for w in &wants {
+        let plan = self
+            .planner
+            .plan(view, &self.residency, self.loader.is_some());
+        stats.wanted = plan.wants.len();
+        // What this frame draws (wanted pages or their fallbacks) is in use: not evictable.
+        for w in &plan.wants {
             let drawn = self.residency.resolve(w.key.tile, w.key.level as usize);
-            self.residency.touch(PageKey::new(w.key.tile, drawn), frame);
+            self.residency
+                .touch(PageKey::new(w.key.tile, drawn), self.frame);
+        }
+        let mut requests = self.upload_or_request(&plan.wants, backend, &mut stats);
+        requests.extend(plan.prefetch.into_iter().filter(|k| {
+            !self.residency.is_resident(*k) && !self.cache.contains(k) && !self.failed.contains(k)
+        }));
+        if let Some(loader) = &self.loader {
+            loader.submit(&requests, self.config.heuristics.cancel);
+            stats.queue_depth = loader.queue_depth();
+            stats.in_flight = loader.in_flight();
+            stats.cancelled = loader.cancelled();
         }
 
-        // 4. Upload ready pages within the budget; collect what must still be read.
+        let rows = self.residency.take_dirty_rows();
+        if !rows.is_empty() {
+            backend.write_page_table(self.residency.page_table(), &rows);
+        }
+        stats.table_rows = rows.len();
+        self.uploaded_total += stats.uploaded_bytes;
+        stats.evictions = self.residency.evictions() - evictions_before;
+        stats.cache_bytes = self.cache.bytes();
+        stats.atlas_resident_bytes = self.residency.resident_bytes();
+        stats.failed_pages = self.failed.len();
+        stats
+    }
+
+    /// Uploads the wanted pages the RAM cache holds, in order, while the upload budget
+    /// lasts; returns the pages that must still be read. A page costs its staged bytes plus
+    /// every page-table row it changes that no earlier upload this frame changed (its own
+    /// tile's, and an evicted tile's). In synchronous mode pages are read inline and the
+    /// budget is unlimited.
+    fn upload_or_request(
+        &mut self,
+        wants: &[Want],
+        backend: &mut dyn AtlasBackend,
+        stats: &mut FrameStats,
+    ) -> Vec<PageKey> {
         let budget = if self.config.synchronous {
             u64::MAX
         } else {
             self.config.upload_budget
         };
-        let mut uploaded = 0u64;
         let mut requests = Vec::new();
-        for w in &wants {
+        for w in wants {
             let key = w.key;
             if self.residency.is_resident(key) {
                 continue;
@@ -217,7 +223,7 @@ impl StreamingManager {
                 stats.missing += 1;
                 continue;
             }
-            if !self.cache.contains(&key) && self.config.synchronous {
+            if self.config.synchronous && !self.cache.contains(&key) {
                 let mut page = vec![0u8; page_bytes(key.level as usize)];
                 let result = self
                     .source
@@ -225,12 +231,17 @@ impl StreamingManager {
                     .map(|()| page);
                 self.accept(key, result);
             }
-            let room = self.residency.has_room(key.level as usize, frame);
-            if self.cache.contains(&key) && uploaded < budget && room {
-                self.upload(key, backend);
-                uploaded += upload_cost(key.level as usize);
-                stats.uploaded_pages += 1;
-                continue;
+            let room = self.residency.has_room(key.level as usize, self.frame);
+            if self.cache.contains(&key) && room {
+                let rows = self.residency.new_rows_for_insert(key, self.frame) as u64;
+                let cost = upload_cost(key.level as usize) + rows * PAGE_TABLE_ROW_BYTES;
+                // The first upload always goes, so a page larger than the budget still does.
+                if stats.uploaded_bytes == 0 || stats.uploaded_bytes + cost <= budget {
+                    self.upload(key, backend);
+                    stats.uploaded_bytes += cost;
+                    stats.uploaded_pages += 1;
+                    continue;
+                }
             }
             stats.missing += 1;
             // With no slot free of this frame's pages (a view larger than the budget), a
@@ -240,34 +251,7 @@ impl StreamingManager {
             }
         }
         stats.resident = stats.wanted - stats.missing;
-
-        // 5. Prefetch behind the visible requests, then hand the list to the loaders.
-        if self.loader.is_some() && h.prefetch {
-            let prefetch = self.prefetch_wants(view, visible);
-            requests.extend(prefetch.into_iter().filter(|k| {
-                !self.residency.is_resident(*k)
-                    && !self.cache.contains(k)
-                    && !self.failed.contains(k)
-            }));
-        }
-        if let Some(loader) = &self.loader {
-            loader.submit(&requests, h.cancel);
-            stats.queue_depth = loader.queue_depth();
-            stats.in_flight = loader.in_flight();
-            stats.cancelled = loader.cancelled();
-        }
-        self.last_view = Some((view.cell_px, view.origin()));
-
-        if let Some(dirty) = self.residency.take_dirty() {
-            backend.write_page_table(self.residency.page_table(), dirty);
-        }
-        self.uploaded_total += uploaded;
-        stats.uploaded_bytes = uploaded;
-        stats.evictions = self.residency.evictions() - evictions_before;
-        stats.cache_bytes = self.cache.bytes();
-        stats.atlas_resident_bytes = self.residency.resident_bytes();
-        stats.failed_pages = self.failed.len();
-        stats
+        requests
     }
 
     /// Streams until `view` is complete (or nothing more can be done): for headless renders
@@ -320,132 +304,6 @@ impl StreamingManager {
             // A pinned page never leaves the atlas: no reason to keep a RAM copy.
             self.cache.remove(&key);
         }
-    }
-
-    /// Pages of the drawn levels for every tile in `rect`, prioritised coarse first, then by
-    /// distance of the tile's nearest cell to the screen centre.
-    fn visible_wants(&mut self, view: &FrameView, rect: CellRect) -> Vec<Want> {
-        if view.uses_overview() || rect.is_empty() {
-            return Vec::new();
-        }
-        let levels: Vec<usize> = view
-            .levels
-            .drawn_levels()
-            .filter(|&l| l > 0 && !self.residency.level_complete(l))
-            .collect();
-        if levels.is_empty() {
-            return Vec::new();
-        }
-        self.tiles_in(rect, view)
-            .into_iter()
-            .flat_map(|(tile, d2)| {
-                levels.iter().map(move |&l| Want {
-                    key: PageKey::new(tile, l),
-                    priority: (l as u8, d2),
-                })
-            })
-            .collect()
-    }
-
-    /// Distinct tiles in `rect` with the distance² of their nearest cell to the screen centre.
-    fn tiles_in(&mut self, rect: CellRect, view: &FrameView) -> Vec<(u32, f32)> {
-        let stamp = self.frame;
-        let center_x = view.origin_int[0] as f32
-            + view.origin_frac[0]
-            + view.width as f32 * 0.5 * view.cells_per_px;
-        let center_y = view.origin_int[1] as f32
-            + view.origin_frac[1]
-            + view.height as f32 * 0.5 * view.cells_per_px;
-        let mut tiles = Vec::new();
-        for y in rect.y0..rect.y1 {
-            let dy = y as f32 + 0.5 - center_y;
-            let row = &self.grid[(y * self.cols) as usize..][..self.cols as usize];
-            for x in rect.x0..rect.x1 {
-                let tile = row[x as usize];
-                let dx = x as f32 + 0.5 - center_x;
-                let d2 = dx * dx + dy * dy;
-                let seen = &mut self.seen[tile as usize];
-                if seen.0 != stamp {
-                    *seen = (stamp, d2);
-                    tiles.push(tile);
-                } else if d2 < seen.1 {
-                    seen.1 = d2;
-                }
-            }
-        }
-        tiles
-            .into_iter()
-            .map(|t| (t, self.seen[t as usize].1))
-            .collect()
-    }
-
-    /// Pages worth loading before they are visible: while zooming in, the next finer level
-    /// around the centre; while panning, a ring of cells ahead of the motion.
-    fn prefetch_wants(&mut self, view: &FrameView, visible: CellRect) -> Vec<PageKey> {
-        let Some((last_px, last_origin)) = self.last_view else {
-            return Vec::new();
-        };
-        if view.uses_overview() || visible.is_empty() {
-            return Vec::new();
-        }
-        let mut out = Vec::new();
-        let (cols, rows) = (view.cols, view.rows);
-        if view.cell_px > last_px * 1.001 && view.levels.hi < view.max_level {
-            let next = view.levels.hi + 1;
-            if !self.residency.level_complete(next) {
-                // What the screen will show after zooming in by 2×: the central half.
-                let (w, h) = (visible.x1 - visible.x0, visible.y1 - visible.y0);
-                let inner = CellRect {
-                    x0: visible.x0 + w / 4,
-                    y0: visible.y0 + h / 4,
-                    x1: visible.x1 - w / 4,
-                    y1: visible.y1 - h / 4,
-                };
-                let mut tiles = self.tiles_in(if inner.is_empty() { visible } else { inner }, view);
-                tiles.sort_by(|a, b| a.1.total_cmp(&b.1));
-                out.extend(tiles.into_iter().map(|(t, _)| PageKey::new(t, next)));
-            }
-        }
-        let motion = view.origin() - last_origin;
-        if (view.cell_px - last_px).abs() < 1e-9 && motion.length() > 1e-6 {
-            let (w, h) = (visible.x1 - visible.x0, visible.y1 - visible.y0);
-            let (mx, my) = ((w / 4).max(1), (h / 4).max(1));
-            let ahead = CellRect {
-                x0: if motion.x < 0.0 {
-                    visible.x0.saturating_sub(mx)
-                } else {
-                    visible.x0
-                },
-                x1: if motion.x > 0.0 {
-                    (visible.x1 + mx).min(cols)
-                } else {
-                    visible.x1
-                },
-                y0: if motion.y < 0.0 {
-                    visible.y0.saturating_sub(my)
-                } else {
-                    visible.y0
-                },
-                y1: if motion.y > 0.0 {
-                    (visible.y1 + my).min(rows)
-                } else {
-                    visible.y1
-                },
-            };
-            let levels: Vec<usize> = view
-                .levels
-                .drawn_levels()
-                .filter(|&l| l > 0 && !self.residency.level_complete(l))
-                .collect();
-            let mut ring: Vec<(u32, f32)> = self.tiles_in(ahead, view);
-            ring.sort_by(|a, b| a.1.total_cmp(&b.1));
-            for (t, _) in ring {
-                for &l in &levels {
-                    out.push(PageKey::new(t, l));
-                }
-            }
-        }
-        out
     }
 
     /// Error lines logged for failed loads (one, however many pages fail).

@@ -3,10 +3,12 @@
 mod cache;
 mod loader;
 mod manager;
+mod planner;
 
 pub use cache::PageCache;
 pub use loader::LoaderPool;
 pub use manager::StreamingManager;
+pub use planner::{FramePlan, Planner, Want};
 
 /// Where pages come from: the store, or anything that can produce a tile's page.
 pub trait PageSource: Send + Sync {
@@ -91,7 +93,10 @@ pub struct FrameStats {
     /// ... of which drawn from a coarser fallback instead.
     pub missing: usize,
     pub uploaded_pages: usize,
+    /// Bytes staged for upload: pages (rows padded as copies need) and page-table rows.
     pub uploaded_bytes: u64,
+    /// Page-table rows uploaded (`PAGE_TABLE_ROW_BYTES` each, counted in `uploaded_bytes`).
+    pub table_rows: usize,
     pub evictions: u64,
     pub queue_depth: usize,
     pub in_flight: usize,
@@ -99,15 +104,4 @@ pub struct FrameStats {
     pub cache_bytes: u64,
     pub atlas_resident_bytes: u64,
     pub failed_pages: usize,
-}
-
-/// Hands memory freed during set-up (file buffers, the overview's build, the pinned levels'
-/// reads) back to the OS. glibc keeps freed heap pages mapped unless they sit at the very
-/// top, so without this they would count against the RSS bound for the whole session.
-fn return_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only releases free pages; no allocation is touched.
-    unsafe {
-        libc::malloc_trim(0);
-    }
 }

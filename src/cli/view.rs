@@ -1,79 +1,61 @@
-//! The interactive viewer: a winit window drawing the mosaic through the same GPU pipeline
-//! and streaming manager as headless rendering.
+//! `tessera view`: the interactive viewer, a winit window drawing the mosaic through the
+//! embeddable GPU renderer (the same pipeline and streaming manager as headless rendering).
 //!
 //! Mouse: wheel zooms at the cursor, left-drag pans. Keys: +/- zoom, arrows pan, Home or 0
 //! fits the whole mosaic, L toggles the level overlay, Esc or Q quits. The title bar shows
-//! frame time, zoom, and pages still streaming.
+//! the zoom, the level drawn, the draw time and the pages still streaming.
 
-use crate::cpu_render::RenderStyle;
-use crate::gpu::{GpuContext, GpuMosaic};
-use crate::scene::Scene;
-use crate::streaming::{StreamConfig, StreamingManager};
-use crate::view::Camera;
+use super::args::{EngineArgs, ViewArgs};
+use super::util::parse_size;
+use clap::Args;
 use glam::DVec2;
 use std::path::PathBuf;
 use std::sync::Arc;
+use tessera::gpu::{GpuContext, OffscreenTarget};
+use tessera::{Camera, MosaicRenderer, RenderOptions, Scene, Viewport};
 use winit::application::ApplicationHandler;
 use winit::event::{ElementState, MouseButton, MouseScrollDelta, WindowEvent};
 use winit::event_loop::{ActiveEventLoop, EventLoop};
 use winit::keyboard::{Key, NamedKey};
 use winit::window::{Window, WindowId};
 
-pub struct ViewerOptions {
-    pub size: (u32, u32),
-    pub camera: Option<Camera>,
-    pub stream: StreamConfig,
-    pub style: RenderStyle,
-    pub adapter: Option<String>,
-    /// Quit after this many frames (for tests and scripted captures).
-    pub exit_after: Option<u64>,
-    /// Save the last frame shown to this PNG before quitting.
-    pub screenshot: Option<PathBuf>,
+#[derive(Args)]
+pub struct ViewCmdArgs {
+    /// Mosaic file.
+    mosaic: PathBuf,
+    /// Window size [default: 1920x1080, or 90 % of a smaller monitor].
+    #[arg(long, value_parser = parse_size)]
+    size: Option<(u32, u32)>,
+    #[command(flatten)]
+    view: ViewArgs,
+    #[command(flatten)]
+    engine: EngineArgs,
+    /// Quit after this many frames (scripted captures, tests).
+    #[arg(long)]
+    exit_after: Option<u64>,
+    /// With --exit-after: save the last frame shown to this PNG.
+    #[arg(long, requires = "exit_after")]
+    screenshot: Option<PathBuf>,
 }
 
-struct Gpu {
-    window: Arc<Window>,
-    surface: wgpu::Surface<'static>,
-    config: wgpu::SurfaceConfiguration,
-    ctx: GpuContext,
-    mosaic: GpuMosaic,
-    stream: StreamingManager,
-    /// The window size the atlas plan was made for.
-    planned: (u32, u32),
-}
+/// The window size when none is asked for, unless the monitor is smaller.
+const DEFAULT_SIZE: (u32, u32) = (1920, 1080);
 
-struct App {
-    scene: Scene,
-    opts: ViewerOptions,
-    gpu: Option<Gpu>,
-    camera: Camera,
-    cursor: DVec2,
-    dragging: bool,
-    frames: u64,
-    last_frame: std::time::Instant,
-    error: Option<anyhow::Error>,
-}
-
-/// Opens the window and runs until it is closed.
-pub fn run(scene: Scene, opts: ViewerOptions) -> anyhow::Result<()> {
-    crate::gpu::quiet_runtime_dir();
+pub fn command(a: ViewCmdArgs) -> anyhow::Result<()> {
+    let scene = Scene::open(&a.mosaic)?;
     let event_loop = EventLoop::new().map_err(|e| {
         anyhow::anyhow!(
             "cannot open a window: {e} (no display? run under a desktop session or `xvfb-run`)"
         )
     })?;
-    let camera = opts
-        .camera
-        .unwrap_or_else(|| scene.fit(opts.size.0, opts.size.1));
     let mut app = App {
-        scene,
-        opts,
+        scene: Some(scene),
+        args: a,
         gpu: None,
-        camera,
+        camera: None,
         cursor: DVec2::ZERO,
         dragging: false,
         frames: 0,
-        last_frame: std::time::Instant::now(),
         error: None,
     };
     event_loop.run_app(&mut app)?;
@@ -83,23 +65,57 @@ pub fn run(scene: Scene, opts: ViewerOptions) -> anyhow::Result<()> {
     }
 }
 
+struct Gpu {
+    window: Arc<Window>,
+    surface: wgpu::Surface<'static>,
+    config: wgpu::SurfaceConfiguration,
+    ctx: GpuContext,
+    renderer: MosaicRenderer,
+    /// The window size the atlas plan was made for.
+    planned: (u32, u32),
+}
+
+struct App {
+    /// Until the window opens; then the renderer owns it.
+    scene: Option<Scene>,
+    args: ViewCmdArgs,
+    gpu: Option<Gpu>,
+    camera: Option<Camera>,
+    cursor: DVec2,
+    dragging: bool,
+    frames: u64,
+    error: Option<anyhow::Error>,
+}
+
 impl App {
     fn init(&mut self, event_loop: &ActiveEventLoop) -> anyhow::Result<Gpu> {
+        let monitor = event_loop
+            .primary_monitor()
+            .or_else(|| event_loop.available_monitors().next())
+            .map(|m| m.size());
+        let size = self.args.size.unwrap_or_else(|| match monitor {
+            // Fit the monitor it opens on, with room for the desktop's bars.
+            Some(m) => (
+                DEFAULT_SIZE.0.min(m.width * 9 / 10).max(1),
+                DEFAULT_SIZE.1.min(m.height * 9 / 10).max(1),
+            ),
+            None => DEFAULT_SIZE,
+        });
         let attrs = Window::default_attributes()
             .with_title("tessera")
-            .with_inner_size(winit::dpi::PhysicalSize::new(
-                self.opts.size.0,
-                self.opts.size.1,
-            ));
+            .with_inner_size(winit::dpi::PhysicalSize::new(size.0, size.1));
         let window = Arc::new(event_loop.create_window(attrs)?);
         let instance =
             wgpu::Instance::new(wgpu::InstanceDescriptor::new_with_display_handle_from_env(
                 Box::new(event_loop.owned_display_handle()),
             ));
         let surface = instance.create_surface(window.clone())?;
-        let ctx =
-            GpuContext::with_instance(instance, Some(&surface), self.opts.adapter.as_deref())?;
-        let size = window.inner_size();
+        let ctx = GpuContext::with_instance(
+            instance,
+            Some(&surface),
+            self.args.engine.adapter.as_deref(),
+        )?;
+        let inner = window.inner_size();
         let caps = surface.get_capabilities(&ctx.adapter);
         let format = caps
             .formats
@@ -108,15 +124,15 @@ impl App {
             .find(|f| f.is_srgb())
             .unwrap_or(caps.formats[0]);
         let mut usage = wgpu::TextureUsages::RENDER_ATTACHMENT;
-        if self.opts.screenshot.is_some() && caps.usages.contains(wgpu::TextureUsages::COPY_SRC) {
+        if self.args.screenshot.is_some() && caps.usages.contains(wgpu::TextureUsages::COPY_SRC) {
             usage |= wgpu::TextureUsages::COPY_SRC;
         }
         let config = wgpu::SurfaceConfiguration {
             usage,
             format,
             color_space: wgpu::SurfaceColorSpace::Auto,
-            width: size.width.max(1),
-            height: size.height.max(1),
+            width: inner.width.max(1),
+            height: inner.height.max(1),
             // lavapipe's default is Immediate; a viewer wants vsync where there is one.
             present_mode: wgpu::PresentMode::AutoVsync,
             desired_maximum_frame_latency: 2,
@@ -127,45 +143,41 @@ impl App {
         tracing::info!("viewer on {}, surface {:?}", ctx.describe(), format);
         // Plan the atlas for the largest the window can become (its monitor), so resizing
         // never outgrows the paged levels' share.
-        let planned = window
-            .current_monitor()
-            .map(|m| m.size())
+        let planned = monitor
             .map(|m| (m.width.max(config.width), m.height.max(config.height)))
             .unwrap_or((config.width, config.height));
-        let layout = self.scene.plan(
-            planned,
-            self.opts.stream.gpu_budget,
-            ctx.device.limits().max_texture_array_layers,
-        )?;
-        let mut mosaic = GpuMosaic::new(&ctx, &self.scene, &layout, format)?;
-        self.scene.release_overview();
-        let mut stream = StreamingManager::new(
-            self.scene.library.clone(),
-            self.scene.grid.clone(),
-            self.scene.cols(),
-            &layout,
-            self.opts.stream,
-        );
-        stream.init_backend(&mut mosaic, &self.scene.level0);
+        let scene = self.scene.take().expect("the window opens once");
+        let opts: RenderOptions = self
+            .args
+            .engine
+            .options(planned, self.args.view.style(), false);
+        let renderer = MosaicRenderer::new(&ctx.device, &ctx.queue, format, scene, &opts)?;
+        super::return_freed_memory();
+        let fitted = renderer.scene().fit(config.width, config.height);
+        self.camera = Some(if self.args.view.is_given() {
+            self.args
+                .view
+                .camera(renderer.scene(), (config.width, config.height))
+        } else {
+            fitted
+        });
         Ok(Gpu {
             window,
             surface,
             config,
             ctx,
-            mosaic,
-            stream,
+            renderer,
             planned,
         })
     }
 
     fn redraw(&mut self, event_loop: &ActiveEventLoop) -> anyhow::Result<()> {
-        let Some(gpu) = self.gpu.as_mut() else {
+        let (Some(gpu), Some(camera)) = (self.gpu.as_mut(), self.camera) else {
             return Ok(());
         };
-        let view = self
-            .scene
-            .frame_view(&self.camera, gpu.config.width, gpu.config.height);
-        let stats = gpu.stream.update(&view, &mut gpu.mosaic);
+        let started = std::time::Instant::now();
+        let (w, h) = (gpu.config.width, gpu.config.height);
+        let stats = gpu.renderer.update(&camera, w, h);
         let frame = match gpu.surface.get_current_texture() {
             wgpu::CurrentSurfaceTexture::Success(f)
             | wgpu::CurrentSurfaceTexture::Suboptimal(f) => f,
@@ -182,32 +194,30 @@ impl App {
         };
         let target = frame.texture.create_view(&Default::default());
         let mut encoder = gpu.ctx.device.create_command_encoder(&Default::default());
-        gpu.mosaic
-            .encode(&mut encoder, &target, &view, &self.opts.style);
+        gpu.renderer.encode(&mut encoder, &target, &camera, w, h);
         self.frames += 1;
-        let last = self.opts.exit_after.is_some_and(|n| self.frames >= n);
+        let last = self.args.exit_after.is_some_and(|n| self.frames >= n);
         let capture = if last {
-            self.opts.screenshot.as_ref()
+            self.args.screenshot.as_ref()
         } else {
             None
         };
         let readback = capture.map(|_| {
             if gpu.config.usage.contains(wgpu::TextureUsages::COPY_SRC) {
                 // The frame the window shows, copied as is.
-                let t = crate::gpu::OffscreenTarget::for_texture(&gpu.ctx, &frame.texture);
+                let t = OffscreenTarget::for_texture(&gpu.ctx.device, &frame.texture);
                 t.encode_copy(&mut encoder);
                 t
             } else {
                 // Surfaces that cannot be copied from (GL): the same draw once more into an
                 // offscreen texture of the surface's format and size.
-                let t = crate::gpu::OffscreenTarget::with_format(
-                    &gpu.ctx,
-                    gpu.config.width,
-                    gpu.config.height,
-                    gpu.config.format,
-                );
-                gpu.mosaic
-                    .encode(&mut encoder, &t.view, &view, &self.opts.style);
+                let t = OffscreenTarget::with_format(&gpu.ctx.device, w, h, gpu.config.format);
+                gpu.renderer
+                    .prepare(&mut encoder, &camera, Viewport::full(w, h));
+                let mut pass =
+                    tessera::gpu::begin_cleared_pass(&mut encoder, "screenshot", &t.view);
+                gpu.renderer.draw(&mut pass);
+                drop(pass);
                 t.encode_copy(&mut encoder);
                 t
             }
@@ -216,28 +226,25 @@ impl App {
         // Hands finished upload buffers back to the staging belt without blocking.
         let _ = gpu.ctx.device.poll(wgpu::PollType::Poll);
         if let (Some(t), Some(path)) = (readback, capture) {
-            let mut rgba = t.read(&gpu.ctx)?;
+            let mut rgba = t.read()?;
             if matches!(
                 gpu.config.format,
                 wgpu::TextureFormat::Bgra8Unorm | wgpu::TextureFormat::Bgra8UnormSrgb
             ) {
                 rgba.chunks_exact_mut(4).for_each(|p| p.swap(0, 2));
             }
-            image::RgbaImage::from_raw(gpu.config.width, gpu.config.height, rgba)
-                .expect("frame size")
-                .save(path)?;
+            let img = image::RgbaImage::from_raw(w, h, rgba).expect("frame size");
+            super::render::save_picture(path, image::ImageFormat::Png, img)?;
         }
         gpu.window.pre_present_notify();
         gpu.ctx.queue.present(frame);
+        let draw_ms = started.elapsed().as_secs_f64() * 1e3;
 
-        let now = std::time::Instant::now();
-        let ms = (now - self.last_frame).as_secs_f64() * 1e3;
-        self.last_frame = now;
         gpu.window.set_title(&format!(
-            "tessera — {:.1} px/cell, level {}, {:.1} ms{}",
-            self.camera.cell_px,
-            view.levels.hi,
-            ms,
+            "tessera — {:.1} px/cell, level {}, draw {:.1} ms{}",
+            camera.cell_px,
+            gpu.renderer.scene().frame_view(&camera, w, h).levels.hi,
+            draw_ms,
             if stats.missing > 0 {
                 format!(", streaming {} pages", stats.missing)
             } else {
@@ -246,7 +253,7 @@ impl App {
         ));
         if last {
             event_loop.exit();
-        } else if stats.missing > 0 || stats.in_flight > 0 || self.opts.exit_after.is_some() {
+        } else if stats.missing > 0 || stats.in_flight > 0 || self.args.exit_after.is_some() {
             gpu.window.request_redraw();
         }
         Ok(())
@@ -262,7 +269,7 @@ impl App {
         self.gpu
             .as_ref()
             .map(|g| (g.config.width, g.config.height))
-            .unwrap_or(self.opts.size)
+            .unwrap_or(DEFAULT_SIZE)
     }
 }
 
@@ -285,6 +292,12 @@ impl ApplicationHandler for App {
 
     fn window_event(&mut self, event_loop: &ActiveEventLoop, _id: WindowId, event: WindowEvent) {
         let (w, h) = self.screen();
+        let Some(camera) = self.camera.as_mut() else {
+            if matches!(event, WindowEvent::CloseRequested) {
+                event_loop.exit();
+            }
+            return;
+        };
         match event {
             WindowEvent::CloseRequested => event_loop.exit(),
             WindowEvent::Resized(size) => {
@@ -315,7 +328,7 @@ impl ApplicationHandler for App {
             WindowEvent::CursorMoved { position, .. } => {
                 let p = DVec2::new(position.x, position.y);
                 if self.dragging {
-                    self.camera.pan_pixels(p - self.cursor);
+                    camera.pan_pixels(p - self.cursor);
                     self.changed();
                 }
                 self.cursor = p;
@@ -330,7 +343,7 @@ impl ApplicationHandler for App {
                     MouseScrollDelta::LineDelta(_, y) => y as f64,
                     MouseScrollDelta::PixelDelta(p) => p.y / 60.0,
                 };
-                self.camera.zoom_at(1.15f64.powf(steps), self.cursor, w, h);
+                camera.zoom_at(1.15f64.powf(steps), self.cursor, w, h);
                 self.changed();
             }
             WindowEvent::KeyboardInput { event, .. } if event.state == ElementState::Pressed => {
@@ -339,23 +352,21 @@ impl ApplicationHandler for App {
                 match event.logical_key.as_ref() {
                     Key::Named(NamedKey::Escape) | Key::Character("q") => event_loop.exit(),
                     Key::Named(NamedKey::Home) | Key::Character("0") => {
-                        self.camera = self.scene.fit(w, h)
+                        if let Some(gpu) = &self.gpu {
+                            *camera = gpu.renderer.scene().fit(w, h);
+                        }
                     }
-                    Key::Character("+") | Key::Character("=") => {
-                        self.camera.zoom_at(2.0, center, w, h)
+                    Key::Character("+") | Key::Character("=") => camera.zoom_at(2.0, center, w, h),
+                    Key::Character("-") => camera.zoom_at(0.5, center, w, h),
+                    Key::Named(NamedKey::ArrowLeft) => camera.pan_pixels(DVec2::new(step, 0.0)),
+                    Key::Named(NamedKey::ArrowRight) => camera.pan_pixels(DVec2::new(-step, 0.0)),
+                    Key::Named(NamedKey::ArrowUp) => camera.pan_pixels(DVec2::new(0.0, step)),
+                    Key::Named(NamedKey::ArrowDown) => camera.pan_pixels(DVec2::new(0.0, -step)),
+                    Key::Character("l") => {
+                        if let Some(gpu) = self.gpu.as_mut() {
+                            gpu.renderer.style.debug_lod = !gpu.renderer.style.debug_lod;
+                        }
                     }
-                    Key::Character("-") => self.camera.zoom_at(0.5, center, w, h),
-                    Key::Named(NamedKey::ArrowLeft) => {
-                        self.camera.pan_pixels(DVec2::new(step, 0.0))
-                    }
-                    Key::Named(NamedKey::ArrowRight) => {
-                        self.camera.pan_pixels(DVec2::new(-step, 0.0))
-                    }
-                    Key::Named(NamedKey::ArrowUp) => self.camera.pan_pixels(DVec2::new(0.0, step)),
-                    Key::Named(NamedKey::ArrowDown) => {
-                        self.camera.pan_pixels(DVec2::new(0.0, -step))
-                    }
-                    Key::Character("l") => self.opts.style.debug_lod = !self.opts.style.debug_lod,
                     _ => return,
                 }
                 self.changed();

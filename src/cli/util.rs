@@ -1,5 +1,5 @@
-//! Small helpers shared by the command line: parsers for sizes, byte counts and points;
-//! human-readable byte counts; progress bars.
+//! Small helpers shared by the commands: parsers for sizes, byte counts and points, and
+//! human-readable byte counts.
 
 /// "1920x1080" → (1920, 1080).
 pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
@@ -39,7 +39,7 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
     Ok((n * mult as f64) as u64)
 }
 
-/// "960,540.5" → (960.0, 540.5).
+/// "960,540.5" → (960.0, 540.5); both finite.
 pub fn parse_point(s: &str) -> Result<(f64, f64), String> {
     let (x, y) = s
         .split_once(',')
@@ -47,9 +47,23 @@ pub fn parse_point(s: &str) -> Result<(f64, f64), String> {
     let p = |v: &str| {
         v.trim()
             .parse::<f64>()
-            .map_err(|_| format!("`{s}`: `{v}` is not a number"))
+            .ok()
+            .filter(|n| n.is_finite())
+            .ok_or_else(|| format!("`{s}`: `{v}` is not a finite number"))
     };
     Ok((p(x)?, p(y)?))
+}
+
+/// Screen pixels per cell: a finite number within the zoom limits.
+pub fn parse_cell_px(s: &str) -> Result<f64, String> {
+    use tessera::view::{MAX_CELL_PX, MIN_CELL_PX};
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| (MIN_CELL_PX..=MAX_CELL_PX).contains(v))
+        .ok_or_else(|| {
+            format!("`{s}`: pixels per cell must be a number from {MIN_CELL_PX} (1/64) to {MAX_CELL_PX}")
+        })
 }
 
 /// 1536 → "1.5 KiB".
@@ -68,23 +82,6 @@ pub fn human_bytes(b: u64) -> String {
     }
 }
 
-/// A progress bar with count, rate and ETA on stderr; hidden when `enabled` is false.
-pub fn progress_bar(len: u64, enabled: bool, what: &str) -> indicatif::ProgressBar {
-    if !enabled {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(len);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{msg:>10} [{bar:30}] {pos}/{len} ({per_sec}, ETA {eta})",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
-    );
-    bar.set_message(what.to_string());
-    bar
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,6 +95,13 @@ mod tests {
         assert_eq!(parse_bytes("100"), Ok(100));
         assert!(parse_bytes("5 parsecs").is_err());
         assert_eq!(parse_point("1.5, -2"), Ok((1.5, -2.0)));
+        for bad in ["NaN,NaN", "inf,2", "1,-inf", "1"] {
+            assert!(parse_point(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_cell_px("64"), Ok(64.0));
+        for bad in ["0", "-3", "1e-9", "NaN", "inf", "5000", "x"] {
+            assert!(parse_cell_px(bad).is_err(), "{bad}");
+        }
         assert_eq!(human_bytes(1536), "1.5 KiB");
     }
 }

@@ -5,10 +5,66 @@
 //! crops at several positions and scales: hundreds of real, varied tiles. One photograph is
 //! the target. Everything is cached, so a second run only renders.
 
-use crate::library::{self, BakeOptions, StoreParams};
-use crate::matching::{pipeline::make_mosaic, CellSpec, MatchOptions};
+use super::args::EngineArgs;
 use anyhow::{bail, Context};
+use clap::Args;
 use std::path::{Path, PathBuf};
+use tessera::library::{self, BakeOptions, StoreParams};
+use tessera::matching::{pipeline::make_mosaic, CellSpec, MatchOptions};
+use tessera::{Camera, HeadlessRenderer, RenderStyle, Scene};
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Folder for demo.png and demo-zoom.png.
+    #[arg(short, long, default_value = ".")]
+    output: PathBuf,
+    /// Cache for the demo's tiles, library and mosaic (default: ~/.cache/tessera/demo).
+    #[arg(long)]
+    cache: Option<PathBuf>,
+    #[command(flatten)]
+    engine: EngineArgs,
+}
+
+pub fn command(a: DemoArgs) -> anyhow::Result<()> {
+    let cache = a.cache.clone().unwrap_or_else(default_cache_dir);
+    let started = std::time::Instant::now();
+    let data = prepare(&cache, true)?;
+    println!(
+        "demo mosaic {} ({} tiles cut from real photographs), ready in {:.1} s",
+        data.mosaic.display(),
+        data.tiles,
+        started.elapsed().as_secs_f64()
+    );
+    std::fs::create_dir_all(&a.output)
+        .with_context(|| format!("creating {}", a.output.display()))?;
+    let scene = Scene::open(&data.mosaic)?;
+    let size = (1920, 1080);
+    let mut renderer =
+        HeadlessRenderer::new(scene, &a.engine.options(size, RenderStyle::default(), true))?;
+    let whole = renderer.fit();
+    // The ladybird sits right of centre in the target; zoom in on it.
+    let zoom = Camera {
+        center: glam::DVec2::new(
+            renderer.scene().cols() as f64 * 0.70,
+            renderer.scene().rows() as f64 * 0.50,
+        ),
+        cell_px: 64.0,
+    };
+    for (name, camera) in [("demo.png", whole), ("demo-zoom.png", zoom)] {
+        let t = std::time::Instant::now();
+        let (img, _) = renderer.render(&camera)?;
+        let path = a.output.join(name);
+        super::render::save_picture(&path, image::ImageFormat::Png, img)?;
+        println!(
+            "{}: {:.2} px per cell, rendered in {:.0} ms on {}",
+            path.display(),
+            camera.cell_px,
+            t.elapsed().as_secs_f64() * 1e3,
+            renderer.describe()
+        );
+    }
+    Ok(())
+}
 
 /// Where the demo looks for photographs, in order.
 pub const PHOTO_DIRS: &[&str] = &[
@@ -20,7 +76,6 @@ pub const PHOTO_DIRS: &[&str] = &[
 pub const TARGET_NAME: &str = "LadyBird.jpg";
 
 pub struct DemoData {
-    pub library: PathBuf,
     pub mosaic: PathBuf,
     pub tiles: usize,
 }
@@ -104,7 +159,7 @@ pub fn prepare(cache: &Path, progress: bool) -> anyhow::Result<DemoData> {
     let done = cache.join("tiles.done");
     if !done.exists() {
         std::fs::create_dir_all(&tiles).with_context(|| format!("creating {}", tiles.display()))?;
-        let bar = crate::cli_util::progress_bar(photos.len() as u64, progress, "cropping");
+        let bar = tessera::progress::progress_bar(photos.len() as u64, progress, "cropping");
         let counts: Vec<anyhow::Result<usize>> = {
             use rayon::prelude::*;
             photos
@@ -138,7 +193,7 @@ pub fn prepare(cache: &Path, progress: bool) -> anyhow::Result<DemoData> {
     })?;
     let mosaic = cache.join("demo.mosaic");
     let lib = library::Library::open(&library)?;
-    if crate::mosaic::Mosaic::load(&mosaic)
+    if tessera::mosaic::Mosaic::load(&mosaic)
         .ok()
         .is_none_or(|m| m.header.library_id != lib.manifest.library_id)
     {
@@ -155,7 +210,6 @@ pub fn prepare(cache: &Path, progress: bool) -> anyhow::Result<DemoData> {
         .save(&mosaic)?;
     }
     Ok(DemoData {
-        library,
         mosaic,
         tiles: report.tiles,
     })

@@ -1,0 +1,169 @@
+//! Options several commands share: the view, the engine (renderer and budgets), the cell
+//! grid of a match.
+
+use super::util::{parse_bytes, parse_cell_px, parse_point, parse_size};
+use clap::{Args, ValueEnum};
+use tessera::matching::CellSpec;
+use tessera::streaming::{Heuristics, StreamConfig};
+use tessera::{Backend, Camera, RenderOptions, RenderStyle, Scene};
+
+/// Cells across when neither --cells nor --cells-wide is given.
+pub const DEFAULT_CELLS_WIDE: u32 = 160;
+
+#[derive(Args, Clone)]
+pub struct CellArgs {
+    /// Cell grid, e.g. 192x108 (the target is centre-cropped to its aspect).
+    #[arg(long, conflicts_with = "cells_wide")]
+    pub cells: Option<CellSpec>,
+    /// Cells across; rows follow the target's aspect [default: 160 when --cells is not given].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub cells_wide: Option<u32>,
+    /// A tile may not repeat within this many cells (0: no limit).
+    #[arg(long, default_value_t = 0)]
+    pub repeat_radius: u32,
+}
+
+impl CellArgs {
+    pub fn spec(&self) -> CellSpec {
+        self.cells.unwrap_or(CellSpec::Wide(
+            self.cells_wide.unwrap_or(DEFAULT_CELLS_WIDE),
+        ))
+    }
+}
+
+#[derive(Args, Clone)]
+pub struct ViewArgs {
+    /// View centre in cell coordinates, e.g. 96,54 (default: the mosaic's centre).
+    #[arg(long, value_parser = parse_point)]
+    pub center: Option<(f64, f64)>,
+    /// Screen pixels per cell, 1/64 to 4096 (default: fit the whole mosaic).
+    #[arg(long, value_parser = parse_cell_px)]
+    pub cell_px: Option<f64>,
+    /// Tint each pixel by the level it drew from (brighter = finer).
+    #[arg(long)]
+    pub debug_lod: bool,
+}
+
+impl ViewArgs {
+    pub fn style(&self) -> RenderStyle {
+        RenderStyle {
+            debug_lod: self.debug_lod,
+            ..Default::default()
+        }
+    }
+
+    /// The asked view of `scene` on a `width × height` frame: the fitted view, with
+    /// --center and --cell-px where given.
+    pub fn camera(&self, scene: &Scene, (width, height): (u32, u32)) -> Camera {
+        let mut cam = scene.fit(width, height);
+        if let Some(px) = self.cell_px {
+            cam.cell_px = px;
+        }
+        if let Some((x, y)) = self.center {
+            cam.center = glam::DVec2::new(x, y);
+        }
+        cam
+    }
+
+    /// Whether the view was asked for (else the fitted view).
+    pub fn is_given(&self) -> bool {
+        self.center.is_some() || self.cell_px.is_some()
+    }
+}
+
+/// Frame size: `--size WxH`.
+#[derive(Args, Clone)]
+pub struct SizeArg {
+    /// Frame size.
+    #[arg(long, default_value = "1920x1080", value_parser = parse_size)]
+    pub size: (u32, u32),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RendererArg {
+    /// wgpu: the best adapter there is, or Mesa's software rasteriser (llvmpipe).
+    Gpu,
+    /// The CPU reference renderer.
+    Cpu,
+}
+
+impl From<RendererArg> for Backend {
+    fn from(r: RendererArg) -> Backend {
+        match r {
+            RendererArg::Gpu => Backend::Gpu,
+            RendererArg::Cpu => Backend::Cpu,
+        }
+    }
+}
+
+#[derive(Args, Clone)]
+pub struct EngineArgs {
+    /// Which renderer draws.
+    #[arg(long, value_enum, default_value = "gpu")]
+    pub renderer: RendererArg,
+    /// GPU adapter by name substring (also $TESSERA_ADAPTER), e.g. llvmpipe.
+    #[arg(long)]
+    pub adapter: Option<String>,
+    /// Atlas memory, all levels.
+    #[arg(long, default_value = "512MiB", value_parser = parse_bytes)]
+    pub gpu_budget: u64,
+    /// RAM for pages read but not (or no longer) on the GPU.
+    #[arg(long, default_value = "512MiB", value_parser = parse_bytes)]
+    pub ram_budget: u64,
+    /// Most bytes uploaded to the GPU per frame (pages and page-table rows).
+    #[arg(long, default_value = "8MiB", value_parser = parse_bytes)]
+    pub upload_budget: u64,
+    /// Loader threads reading pages from the store.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub loaders: u16,
+    /// Turn a streaming heuristic off (repeatable).
+    #[arg(long = "no", value_name = "HEURISTIC", value_enum)]
+    pub disable: Vec<HeuristicArg>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum HeuristicArg {
+    /// Requests coarse before fine, centre before edge.
+    Order,
+    /// The next finer level while zooming in, a ring ahead of a pan.
+    Prefetch,
+    /// Drop queued requests that left the screen.
+    Cancel,
+    /// The RAM cache keeps coarse pages longer.
+    CacheWeighting,
+}
+
+impl EngineArgs {
+    /// Render options for frames of `size`; `synchronous` reads every page inline (stills).
+    pub fn options(
+        &self,
+        size: (u32, u32),
+        style: RenderStyle,
+        synchronous: bool,
+    ) -> RenderOptions {
+        let mut heuristics = Heuristics::default();
+        for h in &self.disable {
+            match h {
+                HeuristicArg::Order => heuristics.ordered = false,
+                HeuristicArg::Prefetch => heuristics.prefetch = false,
+                HeuristicArg::Cancel => heuristics.cancel = false,
+                HeuristicArg::CacheWeighting => heuristics.level_weighted_cache = false,
+            }
+        }
+        RenderOptions {
+            width: size.0,
+            height: size.1,
+            backend: self.renderer.into(),
+            style,
+            adapter: self.adapter.clone(),
+            stream: StreamConfig {
+                gpu_budget: self.gpu_budget,
+                ram_budget: self.ram_budget,
+                upload_budget: self.upload_budget,
+                loader_threads: self.loaders as usize,
+                synchronous,
+                heuristics,
+            },
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! `tessera bake`: a folder of pictures into a tile library (and, with --target, a mosaic).
+
+use super::args::CellArgs;
+use super::matching::write_mosaic;
+use clap::Args;
+use std::path::{Path, PathBuf};
+use tessera::library::{self, BakeOptions, StoreParams};
+
+#[derive(Args)]
+pub struct BakeArgs {
+    /// Folder of pictures (searched recursively; hidden files are left out).
+    #[arg(long)]
+    tiles: PathBuf,
+    /// Output: the library folder, or with --target the mosaic file.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Library folder when --target is given (default: <tiles folder name>.tlib here).
+    #[arg(long)]
+    library: Option<PathBuf>,
+    /// Largest tile side in texels (power of two, 1..=1024) [default: the library's, else 256].
+    #[arg(long)]
+    max_tile: Option<u32>,
+    /// Signature grid: each tile's colour is described by grid×grid CIELAB sub-cells
+    /// [default: the library's, else 1].
+    #[arg(long)]
+    grid: Option<u32>,
+    /// Throw away what the library holds and bake every picture again. Tile ids start over,
+    /// so mosaics matched against the old library must be matched again.
+    #[arg(long)]
+    rebuild: bool,
+    /// Target picture to match right after baking.
+    #[arg(long)]
+    target: Option<PathBuf>,
+    #[command(flatten)]
+    cells: CellArgs,
+}
+
+fn default_library_path(tiles: &Path) -> PathBuf {
+    let name = std::path::absolute(tiles)
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "tiles".into());
+    PathBuf::from(format!("{name}.tlib"))
+}
+
+pub fn run(a: BakeArgs) -> anyhow::Result<()> {
+    let library_path = match (&a.target, &a.output) {
+        (None, Some(out)) => out.clone(),
+        _ => a
+            .library
+            .clone()
+            .unwrap_or_else(|| default_library_path(&a.tiles)),
+    };
+    // Options not given keep what the library was baked with, so a re-bake needs only
+    // --tiles and -o.
+    let existing = library::store::existing_params(&library_path);
+    let params = StoreParams {
+        max_tile: a.max_tile.or(existing.map(|p| p.max_tile)).unwrap_or(256),
+        grid: a.grid.or(existing.map(|p| p.grid)).unwrap_or(1),
+    };
+    anyhow::ensure!(
+        params.max_tile.is_power_of_two() && params.max_tile <= 1024,
+        "--max-tile {}: must be a power of two up to 1024",
+        params.max_tile
+    );
+    anyhow::ensure!(
+        (1..=8).contains(&params.grid),
+        "--grid {}: must be 1..=8",
+        params.grid
+    );
+    let opts = BakeOptions {
+        tiles_dir: a.tiles.clone(),
+        out: library_path.clone(),
+        params,
+        rebuild: a.rebuild,
+        progress: true,
+    };
+    let started = std::time::Instant::now();
+    let report = library::bake(&opts)?;
+    if report.unchanged {
+        println!(
+            "library {}: unchanged, {} tiles ({} skipped), in {:.1} s",
+            library_path.display(),
+            report.tiles,
+            report.skipped.len(),
+            started.elapsed().as_secs_f64()
+        );
+    } else {
+        println!(
+            "library {}: {} tiles ({} baked, {} reused{}), {} skipped, in {:.1} s",
+            library_path.display(),
+            report.tiles,
+            report.baked,
+            report.reused,
+            if report.retired > 0 {
+                format!(", {} retired: removed or changed", report.retired)
+            } else {
+                String::new()
+            },
+            report.skipped.len(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    for s in report.skipped.iter().take(10) {
+        println!("  skipped {}: {}", s.path, s.reason);
+    }
+    if report.skipped.len() > 10 {
+        println!(
+            "  ... and {} more (see `tessera info {}`)",
+            report.skipped.len() - 10,
+            library_path.display()
+        );
+    }
+    if let Some(target) = &a.target {
+        let out = a.output.clone().unwrap_or_else(|| {
+            PathBuf::from(format!(
+                "{}.mosaic",
+                target
+                    .file_stem()
+                    .map(|s| s.to_string_lossy())
+                    .unwrap_or_default()
+            ))
+        });
+        write_mosaic(&library_path, target, &a.cells, &out)?;
+    }
+    Ok(())
+}

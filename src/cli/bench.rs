@@ -1,0 +1,407 @@
+//! `tessera bench`: scripted camera paths (`tessera::paths`) rendered headless, with frame
+//! times and streaming metrics, and the per-zoom levels table with its floors.
+
+use super::args::{EngineArgs, SizeArg};
+use super::render::PathArg;
+use super::util::human_bytes;
+use anyhow::Context;
+use clap::Args;
+use glam::DVec2;
+use serde::Serialize;
+use std::path::PathBuf;
+use std::time::Instant;
+use tessera::gpu::{FloorProbe, OffscreenTarget, OFFSCREEN_FORMAT};
+use tessera::paths::{camera_path, PathFrame};
+use tessera::{Camera, HeadlessRenderer, RenderStyle, Scene};
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Mosaic file.
+    mosaic: PathBuf,
+    /// Camera path; `levels` times each zoom 1, 2, 4 … 256 px per cell instead.
+    #[arg(long, default_value = "tour", value_parser = ["tour", "jumps", "pans", "zoom", "levels"])]
+    path: String,
+    /// Frames along the path (per zoom for `levels`, at most 200).
+    #[arg(long, default_value_t = 2400, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    frames: u32,
+    #[command(flatten)]
+    size: SizeArg,
+    /// Print the report as JSON (keys in the README).
+    #[arg(long)]
+    json: bool,
+    /// Also write one JSON line per frame here: its time, zoom and streaming counters.
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
+    #[command(flatten)]
+    engine: EngineArgs,
+}
+
+pub fn command(a: BenchArgs) -> anyhow::Result<()> {
+    let scene = Scene::open(&a.mosaic)?;
+    let (cols, rows) = (scene.cols(), scene.rows());
+    let size = a.size.size;
+    let mut renderer = HeadlessRenderer::new(
+        scene,
+        &a.engine.options(size, RenderStyle::default(), false),
+    )?;
+    super::return_freed_memory();
+    if a.path == "levels" {
+        return levels(&mut renderer, a.frames.min(200) as usize, a.json);
+    }
+    let name = <PathArg as clap::ValueEnum>::from_str(&a.path, true)
+        .map_err(|e| anyhow::anyhow!("--path {}: {e}", a.path))?;
+    let path = camera_path(name.into(), cols, rows, size.0, size.1, a.frames as usize);
+    let mut trace = match &a.trace {
+        Some(p) => Some(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("{}: cannot create", p.display()))?,
+        )),
+        None => None,
+    };
+    let report = run(
+        &mut renderer,
+        &a.path,
+        &path,
+        trace.as_mut().map(|t| t as &mut dyn std::io::Write),
+    )?;
+    if let Some(mut t) = trace {
+        std::io::Write::flush(&mut t)?;
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    print_report(&report);
+    Ok(())
+}
+
+fn print_report(report: &BenchReport) {
+    let sharp: Vec<String> = report
+        .time_to_sharp_ms
+        .iter()
+        .map(|t| {
+            t.map(|v| format!("{v:.0}"))
+                .unwrap_or_else(|| "never".into())
+        })
+        .collect();
+    println!(
+        "{} frames of `{}` at {}×{} on {}",
+        report.frames, report.path, report.size[0], report.size[1], report.adapter
+    );
+    println!(
+        "  frame time      median {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        report.frame_ms_median, report.frame_ms_p99, report.frame_ms_max
+    );
+    println!(
+        "  time to sharp   [{}] ms after each jump",
+        sharp.join(", ")
+    );
+    println!(
+        "  missing pages   at most {} in a frame (drawn from coarser levels)",
+        report.max_missing_pages
+    );
+    println!(
+        "  uploaded        {} ({} page-table rows); evictions {}; cancelled requests {}",
+        human_bytes(report.bytes_uploaded),
+        report.page_table_rows_uploaded,
+        report.evictions,
+        report.cancelled_requests
+    );
+    println!(
+        "  peak RSS        {} (budgets: GPU {} + RAM {})",
+        human_bytes(report.peak_rss_bytes),
+        human_bytes(report.gpu_budget_bytes),
+        human_bytes(report.ram_budget_bytes)
+    );
+    println!(
+        "  GPU atlases     {} allocated, at most {} of pages resident; RAM cache at most {}",
+        human_bytes(report.peak_gpu_atlas_bytes),
+        human_bytes(report.peak_resident_page_bytes),
+        human_bytes(report.peak_ram_cache_bytes)
+    );
+    if report.failed_pages > 0 {
+        println!("  failed pages    {} (see the log)", report.failed_pages);
+    }
+}
+
+/// `--path levels`: the per-zoom table and, on the GPU, the one-fetch floor beside it.
+fn levels(renderer: &mut HeadlessRenderer, frames: usize, json: bool) -> anyhow::Result<()> {
+    let zooms: Vec<f64> = (0..=8).map(|l| (1u32 << l) as f64).collect();
+    let rows = run_levels(renderer, &zooms, frames)?;
+    let floor = floor_ms(renderer, frames);
+    let size = [renderer.width, renderer.height];
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "adapter": renderer.describe(), "size": size, "levels": rows, "floor_ms": floor })
+        );
+        return Ok(());
+    }
+    println!(
+        "{} at {}×{}, {} frames per zoom",
+        renderer.describe(),
+        size[0],
+        size[1],
+        frames
+    );
+    if let Some((m, p)) = floor {
+        println!("floor (one fetch per pixel + read-back): median {m:.2} ms, p99 {p:.2} ms");
+    }
+    println!("| px/cell | draw median | draw p99 | +read-back median | +read-back p99 |");
+    println!("|---:|---:|---:|---:|---:|");
+    for r in rows {
+        let rb = |v: Option<f64>| {
+            v.map(|x| format!("{x:.2} ms"))
+                .unwrap_or_else(|| "–".into())
+        };
+        println!(
+            "| {} | {:.2} ms | {:.2} ms | {} | {} |",
+            r.cell_px,
+            r.frame_ms_median,
+            r.frame_ms_p99,
+            rb(r.readback_ms_median),
+            rb(r.readback_ms_p99)
+        );
+    }
+    Ok(())
+}
+
+/// Times the one-fetch floor shader with read-back at the renderer's frame size, on its
+/// device: `(median, p99)` ms over `frames` frames. `None` on the CPU renderer.
+fn floor_ms(renderer: &HeadlessRenderer, frames: usize) -> Option<(f64, f64)> {
+    let ctx = renderer.gpu_context()?;
+    let (w, h) = (renderer.width, renderer.height);
+    let probe = FloorProbe::new(&ctx.device, w, h, OFFSCREEN_FORMAT);
+    let target = OffscreenTarget::new(&ctx.device, w, h);
+    let mut times = Vec::with_capacity(frames);
+    for i in 0..frames + 3 {
+        let t = Instant::now();
+        let mut encoder = ctx.device.create_command_encoder(&Default::default());
+        probe.encode(&mut encoder, &target.view);
+        target.encode_copy(&mut encoder);
+        ctx.queue.submit([encoder.finish()]);
+        target.read().ok()?;
+        if i >= 3 {
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    Some(median_p99(&mut times))
+}
+
+/// The report `--json` prints; every key is documented in the README.
+#[derive(Clone, Debug, Serialize)]
+pub struct BenchReport {
+    pub path: String,
+    pub adapter: String,
+    pub size: [u32; 2],
+    pub frames: usize,
+    pub frame_ms_median: f64,
+    pub frame_ms_p99: f64,
+    pub frame_ms_max: f64,
+    /// Per jump: ms from the cut until a frame with no missing page (null: never within the hold).
+    pub time_to_sharp_ms: Vec<Option<f64>>,
+    pub time_to_sharp_frames: Vec<Option<usize>>,
+    pub max_missing_pages: usize,
+    /// Missing pages summed over all frames: how much of the path was drawn from fallbacks.
+    pub missing_page_frames: u64,
+    /// Pages and page-table rows, as staged for upload.
+    pub bytes_uploaded: u64,
+    pub page_table_rows_uploaded: u64,
+    pub evictions: u64,
+    pub cancelled_requests: u64,
+    pub failed_pages: usize,
+    pub peak_rss_bytes: u64,
+    pub peak_gpu_atlas_bytes: u64,
+    pub peak_resident_page_bytes: u64,
+    pub peak_ram_cache_bytes: u64,
+    pub gpu_budget_bytes: u64,
+    pub ram_budget_bytes: u64,
+}
+
+/// Peak resident set size of this process (VmHWM), in bytes.
+pub fn peak_rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map(|kb| kb * 1024)
+        .unwrap_or(0)
+}
+
+/// Median and 99th percentile of `samples` (sorted in place).
+pub fn median_p99(samples: &mut [f64]) -> (f64, f64) {
+    if samples.is_empty() {
+        return (0.0, 0.0);
+    }
+    samples.sort_by(f64::total_cmp);
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+    (at(0.5), at(0.99))
+}
+
+/// One line of `--trace`: a frame's time and what streaming did in it.
+#[derive(Serialize)]
+struct TraceLine<'a> {
+    ms: f64,
+    jump: bool,
+    cell_px: f64,
+    #[serde(flatten)]
+    stats: &'a tessera::FrameStats,
+}
+
+/// Renders every frame of `path` as a viewer would (stream, draw, wait for the GPU; no
+/// read-back) and collects the report; `trace` gets one JSON line per frame.
+pub fn run(
+    renderer: &mut HeadlessRenderer,
+    name: &str,
+    path: &[PathFrame],
+    mut trace: Option<&mut dyn std::io::Write>,
+) -> anyhow::Result<BenchReport> {
+    let mut times = Vec::with_capacity(path.len());
+    let mut sharp_ms = Vec::new();
+    let mut sharp_frames = Vec::new();
+    let mut pending_jump: Option<(Instant, usize)> = None;
+    let (mut max_missing, mut bytes, mut resident_peak, mut cache_peak, mut failed) =
+        (0, 0, 0, 0, 0);
+    let (mut cancelled, mut missing_sum, mut table_rows) = (0, 0, 0);
+    // One untimed frame: the first draw pays the shader compile (about 100 ms on lavapipe).
+    if let Some(first) = path.first() {
+        renderer.draw(&first.camera, false)?;
+    }
+    for (i, f) in path.iter().enumerate() {
+        let t0 = Instant::now();
+        if f.jump {
+            if pending_jump.is_some() {
+                sharp_ms.push(None);
+                sharp_frames.push(None);
+            }
+            pending_jump = Some((t0, i));
+        }
+        let stats = renderer.update(&f.camera);
+        renderer.draw(&f.camera, false)?;
+        let t1 = Instant::now();
+        times.push((t1 - t0).as_secs_f64() * 1e3);
+        max_missing = max_missing.max(stats.missing);
+        missing_sum += stats.missing as u64;
+        bytes += stats.uploaded_bytes;
+        table_rows += stats.table_rows as u64;
+        if let Some(out) = trace.as_deref_mut() {
+            let line = TraceLine {
+                ms: times[i],
+                jump: f.jump,
+                cell_px: f.camera.cell_px,
+                stats: &stats,
+            };
+            serde_json::to_writer(&mut *out, &line)?;
+            writeln!(out)?;
+        }
+        resident_peak = resident_peak.max(stats.atlas_resident_bytes);
+        cache_peak = cache_peak.max(stats.cache_bytes);
+        failed = stats.failed_pages;
+        cancelled = stats.cancelled;
+        if stats.missing == 0 {
+            if let Some((start, frame)) = pending_jump.take() {
+                sharp_ms.push(Some((t1 - start).as_secs_f64() * 1e3));
+                sharp_frames.push(Some(i - frame + 1));
+            }
+        }
+    }
+    if pending_jump.is_some() {
+        sharp_ms.push(None);
+        sharp_frames.push(None);
+    }
+    let mut sorted = times.clone();
+    let (median, p99) = median_p99(&mut sorted);
+    let cfg = renderer.stream().config();
+    Ok(BenchReport {
+        path: name.into(),
+        adapter: renderer.describe(),
+        size: [renderer.width, renderer.height],
+        frames: path.len(),
+        frame_ms_median: median,
+        frame_ms_p99: p99,
+        frame_ms_max: sorted.last().copied().unwrap_or(0.0),
+        time_to_sharp_ms: sharp_ms,
+        time_to_sharp_frames: sharp_frames,
+        max_missing_pages: max_missing,
+        missing_page_frames: missing_sum,
+        bytes_uploaded: bytes,
+        page_table_rows_uploaded: table_rows,
+        evictions: renderer.stream().evictions(),
+        cancelled_requests: cancelled,
+        failed_pages: failed,
+        peak_rss_bytes: peak_rss_bytes(),
+        peak_gpu_atlas_bytes: renderer.atlas_bytes(),
+        peak_resident_page_bytes: resident_peak,
+        peak_ram_cache_bytes: cache_peak,
+        gpu_budget_bytes: cfg.gpu_budget,
+        ram_budget_bytes: cfg.ram_budget,
+    })
+}
+
+/// Frame times at one zoom, all pages resident.
+#[derive(Clone, Debug, Serialize)]
+pub struct LevelRow {
+    pub cell_px: f64,
+    pub frame_ms_median: f64,
+    pub frame_ms_p99: f64,
+    /// With the frame copied back to memory (GPU; the CPU frame is in memory already).
+    pub readback_ms_median: Option<f64>,
+    pub readback_ms_p99: Option<f64>,
+}
+
+/// For each zoom in `cell_pxs` (centred on the mosaic): settle, warm up, then time `frames`
+/// frames drawing only (and, on the GPU, `frames` more with read-back).
+pub fn run_levels(
+    renderer: &mut HeadlessRenderer,
+    cell_pxs: &[f64],
+    frames: usize,
+) -> anyhow::Result<Vec<LevelRow>> {
+    let center = DVec2::new(
+        renderer.scene().cols() as f64 / 2.0,
+        renderer.scene().rows() as f64 / 2.0,
+    );
+    let gpu = renderer.gpu_context().is_some();
+    let mut rows = Vec::new();
+    for &cell_px in cell_pxs {
+        let cam = Camera { center, cell_px };
+        renderer.settle(&cam, std::time::Duration::from_secs(120));
+        let mut time = |read_back: bool| -> anyhow::Result<(f64, f64)> {
+            let mut t = Vec::with_capacity(frames);
+            for i in 0..frames + 2 {
+                let start = Instant::now();
+                renderer.draw(&cam, read_back)?;
+                if read_back {
+                    renderer.pixels()?;
+                }
+                if i >= 2 {
+                    t.push(start.elapsed().as_secs_f64() * 1e3);
+                }
+            }
+            Ok(median_p99(&mut t))
+        };
+        let (m, p) = time(false)?;
+        let rb = if gpu { Some(time(true)?) } else { None };
+        rows.push(LevelRow {
+            cell_px,
+            frame_ms_median: m,
+            frame_ms_p99: p,
+            readback_ms_median: rb.map(|r| r.0),
+            readback_ms_p99: rb.map(|r| r.1),
+        });
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_and_p99() {
+        let mut v: Vec<f64> = (1..=100).map(|i| i as f64).collect();
+        assert_eq!(median_p99(&mut v), (51.0, 99.0));
+    }
+}

@@ -1,0 +1,105 @@
+//! `tessera info`: what a library or a mosaic holds.
+
+use super::util::human_bytes;
+use std::path::Path;
+use tessera::library::Library;
+use tessera::mosaic::Mosaic;
+
+pub fn run(path: &Path) -> anyhow::Result<()> {
+    if path.is_dir() {
+        let lib = Library::open(path)?;
+        print_library(&lib);
+        return Ok(());
+    }
+    let mosaic = Mosaic::load(path)?;
+    let h = &mosaic.header;
+    println!("mosaic {}", path.display());
+    println!(
+        "  cells        {}×{} ({})",
+        h.cols,
+        h.rows,
+        h.cols as u64 * h.rows as u64
+    );
+    println!("  target       {}", h.target);
+    println!(
+        "  library      {} ({} tiles when matched)",
+        mosaic.library_path(path).display(),
+        h.tile_count
+    );
+    if h.repeat_radius > 0 {
+        let check = mosaic.repeat_check(h.repeat_radius);
+        let held = if check.broken == 0 {
+            "held at every cell".to_string()
+        } else {
+            format!(
+                "broken at {}{:.1} % of cells",
+                if check.sampled { "≈" } else { "" },
+                check.percent()
+            )
+        };
+        println!(
+            "  repeat limit no tile twice within {} cells: {held}",
+            h.repeat_radius
+        );
+    }
+    let (distinct, top, count) = mosaic.usage();
+    println!("  tiles used   {distinct} distinct of {}", h.tile_count);
+    match mosaic.open_library(path) {
+        Ok(lib) => {
+            println!(
+                "  most used    tile {top} ({}), {count}×",
+                lib.manifest.tiles[top as usize].source.path
+            );
+            print_library(&lib);
+        }
+        Err(e) => {
+            println!("  most used    tile {top}, {count}×");
+            println!("  library problem: {e:#}");
+        }
+    }
+    Ok(())
+}
+
+fn print_library(lib: &Library) {
+    let p = lib.params();
+    println!("library {}", lib.dir.display());
+    let retired = lib.tile_count() as usize - lib.active_tiles().len();
+    println!(
+        "  tiles        {} from {}",
+        lib.tile_count() as usize - retired,
+        lib.manifest.tiles_root
+    );
+    if retired > 0 {
+        println!(
+            "  retired      {retired} (pictures removed or changed; kept so older mosaics still open, `bake --rebuild` reclaims them)"
+        );
+    }
+    println!(
+        "  tile sizes   1..{} px, {} levels; signature {}×{} CIELAB",
+        p.max_tile,
+        p.levels(),
+        p.grid,
+        p.grid
+    );
+    let mut total = 0;
+    for l in 0..p.levels() {
+        let b = lib.level_bytes(l);
+        total += b;
+        println!(
+            "    level {l:>2}  {:>5} px  {:>10}",
+            1u32 << l,
+            human_bytes(b)
+        );
+    }
+    println!("  pages        {} in all", human_bytes(total));
+    let dead = lib.manifest.records as u64 - lib.tile_count() as u64;
+    if dead > 0 {
+        println!("  dead records {dead} (from interrupted bakes; `bake --rebuild` reclaims them)");
+    }
+    if !lib.manifest.skipped.is_empty() {
+        println!("  skipped      {} files:", lib.manifest.skipped.len());
+        for s in lib.manifest.skipped.iter().take(20) {
+            println!("    {}: {}", s.path, s.reason);
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! `tessera match`: a target picture against a library, into a mosaic file.
+
+use super::args::CellArgs;
+use clap::Args;
+use std::path::{Path, PathBuf};
+use tessera::library::Library;
+use tessera::matching::{pipeline::make_mosaic, MatchOptions};
+
+#[derive(Args)]
+pub struct MatchArgs {
+    /// The tile library to match against (a folder made by `tessera bake`).
+    #[arg(long)]
+    library: PathBuf,
+    /// The picture the mosaic reproduces.
+    #[arg(long)]
+    target: PathBuf,
+    #[command(flatten)]
+    cells: CellArgs,
+    /// Mosaic file to write.
+    #[arg(short, long)]
+    output: PathBuf,
+}
+
+pub fn run(a: MatchArgs) -> anyhow::Result<()> {
+    write_mosaic(&a.library, &a.target, &a.cells, &a.output)
+}
+
+/// Matches `target` against the library at `library_path` and writes the mosaic to `out`.
+pub fn write_mosaic(
+    library_path: &Path,
+    target: &Path,
+    cells: &CellArgs,
+    out: &Path,
+) -> anyhow::Result<()> {
+    let library = Library::open(library_path)?;
+    let started = std::time::Instant::now();
+    let radius = cells.repeat_radius;
+    let needed = tessera::matching::tiles_for_repeat_radius(radius);
+    let active = library.active_tiles().len() as u64;
+    if radius > 0 && active < needed {
+        tracing::warn!(
+            "--repeat-radius {radius} needs at least {needed} tiles to hold everywhere; the library has {active}: cells where no other tile fits repeat one"
+        );
+    }
+    let mosaic = make_mosaic(
+        &library,
+        target,
+        cells.spec(),
+        MatchOptions {
+            repeat_radius: radius,
+        },
+        out,
+    )?;
+    mosaic.save(out)?;
+    let (distinct, _, top) = mosaic.usage();
+    println!(
+        "mosaic {}: {}×{} cells, {} distinct tiles (most repeated: {}×), matched in {:.2} s",
+        out.display(),
+        mosaic.cols(),
+        mosaic.rows(),
+        distinct,
+        top,
+        started.elapsed().as_secs_f64()
+    );
+    if radius > 0 {
+        let held = mosaic.repeat_check(radius);
+        if held.broken > 0 {
+            println!(
+                "  repeat limit {radius} broken at {} of {} cells ({:.1} %): too few tiles for it",
+                held.broken,
+                held.checked,
+                held.percent()
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,144 @@
+//! The embeddable GPU renderer: a mosaic drawn on a `wgpu::Device` someone else owns, into a
+//! render pass someone else begins. The headless renderer and the viewer are built on it;
+//! `examples/embed.rs` shows a host application doing the same in its own window.
+//!
+//! Per frame, in this order:
+//! 1. `update`: streaming (residency, uploads within the budget, requests to the loaders);
+//! 2. `prepare`: records the staged uploads and the frame's uniforms into the host's encoder
+//!    (copies cannot go inside a render pass);
+//! 3. `draw`: inside the host's render pass, one triangle over the viewport.
+
+use super::GpuMosaic;
+use crate::atlas::AtlasLayout;
+use crate::error::Result;
+use crate::render::RenderOptions;
+use crate::scene::{Scene, StreamedScene};
+use crate::streaming::{FrameStats, StreamingManager};
+use crate::style::RenderStyle;
+use crate::view::Camera;
+
+/// Where in the render target the mosaic is drawn, in pixels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Viewport {
+    pub x: u32,
+    pub y: u32,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl Viewport {
+    /// The whole of a `width × height` target.
+    pub fn full(width: u32, height: u32) -> Viewport {
+        Viewport {
+            x: 0,
+            y: 0,
+            width,
+            height,
+        }
+    }
+}
+
+pub struct MosaicRenderer {
+    inner: StreamedScene<GpuMosaic>,
+    /// How frames look; may be changed between frames.
+    pub style: RenderStyle,
+}
+
+impl MosaicRenderer {
+    /// Prepares `scene` for drawing on `device` into targets of `target_format`: plans the
+    /// atlas for viewports up to `opts.width × opts.height` within `opts.stream`'s budgets,
+    /// allocates it, starts the loader threads and loads the pinned levels.
+    /// (`opts.backend` and `opts.adapter` choose a device for the headless renderer and are
+    /// ignored here.)
+    pub fn new(
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        target_format: wgpu::TextureFormat,
+        mut scene: Scene,
+        opts: &RenderOptions,
+    ) -> Result<MosaicRenderer> {
+        let layout = scene.plan(
+            (opts.width, opts.height),
+            opts.stream.gpu_budget,
+            device.limits().max_texture_array_layers,
+        )?;
+        let mosaic = GpuMosaic::new(device, queue, &scene, &layout, target_format)?;
+        // The GPU holds the overview now.
+        scene.release_overview();
+        Ok(MosaicRenderer {
+            inner: StreamedScene::new(scene, layout, mosaic, opts.stream),
+            style: opts.style,
+        })
+    }
+
+    pub fn scene(&self) -> &Scene {
+        &self.inner.scene
+    }
+    pub fn stream(&self) -> &StreamingManager {
+        &self.inner.stream
+    }
+    pub fn layout(&self) -> &AtlasLayout {
+        &self.inner.layout
+    }
+    /// Bytes of atlas allocated on the GPU.
+    pub fn atlas_bytes(&self) -> u64 {
+        self.inner.backend.atlas_bytes()
+    }
+
+    /// One step of streaming for `camera` on a `width × height` viewport: uploads what is
+    /// ready within the upload budget, requests the rest. Never waits for the disk.
+    pub fn update(&mut self, camera: &Camera, width: u32, height: u32) -> FrameStats {
+        self.inner.update(camera, width, height)
+    }
+
+    /// Streams until the view is complete (or `timeout`): for frames that must be sharp.
+    pub fn settle(
+        &mut self,
+        camera: &Camera,
+        width: u32,
+        height: u32,
+        timeout: std::time::Duration,
+    ) -> FrameStats {
+        self.inner.settle(camera, width, height, timeout)
+    }
+
+    /// Records the uploads and the uniforms of a frame of `camera` in `viewport` into
+    /// `encoder`. Call after `update` and before the render pass that `draw`s.
+    pub fn prepare(
+        &mut self,
+        encoder: &mut wgpu::CommandEncoder,
+        camera: &Camera,
+        viewport: Viewport,
+    ) {
+        let view = self
+            .inner
+            .scene
+            .frame_view(camera, viewport.width, viewport.height);
+        let rect = [viewport.x, viewport.y, viewport.width, viewport.height];
+        self.inner
+            .backend
+            .prepare(encoder, &view, rect, &self.style);
+    }
+
+    /// Draws the prepared frame into `pass` (setting its viewport and scissor to the
+    /// prepared rectangle).
+    pub fn draw(&self, pass: &mut wgpu::RenderPass<'_>) {
+        self.inner.backend.draw(pass);
+    }
+
+    /// `prepare`, then a render pass of its own into `target` (cleared first) that `draw`s:
+    /// a whole frame of the target's size.
+    pub fn encode(
+        &mut self,
+        encoder: &mut wgpu::CommandEncoder,
+        target: &wgpu::TextureView,
+        camera: &Camera,
+        width: u32,
+        height: u32,
+    ) {
+        let view = self.inner.scene.frame_view(camera, width, height);
+        self.inner
+            .backend
+            .encode(encoder, target, &view, &self.style);
+    }
+}

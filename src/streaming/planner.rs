@@ -1,0 +1,357 @@
+//! The streaming planner: from a frame's view, the match grid and what is resident, the pages
+//! the frame wants (most urgent first) and the pages worth prefetching. Pure: no GPU, no
+//! threads, no I/O, so every rule here is unit tested in microseconds. The manager applies
+//! the plan (uploads, requests); see `manager`.
+
+use super::Heuristics;
+use crate::residency::{PageKey, Residency};
+use crate::view::{CellRect, FrameView};
+use std::sync::Arc;
+
+/// A wanted page and its priority: lower is more urgent (coarse level first, then the
+/// squared distance of the tile's nearest visible cell to the screen centre).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Want {
+    pub key: PageKey,
+    pub priority: (u8, f32),
+}
+
+/// What one frame needs.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FramePlan {
+    /// Pages of the drawn levels for every visible tile, in request order. Complete levels
+    /// (and level 0, always resident) are left out: they need no work.
+    pub wants: Vec<Want>,
+    /// Pages not on screen yet that the motion says will be: the next finer level around
+    /// the centre while zooming in, a ring ahead of a pan. Best first; may include pages
+    /// already resident (the manager filters).
+    pub prefetch: Vec<PageKey>,
+}
+
+pub struct Planner {
+    grid: Arc<Vec<u32>>,
+    cols: u32,
+    heuristics: Heuristics,
+    /// Per tile: the scan that last found it, and its distance² to the screen centre then.
+    /// Scans number from 1, so one scan's tiles are told apart from another's without
+    /// clearing the array.
+    seen: Vec<(u32, f32)>,
+    scan: u32,
+    /// The previous frame's zoom and top-left corner, to tell zooming from panning.
+    last_view: Option<(f64, glam::DVec2)>,
+}
+
+impl Planner {
+    pub fn new(grid: Arc<Vec<u32>>, cols: u32, tiles: u32, heuristics: Heuristics) -> Planner {
+        Planner {
+            grid,
+            cols,
+            heuristics,
+            seen: vec![(0, 0.0); tiles as usize],
+            scan: 0,
+            last_view: None,
+        }
+    }
+
+    /// Plans one frame. `prefetch` says whether to look ahead at all (the manager asks only
+    /// when there are loader threads to serve it).
+    pub fn plan(&mut self, view: &FrameView, residency: &Residency, prefetch: bool) -> FramePlan {
+        let visible = view.visible_cells();
+        let mut wants = self.visible_wants(view, visible, residency);
+        if self.heuristics.ordered {
+            wants.sort_by(|a, b| {
+                a.priority
+                    .0
+                    .cmp(&b.priority.0)
+                    .then(a.priority.1.total_cmp(&b.priority.1))
+            });
+        } else {
+            wants.sort_by_key(|w| (w.key.tile, w.key.level));
+        }
+        let prefetch = if prefetch && self.heuristics.prefetch {
+            self.prefetch_wants(view, visible, residency)
+        } else {
+            Vec::new()
+        };
+        self.last_view = Some((view.cell_px, view.origin()));
+        FramePlan { wants, prefetch }
+    }
+
+    /// Forgets the previous view: the next frame is a cut, with no motion to extrapolate.
+    pub fn reset_motion(&mut self) {
+        self.last_view = None;
+    }
+
+    /// Pages of the drawn levels for every tile in `rect`.
+    fn visible_wants(
+        &mut self,
+        view: &FrameView,
+        rect: CellRect,
+        residency: &Residency,
+    ) -> Vec<Want> {
+        if view.uses_overview() || rect.is_empty() {
+            return Vec::new();
+        }
+        let levels = incomplete_drawn_levels(view, residency);
+        if levels.is_empty() {
+            return Vec::new();
+        }
+        self.tiles_in(rect, view)
+            .into_iter()
+            .flat_map(|(tile, d2)| {
+                levels.iter().map(move |&l| Want {
+                    key: PageKey::new(tile, l),
+                    priority: (l as u8, d2),
+                })
+            })
+            .collect()
+    }
+
+    /// Distinct tiles in `rect`, each with the distance² of its nearest cell there to the
+    /// screen centre, in scan order. Each call is a scan of its own: a tile already found by
+    /// another call this frame is found again.
+    fn tiles_in(&mut self, rect: CellRect, view: &FrameView) -> Vec<(u32, f32)> {
+        self.scan = self.scan.wrapping_add(1).max(1);
+        if self.scan == 1 {
+            // Wrapped (or first use): old stamps could collide with new ones.
+            self.seen.fill((0, 0.0));
+        }
+        let scan = self.scan;
+        let center = view.origin().as_vec2()
+            + glam::Vec2::new(view.width as f32, view.height as f32) * 0.5 * view.cells_per_px;
+        let mut tiles = Vec::new();
+        for y in rect.y0..rect.y1 {
+            let dy = y as f32 + 0.5 - center.y;
+            let row = &self.grid[(y * self.cols) as usize..][..self.cols as usize];
+            for x in rect.x0..rect.x1 {
+                let tile = row[x as usize];
+                let dx = x as f32 + 0.5 - center.x;
+                let d2 = dx * dx + dy * dy;
+                let seen = &mut self.seen[tile as usize];
+                if seen.0 != scan {
+                    *seen = (scan, d2);
+                    tiles.push(tile);
+                } else if d2 < seen.1 {
+                    seen.1 = d2;
+                }
+            }
+        }
+        tiles
+            .into_iter()
+            .map(|t| (t, self.seen[t as usize].1))
+            .collect()
+    }
+
+    /// While zooming in, the next finer level around the centre; while panning, a ring of
+    /// cells ahead of the motion at the drawn levels. Nearest the centre first.
+    fn prefetch_wants(
+        &mut self,
+        view: &FrameView,
+        visible: CellRect,
+        residency: &Residency,
+    ) -> Vec<PageKey> {
+        let Some((last_px, last_origin)) = self.last_view else {
+            return Vec::new();
+        };
+        if view.uses_overview() || visible.is_empty() {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        let zooming_in = view.cell_px > last_px * 1.001;
+        if zooming_in && view.levels.hi < view.max_level {
+            let next = view.levels.hi + 1;
+            if !residency.level_complete(next) {
+                // What the screen shows after zooming in by 2×: the central half.
+                let inner = visible.shrunk_to_centre_half();
+                let rect = if inner.is_empty() { visible } else { inner };
+                let mut tiles = self.tiles_in(rect, view);
+                tiles.sort_by(|a, b| a.1.total_cmp(&b.1));
+                out.extend(tiles.into_iter().map(|(t, _)| PageKey::new(t, next)));
+            }
+        }
+        let motion = view.origin() - last_origin;
+        let panning = (view.cell_px - last_px).abs() < 1e-9 && motion.length() > 1e-6;
+        if panning {
+            let ahead = visible.extended_towards(motion, view.cols, view.rows);
+            let levels = incomplete_drawn_levels(view, residency);
+            let mut ring = self.tiles_in(ahead, view);
+            ring.sort_by(|a, b| a.1.total_cmp(&b.1));
+            for (t, _) in ring {
+                out.extend(levels.iter().map(|&l| PageKey::new(t, l)));
+            }
+        }
+        out
+    }
+}
+
+/// The levels a view draws that still need pages (level 0 and complete levels never do).
+fn incomplete_drawn_levels(view: &FrameView, residency: &Residency) -> Vec<usize> {
+    view.levels
+        .drawn_levels()
+        .filter(|&l| l > 0 && !residency.level_complete(l))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::atlas::{AtlasLayout, LevelPlan};
+    use crate::view::Camera;
+    use glam::DVec2;
+
+    /// A 40×30 grid whose cell (x, y) holds tile y·40 + x (every tile once), over a library
+    /// of 1,200 tiles of up to 64 px; the budget pins the small levels and pages the rest.
+    fn setup() -> (Planner, Residency, FrameView) {
+        let (cols, rows) = (40u32, 30u32);
+        let grid: Vec<u32> = (0..cols * rows).collect();
+        // Levels 0–3 pinned (every tile has a slot), 4–6 paged.
+        let mut first = 0;
+        let levels = [
+            (1, true),
+            (2, true),
+            (5, true),
+            (19, true),
+            (20, false),
+            (40, false),
+            (100, false),
+        ]
+        .iter()
+        .enumerate()
+        .map(|(level, &(blocks, pinned))| {
+            let plan = LevelPlan {
+                level,
+                first_block: first,
+                blocks,
+                capacity: (blocks * (64u32 >> level).pow(2)).min(cols * rows),
+                pinned,
+            };
+            first += blocks;
+            plan
+        })
+        .collect();
+        let layout = AtlasLayout {
+            block: 64,
+            layer_size: 512,
+            layers: 3,
+            levels,
+        };
+        let residency = Residency::new(cols * rows, &layout);
+        let planner = Planner::new(Arc::new(grid), cols, cols * rows, Heuristics::ALL);
+        let view = frame(20.5, 15.5, 24.0);
+        (planner, residency, view)
+    }
+
+    fn frame(x: f64, y: f64, cell_px: f64) -> FrameView {
+        FrameView::new(
+            &Camera {
+                center: DVec2::new(x, y),
+                cell_px,
+            },
+            320,
+            240,
+            40,
+            30,
+            6,
+        )
+    }
+
+    #[test]
+    fn wants_every_visible_tile_coarse_first_then_centre_first() {
+        let (mut planner, residency, view) = setup();
+        // 24 px per cell blends levels 5 (hi) and 4 (lo); the view shows 14×11 cells.
+        assert_eq!((view.levels.hi, view.levels.lo), (5, 4));
+        let plan = planner.plan(&view, &residency, true);
+        let visible = view.visible_cells();
+        assert_eq!(plan.wants.len() as u64, 2 * visible.cells());
+        let (lo, hi) = plan.wants.split_at(plan.wants.len() / 2);
+        assert!(lo.iter().all(|w| w.key.level == 4) && hi.iter().all(|w| w.key.level == 5));
+        // The first want is the tile under the screen centre (cell 20, 15).
+        assert_eq!(plan.wants[0].key, PageKey::new(15 * 40 + 20, 4));
+        assert!(lo.windows(2).all(|w| w[0].priority.1 <= w[1].priority.1));
+        // No previous view: nothing to extrapolate.
+        assert!(plan.prefetch.is_empty());
+    }
+
+    #[test]
+    fn zooming_in_on_a_paged_level_prefetches_the_next_finer_level() {
+        let (mut planner, residency, _) = setup();
+        planner.plan(&frame(20.5, 15.5, 20.0), &residency, true);
+        // Zooming in: levels 5 and 4 drawn (neither complete), so level 6 around the centre
+        // is prefetched, even though those tiles were already found visible this frame.
+        let view = frame(20.5, 15.5, 22.0);
+        let plan = planner.plan(&view, &residency, true);
+        assert!(!plan.wants.is_empty(), "the drawn levels are incomplete");
+        let next: Vec<_> = plan.prefetch.iter().filter(|k| k.level == 6).collect();
+        assert!(!next.is_empty(), "no level-6 prefetch: {:?}", plan.prefetch);
+        assert_eq!(next[0].tile, 15 * 40 + 20, "the centre first");
+        // Only the central half of the view, where a 2× zoom will look.
+        let visible = view.visible_cells();
+        assert!(next.len() as u64 <= visible.cells() / 2);
+        // Without a loader (synchronous mode) there is nothing to prefetch with.
+        let plan = planner.plan(&frame(20.5, 15.5, 23.0), &residency, false);
+        assert!(plan.prefetch.is_empty());
+        // Zooming out prefetches nothing finer.
+        let plan = planner.plan(&frame(20.5, 15.5, 21.0), &residency, true);
+        assert!(plan.prefetch.iter().all(|k| k.level != 6));
+    }
+
+    #[test]
+    fn panning_prefetches_a_ring_ahead_of_the_motion() {
+        let (mut planner, residency, _) = setup();
+        planner.plan(&frame(10.0, 15.0, 32.0), &residency, true);
+        let view = frame(10.5, 15.0, 32.0);
+        let plan = planner.plan(&view, &residency, true);
+        let visible = view.visible_cells();
+        let cols_of = |keys: &[PageKey]| keys.iter().map(|k| k.tile % 40).collect::<Vec<_>>();
+        let ahead = cols_of(&plan.prefetch);
+        assert!(!ahead.is_empty());
+        assert!(ahead.iter().any(|&c| c >= visible.x1), "ring extends right");
+        assert!(
+            ahead.iter().all(|&c| c >= visible.x0),
+            "nothing behind the motion"
+        );
+        assert!(plan.prefetch.iter().all(|k| k.level == 5));
+    }
+
+    #[test]
+    fn complete_levels_and_the_overview_want_nothing() {
+        let (mut planner, residency, _) = setup();
+        // 6 px per cell draws levels 3 and 2, both pinned and (once loaded) complete; here
+        // the residency is fresh, so they are incomplete and wanted.
+        let plan = planner.plan(&frame(20.5, 15.5, 6.0), &residency, true);
+        assert!(plan
+            .wants
+            .iter()
+            .all(|w| w.key.level == 3 || w.key.level == 2));
+        // Below one pixel per cell the overview is drawn: no pages at all.
+        let plan = planner.plan(&frame(20.5, 15.5, 0.5), &residency, true);
+        assert_eq!(plan, FramePlan::default());
+        // Level 1 complete: a view at exactly 2 px per cell wants nothing.
+        let mut residency = residency;
+        for t in 0..1200 {
+            residency.insert(PageKey::new(t, 1), 1).unwrap();
+        }
+        let plan = planner.plan(&frame(20.5, 15.5, 2.0), &residency, true);
+        assert!(plan.wants.is_empty());
+    }
+
+    #[test]
+    fn without_ordering_requests_go_in_tile_order() {
+        let (_, residency, view) = setup();
+        let grid: Vec<u32> = (0..1200).collect();
+        let mut planner = Planner::new(
+            Arc::new(grid),
+            40,
+            1200,
+            Heuristics {
+                ordered: false,
+                ..Heuristics::ALL
+            },
+        );
+        let plan = planner.plan(&view, &residency, true);
+        assert!(plan
+            .wants
+            .windows(2)
+            .all(|w| (w[0].key.tile, w[0].key.level) < (w[1].key.tile, w[1].key.level)));
+    }
+}
