@@ -1,0 +1,216 @@
+//! An oracle that shares no code with either renderer: expected frames built from the store
+//! alone (`Library::read_page`, the mosaic's grid) with arithmetic written out here, so a
+//! bug in the view math, level choice, page table, slot packing or overview shared by the
+//! GPU path and its CPU twin cannot pass by agreeing with itself. Plus stored reference
+//! pictures, as wgpu's own examples keep, with a tolerance per adapter.
+
+mod common;
+
+use glam::DVec2;
+use tessera::library::Library;
+use tessera::mosaic::Mosaic;
+use tessera::streaming::StreamConfig;
+use tessera::{Backend, Camera, HeadlessRenderer, RenderOptions, RenderStyle, Scene};
+
+const BACKGROUND: [u8; 3] = [255, 0, 255];
+
+fn renderer(fx: &common::Fixture, backend: Backend, w: u32, h: u32) -> HeadlessRenderer {
+    let opts = RenderOptions {
+        width: w,
+        height: h,
+        backend,
+        style: RenderStyle {
+            background: BACKGROUND,
+            debug_lod: false,
+        },
+        stream: StreamConfig {
+            synchronous: true,
+            ..Default::default()
+        },
+        adapter: None,
+    };
+    HeadlessRenderer::new(Scene::open(&fx.mosaic).unwrap(), &opts)
+        .unwrap_or_else(|e| panic!("{backend:?} renderer unavailable: {e:#}"))
+}
+
+/// The camera whose top-left screen corner is cell `(x0, y0)` exactly.
+fn aligned(x0: f64, y0: f64, cell_px: f64, w: u32, h: u32) -> Camera {
+    Camera {
+        center: DVec2::new(
+            x0 + w as f64 / 2.0 / cell_px,
+            y0 + h as f64 / 2.0 / cell_px,
+        ),
+        cell_px,
+    }
+}
+
+/// sRGB ↔ linear, from the IEC 61966-2-1 formulas (not tessera's tables).
+fn to_linear(v: u8) -> f64 {
+    let c = v as f64 / 255.0;
+    if c <= 0.04045 {
+        c / 12.92
+    } else {
+        ((c + 0.055) / 1.055).powf(2.4)
+    }
+}
+fn to_srgb(l: f64) -> f64 {
+    let c = if l <= 0.0031308 {
+        l * 12.92
+    } else {
+        1.055 * l.powf(1.0 / 2.4) - 0.055
+    };
+    c * 255.0
+}
+
+#[test]
+fn at_a_power_of_two_every_cell_is_its_stored_page_byte_for_byte() {
+    let fx = common::fixture(30, 32, (12, 9));
+    let library = Library::open(&fx.library).unwrap();
+    let mosaic = Mosaic::load(&fx.mosaic).unwrap();
+    for backend in [Backend::Gpu, Backend::Cpu] {
+        for level in 0..=5usize {
+            let side = 1u32 << level;
+            // Cells 2..9 across and 1..7 down, one more cell partly off the right edge
+            // when wide enough: the background there must be the background.
+            let (cols_shown, rows_shown) = (11u32.min(4096 / side), 6u32);
+            let (w, h) = (cols_shown * side, rows_shown * side);
+            let (x0, y0) = (2u32, 1u32);
+            let mut r = renderer(&fx, backend, w, h);
+            let (frame, stats) = r
+                .render(&aligned(x0 as f64, y0 as f64, side as f64, w, h))
+                .unwrap();
+            assert_eq!(stats.missing, 0);
+            let mut page = vec![0u8; 4 * (side * side) as usize];
+            for cy in 0..rows_shown {
+                for cx in 0..cols_shown {
+                    let (gx, gy) = (x0 + cx, y0 + cy);
+                    let expected_bg = gx >= mosaic.cols() || gy >= mosaic.rows();
+                    if !expected_bg {
+                        library
+                            .read_page(mosaic.tile_at(gx, gy), level, &mut page)
+                            .unwrap();
+                    }
+                    for ty in 0..side {
+                        for tx in 0..side {
+                            let got = frame.get_pixel(cx * side + tx, cy * side + ty).0;
+                            let want: [u8; 3] = if expected_bg {
+                                BACKGROUND
+                            } else {
+                                let at = 4 * (ty * side + tx) as usize;
+                                [page[at], page[at + 1], page[at + 2]]
+                            };
+                            assert_eq!(
+                                &got[..3],
+                                &want,
+                                "{backend:?}, level {level}: cell ({gx},{gy}) texel ({tx},{ty})"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn below_one_pixel_per_cell_each_pixel_is_the_mean_of_its_cells() {
+    // 16×12 cells: at 1/2 and 1/4 px per cell with an aligned origin, pixel (x, y) covers
+    // exactly the cells [x·k, x·k + k) × [y·k, y·k + k), and shows their level-0 colours'
+    // mean in linear light. Tolerance: the overview is a mip chain rounded to 8 bits at
+    // every step, so each halving may add half a code: 1/255 at k = 2, 2/255 at k = 4.
+    let fx = common::fixture(30, 16, (16, 12));
+    let library = Library::open(&fx.library).unwrap();
+    let mosaic = Mosaic::load(&fx.mosaic).unwrap();
+    let mut level0 = vec![[0u8; 4]; library.tile_count() as usize];
+    for (t, px) in level0.iter_mut().enumerate() {
+        library.read_page(t as u32, 0, px).unwrap();
+    }
+    for backend in [Backend::Gpu, Backend::Cpu] {
+        for (k, tolerance) in [(1u32, 0.0), (2, 1.0), (4, 2.0)] {
+            let (w, h) = (16 / k, 12 / k);
+            let mut r = renderer(&fx, backend, w, h);
+            let (frame, _) = r.render(&aligned(0.0, 0.0, 1.0 / k as f64, w, h)).unwrap();
+            let mut worst = 0f64;
+            for y in 0..h {
+                for x in 0..w {
+                    let mut sum = [0f64; 3];
+                    for cy in y * k..(y + 1) * k {
+                        for cx in x * k..(x + 1) * k {
+                            let c = level0[mosaic.tile_at(cx, cy) as usize];
+                            for i in 0..3 {
+                                sum[i] += to_linear(c[i]);
+                            }
+                        }
+                    }
+                    let got = frame.get_pixel(x, y).0;
+                    for i in 0..3 {
+                        let want = to_srgb(sum[i] / (k * k) as f64);
+                        worst = worst.max((got[i] as f64 - want).abs());
+                    }
+                }
+            }
+            // Half a code is rounding alone.
+            assert!(
+                worst <= tolerance + 0.5,
+                "{backend:?} at 1/{k} px per cell: off by {worst:.2}/255 (allowed {:.1})",
+                tolerance + 0.5
+            );
+        }
+    }
+}
+
+/// The stored reference pictures: (file, frame size, camera). Regenerate them with
+/// `TESSERA_BLESS=1 cargo test --release --test oracle` after a change that is meant to
+/// alter what is drawn, and look at them before committing.
+fn references() -> Vec<(&'static str, (u32, u32), Camera)> {
+    let at = |x: f64, y: f64, px: f64| Camera {
+        center: DVec2::new(x, y),
+        cell_px: px,
+    };
+    vec![
+        ("whole.png", (160, 96), Camera::fit(40, 24, 160, 96)),
+        ("blend-7.3.png", (200, 120), at(13.3, 9.7, 7.3)),
+        ("magnified-90.png", (240, 160), at(21.2, 11.6, 90.0)),
+    ]
+}
+
+/// How far a frame may be from the stored picture: the software rasteriser the pictures
+/// were made with matches them to rounding; other adapters filter with their own precision.
+fn tolerance(adapter: &str) -> (f64, u8) {
+    if adapter.contains("llvmpipe") || adapter.starts_with("cpu reference") {
+        (0.3, 1)
+    } else {
+        (1.0, 4)
+    }
+}
+
+#[test]
+fn frames_match_the_stored_reference_pictures() {
+    let fx = common::fixture(40, 64, (40, 24));
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference");
+    let bless = std::env::var_os("TESSERA_BLESS").is_some();
+    // The CPU reference first: when blessing, it writes the pictures the GPU is held to.
+    for backend in [Backend::Cpu, Backend::Gpu] {
+        for (name, (w, h), camera) in references() {
+            let mut r = renderer(&fx, backend, w, h);
+            let (frame, _) = r.render(&camera).unwrap();
+            let path = dir.join(name);
+            if bless && backend == Backend::Cpu {
+                std::fs::create_dir_all(&dir).unwrap();
+                frame.save(&path).unwrap();
+                continue;
+            }
+            let stored = image::open(&path)
+                .unwrap_or_else(|e| panic!("{}: {e} (bless with TESSERA_BLESS=1)", path.display()))
+                .to_rgba8();
+            let (mean, max) = common::compare(frame.as_raw(), stored.as_raw());
+            let adapter = r.describe();
+            let (mean_ok, max_ok) = tolerance(&adapter);
+            eprintln!("{name} on {adapter}: mean {mean:.3}/255, max {max}/255");
+            assert!(
+                mean <= mean_ok && max <= max_ok,
+                "{name} on {adapter}: mean {mean:.3}/255, max {max}/255 from the reference (allowed {mean_ok}, {max_ok})"
+            );
+        }
+    }
+}
