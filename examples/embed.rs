@@ -77,26 +77,28 @@ struct Host {
 
 impl Host {
     fn init(&mut self, event_loop: &ActiveEventLoop) -> anyhow::Result<HostGpu> {
-        let window = Arc::new(event_loop.create_window(
-            Window::default_attributes()
-                .with_title("a host application with tessera inside")
-                .with_inner_size(winit::dpi::PhysicalSize::new(640, 400)),
-        )?);
-        // The host's usual wgpu set-up.
-        let instance = wgpu::Instance::new(
-            wgpu::InstanceDescriptor::new_with_display_handle_from_env(Box::new(
-                event_loop.owned_display_handle(),
-            )),
+        let window = Arc::new(
+            event_loop.create_window(
+                Window::default_attributes()
+                    .with_title("a host application with tessera inside")
+                    .with_inner_size(winit::dpi::PhysicalSize::new(640, 400)),
+            )?,
         );
+        // The host's usual wgpu set-up.
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_with_display_handle_from_env(
+                Box::new(event_loop.owned_display_handle()),
+            ));
         let surface = instance.create_surface(window.clone())?;
         let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
             compatible_surface: Some(&surface),
             ..Default::default()
         }))?;
-        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
-            required_limits: adapter.limits(),
-            ..Default::default()
-        }))?;
+        let (device, queue) =
+            pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+                required_limits: adapter.limits(),
+                ..Default::default()
+            }))?;
         let size = window.inner_size();
         let caps = surface.get_capabilities(&adapter);
         let format = caps
@@ -160,16 +162,14 @@ impl Host {
         // 2. Uploads and uniforms go into the host's encoder, before its pass.
         gpu.mosaic.prepare(&mut encoder, &camera, viewport);
         let scripted_end = self.script.as_ref().map(|s| self.frames + 1 >= s.frames);
-        let capture = scripted_end
-            .unwrap_or(false)
-            .then(|| {
-                tessera::gpu::OffscreenTarget::with_format(
-                    &gpu.device,
-                    gpu.config.width,
-                    gpu.config.height,
-                    gpu.config.format,
-                )
-            });
+        let capture = scripted_end.unwrap_or(false).then(|| {
+            tessera::gpu::OffscreenTarget::with_format(
+                &gpu.device,
+                gpu.config.width,
+                gpu.config.height,
+                gpu.config.format,
+            )
+        });
         // 3. The host's render pass: its own clear, then the mosaic in the viewport. (A
         // scripted run draws the same pass into a texture it can read back.)
         for view in std::iter::once(&target).chain(capture.as_ref().map(|c| &c.view)) {
@@ -321,9 +321,11 @@ mod tests {
         })
         .unwrap();
         let target = dir.path().join("target.png");
-        image::RgbImage::from_fn(90, 60, |x, y| image::Rgb([(x * 2) as u8, (y * 4) as u8, 128]))
-            .save(&target)
-            .unwrap();
+        image::RgbImage::from_fn(90, 60, |x, y| {
+            image::Rgb([(x * 2) as u8, (y * 4) as u8, 128])
+        })
+        .save(&target)
+        .unwrap();
         let mosaic = dir.path().join("m.mosaic");
         let library = library::Library::open(&lib).unwrap();
         let cells = CellSpec::Exact { cols: 28, rows: 16 };
@@ -350,7 +352,12 @@ mod tests {
 
         // The host's border is the host's colour.
         let at = |x: u32, y: u32| &frame[((y * w + x) * 4) as usize..][..3];
-        for (x, y) in [(2, 2), (w - 3, h / 2), (w / 2, h - 3), (BORDER - 1, BORDER - 1)] {
+        for (x, y) in [
+            (2, 2),
+            (w - 3, h / 2),
+            (w / 2, h - 3),
+            (BORDER - 1, BORDER - 1),
+        ] {
             assert_eq!(at(x, y), [40, 44, 52], "border pixel ({x},{y})");
         }
         // The viewport holds the same frame the CPU reference draws at that size.
@@ -378,6 +385,9 @@ mod tests {
                 }
             }
         }
-        assert!(worst <= 2, "viewport differs from the CPU reference by {worst}/255");
+        assert!(
+            worst <= 2,
+            "viewport differs from the CPU reference by {worst}/255"
+        );
     }
 }

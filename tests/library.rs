@@ -329,3 +329,68 @@ fn damaged_or_foreign_stores_are_refused_with_the_fix() {
     let err = Library::open(dir.path()).err().unwrap().to_string();
     assert!(err.contains("not a tessera library"), "{err}");
 }
+
+/// Copies a folder tree (the checked-in fixtures are read-only inputs).
+fn copy_tree(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap().flatten() {
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &dest);
+        } else {
+            fs::copy(e.path(), &dest).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_library_and_mosaic_made_by_the_first_release_still_open_and_grow() {
+    // tests/data/v1: three tiles baked at 4 px and a 4×3 mosaic, written by tessera before
+    // tile ids were made stable (format version 1, no `generation`, no `retired`).
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/v1"),
+        dir.path(),
+    );
+    let lib_path = dir.path().join("lib.tlib");
+    let lib = Library::open(&lib_path).unwrap();
+    // A checkout gives the pictures new times: give them back the ones the bake recorded.
+    for t in &lib.manifest.tiles {
+        let mtime =
+            std::time::UNIX_EPOCH + std::time::Duration::from_nanos(t.source.mtime_ns as u64);
+        fs::File::options()
+            .write(true)
+            .open(dir.path().join("tiles").join(&t.source.path))
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
+    }
+    let mosaic = dir.path().join("m.mosaic");
+    tessera::Scene::open(&mosaic).unwrap();
+    let rebake = |tiles: &Path| {
+        library::bake(&BakeOptions {
+            tiles_dir: tiles.into(),
+            out: lib_path.clone(),
+            params: StoreParams {
+                max_tile: 4,
+                grid: 1,
+            },
+            rebuild: false,
+            progress: false,
+        })
+        .unwrap()
+    };
+    let tiles = dir.path().join("tiles");
+    let manifest = fs::read(lib_path.join("manifest.json")).unwrap();
+    assert!(rebake(&tiles).unchanged);
+    assert_eq!(fs::read(lib_path.join("manifest.json")).unwrap(), manifest);
+    common::picture(5, 12, 12)
+        .save(tiles.join("yellow.png"))
+        .unwrap();
+    let report = rebake(&tiles);
+    assert_eq!((report.tiles, report.baked, report.reused), (4, 1, 3));
+    let grown = Library::open(&lib_path).unwrap();
+    assert_eq!(grown.manifest.library_id, lib.manifest.library_id);
+    assert_eq!(grown.manifest.tiles[3].source.path, "yellow.png");
+    tessera::Scene::open(&mosaic).expect("the old mosaic opens on the grown library");
+}

@@ -36,10 +36,7 @@ fn renderer(fx: &common::Fixture, backend: Backend, w: u32, h: u32) -> HeadlessR
 /// The camera whose top-left screen corner is cell `(x0, y0)` exactly.
 fn aligned(x0: f64, y0: f64, cell_px: f64, w: u32, h: u32) -> Camera {
     Camera {
-        center: DVec2::new(
-            x0 + w as f64 / 2.0 / cell_px,
-            y0 + h as f64 / 2.0 / cell_px,
-        ),
+        center: DVec2::new(x0 + w as f64 / 2.0 / cell_px, y0 + h as f64 / 2.0 / cell_px),
         cell_px,
     }
 }

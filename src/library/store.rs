@@ -117,8 +117,10 @@ pub struct Manifest {
     /// Names the library's tile-id space: set by its first bake, kept by every re-bake
     /// (which only appends and retires tiles), new after `--rebuild`. Mosaics remember it.
     pub library_id: String,
-    /// Commits so far; names the records table of each commit.
-    #[serde(default)]
+    /// Commits so far; names the records table of each commit. (Absent from libraries
+    /// made before it existed: the checksum covers the manifest as serialised, so fields
+    /// added later are left out when they hold their default.)
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub generation: u32,
     #[serde(flatten)]
     pub params: StoreParams,
@@ -137,6 +139,10 @@ pub struct Manifest {
 struct ManifestFile {
     manifest: Manifest,
     crc32: u32,
+}
+
+fn is_zero(v: &u32) -> bool {
+    *v == 0
 }
 
 fn manifest_crc(m: &Manifest) -> u32 {
