@@ -64,3 +64,48 @@ fn the_window_shows_the_mosaic() {
         "window vs CPU reference: mean {mean}, max {max}"
     );
 }
+
+#[test]
+fn the_default_window_fits_the_monitor_and_closes_promptly() {
+    let fx = common::fixture(8, 32, (16, 9));
+    let shot = fx.dir.path().join("window.png");
+    let started = std::time::Instant::now();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args([
+            "-v",
+            "view",
+            fx.mosaic.to_str().unwrap(),
+            "--exit-after",
+            "3",
+            "--screenshot",
+            shot.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let elapsed = started.elapsed();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "viewer failed: {log}");
+    // "window W×H on a MW×MH monitor"
+    let line = log
+        .lines()
+        .find(|l| l.contains("window ") && l.contains("monitor"))
+        .unwrap_or_else(|| panic!("no window size logged: {log}"));
+    let nums: Vec<u32> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    let (w, h, mw, mh) = (
+        nums[nums.len() - 4],
+        nums[nums.len() - 3],
+        nums[nums.len() - 2],
+        nums[nums.len() - 1],
+    );
+    assert!(w <= mw && h <= mh, "{line}");
+    let window = image::open(&shot).unwrap();
+    assert_eq!((window.width(), window.height()), (w, h));
+    eprintln!("viewer: 3 frames and exit in {elapsed:?}");
+    assert!(
+        elapsed < std::time::Duration::from_secs(5),
+        "took {elapsed:?}"
+    );
+}

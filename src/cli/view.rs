@@ -59,10 +59,12 @@ pub fn command(a: ViewCmdArgs) -> anyhow::Result<()> {
         error: None,
     };
     event_loop.run_app(&mut app)?;
-    match app.error {
-        Some(e) => Err(e),
-        None => Ok(()),
-    }
+    tracing::debug!("event loop ended");
+    let t = std::time::Instant::now();
+    let error = app.error.take();
+    drop(app);
+    tracing::debug!("viewer torn down in {:?}", t.elapsed());
+    error.map_or(Ok(()), Err)
 }
 
 struct Gpu {
@@ -101,6 +103,14 @@ impl App {
             ),
             None => DEFAULT_SIZE,
         });
+        tracing::info!(
+            "window {}×{}{}",
+            size.0,
+            size.1,
+            monitor
+                .map(|m| format!(" on a {}×{} monitor", m.width, m.height))
+                .unwrap_or_default()
+        );
         let attrs = Window::default_attributes()
             .with_title("tessera")
             .with_inner_size(winit::dpi::PhysicalSize::new(size.0, size.1));
@@ -240,17 +250,9 @@ impl App {
         gpu.ctx.queue.present(frame);
         let draw_ms = started.elapsed().as_secs_f64() * 1e3;
 
-        gpu.window.set_title(&format!(
-            "tessera — {:.1} px/cell, level {}, draw {:.1} ms{}",
-            camera.cell_px,
-            gpu.renderer.scene().frame_view(&camera, w, h).levels.hi,
-            draw_ms,
-            if stats.missing > 0 {
-                format!(", streaming {} pages", stats.missing)
-            } else {
-                String::new()
-            }
-        ));
+        let level = gpu.renderer.scene().frame_view(&camera, w, h).levels.hi;
+        gpu.window
+            .set_title(&title(camera.cell_px, level, draw_ms, stats.missing));
         if last {
             event_loop.exit();
         } else if stats.missing > 0 || stats.in_flight > 0 || self.args.exit_after.is_some() {
@@ -271,6 +273,17 @@ impl App {
             .map(|g| (g.config.width, g.config.height))
             .unwrap_or(DEFAULT_SIZE)
     }
+}
+
+/// The window title: zoom, level drawn, how long the last frame took to draw (streaming,
+/// recording, submitting and presenting it; not the idle time since the one before), and
+/// the pages still streaming.
+fn title(cell_px: f64, level: usize, draw_ms: f64, streaming: usize) -> String {
+    let mut t = format!("tessera — {cell_px:.1} px/cell, level {level}, draw {draw_ms:.1} ms");
+    if streaming > 0 {
+        t += &format!(", streaming {streaming} pages");
+    }
+    t
 }
 
 impl ApplicationHandler for App {
@@ -373,5 +386,19 @@ impl ApplicationHandler for App {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_title_labels_the_draw_time() {
+        assert_eq!(
+            title(12.34, 4, 8.06, 0),
+            "tessera — 12.3 px/cell, level 4, draw 8.1 ms"
+        );
+        assert!(title(1.0, 0, 1.0, 7).ends_with(", streaming 7 pages"));
     }
 }

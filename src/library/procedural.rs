@@ -19,6 +19,14 @@ fn unit(h: u32) -> f32 {
 /// Tile `i`: a base colour spread over the gamut, stripes at an angle and frequency of its
 /// own, a disc in a second colour and a frame, so tiles differ at every level.
 pub fn synth_tile(i: u32, size: u32) -> LinearTile {
+    synth_frame(i, 0, 1, size)
+}
+
+/// Frame `frame` of clip `i`, `frames` long: tile `i` in motion. The stripes drift across
+/// and the disc circles once per clip, so every frame differs and the clip loops without a
+/// jump.
+pub fn synth_frame(i: u32, frame: u32, frames: u32, size: u32) -> LinearTile {
+    let t = frame as f32 / frames.max(1) as f32 * std::f32::consts::TAU;
     let h = |k: u32| {
         unit(hash(
             i.wrapping_mul(0x9e37_79b9) ^ k.wrapping_mul(0x85eb_ca6b),
@@ -28,14 +36,19 @@ pub fn synth_tile(i: u32, size: u32) -> LinearTile {
     let accent = [h(4), h(5), h(6)].map(|v| v * v);
     let angle = h(7) * std::f32::consts::PI;
     let freq = 2.0 + 14.0 * h(8);
-    let (cx, cy, r) = (0.25 + 0.5 * h(9), 0.25 + 0.5 * h(10), 0.1 + 0.25 * h(11));
+    let r = 0.1 + 0.25 * h(11);
+    let orbit = if frames > 1 { 0.12 } else { 0.0 };
+    let (cx, cy) = (
+        0.25 + 0.5 * h(9) + orbit * t.cos(),
+        0.25 + 0.5 * h(10) + orbit * t.sin(),
+    );
     let (dx, dy) = (angle.cos(), angle.sin());
     let n = size as f32;
     let mut texels = Vec::with_capacity((size * size) as usize);
     for y in 0..size {
         for x in 0..size {
             let (u, v) = ((x as f32 + 0.5) / n, (y as f32 + 0.5) / n);
-            let stripe = 0.75 + 0.25 * ((u * dx + v * dy) * freq * std::f32::consts::TAU).sin();
+            let stripe = 0.75 + 0.25 * ((u * dx + v * dy) * freq * std::f32::consts::TAU + t).sin();
             let in_disc = (u - cx).powi(2) + (v - cy).powi(2) < r * r;
             let frame = u < 0.03 || v < 0.03 || u > 0.97 || v > 0.97;
             let c = if frame {
