@@ -3,22 +3,10 @@
 
 mod common;
 
+use common::{output, tessera};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
-
-fn tessera(args: &[&str]) -> (i32, String, String) {
-    output(Command::new(env!("CARGO_BIN_EXE_tessera")).args(args))
-}
-
-fn output(cmd: &mut Command) -> (i32, String, String) {
-    let out = cmd.output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// Runs the binary with files limited to `bytes` (RLIMIT_FSIZE): a write past it fails
 /// with "File too large", as a full disk fails a write. SIGXFSZ is ignored so the write

@@ -10,27 +10,17 @@ use glam::DVec2;
 use tessera::library::Library;
 use tessera::mosaic::Mosaic;
 use tessera::streaming::StreamConfig;
-use tessera::{Backend, Camera, HeadlessRenderer, RenderOptions, RenderStyle, Scene};
+use tessera::{Backend, Camera, HeadlessRenderer};
 
-const BACKGROUND: [u8; 3] = [255, 0, 255];
+use common::BACKGROUND;
 
+/// A synchronous renderer (every page read before the frame is drawn).
 fn renderer(fx: &common::Fixture, backend: Backend, w: u32, h: u32) -> HeadlessRenderer {
-    let opts = RenderOptions {
-        width: w,
-        height: h,
-        backend,
-        style: RenderStyle {
-            background: BACKGROUND,
-            debug_lod: false,
-        },
-        stream: StreamConfig {
-            synchronous: true,
-            ..Default::default()
-        },
-        adapter: None,
+    let sync = StreamConfig {
+        synchronous: true,
+        ..Default::default()
     };
-    HeadlessRenderer::new(Scene::open(&fx.mosaic).unwrap(), &opts)
-        .unwrap_or_else(|e| panic!("{backend:?} renderer unavailable: {e:#}"))
+    common::renderer(fx, backend, w, h, sync)
 }
 
 /// The camera whose top-left screen corner is cell `(x0, y0)` exactly.

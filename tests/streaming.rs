@@ -6,32 +6,9 @@ mod common;
 
 use glam::DVec2;
 use tessera::streaming::StreamConfig;
-use tessera::RenderStyle;
-use tessera::{Backend, Camera, HeadlessRenderer, RenderOptions, Scene};
+use tessera::{Backend, Camera};
 
-const BACKGROUND: [u8; 3] = [255, 0, 255];
-
-fn renderer(
-    fx: &common::Fixture,
-    backend: Backend,
-    w: u32,
-    h: u32,
-    stream: StreamConfig,
-) -> HeadlessRenderer {
-    let opts = RenderOptions {
-        width: w,
-        height: h,
-        backend,
-        style: RenderStyle {
-            background: BACKGROUND,
-            debug_lod: false,
-        },
-        stream,
-        adapter: None,
-    };
-    HeadlessRenderer::new(Scene::open(&fx.mosaic).unwrap(), &opts)
-        .unwrap_or_else(|e| panic!("renderer unavailable: {e:#}"))
-}
+use common::{renderer, BACKGROUND};
 
 /// Asserts no background pixel lies inside the mosaic (the view is inside it entirely).
 fn assert_no_holes(pixels: &[u8]) {

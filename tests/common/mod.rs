@@ -4,6 +4,49 @@
 use std::path::{Path, PathBuf};
 use tessera::library::{self, BakeOptions, StoreParams};
 use tessera::matching::{pipeline::make_mosaic, CellSpec, MatchOptions};
+use tessera::streaming::StreamConfig;
+use tessera::{Backend, HeadlessRenderer, RenderOptions, RenderStyle, Scene};
+
+/// The tests' background: a colour no generated picture has, so a hole shows.
+pub const BACKGROUND: [u8; 3] = [255, 0, 255];
+
+/// A headless renderer of the fixture's mosaic on the tests' background.
+pub fn renderer(
+    fx: &Fixture,
+    backend: Backend,
+    w: u32,
+    h: u32,
+    stream: StreamConfig,
+) -> HeadlessRenderer {
+    let opts = RenderOptions {
+        width: w,
+        height: h,
+        backend,
+        style: RenderStyle {
+            background: BACKGROUND,
+            debug_lod: false,
+        },
+        stream,
+        adapter: None,
+    };
+    HeadlessRenderer::new(Scene::open(&fx.mosaic).unwrap(), &opts)
+        .unwrap_or_else(|e| panic!("{backend:?} renderer unavailable: {e:#}"))
+}
+
+/// Runs the `tessera` binary: (exit code, stdout, stderr).
+pub fn tessera(args: &[&str]) -> (i32, String, String) {
+    output(std::process::Command::new(env!("CARGO_BIN_EXE_tessera")).args(args))
+}
+
+/// Runs a command to its end: (exit code, stdout, stderr).
+pub fn output(cmd: &mut std::process::Command) -> (i32, String, String) {
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
 
 /// Deterministic pseudo-random numbers (no test depends on a seed from the clock).
 pub struct Rng(pub u64);
