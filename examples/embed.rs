@@ -312,10 +312,7 @@ mod tests {
         library::bake(&BakeOptions {
             tiles_dir: tiles,
             out: lib.clone(),
-            params: StoreParams {
-                max_tile: 32,
-                grid: 1,
-            },
+            params: StoreParams::new(32, 1),
             rebuild: false,
             progress: false,
         })

@@ -55,11 +55,18 @@ fn render(
             height: renderer.height,
             ..Default::default()
         };
+        let fps = settings.fps as f64;
         let mut video = VideoWriter::create(out, settings)?;
         // Each frame waits for its pages (Pacing::Sharp), is drawn, read back and queued to
-        // the encoder thread.
+        // the encoder thread; clips play at the video's rate.
         renderer.record(
-            path.iter().map(|f| f.camera),
+            path.iter().enumerate().map(|(n, f)| {
+                let at = tessera::Playback {
+                    time: n as f64 / fps,
+                    ..Default::default()
+                };
+                (f.camera, at)
+            }),
             Pacing::Sharp,
             &mut video,
             |_| {},
@@ -108,10 +115,7 @@ mod tests {
             picture(i).save(tiles.join(format!("t{i:02}.png"))).unwrap();
         }
         let lib = dir.join("lib.tlib");
-        let params = StoreParams {
-            max_tile: 32,
-            grid: 1,
-        };
+        let params = StoreParams::new(32, 1);
         library::bake(&BakeOptions {
             tiles_dir: tiles,
             out: lib.clone(),

@@ -111,7 +111,11 @@ impl AtlasLayout {
 /// What the plan is made for.
 #[derive(Clone, Copy, Debug)]
 pub struct PlanInput {
-    pub tiles: u32,
+    /// Pages per level: one per still, one per frame of each clip.
+    pub records: u32,
+    /// Whether tiles play: a visible clip holds two frames per level (the one drawn and
+    /// the one uploaded for the next tick).
+    pub clips: bool,
     pub levels: usize,
     pub gpu_budget: u64,
     pub screen: (u32, u32),
@@ -126,7 +130,16 @@ pub const PAGED_HEADROOM: u64 = 3;
 /// Pages of `level` one screen can show at most (when `level` is the finer drawn level at its
 /// smallest zoom), with headroom, capped by the library size.
 pub fn screen_pages(level: usize, input: &PlanInput) -> u32 {
-    (one_screen(level, input) * PAGED_HEADROOM).min(input.tiles as u64) as u32
+    (one_screen(level, input) * PAGED_HEADROOM).min(input.records as u64) as u32
+}
+
+/// Frames each visible tile holds per level: the one drawn, and for clips the next.
+fn frames_in_flight(input: &PlanInput) -> u64 {
+    if input.clips {
+        2
+    } else {
+        1
+    }
 }
 
 /// Cells of the largest view drawn from `level` (at its smallest zoom), without headroom.
@@ -137,7 +150,7 @@ fn one_screen(level: usize, input: &PlanInput) -> u64 {
         (1u64 << (level - 1)) as f64 * 1.0001
     };
     let (w, h) = input.screen;
-    max_visible_cells(w, h, smallest_px, input.grid.0, input.grid.1)
+    max_visible_cells(w, h, smallest_px, input.grid.0, input.grid.1) * frames_in_flight(input)
 }
 
 /// Splits the budget: coarse levels are pinned while holding all of a level still leaves
@@ -162,11 +175,11 @@ pub fn plan_atlases(input: &PlanInput) -> Result<AtlasLayout, String> {
     let mut used = 0u64;
     let mut level = 0;
     while level < input.levels {
-        let full = blocks_for(level, input.tiles as u64);
+        let full = blocks_for(level, input.records as u64);
         // A level no bigger than one screenful of it costs no more pinned than paged: pin it
         // whenever the finer levels keep a block each. (Left paged under a tight budget, the
         // small levels never complete and every zoomed-out frame streams.)
-        let screenful = blocks_for(level, one_screen(level, input).min(input.tiles as u64));
+        let screenful = blocks_for(level, one_screen(level, input).min(input.records as u64));
         let reserve_above: u64 = if full <= screenful {
             (input.levels - level - 1) as u64
         } else {
@@ -186,7 +199,7 @@ pub fn plan_atlases(input: &PlanInput) -> Result<AtlasLayout, String> {
     let left = budget_blocks.saturating_sub(used).max(paged.len() as u64);
     for &l in &paged {
         let share = (left as u128 * need(l) as u128 / total_need.max(1) as u128) as u64;
-        counts.push(share.clamp(1, blocks_for(l, input.tiles as u64)));
+        counts.push(share.clamp(1, blocks_for(l, input.records as u64)));
         pinned.push(false);
     }
     // Widen layers until the blocks fit the adapter's layer count.
@@ -226,7 +239,7 @@ pub fn plan_atlases(input: &PlanInput) -> Result<AtlasLayout, String> {
                 level: l,
                 first_block: first as u32,
                 blocks: n as u32,
-                capacity: (n * per_block(l)).min(input.tiles as u64) as u32,
+                capacity: (n * per_block(l)).min(input.records as u64) as u32,
                 pinned: pin,
             };
             first += n;
@@ -268,7 +281,8 @@ mod tests {
 
     fn input() -> PlanInput {
         PlanInput {
-            tiles: 18_000,
+            records: 18_000,
+            clips: false,
             levels: 9,
             gpu_budget: 512 << 20,
             screen: (1920, 1080),
@@ -280,7 +294,8 @@ mod tests {
     #[test]
     fn origins_are_distinct_inside_their_blocks_and_round_trip() {
         let layout = plan_atlases(&PlanInput {
-            tiles: 300,
+            records: 300,
+            clips: false,
             levels: 6,
             gpu_budget: 1 << 20,
             screen: (320, 200),
@@ -328,7 +343,8 @@ mod tests {
             );
         }
         let small = plan_atlases(&PlanInput {
-            tiles: 300,
+            records: 300,
+            clips: false,
             grid: (64, 36),
             ..input()
         })

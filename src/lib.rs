@@ -38,6 +38,7 @@ pub mod matching;
 pub mod mosaic;
 pub mod overview;
 pub mod paths;
+pub mod playback;
 pub mod progress;
 pub mod render;
 pub mod residency;
@@ -49,6 +50,7 @@ pub mod view;
 
 pub use error::{Error, Result};
 pub use gpu::{MosaicRenderer, Viewport};
+pub use playback::{Phase, Playback};
 pub use render::{Backend, HeadlessRenderer, Pacing, RenderOptions};
 pub use scene::Scene;
 pub use streaming::{FrameStats, StreamConfig};

@@ -94,7 +94,7 @@ impl HeadlessRenderer {
                 // The CPU twin honours the same layer limit as the software Vulkan adapter.
                 let layout = scene.plan((w, h), opts.stream.gpu_budget, 2048)?;
                 let atlas = CpuAtlas::new(&layout, scene.library.tile_count());
-                let inner = StreamedScene::new(scene, layout, atlas, opts.stream);
+                let inner = StreamedScene::new(scene, layout, atlas, opts.stream)?;
                 Engine::Cpu {
                     inner: Box::new(inner),
                     style: opts.style,
@@ -167,6 +167,14 @@ impl HeadlessRenderer {
     /// The whole mosaic, as large as fits the frame.
     pub fn fit(&self) -> Camera {
         self.scene().fit(self.width, self.height)
+    }
+
+    /// The moment clips are drawn at (and whether they play), from the next update on.
+    pub fn set_playback(&mut self, playback: crate::playback::Playback) {
+        match &mut self.engine {
+            Engine::Gpu(g) => g.renderer.set_playback(playback),
+            Engine::Cpu { inner, .. } => inner.set_playback(playback),
+        }
     }
 
     /// One frame of streaming for `camera` (no drawing).
@@ -264,17 +272,18 @@ pub struct RecordSummary {
 }
 
 impl HeadlessRenderer {
-    /// Renders `cameras` in order and hands each frame to `video`; `progress` is called after
-    /// every frame with the count so far.
+    /// Renders `frames` (each a view and a playback moment) in order and hands each to
+    /// `video`; `progress` is called after every frame with the count so far.
     pub fn record(
         &mut self,
-        cameras: impl IntoIterator<Item = Camera>,
+        frames: impl IntoIterator<Item = (Camera, crate::playback::Playback)>,
         pacing: Pacing,
         video: &mut crate::video::VideoWriter,
         mut progress: impl FnMut(usize),
     ) -> Result<RecordSummary> {
         let mut summary = RecordSummary::default();
-        for camera in cameras {
+        for (camera, playback) in frames {
+            self.set_playback(playback);
             let started = std::time::Instant::now();
             let stats = match pacing {
                 Pacing::Sharp => self.settle(&camera, std::time::Duration::from_secs(60)),

@@ -1,38 +1,57 @@
-//! Residency: which `(tile, level)` pages occupy which atlas slots. Pure bookkeeping, no GPU.
+//! Residency: which `(record, level)` pages occupy which atlas slots, and the page table the
+//! renderers draw from. Pure bookkeeping, no GPU.
 //!
-//! The page table it keeps is *resolved*: entry `(tile, level)` names the finest resident
-//! level at or below `level` and that page's packed origin (see `atlas`). It is mirrored
-//! verbatim to the shader and the CPU reference, so drawing a pixel takes one lookup and no
-//! search for a fallback; the search happens here, once per residency change.
+//! A record is one frame: a still is one record, a clip a run of them. Pages are keyed by
+//! record, so the atlas, the RAM cache and the loaders never need to know what a clip is.
+//! The page table is kept per *tile*: each tile shows one record at a time, its *current*
+//! record (a clip's frame for the playback clock), and entry `(tile, level)` names what is
+//! drawn when that level is wanted:
 //!
-//! Level 0 is resident for every tile at slot = tile id. Pinned levels have a slot for every
-//! tile and never evict. Paged levels evict least-recently-used pages, but never a page that
-//! was used in the current frame.
+//! 1. the current record's page at that level, when resident;
+//! 2. else the page last shown at that level, if it is still resident (a late frame shows
+//!    the previous frame, sharp, before it shows a coarser level);
+//! 3. else whatever the next coarser level draws.
+//!
+//! Level 0 is resident for every record, so the chain always ends. The table is mirrored
+//! verbatim to the shader and the CPU reference; drawing a pixel takes one lookup and no
+//! search: the search happens here, once per change.
+//!
+//! Pinned levels give every record a slot (its own number) and never evict. Paged levels
+//! evict the least recently used page, but never one used in the current frame.
 
-use crate::atlas::{AtlasLayout, Entry, PageOrigin, EMPTY_SLOT, PAGE_TABLE_WIDTH};
+use crate::atlas::{AtlasLayout, Entry, PageOrigin, PAGE_TABLE_WIDTH};
+use crate::library::store::Clip;
 use lru::LruCache;
+use std::sync::Arc;
 
-/// A page: one tile at one level.
+/// A page: one record (a frame) at one level.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PageKey {
-    pub tile: u32,
+    pub record: u32,
     pub level: u8,
 }
 
 impl PageKey {
-    pub fn new(tile: u32, level: usize) -> PageKey {
+    pub fn new(record: u32, level: usize) -> PageKey {
         PageKey {
-            tile,
+            record,
             level: level as u8,
         }
     }
 }
 
-struct LevelState {
-    pinned: bool,
-    free: Vec<u32>,
-    /// Resident tiles, least recently used first: (frame last used, slot).
-    lru: LruCache<u32, (u64, u32)>,
+/// No record shown at a level.
+const NONE: u32 = u32::MAX;
+
+enum LevelState {
+    /// Every record has a slot, its own number; the set bits say which hold their page.
+    Pinned { loaded: Vec<u64>, count: u32 },
+    /// Slots shared by recency: the free ones, and resident records least recently used
+    /// first, each with (frame last used, slot).
+    Paged {
+        free: Vec<u32>,
+        lru: LruCache<u32, (u64, u32)>,
+    },
 }
 
 /// Why a page could not be made resident.
@@ -42,7 +61,7 @@ pub enum InsertError {
     Full,
 }
 
-/// What an insertion did: where the page goes and the tile evicted from there, if any.
+/// What an insertion did: where the page goes and the record evicted from there, if any.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Inserted {
     pub origin: PageOrigin,
@@ -51,13 +70,19 @@ pub struct Inserted {
 
 pub struct Residency {
     layout: AtlasLayout,
-    tiles: u32,
     levels: usize,
-    /// Per tile × level: the packed origin of that exact page, or EMPTY.
-    codes: Vec<u32>,
+    records: u32,
+    /// Per tile: its records.
+    clips: Arc<Vec<Clip>>,
+    /// (first record, tile), by first record: the tile a record belongs to.
+    by_record: Vec<(u32, u32)>,
+    states: Vec<LevelState>,
+    /// Per tile: the record the tile shows now.
+    current: Vec<u32>,
+    /// Per tile × level: the record whose page is drawn at exactly that level, or NONE.
+    shown: Vec<u32>,
     /// Per tile × level: what is drawn when that level is wanted (mirrored to the renderers).
     page_table: Vec<Entry>,
-    states: Vec<LevelState>,
     /// Page-table rows (`PAGE_TABLE_WIDTH` entries each) changed since the last upload:
     /// a flag per row and the list of flagged rows, so an upload sends only what changed.
     dirty: Vec<bool>,
@@ -66,48 +91,72 @@ pub struct Residency {
 }
 
 impl Residency {
-    pub fn new(tiles: u32, layout: &AtlasLayout) -> Residency {
+    /// Residency for tiles `clips` (records `0..records`) laid out as `layout`. Level 0 is
+    /// taken as resident for every record: the caller writes it before the first draw.
+    /// Every tile starts on its key frame.
+    pub fn new(clips: Arc<Vec<Clip>>, records: u32, layout: &AtlasLayout) -> Residency {
         let levels = layout.levels.len();
-        let mut codes = vec![EMPTY_SLOT; tiles as usize * levels];
-        let mut page_table = vec![[0, 0]; tiles as usize * levels];
-        for t in 0..tiles as usize {
-            let code = layout.origin(0, t as u32).code();
-            codes[t * levels] = code;
-            page_table[t * levels..(t + 1) * levels].fill([code, 0]);
-        }
+        let tiles = clips.len();
+        let words = (records as usize).div_ceil(64);
         let states = layout
             .levels
             .iter()
-            .map(|plan| LevelState {
-                pinned: plan.pinned,
-                // Pop from the end: lowest slots first.
-                free: if plan.level == 0 {
-                    Vec::new()
+            .map(|plan| {
+                if plan.pinned {
+                    let mut loaded = vec![0u64; words];
+                    let mut count = 0;
+                    if plan.level == 0 {
+                        loaded.iter_mut().for_each(|w| *w = u64::MAX);
+                        count = records;
+                    }
+                    LevelState::Pinned { loaded, count }
                 } else {
-                    (0..plan.capacity).rev().collect()
-                },
-                lru: LruCache::unbounded(),
+                    LevelState::Paged {
+                        // Pop from the end: lowest slots first.
+                        free: (0..plan.capacity).rev().collect(),
+                        lru: LruCache::unbounded(),
+                    }
+                }
             })
             .collect();
-        let rows = (tiles as usize * levels).div_ceil(PAGE_TABLE_WIDTH as usize);
-        Residency {
+        let mut by_record: Vec<(u32, u32)> = clips
+            .iter()
+            .enumerate()
+            .map(|(t, c)| (c.first, t as u32))
+            .collect();
+        by_record.sort_unstable();
+        let rows = (tiles * levels).div_ceil(PAGE_TABLE_WIDTH as usize);
+        let mut r = Residency {
             layout: layout.clone(),
-            tiles,
             levels,
-            codes,
-            page_table,
+            records,
+            current: clips.iter().map(Clip::key_record).collect(),
+            clips,
+            by_record,
             states,
-            dirty: vec![true; rows],
-            dirty_rows: (0..rows as u32).collect(),
+            shown: vec![NONE; tiles * levels],
+            page_table: vec![[0, 0]; tiles * levels],
+            dirty: vec![false; rows],
+            dirty_rows: Vec::new(),
             evictions: 0,
+        };
+        for t in 0..tiles as u32 {
+            r.resolve_row(t);
         }
+        r
     }
 
     pub fn levels(&self) -> usize {
         self.levels
     }
     pub fn tiles(&self) -> u32 {
-        self.tiles
+        self.clips.len() as u32
+    }
+    pub fn records(&self) -> u32 {
+        self.records
+    }
+    pub fn clip(&self, tile: u32) -> Clip {
+        self.clips[tile as usize]
     }
     pub fn layout(&self) -> &AtlasLayout {
         &self.layout
@@ -119,35 +168,101 @@ impl Residency {
         self.evictions
     }
     pub fn is_pinned(&self, level: usize) -> bool {
-        self.states[level].pinned
+        matches!(self.states[level], LevelState::Pinned { .. })
+    }
+
+    /// The tile a record belongs to.
+    pub fn tile_of(&self, record: u32) -> u32 {
+        let i = self
+            .by_record
+            .partition_point(|&(first, _)| first <= record);
+        self.by_record[i - 1].1
     }
 
     /// Where a resident page is.
     pub fn origin(&self, page: PageKey) -> Option<PageOrigin> {
-        let code = self.codes[page.tile as usize * self.levels + page.level as usize];
-        (code != EMPTY_SLOT).then(|| PageOrigin::from_code(code))
+        let level = page.level as usize;
+        let slot = match &self.states[level] {
+            LevelState::Pinned { loaded, .. } => {
+                let r = page.record as usize;
+                (loaded[r / 64] >> (r % 64) & 1 == 1).then_some(page.record)?
+            }
+            LevelState::Paged { lru, .. } => lru.peek(&page.record)?.1,
+        };
+        Some(self.layout.origin(level, slot))
     }
     pub fn is_resident(&self, page: PageKey) -> bool {
-        self.codes[page.tile as usize * self.levels + page.level as usize] != EMPTY_SLOT
+        self.origin(page).is_some()
     }
 
-    /// The finest resident level at or below `level` (level 0 always is).
+    /// The record a tile shows now.
+    pub fn current(&self, tile: u32) -> u32 {
+        self.current[tile as usize]
+    }
+
+    /// Makes `record` (one of the tile's) the one `tile` shows, re-resolving its row.
+    pub fn set_current(&mut self, tile: u32, record: u32) {
+        if self.current[tile as usize] != record {
+            debug_assert_eq!(self.tile_of(record), tile);
+            self.current[tile as usize] = record;
+            self.resolve_row(tile);
+        }
+    }
+
+    /// The level drawn when `level` is wanted for `tile`.
     pub fn resolve(&self, tile: u32, level: usize) -> usize {
         self.page_table[tile as usize * self.levels + level][1] as usize
     }
 
-    /// Recomputes a tile's resolved row after one of its pages came or went.
+    /// The record whose page is drawn when `level` is wanted for `tile`.
+    pub fn drawn_record(&self, tile: u32, level: usize) -> u32 {
+        let at = tile as usize * self.levels;
+        self.shown[at + self.resolve(tile, level)]
+    }
+
+    /// Whether wanting `level` of `tile` draws another frame than its current one: the
+    /// current frame is late at that level and every coarser one.
+    pub fn is_late(&self, tile: u32, level: usize) -> bool {
+        self.drawn_record(tile, level) != self.current[tile as usize]
+    }
+
+    /// Recomputes a tile's row after its current record changed or one of its pages came
+    /// or went (see the module notes for the order of preference).
     fn resolve_row(&mut self, tile: u32) {
         let at = tile as usize * self.levels;
-        let mut best = [self.codes[at], 0];
-        for l in 0..self.levels {
-            if self.codes[at + l] != EMPTY_SLOT {
-                best = [self.codes[at + l], l as u32];
+        let cur = self.current[tile as usize];
+        let level0 = self
+            .origin(PageKey::new(cur, 0))
+            .expect("level 0 is resident");
+        let mut best = [level0.code(), 0];
+        self.shown[at] = cur;
+        self.page_table[at] = best;
+        for l in 1..self.levels {
+            let stale = self.shown[at + l];
+            if let Some(o) = self.origin(PageKey::new(cur, l)) {
+                best = [o.code(), l as u32];
+                self.shown[at + l] = cur;
+            } else if let Some(o) = (stale != NONE)
+                .then(|| self.origin(PageKey::new(stale, l)))
+                .flatten()
+            {
+                best = [o.code(), l as u32];
+            } else {
+                self.shown[at + l] = NONE;
             }
             self.page_table[at + l] = best;
         }
         self.mark_dirty(at);
         self.mark_dirty(at + self.levels - 1);
+    }
+
+    /// After `page` came or went: the row of the tile that shows or wants it.
+    fn page_changed(&mut self, page: PageKey) {
+        let tile = self.tile_of(page.record);
+        let at = tile as usize * self.levels + page.level as usize;
+        if self.current[tile as usize] == page.record || self.shown[at] == page.record {
+            self.resolve_row(tile);
+        }
     }
 
     /// The page-table rows holding a tile's entries (one, or two where it straddles).
@@ -158,45 +273,52 @@ impl Residency {
     }
 
     /// How many page-table rows not yet changed this frame inserting `page` would change
-    /// (its tile's, and an evicted tile's): what the insertion adds to the upload.
+    /// (the row of the tile that wants it, and of a tile whose shown page it evicts): what
+    /// the insertion adds to the upload.
     pub fn new_rows_for_insert(&self, page: PageKey, frame: u64) -> usize {
-        let mut rows = self.rows_of(page.tile).to_vec();
-        if let Some(victim) = self.victim(page.level as usize, frame) {
-            rows.extend(self.rows_of(victim));
+        let level = page.level as usize;
+        let mut rows = Vec::with_capacity(4);
+        let tile = self.tile_of(page.record);
+        if self.current[tile as usize] == page.record {
+            rows.extend(self.rows_of(tile));
+        }
+        if let Some(victim) = self.victim(level, frame) {
+            let vt = self.tile_of(victim);
+            if self.shown[vt as usize * self.levels + level] == victim {
+                rows.extend(self.rows_of(vt));
+            }
         }
         rows.sort_unstable();
         rows.dedup();
         rows.iter().filter(|&&r| !self.dirty[r as usize]).count()
     }
 
-    /// The tile whose page of `level` an insertion in `frame` would evict (none while a
-    /// slot is free).
+    /// The record whose page of `level` an insertion in `frame` would evict (none while a
+    /// slot is free, or on a pinned level).
     fn victim(&self, level: usize, frame: u64) -> Option<u32> {
-        let st = &self.states[level];
-        if !st.free.is_empty() || st.pinned {
-            return None;
+        match &self.states[level] {
+            LevelState::Paged { free, lru } if free.is_empty() => lru
+                .peek_lru()
+                .filter(|(_, &(f, _))| f < frame)
+                .map(|(&record, _)| record),
+            _ => None,
         }
-        st.lru
-            .peek_lru()
-            .filter(|(_, &(f, _))| f < frame)
-            .map(|(&tile, _)| tile)
     }
 
-    /// Marks a resident page as used in `frame`.
+    /// Marks a resident page as used in `frame` (it will not be evicted this frame).
     pub fn touch(&mut self, page: PageKey, frame: u64) {
-        if page.level > 0 {
-            if let Some(entry) = self.states[page.level as usize].lru.get_mut(&page.tile) {
-                entry.0 = frame;
+        if let LevelState::Paged { lru, .. } = &mut self.states[page.level as usize] {
+            if let Some(entry) = lru.get_mut(&page.record) {
+                entry.0 = entry.0.max(frame);
             }
         }
     }
 
     /// Resident pages of a level.
     pub fn resident_count(&self, level: usize) -> usize {
-        if level == 0 {
-            self.tiles as usize
-        } else {
-            self.states[level].lru.len()
+        match &self.states[level] {
+            LevelState::Pinned { count, .. } => *count as usize,
+            LevelState::Paged { lru, .. } => lru.len(),
         }
     }
 
@@ -207,22 +329,24 @@ impl Residency {
             .sum()
     }
 
-    /// Whether every page of `level` is resident (then the level needs no further work).
+    /// Whether every record's page of `level` is resident (then it needs no further work).
     pub fn level_complete(&self, level: usize) -> bool {
-        self.resident_count(level) == self.tiles as usize
+        self.resident_count(level) == self.records as usize
     }
 
     /// Whether a page of `level` could be made resident in `frame`.
     pub fn has_room(&self, level: usize, frame: u64) -> bool {
-        let st = &self.states[level];
-        !st.free.is_empty()
-            || (!st.pinned && st.lru.peek_lru().is_some_and(|(_, &(f, _))| f < frame))
+        match &self.states[level] {
+            LevelState::Pinned { .. } => true,
+            LevelState::Paged { free, lru } => {
+                !free.is_empty() || lru.peek_lru().is_some_and(|(_, &(f, _))| f < frame)
+            }
+        }
     }
 
     /// Gives `page` a slot, evicting the least recently used page of its level if needed.
     pub fn insert(&mut self, page: PageKey, frame: u64) -> Result<Inserted, InsertError> {
         let level = page.level as usize;
-        assert!(level > 0, "level 0 is always resident");
         if let Some(origin) = self.origin(page) {
             self.touch(page, frame);
             return Ok(Inserted {
@@ -230,38 +354,47 @@ impl Residency {
                 evicted: None,
             });
         }
-        let st = &mut self.states[level];
-        let (slot, evicted) = match st.free.pop() {
-            Some(slot) => (slot, None),
-            None => {
-                match st.lru.peek_lru() {
-                    Some((_, &(f, _))) if !st.pinned && f < frame => {}
-                    _ => return Err(InsertError::Full),
-                }
-                let (victim, (_, slot)) = st.lru.pop_lru().expect("peeked");
-                self.codes[victim as usize * self.levels + level] = EMPTY_SLOT;
-                self.resolve_row(victim);
-                self.evictions += 1;
-                (slot, Some(victim))
+        let (slot, evicted) = match &mut self.states[level] {
+            LevelState::Pinned { loaded, count } => {
+                let r = page.record as usize;
+                loaded[r / 64] |= 1 << (r % 64);
+                *count += 1;
+                (page.record, None)
+            }
+            LevelState::Paged { free, lru } => {
+                let (slot, evicted) = match free.pop() {
+                    Some(slot) => (slot, None),
+                    None => {
+                        match lru.peek_lru() {
+                            Some((_, &(f, _))) if f < frame => {}
+                            _ => return Err(InsertError::Full),
+                        }
+                        let (victim, (_, slot)) = lru.pop_lru().expect("peeked");
+                        (slot, Some(victim))
+                    }
+                };
+                lru.put(page.record, (frame, slot));
+                (slot, evicted)
             }
         };
-        self.states[level].lru.put(page.tile, (frame, slot));
-        let origin = self.layout.origin(level, slot);
-        self.codes[page.tile as usize * self.levels + level] = origin.code();
-        self.resolve_row(page.tile);
-        Ok(Inserted { origin, evicted })
+        if let Some(victim) = evicted {
+            self.evictions += 1;
+            self.page_changed(PageKey::new(victim, level));
+        }
+        self.page_changed(page);
+        Ok(Inserted {
+            origin: self.layout.origin(level, slot),
+            evicted,
+        })
     }
 
-    /// Drops a page; level 0 cannot be dropped.
+    /// Drops a page of a paged level (pinned pages stay).
     pub fn remove(&mut self, page: PageKey) {
-        let level = page.level as usize;
-        if level == 0 {
-            return;
-        }
-        if let Some((_, slot)) = self.states[level].lru.pop(&page.tile) {
-            self.states[level].free.push(slot);
-            self.codes[page.tile as usize * self.levels + level] = EMPTY_SLOT;
-            self.resolve_row(page.tile);
+        if let LevelState::Paged { free, lru } = &mut self.states[page.level as usize] {
+            if let Some((_, slot)) = lru.pop(&page.record) {
+                free.push(slot);
+                self.page_changed(page);
+            }
         }
     }
 
@@ -270,6 +403,16 @@ impl Residency {
         if !self.dirty[row] {
             self.dirty[row] = true;
             self.dirty_rows.push(row as u32);
+        }
+    }
+
+    /// Marks every row changed (the whole table must be sent: a backend's first upload).
+    pub fn mark_all_dirty(&mut self) {
+        for row in 0..self.dirty.len() {
+            if !self.dirty[row] {
+                self.dirty[row] = true;
+                self.dirty_rows.push(row as u32);
+            }
         }
     }
 
@@ -289,15 +432,30 @@ mod tests {
     use super::*;
     use crate::atlas::LevelPlan;
 
-    /// 10 tiles of up to 4 px: levels 0 and 1 pinned, level 2 paged with `capacity` slots.
-    fn residency(capacity: u32) -> Residency {
-        let plan = |level, first_block, blocks, capacity, pinned| LevelPlan {
+    fn plan(level: usize, first_block: u32, blocks: u32, capacity: u32, pinned: bool) -> LevelPlan {
+        LevelPlan {
             level,
             first_block,
             blocks,
             capacity,
             pinned,
-        };
+        }
+    }
+
+    fn stills(n: u32) -> Arc<Vec<Clip>> {
+        Arc::new(
+            (0..n)
+                .map(|t| Clip {
+                    first: t,
+                    frames: 1,
+                    key: 0,
+                })
+                .collect(),
+        )
+    }
+
+    /// 10 stills of up to 4 px: levels 0 and 1 pinned, level 2 paged with `capacity` slots.
+    fn residency(capacity: u32) -> Residency {
         let layout = AtlasLayout {
             block: 4,
             layer_size: 4,
@@ -308,7 +466,7 @@ mod tests {
                 plan(2, 4, capacity, capacity, false),
             ],
         };
-        Residency::new(10, &layout)
+        Residency::new(stills(10), 10, &layout)
     }
 
     #[test]
@@ -332,10 +490,15 @@ mod tests {
         let second = r.insert(PageKey::new(1, 2), 2).unwrap().origin;
         assert_ne!(first, second);
         r.touch(PageKey::new(0, 2), 3);
-        // Tile 1 was used longest ago: its slot is reused.
+        // Record 1 was used longest ago: its slot is reused.
         let got = r.insert(PageKey::new(2, 2), 3).unwrap();
         assert_eq!((got.evicted, got.origin), (Some(1), second));
         assert!(!r.is_resident(PageKey::new(1, 2)));
+        assert_eq!(
+            r.resolve(1, 2),
+            0,
+            "tile 1 falls back once its page is gone"
+        );
         // Both resident pages are used in frame 3: nothing can go.
         assert_eq!(r.insert(PageKey::new(4, 2), 3), Err(InsertError::Full));
         assert!(!r.has_room(2, 3));
@@ -385,13 +548,6 @@ mod tests {
     #[test]
     fn only_changed_page_table_rows_are_reported_and_costed() {
         // 3,000 tiles × 3 levels = 9,000 entries: five rows of 2,048.
-        let plan = |level, first_block, blocks, capacity, pinned| LevelPlan {
-            level,
-            first_block,
-            blocks,
-            capacity,
-            pinned,
-        };
         let layout = AtlasLayout {
             block: 4,
             layer_size: 256,
@@ -402,7 +558,7 @@ mod tests {
                 plan(2, 189, 1, 1, false),
             ],
         };
-        let mut r = Residency::new(3000, &layout);
+        let mut r = Residency::new(stills(3000), 3000, &layout);
         assert_eq!(r.take_dirty_rows(), vec![0, 1, 2, 3, 4]);
         // A change at tile 5 and one at tile 2,900: rows 0 and 4, nothing between.
         assert_eq!(r.new_rows_for_insert(PageKey::new(5, 2), 1), 1);
@@ -419,5 +575,80 @@ mod tests {
         let got = r.insert(PageKey::new(1400, 2), 2).unwrap();
         assert_eq!(got.evicted, Some(5));
         assert_eq!(r.take_dirty_rows(), vec![0, 2]);
+    }
+
+    /// Two clips of 4 frames (records 0–3 and 4–7) and a still (record 8); level 1 paged
+    /// with 6 slots.
+    fn clips() -> Residency {
+        let clips = Arc::new(vec![
+            Clip {
+                first: 0,
+                frames: 4,
+                key: 2,
+            },
+            Clip {
+                first: 4,
+                frames: 4,
+                key: 0,
+            },
+            Clip {
+                first: 8,
+                frames: 1,
+                key: 0,
+            },
+        ]);
+        let layout = AtlasLayout {
+            block: 2,
+            layer_size: 8,
+            layers: 1,
+            levels: vec![plan(0, 0, 3, 9, true), plan(1, 3, 6, 6, false)],
+        };
+        Residency::new(clips, 9, &layout)
+    }
+
+    #[test]
+    fn a_clip_starts_on_its_key_frame_and_its_row_follows_the_current_frame() {
+        let mut r = clips();
+        assert_eq!((r.current(0), r.current(1), r.current(2)), (2, 4, 8));
+        assert_eq!(r.tile_of(3), 0);
+        assert_eq!(r.tile_of(4), 1);
+        assert_eq!(r.tile_of(8), 2);
+        let f3 = r.insert(PageKey::new(3, 1), 1).unwrap().origin;
+        // Frame 3 is resident but not current: the row still draws frame 2's level 0.
+        assert_eq!(r.resolve(0, 1), 0);
+        r.set_current(0, 3);
+        assert_eq!(r.page_table()[1], [f3.code(), 1], "tile 0, level 1");
+        assert!(!r.is_late(0, 1));
+        assert_eq!(r.page_table()[0], [r.layout().origin(0, 3).code(), 0]);
+    }
+
+    #[test]
+    fn a_late_frame_shows_the_previous_frame_before_a_coarser_level() {
+        let mut r = clips();
+        r.set_current(0, 0);
+        let f0 = r.insert(PageKey::new(0, 1), 1).unwrap().origin;
+        assert!(!r.is_late(0, 1));
+        // The clock moves on to frame 1, whose level-1 page is not here yet: frame 0 stays,
+        // sharp, and the frame counts as late.
+        r.set_current(0, 1);
+        assert_eq!(r.page_table()[1], [f0.code(), 1]);
+        assert!(r.is_late(0, 1));
+        assert_eq!(r.drawn_record(0, 1), 0);
+        // Level 0 always shows the current frame.
+        assert_eq!(r.page_table()[0], [r.layout().origin(0, 1).code(), 0]);
+        // Frame 1 arrives: it is drawn, not late any more.
+        let f1 = r.insert(PageKey::new(1, 1), 2).unwrap().origin;
+        assert_eq!(r.page_table()[1], [f1.code(), 1]);
+        assert!(!r.is_late(0, 1));
+        // Frame 2 is late and the shown frame 1 is evicted meanwhile: coarser, current.
+        r.set_current(0, 2);
+        assert_eq!(r.drawn_record(0, 1), 1);
+        r.remove(PageKey::new(1, 1));
+        assert_eq!(r.resolve(0, 1), 0);
+        assert_eq!(r.drawn_record(0, 1), 2);
+        assert!(
+            !r.is_late(0, 1),
+            "a coarser current frame is not a late one"
+        );
     }
 }

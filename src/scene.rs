@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::library::Library;
 use crate::mosaic::Mosaic;
 use crate::overview::Overview;
+use crate::playback::Clock;
 use crate::streaming::{FrameStats, StreamConfig, StreamingManager};
 use crate::view::{Camera, FrameView};
 use std::path::{Path, PathBuf};
@@ -19,8 +20,8 @@ pub struct Scene {
     pub library: Arc<Library>,
     pub grid: Arc<Vec<u32>>,
     pub overview: Overview,
-    /// Every tile's 1×1 page, tile-major RGBA8: always resident.
-    pub level0: Vec<u8>,
+    /// Every tile's frames, and the rate clips play at.
+    pub clock: Clock,
 }
 
 impl Scene {
@@ -29,15 +30,17 @@ impl Scene {
         let library = mosaic.open_library(path)?;
         // The grid lives once, shared with the streaming manager.
         let grid = Arc::new(std::mem::take(&mut mosaic.grid));
-        let level0 = library.read_level(0)?;
+        // Below one pixel per cell a cell is its tile's key frame's average colour.
+        let level0 = library.read_key_level(0)?;
         let overview = Overview::build(&grid, mosaic.cols(), mosaic.rows(), &level0);
+        let clock = Clock::new(Arc::new(library.clips()), library.params().clip_fps);
         Ok(Scene {
             path: path.to_path_buf(),
             grid,
             mosaic,
             library: Arc::new(library),
             overview,
-            level0,
+            clock,
         })
     }
 
@@ -65,7 +68,8 @@ impl Scene {
         max_layers: u32,
     ) -> Result<AtlasLayout> {
         plan_atlases(&PlanInput {
-            tiles: self.library.tile_count(),
+            records: self.library.record_count(),
+            clips: self.library.has_clips(),
             levels: self.library.levels(),
             gpu_budget,
             screen,
@@ -104,21 +108,37 @@ pub struct StreamedScene<B: AtlasBackend> {
 impl<B: AtlasBackend> StreamedScene<B> {
     /// Starts streaming `scene` into `backend` (laid out as `layout`): loader threads, then
     /// level 0, the pinned levels and the page table written to the backend.
-    pub fn new(scene: Scene, layout: AtlasLayout, mut backend: B, config: StreamConfig) -> Self {
+    pub fn new(
+        scene: Scene,
+        layout: AtlasLayout,
+        mut backend: B,
+        config: StreamConfig,
+    ) -> Result<Self> {
         let mut stream = StreamingManager::new(
             scene.library.clone(),
             scene.grid.clone(),
             scene.cols(),
+            scene.clock.clone(),
             &layout,
             config,
         );
-        stream.init_backend(&mut backend, &scene.level0);
-        StreamedScene {
+        stream.init_backend(&mut backend).map_err(|e| {
+            Error::Store(crate::library::StoreError::Corrupt {
+                path: scene.library.dir.clone(),
+                what: format!("level 0 cannot be read ({e})"),
+            })
+        })?;
+        Ok(StreamedScene {
             scene,
             backend,
             stream,
             layout,
-        }
+        })
+    }
+
+    /// The moment (and mode) clips are drawn at from the next update on.
+    pub fn set_playback(&mut self, playback: crate::playback::Playback) {
+        self.stream.set_playback(playback);
     }
 
     /// One step of streaming for `camera` on a `width × height` view.

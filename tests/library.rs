@@ -7,10 +7,7 @@ use std::path::Path;
 use tessera::library::store::{SourceKey, StoreWriter};
 use tessera::library::{self, page_bytes, BakeOptions, Library, StoreError, StoreParams};
 
-const PARAMS: StoreParams = StoreParams {
-    max_tile: 32,
-    grid: 2,
-};
+const PARAMS: StoreParams = StoreParams::new(32, 2);
 
 fn bake(tiles: &Path, out: &Path) -> anyhow::Result<library::BakeReport> {
     library::bake(&BakeOptions {
@@ -221,7 +218,7 @@ fn interrupted_bake(out: &Path, n: u32) {
             size: 0,
             mtime_ns: 0,
         };
-        w.append(key, &levels, sig).unwrap();
+        w.append_still(key, &levels, sig).unwrap();
     }
     w.checkpoint().unwrap();
 }
@@ -240,10 +237,10 @@ fn an_interrupted_first_bake_never_opens_and_resumes() {
     text.extend_from_slice(b"{\"record\": 3, \"sou");
     fs::write(&journal, text).unwrap();
     let w = StoreWriter::open(&out, PARAMS, false).unwrap();
-    assert_eq!(w.reusable_count(), 3);
+    assert_eq!(w.appended_count(), 3);
     drop(w);
     // Damage the last record's pages: resume keeps only the intact prefix.
-    let level = out.join("level-05.bin");
+    let level = out.join("frames-05.bin");
     let len = fs::metadata(&level).unwrap().len();
     fs::OpenOptions::new()
         .write(true)
@@ -252,7 +249,7 @@ fn an_interrupted_first_bake_never_opens_and_resumes() {
         .set_len(len - 10)
         .unwrap();
     let w = StoreWriter::open(&out, PARAMS, false).unwrap();
-    assert_eq!(w.reusable_count(), 2);
+    assert_eq!(w.appended_count(), 2);
 }
 
 #[test]
@@ -290,18 +287,18 @@ fn damaged_or_foreign_stores_are_refused_with_the_fix() {
     // Future version.
     fs::write(
         &manifest,
-        original.replacen("\"version\": 1", "\"version\": 99", 1),
+        original.replacen("\"version\": 2", "\"version\": 99", 1),
     )
     .unwrap();
     let err = Library::open(&out).err().unwrap().to_string();
     assert!(err.contains("version 99"), "{err}");
 
-    // Records table damaged.
+    // Signatures table damaged.
     fs::write(&manifest, &original).unwrap();
     let records = fs::read_dir(&out)
         .unwrap()
         .flatten()
-        .find(|e| e.file_name().to_string_lossy().starts_with("records-"))
+        .find(|e| e.file_name().to_string_lossy().starts_with("signatures-"))
         .unwrap()
         .path();
     let mut bytes = fs::read(&records).unwrap();
@@ -311,13 +308,13 @@ fn damaged_or_foreign_stores_are_refused_with_the_fix() {
         .err()
         .unwrap()
         .to_string()
-        .contains("records table checksum"));
+        .contains("signatures table checksum"));
     bytes[5] ^= 0xff;
     fs::write(&records, &bytes).unwrap();
 
     // A flipped texel is caught when its page is read.
     let lib = Library::open(&out).unwrap();
-    let level = out.join("level-03.bin");
+    let level = out.join("frames-03.bin");
     let mut texels = fs::read(&level).unwrap();
     texels[7] ^= 0x55;
     fs::write(&level, &texels).unwrap();
@@ -371,16 +368,19 @@ fn a_library_and_mosaic_made_by_the_first_release_still_open_and_grow() {
         library::bake(&BakeOptions {
             tiles_dir: tiles.into(),
             out: lib_path.clone(),
-            params: StoreParams {
-                max_tile: 4,
-                grid: 1,
-            },
+            params: StoreParams::new(4, 1),
             rebuild: false,
             progress: false,
         })
         .unwrap()
     };
     let tiles = dir.path().join("tiles");
+    // The first bake upgrades it to the current format, keeping every id; the mosaic opens.
+    let report = rebake(&tiles);
+    assert!(report.upgraded && report.unchanged);
+    assert_eq!(Library::open(&lib_path).unwrap().manifest.version, 2);
+    tessera::Scene::open(&mosaic).expect("the old mosaic opens on the upgraded library");
+    assert!(!lib_path.join("level-00.bin").exists());
     let manifest = fs::read(lib_path.join("manifest.json")).unwrap();
     assert!(rebake(&tiles).unchanged);
     assert_eq!(fs::read(lib_path.join("manifest.json")).unwrap(), manifest);

@@ -115,7 +115,7 @@ fn failed_loads_draw_fallbacks_log_once_and_do_not_retry() {
         cell_px: 120.0,
     };
     // The store loses its finest pages while the renderer runs.
-    let level6 = fx.library.join("level-06.bin");
+    let level6 = fx.library.join("frames-06.bin");
     std::fs::OpenOptions::new()
         .write(true)
         .open(&level6)

@@ -5,7 +5,7 @@ use super::util::{parse_bytes, parse_cell_px, parse_point, parse_size};
 use clap::{Args, ValueEnum};
 use tessera::matching::CellSpec;
 use tessera::streaming::{Heuristics, StreamConfig};
-use tessera::{Backend, Camera, RenderOptions, RenderStyle, Scene};
+use tessera::{Backend, Camera, Phase, Playback, RenderOptions, RenderStyle, Scene};
 
 /// Cells across when neither --cells nor --cells-wide is given.
 pub const DEFAULT_CELLS_WIDE: u32 = 160;
@@ -166,4 +166,47 @@ impl EngineArgs {
             },
         }
     }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PhaseArg {
+    /// Each clip starts at a frame of its own, so the wall of clips does not cut at once.
+    Random,
+    /// Every clip starts at its first frame.
+    Zero,
+}
+
+/// How clips play (libraries with video tiles).
+#[derive(Args, Clone)]
+#[command(next_help_heading = "Clips (tiles cut from videos)")]
+pub struct PlaybackArgs {
+    /// Show every clip's key frame instead of playing it (image mode).
+    #[arg(long)]
+    pub still: bool,
+    /// Whether clips start in step.
+    #[arg(long, value_enum, default_value = "random")]
+    pub phase: PhaseArg,
+}
+
+impl PlaybackArgs {
+    /// The playback state at `time` seconds.
+    pub fn at(&self, time: f64) -> Playback {
+        Playback {
+            time,
+            still: self.still,
+            phase: match self.phase {
+                PhaseArg::Random => Phase::Random,
+                PhaseArg::Zero => Phase::Zero,
+            },
+        }
+    }
+}
+
+/// Seconds: a finite number, not negative.
+pub fn parse_seconds(s: &str) -> Result<f64, String> {
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .ok_or_else(|| format!("`{s}`: expected seconds, a number from 0 up"))
 }

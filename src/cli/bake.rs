@@ -24,6 +24,13 @@ pub struct BakeArgs {
     /// [default: the library's, else 1].
     #[arg(long)]
     grid: Option<u32>,
+    /// Largest page side kept raw for every frame of a clip (a power of two); larger levels
+    /// of clips are kept as JPEG [default: the library's, else 64].
+    #[arg(long)]
+    raw_max: Option<u32>,
+    /// Frames per second clips are sampled at and play at [default: the library's, else 12].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=60))]
+    tile_fps: Option<u32>,
     /// Throw away what the library holds and bake every picture again. Tile ids start over,
     /// so mosaics matched against the old library must be matched again.
     #[arg(long)]
@@ -54,13 +61,29 @@ pub fn run(a: BakeArgs) -> anyhow::Result<()> {
     // Options not given keep what the library was baked with, so a re-bake needs only
     // --tiles and -o.
     let existing = library::store::existing_params(&library_path);
+    let max_tile = a.max_tile.or(existing.map(|p| p.max_tile)).unwrap_or(256);
+    let defaults = StoreParams::new(max_tile, 1);
     let params = StoreParams {
-        max_tile: a.max_tile.or(existing.map(|p| p.max_tile)).unwrap_or(256),
+        max_tile,
         grid: a.grid.or(existing.map(|p| p.grid)).unwrap_or(1),
+        raw_max: a
+            .raw_max
+            .or(existing.map(|p| p.raw_max))
+            .unwrap_or(defaults.raw_max),
+        clip_fps: a
+            .tile_fps
+            .or(existing.map(|p| p.clip_fps))
+            .unwrap_or(defaults.clip_fps),
     };
     anyhow::ensure!(
         params.max_tile.is_power_of_two() && params.max_tile <= 1024,
         "--max-tile {}: must be a power of two up to 1024",
+        params.max_tile
+    );
+    anyhow::ensure!(
+        params.raw_max.is_power_of_two() && params.raw_max <= params.max_tile,
+        "--raw-max {}: must be a power of two up to --max-tile ({})",
+        params.raw_max,
         params.max_tile
     );
     anyhow::ensure!(
@@ -77,6 +100,12 @@ pub fn run(a: BakeArgs) -> anyhow::Result<()> {
     };
     let started = std::time::Instant::now();
     let report = library::bake(&opts)?;
+    if report.upgraded {
+        println!(
+            "library {}: upgraded to the current format (tile ids and mosaics kept)",
+            library_path.display()
+        );
+    }
     if report.unchanged {
         println!(
             "library {}: unchanged, {} tiles ({} skipped), in {:.1} s",

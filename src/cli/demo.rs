@@ -184,10 +184,7 @@ pub fn prepare(cache: &Path, progress: bool) -> anyhow::Result<DemoData> {
     let report = library::bake(&BakeOptions {
         tiles_dir: tiles,
         out: library.clone(),
-        params: StoreParams {
-            max_tile: 256,
-            grid: 2,
-        },
+        params: StoreParams::new(256, 2),
         rebuild: false,
         progress,
     })?;

@@ -1,6 +1,6 @@
 //! `tessera render`: one view to a picture, or a camera path to a video, headless.
 
-use super::args::{EngineArgs, SizeArg, ViewArgs};
+use super::args::{parse_seconds, EngineArgs, PlaybackArgs, SizeArg, ViewArgs};
 use super::util::human_bytes;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
@@ -21,6 +21,11 @@ pub struct RenderArgs {
     size: SizeArg,
     #[command(flatten)]
     view: ViewArgs,
+    /// The moment drawn, in seconds of playback (a picture; a video starts at 0).
+    #[arg(long, default_value_t = 0.0, value_parser = parse_seconds)]
+    time: f64,
+    #[command(flatten)]
+    playback: PlaybackArgs,
     #[command(flatten)]
     video: VideoArgs,
     #[command(flatten)]
@@ -95,6 +100,7 @@ pub fn run(a: RenderArgs) -> anyhow::Result<()> {
     let size = a.size.size;
     let camera = a.view.camera(&scene, size);
     let mut renderer = HeadlessRenderer::new(scene, &a.engine.options(size, a.view.style(), true))?;
+    renderer.set_playback(a.playback.at(a.time));
     let (img, stats) = renderer.render(&camera)?;
     save_picture(&a.output, format, img)?;
     println!(
@@ -187,8 +193,13 @@ fn render_video(a: RenderArgs) -> anyhow::Result<()> {
         std::io::IsTerminal::is_terminal(&std::io::stderr()),
         "frames",
     );
-    let cameras = path.iter().map(|f| f.camera);
-    let recorded = renderer.record(cameras, pacing, &mut video, |n| bar.set_position(n as u64));
+    // Clips play along the path: frame n is drawn at n / fps seconds.
+    let fps = v.fps as f64;
+    let frames = path
+        .iter()
+        .enumerate()
+        .map(|(n, f)| (f.camera, a.playback.at(n as f64 / fps)));
+    let recorded = renderer.record(frames, pacing, &mut video, |n| bar.set_position(n as u64));
     bar.finish_and_clear();
     let recorded = recorded?;
     let encoded = video.finish()?;

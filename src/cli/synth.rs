@@ -5,9 +5,9 @@
 use clap::Args;
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
-use tessera::library::procedural::{synth_target, synth_tile};
+use tessera::library::procedural::{synth_frame, synth_target};
 use tessera::library::pyramid::build_pyramid;
-use tessera::library::signature::tile_signature;
+use tessera::library::signature::{clip_signature, tile_signature};
 use tessera::library::store::{SourceKey, StoreParams, StoreWriter, TileEntry};
 use tessera::matching::{match_cells, target_signatures, KdIndex, MatchOptions};
 use tessera::mosaic::Mosaic;
@@ -15,9 +15,15 @@ use tessera::progress::progress_bar;
 
 #[derive(Args)]
 pub struct SynthArgs {
-    /// Number of distinct tiles.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    /// Number of distinct still tiles.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=10_000_000))]
     tiles: u32,
+    /// Number of distinct moving clips (after the stills).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=10_000_000))]
+    clips: u32,
+    /// Frames of each clip.
+    #[arg(long, default_value_t = 48, value_parser = clap::value_parser!(u32).range(2..=10_000))]
+    frames: u32,
     /// Largest tile side (power of two up to 1024).
     #[arg(long, default_value_t = 256)]
     max_tile: u32,
@@ -40,6 +46,10 @@ pub fn command(a: SynthArgs) -> anyhow::Result<()> {
         "--max-tile {}: must be a power of two up to 1024",
         a.max_tile
     );
+    anyhow::ensure!(
+        a.tiles + a.clips > 0,
+        "nothing to make: give --tiles N (stills) and/or --clips N (clips of --frames F)"
+    );
     let library = a
         .library
         .clone()
@@ -47,10 +57,9 @@ pub fn command(a: SynthArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let mosaic = synth(&SynthOptions {
         tiles: a.tiles,
-        params: StoreParams {
-            max_tile: a.max_tile,
-            grid: a.grid,
-        },
+        clips: a.clips,
+        frames: a.frames,
+        params: StoreParams::new(a.max_tile, a.grid),
         cells: a.cells,
         library: library.clone(),
         mosaic: a.output.clone(),
@@ -58,9 +67,11 @@ pub fn command(a: SynthArgs) -> anyhow::Result<()> {
     })?;
     let (distinct, _, top) = mosaic.usage();
     println!(
-        "synthetic library {} ({} tiles) and mosaic {} ({}×{} cells, {} distinct tiles, most repeated {}×) in {:.1} s",
+        "synthetic library {} ({} stills, {} clips of {} frames) and mosaic {} ({}×{} cells, {} distinct tiles, most repeated {}×) in {:.1} s",
         library.display(),
         a.tiles,
+        a.clips,
+        a.frames,
         a.output.display(),
         a.cells.0,
         a.cells.1,
@@ -73,6 +84,8 @@ pub fn command(a: SynthArgs) -> anyhow::Result<()> {
 
 pub struct SynthOptions {
     pub tiles: u32,
+    pub clips: u32,
+    pub frames: u32,
     pub params: StoreParams,
     pub cells: (u32, u32),
     pub library: PathBuf,
@@ -83,40 +96,74 @@ pub struct SynthOptions {
 pub fn synth(opts: &SynthOptions) -> anyhow::Result<Mosaic> {
     let params = opts.params;
     let mut writer = StoreWriter::open(&opts.library, params, false)?;
-    let keys: Vec<SourceKey> = (0..opts.tiles)
+    // Tile i < tiles is still i; the rest are clips.
+    let count = opts.tiles + opts.clips;
+    let keys: Vec<SourceKey> = (0..count)
         .map(|i| SourceKey {
-            path: format!("synth/{i:06}"),
+            path: if i < opts.tiles {
+                format!("synth/{i:06}")
+            } else {
+                format!("synth/clip-{i:06}-{}", opts.frames)
+            },
             size: params.max_tile as u64,
             mtime_ns: 0,
         })
         .collect();
-    let todo: Vec<u32> = (0..opts.tiles)
-        .filter(|&i| writer.reusable(&keys[i as usize]).is_none())
+    // Tiles made by an earlier run (committed, or journaled by an interrupted one) stay.
+    let committed: std::collections::HashMap<SourceKey, TileEntry> = writer
+        .committed()
+        .map(|m| {
+            m.tiles
+                .iter()
+                .map(|t| (t.source.clone(), t.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut tiles: Vec<Option<TileEntry>> = keys
+        .iter()
+        .map(|k| {
+            committed
+                .get(k)
+                .cloned()
+                .or_else(|| writer.appended_from(k).pop())
+        })
+        .collect();
+    let todo: Vec<u32> = (0..count)
+        .filter(|&i| tiles[i as usize].is_none())
         .collect();
     let bar = progress_bar(todo.len() as u64, opts.progress, "synth");
-    for chunk in todo.chunks(64) {
+    let frames_of = |i: u32| if i < opts.tiles { 1 } else { opts.frames };
+    let per_chunk = (4096 / frames_of(count - 1)).clamp(1, 64) as usize;
+    for chunk in todo.chunks(per_chunk) {
         let baked: Vec<_> = chunk
             .par_iter()
             .map(|&i| {
-                let top = synth_tile(i, params.max_tile);
-                (i, build_pyramid(&top), tile_signature(&top, params.grid))
+                let n = frames_of(i);
+                let frames: Vec<_> = (0..n)
+                    .map(|f| synth_frame(i, f, n, params.max_tile))
+                    .map(|top| (build_pyramid(&top), tile_signature(&top, params.grid)))
+                    .collect();
+                (i, frames)
             })
             .collect();
-        for (i, levels, sig) in baked {
-            writer.append(keys[i as usize].clone(), &levels, sig)?;
+        for (i, frames) in baked {
+            let key = keys[i as usize].clone();
+            let tile = if frames.len() == 1 {
+                let (levels, sig) = frames.into_iter().next().expect("one frame");
+                writer.append_still(key, &levels, sig)?
+            } else {
+                let sigs: Vec<Vec<f32>> = frames.iter().map(|f| f.1.clone()).collect();
+                let (signature, key_frame) = clip_signature(&sigs);
+                let pages: Vec<Vec<Vec<u8>>> = frames.into_iter().map(|f| f.0).collect();
+                writer.append_clip(key, None, &pages, key_frame, signature)?
+            };
+            tiles[i as usize] = Some(tile);
             bar.inc(1);
         }
         writer.checkpoint()?;
     }
     bar.finish_and_clear();
-    let tiles: Vec<TileEntry> = keys
-        .iter()
-        .map(|k| TileEntry {
-            record: writer.reusable(k).expect("baked above"),
-            source: k.clone(),
-            retired: false,
-        })
-        .collect();
+    let tiles: Vec<TileEntry> = tiles.into_iter().map(|t| t.expect("made above")).collect();
     writer.commit(tiles, Vec::new(), "(synthetic)".into())?;
 
     let library = tessera::library::Library::open(&opts.library)?;

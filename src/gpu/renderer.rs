@@ -66,7 +66,7 @@ impl MosaicRenderer {
         // The GPU holds the overview now.
         scene.release_overview();
         Ok(MosaicRenderer {
-            inner: StreamedScene::new(scene, layout, mosaic, opts.stream),
+            inner: StreamedScene::new(scene, layout, mosaic, opts.stream)?,
             style: opts.style,
         })
     }
@@ -83,6 +83,11 @@ impl MosaicRenderer {
     /// Bytes of atlas allocated on the GPU.
     pub fn atlas_bytes(&self) -> u64 {
         self.inner.backend.atlas_bytes()
+    }
+
+    /// The moment clips are drawn at (and whether they play), from the next `update` on.
+    pub fn set_playback(&mut self, playback: crate::playback::Playback) {
+        self.inner.set_playback(playback);
     }
 
     /// One step of streaming for `camera` on a `width × height` viewport: uploads what is

@@ -12,7 +12,7 @@ use super::signature::tile_signature;
 use super::store::{SkippedSource, SourceKey, StoreParams, StoreWriter, TileEntry};
 use anyhow::{bail, Context};
 use rayon::prelude::*;
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 #[derive(Clone, Debug)]
@@ -34,8 +34,10 @@ pub struct BakeReport {
     /// Tiles retired by this bake: their picture was removed or changed.
     pub retired: usize,
     pub skipped: Vec<SkippedSource>,
-    /// Nothing changed since the last bake: nothing was written.
+    /// No tile changed since the last bake: nothing was written (beyond an upgrade).
     pub unchanged: bool,
+    /// The library was in an older format and was upgraded, every tile id kept.
+    pub upgraded: bool,
 }
 
 /// Largest picture side accepted; larger claims are refused before any allocation.
@@ -223,16 +225,17 @@ pub fn bake(opts: &BakeOptions) -> anyhow::Result<BakeReport> {
 
     // The library so far, in id order: a tile stays while its source is there unchanged, is
     // retired otherwise, and comes back if that same source returns.
-    let present: HashMap<&SourceKey, &PathBuf> = sources.iter().map(|(p, k)| (k, p)).collect();
+    let present: HashSet<&SourceKey> = sources.iter().map(|(_, k)| k).collect();
     let previous: Vec<TileEntry> = writer
         .committed()
         .map(|m| m.tiles.clone())
         .unwrap_or_default();
     let mut tiles = Vec::with_capacity(previous.len() + sources.len());
-    let mut kept = std::collections::HashSet::new();
+    let mut kept = HashSet::new();
     let (mut retired, mut revived) = (0, 0);
     for mut tile in previous {
-        let here = present.contains_key(&tile.source) && !kept.contains(&tile.source);
+        // A video source has a tile per shot: all of them stay or go together.
+        let here = present.contains(&tile.source);
         if here {
             kept.insert(tile.source.clone());
         }
@@ -260,18 +263,21 @@ pub fn bake(opts: &BakeOptions) -> anyhow::Result<BakeReport> {
     for chunk in todo.chunks(batch) {
         let results: Vec<_> = chunk
             .par_iter()
-            .map(|(path, key)| match writer.reusable(key) {
+            .map(|(path, key)| {
                 // Journaled by an interrupted bake: its pages are on disk already.
-                Some(record) => (path, key, Ok(Err(record))),
-                None => (path, key, bake_file(path, opts.params).map(Ok)),
+                let journaled = writer.appended_from(key);
+                if !journaled.is_empty() {
+                    return (path, key, Ok(Err(journaled)));
+                }
+                (path, key, bake_file(path, opts.params).map(Ok))
             })
             .collect();
         for (path, key, result) in results {
-            let record = match result {
-                Ok(Err(record)) => record,
+            match result {
+                Ok(Err(journaled)) => tiles.extend(journaled),
                 Ok(Ok((levels, signature))) => {
                     baked += 1;
-                    writer.append(key.clone(), &levels, signature)?
+                    tiles.push(writer.append_still(key.clone(), &levels, signature)?);
                 }
                 Err(reason) => {
                     bar.suspend(|| tracing::warn!("skipping {}: {reason}", path.display()));
@@ -279,15 +285,8 @@ pub fn bake(opts: &BakeOptions) -> anyhow::Result<BakeReport> {
                         path: key.path.clone(),
                         reason,
                     });
-                    bar.inc(1);
-                    continue;
                 }
-            };
-            tiles.push(TileEntry {
-                source: key.clone(),
-                record,
-                retired: false,
-            });
+            }
             bar.inc(1);
         }
         writer.checkpoint()?;
@@ -319,6 +318,7 @@ pub fn bake(opts: &BakeOptions) -> anyhow::Result<BakeReport> {
         retired,
         skipped: skipped.clone(),
         unchanged,
+        upgraded: writer.upgraded(),
     };
     if unchanged {
         writer.abandon()?;

@@ -30,3 +30,41 @@ pub fn tile_signature(tile: &LinearTile, grid: u32) -> Vec<f32> {
     }
     sig
 }
+
+/// A clip's signature and key frame from its frames' signatures: the mean signature, and the
+/// frame whose own signature is nearest it (the clip's most typical frame, shown when clips
+/// are still).
+pub fn clip_signature(frames: &[Vec<f32>]) -> (Vec<f32>, u32) {
+    assert!(!frames.is_empty());
+    let n = frames[0].len();
+    let mut mean = vec![0f32; n];
+    for f in frames {
+        for (m, v) in mean.iter_mut().zip(f) {
+            *m += v / frames.len() as f32;
+        }
+    }
+    let distance =
+        |f: &Vec<f32>| -> f32 { f.iter().zip(&mean).map(|(a, b)| (a - b) * (a - b)).sum() };
+    let key = (0..frames.len())
+        .min_by(|&a, &b| distance(&frames[a]).total_cmp(&distance(&frames[b])))
+        .unwrap_or(0);
+    (mean, key as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_clip_signature_is_the_mean_and_its_key_the_most_typical_frame() {
+        let frames = vec![
+            vec![0.0, 0.0, 0.0],
+            vec![10.0, 0.0, 0.0],
+            vec![4.0, 0.0, 0.0],
+            vec![30.0, 0.0, 0.0],
+        ];
+        let (mean, key) = clip_signature(&frames);
+        assert_eq!(mean, vec![11.0, 0.0, 0.0]);
+        assert_eq!(key, 1);
+    }
+}

@@ -34,17 +34,17 @@ impl PageCache {
         self.evictions
     }
     pub fn contains(&self, key: &PageKey) -> bool {
-        self.levels[key.level as usize].contains(&key.tile)
+        self.levels[key.level as usize].contains(&key.record)
     }
 
     pub fn get(&mut self, key: &PageKey, frame: u64) -> Option<&[u8]> {
-        let (texels, used) = self.levels[key.level as usize].get_mut(&key.tile)?;
+        let (texels, used) = self.levels[key.level as usize].get_mut(&key.record)?;
         *used = frame;
         Some(texels)
     }
 
     pub fn remove(&mut self, key: &PageKey) {
-        if self.levels[key.level as usize].pop(&key.tile).is_some() {
+        if self.levels[key.level as usize].pop(&key.record).is_some() {
             self.bytes -= page_bytes(key.level as usize) as u64;
         }
     }
@@ -57,7 +57,7 @@ impl PageCache {
             return;
         }
         if self.levels[key.level as usize]
-            .put(key.tile, (texels, frame))
+            .put(key.record, (texels, frame))
             .is_none()
         {
             self.bytes += size;
@@ -85,7 +85,7 @@ impl PageCache {
             .enumerate()
             .filter_map(|(level, lru)| {
                 let (&tile, (_, used)) = lru.peek_lru()?;
-                if level == keep.level as usize && tile == keep.tile {
+                if level == keep.level as usize && tile == keep.record {
                     return None;
                 }
                 let age = (now - used.min(&now) + 1) as f64;

@@ -143,6 +143,12 @@ impl Drop for LoaderPool {
     }
 }
 
+/// Most records one read takes ahead of the one asked for: two seconds of a clip at 12
+/// fps, so a playing clip costs one read every two seconds rather than one per frame...
+const READ_AHEAD_RECORDS: u32 = 24;
+/// ... and most bytes one read takes (large pages are read fewer at a time).
+pub const READ_AHEAD_BYTES: usize = 512 << 10;
+
 fn loader_main(
     shared: &(Mutex<Queue>, Condvar),
     source: &dyn PageSource,
@@ -151,34 +157,73 @@ fn loader_main(
 ) {
     let (lock, cvar) = shared;
     loop {
-        let key = {
+        let (key, count) = {
             let mut q = lock.lock().unwrap();
             loop {
                 if q.shutdown {
                     return;
                 }
-                if let Some(key) = q.pending.pop_front() {
-                    q.queued.remove(&key);
-                    q.in_flight.insert(key);
-                    break key;
+                let Some(key) = q.pending.pop_front() else {
+                    q = cvar.wait(q).unwrap();
+                    continue;
+                };
+                q.queued.remove(&key);
+                if q.in_flight.contains(&key) {
+                    continue; // already being read, ahead of another record of its clip
                 }
-                q = cvar.wait(q).unwrap();
+                q.in_flight.insert(key);
+                // Read on through the clip's following frames, as far as none is in flight.
+                let size = page_bytes(key.level as usize);
+                let cap = READ_AHEAD_RECORDS
+                    .min((READ_AHEAD_BYTES / size).max(1) as u32)
+                    .min(source.run_from(key.record));
+                let mut count = 1;
+                while count < cap {
+                    let next = PageKey::new(key.record + count, key.level as usize);
+                    if !q.in_flight.insert(next) {
+                        break;
+                    }
+                    count += 1;
+                }
+                break (key, count);
             }
         };
         let size = page_bytes(key.level as usize);
-        let mut page = vec![0u8; size];
-        let result = source
-            .read_page(key.tile, key.level as usize, &mut page)
-            .map(|()| page);
-        {
-            let mut q = lock.lock().unwrap();
-            while q.in_channel > 0 && q.in_channel + size > channel_bytes && !q.shutdown {
-                q = cvar.wait(q).unwrap();
+        let mut pages = vec![0u8; size * count as usize];
+        let level = key.level as usize;
+        let results: Vec<LoadResult> =
+            match source.read_records(key.record, count, level, &mut pages) {
+                Ok(()) => pages
+                    .chunks_exact(size)
+                    .enumerate()
+                    .map(|(i, p)| (PageKey::new(key.record + i as u32, level), Ok(p.to_vec())))
+                    .collect(),
+                // Say which pages failed: read them one by one.
+                Err(_) => (0..count)
+                    .map(|i| {
+                        let k = PageKey::new(key.record + i, level);
+                        let mut page = vec![0u8; size];
+                        (
+                            k,
+                            source
+                                .read_records(k.record, 1, level, &mut page)
+                                .map(|()| page),
+                        )
+                    })
+                    .collect(),
+            };
+        drop(pages);
+        for result in results {
+            {
+                let mut q = lock.lock().unwrap();
+                while q.in_channel > 0 && q.in_channel + size > channel_bytes && !q.shutdown {
+                    q = cvar.wait(q).unwrap();
+                }
+                q.in_channel += size;
             }
-            q.in_channel += size;
-        }
-        if tx.send((key, result)).is_err() {
-            return;
+            if tx.send(result).is_err() {
+                return;
+            }
         }
     }
 }

@@ -1,7 +1,9 @@
-//! The streaming manager: each frame, the planner says which pages are wanted; the manager
-//! uploads what is ready (within the upload budget), requests the rest from the loaders, and
-//! keeps the page table in step. The render thread only moves bytes it already holds; every
-//! read is done by loader threads (or, in synchronous mode, inline and deterministic).
+//! The streaming manager: each frame, the planner says which tiles are on screen and which
+//! pages they want; the manager moves each visible tile to its frame for the playback
+//! clock, uploads what is ready (within the upload budget: the frames wanted now, then the
+//! frames playing clips need next), requests the rest from the loaders, and keeps the page
+//! table in step. The render thread only moves bytes it already holds; every read is done
+//! by loader threads (or, in synchronous mode, inline and deterministic).
 
 use super::cache::PageCache;
 use super::loader::LoaderPool;
@@ -9,6 +11,7 @@ use super::planner::{Planner, Want};
 use super::{FrameStats, Heuristics, PageSource, StreamConfig};
 use crate::atlas::{upload_cost, AtlasBackend, AtlasLayout, PAGE_TABLE_ROW_BYTES};
 use crate::library::page_bytes;
+use crate::playback::{Clock, Playback};
 use crate::residency::{PageKey, Residency};
 use crate::view::FrameView;
 use std::sync::Arc;
@@ -16,6 +19,8 @@ use std::sync::Arc;
 pub struct StreamingManager {
     source: Arc<dyn PageSource>,
     planner: Planner,
+    clock: Clock,
+    playback: Playback,
     residency: Residency,
     cache: PageCache,
     loader: Option<LoaderPool>,
@@ -31,10 +36,11 @@ impl StreamingManager {
         source: Arc<dyn PageSource>,
         grid: Arc<Vec<u32>>,
         cols: u32,
+        clock: Clock,
         layout: &AtlasLayout,
         config: StreamConfig,
     ) -> StreamingManager {
-        let tiles = source.tile_count();
+        let tiles = clock.clips().len() as u32;
         let largest_page = page_bytes(layout.levels.len().saturating_sub(1)) as u64;
         // Loaded pages may queue up to two frames of uploads: enough to keep the budget busy.
         let channel_bytes = (2 * config.upload_budget)
@@ -43,10 +49,13 @@ impl StreamingManager {
         // --ram-budget covers every page held on the CPU: what waits in the channel or is
         // being read comes off the cache's share (which keeps at least half, so tiny budgets
         // still stream).
+        // A loader holds one read (up to READ_AHEAD_BYTES of a clip's frames, or one large
+        // page) twice over while it splits it into pages.
+        let per_loader = 2 * largest_page.max(super::loader::READ_AHEAD_BYTES as u64);
         let in_transit = if config.synchronous {
             0
         } else {
-            channel_bytes + config.loader_threads.max(1) as u64 * largest_page
+            channel_bytes + config.loader_threads.max(1) as u64 * per_loader
         };
         let cache_budget = config
             .ram_budget
@@ -60,7 +69,7 @@ impl StreamingManager {
             )
         });
         StreamingManager {
-            residency: Residency::new(tiles, layout),
+            residency: Residency::new(clock.clips().clone(), source.record_count(), layout),
             cache: PageCache::new(
                 layout.levels.len(),
                 cache_budget,
@@ -68,6 +77,8 @@ impl StreamingManager {
             ),
             source,
             planner: Planner::new(grid, cols, tiles, config.heuristics),
+            clock,
+            playback: Playback::default(),
             loader,
             config,
             frame: 0,
@@ -83,66 +94,93 @@ impl StreamingManager {
     pub fn config(&self) -> &StreamConfig {
         &self.config
     }
-
-    /// Writes level 0 and every pinned level for every tile, and the initial page table.
-    /// Call once per backend.
-    pub fn init_backend(&mut self, backend: &mut dyn AtlasBackend, level0: &[u8]) {
-        for (tile, page) in level0.chunks_exact(4).enumerate() {
-            backend.write_page(self.residency.layout().origin(0, tile as u32), 1, page);
-        }
-        self.load_pinned_levels(backend);
-        let rows = self.residency.take_dirty_rows();
-        backend.write_page_table(self.residency.page_table(), &rows);
-        backend.flush();
+    pub fn playback(&self) -> &Playback {
+        &self.playback
+    }
+    /// The moment and mode the next frames are drawn at.
+    pub fn set_playback(&mut self, playback: Playback) {
+        self.playback = playback;
     }
 
-    /// Reads every page of every pinned level (the fast pool) and uploads it, once. With
-    /// those levels complete, a zoomed-out frame wants nothing and scans no cells; lazily
-    /// filled, they never complete (a mosaic rarely uses every tile) and every zoomed-out
-    /// frame would walk its two million cells. Reads run in parallel, in chunks of about
-    /// 4 MiB so the transient buffer stays small; a page that fails is drawn from the
-    /// finest coarser page resident, and logged once.
-    fn load_pinned_levels(&mut self, backend: &mut dyn AtlasBackend) {
-        use rayon::prelude::*;
-        const CHUNK_BYTES: usize = 4 << 20;
+    /// Writes level 0 of every record, every pinned level, and the whole page table to a
+    /// fresh backend. Call once per backend. Fails only when level 0 cannot be read: it is
+    /// every other page's fallback.
+    pub fn init_backend(&mut self, backend: &mut dyn AtlasBackend) -> Result<(), String> {
         let started = std::time::Instant::now();
-        let tiles = self.source.tile_count() as usize;
-        let source = self.source.clone();
+        self.load_level(backend, 0)?;
         let mut loaded = 0u64;
         for level in 1..self.residency.levels() {
-            if !self.residency.is_pinned(level) {
-                continue;
-            }
-            let bytes = page_bytes(level);
-            let per_chunk = (CHUNK_BYTES / bytes).max(1);
-            let mut chunk = vec![0u8; per_chunk.min(tiles) * bytes];
-            for first in (0..tiles).step_by(per_chunk) {
-                let count = per_chunk.min(tiles - first);
-                let results: Vec<Result<(), String>> = chunk[..count * bytes]
-                    .par_chunks_exact_mut(bytes)
-                    .enumerate()
-                    .map(|(i, page)| source.read_page((first + i) as u32, level, page))
-                    .collect();
-                for (i, result) in results.into_iter().enumerate() {
-                    let key = PageKey::new((first + i) as u32, level);
-                    if let Err(e) = result {
-                        self.accept(key, Err(e));
-                        continue;
-                    }
-                    if let Ok(inserted) = self.residency.insert(key, 0) {
-                        let page = &chunk[i * bytes..][..bytes];
-                        backend.write_page(inserted.origin, 1 << level, page);
-                        loaded += bytes as u64;
-                    }
+            if self.residency.is_pinned(level) {
+                // A pinned page that fails is drawn from the finest coarser page resident,
+                // and logged once.
+                if let Err(e) = self.load_level(backend, level) {
+                    self.log_failure(&e);
                 }
-                backend.flush();
+                loaded += self.residency.resident_count(level) as u64 * page_bytes(level) as u64;
             }
         }
         tracing::info!(
-            "pinned levels loaded: {:.1} MiB in {:.2} s",
+            "level 0 and pinned levels loaded: {:.1} MiB in {:.2} s",
             loaded as f64 / (1 << 20) as f64,
             started.elapsed().as_secs_f64()
         );
+        self.residency.mark_all_dirty();
+        let rows = self.residency.take_dirty_rows();
+        backend.write_page_table(self.residency.page_table(), &rows);
+        backend.flush();
+        Ok(())
+    }
+
+    /// Reads every record's page of `level` and uploads it, once: level 0 (every page's
+    /// fallback) and the pinned levels (the fast pool). With those complete, a zoomed-out
+    /// frame wants nothing and scans no cells; lazily filled, they never complete (a mosaic
+    /// rarely uses every tile) and every zoomed-out frame would walk its two million cells.
+    /// Reads run in parallel, in chunks of about 4 MiB so the transient buffer stays small.
+    fn load_level(&mut self, backend: &mut dyn AtlasBackend, level: usize) -> Result<(), String> {
+        use rayon::prelude::*;
+        const CHUNK_BYTES: usize = 4 << 20;
+        const RUN: usize = 256;
+        let records = self.source.record_count() as usize;
+        let bytes = page_bytes(level);
+        let per_chunk = (CHUNK_BYTES / bytes).max(1).min(records.max(1));
+        let mut chunk = vec![0u8; per_chunk * bytes];
+        let mut first_error = None;
+        for first in (0..records).step_by(per_chunk) {
+            let count = per_chunk.min(records - first);
+            let source = &self.source;
+            let results: Vec<(usize, usize, Result<(), String>)> = chunk[..count * bytes]
+                .par_chunks_mut(RUN * bytes)
+                .enumerate()
+                .map(|(i, run)| {
+                    let at = first + i * RUN;
+                    let n = run.len() / bytes;
+                    (at, n, source.read_records(at as u32, n as u32, level, run))
+                })
+                .collect();
+            for (at, n, result) in results {
+                if let Err(e) = result {
+                    first_error.get_or_insert(e);
+                    if level == 0 {
+                        break;
+                    }
+                    continue;
+                }
+                for r in at..at + n {
+                    let page = &chunk[(r - first) * bytes..][..bytes];
+                    let key = PageKey::new(r as u32, level);
+                    if level == 0 {
+                        backend.write_page(self.residency.layout().origin(0, r as u32), 1, page);
+                    } else if let Ok(inserted) = self.residency.insert(key, 0) {
+                        backend.write_page(inserted.origin, 1 << level, page);
+                    }
+                }
+            }
+            if level == 0 && first_error.is_some() {
+                break;
+            }
+            backend.flush();
+        }
+        first_error.map_or(Ok(()), Err)
     }
 
     /// Prepares residency for drawing `view`: plans the frame, then applies the plan
@@ -163,20 +201,61 @@ impl StreamingManager {
             }
         }
 
-        let plan = self
-            .planner
-            .plan(view, &self.residency, self.loader.is_some());
+        let plan = self.planner.plan(
+            view,
+            &self.residency,
+            &self.clock,
+            &self.playback,
+            self.loader.is_some(),
+        );
+        // Every tile on screen shows its frame for the clock.
+        for &tile in &plan.visible {
+            let record = self.clock.record(tile, &self.playback);
+            self.residency.set_current(tile, record);
+        }
         stats.wanted = plan.wants.len();
         // What this frame draws (wanted pages or their fallbacks) is in use: not evictable.
         for w in &plan.wants {
-            let drawn = self.residency.resolve(w.key.tile, w.key.level as usize);
+            let level = w.key.level as usize;
+            let drawn = self.residency.resolve(w.tile, level);
+            let record = self.residency.drawn_record(w.tile, level);
             self.residency
-                .touch(PageKey::new(w.key.tile, drawn), self.frame);
+                .touch(PageKey::new(record, drawn), self.frame);
         }
         let mut requests = self.upload_or_request(&plan.wants, backend, &mut stats);
+        // The frames playing clips need next: uploaded if ready and the budget allows,
+        // else read, after everything wanted now.
+        let budget = self.budget();
+        for &key in &plan.ahead {
+            if self.residency.is_resident(key) || self.failed.contains(&key) {
+                if self.residency.is_resident(key) {
+                    self.residency.touch(key, self.frame);
+                }
+                continue;
+            }
+            if !self.cache.contains(&key) {
+                requests.push(key);
+            } else if self.residency.has_room(key.level as usize, self.frame) {
+                let cost = self.upload_cost(key);
+                if stats.uploaded_bytes + cost <= budget {
+                    self.upload(key, backend);
+                    stats.uploaded_bytes += cost;
+                    stats.uploaded_pages += 1;
+                }
+            }
+        }
         requests.extend(plan.prefetch.into_iter().filter(|k| {
             !self.residency.is_resident(*k) && !self.cache.contains(k) && !self.failed.contains(k)
         }));
+        // Playing clips on screen, and those drawing a frame the clock has passed.
+        if let Some(hi) = (!view.uses_overview()).then_some(view.levels.hi) {
+            for &tile in &plan.visible {
+                if self.clock.plays(tile, &self.playback) {
+                    stats.tile_frames_shown += 1;
+                    stats.late_tile_frames += self.residency.is_late(tile, hi) as usize;
+                }
+            }
+        }
         if let Some(loader) = &self.loader {
             loader.submit(&requests, self.config.heuristics.cancel);
             stats.queue_depth = loader.queue_depth();
@@ -208,11 +287,7 @@ impl StreamingManager {
         backend: &mut dyn AtlasBackend,
         stats: &mut FrameStats,
     ) -> Vec<PageKey> {
-        let budget = if self.config.synchronous {
-            u64::MAX
-        } else {
-            self.config.upload_budget
-        };
+        let budget = self.budget();
         let mut requests = Vec::new();
         for w in wants {
             let key = w.key;
@@ -227,14 +302,13 @@ impl StreamingManager {
                 let mut page = vec![0u8; page_bytes(key.level as usize)];
                 let result = self
                     .source
-                    .read_page(key.tile, key.level as usize, &mut page)
+                    .read_records(key.record, 1, key.level as usize, &mut page)
                     .map(|()| page);
                 self.accept(key, result);
             }
             let room = self.residency.has_room(key.level as usize, self.frame);
             if self.cache.contains(&key) && room {
-                let rows = self.residency.new_rows_for_insert(key, self.frame) as u64;
-                let cost = upload_cost(key.level as usize) + rows * PAGE_TABLE_ROW_BYTES;
+                let cost = self.upload_cost(key);
                 // The first upload always goes, so a page larger than the budget still does.
                 if stats.uploaded_bytes == 0 || stats.uploaded_bytes + cost <= budget {
                     self.upload(key, backend);
@@ -278,18 +352,39 @@ impl StreamingManager {
         }
     }
 
+    /// Bytes that may be uploaded this frame.
+    fn budget(&self) -> u64 {
+        if self.config.synchronous {
+            u64::MAX
+        } else {
+            self.config.upload_budget
+        }
+    }
+
+    /// What uploading `key` now costs against the budget: its staged bytes, and every
+    /// page-table row it changes that no earlier upload this frame changed.
+    fn upload_cost(&self, key: PageKey) -> u64 {
+        let rows = self.residency.new_rows_for_insert(key, self.frame) as u64;
+        upload_cost(key.level as usize) + rows * PAGE_TABLE_ROW_BYTES
+    }
+
     fn accept(&mut self, key: PageKey, result: Result<Vec<u8>, String>) {
         match result {
             Ok(texels) => self.cache.insert(key, texels, self.frame),
             Err(e) => {
-                if self.errors_logged == 0 {
-                    tracing::error!("cannot load tile pages: {e}; drawing coarser levels instead (further failures are counted, not logged)");
-                    self.errors_logged += 1;
-                } else {
-                    tracing::debug!("page load failed: {e}");
-                }
+                self.log_failure(&e);
                 self.failed.insert(key);
             }
+        }
+    }
+
+    /// Logs the first page that fails to load; counts the rest.
+    fn log_failure(&mut self, e: &str) {
+        if self.errors_logged == 0 {
+            tracing::error!("cannot load tile pages: {e}; drawing coarser levels instead (further failures are counted, not logged)");
+            self.errors_logged += 1;
+        } else {
+            tracing::debug!("page load failed: {e}");
         }
     }
 

@@ -10,19 +10,56 @@ pub use loader::LoaderPool;
 pub use manager::StreamingManager;
 pub use planner::{FramePlan, Planner, Want};
 
-/// Where pages come from: the store, or anything that can produce a tile's page.
+/// Where pages come from: the store, or anything that can produce a record's page.
 pub trait PageSource: Send + Sync {
-    fn tile_count(&self) -> u32;
-    /// Fills `out` (`page_bytes(level)` long) with the page, or says why it cannot.
-    fn read_page(&self, tile: u32, level: usize, out: &mut [u8]) -> Result<(), String>;
+    /// Records (frames) there are: ids run `0..record_count`.
+    fn record_count(&self) -> u32;
+    /// Fills `out` (`count × page_bytes(level)`) with records `first .. first + count` at
+    /// `level`, or says why it cannot.
+    fn read_records(
+        &self,
+        first: u32,
+        count: u32,
+        level: usize,
+        out: &mut [u8],
+    ) -> Result<(), String>;
+    /// Records from `record` to the end of its clip (1 for a still): how far one read
+    /// ahead may run and still be frames the same tile will show.
+    fn run_from(&self, record: u32) -> u32;
 }
 
 impl PageSource for crate::library::Library {
-    fn tile_count(&self) -> u32 {
-        crate::library::Library::tile_count(self)
+    fn record_count(&self) -> u32 {
+        crate::library::Library::record_count(self)
     }
-    fn read_page(&self, tile: u32, level: usize, out: &mut [u8]) -> Result<(), String> {
-        crate::library::Library::read_page(self, tile, level, out).map_err(|e| e.to_string())
+    fn read_records(
+        &self,
+        first: u32,
+        count: u32,
+        level: usize,
+        out: &mut [u8],
+    ) -> Result<(), String> {
+        // Large levels are read a tile at a time (a clip's frames are one JPEG blob).
+        let bytes = crate::library::page_bytes(level);
+        let mut at = first;
+        while at < first + count {
+            let n = if level < self.params().raw_levels() {
+                first + count - at
+            } else {
+                self.run_from(at).min(first + count - at).max(1)
+            };
+            let dst =
+                &mut out[((at - first) as usize) * bytes..((at - first + n) as usize) * bytes];
+            crate::library::Library::read_records(self, at, n, level, dst)
+                .map_err(|e| e.to_string())?;
+            at += n;
+        }
+        Ok(())
+    }
+    fn run_from(&self, record: u32) -> u32 {
+        self.locate(record)
+            .map(|(tile, frame)| self.manifest.tiles[tile as usize].frames - frame)
+            .unwrap_or(1)
     }
 }
 
@@ -104,4 +141,8 @@ pub struct FrameStats {
     pub cache_bytes: u64,
     pub atlas_resident_bytes: u64,
     pub failed_pages: usize,
+    /// Playing clips on screen this frame.
+    pub tile_frames_shown: usize,
+    /// ... of which drawing a frame the clock has passed (their current one is late).
+    pub late_tile_frames: usize,
 }

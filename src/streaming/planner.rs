@@ -1,9 +1,11 @@
-//! The streaming planner: from a frame's view, the match grid and what is resident, the pages
-//! the frame wants (most urgent first) and the pages worth prefetching. Pure: no GPU, no
+//! The streaming planner: from a frame's view, the match grid, the playback clock and what
+//! is resident, the tiles on screen, the pages the frame wants (most urgent first), the
+//! frames playing clips need next, and the pages worth prefetching. Pure: no GPU, no
 //! threads, no I/O, so every rule here is unit tested in microseconds. The manager applies
 //! the plan (uploads, requests); see `manager`.
 
 use super::Heuristics;
+use crate::playback::{Clock, Playback};
 use crate::residency::{PageKey, Residency};
 use crate::view::{CellRect, FrameView};
 use std::sync::Arc;
@@ -12,6 +14,8 @@ use std::sync::Arc;
 /// squared distance of the tile's nearest visible cell to the screen centre).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Want {
+    /// The tile on screen that wants the page (its current frame).
+    pub tile: u32,
     pub key: PageKey,
     pub priority: (u8, f32),
 }
@@ -19,9 +23,14 @@ pub struct Want {
 /// What one frame needs.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct FramePlan {
-    /// Pages of the drawn levels for every visible tile, in request order. Complete levels
-    /// (and level 0, always resident) are left out: they need no work.
+    /// The tiles on screen (each once).
+    pub visible: Vec<u32>,
+    /// Pages of the drawn levels for every visible tile's current frame, in request order.
+    /// Complete levels (and level 0, always resident) are left out: they need no work.
     pub wants: Vec<Want>,
+    /// The next frame of every visible playing clip at the drawn levels, centre first:
+    /// uploaded ahead of the clock so the frame is there when its tick comes.
+    pub ahead: Vec<PageKey>,
     /// Pages not on screen yet that the motion says will be: the next finer level around
     /// the centre while zooming in, a ring ahead of a pan. Best first; may include pages
     /// already resident (the manager filters).
@@ -53,11 +62,38 @@ impl Planner {
         }
     }
 
-    /// Plans one frame. `prefetch` says whether to look ahead at all (the manager asks only
-    /// when there are loader threads to serve it).
-    pub fn plan(&mut self, view: &FrameView, residency: &Residency, prefetch: bool) -> FramePlan {
+    /// Plans one frame at `playback`'s moment. `prefetch` says whether to look ahead at all
+    /// (the manager asks only when there are loader threads to serve it).
+    pub fn plan(
+        &mut self,
+        view: &FrameView,
+        residency: &Residency,
+        clock: &Clock,
+        playback: &Playback,
+        prefetch: bool,
+    ) -> FramePlan {
         let visible = view.visible_cells();
-        let mut wants = self.visible_wants(view, visible, residency);
+        let on_screen = if view.uses_overview() || visible.is_empty() {
+            Vec::new()
+        } else {
+            self.tiles_in(visible, view)
+        };
+        let levels = if view.uses_overview() {
+            Vec::new()
+        } else {
+            incomplete_drawn_levels(view, residency)
+        };
+        let mut wants: Vec<Want> = on_screen
+            .iter()
+            .flat_map(|&(tile, d2)| {
+                let record = clock.record(tile, playback);
+                levels.iter().map(move |&l| Want {
+                    tile,
+                    key: PageKey::new(record, l),
+                    priority: (l as u8, d2),
+                })
+            })
+            .collect();
         if self.heuristics.ordered {
             wants.sort_by(|a, b| {
                 a.priority
@@ -66,45 +102,38 @@ impl Planner {
                     .then(a.priority.1.total_cmp(&b.priority.1))
             });
         } else {
-            wants.sort_by_key(|w| (w.key.tile, w.key.level));
+            wants.sort_by_key(|w| (w.key.record, w.key.level));
         }
+        let mut playing: Vec<(u32, f32)> = on_screen
+            .iter()
+            .copied()
+            .filter(|&(t, _)| clock.plays(t, playback))
+            .collect();
+        playing.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let ahead = playing
+            .iter()
+            .flat_map(|&(t, _)| {
+                let next = clock.next_record(t, clock.record(t, playback));
+                levels.iter().map(move |&l| PageKey::new(next, l))
+            })
+            .collect();
         let prefetch = if prefetch && self.heuristics.prefetch {
-            self.prefetch_wants(view, visible, residency)
+            self.prefetch_wants(view, visible, residency, clock, playback)
         } else {
             Vec::new()
         };
         self.last_view = Some((view.cell_px, view.origin()));
-        FramePlan { wants, prefetch }
+        FramePlan {
+            visible: on_screen.into_iter().map(|(t, _)| t).collect(),
+            wants,
+            ahead,
+            prefetch,
+        }
     }
 
     /// Forgets the previous view: the next frame is a cut, with no motion to extrapolate.
     pub fn reset_motion(&mut self) {
         self.last_view = None;
-    }
-
-    /// Pages of the drawn levels for every tile in `rect`.
-    fn visible_wants(
-        &mut self,
-        view: &FrameView,
-        rect: CellRect,
-        residency: &Residency,
-    ) -> Vec<Want> {
-        if view.uses_overview() || rect.is_empty() {
-            return Vec::new();
-        }
-        let levels = incomplete_drawn_levels(view, residency);
-        if levels.is_empty() {
-            return Vec::new();
-        }
-        self.tiles_in(rect, view)
-            .into_iter()
-            .flat_map(|(tile, d2)| {
-                levels.iter().map(move |&l| Want {
-                    key: PageKey::new(tile, l),
-                    priority: (l as u8, d2),
-                })
-            })
-            .collect()
     }
 
     /// Distinct tiles in `rect`, each with the distance² of its nearest cell there to the
@@ -149,6 +178,8 @@ impl Planner {
         view: &FrameView,
         visible: CellRect,
         residency: &Residency,
+        clock: &Clock,
+        playback: &Playback,
     ) -> Vec<PageKey> {
         let Some((last_px, last_origin)) = self.last_view else {
             return Vec::new();
@@ -166,7 +197,11 @@ impl Planner {
                 let rect = if inner.is_empty() { visible } else { inner };
                 let mut tiles = self.tiles_in(rect, view);
                 tiles.sort_by(|a, b| a.1.total_cmp(&b.1));
-                out.extend(tiles.into_iter().map(|(t, _)| PageKey::new(t, next)));
+                out.extend(
+                    tiles
+                        .into_iter()
+                        .map(|(t, _)| PageKey::new(clock.record(t, playback), next)),
+                );
             }
         }
         let motion = view.origin() - last_origin;
@@ -177,7 +212,8 @@ impl Planner {
             let mut ring = self.tiles_in(ahead, view);
             ring.sort_by(|a, b| a.1.total_cmp(&b.1));
             for (t, _) in ring {
-                out.extend(levels.iter().map(|&l| PageKey::new(t, l)));
+                let record = clock.record(t, playback);
+                out.extend(levels.iter().map(|&l| PageKey::new(record, l)));
             }
         }
         out
@@ -196,8 +232,30 @@ fn incomplete_drawn_levels(view: &FrameView, residency: &Residency) -> Vec<usize
 mod tests {
     use super::*;
     use crate::atlas::{AtlasLayout, LevelPlan};
+    use crate::library::store::Clip;
     use crate::view::Camera;
     use glam::DVec2;
+
+    /// 1,200 stills (record = tile), or with `frames` > 1 as many clips of that length.
+    fn clock(frames: u32) -> Clock {
+        let clips = (0..1200)
+            .map(|t| Clip {
+                first: t * frames,
+                frames,
+                key: 0,
+            })
+            .collect();
+        Clock::new(Arc::new(clips), 12)
+    }
+
+    fn plan_frame(
+        planner: &mut Planner,
+        residency: &Residency,
+        view: &FrameView,
+        prefetch: bool,
+    ) -> FramePlan {
+        planner.plan(view, residency, &clock(1), &Playback::default(), prefetch)
+    }
 
     /// A 40×30 grid whose cell (x, y) holds tile y·40 + x (every tile once), over a library
     /// of 1,200 tiles of up to 64 px; the budget pins the small levels and pages the rest.
@@ -235,7 +293,7 @@ mod tests {
             layers: 3,
             levels,
         };
-        let residency = Residency::new(cols * rows, &layout);
+        let residency = Residency::new(clock(1).clips().clone(), cols * rows, &layout);
         let planner = Planner::new(Arc::new(grid), cols, cols * rows, Heuristics::ALL);
         let view = frame(20.5, 15.5, 24.0);
         (planner, residency, view)
@@ -260,7 +318,7 @@ mod tests {
         let (mut planner, residency, view) = setup();
         // 24 px per cell blends levels 5 (hi) and 4 (lo); the view shows 14×11 cells.
         assert_eq!((view.levels.hi, view.levels.lo), (5, 4));
-        let plan = planner.plan(&view, &residency, true);
+        let plan = plan_frame(&mut planner, &residency, &view, true);
         let visible = view.visible_cells();
         assert_eq!(plan.wants.len() as u64, 2 * visible.cells());
         let (lo, hi) = plan.wants.split_at(plan.wants.len() / 2);
@@ -275,34 +333,34 @@ mod tests {
     #[test]
     fn zooming_in_on_a_paged_level_prefetches_the_next_finer_level() {
         let (mut planner, residency, _) = setup();
-        planner.plan(&frame(20.5, 15.5, 20.0), &residency, true);
+        plan_frame(&mut planner, &residency, &frame(20.5, 15.5, 20.0), true);
         // Zooming in: levels 5 and 4 drawn (neither complete), so level 6 around the centre
         // is prefetched, even though those tiles were already found visible this frame.
         let view = frame(20.5, 15.5, 22.0);
-        let plan = planner.plan(&view, &residency, true);
+        let plan = plan_frame(&mut planner, &residency, &view, true);
         assert!(!plan.wants.is_empty(), "the drawn levels are incomplete");
         let next: Vec<_> = plan.prefetch.iter().filter(|k| k.level == 6).collect();
         assert!(!next.is_empty(), "no level-6 prefetch: {:?}", plan.prefetch);
-        assert_eq!(next[0].tile, 15 * 40 + 20, "the centre first");
+        assert_eq!(next[0].record, 15 * 40 + 20, "the centre first");
         // Only the central half of the view, where a 2× zoom will look.
         let visible = view.visible_cells();
         assert!(next.len() as u64 <= visible.cells() / 2);
         // Without a loader (synchronous mode) there is nothing to prefetch with.
-        let plan = planner.plan(&frame(20.5, 15.5, 23.0), &residency, false);
+        let plan = plan_frame(&mut planner, &residency, &frame(20.5, 15.5, 23.0), false);
         assert!(plan.prefetch.is_empty());
         // Zooming out prefetches nothing finer.
-        let plan = planner.plan(&frame(20.5, 15.5, 21.0), &residency, true);
+        let plan = plan_frame(&mut planner, &residency, &frame(20.5, 15.5, 21.0), true);
         assert!(plan.prefetch.iter().all(|k| k.level != 6));
     }
 
     #[test]
     fn panning_prefetches_a_ring_ahead_of_the_motion() {
         let (mut planner, residency, _) = setup();
-        planner.plan(&frame(10.0, 15.0, 32.0), &residency, true);
+        plan_frame(&mut planner, &residency, &frame(10.0, 15.0, 32.0), true);
         let view = frame(10.5, 15.0, 32.0);
-        let plan = planner.plan(&view, &residency, true);
+        let plan = plan_frame(&mut planner, &residency, &view, true);
         let visible = view.visible_cells();
-        let cols_of = |keys: &[PageKey]| keys.iter().map(|k| k.tile % 40).collect::<Vec<_>>();
+        let cols_of = |keys: &[PageKey]| keys.iter().map(|k| k.record % 40).collect::<Vec<_>>();
         let ahead = cols_of(&plan.prefetch);
         assert!(!ahead.is_empty());
         assert!(ahead.iter().any(|&c| c >= visible.x1), "ring extends right");
@@ -318,20 +376,20 @@ mod tests {
         let (mut planner, residency, _) = setup();
         // 6 px per cell draws levels 3 and 2, both pinned and (once loaded) complete; here
         // the residency is fresh, so they are incomplete and wanted.
-        let plan = planner.plan(&frame(20.5, 15.5, 6.0), &residency, true);
+        let plan = plan_frame(&mut planner, &residency, &frame(20.5, 15.5, 6.0), true);
         assert!(plan
             .wants
             .iter()
             .all(|w| w.key.level == 3 || w.key.level == 2));
         // Below one pixel per cell the overview is drawn: no pages at all.
-        let plan = planner.plan(&frame(20.5, 15.5, 0.5), &residency, true);
+        let plan = plan_frame(&mut planner, &residency, &frame(20.5, 15.5, 0.5), true);
         assert_eq!(plan, FramePlan::default());
         // Level 1 complete: a view at exactly 2 px per cell wants nothing.
         let mut residency = residency;
         for t in 0..1200 {
             residency.insert(PageKey::new(t, 1), 1).unwrap();
         }
-        let plan = planner.plan(&frame(20.5, 15.5, 2.0), &residency, true);
+        let plan = plan_frame(&mut planner, &residency, &frame(20.5, 15.5, 2.0), true);
         assert!(plan.wants.is_empty());
     }
 
@@ -348,10 +406,37 @@ mod tests {
                 ..Heuristics::ALL
             },
         );
-        let plan = planner.plan(&view, &residency, true);
+        let plan = plan_frame(&mut planner, &residency, &view, true);
         assert!(plan
             .wants
             .windows(2)
-            .all(|w| (w[0].key.tile, w[0].key.level) < (w[1].key.tile, w[1].key.level)));
+            .all(|w| (w[0].key.record, w[0].key.level) < (w[1].key.record, w[1].key.level)));
+    }
+
+    #[test]
+    fn playing_clips_want_their_current_frame_now_and_the_next_one_ahead() {
+        let (mut planner, _, view) = setup();
+        let frames = 4;
+        let clock = clock(frames);
+        let layout = setup().1.layout().clone();
+        let residency = Residency::new(clock.clips().clone(), 1200 * frames, &layout);
+        let at = Playback {
+            time: 2.0 / 12.0,
+            still: false,
+            phase: crate::playback::Phase::Zero,
+        };
+        let plan = planner.plan(&view, &residency, &clock, &at, true);
+        // Frame 2 of every visible clip now, frame 3 ahead; the centre tile first in both.
+        let centre = 15 * 40 + 20;
+        assert_eq!(plan.wants[0].key.record, centre * frames + 2);
+        assert!(plan.wants.iter().all(|w| w.key.record % frames == 2));
+        assert_eq!(plan.ahead[0].record, centre * frames + 3);
+        assert_eq!(plan.ahead.len(), plan.wants.len());
+        assert_eq!(plan.visible.len() as u64, view.visible_cells().cells());
+        // Still playback: key frames, nothing ahead.
+        let still = Playback { still: true, ..at };
+        let plan = planner.plan(&view, &residency, &clock, &still, true);
+        assert!(plan.wants.iter().all(|w| w.key.record % frames == 0));
+        assert!(plan.ahead.is_empty());
     }
 }

@@ -122,7 +122,7 @@ pub fn fixture(count: u32, max_tile: u32, cells: (u32, u32)) -> Fixture {
     library::bake(&BakeOptions {
         tiles_dir: tiles.clone(),
         out: library.clone(),
-        params: StoreParams { max_tile, grid: 2 },
+        params: StoreParams::new(max_tile, 2),
         rebuild: false,
         progress: false,
     })

@@ -1,0 +1,358 @@
+//! The tile store: a library directory of page records (see `FORMAT.md`).
+//!
+//! ```text
+//! LIB.tlib/
+//!   manifest.json            versioned, self-checksummed; the commit point of a bake
+//!   signatures-<id>-<gen>.bin per tile: its colour signature (a clip's: over its frames)
+//!   frames-LL.bin            small levels (≤ raw_max): record r's page + CRC at r × (page + 4)
+//!   stills-LL.bin            larger levels of stills: still s's page + CRC at s × (page + 4)
+//!   clips-LL.bin             larger levels of clips: one JPEG blob per clip
+//!   bake.journal             only while a bake is under way: tiles appended since the manifest
+//!   bake.lock                held (flock) by the bake that is writing
+//! ```
+//!
+//! A tile is a still (one frame) or a clip (a run of frames). Every frame is a *record*:
+//! records are numbered in bake order and a tile's frames are consecutive records. Every
+//! record has a raw page at each small level; above `raw_max`, a still keeps raw pages (so
+//! zooming into a photograph shows every pixel as baked) and a clip keeps a JPEG of each
+//! frame (raw frames there would be 300 GB for 18,000 clips of 48 frames at 256 px).
+//!
+//! Pages are only ever appended past what the manifest names, so the committed manifest
+//! stays valid while a bake runs; the new manifest is written to a temporary file and
+//! renamed over the old one, the single atomic step that publishes a bake. Version 1
+//! libraries (stills, one CRC table) are read as they are and upgraded by the next bake.
+
+mod proxy;
+mod read;
+mod v1;
+mod write;
+
+pub use proxy::ProxyBlob;
+pub use read::{Clip, Library};
+pub use write::StoreWriter;
+
+use super::pyramid::{level_count, page_bytes};
+use serde::{Deserialize, Serialize};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+pub const FORMAT_NAME: &str = "tessera-library";
+pub const FORMAT_VERSION: u32 = 2;
+pub const MANIFEST_FILE: &str = "manifest.json";
+pub const JOURNAL_FILE: &str = "bake.journal";
+pub const LOCK_FILE: &str = "bake.lock";
+/// Bytes after each raw page: its CRC-32, little-endian.
+pub const PAGE_CRC_BYTES: usize = 4;
+/// The default largest page side kept raw for every frame of a clip.
+pub const DEFAULT_RAW_MAX: u32 = 64;
+/// The default rate clips are sampled at and play at.
+pub const DEFAULT_CLIP_FPS: u32 = 12;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}: not a tessera library (no manifest.json); bake one with `tessera bake --tiles DIR -o {0}`")]
+    NotALibrary(PathBuf),
+    #[error("{0}: bake was interrupted before its first commit; re-run the same `tessera bake` to resume it")]
+    Incomplete(PathBuf),
+    #[error("{path}: library format version {found}, this tessera reads versions 1 and {FORMAT_VERSION}; use the tessera that baked it, or re-bake it with `tessera bake --rebuild`")]
+    Version { path: PathBuf, found: u32 },
+    #[error("{path}: {what}; the library is damaged: re-bake it with `tessera bake --rebuild`")]
+    Corrupt { path: PathBuf, what: String },
+    #[error("{path}: another `tessera bake` is writing this library")]
+    Locked { path: PathBuf },
+    #[error(
+        "{path}: exists and is not a tessera library; choose another output path or remove it"
+    )]
+    NotOurs { path: PathBuf },
+    #[error("{path}: was baked with {what}; pass the same options, or --rebuild to start over")]
+    ParamsDiffer { path: PathBuf, what: String },
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// What identifies a tile source for reuse: re-baking skips sources whose key is unchanged.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SourceKey {
+    /// Path relative to the tiles folder (or a synthetic name).
+    pub path: String,
+    pub size: u64,
+    pub mtime_ns: i64,
+}
+
+/// Where in a video source a clip was cut: its shot number and span, in seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Shot {
+    pub index: u32,
+    pub start: f64,
+    pub end: f64,
+}
+
+/// One tile of the library. A tile's id is its index in the manifest's list, fixed for the
+/// library's life: new tiles are appended, and a tile whose source was removed or changed
+/// is *retired* (kept, with its pages, so older mosaics' ids stay meaningful, but never
+/// matched again).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TileEntry {
+    #[serde(flatten)]
+    pub source: SourceKey,
+    /// The shot of a video source this clip was cut from (absent for pictures).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shot: Option<Shot>,
+    /// Its first frame's record; frames are consecutive records.
+    pub first_record: u32,
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub frames: u32,
+    /// The frame shown when clips are still (its most typical frame).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub key: u32,
+    /// A still's index in the large-level files (`stills-LL.bin`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub still: Option<u32>,
+    /// A clip's JPEG blob per large level, `[offset, length]` in `clips-LL.bin`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub proxy: Vec<[u64; 2]>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retired: bool,
+}
+
+fn one() -> u32 {
+    1
+}
+fn is_one(v: &u32) -> bool {
+    *v == 1
+}
+fn is_zero(v: &u32) -> bool {
+    *v == 0
+}
+
+impl TileEntry {
+    pub fn is_clip(&self) -> bool {
+        self.frames > 1
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SkippedSource {
+    pub path: String,
+    pub reason: String,
+}
+
+/// Shape of a library's pages and signatures; fixed for its lifetime.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreParams {
+    pub max_tile: u32,
+    /// Signature grid: `grid × grid` CIELAB sub-cells per tile.
+    pub grid: u32,
+    /// Largest page side kept raw for every frame; larger levels of clips are JPEG.
+    pub raw_max: u32,
+    /// Frames per second clips are sampled at, and play at.
+    pub clip_fps: u32,
+}
+
+impl StoreParams {
+    /// A library of `max_tile` pages and `grid` signatures, other settings default.
+    pub const fn new(max_tile: u32, grid: u32) -> StoreParams {
+        StoreParams {
+            max_tile,
+            grid,
+            raw_max: if max_tile < DEFAULT_RAW_MAX {
+                max_tile
+            } else {
+                DEFAULT_RAW_MAX
+            },
+            clip_fps: DEFAULT_CLIP_FPS,
+        }
+    }
+    pub fn levels(&self) -> usize {
+        level_count(self.max_tile)
+    }
+    /// Levels kept raw for every frame: `0..raw_levels`. The rest are "large levels".
+    pub fn raw_levels(&self) -> usize {
+        level_count(self.raw_max.min(self.max_tile))
+    }
+    pub fn sig_len(&self) -> usize {
+        super::signature::signature_len(self.grid)
+    }
+    /// Checks the parameters make a library: sizes powers of two, a grid that fits.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        if !self.max_tile.is_power_of_two() || self.max_tile > 4096 {
+            return Err(format!(
+                "tile size {} is not a power of two up to 4096",
+                self.max_tile
+            ));
+        }
+        if !self.raw_max.is_power_of_two() || self.raw_max > self.max_tile {
+            return Err(format!(
+                "raw size {} is not a power of two up to the tile size {}",
+                self.raw_max, self.max_tile
+            ));
+        }
+        if !(1..=16).contains(&self.grid) {
+            return Err(format!("signature grid {} is not 1..=16", self.grid));
+        }
+        if !(1..=240).contains(&self.clip_fps) {
+            return Err(format!("clip rate {} fps is not 1..=240", self.clip_fps));
+        }
+        Ok(())
+    }
+}
+
+/// Bytes a raw page takes in its file: the page and its CRC.
+pub fn record_stride(level: usize) -> u64 {
+    (page_bytes(level) + PAGE_CRC_BYTES) as u64
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: String,
+    pub version: u32,
+    /// Names the library's tile-id space: set by its first bake, kept by every re-bake
+    /// (which only appends and retires tiles), new after `--rebuild`. Mosaics remember it.
+    pub library_id: String,
+    /// Commits so far; names the signatures table of each commit.
+    pub generation: u32,
+    #[serde(flatten)]
+    pub params: StoreParams,
+    /// Frame records in the `frames-LL.bin` files.
+    pub records: u32,
+    /// Still pages in the `stills-LL.bin` files.
+    pub stills: u32,
+    /// Bytes in use in each `clips-LL.bin`, for the large levels in order.
+    pub clip_bytes: Vec<u64>,
+    pub signatures_file: String,
+    pub signatures_crc32: u32,
+    /// Tiles in id order: a first bake's in source-path order, later ones appended.
+    pub tiles: Vec<TileEntry>,
+    pub skipped: Vec<SkippedSource>,
+    /// The folder the tiles came from, as given to `bake`.
+    pub tiles_root: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ManifestFile {
+    manifest: Manifest,
+    crc32: u32,
+}
+
+fn manifest_crc(m: &Manifest) -> u32 {
+    crc32fast::hash(&serde_json::to_vec(m).expect("manifest serialises"))
+}
+
+pub fn frames_file_name(level: usize) -> String {
+    format!("frames-{level:02}.bin")
+}
+pub fn stills_file_name(level: usize) -> String {
+    format!("stills-{level:02}.bin")
+}
+pub fn clips_file_name(level: usize) -> String {
+    format!("clips-{level:02}.bin")
+}
+
+/// A committed manifest as read: a version 2 manifest, or a version 1 one (with the CRC
+/// table that version kept).
+pub(crate) enum Committed {
+    V2(Manifest),
+    V1(v1::V1Library),
+}
+
+/// Reads and checks `dir/manifest.json`: format, version, checksum.
+pub(crate) fn read_manifest(dir: &Path) -> Result<Committed> {
+    let path = dir.join(MANIFEST_FILE);
+    let bytes = match fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(if dir.join(JOURNAL_FILE).exists() {
+                StoreError::Incomplete(dir.to_path_buf())
+            } else {
+                StoreError::NotALibrary(dir.to_path_buf())
+            });
+        }
+        Err(e) => return Err(io_err(&path)(e)),
+    };
+    let corrupt = |what: String| StoreError::Corrupt {
+        path: path.clone(),
+        what,
+    };
+    let value: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| corrupt(format!("unreadable JSON ({e})")))?;
+    if value.pointer("/manifest/format").and_then(|v| v.as_str()) != Some(FORMAT_NAME) {
+        return Err(corrupt("not a tessera library manifest".into()));
+    }
+    let version = value
+        .pointer("/manifest/version")
+        .and_then(|v| v.as_u64())
+        .unwrap_or(0) as u32;
+    match version {
+        1 => v1::read(dir, value).map(Committed::V1),
+        FORMAT_VERSION => {
+            let file: ManifestFile = serde_json::from_value(value)
+                .map_err(|e| corrupt(format!("bad manifest ({e})")))?;
+            if manifest_crc(&file.manifest) != file.crc32 {
+                return Err(corrupt("manifest checksum mismatch".into()));
+            }
+            file.manifest
+                .params
+                .validate()
+                .map_err(|e| corrupt(format!("impossible parameters: {e}")))?;
+            Ok(Committed::V2(file.manifest))
+        }
+        found => Err(StoreError::Version { path, found }),
+    }
+}
+
+/// Writes `manifest` as the library's commit point: to a temporary file, synced, renamed.
+pub(crate) fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<()> {
+    let file = ManifestFile {
+        crc32: manifest_crc(manifest),
+        manifest: manifest.clone(),
+    };
+    let tmp = dir.join("manifest.json.tmp");
+    write_synced(
+        &tmp,
+        &serde_json::to_vec_pretty(&file).expect("manifest serialises"),
+    )?;
+    let final_path = dir.join(MANIFEST_FILE);
+    fs::rename(&tmp, &final_path).map_err(io_err(&final_path))
+}
+
+pub(crate) fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut f = fs::File::create(path).map_err(io_err(path))?;
+    f.write_all(bytes).map_err(io_err(path))?;
+    f.sync_all().map_err(io_err(path))
+}
+
+/// The parameters a library at `dir` was baked with: from its manifest, or from the journal
+/// of an interrupted first bake. `None` where there is no library (or nothing readable).
+pub fn existing_params(dir: &Path) -> Option<StoreParams> {
+    match read_manifest(dir) {
+        Ok(Committed::V2(m)) => return Some(m.params),
+        Ok(Committed::V1(v)) => return Some(v.params()),
+        Err(_) => {}
+    }
+    write::journal_params(dir)
+}
+
+fn serialize_signatures(signatures: &[f32]) -> Vec<u8> {
+    signatures.iter().flat_map(|s| s.to_le_bytes()).collect()
+}
+
+fn parse_signatures(bytes: &[u8]) -> Vec<f32> {
+    bytes
+        .chunks_exact(4)
+        .map(|w| f32::from_le_bytes(w.try_into().unwrap()))
+        .collect()
+}

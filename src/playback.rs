@@ -1,0 +1,173 @@
+//! Playback: which frame of each clip a tile shows at a moment. Pure arithmetic.
+//!
+//! At time `t` (seconds) a clip of `F` frames sampled at `fps` shows frame
+//! `(floor(t · fps) + phase) mod F`; `phase` is 0 for every clip (clips start in step) or a
+//! per-tile number (they do not: a wall of clips that all cut at once looks mechanical).
+//! Stills, and every clip when playback is still, show their key frame.
+
+use crate::library::store::Clip;
+use std::sync::Arc;
+
+/// Whether clips start in step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Phase {
+    /// Each clip starts at a frame of its own (fixed per tile).
+    #[default]
+    Random,
+    /// Every clip starts at its first frame.
+    Zero,
+}
+
+/// The moment drawn, and how clips play.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub struct Playback {
+    /// Seconds since playback began.
+    pub time: f64,
+    /// Every clip shows its key frame (the reference system's image mode).
+    pub still: bool,
+    pub phase: Phase,
+}
+
+/// The tiles' clips and the rate they play at.
+#[derive(Clone)]
+pub struct Clock {
+    clips: Arc<Vec<Clip>>,
+    fps: f64,
+}
+
+impl Clock {
+    pub fn new(clips: Arc<Vec<Clip>>, fps: u32) -> Clock {
+        Clock {
+            clips,
+            fps: fps as f64,
+        }
+    }
+
+    pub fn clips(&self) -> &Arc<Vec<Clip>> {
+        &self.clips
+    }
+
+    /// Whether `tile` changes frames under `playback`.
+    pub fn plays(&self, tile: u32, playback: &Playback) -> bool {
+        !playback.still && self.clips[tile as usize].frames > 1
+    }
+
+    /// The frame of `tile` shown under `playback`.
+    pub fn frame(&self, tile: u32, playback: &Playback) -> u32 {
+        let clip = self.clips[tile as usize];
+        if !self.plays(tile, playback) {
+            return clip.key;
+        }
+        let phase = match playback.phase {
+            Phase::Zero => 0,
+            Phase::Random => phase_of(tile) % clip.frames,
+        };
+        let tick = (playback.time * self.fps).floor() as i64;
+        (tick + phase as i64).rem_euclid(clip.frames as i64) as u32
+    }
+
+    /// The record `tile` shows under `playback`.
+    pub fn record(&self, tile: u32, playback: &Playback) -> u32 {
+        self.clips[tile as usize].first + self.frame(tile, playback)
+    }
+
+    /// The record after `record` in its clip (wrapping), the one to have ready next.
+    pub fn next_record(&self, tile: u32, record: u32) -> u32 {
+        let clip = self.clips[tile as usize];
+        clip.first + (record - clip.first + 1) % clip.frames
+    }
+}
+
+/// A tile's fixed starting offset: a hash of its id, so the same tile always starts alike.
+fn phase_of(tile: u32) -> u32 {
+    let mut x = tile.wrapping_mul(0x9e37_79b9) ^ 0x5bd1_e995;
+    x ^= x >> 15;
+    x = x.wrapping_mul(0x2c1b_3c6d);
+    x ^ (x >> 12)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clock() -> Clock {
+        Clock::new(
+            Arc::new(vec![
+                Clip {
+                    first: 0,
+                    frames: 5,
+                    key: 3,
+                },
+                Clip {
+                    first: 5,
+                    frames: 1,
+                    key: 0,
+                },
+                Clip {
+                    first: 6,
+                    frames: 48,
+                    key: 10,
+                },
+            ]),
+            12,
+        )
+    }
+
+    #[test]
+    fn frames_follow_the_clock_and_wrap() {
+        let c = clock();
+        let at = |t: f64| Playback {
+            time: t,
+            still: false,
+            phase: Phase::Zero,
+        };
+        // 12 fps: frame k shows during [k/12, (k+1)/12).
+        assert_eq!(c.frame(0, &at(0.0)), 0);
+        assert_eq!(c.frame(0, &at(0.08)), 0);
+        assert_eq!(c.frame(0, &at(1.0 / 12.0)), 1);
+        assert_eq!(c.frame(0, &at(4.5 / 12.0)), 4);
+        assert_eq!(c.frame(0, &at(5.0 / 12.0)), 0, "wraps after 5 frames");
+        assert_eq!(c.record(2, &at(2.0)), 6 + 24);
+        assert_eq!(
+            c.record(2, &at(4.0)),
+            6,
+            "48 frames at 12 fps loop every 4 s"
+        );
+        // A still never moves; still playback shows key frames.
+        assert_eq!(c.record(1, &at(3.3)), 5);
+        let still = Playback {
+            still: true,
+            ..at(1.7)
+        };
+        assert_eq!(c.record(0, &still), 3);
+        assert_eq!(c.record(2, &still), 16);
+        assert_eq!(c.next_record(0, 4), 0);
+        assert_eq!(c.next_record(2, 7), 8);
+    }
+
+    #[test]
+    fn random_phases_are_fixed_per_tile_and_spread() {
+        let clips: Vec<Clip> = (0..200)
+            .map(|t| Clip {
+                first: t * 48,
+                frames: 48,
+                key: 0,
+            })
+            .collect();
+        let c = Clock::new(Arc::new(clips), 12);
+        let p = Playback::default();
+        let starts: std::collections::HashSet<u32> = (0..200).map(|t| c.frame(t, &p)).collect();
+        assert!(
+            starts.len() > 30,
+            "phases spread over the clip: {}",
+            starts.len()
+        );
+        assert_eq!(c.frame(7, &p), c.frame(7, &p));
+        // Still one frame per tick, in order.
+        let later = Playback {
+            time: 1.0 / 12.0,
+            ..p
+        };
+        assert_eq!(c.frame(7, &later), (c.frame(7, &p) + 1) % 48);
+    }
+}
