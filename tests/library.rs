@@ -394,3 +394,88 @@ fn a_library_and_mosaic_made_by_the_first_release_still_open_and_grow() {
     assert_eq!(grown.manifest.tiles[3].source.path, "yellow.png");
     tessera::Scene::open(&mosaic).expect("the old mosaic opens on the grown library");
 }
+
+#[test]
+fn clips_round_trip_and_an_interrupted_bake_keeps_only_intact_clips() {
+    use tessera::library::procedural::synth_frame;
+    use tessera::library::pyramid::build_pyramid;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("clips.tlib");
+    // 64 px tiles; clips raw up to 16 px, JPEG at 32 and 64.
+    let params = StoreParams {
+        raw_max: 16,
+        ..StoreParams::new(64, 1)
+    };
+    let clip = |i: u32| -> Vec<Vec<Vec<u8>>> {
+        (0..5)
+            .map(|f| build_pyramid(&synth_frame(i, f, 5, 64)))
+            .collect()
+    };
+    let key = |name: &str| SourceKey {
+        path: name.into(),
+        size: 1,
+        mtime_ns: 1,
+    };
+    let mut w = StoreWriter::open(&out, params, false).unwrap();
+    let a = w
+        .append_clip(key("a.mp4"), None, &clip(1), 2, vec![1.0, 2.0, 3.0])
+        .unwrap();
+    w.append_clip(key("b.mp4"), None, &clip(2), 0, vec![4.0, 5.0, 6.0])
+        .unwrap();
+    let img = image::DynamicImage::ImageRgb8(common::picture(3, 70, 70));
+    let (levels, sig) = library::bake::bake_tile(&img, params);
+    w.append_still(key("c.png"), &levels, sig).unwrap();
+    w.checkpoint().unwrap();
+    drop(w); // interrupted before its commit
+    assert!(matches!(
+        Library::open(&out),
+        Err(StoreError::Incomplete(_))
+    ));
+    // The crash tore clip b's largest blob: resuming keeps clip a only.
+    let blobs = out.join("clips-06.bin");
+    let len = fs::metadata(&blobs).unwrap().len();
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&blobs)
+        .unwrap()
+        .set_len(len - 10)
+        .unwrap();
+    let w = StoreWriter::open(&out, params, false).unwrap();
+    assert_eq!(w.appended_count(), 1);
+    assert_eq!(w.appended_from(&key("a.mp4")).len(), 1);
+    w.commit(vec![a.clone()], Vec::new(), "(test)".into())
+        .unwrap();
+    let lib = Library::open(&out).unwrap();
+    let c = lib.clip(0);
+    assert_eq!((c.first, c.frames, c.key), (0, 5, 2));
+    assert_eq!(lib.record_count(), 5);
+    assert_eq!(lib.signatures(), &[1.0, 2.0, 3.0]);
+    let frames = clip(1);
+    for level in 0..=6 {
+        let mut got = vec![0u8; 5 * page_bytes(level)];
+        lib.read_frames(0, 0, 5, level, &mut got).unwrap();
+        for (f, page) in got.chunks_exact(page_bytes(level)).enumerate() {
+            let want = &frames[f][level];
+            let worst = page
+                .iter()
+                .zip(want)
+                .map(|(x, y)| x.abs_diff(*y))
+                .max()
+                .unwrap();
+            // Raw levels are exact; the JPEG ones (quality 90) close.
+            let allowed = if level <= 4 { 0 } else { 40 };
+            assert!(worst <= allowed, "level {level} frame {f}: off by {worst}");
+        }
+    }
+    // A flipped byte in a JPEG frame is caught, named, when it is read.
+    let mut bytes = fs::read(&blobs).unwrap();
+    let mid = bytes.len() - 200;
+    bytes[mid] ^= 0x5a;
+    fs::write(&blobs, &bytes).unwrap();
+    let mut page = vec![0u8; page_bytes(6)];
+    let err = lib
+        .read_frames(0, 4, 1, 6, &mut page)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("a.mp4") && err.contains("checksum"), "{err}");
+}

@@ -177,3 +177,92 @@ pub fn save_pair(dir: &Path, name: &str, w: u32, h: u32, gpu: &[u8], cpu: &[u8])
         .unwrap()
         .save(dir.join(format!("{name}-cpu.png")));
 }
+
+/// A library of `stills` generated stills and `clips` procedural clips of `frames` frames
+/// (`max_tile`, clips kept raw up to `raw_max`), and a mosaic of `cells` over it.
+pub fn clip_fixture(
+    stills: u32,
+    clips: u32,
+    frames: u32,
+    max_tile: u32,
+    raw_max: u32,
+    cells: (u32, u32),
+) -> Fixture {
+    use tessera::library::procedural::synth_frame;
+    use tessera::library::pyramid::{build_pyramid, LinearTile};
+    use tessera::library::signature::{clip_signature, tile_signature};
+    use tessera::library::store::{SourceKey, StoreWriter};
+    let dir = tempfile::tempdir().unwrap();
+    let library = dir.path().join("clips.tlib");
+    let params = StoreParams {
+        raw_max,
+        ..StoreParams::new(max_tile, 2)
+    };
+    let mut w = StoreWriter::open(&library, params, false).unwrap();
+    let key = |name: String| SourceKey {
+        path: name,
+        size: 0,
+        mtime_ns: 0,
+    };
+    let mut tiles = Vec::new();
+    for i in 0..stills {
+        let img = image::DynamicImage::ImageRgb8(picture(i as u64 + 1, 50, 50));
+        let top = LinearTile::from_image(&img, max_tile);
+        let sig = tile_signature(&top, 2);
+        tiles.push(
+            w.append_still(key(format!("still{i}")), &build_pyramid(&top), sig)
+                .unwrap(),
+        );
+    }
+    for i in 0..clips {
+        let tops: Vec<LinearTile> = (0..frames)
+            .map(|f| synth_frame(i, f, frames, max_tile))
+            .collect();
+        let sigs: Vec<Vec<f32>> = tops.iter().map(|t| tile_signature(t, 2)).collect();
+        let (sig, key_frame) = clip_signature(&sigs);
+        let pages: Vec<Vec<Vec<u8>>> = tops.iter().map(build_pyramid).collect();
+        tiles.push(
+            w.append_clip(key(format!("clip{i}")), None, &pages, key_frame, sig)
+                .unwrap(),
+        );
+    }
+    w.commit(tiles, Vec::new(), "(test)".into()).unwrap();
+    // A target of random blocks, one per cell: neighbouring cells match different tiles.
+    let target = dir.path().join("target.png");
+    let mut rng = Rng(77);
+    let colours: Vec<[u8; 3]> = (0..cells.0 * cells.1)
+        .map(|_| {
+            [
+                rng.below(256) as u8,
+                rng.below(256) as u8,
+                rng.below(256) as u8,
+            ]
+        })
+        .collect();
+    image::RgbImage::from_fn(cells.0 * 4, cells.1 * 4, |x, y| {
+        image::Rgb(colours[((y / 4) * cells.0 + x / 4) as usize])
+    })
+    .save(&target)
+    .unwrap();
+    let mosaic = dir.path().join("clips.mosaic");
+    let lib = tessera::library::Library::open(&library).unwrap();
+    make_mosaic(
+        &lib,
+        &target,
+        CellSpec::Exact {
+            cols: cells.0,
+            rows: cells.1,
+        },
+        MatchOptions::default(),
+        &mosaic,
+    )
+    .unwrap()
+    .save(&mosaic)
+    .unwrap();
+    Fixture {
+        tiles: dir.path().join("(no tiles folder)"),
+        dir,
+        library,
+        mosaic,
+    }
+}

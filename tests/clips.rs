@@ -1,0 +1,239 @@
+//! Tiles that play: the frame each cell shows follows the clock, GPU and CPU agree at every
+//! moment, a late frame holds the previous one, still playback shows key frames, and
+//! playing stays within the budgets.
+
+mod common;
+
+use common::{renderer, BACKGROUND};
+use glam::DVec2;
+use tessera::library::Library;
+use tessera::mosaic::Mosaic;
+use tessera::streaming::StreamConfig;
+use tessera::{Backend, Camera, Phase, Playback};
+
+const FPS: f64 = 12.0;
+
+fn sync() -> StreamConfig {
+    StreamConfig {
+        synchronous: true,
+        ..Default::default()
+    }
+}
+
+fn at(time: f64) -> Playback {
+    Playback {
+        time,
+        still: false,
+        phase: Phase::Zero,
+    }
+}
+
+/// 8 stills and 24 clips of 6 frames at 64 px, clips kept raw up to 16 px (their 32 and
+/// 64 px frames are JPEG), 12×9 cells.
+fn fixture() -> common::Fixture {
+    common::clip_fixture(8, 24, 6, 64, 16, (12, 9))
+}
+
+#[test]
+fn each_cell_shows_its_clips_frame_for_the_clock_byte_for_byte() {
+    let fx = fixture();
+    let library = Library::open(&fx.library).unwrap();
+    let mosaic = Mosaic::load(&fx.mosaic).unwrap();
+    assert!(library.has_clips());
+    let clips_in_grid = mosaic
+        .grid
+        .iter()
+        .filter(|&&t| library.clip(t).frames > 1)
+        .count();
+    assert!(
+        clips_in_grid > 20,
+        "the mosaic should use clips: {clips_in_grid}"
+    );
+    for backend in [Backend::Gpu, Backend::Cpu] {
+        // Raw levels (2, 4) and JPEG levels (5, 6) of the clips.
+        for (level, time) in [(2usize, 0.0), (4, 0.25), (5, 1.3), (6, 0.6)] {
+            let side = 1u32 << level;
+            let (cols, rows) = (6u32.min(1024 / side), 4u32);
+            let (w, h) = (cols * side, rows * side);
+            let mut r = renderer(&fx, backend, w, h, sync());
+            r.set_playback(at(time));
+            let camera = Camera {
+                center: DVec2::new(3.0 + cols as f64 / 2.0, 2.0 + rows as f64 / 2.0),
+                cell_px: side as f64,
+            };
+            let (frame, stats) = r.render(&camera).unwrap();
+            assert_eq!(stats.missing, 0);
+            let mut page = vec![0u8; (4 * side * side) as usize];
+            for cy in 0..rows {
+                for cx in 0..cols {
+                    let tile = mosaic.tile_at(3 + cx, 2 + cy);
+                    let clip = library.clip(tile);
+                    // Frame floor(t · fps) mod frames, computed here, not by the clock.
+                    let f = if clip.frames > 1 {
+                        (time * FPS).floor() as u32 % clip.frames
+                    } else {
+                        0
+                    };
+                    library.read_frames(tile, f, 1, level, &mut page).unwrap();
+                    for ty in 0..side {
+                        for tx in 0..side {
+                            let got = frame.get_pixel(cx * side + tx, cy * side + ty).0;
+                            let at = (4 * (ty * side + tx)) as usize;
+                            assert_eq!(
+                                &got[..3],
+                                &page[at..at + 3],
+                                "{backend:?} level {level} t={time}: tile {tile} frame {f}, texel ({tx},{ty})"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn gpu_matches_cpu_at_several_moments_and_zooms() {
+    let fx = fixture();
+    for (time, cell_px, phase) in [
+        (0.0, 7.3, Phase::Random),
+        (0.41, 20.0, Phase::Random),
+        (1.9, 45.0, Phase::Zero),
+        (3.05, 150.0, Phase::Random),
+        (2.2, 0.6, Phase::Random),
+    ] {
+        let camera = Camera {
+            center: DVec2::new(5.3, 4.2),
+            cell_px,
+        };
+        let moment = Playback {
+            time,
+            still: false,
+            phase,
+        };
+        let mut frames = Vec::new();
+        for backend in [Backend::Gpu, Backend::Cpu] {
+            let mut r = renderer(&fx, backend, 240, 160, sync());
+            r.set_playback(moment);
+            frames.push(r.render(&camera).unwrap().0);
+        }
+        let (mean, max) = common::compare(frames[0].as_raw(), frames[1].as_raw());
+        assert!(
+            mean < 0.5 && max <= 1,
+            "t={time} at {cell_px} px/cell: mean {mean}, max {max}"
+        );
+    }
+}
+
+#[test]
+fn clips_move_with_time_and_still_playback_shows_key_frames() {
+    let fx = fixture();
+    let camera = Camera {
+        center: DVec2::new(6.0, 4.5),
+        cell_px: 16.0,
+    };
+    let mut r = renderer(&fx, Backend::Cpu, 192, 144, sync());
+    let mut render_at = |p: Playback| {
+        r.set_playback(p);
+        r.render(&camera).unwrap().0
+    };
+    let t0 = render_at(at(0.0));
+    let t1 = render_at(at(1.0 / FPS));
+    let loop_ = render_at(at(6.0 / FPS));
+    assert_ne!(t0, t1, "a tick later the clips show their next frame");
+    assert_eq!(t0, loop_, "6 frames later they have looped");
+    // Still playback: every clip on its key frame, at any time.
+    let still = |time| Playback {
+        time,
+        still: true,
+        phase: Phase::Zero,
+    };
+    let s0 = render_at(still(0.0));
+    let s1 = render_at(still(2.7));
+    assert_eq!(s0, s1);
+    let library = Library::open(&fx.library).unwrap();
+    let mosaic = Mosaic::load(&fx.mosaic).unwrap();
+    let tile = mosaic.tile_at(6, 4);
+    let clip = library.clip(tile);
+    let mut page = vec![0u8; 16 * 16 * 4];
+    library
+        .read_frames(tile, clip.key, 1, 4, &mut page)
+        .unwrap();
+    // Pixel (96, 64) is cell (6, 4)'s first texel: the key frame's.
+    let px = s0.get_pixel(96, 64).0;
+    assert_eq!(&px[..3], &page[..3]);
+}
+
+#[test]
+fn a_late_frame_holds_the_previous_frame_then_catches_up() {
+    // 64 px clips are paged here (a small atlas), read by loader threads, and uploaded at
+    // most one page per frame: when the clock ticks, the next frames cannot all arrive at
+    // once, so the clips show their previous frame, sharp, until theirs is up.
+    let fx = fixture();
+    let stream = StreamConfig {
+        gpu_budget: 1 << 20,
+        upload_budget: 16 << 10,
+        ..Default::default()
+    };
+    let mut r = renderer(&fx, Backend::Cpu, 256, 192, stream);
+    let camera = Camera {
+        center: DVec2::new(6.0, 4.5),
+        cell_px: 64.0,
+    };
+    r.set_playback(at(0.0));
+    let settled = r.settle(&camera, std::time::Duration::from_secs(10));
+    assert_eq!(settled.missing, 0);
+    r.set_playback(at(1.0 / FPS));
+    let first = r.update(&camera);
+    assert!(first.tile_frames_shown > 0);
+    assert!(first.late_tile_frames > 0, "{first:?}");
+    r.draw(&camera, true).unwrap();
+    for p in r.pixels().unwrap().chunks_exact(4) {
+        assert_ne!(&p[..3], &BACKGROUND, "a late frame must not leave a hole");
+    }
+    let mut frames = 1;
+    loop {
+        let s = r.update(&camera);
+        if s.late_tile_frames == 0 {
+            break;
+        }
+        frames += 1;
+        assert!(frames < 400, "never caught up: {s:?}");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    // Caught up: the frame equals the synchronous render of that moment.
+    r.draw(&camera, true).unwrap();
+    let streamed = r.pixels().unwrap();
+    let mut reference = renderer(&fx, Backend::Cpu, 256, 192, sync());
+    reference.set_playback(at(1.0 / FPS));
+    let (expected, _) = reference.render(&camera).unwrap();
+    assert_eq!(streamed, expected.into_raw());
+}
+
+#[test]
+fn playing_along_a_camera_path_stays_within_the_budgets() {
+    let fx = common::clip_fixture(10, 50, 12, 64, 64, (40, 30));
+    let stream = StreamConfig {
+        gpu_budget: 1 << 20,
+        ram_budget: 1 << 20,
+        upload_budget: 64 << 10,
+        ..Default::default()
+    };
+    let mut r = renderer(&fx, Backend::Cpu, 320, 240, stream);
+    let path = tessera::paths::camera_path(tessera::paths::PathName::Tour, 40, 30, 320, 240, 240);
+    let (mut shown, mut peak_cache) = (0, 0);
+    for (n, f) in path.iter().enumerate() {
+        r.set_playback(Playback {
+            time: n as f64 / 30.0,
+            ..Default::default()
+        });
+        let stats = r.update(&f.camera);
+        assert!(stats.uploaded_bytes <= 64 << 10, "{stats:?}");
+        shown += stats.tile_frames_shown;
+        peak_cache = peak_cache.max(stats.cache_bytes);
+        r.draw(&f.camera, false).unwrap();
+    }
+    assert!(shown > 1000, "clips were on screen: {shown}");
+    assert!(r.atlas_bytes() <= 1 << 20);
+    assert!(peak_cache <= 1 << 20);
+}
