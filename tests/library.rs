@@ -454,8 +454,8 @@ fn clips_round_trip_and_an_interrupted_bake_keeps_only_intact_clips() {
     for level in 0..=6 {
         let mut got = vec![0u8; 5 * page_bytes(level)];
         lib.read_frames(0, 0, 5, level, &mut got).unwrap();
-        for (f, page) in got.chunks_exact(page_bytes(level)).enumerate() {
-            let want = &frames[f][level];
+        for (f, (page, frame)) in got.chunks_exact(page_bytes(level)).zip(&frames).enumerate() {
+            let want = &frame[level];
             let worst = page
                 .iter()
                 .zip(want)
