@@ -315,6 +315,7 @@ mod tests {
             params: StoreParams::new(32, 1),
             rebuild: false,
             progress: false,
+            shots: Default::default(),
         })
         .unwrap();
         let target = dir.path().join("target.png");

@@ -122,6 +122,7 @@ mod tests {
             params,
             rebuild: false,
             progress: false,
+            shots: Default::default(),
         })
         .unwrap();
         let target = dir.join("target.png");

@@ -28,7 +28,14 @@ struct Tables {
     decode: [f32; 256],
     /// `encode_thresholds[k]` is the linear value at which the 8-bit code rounds up from k to k+1.
     encode_thresholds: [f32; 255],
+    /// `encode_start[b]`: the code of linear `b / ENCODE_BUCKETS`. Buckets are narrower than
+    /// the gap between any two thresholds, so a bucket's values are that code or the next.
+    encode_start: Vec<u8>,
 }
+
+/// Buckets of the encode table over linear [0, 1]: 1.5e-5 wide, against 1.2e-4 for the
+/// closest thresholds (the darkest codes).
+const ENCODE_BUCKETS: usize = 1 << 16;
 
 fn tables() -> &'static Tables {
     static TABLES: OnceLock<Tables> = OnceLock::new();
@@ -41,9 +48,14 @@ fn tables() -> &'static Tables {
         for (k, t) in encode_thresholds.iter_mut().enumerate() {
             *t = srgb_to_linear((k as f32 + 0.5) / 255.0);
         }
+        let exact = |c: f32| encode_thresholds.iter().take_while(|&&t| c >= t).count() as u8;
+        let encode_start = (0..=ENCODE_BUCKETS)
+            .map(|b| exact(b as f32 / ENCODE_BUCKETS as f32))
+            .collect();
         Tables {
             decode,
             encode_thresholds,
+            encode_start,
         }
     })
 }
@@ -59,23 +71,32 @@ pub fn srgb8_to_linear(v: u8) -> f32 {
     tables().decode[v as usize]
 }
 
-/// Linear light to the nearest sRGB byte (round to nearest in the encoded domain), exactly,
-/// by a branch-light binary search over the 255 rounding thresholds.
+/// Linear light to the nearest sRGB byte (round to nearest in the encoded domain), exactly.
 #[inline]
 pub fn linear_to_srgb8(c: f32) -> u8 {
-    let t = &tables().encode_thresholds;
-    let mut lo = 0usize;
-    let mut size = 256usize;
-    // Invariant: the answer lies in lo..lo+size.
-    while size > 1 {
-        let half = size / 2;
-        let mid = lo + half;
-        if c >= t[mid - 1] {
-            lo = mid;
-        }
-        size -= half;
+    SrgbEncoder::get().encode(c)
+}
+
+/// The encoder behind `linear_to_srgb8`, fetched once for a loop over many values.
+#[derive(Clone, Copy)]
+pub struct SrgbEncoder(&'static Tables);
+
+impl SrgbEncoder {
+    pub fn get() -> SrgbEncoder {
+        SrgbEncoder(tables())
     }
-    lo as u8
+
+    /// A table gives the code at the start of the value's bucket; one comparison with the
+    /// next rounding threshold says whether the value is past it.
+    #[inline]
+    pub fn encode(self, c: f32) -> u8 {
+        let bucket = (c * ENCODE_BUCKETS as f32).clamp(0.0, ENCODE_BUCKETS as f32) as usize;
+        let code = self.0.encode_start[bucket];
+        match self.0.encode_thresholds.get(code as usize) {
+            Some(&t) if c >= t => code + 1,
+            _ => code,
+        }
+    }
 }
 
 /// Linear-light RGB to CIE XYZ (D65 white, Y of white = 1).
@@ -138,6 +159,24 @@ mod tests {
         }
         assert_eq!(linear_to_srgb8(-1.0), 0);
         assert_eq!(linear_to_srgb8(2.0), 255);
+    }
+
+    #[test]
+    fn the_bucketed_encode_equals_counting_thresholds() {
+        let t = &tables().encode_thresholds;
+        let exact = |c: f32| t.iter().take_while(|&&x| c >= x).count() as u8;
+        let mut values: Vec<f32> = (0..=200_000).map(|i| i as f32 / 200_000.0).collect();
+        for &x in t.iter() {
+            values.extend([
+                x,
+                f32::from_bits(x.to_bits() - 1),
+                f32::from_bits(x.to_bits() + 1),
+            ]);
+        }
+        for c in values {
+            assert_eq!(linear_to_srgb8(c), exact(c), "{c}");
+        }
+        assert_eq!(linear_to_srgb8(f32::NAN), 0);
     }
 
     /// Reference values from Bruce Lindbloom's colour calculator (sRGB, D65, 2° observer).

@@ -4,7 +4,7 @@ mod common;
 
 use std::fs;
 use std::path::Path;
-use tessera::library::store::{SourceKey, StoreWriter};
+use tessera::library::store::{ClipFrame, SourceKey, StoreWriter};
 use tessera::library::{self, page_bytes, BakeOptions, Library, StoreError, StoreParams};
 
 const PARAMS: StoreParams = StoreParams::new(32, 2);
@@ -16,6 +16,7 @@ fn bake(tiles: &Path, out: &Path) -> anyhow::Result<library::BakeReport> {
         params: PARAMS,
         rebuild: false,
         progress: false,
+        shots: Default::default(),
     })
 }
 
@@ -371,6 +372,7 @@ fn a_library_and_mosaic_made_by_the_first_release_still_open_and_grow() {
             params: StoreParams::new(4, 1),
             rebuild: false,
             progress: false,
+            shots: Default::default(),
         })
         .unwrap()
     };
@@ -416,11 +418,17 @@ fn clips_round_trip_and_an_interrupted_bake_keeps_only_intact_clips() {
         size: 1,
         mtime_ns: 1,
     };
+    let encode = |frames: Vec<Vec<Vec<u8>>>| -> Vec<ClipFrame> {
+        frames
+            .into_iter()
+            .map(|f| ClipFrame::new(f, &params))
+            .collect()
+    };
     let mut w = StoreWriter::open(&out, params, false).unwrap();
     let a = w
-        .append_clip(key("a.mp4"), None, &clip(1), 2, vec![1.0, 2.0, 3.0])
+        .append_clip(key("a.mp4"), None, &encode(clip(1)), 2, vec![1.0, 2.0, 3.0])
         .unwrap();
-    w.append_clip(key("b.mp4"), None, &clip(2), 0, vec![4.0, 5.0, 6.0])
+    w.append_clip(key("b.mp4"), None, &encode(clip(2)), 0, vec![4.0, 5.0, 6.0])
         .unwrap();
     let img = image::DynamicImage::ImageRgb8(common::picture(3, 70, 70));
     let (levels, sig) = library::bake::bake_tile(&img, params);

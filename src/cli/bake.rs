@@ -5,6 +5,7 @@ use super::matching::write_mosaic;
 use clap::Args;
 use std::path::{Path, PathBuf};
 use tessera::library::{self, BakeOptions, StoreParams};
+use tessera::video::shots::ShotOptions;
 
 #[derive(Args)]
 pub struct BakeArgs {
@@ -35,11 +36,55 @@ pub struct BakeArgs {
     /// so mosaics matched against the old library must be matched again.
     #[arg(long)]
     rebuild: bool,
+    #[command(flatten)]
+    shots: ShotArgs,
     /// Target picture to match right after baking.
     #[arg(long)]
     target: Option<PathBuf>,
     #[command(flatten)]
     cells: CellArgs,
+}
+
+/// How videos among the sources are cut into shots, each shot a clip tile.
+#[derive(Args)]
+#[command(next_help_heading = "Videos (cut into shots; each shot is a tile that plays)")]
+struct ShotArgs {
+    /// A cut is where consecutive frames differ by more than this (mean absolute
+    /// difference of small thumbnails, 0–255).
+    #[arg(long, default_value_t = ShotOptions::default().threshold)]
+    shot_threshold: f32,
+    /// Shortest shot, seconds: cuts sooner after the last one are ignored.
+    #[arg(long, default_value_t = ShotOptions::default().min_shot)]
+    min_shot: f64,
+    /// Longest shot, seconds: longer shots are split into parts this long.
+    #[arg(long, default_value_t = ShotOptions::default().max_shot)]
+    max_shot: f64,
+}
+
+impl ShotArgs {
+    fn options(&self) -> anyhow::Result<ShotOptions> {
+        anyhow::ensure!(
+            self.shot_threshold.is_finite() && self.shot_threshold > 0.0,
+            "--shot-threshold {}: must be a positive number (0–255)",
+            self.shot_threshold
+        );
+        anyhow::ensure!(
+            self.min_shot.is_finite() && self.min_shot >= 0.0,
+            "--min-shot {}: must be 0 or more seconds",
+            self.min_shot
+        );
+        anyhow::ensure!(
+            self.max_shot.is_finite() && self.max_shot > self.min_shot.max(0.05),
+            "--max-shot {}: must be longer than --min-shot ({}) and 0.05 s",
+            self.max_shot,
+            self.min_shot
+        );
+        Ok(ShotOptions {
+            threshold: self.shot_threshold,
+            min_shot: self.min_shot,
+            max_shot: self.max_shot,
+        })
+    }
 }
 
 fn default_library_path(tiles: &Path) -> PathBuf {
@@ -97,6 +142,7 @@ pub fn run(a: BakeArgs) -> anyhow::Result<()> {
         params,
         rebuild: a.rebuild,
         progress: true,
+        shots: a.shots.options()?,
     };
     let started = std::time::Instant::now();
     let report = library::bake(&opts)?;
@@ -129,6 +175,19 @@ pub fn run(a: BakeArgs) -> anyhow::Result<()> {
             report.skipped.len(),
             started.elapsed().as_secs_f64()
         );
+    }
+    if report.videos > 0 {
+        let secs = started.elapsed().as_secs_f64().max(1e-3);
+        println!(
+            "  {} clips cut from {} videos ({:.0} s of video, {:.1}× real time)",
+            report.clips,
+            report.videos,
+            report.video_seconds,
+            report.video_seconds / secs
+        );
+    }
+    for w in &report.warnings {
+        println!("  partly used {}: {}", w.path, w.reason);
     }
     for s in report.skipped.iter().take(10) {
         println!("  skipped {}: {}", s.path, s.reason);

@@ -187,6 +187,7 @@ pub fn prepare(cache: &Path, progress: bool) -> anyhow::Result<DemoData> {
         params: StoreParams::new(256, 2),
         rebuild: false,
         progress,
+        shots: Default::default(),
     })?;
     let mosaic = cache.join("demo.mosaic");
     let lib = library::Library::open(&library)?;

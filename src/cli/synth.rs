@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use tessera::library::procedural::{synth_frame, synth_target};
 use tessera::library::pyramid::build_pyramid;
 use tessera::library::signature::{clip_signature, tile_signature};
-use tessera::library::store::{SourceKey, StoreParams, StoreWriter, TileEntry};
+use tessera::library::store::{ClipFrame, SourceKey, StoreParams, StoreWriter, TileEntry};
 use tessera::matching::{match_cells, target_signatures, KdIndex, MatchOptions};
 use tessera::mosaic::Mosaic;
 use tessera::progress::progress_bar;
@@ -154,7 +154,10 @@ pub fn synth(opts: &SynthOptions) -> anyhow::Result<Mosaic> {
             } else {
                 let sigs: Vec<Vec<f32>> = frames.iter().map(|f| f.1.clone()).collect();
                 let (signature, key_frame) = clip_signature(&sigs);
-                let pages: Vec<Vec<Vec<u8>>> = frames.into_iter().map(|f| f.0).collect();
+                let pages: Vec<ClipFrame> = frames
+                    .into_par_iter()
+                    .map(|f| ClipFrame::new(f.0, &params))
+                    .collect();
                 writer.append_clip(key, None, &pages, key_frame, signature)?
             };
             tiles[i as usize] = Some(tile);

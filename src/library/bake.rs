@@ -10,6 +10,7 @@
 use super::pyramid::{build_pyramid, LinearTile};
 use super::signature::tile_signature;
 use super::store::{SkippedSource, SourceKey, StoreParams, StoreWriter, TileEntry};
+use crate::video::shots::ShotOptions;
 use anyhow::{bail, Context};
 use rayon::prelude::*;
 use std::collections::HashSet;
@@ -23,6 +24,8 @@ pub struct BakeOptions {
     /// Discard what the library holds and bake everything again (new tile ids).
     pub rebuild: bool,
     pub progress: bool,
+    /// How videos are cut into shots (each shot is a clip tile).
+    pub shots: ShotOptions,
 }
 
 #[derive(Debug)]
@@ -38,6 +41,13 @@ pub struct BakeReport {
     pub unchanged: bool,
     /// The library was in an older format and was upgraded, every tile id kept.
     pub upgraded: bool,
+    /// Clips made by this bake, and the videos they were cut from.
+    pub clips: usize,
+    pub videos: usize,
+    /// Seconds of video decoded by this bake.
+    pub video_seconds: f64,
+    /// Sources used in part: a video whose decoding stopped early keeps the shots before.
+    pub warnings: Vec<SkippedSource>,
 }
 
 /// Largest picture side accepted; larger claims are refused before any allocation.
@@ -142,12 +152,6 @@ pub fn scan_sources(dir: &Path) -> anyhow::Result<Scan> {
     }
     let mut out = Vec::new();
     let mut skipped = Vec::new();
-    let relative = |p: &Path| {
-        p.strip_prefix(dir)
-            .unwrap_or(p)
-            .to_string_lossy()
-            .into_owned()
-    };
     for entry in walkdir::WalkDir::new(dir)
         .follow_links(true)
         .sort_by_file_name()
@@ -157,7 +161,10 @@ pub fn scan_sources(dir: &Path) -> anyhow::Result<Scan> {
         let entry = match entry {
             Ok(e) => e,
             Err(e) => {
-                let path = e.path().map(relative).unwrap_or_else(|| "?".into());
+                let path = e
+                    .path()
+                    .map(|p| relative_path(dir, p))
+                    .unwrap_or_else(|| "?".into());
                 let reason = if e.loop_ancestor().is_some() {
                     "symbolic link loop".to_string()
                 } else {
@@ -172,28 +179,38 @@ pub fn scan_sources(dir: &Path) -> anyhow::Result<Scan> {
         if !entry.file_type().is_file() {
             continue;
         }
-        let meta = entry
-            .metadata()
-            .with_context(|| entry.path().display().to_string())?;
-        let mtime_ns = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map(|d| d.as_nanos() as i64)
-            .unwrap_or(0);
-        out.push((
-            entry.path().to_path_buf(),
-            SourceKey {
-                path: relative(entry.path()),
-                size: meta.len(),
-                mtime_ns,
-            },
-        ));
+        let key =
+            source_key(dir, entry.path()).with_context(|| entry.path().display().to_string())?;
+        out.push((entry.path().to_path_buf(), key));
     }
     Ok(Scan {
         sources: out,
         skipped,
     })
+}
+
+/// How a library names the source at `path` under the tiles folder `root`: its relative
+/// path, size and modification time (a change to any of them makes it a new source).
+pub fn source_key(root: &Path, path: &Path) -> std::io::Result<SourceKey> {
+    let meta = std::fs::metadata(path)?;
+    let mtime_ns = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0);
+    Ok(SourceKey {
+        path: relative_path(root, path),
+        size: meta.len(),
+        mtime_ns,
+    })
+}
+
+fn relative_path(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// A tile's pages and signature, made from one picture.
@@ -259,9 +276,34 @@ pub fn bake(opts: &BakeOptions) -> anyhow::Result<BakeReport> {
 
     let bar = crate::progress::progress_bar(todo.len() as u64, opts.progress, "baking");
     let mut baked = 0;
+    let mut video = VideoTally::default();
+    // Sources in path order: runs of pictures baked in parallel, videos one at a time
+    // (FFmpeg decodes each on every core).
+    let kinds: Vec<bool> = todo.par_iter().map(|(p, _)| looks_like_video(p)).collect();
     let batch = (rayon::current_num_threads() * 4).max(8);
-    for chunk in todo.chunks(batch) {
-        let results: Vec<_> = chunk
+    let mut at = 0;
+    while at < todo.len() {
+        if kinds[at] {
+            let (path, key) = todo[at];
+            bake_one_video(
+                path,
+                key,
+                &mut writer,
+                opts,
+                &bar,
+                &mut tiles,
+                &mut skipped,
+                &mut video,
+            )?;
+            bar.inc(1);
+            at += 1;
+            continue;
+        }
+        let end = (at..todo.len())
+            .take(batch)
+            .find(|&i| kinds[i])
+            .unwrap_or((at + batch).min(todo.len()));
+        let results: Vec<_> = todo[at..end]
             .par_iter()
             .map(|(path, key)| {
                 // Journaled by an interrupted bake: its pages are on disk already.
@@ -290,8 +332,10 @@ pub fn bake(opts: &BakeOptions) -> anyhow::Result<BakeReport> {
             bar.inc(1);
         }
         writer.checkpoint()?;
+        at = end;
     }
     bar.finish_and_clear();
+    baked += video.clips;
 
     let active = tiles.iter().filter(|t| !t.retired).count();
     if active == 0 {
@@ -300,7 +344,7 @@ pub fn bake(opts: &BakeOptions) -> anyhow::Result<BakeReport> {
             let _ = std::fs::remove_dir_all(&opts.out);
         }
         bail!(
-            "{}: no usable picture found ({} files skipped); point --tiles at a folder of JPEG, PNG, WebP, BMP, TIFF or GIF files",
+            "{}: no usable picture or video found ({} files skipped); point --tiles at a folder of pictures (JPEG, PNG, WebP, BMP, TIFF, GIF) or videos (MP4, MKV, MOV, WebM, MPEG …)",
             opts.tiles_dir.display(),
             skipped.len()
         );
@@ -319,6 +363,10 @@ pub fn bake(opts: &BakeOptions) -> anyhow::Result<BakeReport> {
         skipped: skipped.clone(),
         unchanged,
         upgraded: writer.upgraded(),
+        clips: video.clips,
+        videos: video.videos,
+        video_seconds: video.seconds,
+        warnings: video.warnings,
     };
     if unchanged {
         writer.abandon()?;
@@ -326,6 +374,72 @@ pub fn bake(opts: &BakeOptions) -> anyhow::Result<BakeReport> {
         writer.commit(tiles, skipped, opts.tiles_dir.display().to_string())?;
     }
     Ok(report)
+}
+
+/// Whether a source is a video: not a picture `image` recognises, and read by FFmpeg as a
+/// video container or stream.
+fn looks_like_video(path: &Path) -> bool {
+    let picture = image::ImageReader::open(path)
+        .and_then(|r| r.with_guessed_format())
+        .is_ok_and(|r| r.format().is_some());
+    !picture && super::clips::is_video(path)
+}
+
+/// What the videos of one bake made.
+#[derive(Default)]
+struct VideoTally {
+    clips: usize,
+    videos: usize,
+    seconds: f64,
+    warnings: Vec<SkippedSource>,
+}
+
+/// Bakes one video source into clip tiles (resuming after the shots an interrupted bake
+/// journaled), or names it skipped.
+#[allow(clippy::too_many_arguments)]
+fn bake_one_video(
+    path: &Path,
+    key: &SourceKey,
+    writer: &mut StoreWriter,
+    opts: &BakeOptions,
+    bar: &indicatif::ProgressBar,
+    tiles: &mut Vec<TileEntry>,
+    skipped: &mut Vec<SkippedSource>,
+    tally: &mut VideoTally,
+) -> anyhow::Result<()> {
+    use super::clips::{bake_video, VideoError};
+    let name = key.path.clone();
+    let journaled = writer.appended_from(key);
+    let progress = |t: f64, length: f64| {
+        bar.set_message(format!("{name} {t:.0}/{length:.0} s"));
+        std::ops::ControlFlow::Continue(())
+    };
+    match bake_video(path, key, writer, journaled, opts.shots, progress) {
+        Ok(done) => {
+            if let Some(w) = done.warning {
+                bar.suspend(|| tracing::warn!("{}: {w}", path.display()));
+                tally.warnings.push(SkippedSource {
+                    path: key.path.clone(),
+                    reason: w,
+                });
+            }
+            tally.clips += done.baked;
+            tally.videos += 1;
+            tally.seconds += done.seconds;
+            tiles.extend(done.tiles);
+        }
+        Err(VideoError::Source(reason)) => {
+            bar.suspend(|| tracing::warn!("skipping {}: {reason}", path.display()));
+            skipped.push(SkippedSource {
+                path: key.path.clone(),
+                reason,
+            });
+        }
+        Err(VideoError::Store(e)) => return Err(e.into()),
+        Err(VideoError::Interrupted) => bail!("{}: interrupted", path.display()),
+    }
+    bar.set_message("baking");
+    Ok(())
 }
 
 fn skipped_paths(s: &[SkippedSource]) -> Vec<&str> {

@@ -1,6 +1,7 @@
 //! The tile library: sources → mip pyramids + colour signatures → the store on disk.
 
 pub mod bake;
+pub mod clips;
 pub mod procedural;
 pub mod pyramid;
 pub mod signature;

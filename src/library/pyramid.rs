@@ -4,7 +4,7 @@
 //! `max_tile`. Each coarser level is the exact 2×2 box average of the finer one in linear
 //! light, so averages of a photo's colours come out right (an sRGB-space average darkens).
 
-use crate::color::{linear_to_srgb8, srgb8_to_linear};
+use crate::color::srgb8_to_linear;
 use image::{imageops, DynamicImage, ImageBuffer, Rgb};
 
 /// A square tile in linear light, row-major RGB.
@@ -87,14 +87,10 @@ impl LinearTile {
 
     /// sRGB RGBA8 bytes with opaque alpha: the store's and the GPU's texel format.
     pub fn to_srgb8(&self) -> Vec<u8> {
+        let enc = crate::color::SrgbEncoder::get();
         let mut out = Vec::with_capacity(self.texels.len() * 4);
         for t in &self.texels {
-            out.extend_from_slice(&[
-                linear_to_srgb8(t[0]),
-                linear_to_srgb8(t[1]),
-                linear_to_srgb8(t[2]),
-                255,
-            ]);
+            out.extend_from_slice(&[enc.encode(t[0]), enc.encode(t[1]), enc.encode(t[2]), 255]);
         }
         out
     }

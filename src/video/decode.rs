@@ -1,4 +1,7 @@
-//! Reads a video file's first video stream frame by frame as sRGB RGBA8.
+//! Reads a video file's first video stream frame by frame, with FFmpeg's frame threading on:
+//! each frame's time, and the frame as sRGB RGBA at full size, as a small RGB thumbnail, or
+//! as its centre square at a tile's size. A phone video's rotation (its display matrix) is
+//! applied, so pictures come out upright.
 
 use super::{init, set_yuv_matrix};
 use anyhow::Context as _;
@@ -7,16 +10,74 @@ use ffmpeg_next::format::Pixel;
 use ffmpeg_next::{decoder, frame, media, software::scaling, Packet};
 use std::path::{Path, PathBuf};
 
+/// A scaler made for one source format and size and one destination.
+struct Scaler {
+    context: scaling::Context,
+    key: (Pixel, u32, u32, Pixel, u32, u32),
+    out: frame::Video,
+}
+
+impl Scaler {
+    /// Converts `src` to `dst` (`w × h`), remaking the scaler when anything changed.
+    fn run<'s>(
+        slot: &'s mut Option<Scaler>,
+        src: &frame::Video,
+        dst: (Pixel, u32, u32),
+        flags: scaling::Flags,
+    ) -> anyhow::Result<&'s frame::Video> {
+        let key = (src.format(), src.width(), src.height(), dst.0, dst.1, dst.2);
+        if slot.as_ref().is_none_or(|s| s.key != key) {
+            let mut context =
+                scaling::Context::get(key.0, key.1, key.2, key.3, key.4, key.5, flags)?;
+            set_yuv_matrix(
+                &mut context,
+                src.color_space(),
+                src.color_range(),
+                src.height(),
+                false,
+            );
+            *slot = Some(Scaler {
+                context,
+                key,
+                out: frame::Video::new(dst.0, dst.1, dst.2),
+            });
+        }
+        let s = slot.as_mut().expect("made above");
+        s.context.run(src, &mut s.out)?;
+        Ok(&s.out)
+    }
+}
+
+/// Packed rows of `row_bytes` from a frame plane whose rows are `stride` apart.
+fn packed(plane: &[u8], stride: usize, row_bytes: usize, rows: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(row_bytes * rows);
+    for row in plane.chunks(stride).take(rows) {
+        out.extend_from_slice(&row[..row_bytes]);
+    }
+    out
+}
+
+/// Largest video side decoded (8K is 7680): a damaged or hostile header claiming more is
+/// refused before the decoder allocates frames for it.
+pub const MAX_VIDEO_SIDE: u32 = 16_384;
+
 pub struct VideoReader {
     path: PathBuf,
     input: ffmpeg::format::context::Input,
     stream_index: usize,
     decoder: decoder::Video,
-    /// Made at the first frame (its colour tags pick the matrix), remade if the size changes.
-    scaler: Option<(scaling::Context, u32, u32, Pixel)>,
+    /// Seconds per timestamp unit, and the stream's first timestamp.
+    time_base: f64,
+    start: i64,
+    /// Clockwise turns of 90° that make the picture upright (0–3).
+    quarter_turns: u32,
     decoded: frame::Video,
-    rgba: frame::Video,
+    /// `decoded` holds a frame a seek decoded and `advance` has not returned yet.
+    pending: bool,
     input_done: bool,
+    full: Option<Scaler>,
+    thumb: Option<Scaler>,
+    square: Option<Scaler>,
 }
 
 impl VideoReader {
@@ -29,23 +90,47 @@ impl VideoReader {
             .best(media::Type::Video)
             .with_context(|| format!("{}: has no video stream", path.display()))?;
         let stream_index = stream.index();
-        let decoder = ffmpeg::codec::context::Context::from_parameters(stream.parameters())?
+        let time_base = f64::from(stream.time_base());
+        let start = match stream.start_time() {
+            ffmpeg::ffi::AV_NOPTS_VALUE => 0,
+            s => s,
+        };
+        let quarter_turns = display_quarter_turns(&stream);
+        let mut context = ffmpeg::codec::context::Context::from_parameters(stream.parameters())?;
+        // Frame threading: several frames decode at once, one per core.
+        context.set_threading(ffmpeg::codec::threading::Config {
+            kind: ffmpeg::codec::threading::Type::Frame,
+            count: 0,
+            ..Default::default()
+        });
+        let decoder = context
             .decoder()
             .video()
             .with_context(|| format!("{}: no decoder for its video", path.display()))?;
+        let (w, h) = (decoder.width(), decoder.height());
+        anyhow::ensure!(
+            w <= MAX_VIDEO_SIDE && h <= MAX_VIDEO_SIDE,
+            "{}: {w}×{h} video is larger than {MAX_VIDEO_SIDE} px a side",
+            path.display()
+        );
         Ok(VideoReader {
             path: path.to_path_buf(),
             input,
             stream_index,
             decoder,
-            scaler: None,
+            time_base,
+            start,
+            quarter_turns,
             decoded: frame::Video::empty(),
-            rgba: frame::Video::empty(),
+            pending: false,
             input_done: false,
+            full: None,
+            thumb: None,
+            square: None,
         })
     }
 
-    /// Frame size as the stream declares it.
+    /// Frame size as the stream declares it (before rotation).
     pub fn size(&self) -> (u32, u32) {
         (self.decoder.width(), self.decoder.height())
     }
@@ -56,12 +141,49 @@ impl VideoReader {
         (rate.denominator() != 0 && rate.numerator() > 0).then(|| f64::from(rate))
     }
 
-    /// The next frame, or `None` at the end of the stream.
-    pub fn next_frame(&mut self) -> anyhow::Result<Option<image::RgbaImage>> {
+    /// Length in seconds, as the container says (0 when it does not).
+    pub fn duration(&self) -> f64 {
+        (self.input.duration().max(0) as f64 / ffmpeg::ffi::AV_TIME_BASE as f64).max(0.0)
+    }
+
+    /// Degrees the picture is turned clockwise to stand upright (0, 90, 180 or 270).
+    pub fn rotation(&self) -> u32 {
+        self.quarter_turns * 90
+    }
+
+    /// Moves to `seconds`: the next frame returned is the first at or after it.
+    pub fn seek(&mut self, seconds: f64) -> anyhow::Result<()> {
+        let ts = (seconds * ffmpeg::ffi::AV_TIME_BASE as f64) as i64;
+        self.input
+            .seek(ts, ..ts)
+            .with_context(|| format!("{}: cannot seek to {seconds:.2} s", self.path.display()))?;
+        self.decoder.flush();
+        self.input_done = false;
+        // Decode up to the asked time; the caller gets the first frame at or after it.
+        while let Some(t) = self.peek_next()? {
+            if t + 1e-6 >= seconds {
+                self.pending = true;
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl VideoReader {
+    /// Decodes the next frame; returns its time in seconds, or `None` at the end.
+    pub fn advance(&mut self) -> anyhow::Result<Option<f64>> {
+        if std::mem::take(&mut self.pending) {
+            return Ok(Some(self.time()));
+        }
+        self.peek_next()
+    }
+
+    fn peek_next(&mut self) -> anyhow::Result<Option<f64>> {
         let mut packet = Packet::empty();
         loop {
             if self.decoder.receive_frame(&mut self.decoded).is_ok() {
-                return self.convert().map(Some);
+                return Ok(Some(self.time()));
             }
             if self.input_done {
                 return Ok(None);
@@ -83,24 +205,121 @@ impl VideoReader {
         }
     }
 
-    fn convert(&mut self) -> anyhow::Result<image::RgbaImage> {
-        let f = &self.decoded;
-        let (w, h, format) = (f.width(), f.height(), f.format());
-        if !matches!(&self.scaler, Some((_, sw, sh, sf)) if (*sw, *sh, *sf) == (w, h, format)) {
-            let mut scaler =
-                scaling::Context::get(format, w, h, Pixel::RGBA, w, h, scaling::Flags::BICUBIC)?;
-            set_yuv_matrix(&mut scaler, f.color_space(), f.color_range(), h, false);
-            self.rgba = frame::Video::new(Pixel::RGBA, w, h);
-            self.scaler = Some((scaler, w, h, format));
-        }
-        let (scaler, ..) = self.scaler.as_mut().expect("made above");
-        scaler.run(&self.decoded, &mut self.rgba)?;
-        let row_bytes = w as usize * 4;
-        let stride = self.rgba.stride(0);
-        let mut pixels = Vec::with_capacity(row_bytes * h as usize);
-        for row in self.rgba.data(0).chunks(stride).take(h as usize) {
-            pixels.extend_from_slice(&row[..row_bytes]);
-        }
-        Ok(image::RgbaImage::from_raw(w, h, pixels).expect("w×h×4 bytes"))
+    /// The current frame's time in seconds from the stream's start.
+    fn time(&self) -> f64 {
+        let ts = self
+            .decoded
+            .timestamp()
+            .or(self.decoded.pts())
+            .unwrap_or(self.start);
+        (ts - self.start) as f64 * self.time_base
     }
+
+    /// The next frame as full-size RGBA, or `None` at the end of the stream.
+    pub fn next_frame(&mut self) -> anyhow::Result<Option<image::RgbaImage>> {
+        match self.advance()? {
+            Some(_) => self.rgba().map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The current frame as full-size sRGB RGBA, upright.
+    pub fn rgba(&mut self) -> anyhow::Result<image::RgbaImage> {
+        let (w, h) = (self.decoded.width(), self.decoded.height());
+        let out = Scaler::run(
+            &mut self.full,
+            &self.decoded,
+            (Pixel::RGBA, w, h),
+            scaling::Flags::BICUBIC,
+        )?;
+        let pixels = packed(out.data(0), out.stride(0), w as usize * 4, h as usize);
+        let img = image::RgbaImage::from_raw(w, h, pixels).expect("w×h×4 bytes");
+        Ok(match self.quarter_turns {
+            1 => image::imageops::rotate90(&img),
+            2 => image::imageops::rotate180(&img),
+            3 => image::imageops::rotate270(&img),
+            _ => img,
+        })
+    }
+
+    /// The current frame as a small RGB thumbnail `width` wide (for comparing frames; the
+    /// fast bilinear filter is a third of the area filter's cost, and cuts score as high).
+    pub fn thumbnail(&mut self, width: u32) -> anyhow::Result<Vec<u8>> {
+        let (w, h) = (self.decoded.width(), self.decoded.height());
+        let th = ((width as u64 * h as u64) / w.max(1) as u64).max(1) as u32;
+        let out = Scaler::run(
+            &mut self.thumb,
+            &self.decoded,
+            (Pixel::RGB24, width, th),
+            scaling::Flags::FAST_BILINEAR,
+        )?;
+        Ok(packed(
+            out.data(0),
+            out.stride(0),
+            width as usize * 3,
+            th as usize,
+        ))
+    }
+
+    /// The current frame's centre square, scaled to `side`² sRGB RGBA (area filter) and
+    /// turned upright: a clip frame at a tile's size.
+    pub fn square(&mut self, side: u32) -> anyhow::Result<Vec<u8>> {
+        let (w, h) = (self.decoded.width(), self.decoded.height());
+        // Scale so the short side is `side`, then take the middle.
+        let short = w.min(h).max(1) as u64;
+        let (sw, sh) = (
+            ((w as u64 * side as u64).div_ceil(short) as u32).max(side),
+            ((h as u64 * side as u64).div_ceil(short) as u32).max(side),
+        );
+        let out = Scaler::run(
+            &mut self.square,
+            &self.decoded,
+            (Pixel::RGBA, sw, sh),
+            scaling::Flags::AREA,
+        )?;
+        let (x0, y0) = (((sw - side) / 2) as usize, ((sh - side) / 2) as usize);
+        let stride = out.stride(0);
+        let plane = out.data(0);
+        let row = side as usize * 4;
+        let mut tile = Vec::with_capacity(row * side as usize);
+        for y in 0..side as usize {
+            let at = (y0 + y) * stride + x0 * 4;
+            tile.extend_from_slice(&plane[at..at + row]);
+        }
+        Ok(rotate_square(tile, side, self.quarter_turns))
+    }
+}
+
+/// Turns a square RGBA picture clockwise by `quarter_turns` × 90°.
+fn rotate_square(pixels: Vec<u8>, side: u32, quarter_turns: u32) -> Vec<u8> {
+    if quarter_turns.is_multiple_of(4) {
+        return pixels;
+    }
+    let img = image::RgbaImage::from_raw(side, side, pixels).expect("side²×4 bytes");
+    match quarter_turns % 4 {
+        1 => image::imageops::rotate90(&img),
+        2 => image::imageops::rotate180(&img),
+        _ => image::imageops::rotate270(&img),
+    }
+    .into_raw()
+}
+
+/// Clockwise quarter turns that stand a stream's picture upright, from its display matrix
+/// (phones record sideways and say so there).
+fn display_quarter_turns(stream: &ffmpeg::format::stream::Stream) -> u32 {
+    for data in stream.side_data() {
+        if data.kind() == ffmpeg::codec::packet::side_data::Type::DisplayMatrix
+            && data.data().len() >= 36
+        {
+            // SAFETY: a display matrix is nine i32s; av_display_rotation_get only reads them.
+            let degrees =
+                unsafe { ffmpeg::ffi::av_display_rotation_get(data.data().as_ptr() as *const i32) };
+            if degrees.is_finite() {
+                // FFmpeg gives the counter-clockwise rotation to apply; turn clockwise.
+                let ccw = (degrees.round() as i64).rem_euclid(360);
+                return (((360 - ccw) % 360) / 90) as u32;
+            }
+        }
+    }
+    0
 }

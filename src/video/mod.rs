@@ -8,18 +8,34 @@
 
 mod decode;
 mod encode;
+pub mod shots;
 
 pub use decode::VideoReader;
 pub use encode::{is_video_path, EncodeSummary, VideoSettings, VideoWriter};
 
 use ffmpeg_next as ffmpeg;
 
+/// The name of the demuxer FFmpeg would read `path` with (e.g. "mov,mp4,m4a,3gp,3g2,mj2"),
+/// or `None` when it cannot open it.
+pub fn demuxer_name(path: &std::path::Path) -> Option<String> {
+    init().ok()?;
+    let input = ffmpeg::format::input(path).ok()?;
+    Some(input.format().name().to_string())
+}
+
 /// Initialises FFmpeg once and keeps its own logging to errors (ours goes through tracing).
 fn init() -> anyhow::Result<()> {
     static INIT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
     INIT.get_or_init(|| {
         ffmpeg::init().map_err(|e| e.to_string())?;
-        ffmpeg::util::log::set_level(ffmpeg::util::log::Level::Error);
+        // FFmpeg's own messages go straight to stderr; our errors already name the file and
+        // what went wrong, so they are shown only when debugging.
+        let level = if tracing::enabled!(tracing::Level::DEBUG) {
+            ffmpeg::util::log::Level::Error
+        } else {
+            ffmpeg::util::log::Level::Fatal
+        };
+        ffmpeg::util::log::set_level(level);
         Ok(())
     })
     .clone()

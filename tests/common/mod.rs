@@ -125,6 +125,7 @@ pub fn fixture(count: u32, max_tile: u32, cells: (u32, u32)) -> Fixture {
         params: StoreParams::new(max_tile, 2),
         rebuild: false,
         progress: false,
+        shots: Default::default(),
     })
     .unwrap();
     let target = dir.path().join("target.png");
@@ -191,7 +192,7 @@ pub fn clip_fixture(
     use tessera::library::procedural::synth_frame;
     use tessera::library::pyramid::{build_pyramid, LinearTile};
     use tessera::library::signature::{clip_signature, tile_signature};
-    use tessera::library::store::{SourceKey, StoreWriter};
+    use tessera::library::store::{ClipFrame, SourceKey, StoreWriter};
     let dir = tempfile::tempdir().unwrap();
     let library = dir.path().join("clips.tlib");
     let params = StoreParams {
@@ -220,7 +221,10 @@ pub fn clip_fixture(
             .collect();
         let sigs: Vec<Vec<f32>> = tops.iter().map(|t| tile_signature(t, 2)).collect();
         let (sig, key_frame) = clip_signature(&sigs);
-        let pages: Vec<Vec<Vec<u8>>> = tops.iter().map(build_pyramid).collect();
+        let pages: Vec<ClipFrame> = tops
+            .iter()
+            .map(|t| ClipFrame::new(build_pyramid(t), &params))
+            .collect();
         tiles.push(
             w.append_clip(key(format!("clip{i}")), None, &pages, key_frame, sig)
                 .unwrap(),

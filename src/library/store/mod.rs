@@ -144,6 +144,29 @@ impl TileEntry {
     }
 }
 
+/// One frame of a clip, ready to append: its raw pages at the small levels and its large
+/// levels as JPEG. Made as soon as the frame is decoded, so the encoding overlaps decoding.
+#[derive(Clone, Debug)]
+pub struct ClipFrame {
+    pub raw: Vec<Vec<u8>>,
+    pub jpeg: Vec<Vec<u8>>,
+}
+
+impl ClipFrame {
+    /// Splits a frame's pyramid (`pyramid[l]` is level l) for a library of `params`.
+    pub fn new(mut pyramid: Vec<Vec<u8>>, params: &StoreParams) -> ClipFrame {
+        assert_eq!(pyramid.len(), params.levels());
+        let large = pyramid.split_off(params.raw_levels());
+        let first_large = params.raw_levels();
+        let jpeg = large
+            .iter()
+            .enumerate()
+            .map(|(i, page)| proxy::encode_jpeg(page, 1 << (first_large + i)))
+            .collect();
+        ClipFrame { raw: pyramid, jpeg }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SkippedSource {
     pub path: String,

@@ -27,12 +27,20 @@ impl ProxyBlob {
 
     /// Encodes `pages` (sRGB RGBA8 squares of side `size`) as a blob.
     pub fn encode(pages: &[Vec<u8>], size: u32) -> Vec<u8> {
-        let jpegs: Vec<Vec<u8>> = pages.iter().map(|p| encode_jpeg(p, size)).collect();
+        use rayon::prelude::*;
+        let jpegs: Vec<Vec<u8>> = pages.par_iter().map(|p| encode_jpeg(p, size)).collect();
+        Self::assemble(&jpegs)
+    }
+
+    /// A blob of frames already encoded as JPEG, in order.
+    pub fn assemble(jpegs: &[impl AsRef<[u8]>]) -> Vec<u8> {
+        let jpegs: Vec<&[u8]> = jpegs.iter().map(AsRef::as_ref).collect();
+        let frames = jpegs.len() as u32;
         let mut blob = Vec::with_capacity(
-            Self::header_len(pages.len() as u32) + jpegs.iter().map(Vec::len).sum::<usize>(),
+            Self::header_len(frames) + jpegs.iter().map(|j| j.len()).sum::<usize>(),
         );
-        blob.extend_from_slice(&(pages.len() as u32).to_le_bytes());
-        let mut offset = Self::header_len(pages.len() as u32) as u32;
+        blob.extend_from_slice(&frames.to_le_bytes());
+        let mut offset = Self::header_len(frames) as u32;
         for j in &jpegs {
             for v in [offset, j.len() as u32, crc32fast::hash(j)] {
                 blob.extend_from_slice(&v.to_le_bytes());
@@ -40,7 +48,7 @@ impl ProxyBlob {
             offset += j.len() as u32;
         }
         for j in jpegs {
-            blob.extend_from_slice(&j);
+            blob.extend_from_slice(j);
         }
         blob
     }
@@ -86,14 +94,13 @@ impl ProxyBlob {
     }
 }
 
-fn encode_jpeg(rgba: &[u8], size: u32) -> Vec<u8> {
-    let rgb: Vec<u8> = rgba
-        .chunks_exact(4)
-        .flat_map(|p| [p[0], p[1], p[2]])
-        .collect();
+/// JPEG of an RGBA page (alpha dropped), with `jpeg-encoder`: its AVX2 transform makes it
+/// about 4× faster than `image`'s encoder, and clip baking encodes two pages per frame.
+pub fn encode_jpeg(rgba: &[u8], size: u32) -> Vec<u8> {
     let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, PROXY_QUALITY)
-        .encode(&rgb, size, size, image::ExtendedColorType::Rgb8)
+    let side = u16::try_from(size).expect("pages are at most 4096 px");
+    jpeg_encoder::Encoder::new(&mut out, PROXY_QUALITY)
+        .encode(rgba, side, side, jpeg_encoder::ColorType::Rgba)
         .expect("encoding to memory cannot fail");
     out
 }

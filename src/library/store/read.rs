@@ -234,6 +234,11 @@ impl Library {
         self.manifest.tiles.iter().any(TileEntry::is_clip)
     }
 
+    /// A tile's manifest entry: its source, shot and frames.
+    pub fn tile(&self, tile: u32) -> &TileEntry {
+        &self.manifest.tiles[tile as usize]
+    }
+
     pub fn clip(&self, tile: u32) -> Clip {
         let e = &self.manifest.tiles[tile as usize];
         Clip {

@@ -367,36 +367,79 @@ impl StoreWriter {
         levels: &[Vec<u8>],
         signature: Vec<f32>,
     ) -> Result<TileEntry> {
-        self.append(source, None, &[levels.to_vec()], 0, signature)
+        let p = self.params;
+        assert_eq!(levels.len(), p.levels());
+        let raw = p.raw_levels();
+        let first = self.next.records;
+        self.write_raw_frames(first, &[&levels[..raw]])?;
+        let mut still = None;
+        for (i, l) in (raw..p.levels()).enumerate() {
+            let page = &levels[l];
+            let mut rec = page.clone();
+            rec.extend_from_slice(&crc32fast::hash(page).to_le_bytes());
+            let at = self.next.stills as u64 * record_stride(l);
+            self.files.stills[i]
+                .write_all_at(&rec, at)
+                .map_err(io_err(&self.dir.join(stills_file_name(l))))?;
+            still = Some(self.next.stills);
+        }
+        self.push(
+            TileEntry {
+                source,
+                shot: None,
+                first_record: first,
+                frames: 1,
+                key: 0,
+                still,
+                proxy: Vec::new(),
+                retired: false,
+            },
+            signature,
+        )
     }
 
-    /// Appends one clip: `frames[f][l]` is frame f's page at level l, `key` the frame shown
-    /// when clips are still, `signature` the clip's (over its frames).
+    /// Appends one clip: its frames in order, `key` the frame shown when clips are still,
+    /// `signature` the clip's (over its frames).
     pub fn append_clip(
         &mut self,
         source: SourceKey,
         shot: Option<Shot>,
-        frames: &[Vec<Vec<u8>>],
-        key: u32,
-        signature: Vec<f32>,
-    ) -> Result<TileEntry> {
-        self.append(source, shot, frames, key, signature)
-    }
-
-    fn append(
-        &mut self,
-        source: SourceKey,
-        shot: Option<Shot>,
-        frames: &[Vec<Vec<u8>>],
+        frames: &[ClipFrame],
         key: u32,
         signature: Vec<f32>,
     ) -> Result<TileEntry> {
         let p = self.params;
-        let (levels, raw) = (p.levels(), p.raw_levels());
         assert!(!frames.is_empty() && (key as usize) < frames.len());
-        assert!(frames.iter().all(|f| f.len() == levels));
-        assert_eq!(signature.len(), p.sig_len());
         let first = self.next.records;
+        let raw: Vec<&[Vec<u8>]> = frames.iter().map(|f| &f.raw[..]).collect();
+        self.write_raw_frames(first, &raw)?;
+        let mut proxy = Vec::new();
+        for (i, l) in (p.raw_levels()..p.levels()).enumerate() {
+            let jpegs: Vec<&[u8]> = frames.iter().map(|f| &f.jpeg[i][..]).collect();
+            let blob = ProxyBlob::assemble(&jpegs);
+            let at = self.next.clip_bytes[i];
+            self.files.clips[i]
+                .write_all_at(&blob, at)
+                .map_err(io_err(&self.dir.join(clips_file_name(l))))?;
+            proxy.push([at, blob.len() as u64]);
+        }
+        self.push(
+            TileEntry {
+                source,
+                shot,
+                first_record: first,
+                frames: frames.len() as u32,
+                key,
+                still: None,
+                proxy,
+                retired: false,
+            },
+            signature,
+        )
+    }
+
+    /// Writes frames' raw small-level pages (with their CRCs) from record `first` on.
+    fn write_raw_frames(&self, first: u32, frames: &[&[Vec<u8>]]) -> Result<()> {
         for (l, file) in self.files.frames.iter().enumerate() {
             let stride = record_stride(l) as usize;
             let mut buf = Vec::with_capacity(stride * frames.len());
@@ -408,39 +451,12 @@ impl StoreWriter {
             file.write_all_at(&buf, first as u64 * stride as u64)
                 .map_err(io_err(&self.dir.join(frames_file_name(l))))?;
         }
-        let is_still = frames.len() == 1 && shot.is_none();
-        let mut still = None;
-        let mut proxy = Vec::new();
-        for (i, l) in (raw..levels).enumerate() {
-            if is_still {
-                let page = &frames[0][l];
-                let mut rec = page.clone();
-                rec.extend_from_slice(&crc32fast::hash(page).to_le_bytes());
-                let at = self.next.stills as u64 * record_stride(l);
-                self.files.stills[i]
-                    .write_all_at(&rec, at)
-                    .map_err(io_err(&self.dir.join(stills_file_name(l))))?;
-                still = Some(self.next.stills);
-            } else {
-                let pages: Vec<Vec<u8>> = frames.iter().map(|f| f[l].clone()).collect();
-                let blob = ProxyBlob::encode(&pages, 1 << l);
-                let at = self.next.clip_bytes[i];
-                self.files.clips[i]
-                    .write_all_at(&blob, at)
-                    .map_err(io_err(&self.dir.join(clips_file_name(l))))?;
-                proxy.push([at, blob.len() as u64]);
-            }
-        }
-        let tile = TileEntry {
-            source,
-            shot,
-            first_record: first,
-            frames: frames.len() as u32,
-            key,
-            still,
-            proxy,
-            retired: false,
-        };
+        Ok(())
+    }
+
+    /// Records an appended tile: the append positions move past it, the journal gets it.
+    fn push(&mut self, tile: TileEntry, signature: Vec<f32>) -> Result<TileEntry> {
+        assert_eq!(signature.len(), self.params.sig_len());
         self.next.advance(&tile);
         let entry = JournalEntry {
             tile: tile.clone(),

@@ -1,0 +1,381 @@
+//! Baking videos into clip tiles: shots cut where the picture changes, clip frames sampled
+//! at the library's rate, resume after an interruption, and every kind of bad video.
+//! The videos are made here, with the FFmpeg libraries (H.264 through `VideoWriter`).
+
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use tessera::library::bake::{bake, source_key, BakeOptions, BakeReport};
+use tessera::library::clips::{bake_video, VideoError};
+use tessera::library::store::{StoreWriter, TileEntry};
+use tessera::library::{Library, StoreParams};
+use tessera::video::shots::ShotOptions;
+use tessera::video::{VideoSettings, VideoWriter};
+
+const FPS: u32 = 24;
+const W: u32 = 160;
+const H: u32 = 96;
+
+/// Scene `k` at frame `f` of its shot: a flat colour from a palette far apart, stripes that
+/// drift and a disc that moves (motion within a shot that must not read as a cut).
+fn scene(k: usize, f: u32) -> Vec<u8> {
+    const PALETTE: [[f32; 3]; 5] = [
+        [200.0, 40.0, 40.0],
+        [40.0, 180.0, 60.0],
+        [30.0, 50.0, 210.0],
+        [225.0, 205.0, 60.0],
+        [120.0, 40.0, 150.0],
+    ];
+    let base = PALETTE[k % PALETTE.len()];
+    let (cx, cy) = (30.0 + 1.5 * f as f32, 48.0 + 0.5 * f as f32);
+    let mut out = Vec::with_capacity((W * H * 4) as usize);
+    for y in 0..H {
+        for x in 0..W {
+            let stripe = (((x + f) / 8) % 2) as f32 * 25.0;
+            let disc = (x as f32 - cx).powi(2) + (y as f32 - cy).powi(2) < 225.0;
+            for c in base {
+                out.push(if disc { 245 } else { (c * 0.85 + stripe) as u8 });
+            }
+            out.push(255);
+        }
+    }
+    out
+}
+
+/// Writes an H.264 video of shots of `lengths` frames (scene 0, 1, …) at `FPS`.
+fn write_video(path: &Path, lengths: &[u32]) {
+    let settings = VideoSettings {
+        width: W,
+        height: H,
+        fps: FPS,
+        crf: 18,
+        preset: "ultrafast".into(),
+    };
+    let mut video = VideoWriter::create(path, settings).unwrap();
+    for (k, &n) in lengths.iter().enumerate() {
+        for f in 0..n {
+            video.write_frame(scene(k, f)).unwrap();
+        }
+    }
+    video.finish().unwrap();
+}
+
+fn options(tiles: &Path, out: &Path) -> BakeOptions {
+    BakeOptions {
+        tiles_dir: tiles.to_path_buf(),
+        out: out.to_path_buf(),
+        params: StoreParams::new(32, 2),
+        rebuild: false,
+        progress: false,
+        shots: ShotOptions::default(),
+    }
+}
+
+fn bake_dir(tiles: &Path, out: &Path) -> BakeReport {
+    bake(&options(tiles, out)).unwrap_or_else(|e| panic!("{e:#}"))
+}
+
+/// The library's tiles, in id order.
+fn tiles_of(library: &Path) -> Vec<TileEntry> {
+    let lib = Library::open(library).unwrap();
+    (0..lib.tile_count()).map(|t| lib.tile(t).clone()).collect()
+}
+
+/// Shot lengths used by the cut tests (frames at 24 fps): cuts at frames 30, 71, 97.
+const SHOTS: [u32; 4] = [30, 41, 26, 37];
+
+fn cut_frames() -> Vec<u32> {
+    SHOTS
+        .iter()
+        .scan(0, |at, n| {
+            *at += n;
+            Some(*at)
+        })
+        .take(SHOTS.len() - 1)
+        .collect()
+}
+
+fn video_dir(lengths: &[u32]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let tiles = dir.path().join("tiles");
+    std::fs::create_dir(&tiles).unwrap();
+    write_video(&tiles.join("shots.mp4"), lengths);
+    (dir, tiles)
+}
+
+#[test]
+fn every_cut_is_found_within_a_frame_and_motion_is_not_a_cut() {
+    let (dir, tiles) = video_dir(&SHOTS);
+    let out = dir.path().join("lib.tlib");
+    let report = bake_dir(&tiles, &out);
+    assert_eq!((report.videos, report.clips), (1, SHOTS.len()));
+    assert!(report.skipped.is_empty() && report.warnings.is_empty());
+    let shots: Vec<_> = tiles_of(&out)
+        .iter()
+        .map(|t| t.shot.expect("a clip from a video has its shot"))
+        .collect();
+    assert_eq!(shots.len(), SHOTS.len());
+    let frame = 1.0 / FPS as f64;
+    for (shot, cut) in shots[1..].iter().zip(cut_frames()) {
+        let at = cut as f64 * frame;
+        assert!(
+            (shot.start - at).abs() <= frame + 1e-6,
+            "cut at {at:.3} s found at {:.3} s",
+            shot.start
+        );
+    }
+    // Shots tile the video end to end, in order.
+    assert_eq!(shots[0].start, 0.0);
+    for pair in shots.windows(2) {
+        assert_eq!(pair[0].end, pair[1].start);
+        assert_eq!(pair[1].index, pair[0].index + 1);
+    }
+    let total = SHOTS.iter().sum::<u32>() as f64 * frame;
+    assert!(
+        (shots[3].end - total).abs() < 1e-6,
+        "{} vs {total}",
+        shots[3].end
+    );
+}
+
+#[test]
+fn clip_frames_are_sampled_at_the_library_rate_from_the_right_shot() {
+    let (dir, tiles) = video_dir(&SHOTS);
+    let out = dir.path().join("lib.tlib");
+    bake_dir(&tiles, &out);
+    let lib = Library::open(&out).unwrap();
+    let fps = lib.params().clip_fps as f64;
+    for t in 0..lib.tile_count() {
+        let e = lib.tile(t);
+        let shot = e.shot.unwrap();
+        // One frame per tick of the clip rate inside the shot (ticks k / fps).
+        let ticks = ((shot.end * fps - 1e-6).ceil() - (shot.start * fps - 1e-6).ceil()) as u32;
+        assert_eq!(e.frames, ticks, "shot {t}: {shot:?}");
+        // Every frame of the clip shows its own scene: the 1 px level is the scene's
+        // colour (stripes and disc averaged in), far from every other scene's.
+        let clip = lib.clip(t);
+        let mut px = vec![0u8; 4 * clip.frames as usize];
+        lib.read_frames(t, 0, clip.frames, 0, &mut px).unwrap();
+        let own = scene_mean(t as usize);
+        for f in px.chunks(4) {
+            let d: i32 = (0..3).map(|c| (f[c] as i32 - own[c] as i32).abs()).sum();
+            assert!(
+                d < 60,
+                "shot {t}: frame colour {f:?} far from its scene {own:?}"
+            );
+        }
+    }
+}
+
+/// Mean colour of scene `k`'s centre square (what a tile's 1 px level shows).
+fn scene_mean(k: usize) -> [u8; 3] {
+    let rgba = scene(k, 10);
+    let mut sum = [0f64; 3];
+    let x0 = (W - H) / 2;
+    for y in 0..H {
+        for x in x0..x0 + H {
+            let i = ((y * W + x) * 4) as usize;
+            for c in 0..3 {
+                sum[c] += rgba[i + c] as f64;
+            }
+        }
+    }
+    sum.map(|s| (s / (H * H) as f64) as u8)
+}
+
+#[test]
+fn an_interrupted_video_bake_resumes_after_its_last_whole_shot() {
+    let lengths = [30, 41, 26, 37, 33];
+    let (dir, tiles) = video_dir(&lengths);
+    let out = dir.path().join("lib.tlib");
+    let video = tiles.join("shots.mp4");
+    let key = source_key(&tiles, &video).unwrap();
+    // Bake until 3.5 s in (two whole shots, the third under way), then stop.
+    let opts = options(&tiles, &out);
+    let mut writer = StoreWriter::open(&out, opts.params, false).unwrap();
+    let stop = |t: f64, _: f64| {
+        if t >= 3.5 {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    };
+    let err = bake_video(&video, &key, &mut writer, Vec::new(), opts.shots, stop).unwrap_err();
+    assert!(matches!(err, VideoError::Interrupted));
+    assert_eq!(writer.appended_from(&key).len(), 2);
+    drop(writer); // the process dies: no commit
+    assert!(
+        Library::open(&out).is_err(),
+        "an interrupted bake must not open"
+    );
+
+    // The next bake decodes from the third shot on only, and ends where a clean one does.
+    let report = bake_dir(&tiles, &out);
+    assert_eq!(report.clips, 3, "{report:?}");
+    let resumed_from = (lengths[0] + lengths[1]) as f64 / FPS as f64;
+    let total = lengths.iter().sum::<u32>() as f64 / FPS as f64;
+    assert!(
+        report.video_seconds < total - resumed_from + 0.2,
+        "decoded {} s of {total} s after resuming at {resumed_from} s",
+        report.video_seconds
+    );
+    let clean = dir.path().join("clean.tlib");
+    bake_dir(&tiles, &clean);
+    let shots = |lib: &Path| -> Vec<_> {
+        tiles_of(lib)
+            .iter()
+            .map(|t| {
+                (
+                    t.shot.unwrap().index,
+                    t.frames,
+                    (t.shot.unwrap().start * 1e3).round(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(shots(&out), shots(&clean));
+}
+
+#[test]
+fn a_one_frame_video_is_a_one_frame_clip() {
+    let (dir, tiles) = video_dir(&[1]);
+    let out = dir.path().join("lib.tlib");
+    let report = bake_dir(&tiles, &out);
+    assert_eq!(report.clips, 1, "{report:?}");
+    let t = &tiles_of(&out)[0];
+    assert_eq!(t.frames, 1);
+}
+
+/// Writes an MKV holding one PCM audio stream and no video.
+fn write_audio_only(path: &Path) {
+    use ffmpeg_next as ffmpeg;
+    use ffmpeg_next::format::{sample::Type, Sample};
+    ffmpeg::init().unwrap();
+    let mut out = ffmpeg::format::output(&path).unwrap();
+    let codec = ffmpeg::encoder::find(ffmpeg::codec::Id::PCM_S16LE).unwrap();
+    let mut encoder = ffmpeg::codec::context::Context::new_with_codec(codec)
+        .encoder()
+        .audio()
+        .unwrap();
+    encoder.set_rate(8000);
+    encoder.set_channel_layout(ffmpeg::ChannelLayout::MONO);
+    encoder.set_format(Sample::I16(Type::Packed));
+    encoder.set_time_base((1, 8000));
+    let mut encoder = encoder.open_as(codec).unwrap();
+    let mut stream = out.add_stream(codec).unwrap();
+    stream.set_parameters(&encoder);
+    stream.set_time_base((1, 8000));
+    out.write_header().unwrap();
+    let time_base = out.stream(0).unwrap().time_base();
+    let mut frame =
+        ffmpeg::frame::Audio::new(Sample::I16(Type::Packed), 800, ffmpeg::ChannelLayout::MONO);
+    frame.set_rate(8000);
+    let mut packet = ffmpeg::Packet::empty();
+    for i in 0..10 {
+        frame.set_pts(Some(i * 800));
+        encoder.send_frame(&frame).unwrap();
+        while encoder.receive_packet(&mut packet).is_ok() {
+            packet.set_stream(0);
+            packet.rescale_ts((1, 8000), time_base);
+            packet.write_interleaved(&mut out).unwrap();
+        }
+    }
+    encoder.send_eof().unwrap();
+    while encoder.receive_packet(&mut packet).is_ok() {
+        packet.set_stream(0);
+        packet.rescale_ts((1, 8000), time_base);
+        packet.write_interleaved(&mut out).unwrap();
+    }
+    out.write_trailer().unwrap();
+}
+
+/// Overwrites `len` bytes at `at` with a repeating junk pattern.
+fn damage(path: &Path, at: u64, len: usize) {
+    use std::os::unix::fs::FileExt;
+    let f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    let junk: Vec<u8> = (0..len).map(|i| (i * 37 % 251) as u8).collect();
+    f.write_all_at(&junk, at).unwrap();
+}
+
+fn truncate(path: &Path, fraction: f64) -> u64 {
+    let len = std::fs::metadata(path).unwrap().len();
+    let keep = (len as f64 * fraction) as u64;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_len(keep)
+        .unwrap();
+    keep
+}
+
+#[test]
+fn bad_videos_are_named_and_skipped_or_kept_up_to_their_last_good_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let tiles = dir.path().join("tiles");
+    std::fs::create_dir(&tiles).unwrap();
+    // A good video, so the library is not empty.
+    write_video(&tiles.join("good.mp4"), &[30, 30]);
+    // No video stream at all.
+    write_audio_only(&tiles.join("audio-only.mkv"));
+    // Empty, and text named like a video.
+    std::fs::write(tiles.join("empty.mp4"), b"").unwrap();
+    std::fs::write(tiles.join("notes.mov"), b"not a video at all\n").unwrap();
+    // An MP4 cut short loses its index (written last): nothing can be read.
+    write_video(&tiles.join("cut.mp4"), &SHOTS);
+    truncate(&tiles.join("cut.mp4"), 0.5);
+    // A Matroska file cut short keeps its header: the frames before the cut are good.
+    write_video(&tiles.join("cut.mkv"), &SHOTS);
+    truncate(&tiles.join("cut.mkv"), 0.6);
+    // Junk in the middle of the stream.
+    write_video(&tiles.join("junk.mkv"), &SHOTS);
+    let len = std::fs::metadata(tiles.join("junk.mkv")).unwrap().len();
+    damage(&tiles.join("junk.mkv"), len / 2, 3000);
+
+    let out = dir.path().join("lib.tlib");
+    let report = bake_dir(&tiles, &out);
+    let skipped: Vec<(&str, &str)> = report
+        .skipped
+        .iter()
+        .map(|s| (s.path.as_str(), s.reason.as_str()))
+        .collect();
+    let reason = |name: &str| {
+        skipped
+            .iter()
+            .find(|(p, _)| *p == name)
+            .unwrap_or_else(|| panic!("{name} not named in {skipped:?}"))
+            .1
+    };
+    assert!(
+        reason("audio-only.mkv").contains("no video stream"),
+        "{skipped:?}"
+    );
+    reason("empty.mp4");
+    reason("notes.mov");
+    reason("cut.mp4");
+    assert_eq!(skipped.len(), 4, "{skipped:?}");
+
+    let lib = Library::open(&out).unwrap();
+    let by_source = |name: &str| -> Vec<TileEntry> {
+        (0..lib.tile_count())
+            .map(|t| lib.tile(t).clone())
+            .filter(|t| t.source.path == name)
+            .collect()
+    };
+    assert_eq!(by_source("good.mp4").len(), 2);
+    // The cut Matroska file keeps the shots before its end, none after the frames it has.
+    let cut = by_source("cut.mkv");
+    assert!(!cut.is_empty() && cut.len() <= SHOTS.len(), "{cut:?}");
+    let total = SHOTS.iter().sum::<u32>() as f64 / FPS as f64;
+    assert!(cut.last().unwrap().shot.unwrap().end < total, "{cut:?}");
+    // The damaged one is kept in part or whole; either way its frames read back whole.
+    let junk = by_source("junk.mkv");
+    assert!(!junk.is_empty());
+    for t in 0..lib.tile_count() {
+        let c = lib.clip(t);
+        let mut px = vec![0u8; 4 * c.frames as usize];
+        lib.read_frames(t, 0, c.frames, 0, &mut px).unwrap();
+    }
+    // A second bake changes nothing: the bad files stay skipped, the good ones reused.
+    let again = bake_dir(&tiles, &out);
+    assert!(again.unchanged, "{again:?}");
+}
