@@ -78,6 +78,45 @@ impl Clock {
     }
 }
 
+/// The viewer's clock: wall time since playback began, less the time spent paused.
+#[derive(Clone, Copy, Debug)]
+pub struct WallClock {
+    /// Playback seconds at `running_since` (or, paused, where it stopped).
+    base: f64,
+    running_since: Option<std::time::Instant>,
+}
+
+impl WallClock {
+    /// A clock at 0 s, running from `now`.
+    pub fn start(now: std::time::Instant) -> WallClock {
+        WallClock {
+            base: 0.0,
+            running_since: Some(now),
+        }
+    }
+
+    /// Playback seconds at `now`.
+    pub fn time(&self, now: std::time::Instant) -> f64 {
+        self.base
+            + self
+                .running_since
+                .map_or(0.0, |t| now.saturating_duration_since(t).as_secs_f64())
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.running_since.is_none()
+    }
+
+    /// Pauses a running clock, or runs a paused one on from where it stopped.
+    pub fn toggle(&mut self, now: std::time::Instant) {
+        self.base = self.time(now);
+        self.running_since = match self.running_since {
+            Some(_) => None,
+            None => Some(now),
+        };
+    }
+}
+
 /// A tile's fixed starting offset: a hash of its id, so the same tile always starts alike.
 fn phase_of(tile: u32) -> u32 {
     let mut x = tile.wrapping_mul(0x9e37_79b9) ^ 0x5bd1_e995;
@@ -89,6 +128,21 @@ fn phase_of(tile: u32) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_wall_clock_stops_while_paused_and_runs_on_from_there() {
+        use std::time::{Duration, Instant};
+        let t0 = Instant::now();
+        let at = |s: f64| t0 + Duration::from_secs_f64(s);
+        let mut c = WallClock::start(t0);
+        assert_eq!(c.time(at(1.5)), 1.5);
+        c.toggle(at(2.0));
+        assert!(c.is_paused());
+        assert_eq!(c.time(at(10.0)), 2.0);
+        c.toggle(at(10.0));
+        assert!(!c.is_paused());
+        assert_eq!(c.time(at(10.25)), 2.25);
+    }
 
     fn clock() -> Clock {
         Clock::new(

@@ -290,4 +290,65 @@ fn bench_reports_the_documented_keys_and_traces_every_frame() {
     assert!(lines.iter().all(|l| l["ms"].as_f64().unwrap() > 0.0));
     let missing: u64 = lines.iter().map(|l| l["missing"].as_u64().unwrap()).sum();
     assert_eq!(missing, report["missing_page_frames"].as_u64().unwrap());
+    assert_eq!(report["tile_frames_shown"], 0, "stills only");
+}
+
+#[test]
+fn bench_counts_the_clip_frames_it_shows_and_the_late_ones() {
+    let fx = common::clip_fixture(2, 6, 12, 32, 8, (6, 4));
+    let trace = fx.dir.path().join("frames.jsonl");
+    let (code, out, err) = tessera(&[
+        "bench",
+        fx.mosaic.to_str().unwrap(),
+        "--path",
+        "zoom",
+        "--frames",
+        "40",
+        "--size",
+        "160x120",
+        "--json",
+        "--trace",
+        trace.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for key in ["late_tile_frames", "late_percent_after_1s", "decode_fps"] {
+        assert!(report.get(key).is_some(), "no `{key}` in {out}");
+    }
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let sum = |k: &str| -> u64 { lines.iter().map(|l| l[k].as_u64().unwrap()).sum() };
+    assert!(sum("tile_frames_shown") > 0, "clips on screen play");
+    assert_eq!(
+        sum("tile_frames_shown"),
+        report["tile_frames_shown"].as_u64().unwrap()
+    );
+    assert_eq!(
+        sum("late_tile_frames"),
+        report["late_tile_frames"].as_u64().unwrap()
+    );
+    // Null when every frame was resident from the start (a library this small is pinned).
+    assert!(
+        report["decode_fps"].as_f64().is_none_or(|f| f > 0.0),
+        "{out}"
+    );
+    // With --still nothing plays.
+    let (code, out, err) = tessera(&[
+        "bench",
+        fx.mosaic.to_str().unwrap(),
+        "--path",
+        "zoom",
+        "--frames",
+        "10",
+        "--size",
+        "160x120",
+        "--json",
+        "--still",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["tile_frames_shown"], 0);
 }

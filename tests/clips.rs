@@ -237,3 +237,81 @@ fn playing_along_a_camera_path_stays_within_the_budgets() {
     assert!(r.atlas_bytes() <= 1 << 20);
     assert!(peak_cache <= 1 << 20);
 }
+
+#[test]
+fn a_clip_whose_store_is_truncated_while_playing_freezes_and_logs_once() {
+    // Clips of 48 frames: more than one read ahead takes (24), so later frames must be read
+    // while they play.
+    let fx = common::clip_fixture(8, 24, 48, 64, 16, (12, 9));
+    let camera = Camera {
+        center: DVec2::new(6.0, 4.5),
+        cell_px: 64.0,
+    };
+    let (w, h) = (256, 192);
+    // What the first two moments look like, while the store is whole.
+    let moments: Vec<Vec<u8>> = [0.0, 1.0]
+        .iter()
+        .map(|&tick| {
+            let mut reference = renderer(&fx, Backend::Cpu, w, h, sync());
+            reference.set_playback(at(tick / FPS));
+            reference.render(&camera).unwrap().0.into_raw()
+        })
+        .collect();
+    let stream = StreamConfig {
+        gpu_budget: 1 << 20,
+        ..Default::default()
+    };
+    let mut r = renderer(&fx, Backend::Cpu, w, h, stream);
+    r.set_playback(at(0.0));
+    assert_eq!(
+        r.settle(&camera, std::time::Duration::from_secs(10))
+            .missing,
+        0
+    );
+    // The clips' 64 px frames (JPEG) are lost while they play.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(fx.library.join("clips-06.bin"))
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    let draw_at = |r: &mut tessera::HeadlessRenderer, tick: f64| {
+        r.set_playback(at(tick / FPS));
+        let mut stats = r.update(&camera);
+        for _ in 0..20 {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            stats = r.update(&camera);
+        }
+        r.draw(&camera, true).unwrap();
+        (r.pixels().unwrap(), stats)
+    };
+    let (a, stats) = draw_at(&mut r, 30.0);
+    assert!(stats.failed_pages > 0, "{stats:?}");
+    let (b, _) = draw_at(&mut r, 36.0);
+    assert_eq!(a, b, "a clip with no more frames holds the last one it had");
+    assert_eq!(r.stream().errors_logged(), 1);
+    // Each cell holds a frame it played before the loss (its first, or the next one, read
+    // ahead of the clock), sharp: never a hole, never a coarser level.
+    let cell_of = |x: u32, y: u32| {
+        let c = camera.center
+            + (DVec2::new(x as f64, y as f64) + 0.5 - DVec2::new(w as f64, h as f64) / 2.0)
+                / camera.cell_px;
+        (c.x.floor() as i32, c.y.floor() as i32)
+    };
+    let mut cells = std::collections::HashMap::<(i32, i32), [bool; 2]>::new();
+    for y in 0..h {
+        for x in 0..w {
+            let i = ((y * w + x) * 4) as usize;
+            let same = cells.entry(cell_of(x, y)).or_insert([true, true]);
+            for (m, moment) in moments.iter().enumerate() {
+                same[m] &= a[i..i + 4] == moment[i..i + 4];
+            }
+        }
+    }
+    for (cell, same) in cells {
+        assert!(
+            same[0] || same[1],
+            "cell {cell:?} shows neither frame it played"
+        );
+    }
+}

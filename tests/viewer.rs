@@ -3,17 +3,34 @@
 
 mod common;
 
+use tessera::playback::Playback;
 use tessera::streaming::StreamConfig;
 use tessera::RenderStyle;
 use tessera::{Backend, HeadlessRenderer, RenderOptions, Scene};
 
 #[test]
 fn the_window_shows_the_mosaic() {
+    let fx = common::fixture(16, 32, (24, 16));
+    window_matches_the_cpu_reference(&fx, &[], Playback::default());
+}
+
+#[test]
+fn the_window_shows_key_frames_of_clips_with_still() {
+    let fx = common::clip_fixture(4, 6, 5, 32, 16, (24, 16));
+    let still = Playback {
+        still: true,
+        ..Default::default()
+    };
+    window_matches_the_cpu_reference(&fx, &["--still"], still);
+}
+
+/// Opens the viewer on `fx` at 20 px per cell with `args`, and compares its last frame
+/// with the CPU reference drawing `playback`.
+fn window_matches_the_cpu_reference(fx: &common::Fixture, args: &[&str], playback: Playback) {
     assert!(
         std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some(),
         "the viewer test needs a display: run it under `xvfb-run -a` (scripts/test.sh does; Debian package xvfb)"
     );
-    let fx = common::fixture(16, 32, (24, 16));
     let shot = fx.dir.path().join("window.png");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
         .args([
@@ -28,6 +45,7 @@ fn the_window_shows_the_mosaic() {
             "--screenshot",
             shot.to_str().unwrap(),
         ])
+        .args(args)
         .output()
         .unwrap();
     assert!(
@@ -54,10 +72,9 @@ fn the_window_shows_the_mosaic() {
         },
         adapter: None,
     };
-    let (reference, _) = HeadlessRenderer::new(scene, &opts)
-        .unwrap()
-        .render(&camera)
-        .unwrap();
+    let mut reference = HeadlessRenderer::new(scene, &opts).unwrap();
+    reference.set_playback(playback);
+    let (reference, _) = reference.render(&camera).unwrap();
     let (mean, max) = common::compare(window.as_raw(), reference.as_raw());
     assert!(
         mean < 0.5 && max <= 2,

@@ -1,7 +1,7 @@
 //! `tessera bench`: scripted camera paths (`tessera::paths`) rendered headless, with frame
 //! times and streaming metrics, and the per-zoom levels table with its floors.
 
-use super::args::{EngineArgs, SizeArg};
+use super::args::{EngineArgs, PlaybackArgs, SizeArg};
 use super::render::PathArg;
 use super::util::human_bytes;
 use anyhow::Context;
@@ -33,6 +33,8 @@ pub struct BenchArgs {
     #[arg(long, value_name = "FILE")]
     trace: Option<PathBuf>,
     #[command(flatten)]
+    playback: PlaybackArgs,
+    #[command(flatten)]
     engine: EngineArgs,
 }
 
@@ -46,7 +48,12 @@ pub fn command(a: BenchArgs) -> anyhow::Result<()> {
     )?;
     super::return_freed_memory();
     if a.path == "levels" {
-        return levels(&mut renderer, a.frames.min(200) as usize, a.json);
+        return levels(
+            &mut renderer,
+            a.frames.min(200) as usize,
+            &a.playback,
+            a.json,
+        );
     }
     let name = <PathArg as clap::ValueEnum>::from_str(&a.path, true)
         .map_err(|e| anyhow::anyhow!("--path {}: {e}", a.path))?;
@@ -61,6 +68,7 @@ pub fn command(a: BenchArgs) -> anyhow::Result<()> {
         &mut renderer,
         &a.path,
         &path,
+        &a.playback,
         trace.as_mut().map(|t| t as &mut dyn std::io::Write),
     )?;
     if let Some(mut t) = trace {
@@ -118,15 +126,39 @@ fn print_report(report: &BenchReport) {
         human_bytes(report.peak_resident_page_bytes),
         human_bytes(report.peak_ram_cache_bytes)
     );
+    if report.tile_frames_shown > 0 {
+        println!(
+            "  clips           {} tile-frames shown, {} late; after the first second {}{}",
+            report.tile_frames_shown,
+            report.late_tile_frames,
+            report
+                .late_percent_after_1s
+                .map(|p| format!("{p:.2} % late"))
+                .unwrap_or_else(|| "(run too short)".into()),
+            report
+                .decode_fps
+                .map(|f| format!("; {f:.0} clip frames decoded per second"))
+                .unwrap_or_default()
+        );
+    }
     if report.failed_pages > 0 {
         println!("  failed pages    {} (see the log)", report.failed_pages);
     }
 }
 
+fn late_percent(late: u64, shown: u64) -> f64 {
+    100.0 * late as f64 / shown.max(1) as f64
+}
+
 /// `--path levels`: the per-zoom table and, on the GPU, the one-fetch floor beside it.
-fn levels(renderer: &mut HeadlessRenderer, frames: usize, json: bool) -> anyhow::Result<()> {
+fn levels(
+    renderer: &mut HeadlessRenderer,
+    frames: usize,
+    playback: &PlaybackArgs,
+    json: bool,
+) -> anyhow::Result<()> {
     let zooms: Vec<f64> = (0..=8).map(|l| (1u32 << l) as f64).collect();
-    let rows = run_levels(renderer, &zooms, frames)?;
+    let rows = run_levels(renderer, &zooms, frames, playback)?;
     let floor = floor_ms(renderer, frames);
     let size = [renderer.width, renderer.height];
     if json {
@@ -146,15 +178,30 @@ fn levels(renderer: &mut HeadlessRenderer, frames: usize, json: bool) -> anyhow:
     if let Some((m, p)) = floor {
         println!("floor (one fetch per pixel + read-back): median {m:.2} ms, p99 {p:.2} ms");
     }
-    println!("| px/cell | draw median | draw p99 | +read-back median | +read-back p99 |");
-    println!("|---:|---:|---:|---:|---:|");
+    let clips = rows.iter().any(|r| r.tile_frames_shown > 0);
+    if renderer.scene().library.has_clips() {
+        println!("(clips: every frame streams, then draws; late = tile-frames drawn late)");
+    }
+    println!(
+        "| px/cell | draw median | draw p99 | +read-back median | +read-back p99 |{}",
+        if clips { " late |" } else { "" }
+    );
+    println!(
+        "|---:|---:|---:|---:|---:|{}",
+        if clips { "---:|" } else { "" }
+    );
     for r in rows {
         let rb = |v: Option<f64>| {
             v.map(|x| format!("{x:.2} ms"))
                 .unwrap_or_else(|| "–".into())
         };
+        let late = if clips {
+            format!(" {} of {} |", r.late_tile_frames, r.tile_frames_shown)
+        } else {
+            String::new()
+        };
         println!(
-            "| {} | {:.2} ms | {:.2} ms | {} | {} |",
+            "| {} | {:.2} ms | {:.2} ms | {} | {} |{late}",
             r.cell_px,
             r.frame_ms_median,
             r.frame_ms_p99,
@@ -215,6 +262,67 @@ pub struct BenchReport {
     pub peak_ram_cache_bytes: u64,
     pub gpu_budget_bytes: u64,
     pub ram_budget_bytes: u64,
+    /// Playing clips drawn, summed over every frame.
+    pub tile_frames_shown: u64,
+    /// ... of which late (the clock had passed the frame drawn; see `FrameStats`).
+    pub late_tile_frames: u64,
+    /// Late tile-frames in % of those shown after the first second of playback (the first
+    /// second fills the frame stacks); null when the run was shorter or showed no clips.
+    pub late_percent_after_1s: Option<f64>,
+    /// Clip frames decoded from JPEG per second of the run (null when none were).
+    pub decode_fps: Option<f64>,
+}
+
+/// Clips play in wall time from the run's start; the first second fills the frame stacks.
+const PLAY_WARM_UP_S: f64 = 1.0;
+
+/// Playing tile-frames drawn and late: over the run, and after its first second.
+#[derive(Default)]
+struct LateCount {
+    shown: u64,
+    late: u64,
+    warm_shown: u64,
+    warm_late: u64,
+}
+
+impl LateCount {
+    fn add(&mut self, stats: &tessera::FrameStats, playing_for: f64) {
+        let (shown, late) = (
+            stats.tile_frames_shown as u64,
+            stats.late_tile_frames as u64,
+        );
+        self.shown += shown;
+        self.late += late;
+        if playing_for >= PLAY_WARM_UP_S {
+            self.warm_shown += shown;
+            self.warm_late += late;
+        }
+    }
+    fn percent_after_warm_up(&self) -> Option<f64> {
+        (self.warm_shown > 0).then(|| late_percent(self.warm_late, self.warm_shown))
+    }
+}
+
+/// The playback clock of a timed run: wall time since it began.
+struct RunClock {
+    started: Instant,
+    decoded_at_start: u64,
+}
+
+impl RunClock {
+    fn start(renderer: &HeadlessRenderer) -> RunClock {
+        RunClock {
+            started: Instant::now(),
+            decoded_at_start: renderer.scene().library.decoded_frames(),
+        }
+    }
+    fn seconds(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+    fn decode_fps(&self, renderer: &HeadlessRenderer) -> Option<f64> {
+        let n = renderer.scene().library.decoded_frames() - self.decoded_at_start;
+        (n > 0).then(|| n as f64 / self.seconds())
+    }
 }
 
 /// Peak resident set size of this process (VmHWM), in bytes.
@@ -257,6 +365,7 @@ pub fn run(
     renderer: &mut HeadlessRenderer,
     name: &str,
     path: &[PathFrame],
+    playback: &PlaybackArgs,
     mut trace: Option<&mut dyn std::io::Write>,
 ) -> anyhow::Result<BenchReport> {
     let mut times = Vec::with_capacity(path.len());
@@ -266,12 +375,17 @@ pub fn run(
     let (mut max_missing, mut bytes, mut resident_peak, mut cache_peak, mut failed) =
         (0, 0, 0, 0, 0);
     let (mut cancelled, mut missing_sum, mut table_rows) = (0, 0, 0);
+    let mut late = LateCount::default();
     // One untimed frame: the first draw pays the shader compile (about 100 ms on lavapipe).
     if let Some(first) = path.first() {
+        renderer.set_playback(playback.at(0.0));
         renderer.draw(&first.camera, false)?;
     }
+    let clock = RunClock::start(renderer);
     for (i, f) in path.iter().enumerate() {
         let t0 = Instant::now();
+        let playing_for = clock.seconds();
+        renderer.set_playback(playback.at(playing_for));
         if f.jump {
             if pending_jump.is_some() {
                 sharp_ms.push(None);
@@ -287,6 +401,7 @@ pub fn run(
         missing_sum += stats.missing as u64;
         bytes += stats.uploaded_bytes;
         table_rows += stats.table_rows as u64;
+        late.add(&stats, playing_for);
         if let Some(out) = trace.as_deref_mut() {
             let line = TraceLine {
                 ms: times[i],
@@ -338,6 +453,10 @@ pub fn run(
         peak_ram_cache_bytes: cache_peak,
         gpu_budget_bytes: cfg.gpu_budget,
         ram_budget_bytes: cfg.ram_budget,
+        tile_frames_shown: late.shown,
+        late_tile_frames: late.late,
+        late_percent_after_1s: late.percent_after_warm_up(),
+        decode_fps: clock.decode_fps(renderer),
     })
 }
 
@@ -350,28 +469,46 @@ pub struct LevelRow {
     /// With the frame copied back to memory (GPU; the CPU frame is in memory already).
     pub readback_ms_median: Option<f64>,
     pub readback_ms_p99: Option<f64>,
+    /// With clips: as in the path report.
+    pub tile_frames_shown: u64,
+    pub late_tile_frames: u64,
+    pub late_percent_after_1s: Option<f64>,
+    pub decode_fps: Option<f64>,
 }
 
 /// For each zoom in `cell_pxs` (centred on the mosaic): settle, warm up, then time `frames`
-/// frames drawing only (and, on the GPU, `frames` more with read-back).
+/// frames drawing only (and, on the GPU, `frames` more with read-back). A library with clips
+/// streams every frame too (playing clips need it; `--still` pays the same, for comparison),
+/// and plays in wall time from each zoom's settle.
 pub fn run_levels(
     renderer: &mut HeadlessRenderer,
     cell_pxs: &[f64],
     frames: usize,
+    playback: &PlaybackArgs,
 ) -> anyhow::Result<Vec<LevelRow>> {
     let center = DVec2::new(
         renderer.scene().cols() as f64 / 2.0,
         renderer.scene().rows() as f64 / 2.0,
     );
     let gpu = renderer.gpu_context().is_some();
+    let clips = renderer.scene().library.has_clips();
     let mut rows = Vec::new();
     for &cell_px in cell_pxs {
         let cam = Camera { center, cell_px };
+        renderer.set_playback(playback.at(0.0));
         renderer.settle(&cam, std::time::Duration::from_secs(120));
+        let clock = RunClock::start(renderer);
+        let mut late = LateCount::default();
         let mut time = |read_back: bool| -> anyhow::Result<(f64, f64)> {
             let mut t = Vec::with_capacity(frames);
             for i in 0..frames + 2 {
                 let start = Instant::now();
+                if clips {
+                    let playing_for = clock.seconds();
+                    renderer.set_playback(playback.at(playing_for));
+                    let stats = renderer.update(&cam);
+                    late.add(&stats, playing_for);
+                }
                 renderer.draw(&cam, read_back)?;
                 if read_back {
                     renderer.pixels()?;
@@ -390,6 +527,10 @@ pub fn run_levels(
             frame_ms_p99: p,
             readback_ms_median: rb.map(|r| r.0),
             readback_ms_p99: rb.map(|r| r.1),
+            tile_frames_shown: late.shown,
+            late_tile_frames: late.late,
+            late_percent_after_1s: late.percent_after_warm_up(),
+            decode_fps: clock.decode_fps(renderer),
         });
     }
     Ok(rows)

@@ -21,6 +21,13 @@ pub struct DemoArgs {
     /// Cache for the demo's tiles, library and mosaic (default: ~/.cache/tessera/demo).
     #[arg(long)]
     cache: Option<PathBuf>,
+    /// A hybrid mosaic of stills and playing clips from real footage, and a fly-through
+    /// video (demo-video.mp4). Needs footage: run scripts/fetch-videos.sh first.
+    #[arg(long)]
+    video: bool,
+    /// With --video: the folder of videos to cut into clips [default: ~/.cache/tessera/videos].
+    #[arg(long, requires = "video")]
+    footage: Option<PathBuf>,
     #[command(flatten)]
     engine: EngineArgs,
 }
@@ -28,6 +35,9 @@ pub struct DemoArgs {
 pub fn command(a: DemoArgs) -> anyhow::Result<()> {
     let cache = a.cache.clone().unwrap_or_else(default_cache_dir);
     let started = std::time::Instant::now();
+    if a.video {
+        return video_demo(&a, &cache, started);
+    }
     let data = prepare(&cache, true)?;
     println!(
         "demo mosaic {} ({} tiles cut from real photographs), ready in {:.1} s",
@@ -45,8 +55,8 @@ pub fn command(a: DemoArgs) -> anyhow::Result<()> {
     // The ladybird sits right of centre in the target; zoom in on it.
     let zoom = Camera {
         center: glam::DVec2::new(
-            renderer.scene().cols() as f64 * 0.70,
-            renderer.scene().rows() as f64 * 0.50,
+            renderer.scene().cols() as f64 * FOCUS.0,
+            renderer.scene().rows() as f64 * FOCUS.1,
         ),
         cell_px: 64.0,
     };
@@ -65,6 +75,26 @@ pub fn command(a: DemoArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// `demo --video`: the hybrid mosaic's first moment as a picture, and the fly-through.
+fn video_demo(a: &DemoArgs, cache: &Path, started: std::time::Instant) -> anyhow::Result<()> {
+    use super::demo_video::{default_footage_dir, prepare_video, render_fly_through};
+    let footage = a.footage.clone().unwrap_or_else(default_footage_dir);
+    let data = prepare_video(cache, &footage, true)?;
+    println!(
+        "hybrid demo mosaic {} ({} tiles: stills and clips from real footage), ready in {:.1} s",
+        data.mosaic.display(),
+        data.tiles,
+        started.elapsed().as_secs_f64()
+    );
+    std::fs::create_dir_all(&a.output)
+        .with_context(|| format!("creating {}", a.output.display()))?;
+    let options = a.engine.options((1280, 720), RenderStyle::default(), true);
+    render_fly_through(&data, FOCUS, &a.output.join("demo-video.mp4"), &options)
+}
+
+/// Where the target's subject (the ladybird) sits, as fractions of the mosaic.
+const FOCUS: (f64, f64) = (0.70, 0.50);
 
 /// Where the demo looks for photographs, in order.
 pub const PHOTO_DIRS: &[&str] = &[

@@ -4,6 +4,7 @@ pub mod args;
 pub mod bake;
 pub mod bench;
 pub mod demo;
+pub mod demo_video;
 pub mod info;
 pub mod matching;
 pub mod render;

@@ -2,16 +2,18 @@
 //! embeddable GPU renderer (the same pipeline and streaming manager as headless rendering).
 //!
 //! Mouse: wheel zooms at the cursor, left-drag pans. Keys: +/- zoom, arrows pan, Home or 0
-//! fits the whole mosaic, L toggles the level overlay, Esc or Q quits. The title bar shows
-//! the zoom, the level drawn, the draw time and the pages still streaming.
+//! fits the whole mosaic, L toggles the level overlay, Space pauses clips, Esc or Q quits.
+//! The title bar shows the zoom, the level drawn, the draw time, the pages still streaming
+//! and, while clips play, how many of the tiles on screen show a late frame.
 
-use super::args::{EngineArgs, ViewArgs};
+use super::args::{EngineArgs, PlaybackArgs, ViewArgs};
 use super::util::parse_size;
 use clap::Args;
 use glam::DVec2;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tessera::gpu::{GpuContext, OffscreenTarget};
+use tessera::playback::WallClock;
 use tessera::{Camera, MosaicRenderer, RenderOptions, Scene, Viewport};
 use winit::application::ApplicationHandler;
 use winit::event::{ElementState, MouseButton, MouseScrollDelta, WindowEvent};
@@ -28,6 +30,8 @@ pub struct ViewCmdArgs {
     size: Option<(u32, u32)>,
     #[command(flatten)]
     view: ViewArgs,
+    #[command(flatten)]
+    playback: PlaybackArgs,
     #[command(flatten)]
     engine: EngineArgs,
     /// Quit after this many frames (scripted captures, tests).
@@ -56,6 +60,7 @@ pub fn command(a: ViewCmdArgs) -> anyhow::Result<()> {
         cursor: DVec2::ZERO,
         dragging: false,
         frames: 0,
+        clock: WallClock::start(std::time::Instant::now()),
         error: None,
     };
     event_loop.run_app(&mut app)?;
@@ -86,6 +91,8 @@ struct App {
     cursor: DVec2,
     dragging: bool,
     frames: u64,
+    /// Playback time of the clips (Space pauses it).
+    clock: WallClock,
     error: Option<anyhow::Error>,
 }
 
@@ -187,6 +194,8 @@ impl App {
         };
         let started = std::time::Instant::now();
         let (w, h) = (gpu.config.width, gpu.config.height);
+        let now = self.clock.time(started);
+        gpu.renderer.set_playback(self.args.playback.at(now));
         let stats = gpu.renderer.update(&camera, w, h);
         let frame = match gpu.surface.get_current_texture() {
             wgpu::CurrentSurfaceTexture::Success(f)
@@ -251,11 +260,18 @@ impl App {
         let draw_ms = started.elapsed().as_secs_f64() * 1e3;
 
         let level = gpu.renderer.scene().frame_view(&camera, w, h).levels.hi;
+        let clips = (stats.tile_frames_shown > 0 || self.clock.is_paused())
+            .then_some((stats.late_tile_frames, self.clock.is_paused()));
         gpu.window
-            .set_title(&title(camera.cell_px, level, draw_ms, stats.missing));
+            .set_title(&title(camera.cell_px, level, draw_ms, stats.missing, clips));
+        let playing = stats.tile_frames_shown > 0 && !self.clock.is_paused();
         if last {
             event_loop.exit();
-        } else if stats.missing > 0 || stats.in_flight > 0 || self.args.exit_after.is_some() {
+        } else if playing
+            || stats.missing > 0
+            || stats.in_flight > 0
+            || self.args.exit_after.is_some()
+        {
             gpu.window.request_redraw();
         }
         Ok(())
@@ -276,12 +292,23 @@ impl App {
 }
 
 /// The window title: zoom, level drawn, how long the last frame took to draw (streaming,
-/// recording, submitting and presenting it; not the idle time since the one before), and
-/// the pages still streaming.
-fn title(cell_px: f64, level: usize, draw_ms: f64, streaming: usize) -> String {
+/// recording, submitting and presenting it; not the idle time since the one before), the
+/// pages still streaming, and with clips on screen `(late tile-frames, paused)`.
+fn title(
+    cell_px: f64,
+    level: usize,
+    draw_ms: f64,
+    streaming: usize,
+    clips: Option<(usize, bool)>,
+) -> String {
     let mut t = format!("tessera — {cell_px:.1} px/cell, level {level}, draw {draw_ms:.1} ms");
     if streaming > 0 {
         t += &format!(", streaming {streaming} pages");
+    }
+    match clips {
+        Some((_, true)) => t += ", paused",
+        Some((late, false)) if late > 0 => t += &format!(", {late} clips late"),
+        _ => {}
     }
     t
 }
@@ -375,6 +402,7 @@ impl ApplicationHandler for App {
                     Key::Named(NamedKey::ArrowRight) => camera.pan_pixels(DVec2::new(-step, 0.0)),
                     Key::Named(NamedKey::ArrowUp) => camera.pan_pixels(DVec2::new(0.0, step)),
                     Key::Named(NamedKey::ArrowDown) => camera.pan_pixels(DVec2::new(0.0, -step)),
+                    Key::Named(NamedKey::Space) => self.clock.toggle(std::time::Instant::now()),
                     Key::Character("l") => {
                         if let Some(gpu) = self.gpu.as_mut() {
                             gpu.renderer.style.debug_lod = !gpu.renderer.style.debug_lod;
@@ -396,9 +424,12 @@ mod tests {
     #[test]
     fn the_title_labels_the_draw_time() {
         assert_eq!(
-            title(12.34, 4, 8.06, 0),
+            title(12.34, 4, 8.06, 0, None),
             "tessera — 12.3 px/cell, level 4, draw 8.1 ms"
         );
-        assert!(title(1.0, 0, 1.0, 7).ends_with(", streaming 7 pages"));
+        assert!(title(1.0, 0, 1.0, 7, None).ends_with(", streaming 7 pages"));
+        assert!(title(1.0, 0, 1.0, 0, Some((3, false))).ends_with(", 3 clips late"));
+        assert!(title(1.0, 0, 1.0, 0, Some((0, false))).ends_with(" ms"));
+        assert!(title(1.0, 0, 1.0, 0, Some((3, true))).ends_with(", paused"));
     }
 }

@@ -379,3 +379,58 @@ fn parse_signatures(bytes: &[u8]) -> Vec<f32> {
         .map(|w| f32::from_le_bytes(w.try_into().unwrap()))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Shot times are sums of frame durations (10.000000000000002 s): the manifest's checksum
+    /// is of its JSON, so every float must read back to the same bits it was written from.
+    #[test]
+    fn awkward_shot_times_survive_the_manifest_checksum() {
+        let tile = |start: f64, end: f64| TileEntry {
+            source: SourceKey {
+                path: "v.mp4".into(),
+                size: 1,
+                mtime_ns: 2,
+            },
+            shot: Some(Shot {
+                index: 0,
+                start,
+                end,
+            }),
+            first_record: 0,
+            frames: 2,
+            key: 0,
+            still: None,
+            proxy: vec![[0, 1]],
+            retired: false,
+        };
+        let mut tiles = Vec::new();
+        let mut t = 0.0;
+        for i in 0..2000 {
+            let next = t + 1.0 / 29.97 * (1 + i % 7) as f64;
+            tiles.push(tile(t, next));
+            t = next;
+        }
+        tiles.push(tile(4.0040000000000004, 10.000000000000002));
+        let m = Manifest {
+            format: FORMAT_NAME.into(),
+            version: FORMAT_VERSION,
+            library_id: "x".into(),
+            generation: 1,
+            params: StoreParams::new(64, 1),
+            records: 2,
+            stills: 0,
+            clip_bytes: vec![],
+            signatures_file: "s".into(),
+            signatures_crc32: 0,
+            tiles,
+            skipped: vec![],
+            tiles_root: ".".into(),
+        };
+        let json = serde_json::to_string(&m).unwrap();
+        let back: Manifest = serde_json::from_str(&json).unwrap();
+        assert_eq!(manifest_crc(&back), manifest_crc(&m));
+    }
+}

