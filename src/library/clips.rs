@@ -5,7 +5,7 @@
 //! key frame and a signature over the frames. Every shot is appended and journaled as soon
 //! as it ends, so an interrupted bake of a long video resumes after its last whole shot.
 
-use super::pyramid::{build_pyramid, LinearTile};
+use super::pyramid::{build_pyramid_with_top, LinearTile};
 use super::signature::{clip_signature, tile_signature};
 use super::store::{ClipFrame, Shot, SourceKey, StoreParams, StoreWriter, TileEntry};
 use crate::video::shots::{Boundary, ShotDetector, ShotOptions, THUMB_WIDTH};
@@ -277,7 +277,10 @@ impl ShotFrames {
             .map(|rgba| {
                 let top = LinearTile::from_srgb8(params.max_tile, &rgba);
                 let signature = tile_signature(&top, params.grid);
-                (ClipFrame::new(build_pyramid(&top), params), signature)
+                (
+                    ClipFrame::new(build_pyramid_with_top(&top, rgba), params),
+                    signature,
+                )
             })
             .collect();
         self.ready.extend(ready);

@@ -5,6 +5,18 @@ use crate::library::page_bytes;
 use crate::residency::PageKey;
 use lru::LruCache;
 
+/// Bytes a page costs beyond its texels: its texel vector's header (24 B) and allocation
+/// header and rounding (~16 B), and in the cache its LRU node (key, stamp, two links) and
+/// hash slot. Small pages are mostly overhead (a 4×4 page is 64 B of texels), and a clip
+/// library moves hundreds of thousands of them: counting texels alone, a playing tour held
+/// ~1,000,000 pages (heaptrack) where the budgets expected far fewer bytes.
+pub const ENTRY_OVERHEAD: u64 = 96;
+
+/// What a page of `texels` bytes costs in memory, as the budgets count it.
+pub fn cost(texels: usize) -> u64 {
+    texels as u64 + ENTRY_OVERHEAD
+}
+
 pub struct PageCache {
     /// Per level: tile → (texels, frame last used), least recently used first.
     levels: Vec<LruCache<u32, (Vec<u8>, u64)>>,
@@ -45,14 +57,14 @@ impl PageCache {
 
     pub fn remove(&mut self, key: &PageKey) {
         if self.levels[key.level as usize].pop(&key.record).is_some() {
-            self.bytes -= page_bytes(key.level as usize) as u64;
+            self.bytes -= cost(page_bytes(key.level as usize));
         }
     }
 
     /// Inserts a page, evicting others until the cache fits its budget. A page larger than
     /// the whole budget is not kept.
     pub fn insert(&mut self, key: PageKey, texels: Vec<u8>, frame: u64) {
-        let size = texels.len() as u64;
+        let size = cost(texels.len());
         if size > self.budget {
             return;
         }
@@ -66,7 +78,7 @@ impl PageCache {
             let victim = self.victim(key);
             let Some(level) = victim else { break };
             if let Some((_, (texels, _))) = self.levels[level].pop_lru() {
-                self.bytes -= texels.len() as u64;
+                self.bytes -= cost(texels.len());
                 self.evictions += 1;
             }
         }
@@ -107,13 +119,13 @@ mod tests {
 
     #[test]
     fn stays_within_budget_evicting_least_recent() {
-        let mut c = PageCache::new(3, 3 * 16, false);
+        let mut c = PageCache::new(3, 3 * cost(16), false);
         for t in 0..3 {
             c.insert(PageKey::new(t, 1), vec![0; 16], t as u64);
         }
         c.get(&PageKey::new(0, 1), 5);
         c.insert(PageKey::new(9, 1), vec![0; 16], 6);
-        assert_eq!(c.bytes(), 48);
+        assert_eq!(c.bytes(), 3 * cost(16));
         assert!(c.contains(&PageKey::new(0, 1)));
         assert!(
             !c.contains(&PageKey::new(1, 1)),
@@ -126,7 +138,7 @@ mod tests {
     fn level_weighting_keeps_coarse_pages_longer() {
         // An old level-1 page and a newer level-2 page: weighted eviction drops the fine one.
         for (weighted, evicted_level) in [(true, 2usize), (false, 1)] {
-            let mut c = PageCache::new(3, 16 + 64, weighted);
+            let mut c = PageCache::new(3, cost(16) + cost(64), weighted);
             c.insert(PageKey::new(0, 1), vec![0; 16], 1);
             c.insert(PageKey::new(0, 2), vec![0; 64], 2);
             c.insert(PageKey::new(1, 1), vec![0; 16], 3);

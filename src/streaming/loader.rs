@@ -101,7 +101,7 @@ impl LoaderPool {
         let mut q = self.shared.0.lock().unwrap();
         for (key, _) in done {
             q.in_flight.remove(key);
-            q.in_channel -= page_bytes(key.level as usize);
+            q.in_channel -= super::cache::cost(page_bytes(key.level as usize)) as usize;
         }
         self.shared.1.notify_all();
     }
@@ -216,10 +216,11 @@ fn loader_main(
         for result in results {
             {
                 let mut q = lock.lock().unwrap();
-                while q.in_channel > 0 && q.in_channel + size > channel_bytes && !q.shutdown {
+                let cost = super::cache::cost(size) as usize;
+                while q.in_channel > 0 && q.in_channel + cost > channel_bytes && !q.shutdown {
                     q = cvar.wait(q).unwrap();
                 }
-                q.in_channel += size;
+                q.in_channel += cost;
             }
             if tx.send(result).is_err() {
                 return;
