@@ -1,6 +1,9 @@
 //! Baking videos into clip tiles: shots cut where the picture changes, clip frames sampled
-//! at the library's rate, resume after an interruption, and every kind of bad video.
+//! at the library's rate (by timestamp, so variable frame rates too), phone rotation,
+//! resume after an interruption, and every kind of bad video.
 //! The videos are made here, with the FFmpeg libraries (H.264 through `VideoWriter`).
+
+mod common;
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -378,4 +381,207 @@ fn bad_videos_are_named_and_skipped_or_kept_up_to_their_last_good_frame() {
     // A second bake changes nothing: the bad files stay skipped, the good ones reused.
     let again = bake_dir(&tiles, &out);
     assert!(again.unchanged, "{again:?}");
+}
+
+/// Remuxes the H.264 video at `src` to `dst` (its container by extension), frame `i`
+/// stamped `times[i]` seconds (a variable frame rate with the same pictures), tagged with
+/// a display rotation of `degrees` counter-clockwise as phones write it, if given.
+fn remux(src: &Path, dst: &Path, times: &[f64], degrees: Option<f64>) {
+    use ffmpeg_next as ffmpeg;
+    ffmpeg::init().unwrap();
+    let mut input = ffmpeg::format::input(&src).unwrap();
+    let mut out = ffmpeg::format::output(&dst).unwrap();
+    let (index, mut params) = {
+        let s = input.streams().best(ffmpeg::media::Type::Video).unwrap();
+        (s.index(), s.parameters())
+    };
+    // SAFETY: clears the MP4 sample-entry tag on parameters this test owns a copy of;
+    // Matroska writes its own.
+    unsafe { (*params.as_mut_ptr()).codec_tag = 0 };
+    let mut stream = out.add_stream(ffmpeg::codec::Id::None).unwrap();
+    stream.set_parameters(params);
+    if let Some(degrees) = degrees {
+        // SAFETY: a nine-i32 display matrix allocated by FFmpeg for this stream, filled by
+        // FFmpeg's own helper.
+        unsafe {
+            let matrix = ffmpeg::ffi::av_stream_new_side_data(
+                stream.as_mut_ptr(),
+                ffmpeg::ffi::AVPacketSideDataType::AV_PKT_DATA_DISPLAYMATRIX,
+                36,
+            );
+            assert!(!matrix.is_null());
+            ffmpeg::ffi::av_display_rotation_set(matrix as *mut i32, degrees);
+        }
+    }
+    out.write_header().unwrap();
+    let time_base = out.stream(0).unwrap().time_base();
+    let ticks =
+        |s: f64| (s * time_base.denominator() as f64 / time_base.numerator() as f64).round() as i64;
+    let mut i = 0;
+    for (s, mut packet) in input.packets() {
+        if s.index() != index {
+            continue;
+        }
+        let t = ticks(times[i]);
+        packet.set_pts(Some(t));
+        packet.set_dts(Some(t));
+        packet.set_duration(ticks(times.get(i + 1).copied().unwrap_or(times[i] + 0.04)) - t);
+        packet.set_stream(0);
+        packet.set_position(-1);
+        packet.write_interleaved(&mut out).unwrap();
+        i += 1;
+    }
+    assert_eq!(i, times.len());
+    out.write_trailer().unwrap();
+}
+
+#[test]
+fn a_variable_frame_rate_is_cut_and_sampled_by_timestamps() {
+    let (dir, tiles) = video_dir(&SHOTS);
+    // Frames last 1/48 s and 3/48 s in turn (24 fps on average, never steady).
+    let frames: u32 = SHOTS.iter().sum();
+    let times: Vec<f64> = (0..frames)
+        .scan(0.0, |t, i| {
+            let at = *t;
+            *t += if i % 2 == 0 { 1.0 } else { 3.0 } / 48.0;
+            Some(at)
+        })
+        .collect();
+    let cfr = tiles.join("shots.mp4");
+    remux(&cfr, &tiles.join("vfr.mkv"), &times, None);
+    std::fs::remove_file(&cfr).unwrap();
+    let out = dir.path().join("lib.tlib");
+    let report = bake_dir(&tiles, &out);
+    assert_eq!(report.clips, SHOTS.len(), "{report:?}");
+    let lib = Library::open(&out).unwrap();
+    let fps = lib.params().clip_fps as f64;
+    for (t, cut) in (1..lib.tile_count()).zip(cut_frames()) {
+        let shot = lib.tile(t).shot.unwrap();
+        assert!(
+            (shot.start - times[cut as usize]).abs() < 1e-3,
+            "cut at {:.3} s found at {:.3} s",
+            times[cut as usize],
+            shot.start
+        );
+    }
+    for t in 0..lib.tile_count() {
+        let e = lib.tile(t);
+        let shot = e.shot.unwrap();
+        let ticks = ((shot.end * fps - 1e-6).ceil() - (shot.start * fps - 1e-6).ceil()) as u32;
+        assert_eq!(e.frames, ticks, "shot {t}: {shot:?}");
+    }
+}
+
+/// Writes a NUT file declaring one video stream of `codec` at `w × h`, with a few packets of
+/// junk: what a file in a codec this FFmpeg cannot decode, or a lying header, looks like.
+fn write_declared_video(path: &Path, codec: ffmpeg_next::codec::Id, tag: &[u8; 4], w: i32, h: i32) {
+    use ffmpeg_next as ffmpeg;
+    ffmpeg::init().unwrap();
+    let mut out = ffmpeg::format::output(&path).unwrap();
+    let mut params = ffmpeg::codec::Parameters::new();
+    params.set_medium(ffmpeg::media::Type::Video);
+    params.set_id(codec);
+    // SAFETY: plain fields of parameters this function owns.
+    unsafe {
+        (*params.as_mut_ptr()).width = w;
+        (*params.as_mut_ptr()).height = h;
+        (*params.as_mut_ptr()).format = ffmpeg::ffi::AVPixelFormat::AV_PIX_FMT_YUV420P as i32;
+        (*params.as_mut_ptr()).codec_tag = u32::from_le_bytes(*tag);
+    }
+    let mut stream = out.add_stream(ffmpeg::codec::Id::None).unwrap();
+    stream.set_parameters(params);
+    stream.set_time_base((1, 25));
+    out.write_header().unwrap();
+    for i in 0..5 {
+        let mut packet = ffmpeg::Packet::copy(&[0x42u8; 64]);
+        packet.set_pts(Some(i));
+        packet.set_dts(Some(i));
+        packet.set_stream(0);
+        packet.write_interleaved(&mut out).unwrap();
+    }
+    out.write_trailer().unwrap();
+}
+
+#[test]
+fn an_undecodable_codec_and_a_huge_picture_are_named_and_skipped() {
+    let (dir, tiles) = video_dir(&[30, 30]);
+    // H.266 (VVC): Debian 12's FFmpeg knows the name but has no decoder.
+    write_declared_video(
+        &tiles.join("vvc.nut"),
+        ffmpeg_next::codec::Id::VVC,
+        b"vvc1",
+        640,
+        360,
+    );
+    // Raw video claiming 17,000 × 9,000 pixels (FFmpeg itself refuses 268 M pixels and up).
+    write_declared_video(
+        &tiles.join("huge.nut"),
+        ffmpeg_next::codec::Id::RAWVIDEO,
+        b"I420",
+        17_000,
+        9_000,
+    );
+    let out = dir.path().join("lib.tlib");
+    let report = bake_dir(&tiles, &out);
+    let reason = |name: &str| {
+        report
+            .skipped
+            .iter()
+            .find(|s| s.path == name)
+            .unwrap_or_else(|| panic!("{name} not named in {:?}", report.skipped))
+            .reason
+            .clone()
+    };
+    assert!(
+        reason("vvc.nut").contains("no decoder"),
+        "{}",
+        reason("vvc.nut")
+    );
+    assert!(
+        reason("huge.nut").contains("larger than"),
+        "{}",
+        reason("huge.nut")
+    );
+    assert_eq!(report.clips, 2);
+}
+
+#[test]
+fn a_phone_video_turned_on_its_side_is_baked_upright() {
+    let (dir, tiles) = video_dir(&[24]);
+    let out = dir.path().join("upright.tlib");
+    bake_dir(&tiles, &out);
+    // The same pictures, tagged as a phone held upright tags them: `ffprobe` reports the
+    // file as `rotation=-90` (players turn it 90° clockwise). The MP4 muxer stores the
+    // matrix FFmpeg's helper makes for +90 that way.
+    let turned = dir.path().join("turned");
+    std::fs::create_dir(&turned).unwrap();
+    let times: Vec<f64> = (0..24).map(|i| i as f64 / FPS as f64).collect();
+    remux(
+        &tiles.join("shots.mp4"),
+        &turned.join("phone.mp4"),
+        &times,
+        Some(90.0),
+    );
+    let out_turned = dir.path().join("turned.tlib");
+    bake_dir(&turned, &out_turned);
+    let page = |lib: &Path| {
+        let lib = Library::open(lib).unwrap();
+        let level = lib.max_level();
+        let mut px = vec![0u8; tessera::library::page_bytes(level)];
+        lib.read_frames(0, 0, 1, level, &mut px).unwrap();
+        image::RgbaImage::from_raw(1 << level, 1 << level, px).unwrap()
+    };
+    let (upright, turned) = (page(&out), page(&out_turned));
+    let rotated = image::imageops::rotate90(&upright);
+    let diff =
+        |a: &image::RgbaImage, b: &image::RgbaImage| common::compare(a.as_raw(), b.as_raw()).0;
+    assert!(
+        diff(&turned, &rotated) < 3.0,
+        "turned: {}",
+        diff(&turned, &rotated)
+    );
+    assert!(
+        diff(&turned, &upright) > 10.0,
+        "the tag must change the picture"
+    );
 }
