@@ -352,3 +352,14 @@ fn bench_counts_the_clip_frames_it_shows_and_the_late_ones() {
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["tile_frames_shown"], 0);
 }
+
+#[test]
+fn info_counts_clips_and_their_frames_as_live() {
+    let fx = common::clip_fixture(3, 4, 10, 32, 16, (6, 4));
+    let (code, out, err) = tessera(&["info", fx.library.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("4 clips, 40 frames at 12 fps"), "{out}");
+    assert!(out.contains("; 3 stills"), "{out}");
+    // A clip's frames are records a tile owns, not leftovers of an interrupted bake.
+    assert!(!out.contains("dead records"), "{out}");
+}

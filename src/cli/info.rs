@@ -60,6 +60,38 @@ pub fn run(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// "N clips of F frames at R fps (S s, from V videos), M stills", or `None` for a library
+/// of stills.
+fn clips_line(lib: &Library) -> Option<String> {
+    let active = lib.active_tiles();
+    let clips: Vec<_> = active
+        .iter()
+        .map(|&t| lib.tile(t))
+        .filter(|e| e.is_clip())
+        .collect();
+    if clips.is_empty() {
+        return None;
+    }
+    let frames: u64 = clips.iter().map(|e| e.frames as u64).sum();
+    let fps = lib.params().clip_fps;
+    let videos: std::collections::HashSet<&str> = clips
+        .iter()
+        .filter(|e| e.shot.is_some())
+        .map(|e| e.source.path.as_str())
+        .collect();
+    let from = if videos.is_empty() {
+        String::new()
+    } else {
+        format!(", cut from {} videos", videos.len())
+    };
+    Some(format!(
+        "{} clips, {frames} frames at {fps} fps ({:.0} s{from}); {} stills",
+        clips.len(),
+        frames as f64 / fps as f64,
+        active.len() - clips.len()
+    ))
+}
+
 fn print_library(lib: &Library) {
     let p = lib.params();
     println!("library {}", lib.dir.display());
@@ -69,6 +101,9 @@ fn print_library(lib: &Library) {
         lib.tile_count() as usize - retired,
         lib.manifest.tiles_root
     );
+    if let Some(line) = clips_line(lib) {
+        println!("  clips        {line}");
+    }
     if retired > 0 {
         println!(
             "  retired      {retired} (pictures removed or changed; kept so older mosaics still open, `bake --rebuild` reclaims them)"
@@ -92,7 +127,9 @@ fn print_library(lib: &Library) {
         );
     }
     println!("  pages        {} in all", human_bytes(total));
-    let dead = lib.manifest.records as u64 - lib.tile_count() as u64;
+    // Records no tile owns: appended by bakes that were interrupted and not resumed.
+    let owned: u64 = lib.manifest.tiles.iter().map(|t| t.frames as u64).sum();
+    let dead = (lib.manifest.records as u64).saturating_sub(owned);
     if dead > 0 {
         println!("  dead records {dead} (from interrupted bakes; `bake --rebuild` reclaims them)");
     }

@@ -85,7 +85,11 @@ fn open_reader(
         .with_guessed_format()
         .map_err(|e| e.to_string())?;
     if reader.format().is_none() {
-        return Err("not a picture in a known format".into());
+        return Err(if named_like_a_video(path) {
+            "not a video FFmpeg can read (damaged, or not a video at all)".into()
+        } else {
+            "not a picture in a known format".into()
+        });
     }
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(MAX_SOURCE_SIDE);
@@ -374,6 +378,17 @@ pub fn bake(opts: &BakeOptions) -> anyhow::Result<BakeReport> {
         writer.commit(tiles, skipped, opts.tiles_dir.display().to_string())?;
     }
     Ok(report)
+}
+
+/// Whether a file's extension is a video container's (what its owner meant it to be).
+fn named_like_a_video(path: &Path) -> bool {
+    const EXTENSIONS: &[&str] = &[
+        "mp4", "m4v", "mov", "mkv", "webm", "avi", "mpg", "mpeg", "ts", "m2ts", "mts", "flv",
+        "wmv", "ogv", "3gp", "mxf", "nut", "y4m", "h264", "hevc", "264", "265",
+    ];
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
 /// Whether a source is a video: not a picture `image` recognises, and read by FFmpeg as a
