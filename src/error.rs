@@ -23,6 +23,13 @@ pub enum Error {
     /// A video could not be written.
     #[error("{0}")]
     Video(String),
+    /// An output file could not be written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -24,13 +24,14 @@
 //! * [`atlas`], [`residency`]: atlas layout, budget plan, page table, LRU (pure logic).
 //! * [`streaming`]: the per-frame planner, loader threads, RAM cache.
 //! * [`gpu`]: wgpu device, atlas textures, the WGSL pipeline; [`cpu_render`]: its CPU twin.
-//! * [`render`]: headless rendering over either.
+//! * [`render`]: headless rendering over either; [`export`]: Deep Zoom pyramids through it.
 //! * [`video`]: MP4 writing and video reading through FFmpeg.
 
 pub mod atlas;
 pub mod color;
 pub mod cpu_render;
 pub mod error;
+pub mod export;
 pub mod fsutil;
 pub mod gpu;
 pub mod library;

@@ -40,6 +40,8 @@ enum Command {
     View(cli::view::ViewCmdArgs),
     /// Build a sample mosaic from photographs installed on this machine and render it.
     Demo(cli::demo::DemoArgs),
+    /// Export a mosaic as a Deep Zoom Image (DZI pyramid + an OpenSeadragon page).
+    Export(cli::export::ExportArgs),
 }
 
 fn main() {
@@ -81,6 +83,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Info { path } => cli::info::run(&path),
         Command::Render(a) => cli::render::run(a),
         Command::Demo(a) => cli::demo::command(a),
+        Command::Export(a) => cli::export::command(a),
         Command::Synth(a) => cli::synth::command(a),
         Command::View(a) => cli::view::command(a),
         Command::Bench(a) => cli::bench::command(a),

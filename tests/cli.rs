@@ -9,7 +9,7 @@ fn help_lists_every_command() {
     let (code, out, _) = tessera(&["--help"]);
     assert_eq!(code, 0);
     for cmd in [
-        "bake", "match", "info", "render", "view", "demo", "synth", "bench",
+        "bake", "match", "info", "render", "view", "demo", "synth", "bench", "export",
     ] {
         assert!(out.contains(cmd), "--help lacks {cmd}");
     }

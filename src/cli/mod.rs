@@ -5,6 +5,7 @@ pub mod bake;
 pub mod bench;
 pub mod demo;
 pub mod demo_video;
+pub mod export;
 pub mod info;
 pub mod matching;
 pub mod render;

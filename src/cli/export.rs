@@ -1,0 +1,150 @@
+//! `tessera export`: the mosaic as a Deep Zoom Image (a `.dzi` descriptor and its tile
+//! pyramid) with a small HTML page that opens it in OpenSeadragon.
+
+use super::args::{EngineArgs, PlaybackArgs};
+use super::util::human_bytes;
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+use tessera::export::{export_dzi, frame_side, DziLayout, TileFormat};
+use tessera::{HeadlessRenderer, RenderStyle, Scene};
+
+#[derive(Args)]
+pub struct ExportArgs {
+    /// Mosaic file.
+    mosaic: PathBuf,
+    /// Folder to write NAME.dzi, NAME_files/ and NAME.html into.
+    #[arg(long, value_name = "DIR")]
+    dzi: PathBuf,
+    /// Base name of the files [default: the mosaic's file name].
+    #[arg(long)]
+    name: Option<String>,
+    /// Pixels per cell at the finest level [default: the library's tile size, so every
+    /// tile is there at full resolution].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    cell_px: Option<u32>,
+    /// Tile side in pixels (without the overlap).
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(16..=2048))]
+    tile_size: u32,
+    /// Pixels each tile repeats from its neighbours (viewers blend across seams with it).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=16))]
+    overlap: u32,
+    /// Tile pictures.
+    #[arg(long, value_enum, default_value = "jpg")]
+    format: FormatArg,
+    /// JPEG quality, 1–100.
+    #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u8).range(1..=100))]
+    quality: u8,
+    /// The moment drawn, in seconds of playback (libraries with clips).
+    #[arg(long, default_value_t = 0.0, value_parser = super::args::parse_seconds)]
+    time: f64,
+    #[command(flatten)]
+    playback: PlaybackArgs,
+    #[command(flatten)]
+    engine: EngineArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum FormatArg {
+    Jpg,
+    Png,
+}
+
+pub fn command(a: ExportArgs) -> anyhow::Result<()> {
+    let scene = Scene::open(&a.mosaic)?;
+    let cell_px = a.cell_px.unwrap_or(scene.library.params().max_tile);
+    let (w, h) = (
+        scene.cols() as u64 * cell_px as u64,
+        scene.rows() as u64 * cell_px as u64,
+    );
+    anyhow::ensure!(
+        w <= u32::MAX as u64 && h <= u32::MAX as u64,
+        "{w}×{h} px is beyond a DZI's size; pass a smaller --cell-px"
+    );
+    let layout = DziLayout::new(w as u32, h as u32, a.tile_size, a.overlap);
+    let name = a.name.clone().unwrap_or_else(|| {
+        a.mosaic
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "mosaic".into())
+    });
+    let format = match a.format {
+        FormatArg::Jpg => TileFormat::Jpeg { quality: a.quality },
+        FormatArg::Png => TileFormat::Png,
+    };
+    let side = frame_side(a.tile_size, a.overlap);
+    // Every tile is drawn sharp: pages are read as each tile needs them.
+    let options = a.engine.options((side, side), RenderStyle::default(), true);
+    let mut renderer = HeadlessRenderer::new(scene, &options)?;
+    renderer.set_playback(a.playback.at(a.time));
+    std::fs::create_dir_all(&a.dzi).with_context(|| format!("creating {}", a.dzi.display()))?;
+    let started = std::time::Instant::now();
+    let bar = tessera::progress::progress_bar(
+        0,
+        std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        "tiles",
+    );
+    let summary = export_dzi(
+        &mut renderer,
+        &a.dzi,
+        &name,
+        layout,
+        cell_px as f64,
+        format,
+        |n, total| {
+            bar.set_length(total);
+            bar.set_position(n);
+        },
+    );
+    bar.finish_and_clear();
+    let summary = summary?;
+    let html = a.dzi.join(format!("{name}.html"));
+    tessera::fsutil::write_atomically(&html, |out| {
+        std::io::Write::write_all(out, viewer_page(&name).as_bytes())
+    })
+    .with_context(|| format!("{}: cannot write", html.display()))?;
+    println!(
+        "{}: {}×{} px ({cell_px} px per cell), {} levels, {} tiles, {} in {:.1} s on {}",
+        summary.descriptor.display(),
+        layout.width,
+        layout.height,
+        layout.max_level() + 1,
+        summary.tiles,
+        human_bytes(summary.bytes),
+        started.elapsed().as_secs_f64(),
+        renderer.describe()
+    );
+    println!(
+        "view it: serve the folder (`python3 -m http.server -d {}`) and open http://localhost:8000/{name}.html",
+        a.dzi.display()
+    );
+    Ok(())
+}
+
+/// A page that opens `NAME.dzi` in OpenSeadragon (loaded from a CDN by the browser).
+fn viewer_page(name: &str) -> String {
+    format!(
+        r#"<!DOCTYPE html>
+<html>
+<head>
+<meta charset="utf-8">
+<title>{name} — tessera deep zoom</title>
+<style>html, body, #view {{ margin: 0; width: 100%; height: 100%; background: #111; }}</style>
+<script src="https://cdn.jsdelivr.net/npm/openseadragon@4.1/build/openseadragon/openseadragon.min.js"></script>
+</head>
+<body>
+<div id="view"></div>
+<script>
+OpenSeadragon({{
+  id: "view",
+  prefixUrl: "https://cdn.jsdelivr.net/npm/openseadragon@4.1/build/openseadragon/images/",
+  tileSources: "{name}.dzi",
+  showNavigator: true,
+  maxZoomPixelRatio: 2
+}});
+</script>
+</body>
+</html>
+"#
+    )
+}

@@ -1,0 +1,109 @@
+//! Deep Zoom export: the pyramid's structure, and its tiles stitched back equal a single
+//! render of the same level.
+
+mod common;
+
+use common::tessera;
+use tessera::export::DziLayout;
+use tessera::streaming::StreamConfig;
+use tessera::{Backend, Camera};
+
+#[test]
+fn a_dzi_pyramid_has_every_level_and_stitches_back_to_one_render() {
+    let fx = common::fixture(16, 32, (24, 16));
+    let dir = fx.dir.path().join("dzi");
+    let (code, out, err) = tessera(&[
+        "export",
+        fx.mosaic.to_str().unwrap(),
+        "--dzi",
+        dir.to_str().unwrap(),
+        "--name",
+        "m",
+        "--cell-px",
+        "8",
+        "--tile-size",
+        "64",
+        "--format",
+        "png",
+        "--renderer",
+        "cpu",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("192×128 px"), "{out}");
+    let descriptor = std::fs::read_to_string(dir.join("m.dzi")).unwrap();
+    assert!(
+        descriptor.contains(r#"Format="png" Overlap="1" TileSize="64""#),
+        "{descriptor}"
+    );
+    assert!(
+        descriptor.contains(r#"<Size Width="192" Height="128"/>"#),
+        "{descriptor}"
+    );
+    assert!(std::fs::read_to_string(dir.join("m.html"))
+        .unwrap()
+        .contains("m.dzi"));
+
+    // Every level 0..=8 (2^8 = 256 ≥ 192), every tile, each of the size its rectangle says.
+    let layout = DziLayout::new(192, 128, 64, 1);
+    assert_eq!(layout.max_level(), 8);
+    for level in 0..=layout.max_level() {
+        let (cols, rows) = layout.tiles(level);
+        let files = std::fs::read_dir(dir.join(format!("m_files/{level}")))
+            .unwrap()
+            .count();
+        assert_eq!(files as u32, cols * rows, "level {level}");
+        for row in 0..rows {
+            for col in 0..cols {
+                let [x0, y0, x1, y1] = layout.tile_rect(level, col, row);
+                let tile = image::open(dir.join(format!("m_files/{level}/{col}_{row}.png")))
+                    .unwrap()
+                    .to_rgba8();
+                assert_eq!(
+                    tile.dimensions(),
+                    (x1 - x0, y1 - y0),
+                    "level {level} tile {col},{row}"
+                );
+            }
+        }
+    }
+
+    // The finest level stitched from its tiles (overlaps dropped) is the mosaic rendered
+    // once at 8 px per cell.
+    let max = layout.max_level();
+    let (cols, rows) = layout.tiles(max);
+    let mut stitched = image::RgbaImage::new(192, 128);
+    for row in 0..rows {
+        for col in 0..cols {
+            let [x0, y0, ..] = layout.tile_rect(max, col, row);
+            let tile = image::open(dir.join(format!("m_files/{max}/{col}_{row}.png")))
+                .unwrap()
+                .to_rgba8();
+            let (ox, oy) = (col * 64 - x0, row * 64 - y0);
+            let inner = image::imageops::crop_imm(&tile, ox, oy, 64, 64).to_image();
+            image::imageops::replace(&mut stitched, &inner, (col * 64) as i64, (row * 64) as i64);
+        }
+    }
+    // The mosaic fills the frame, so the background (the tests' own) never shows.
+    let sync = StreamConfig {
+        synchronous: true,
+        ..Default::default()
+    };
+    let mut once = common::renderer(&fx, Backend::Cpu, 192, 128, sync);
+    let camera = Camera {
+        center: glam::DVec2::new(12.0, 8.0),
+        cell_px: 8.0,
+    };
+    let (expected, _) = once.render(&camera).unwrap();
+    let (mean, max_diff) = common::compare(stitched.as_raw(), expected.as_raw());
+    assert!(
+        max_diff <= 1,
+        "stitched vs one render: mean {mean}, max {max_diff}"
+    );
+
+    // The 1×1 level is the mosaic's average colour: not the background.
+    let top = image::open(dir.join("m_files/0/0_0.png"))
+        .unwrap()
+        .to_rgba8();
+    assert_eq!(top.dimensions(), (1, 1));
+    assert_ne!(&top.get_pixel(0, 0).0[..3], &common::BACKGROUND);
+}
