@@ -208,6 +208,51 @@ fn write_tile(path: &Path, tile: image::RgbaImage, format: TileFormat) -> Result
 
 use std::io::Write as _;
 
+/// Renders a `width × height` picture of `camera` in bands of `renderer`-sized tiles, for
+/// pictures larger than one frame: `band` gets each band's rows in order (RGBA8, `width`
+/// wide, as many rows as the renderer is high but the last), so only one band is ever in
+/// memory. Every pixel samples the mosaic where a single `width × height` frame would.
+/// `progress` is told the tiles drawn so far and the total.
+pub fn render_bands(
+    renderer: &mut HeadlessRenderer,
+    camera: &Camera,
+    (width, height): (u32, u32),
+    mut band: impl FnMut(&[u8], u32) -> Result<()>,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<()> {
+    let (tw, th) = (renderer.width, renderer.height);
+    let (cols, rows) = (width.div_ceil(tw), height.div_ceil(th));
+    let total = cols as u64 * rows as u64;
+    let row_bytes = width as usize * 4;
+    let mut buffer = vec![0u8; row_bytes * th as usize];
+    for r in 0..rows {
+        let y0 = r * th;
+        let band_rows = th.min(height - y0);
+        for c in 0..cols {
+            let x0 = c * tw;
+            let cols_here = tw.min(width - x0);
+            // The tile's frame, placed so its top-left pixel is the picture's (x0, y0).
+            let offset = glam::DVec2::new(
+                x0 as f64 + tw as f64 / 2.0 - width as f64 / 2.0,
+                y0 as f64 + th as f64 / 2.0 - height as f64 / 2.0,
+            );
+            let tile_camera = Camera {
+                center: camera.center + offset / camera.cell_px,
+                cell_px: camera.cell_px,
+            };
+            let (frame, _) = renderer.render(&tile_camera)?;
+            let frame = frame.as_raw();
+            for y in 0..band_rows as usize {
+                let src = &frame[y * tw as usize * 4..][..cols_here as usize * 4];
+                buffer[y * row_bytes + x0 as usize * 4..][..src.len()].copy_from_slice(src);
+            }
+            progress(r as u64 * cols as u64 + c as u64 + 1, total);
+        }
+        band(&buffer[..band_rows as usize * row_bytes], band_rows)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -107,3 +107,73 @@ fn a_dzi_pyramid_has_every_level_and_stitches_back_to_one_render() {
     assert_eq!(top.dimensions(), (1, 1));
     assert_ne!(&top.get_pixel(0, 0).0[..3], &common::BACKGROUND);
 }
+
+#[test]
+fn a_picture_rendered_in_bands_equals_one_render() {
+    let fx = common::fixture(16, 32, (24, 16));
+    let sync = StreamConfig {
+        synchronous: true,
+        ..Default::default()
+    };
+    // Off-centre, at a zoom that blends two levels and leaves the mosaic's edge in view.
+    let camera = Camera {
+        center: glam::DVec2::new(9.3, 6.1),
+        cell_px: 23.7,
+    };
+    let (w, h) = (480, 330);
+    let (expected, _) = common::renderer(&fx, Backend::Cpu, w, h, sync)
+        .render(&camera)
+        .unwrap();
+    // Tiles that do not divide the picture: the last column and band are partial.
+    let mut bands = common::renderer(&fx, Backend::Cpu, 128, 64, sync);
+    let mut picture = Vec::new();
+    let mut heights = Vec::new();
+    tessera::export::render_bands(
+        &mut bands,
+        &camera,
+        (w, h),
+        |rows, n| {
+            assert_eq!(rows.len(), (w * n * 4) as usize);
+            picture.extend_from_slice(rows);
+            heights.push(n);
+            Ok(())
+        },
+        |_, _| {},
+    )
+    .unwrap();
+    assert_eq!(heights, vec![64, 64, 64, 64, 64, 10]);
+    let (mean, max) = common::compare(&picture, expected.as_raw());
+    assert!(max <= 1, "bands vs one render: mean {mean}, max {max}");
+}
+
+#[test]
+fn a_poster_streams_into_a_png_and_refuses_formats_that_cannot() {
+    let fx = common::fixture(16, 32, (24, 16));
+    let jpeg = fx.dir.path().join("poster.jpg");
+    let (code, _, err) = tessera(&[
+        "render",
+        fx.mosaic.to_str().unwrap(),
+        "-o",
+        jpeg.to_str().unwrap(),
+        "--size",
+        "4200x4100",
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("name it .png or .tif"), "{err}");
+    assert!(!jpeg.exists());
+    let png = fx.dir.path().join("poster.png");
+    let (code, out, err) = tessera(&[
+        "render",
+        fx.mosaic.to_str().unwrap(),
+        "-o",
+        png.to_str().unwrap(),
+        "--size",
+        "4200x4100",
+        "--renderer",
+        "cpu",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("poster"), "{out}");
+    let (w, h) = image::image_dimensions(&png).unwrap();
+    assert_eq!((w, h), (4200, 4100));
+}

@@ -14,7 +14,8 @@ pub struct RenderArgs {
     /// Mosaic file.
     mosaic: PathBuf,
     /// A picture of one view (.png, .jpg, .tif, .bmp, .webp), or a video (.mp4, .mov,
-    /// .mkv) of a camera path.
+    /// .mkv) of a camera path. Pictures over 16 megapixels are posters, rendered in bands
+    /// and streamed to the file (.png or .tif), any --size.
     #[arg(short, long, default_value = "frame.png")]
     output: PathBuf,
     #[command(flatten)]
@@ -99,6 +100,9 @@ pub fn run(a: RenderArgs) -> anyhow::Result<()> {
     let scene = Scene::open(&a.mosaic)?;
     let size = a.size.size;
     let camera = a.view.camera(&scene, size);
+    if size.0 as u64 * size.1 as u64 > POSTER_PIXELS {
+        return render_poster(&a, format, scene, &camera);
+    }
     let mut renderer = HeadlessRenderer::new(scene, &a.engine.options(size, a.view.style(), true))?;
     renderer.set_playback(a.playback.at(a.time));
     let (img, stats) = renderer.render(&camera)?;
@@ -120,6 +124,136 @@ pub fn run(a: RenderArgs) -> anyhow::Result<()> {
         } else {
             String::new()
         }
+    );
+    Ok(())
+}
+
+/// Pictures above this many pixels (a 4096² frame) are posters: rendered in bands of
+/// `POSTER_TILE`-sized frames and written as they come, so memory is bounded by one band
+/// (a 49,152-px-wide poster: 48 MiB).
+const POSTER_PIXELS: u64 = 1 << 24;
+const POSTER_TILE: (u32, u32) = (1024, 256);
+
+/// A picture too large for one frame: rendered band by band and streamed into a PNG or a
+/// (Big)TIFF, after checking the disk can take it.
+fn render_poster(
+    a: &RenderArgs,
+    format: image::ImageFormat,
+    scene: Scene,
+    camera: &tessera::Camera,
+) -> anyhow::Result<()> {
+    let (w, h) = a.size.size;
+    anyhow::ensure!(
+        matches!(format, image::ImageFormat::Png | image::ImageFormat::Tiff),
+        "{}: a {w}×{h} picture is rendered in bands and written as it goes, which PNG and TIFF allow; name it .png or .tif (JPEG, BMP and WebP need the whole picture in memory)",
+        a.output.display()
+    );
+    // Uncompressed, the upper bound of what either format takes.
+    let raw = w as u64 * h as u64 * 3;
+    let dir = a
+        .output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if let Some(free) = super::util::free_bytes(dir) {
+        anyhow::ensure!(
+            raw <= free,
+            "{}: a {w}×{h} poster may take up to {} and {} has {} free; free some space or render a smaller --size",
+            a.output.display(),
+            human_bytes(raw),
+            dir.display(),
+            human_bytes(free)
+        );
+    }
+    let tile = (POSTER_TILE.0.min(w), POSTER_TILE.1.min(h));
+    let mut renderer = HeadlessRenderer::new(scene, &a.engine.options(tile, a.view.style(), true))?;
+    renderer.set_playback(a.playback.at(a.time));
+    let started = std::time::Instant::now();
+    let bar = tessera::progress::progress_bar(
+        0,
+        std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        "tiles",
+    );
+    let progress = |n: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(n);
+    };
+    let to_io = |e: tessera::Error| std::io::Error::other(e);
+    let written = tessera::fsutil::write_atomically(&a.output, |out| {
+        let rgb = |rows: &[u8]| -> Vec<u8> {
+            rows.chunks_exact(4)
+                .flat_map(|p| [p[0], p[1], p[2]])
+                .collect()
+        };
+        if format == image::ImageFormat::Png {
+            let mut encoder = png::Encoder::new(out, w, h);
+            encoder.set_color(png::ColorType::Rgb);
+            encoder.set_depth(png::BitDepth::Eight);
+            // Posters are large: fast compression keeps the encoder at the renderer's pace.
+            encoder.set_compression(png::Compression::Fast);
+            let mut writer = encoder.write_header().map_err(std::io::Error::other)?;
+            let mut stream = writer.stream_writer().map_err(std::io::Error::other)?;
+            tessera::export::render_bands(
+                &mut renderer,
+                camera,
+                (w, h),
+                |rows, _| {
+                    std::io::Write::write_all(&mut stream, &rgb(rows)).map_err(|e| {
+                        tessera::Error::Io {
+                            path: a.output.clone(),
+                            source: e,
+                        }
+                    })
+                },
+                progress,
+            )
+            .map_err(to_io)?;
+            stream.finish().map_err(std::io::Error::other)
+        } else {
+            // Classic TIFF addresses 4 GiB; BigTIFF beyond.
+            let tiff_err = std::io::Error::other;
+            let mut encoder = if raw < 3 << 30 {
+                tiff::encoder::TiffEncoder::new_generic(out)
+            } else {
+                tiff::encoder::TiffEncoder::new_big(out)
+            }
+            .map_err(tiff_err)?;
+            let mut image = encoder
+                .new_image::<tiff::encoder::colortype::RGB8>(w, h)
+                .map_err(tiff_err)?;
+            image.rows_per_strip(tile.1).map_err(tiff_err)?;
+            tessera::export::render_bands(
+                &mut renderer,
+                camera,
+                (w, h),
+                |rows, _| {
+                    image
+                        .write_strip(&rgb(rows))
+                        .map_err(|e| tessera::Error::Io {
+                            path: a.output.clone(),
+                            source: std::io::Error::other(e),
+                        })
+                },
+                progress,
+            )
+            .map_err(to_io)?;
+            image.finish().map_err(tiff_err)
+        }
+    });
+    bar.finish_and_clear();
+    written.with_context(|| format!("{}: cannot write the poster", a.output.display()))?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{}: {}×{} poster at {:.3} px/cell, centre {:.2},{:.2}, in {:.1} s ({:.1} megapixels/s) on {}",
+        a.output.display(),
+        w,
+        h,
+        camera.cell_px,
+        camera.center.x,
+        camera.center.y,
+        secs,
+        w as f64 * h as f64 / 1e6 / secs,
+        renderer.describe()
     );
     Ok(())
 }
