@@ -362,4 +362,18 @@ fn info_counts_clips_and_their_frames_as_live() {
     assert!(out.contains("; 3 stills"), "{out}");
     // A clip's frames are records a tile owns, not leftovers of an interrupted bake.
     assert!(!out.contains("dead records"), "{out}");
+    let (code, out, err) = tessera(&["info", fx.mosaic.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let mosaic = tessera::mosaic::Mosaic::load(&fx.mosaic).unwrap();
+    let lib = tessera::library::Library::open(&fx.library).unwrap();
+    let playing = mosaic
+        .grid
+        .iter()
+        .filter(|&&t| lib.tile(t).is_clip())
+        .count();
+    assert!(playing > 0);
+    assert!(
+        out.contains(&format!("playing      {playing} of 24 cells show a clip")),
+        "{out}"
+    );
 }

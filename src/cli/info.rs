@@ -50,6 +50,17 @@ pub fn run(path: &Path) -> anyhow::Result<()> {
                 "  most used    tile {top} ({}), {count}×",
                 lib.manifest.tiles[top as usize].source.path
             );
+            let playing = mosaic
+                .grid
+                .iter()
+                .filter(|&&t| lib.tile(t).is_clip())
+                .count();
+            if playing > 0 {
+                println!(
+                    "  playing      {playing} of {} cells show a clip",
+                    mosaic.grid.len()
+                );
+            }
             print_library(&lib);
         }
         Err(e) => {
