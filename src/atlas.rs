@@ -95,6 +95,35 @@ impl AtlasLayout {
             y: (in_layer / blocks_per_row) * self.block + ((within / per_row) << level),
         }
     }
+    /// Cuts the run of slots `first .. first + count` of `level` into rectangles of whole
+    /// pages that each lie in one block: `(first slot of the piece, pages in it, pages
+    /// across)`. Consecutive slots fill a block's rows of pages left to right, so a run is
+    /// at most a partial row, whole rows, and a partial row per block: one copy each
+    /// instead of one per page.
+    pub fn run_pieces(&self, level: usize, first: u32, count: u32) -> Vec<(u32, u32, u32)> {
+        let per_row = self.block >> level;
+        let per_block = self.slots_per_block(level);
+        let mut pieces = Vec::new();
+        let mut at = 0;
+        while at < count {
+            let slot = first + at;
+            let within = slot % per_block;
+            let col = within % per_row;
+            let left = count - at;
+            let piece = if col == 0 && left >= per_row {
+                // Whole rows of pages, down to the block's end or the run's.
+                let rows = left.min(per_block - within) / per_row;
+                (slot, rows * per_row, per_row)
+            } else {
+                let n = left.min(per_row - col);
+                (slot, n, n)
+            };
+            pieces.push(piece);
+            at += piece.1;
+        }
+        pieces
+    }
+
     /// Bytes of the texture (RGBA8).
     pub fn bytes(&self) -> u64 {
         self.layers as u64 * (self.layer_size as u64).pow(2) * 4
@@ -273,6 +302,16 @@ pub trait AtlasBackend {
     /// Sends what is staged now. Bulk loads call this between chunks, so staging memory
     /// holds one chunk rather than growing through the load.
     fn flush(&mut self) {}
+    /// Stores the pages of `level` for the consecutive slots from `first` (`pages` holds them
+    /// one after another). Bulk loads use it; a backend where each write has a fixed cost
+    /// (a GPU copy command) writes whole rectangles of pages (`AtlasLayout::run_pieces`).
+    fn write_run(&mut self, layout: &AtlasLayout, level: usize, first: u32, pages: &[u8]) {
+        let size = 1u32 << level;
+        let bytes = (size * size * 4) as usize;
+        for (i, page) in pages.chunks_exact(bytes).enumerate() {
+            self.write_page(layout.origin(level, first + i as u32), size, page);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -288,6 +327,40 @@ mod tests {
             screen: (1920, 1080),
             grid: (1920, 1080),
             max_layers: 2048,
+        }
+    }
+
+    #[test]
+    fn runs_cut_into_rectangles_of_pages_within_blocks() {
+        let layout = plan_atlases(&input()).unwrap();
+        for level in [0usize, 2, 5] {
+            let per_row = layout.block >> level;
+            let per_block = layout.slots_per_block(level);
+            for (first, count) in [(0, 1), (3, per_row * 3 + 5), (per_block - 2, per_block + 9)] {
+                let pieces = layout.run_pieces(level, first, count);
+                // The pieces cover the run in order, each inside one block, each a rectangle
+                // whose pages' origins are where the piece's shape puts them.
+                let mut next = first;
+                for &(slot, n, across) in &pieces {
+                    assert_eq!(slot, next);
+                    assert!(n % across == 0 && across <= per_row);
+                    let o = layout.origin(level, slot);
+                    for i in 0..n {
+                        let p = layout.origin(level, slot + i);
+                        assert_eq!(p.layer, o.layer);
+                        assert_eq!(
+                            p.x,
+                            o.x + ((i % across) << level),
+                            "level {level} slot {}",
+                            slot + i
+                        );
+                        assert_eq!(p.y, o.y + ((i / across) << level));
+                    }
+                    next += n;
+                }
+                assert_eq!(next, first + count);
+                assert!(pieces.len() as u32 <= 3 * count.div_ceil(per_block) + 2);
+            }
         }
     }
 

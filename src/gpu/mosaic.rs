@@ -113,10 +113,12 @@ impl Pipelines {
 
 /// Where one staged upload lands.
 enum CopyDest {
-    /// A tile page: `size`² texels at `origin`, rows padded to `row` bytes.
-    Page {
+    /// A rectangle of atlas texels (one page, or a run of pages side by side) at `origin`,
+    /// rows padded to `row` bytes.
+    Atlas {
         origin: PageOrigin,
-        size: u32,
+        width: u32,
+        height: u32,
         row: u32,
     },
     /// Whole rows of the page-table texture.
@@ -459,7 +461,12 @@ impl GpuMosaic {
     fn record_uploads(&mut self, encoder: &mut wgpu::CommandEncoder) {
         for copy in self.staged.drain(..) {
             let (texture, origin, row, width, height) = match copy.dest {
-                CopyDest::Page { origin, size, row } => (
+                CopyDest::Atlas {
+                    origin,
+                    width,
+                    height,
+                    row,
+                } => (
                     &self.atlas,
                     wgpu::Origin3d {
                         x: origin.x,
@@ -467,8 +474,8 @@ impl GpuMosaic {
                         z: origin.layer,
                     },
                     row,
-                    size,
-                    size,
+                    width,
+                    height,
                 ),
                 CopyDest::TableRows { first_row, rows } => (
                     &self.page_table,
@@ -601,9 +608,10 @@ impl AtlasBackend for GpuMosaic {
         // Buffer-to-texture copies need rows aligned to 256 bytes.
         let tight = size as usize * 4;
         let row = tight.next_multiple_of(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT as usize);
-        let dest = CopyDest::Page {
+        let dest = CopyDest::Atlas {
             origin,
-            size,
+            width: size,
+            height: size,
             row: row as u32,
         };
         self.stage((row * size as usize) as u64, dest, |staging| {
@@ -611,6 +619,36 @@ impl AtlasBackend for GpuMosaic {
                 staging.slice(y * row..y * row + tight).copy_from_slice(src);
             }
         });
+    }
+
+    fn write_run(&mut self, layout: &AtlasLayout, level: usize, first: u32, pages: &[u8]) {
+        let size = 1usize << level;
+        let page_bytes = size * size * 4;
+        let count = (pages.len() / page_bytes) as u32;
+        for (slot, n, across) in layout.run_pieces(level, first, count) {
+            let (across, down) = (across as usize, (n / across) as usize);
+            let tight = across * size * 4;
+            let row = tight.next_multiple_of(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT as usize);
+            let dest = CopyDest::Atlas {
+                origin: layout.origin(level, slot),
+                width: (across * size) as u32,
+                height: (down * size) as u32,
+                row: row as u32,
+            };
+            let piece = &pages[(slot - first) as usize * page_bytes..][..n as usize * page_bytes];
+            // Page i of the piece sits at page column i % across, page row i / across.
+            let mut texels = vec![0u8; row * down * size];
+            for (i, page) in piece.chunks_exact(page_bytes).enumerate() {
+                let (px, py) = (i % across, i / across);
+                for (ty, src) in page.chunks_exact(size * 4).enumerate() {
+                    let at = (py * size + ty) * row + px * size * 4;
+                    texels[at..at + size * 4].copy_from_slice(src);
+                }
+            }
+            self.stage(texels.len() as u64, dest, |staging| {
+                staging.slice(..texels.len()).copy_from_slice(&texels);
+            });
+        }
     }
 
     fn write_page_table(&mut self, table: &[Entry], rows: &[u32]) {

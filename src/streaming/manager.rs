@@ -165,15 +165,18 @@ impl StreamingManager {
                     }
                     continue;
                 }
-                for r in at..at + n {
-                    let page = &chunk[(r - first) * bytes..][..bytes];
-                    let key = PageKey::new(r as u32, level);
-                    if level == 0 {
-                        backend.write_page(self.residency.layout().origin(0, r as u32), 1, page);
-                    } else if let Ok(inserted) = self.residency.insert(key, 0) {
-                        backend.write_page(inserted.origin, 1 << level, page);
+                // Level 0 and pinned levels give record r slot r: the run is one run of
+                // slots, written as a few rectangles rather than page by page.
+                if level > 0 {
+                    for r in at..at + n {
+                        let inserted = self.residency.insert(PageKey::new(r as u32, level), 0);
+                        debug_assert!(inserted.is_ok_and(
+                            |i| i.origin == self.residency.layout().origin(level, r as u32)
+                        ));
                     }
                 }
+                let pages = &chunk[(at - first) * bytes..][..n * bytes];
+                backend.write_run(self.residency.layout(), level, at as u32, pages);
             }
             if level == 0 && first_error.is_some() {
                 break;
