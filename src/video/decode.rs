@@ -234,12 +234,7 @@ impl VideoReader {
         )?;
         let pixels = packed(out.data(0), out.stride(0), w as usize * 4, h as usize);
         let img = image::RgbaImage::from_raw(w, h, pixels).expect("w×h×4 bytes");
-        Ok(match self.quarter_turns {
-            1 => image::imageops::rotate90(&img),
-            2 => image::imageops::rotate180(&img),
-            3 => image::imageops::rotate270(&img),
-            _ => img,
-        })
+        Ok(turn(img, self.quarter_turns))
     }
 
     /// The current frame as a small RGB thumbnail `width` wide (for comparing frames; the
@@ -279,29 +274,21 @@ impl VideoReader {
         )?;
         let (x0, y0) = (((sw - side) / 2) as usize, ((sh - side) / 2) as usize);
         let stride = out.stride(0);
-        let plane = out.data(0);
-        let row = side as usize * 4;
-        let mut tile = Vec::with_capacity(row * side as usize);
-        for y in 0..side as usize {
-            let at = (y0 + y) * stride + x0 * 4;
-            tile.extend_from_slice(&plane[at..at + row]);
-        }
-        Ok(rotate_square(tile, side, self.quarter_turns))
+        let centre = &out.data(0)[y0 * stride + x0 * 4..];
+        let tile = packed(centre, stride, side as usize * 4, side as usize);
+        let tile = image::RgbaImage::from_raw(side, side, tile).expect("side²×4 bytes");
+        Ok(turn(tile, self.quarter_turns).into_raw())
     }
 }
 
-/// Turns a square RGBA picture clockwise by `quarter_turns` × 90°.
-fn rotate_square(pixels: Vec<u8>, side: u32, quarter_turns: u32) -> Vec<u8> {
-    if quarter_turns.is_multiple_of(4) {
-        return pixels;
-    }
-    let img = image::RgbaImage::from_raw(side, side, pixels).expect("side²×4 bytes");
+/// Turns a picture clockwise by `quarter_turns` × 90°.
+fn turn(img: image::RgbaImage, quarter_turns: u32) -> image::RgbaImage {
     match quarter_turns % 4 {
         1 => image::imageops::rotate90(&img),
         2 => image::imageops::rotate180(&img),
-        _ => image::imageops::rotate270(&img),
+        3 => image::imageops::rotate270(&img),
+        _ => img,
     }
-    .into_raw()
 }
 
 /// Clockwise quarter turns that stand a stream's picture upright, from its display matrix
