@@ -1,5 +1,6 @@
 //! Matching benchmark: 1920×1080 cells against 18,000 tiles, with the k-d tree and (on a
-//! sample of cells) brute force for comparison. Run: `cargo bench --bench matching`.
+//! sample of cells) brute force for comparison, and the colour table video targets use
+//! (per frame, with its accuracy against exact matching). Run: `cargo bench --bench matching`.
 //! Prints medians of several runs; the machine's other load shows up as spread, so
 //! compare rows from the same run.
 
@@ -108,5 +109,56 @@ fn main() {
     println!(
         "with --repeat-radius 2 (grid 1, sequential): {:.0} ms",
         t_radius * 1e3
+    );
+    video_table(tiles, cols, rows);
+}
+
+/// The colour table video frames are matched with: its build, a frame of 1920×1080 cells,
+/// and how often it picks the exact nearest tile.
+fn video_table(tiles: u32, cols: u32, rows: u32) {
+    use tessera::matching::table::{ColourTable, FrameMatchOptions, FrameMatcher};
+    let sigs: Vec<f32> = (0..tiles)
+        .flat_map(|i| tile_signature(&tessera::library::procedural::synth_tile(i, 16), 1))
+        .collect();
+    let (t_build, table) = time(3, || ColourTable::build((0..tiles).collect(), &sigs, 3));
+    let table = std::sync::Arc::new(table);
+    // Two frames of a moving photograph-like field, one sRGB colour per cell.
+    let frame = |shift: u32| -> Vec<[u8; 3]> {
+        (0..cols * rows)
+            .map(|i| {
+                let (x, y) = ((i % cols + shift) as f32, (i / cols) as f32);
+                let (u, v) = (x / cols as f32, y / rows as f32);
+                let d = ((i * 31 + shift * 7) % 23) as f32;
+                [
+                    (128.0 + 100.0 * (u * 9.0).sin() + d) as u8,
+                    (128.0 + 90.0 * (v * 7.0 + u * 3.0).cos()) as u8,
+                    (120.0 + 80.0 * ((u - v) * 5.0).sin() + d) as u8,
+                ]
+            })
+            .collect()
+    };
+    let frames = [frame(0), frame(3)];
+    let mut matcher = FrameMatcher::new(
+        table.clone(),
+        FrameMatchOptions {
+            repeat_radius: 0,
+            stickiness: tessera::motion::DEFAULT_STICKINESS,
+        },
+    );
+    let mut n = 0;
+    let (t_frame, _) = time(9, || {
+        n += 1;
+        matcher.match_frame(&frames[n % 2], cols)
+    });
+    let accuracy = table.accuracy(&frames[0]);
+    println!(
+        "\nvideo frames, colour table ({} bits a channel): built in {:.0} ms; a frame of {cols}×{rows} cells in {:.1} ms ({:.0} fps, --stickiness {}); exact nearest tile for {:.1} % of cells, mean ΔE given up {:.2}",
+        tessera::matching::table::TABLE_BITS,
+        t_build * 1e3,
+        t_frame * 1e3,
+        1.0 / t_frame,
+        tessera::motion::DEFAULT_STICKINESS,
+        accuracy.exact_share * 100.0,
+        accuracy.mean_excess_de
     );
 }

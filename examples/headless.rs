@@ -6,11 +6,13 @@
 //! ```
 //! A PNG shows the whole mosaic, or with CELL_PX the view centred on the mosaic at that many
 //! screen pixels per cell (e.g. 64). An MP4 is a 4-second zoom from the whole mosaic into
-//! its centre at CELL_PX (default 256) and back.
+//! its centre at CELL_PX (default 256) and back; of a video mosaic (`tessera match --target
+//! clip.mp4`), the whole target as a mosaic video, with its sound.
 
 use anyhow::Context;
 use std::path::Path;
-use tessera::video::{VideoSettings, VideoWriter};
+use tessera::motion::{record_target, TargetSpan, VideoMosaic};
+use tessera::video::{AudioSource, FrameRate, VideoSettings, VideoWriter};
 use tessera::{HeadlessRenderer, Pacing, RenderOptions, Scene};
 
 fn main() -> anyhow::Result<()> {
@@ -46,6 +48,54 @@ fn render(
     let mut renderer = HeadlessRenderer::new(scene, &options)?;
     let fit = renderer.fit();
 
+    // A video mosaic's frames are matched as its target plays, on threads of their own.
+    if let Some(video) = VideoMosaic::open(renderer.scene())? {
+        if tessera::video::is_video_path(out) {
+            let settings = VideoSettings {
+                width: renderer.width,
+                height: renderer.height,
+                fps: FrameRate {
+                    num: video.target.fps_num,
+                    den: video.target.fps_den,
+                },
+                audio: Some(AudioSource {
+                    path: video.path.clone(),
+                    start: 0.0,
+                }),
+                ..Default::default()
+            };
+            let mut writer = VideoWriter::create(out, settings)?;
+            let span = TargetSpan {
+                start: 0.0,
+                duration: None,
+                fps: video.fps(),
+            };
+            let never = std::sync::atomic::AtomicBool::new(false);
+            let at = |time| tessera::Playback {
+                time,
+                ..Default::default()
+            };
+            record_target(
+                &mut renderer,
+                &video,
+                span,
+                |_| fit,
+                at,
+                Pacing::Sharp,
+                &mut writer,
+                &never,
+                |_| {},
+            )?;
+            let summary = writer.finish()?;
+            return Ok(format!(
+                "{} frames, {} bytes",
+                summary.frames, summary.bytes
+            ));
+        }
+        // A picture shows the target's first frame.
+        renderer.set_grid(video.grid_at(0.0)?);
+    }
+
     if tessera::video::is_video_path(out) {
         let mut close = fit;
         close.cell_px = cell_px.unwrap_or(256.0);
@@ -55,7 +105,7 @@ fn render(
             height: renderer.height,
             ..Default::default()
         };
-        let fps = settings.fps as f64;
+        let fps = settings.fps.as_f64();
         let mut video = VideoWriter::create(out, settings)?;
         // Each frame waits for its pages (Pacing::Sharp), is drawn, read back and queued to
         // the encoder thread; clips play at the video's rate.

@@ -312,6 +312,9 @@ pub trait AtlasBackend {
             self.write_page(layout.origin(level, first + i as u32), size, page);
         }
     }
+    /// Replaces the match grid and its overview (a video target's next frame). Backends
+    /// that draw from the scene's own copies (the CPU reference) need do nothing.
+    fn write_grid(&mut self, _grid: &[u32], _overview: &crate::overview::Overview) {}
 }
 
 #[cfg(test)]

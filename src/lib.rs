@@ -26,6 +26,7 @@
 //! * [`gpu`]: wgpu device, atlas textures, the WGSL pipeline; [`cpu_render`]: its CPU twin.
 //! * [`render`]: headless rendering over either; [`export`]: Deep Zoom pyramids through it.
 //! * [`video`]: MP4 writing and video reading through FFmpeg.
+//! * [`motion`]: video targets: the threaded decode → match → render → encode pipeline.
 
 pub mod atlas;
 pub mod color;
@@ -37,6 +38,7 @@ pub mod gpu;
 pub mod library;
 pub mod matching;
 pub mod mosaic;
+pub mod motion;
 pub mod overview;
 pub mod paths;
 pub mod playback;

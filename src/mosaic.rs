@@ -31,6 +31,33 @@ pub struct MosaicHeader {
     pub target: String,
     pub repeat_radius: u32,
     pub grid_crc32: u32,
+    /// Set when the target is a video: the grid above is its first frame's, and the grids
+    /// of the others are matched as it plays (see `motion`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video: Option<VideoTarget>,
+}
+
+/// A video target, as recorded in the mosaic file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VideoTarget {
+    /// The video, relative to the mosaic file's folder when it was inside it.
+    pub path: String,
+    /// Frames per second as a fraction (30000/1001 for NTSC's 29.97).
+    pub fps_num: u32,
+    pub fps_den: u32,
+    /// Seconds, as the container says.
+    pub duration: f64,
+    /// Upright frame size.
+    pub width: u32,
+    pub height: u32,
+    /// A cell keeps its previous tile unless the new best is more than this many ΔE closer.
+    pub stickiness: f32,
+}
+
+impl VideoTarget {
+    pub fn fps(&self) -> f64 {
+        self.fps_num as f64 / self.fps_den.max(1) as f64
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -61,26 +88,35 @@ impl Mosaic {
         repeat_radius: u32,
     ) -> Mosaic {
         assert_eq!(grid.len(), cols as usize * rows as usize);
-        let mosaic_dir = absolute(mosaic_path.parent().unwrap_or(Path::new(".")));
-        let lib = absolute(&library.dir);
-        let library_ref = lib
-            .strip_prefix(&mosaic_dir)
-            .map(Path::to_path_buf)
-            .unwrap_or(lib);
         Mosaic {
             header: MosaicHeader {
                 version: VERSION,
                 cols,
                 rows,
-                library: library_ref.to_string_lossy().into_owned(),
+                library: reference_from(mosaic_path, &library.dir),
                 library_id: library.manifest.library_id.clone(),
                 tile_count: library.tile_count(),
                 target,
                 repeat_radius,
                 grid_crc32: grid_crc(&grid),
+                video: None,
             },
             grid,
         }
+    }
+
+    /// Makes this the mosaic of a video target (`video.path` is written relative to
+    /// `mosaic_path` where it can be).
+    pub fn with_video(mut self, mosaic_path: &Path, mut video: VideoTarget) -> Mosaic {
+        video.path = reference_from(mosaic_path, Path::new(&video.path));
+        self.header.video = Some(video);
+        self
+    }
+
+    /// The video target's file, resolved against the mosaic file's folder.
+    pub fn video_path(&self, mosaic_path: &Path) -> Option<PathBuf> {
+        let video = self.header.video.as_ref()?;
+        Some(resolve_from(mosaic_path, &video.path))
     }
 
     /// Writes atomically (temporary file + rename; the temporary is removed if writing
@@ -149,12 +185,7 @@ impl Mosaic {
 
     /// Where the library is, resolved against the mosaic file's folder.
     pub fn library_path(&self, mosaic_path: &Path) -> PathBuf {
-        let lib = Path::new(&self.header.library);
-        if lib.is_absolute() {
-            lib.to_path_buf()
-        } else {
-            mosaic_path.parent().unwrap_or(Path::new(".")).join(lib)
-        }
+        resolve_from(mosaic_path, &self.header.library)
     }
 
     /// Opens the mosaic's library and checks the grid still means what it meant: the same
@@ -277,6 +308,29 @@ fn is_mosaic_file(path: &Path) -> bool {
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
         .map(|_| &magic == MAGIC)
         .unwrap_or(false)
+}
+
+/// How the mosaic file at `mosaic_path` names `target`: relative to its folder when inside
+/// it (the two move together), else absolute.
+fn reference_from(mosaic_path: &Path, target: &Path) -> String {
+    let mosaic_dir = absolute(mosaic_path.parent().unwrap_or(Path::new(".")));
+    let target = absolute(target);
+    target
+        .strip_prefix(&mosaic_dir)
+        .map(Path::to_path_buf)
+        .unwrap_or(target)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// A reference written by `reference_from`, resolved against the mosaic file's folder.
+fn resolve_from(mosaic_path: &Path, reference: &str) -> PathBuf {
+    let p = Path::new(reference);
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        mosaic_path.parent().unwrap_or(Path::new(".")).join(p)
+    }
 }
 
 fn absolute(p: &Path) -> PathBuf {

@@ -107,6 +107,14 @@ impl WallClock {
         self.running_since.is_none()
     }
 
+    /// Moves the clock to `time` seconds (running or paused as it was).
+    pub fn set(&mut self, time: f64, now: std::time::Instant) {
+        self.base = time;
+        if self.running_since.is_some() {
+            self.running_since = Some(now);
+        }
+    }
+
     /// Pauses a running clock, or runs a paused one on from where it stopped.
     pub fn toggle(&mut self, now: std::time::Instant) {
         self.base = self.time(now);

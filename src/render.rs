@@ -177,6 +177,14 @@ impl HeadlessRenderer {
         }
     }
 
+    /// Draws `grid` from the next update on (a video target's next frame).
+    pub fn set_grid(&mut self, grid: std::sync::Arc<Vec<u32>>) {
+        match &mut self.engine {
+            Engine::Gpu(g) => g.renderer.set_grid(grid),
+            Engine::Cpu { inner, .. } => inner.set_grid(grid),
+        }
+    }
+
     /// One frame of streaming for `camera` (no drawing).
     pub fn update(&mut self, camera: &Camera) -> FrameStats {
         let (w, h) = (self.width, self.height);
@@ -272,6 +280,20 @@ pub struct RecordSummary {
 }
 
 impl HeadlessRenderer {
+    /// One frame of a video: streamed as `pacing` says, drawn and read back (RGBA8).
+    pub fn video_frame(
+        &mut self,
+        camera: &Camera,
+        pacing: Pacing,
+    ) -> Result<(Vec<u8>, FrameStats)> {
+        let stats = match pacing {
+            Pacing::Sharp => self.settle(camera, std::time::Duration::from_secs(60)),
+            Pacing::Live => self.update(camera),
+        };
+        self.draw(camera, true)?;
+        Ok((self.pixels()?, stats))
+    }
+
     /// Renders `frames` (each a view and a playback moment) in order and hands each to
     /// `video`; `progress` is called after every frame with the count so far.
     pub fn record(
@@ -285,12 +307,7 @@ impl HeadlessRenderer {
         for (camera, playback) in frames {
             self.set_playback(playback);
             let started = std::time::Instant::now();
-            let stats = match pacing {
-                Pacing::Sharp => self.settle(&camera, std::time::Duration::from_secs(60)),
-                Pacing::Live => self.update(&camera),
-            };
-            self.draw(&camera, true)?;
-            let pixels = self.pixels()?;
+            let (pixels, stats) = self.video_frame(&camera, pacing)?;
             summary.render_secs += started.elapsed().as_secs_f64();
             summary.max_missing = summary.max_missing.max(stats.missing);
             video

@@ -22,6 +22,9 @@ pub struct Scene {
     pub overview: Overview,
     /// Every tile's frames, and the rate clips play at.
     pub clock: Clock,
+    /// Each tile's key frame at level 0 (its average colour, RGBA8): what a new grid's
+    /// overview is built from.
+    tile_colours: Vec<u8>,
 }
 
 impl Scene {
@@ -41,7 +44,18 @@ impl Scene {
             library: Arc::new(library),
             overview,
             clock,
+            tile_colours: level0,
         })
+    }
+
+    /// The video target, when the mosaic has one.
+    pub fn video(&self) -> Option<&crate::mosaic::VideoTarget> {
+        self.mosaic.header.video.as_ref()
+    }
+
+    /// The video target's file, when the mosaic has one.
+    pub fn video_path(&self) -> Option<PathBuf> {
+        self.mosaic.video_path(&self.path)
     }
 
     /// Frees the CPU copy of the overview once a GPU holds its own (11 MiB for a 1920×1080
@@ -134,6 +148,21 @@ impl<B: AtlasBackend> StreamedScene<B> {
             stream,
             layout,
         })
+    }
+
+    /// Draws `grid` (a video target's next frame) from the next update on: the streaming
+    /// planner, the overview and the backend's copy all change together.
+    pub fn set_grid(&mut self, grid: Arc<Vec<u32>>) {
+        let scene = &mut self.scene;
+        assert_eq!(grid.len(), scene.cols() as usize * scene.rows() as usize);
+        let overview = Overview::build(&grid, scene.cols(), scene.rows(), &scene.tile_colours);
+        self.backend.write_grid(&grid, &overview);
+        // Only the CPU reference samples the scene's own overview (GPU paths released it).
+        if !scene.overview.mips.is_empty() {
+            scene.overview = overview;
+        }
+        scene.grid = grid.clone();
+        self.stream.set_grid(grid);
     }
 
     /// The moment (and mode) clips are drawn at from the next update on.

@@ -29,9 +29,10 @@ fn settings(w: u32, h: u32) -> VideoSettings {
     VideoSettings {
         width: w,
         height: h,
-        fps: 25,
+        fps: 25.into(),
         crf: 12,
         preset: "veryfast".into(),
+        audio: None,
     }
 }
 

@@ -49,9 +49,10 @@ fn write_video(path: &Path, lengths: &[u32]) {
     let settings = VideoSettings {
         width: W,
         height: H,
-        fps: FPS,
+        fps: FPS.into(),
         crf: 18,
         preset: "ultrafast".into(),
+        audio: None,
     };
     let mut video = VideoWriter::create(path, settings).unwrap();
     for (k, &n) in lengths.iter().enumerate() {
@@ -248,49 +249,6 @@ fn a_one_frame_video_is_a_one_frame_clip() {
     assert_eq!(t.frames, 1);
 }
 
-/// Writes an MKV holding one PCM audio stream and no video.
-fn write_audio_only(path: &Path) {
-    use ffmpeg_next as ffmpeg;
-    use ffmpeg_next::format::{sample::Type, Sample};
-    ffmpeg::init().unwrap();
-    let mut out = ffmpeg::format::output(&path).unwrap();
-    let codec = ffmpeg::encoder::find(ffmpeg::codec::Id::PCM_S16LE).unwrap();
-    let mut encoder = ffmpeg::codec::context::Context::new_with_codec(codec)
-        .encoder()
-        .audio()
-        .unwrap();
-    encoder.set_rate(8000);
-    encoder.set_channel_layout(ffmpeg::ChannelLayout::MONO);
-    encoder.set_format(Sample::I16(Type::Packed));
-    encoder.set_time_base((1, 8000));
-    let mut encoder = encoder.open_as(codec).unwrap();
-    let mut stream = out.add_stream(codec).unwrap();
-    stream.set_parameters(&encoder);
-    stream.set_time_base((1, 8000));
-    out.write_header().unwrap();
-    let time_base = out.stream(0).unwrap().time_base();
-    let mut frame =
-        ffmpeg::frame::Audio::new(Sample::I16(Type::Packed), 800, ffmpeg::ChannelLayout::MONO);
-    frame.set_rate(8000);
-    let mut packet = ffmpeg::Packet::empty();
-    for i in 0..10 {
-        frame.set_pts(Some(i * 800));
-        encoder.send_frame(&frame).unwrap();
-        while encoder.receive_packet(&mut packet).is_ok() {
-            packet.set_stream(0);
-            packet.rescale_ts((1, 8000), time_base);
-            packet.write_interleaved(&mut out).unwrap();
-        }
-    }
-    encoder.send_eof().unwrap();
-    while encoder.receive_packet(&mut packet).is_ok() {
-        packet.set_stream(0);
-        packet.rescale_ts((1, 8000), time_base);
-        packet.write_interleaved(&mut out).unwrap();
-    }
-    out.write_trailer().unwrap();
-}
-
 /// Overwrites `len` bytes at `at` with a repeating junk pattern.
 fn damage(path: &Path, at: u64, len: usize) {
     use std::os::unix::fs::FileExt;
@@ -319,7 +277,7 @@ fn bad_videos_are_named_and_skipped_or_kept_up_to_their_last_good_frame() {
     // A good video, so the library is not empty.
     write_video(&tiles.join("good.mp4"), &[30, 30]);
     // No video stream at all.
-    write_audio_only(&tiles.join("audio-only.mkv"));
+    common::write_with_sound(None, &tiles.join("audio-only.mkv"), 1.0);
     // Empty, and text named like a video.
     std::fs::write(tiles.join("empty.mp4"), b"").unwrap();
     std::fs::write(tiles.join("notes.mov"), b"not a video at all\n").unwrap();
@@ -404,17 +362,7 @@ fn remux(src: &Path, dst: &Path, times: &[f64], degrees: Option<f64>) {
     let mut stream = out.add_stream(ffmpeg::codec::Id::None).unwrap();
     stream.set_parameters(params);
     if let Some(degrees) = degrees {
-        // SAFETY: a nine-i32 display matrix allocated by FFmpeg for this stream, filled by
-        // FFmpeg's own helper.
-        unsafe {
-            let matrix = ffmpeg::ffi::av_stream_new_side_data(
-                stream.as_mut_ptr(),
-                ffmpeg::ffi::AVPacketSideDataType::AV_PKT_DATA_DISPLAYMATRIX,
-                36,
-            );
-            assert!(!matrix.is_null());
-            ffmpeg::ffi::av_display_rotation_set(matrix as *mut i32, degrees);
-        }
+        common::set_display_rotation(&mut stream, degrees);
     }
     out.write_header().unwrap();
     let time_base = out.stream(0).unwrap().time_base();

@@ -21,6 +21,18 @@ pub struct CellArgs {
     /// A tile may not repeat within this many cells (0: no limit).
     #[arg(long, default_value_t = 0)]
     pub repeat_radius: u32,
+    /// Video targets: a cell keeps its tile from the previous frame unless the new best is
+    /// more than this many ΔE (CIELAB distance) closer, so still shots do not shimmer
+    /// (0: every frame matched afresh).
+    #[arg(long, default_value_t = tessera::motion::DEFAULT_STICKINESS, value_parser = parse_stickiness)]
+    pub stickiness: f32,
+}
+
+fn parse_stickiness(s: &str) -> Result<f32, String> {
+    s.parse::<f32>()
+        .ok()
+        .filter(|v| (0.0..=100.0).contains(v))
+        .ok_or_else(|| format!("`{s}`: expected a ΔE from 0 to 100"))
 }
 
 impl CellArgs {

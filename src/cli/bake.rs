@@ -38,7 +38,7 @@ pub struct BakeArgs {
     rebuild: bool,
     #[command(flatten)]
     shots: ShotArgs,
-    /// Target picture to match right after baking.
+    /// Target picture (or video) to match right after baking.
     #[arg(long)]
     target: Option<PathBuf>,
     #[command(flatten)]

@@ -11,6 +11,7 @@ use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
 use tessera::gpu::{FloorProbe, OffscreenTarget, OFFSCREEN_FORMAT};
+use tessera::motion::{LivePlayer, VideoMosaic};
 use tessera::paths::{camera_path, PathFrame};
 use tessera::{Camera, HeadlessRenderer, RenderStyle, Scene};
 
@@ -18,9 +19,11 @@ use tessera::{Camera, HeadlessRenderer, RenderStyle, Scene};
 pub struct BenchArgs {
     /// Mosaic file.
     mosaic: PathBuf,
-    /// Camera path; `levels` times each zoom 1, 2, 4 … 256 px per cell instead.
-    #[arg(long, default_value = "tour", value_parser = ["tour", "jumps", "pans", "zoom", "levels"])]
-    path: String,
+    /// Camera path; `levels` times each zoom 1, 2, 4 … 256 px per cell instead; `fixed`
+    /// holds the whole mosaic in view [default: tour; fixed for a video mosaic, which plays
+    /// its target in real time along the path].
+    #[arg(long, value_parser = ["tour", "jumps", "pans", "zoom", "fixed", "levels"])]
+    path: Option<String>,
     /// Frames along the path (per zoom for `levels`, at most 200).
     #[arg(long, default_value_t = 2400, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     frames: u32,
@@ -42,12 +45,17 @@ pub fn command(a: BenchArgs) -> anyhow::Result<()> {
     let scene = Scene::open(&a.mosaic)?;
     let (cols, rows) = (scene.cols(), scene.rows());
     let size = a.size.size;
+    let video = VideoMosaic::open(&scene)?;
+    let path_name = a
+        .path
+        .clone()
+        .unwrap_or_else(|| if video.is_some() { "fixed" } else { "tour" }.into());
     let mut renderer = HeadlessRenderer::new(
         scene,
         &a.engine.options(size, RenderStyle::default(), false),
     )?;
     super::return_freed_memory();
-    if a.path == "levels" {
+    if path_name == "levels" {
         return levels(
             &mut renderer,
             a.frames.min(200) as usize,
@@ -55,9 +63,24 @@ pub fn command(a: BenchArgs) -> anyhow::Result<()> {
             a.json,
         );
     }
-    let name = <PathArg as clap::ValueEnum>::from_str(&a.path, true)
-        .map_err(|e| anyhow::anyhow!("--path {}: {e}", a.path))?;
-    let path = camera_path(name.into(), cols, rows, size.0, size.1, a.frames as usize);
+    let name = <PathArg as clap::ValueEnum>::from_str(&path_name, true)
+        .map_err(|e| anyhow::anyhow!("--path {path_name}: {e}"))?;
+    let path = if name == PathArg::Fixed {
+        let camera = renderer.fit();
+        vec![
+            PathFrame {
+                camera,
+                jump: false
+            };
+            a.frames as usize
+        ]
+    } else {
+        camera_path(name.into(), cols, rows, size.0, size.1, a.frames as usize)
+    };
+    let player = match video {
+        Some(v) => Some(LivePlayer::new(v, 0.0)?),
+        None => None,
+    };
     let mut trace = match &a.trace {
         Some(p) => Some(std::io::BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("{}: cannot create", p.display()))?,
@@ -66,9 +89,10 @@ pub fn command(a: BenchArgs) -> anyhow::Result<()> {
     };
     let report = run(
         &mut renderer,
-        &a.path,
+        &path_name,
         &path,
         &a.playback,
+        player,
         trace.as_mut().map(|t| t as &mut dyn std::io::Write),
     )?;
     if let Some(mut t) = trace {
@@ -140,6 +164,23 @@ fn print_report(report: &BenchReport) {
                 .map(|f| format!("; {f:.0} clip frames decoded per second"))
                 .unwrap_or_default()
         );
+    }
+    if let Some(v) = &report.video {
+        println!(
+            "  video target    {} frames shown, {} late, {} dropped ({:.2} % late); {:.1} fps end to end",
+            v.frames_shown,
+            v.late_frames,
+            v.dropped_frames,
+            late_percent(v.late_frames, v.frames_shown),
+            v.end_to_end_fps
+        );
+        println!(
+            "  stages alone    decode {:.0} fps, match {:.0} fps, render {:.0} fps",
+            v.decode_fps, v.match_fps, v.render_fps
+        );
+        if let Some(rss) = v.peak_rss_at_10s_bytes {
+            println!("  peak RSS at 10 s {}", human_bytes(rss));
+        }
     }
     if report.failed_pages > 0 {
         println!("  failed pages    {} (see the log)", report.failed_pages);
@@ -271,6 +312,30 @@ pub struct BenchReport {
     pub late_percent_after_1s: Option<f64>,
     /// Clip frames decoded from JPEG per second of the run (null when none were).
     pub decode_fps: Option<f64>,
+    /// A video mosaic's target, played in real time along the path (null for a still one).
+    pub video: Option<VideoReport>,
+}
+
+/// How a video mosaic's pipeline kept up.
+#[derive(Clone, Debug, Serialize)]
+pub struct VideoReport {
+    /// Target frames decoded (and reduced to cell colours) per second of decoding work.
+    pub decode_fps: f64,
+    /// Grids matched per second of matching work.
+    pub match_fps: f64,
+    /// Frames drawn per second of drawing (1000 / the median frame time).
+    pub render_fps: f64,
+    /// Target frames shown per second of the run: the target's rate when the pipeline
+    /// keeps up.
+    pub end_to_end_fps: f64,
+    pub frames_shown: u64,
+    /// Shown more than a target frame period after their time.
+    pub late_frames: u64,
+    /// Never shown: a later frame was due when they arrived.
+    pub dropped_frames: u64,
+    /// Peak RSS 10 s into the run (null for shorter runs): against `peak_rss_bytes` at the
+    /// end, whether memory stayed flat while the video played.
+    pub peak_rss_at_10s_bytes: Option<u64>,
 }
 
 /// Clips play in wall time from the run's start; the first second fills the frame stacks.
@@ -366,6 +431,7 @@ pub fn run(
     name: &str,
     path: &[PathFrame],
     playback: &PlaybackArgs,
+    mut player: Option<LivePlayer>,
     mut trace: Option<&mut dyn std::io::Write>,
 ) -> anyhow::Result<BenchReport> {
     let mut times = Vec::with_capacity(path.len());
@@ -381,10 +447,27 @@ pub fn run(
         renderer.set_playback(playback.at(0.0));
         renderer.draw(&first.camera, false)?;
     }
+    if let Some(p) = player.as_mut() {
+        // The pipeline starts with the clock.
+        p.seek(0.0)?;
+    }
     let clock = RunClock::start(renderer);
+    let mut rss_at_10s = None;
     for (i, f) in path.iter().enumerate() {
         let t0 = Instant::now();
         let playing_for = clock.seconds();
+        if rss_at_10s.is_none() && playing_for >= 10.0 {
+            rss_at_10s = Some(peak_rss_bytes());
+        }
+        if let Some(p) = player.as_mut() {
+            if p.ended(playing_for) {
+                times.truncate(i);
+                break;
+            }
+            if let Some(grid) = p.poll(playing_for) {
+                renderer.set_grid(grid);
+            }
+        }
         renderer.set_playback(playback.at(playing_for));
         if f.jump {
             if pending_jump.is_some() {
@@ -430,11 +513,25 @@ pub fn run(
     let mut sorted = times.clone();
     let (median, p99) = median_p99(&mut sorted);
     let cfg = renderer.stream().config();
+    let run_secs = clock.seconds();
+    let video = player.map(|p| {
+        let shown = p.stats();
+        VideoReport {
+            decode_fps: p.stream().times().decode_fps(),
+            match_fps: p.stream().times().match_fps(),
+            render_fps: 1e3 / median.max(1e-9),
+            end_to_end_fps: shown.shown as f64 / run_secs,
+            frames_shown: shown.shown,
+            late_frames: shown.late,
+            dropped_frames: shown.dropped,
+            peak_rss_at_10s_bytes: rss_at_10s,
+        }
+    });
     Ok(BenchReport {
         path: name.into(),
         adapter: renderer.describe(),
         size: [renderer.width, renderer.height],
-        frames: path.len(),
+        frames: times.len(),
         frame_ms_median: median,
         frame_ms_p99: p99,
         frame_ms_max: sorted.last().copied().unwrap_or(0.0),
@@ -457,6 +554,7 @@ pub fn run(
         late_tile_frames: late.late,
         late_percent_after_1s: late.percent_after_warm_up(),
         decode_fps: clock.decode_fps(renderer),
+        video,
     })
 }
 

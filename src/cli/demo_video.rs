@@ -159,9 +159,10 @@ fn write_pan(img: &image::RgbaImage, k: usize, path: &Path) -> anyhow::Result<()
     let settings = VideoSettings {
         width: PAN_SIZE.0,
         height: PAN_SIZE.1,
-        fps: PAN_FPS,
+        fps: PAN_FPS.into(),
         crf: 20,
         preset: "veryfast".into(),
+        audio: None,
     };
     let mut video = VideoWriter::create(path, settings)?;
     // (x, y, scale) at the start and the end: x and y place the window (0 = left or top
@@ -234,9 +235,10 @@ pub fn render_fly_through(
         VideoSettings {
             width: w,
             height: h,
-            fps: fps as u32,
+            fps: (fps as u32).into(),
             crf: 20,
             preset: "veryfast".into(),
+            audio: None,
         },
     )?;
     let mut renderer = HeadlessRenderer::new(scene, options)?;

@@ -1,9 +1,10 @@
-//! `tessera match`: a target picture against a library, into a mosaic file.
+//! `tessera match`: a target picture or video against a library, into a mosaic file.
 
 use super::args::CellArgs;
 use clap::Args;
 use std::path::{Path, PathBuf};
 use tessera::library::Library;
+use tessera::matching::table::FrameMatchOptions;
 use tessera::matching::{pipeline::make_mosaic, MatchOptions};
 
 #[derive(Args)]
@@ -11,7 +12,8 @@ pub struct MatchArgs {
     /// The tile library to match against (a folder made by `tessera bake`).
     #[arg(long)]
     library: PathBuf,
-    /// The picture the mosaic reproduces.
+    /// The picture the mosaic reproduces, or a video (any FFmpeg input): its frames are
+    /// matched as it plays.
     #[arg(long)]
     target: PathBuf,
     #[command(flatten)]
@@ -42,16 +44,47 @@ pub fn write_mosaic(
             "--repeat-radius {radius} needs at least {needed} tiles to hold everywhere; the library has {active}: cells where no other tile fits repeat one"
         );
     }
-    let mosaic = make_mosaic(
-        &library,
-        target,
-        cells.spec(),
-        MatchOptions {
-            repeat_radius: radius,
-        },
-        out,
-    )?;
+    let is_picture = image::ImageFormat::from_path(target).is_ok();
+    let mosaic = if is_picture {
+        make_mosaic(
+            &library,
+            target,
+            cells.spec(),
+            MatchOptions {
+                repeat_radius: radius,
+            },
+            out,
+        )?
+    } else {
+        anyhow::ensure!(
+            target.is_file(),
+            "{}: no such file; give a picture or a video as --target",
+            target.display()
+        );
+        tessera::motion::make_video_mosaic(
+            &library,
+            target,
+            cells.spec(),
+            FrameMatchOptions {
+                repeat_radius: radius,
+                stickiness: cells.stickiness,
+            },
+            out,
+        )?
+    };
     mosaic.save(out)?;
+    if let Some(v) = &mosaic.header.video {
+        println!(
+            "video mosaic {}: {}×{} cells over {} ({:.1} s at {:.3} fps), matched as it plays",
+            out.display(),
+            mosaic.cols(),
+            mosaic.rows(),
+            target.display(),
+            v.duration,
+            v.fps()
+        );
+        return Ok(());
+    }
     let (distinct, _, top) = mosaic.usage();
     println!(
         "mosaic {}: {}×{} cells, {} distinct tiles (most repeated: {}×), matched in {:.2} s",

@@ -5,8 +5,9 @@ use super::util::human_bytes;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
+use tessera::motion::{TargetSpan, VideoMosaic};
 use tessera::paths::{camera_path, zoom_in_out, PathName};
-use tessera::video::{VideoSettings, VideoWriter};
+use tessera::video::{AudioSource, FrameRate, VideoSettings, VideoWriter};
 use tessera::{HeadlessRenderer, Pacing, Scene};
 
 #[derive(Args)]
@@ -22,7 +23,8 @@ pub struct RenderArgs {
     size: SizeArg,
     #[command(flatten)]
     view: ViewArgs,
-    /// The moment drawn, in seconds of playback (a picture; a video starts at 0).
+    /// The moment drawn, in seconds of playback (a picture; a video starts at 0, or at
+    /// --start for a video mosaic). For a video mosaic, the target's frame at that time.
     #[arg(long, default_value_t = 0.0, value_parser = parse_seconds)]
     time: f64,
     #[command(flatten)]
@@ -43,6 +45,8 @@ pub enum PathArg {
     Pans,
     /// Eased zoom from the whole mosaic into --center at --cell-px and back out.
     Zoom,
+    /// Hold one view: --center at --cell-px (default: the whole mosaic).
+    Fixed,
 }
 
 impl From<PathArg> for PathName {
@@ -52,6 +56,7 @@ impl From<PathArg> for PathName {
             PathArg::Jumps => PathName::Jumps,
             PathArg::Pans => PathName::Pans,
             PathArg::Zoom => PathName::Zoom,
+            PathArg::Fixed => unreachable!("a fixed view is not a scripted path"),
         }
     }
 }
@@ -68,15 +73,23 @@ pub enum PacingArg {
 #[command(next_help_heading = "Video (when --output is .mp4, .mov or .mkv)")]
 struct VideoArgs {
     /// Camera path. `zoom` goes from the whole mosaic into --center at --cell-px (default
-    /// 256) and back; the others are the benchmark's paths.
-    #[arg(long, value_enum, default_value = "zoom")]
-    path: PathArg,
-    /// Frames to render.
-    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
-    frames: u32,
-    /// Frames per second of the video.
-    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=240))]
-    fps: u32,
+    /// 256) and back; `fixed` holds the view; the others are the benchmark's paths
+    /// [default: zoom; fixed for a video mosaic].
+    #[arg(long, value_enum)]
+    path: Option<PathArg>,
+    /// Frames to render [default: 300; a video mosaic: its target's frames from --start
+    /// for --duration].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    frames: Option<u32>,
+    /// Frames per second of the video [default: 30; a video mosaic: its target's rate].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=240))]
+    fps: Option<u32>,
+    /// Video mosaics: seconds into the target where the video starts.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_seconds)]
+    start: f64,
+    /// Video mosaics: seconds of the target to render [default: to its end].
+    #[arg(long, value_parser = parse_seconds)]
+    duration: Option<f64>,
     /// H.264 quality: 0 lossless … 51 worst (x264's CRF).
     #[arg(long, default_value_t = 18, value_parser = clap::value_parser!(u8).range(0..=51))]
     crf: u8,
@@ -104,6 +117,7 @@ pub fn run(a: RenderArgs) -> anyhow::Result<()> {
         return render_poster(&a, format, scene, &camera);
     }
     let mut renderer = HeadlessRenderer::new(scene, &a.engine.options(size, a.view.style(), true))?;
+    show_target_at(&mut renderer, a.time)?;
     renderer.set_playback(a.playback.at(a.time));
     let (img, stats) = renderer.render(&camera)?;
     save_picture(&a.output, format, img)?;
@@ -167,6 +181,7 @@ fn render_poster(
     }
     let tile = (POSTER_TILE.0.min(w), POSTER_TILE.1.min(h));
     let mut renderer = HeadlessRenderer::new(scene, &a.engine.options(tile, a.view.style(), true))?;
+    show_target_at(&mut renderer, a.time)?;
     renderer.set_playback(a.playback.at(a.time));
     let started = std::time::Instant::now();
     let bar = tessera::progress::progress_bar(
@@ -258,6 +273,14 @@ fn render_poster(
     Ok(())
 }
 
+/// For a video mosaic, draws its target's frame at `time` (still mosaics: nothing to do).
+fn show_target_at(renderer: &mut HeadlessRenderer, time: f64) -> anyhow::Result<()> {
+    if let Some(video) = VideoMosaic::open(renderer.scene())? {
+        renderer.set_grid(video.grid_at(time)?);
+    }
+    Ok(())
+}
+
 /// The picture format for an output path, if tessera can write it.
 pub fn picture_format(path: &Path) -> anyhow::Result<image::ImageFormat> {
     use image::ImageFormat::*;
@@ -290,11 +313,16 @@ pub fn save_picture(
 }
 
 fn render_video(a: RenderArgs) -> anyhow::Result<()> {
+    // Before any file exists: Ctrl-C from here on stops between frames and cleans up.
+    let interrupted = super::util::interrupt_flag();
     let scene = Scene::open(&a.mosaic)?;
+    if let Some(video) = VideoMosaic::open(&scene)? {
+        return render_target_video(&a, scene, video, &interrupted);
+    }
     let (w, h) = a.size.size;
     let v = &a.video;
-    let frames = v.frames as usize;
-    let path = match v.path {
+    let frames = v.frames.unwrap_or(300) as usize;
+    let path = match v.path.unwrap_or(PathArg::Zoom) {
         PathArg::Zoom => {
             let mut target = a.view.camera(&scene, (w, h));
             if a.view.cell_px.is_none() {
@@ -302,40 +330,36 @@ fn render_video(a: RenderArgs) -> anyhow::Result<()> {
             }
             zoom_in_out(scene.fit(w, h), target, frames)
         }
+        PathArg::Fixed => {
+            let camera = a.view.camera(&scene, (w, h));
+            vec![
+                tessera::paths::PathFrame {
+                    camera,
+                    jump: false
+                };
+                frames
+            ]
+        }
         other => camera_path(other.into(), scene.cols(), scene.rows(), w, h, frames),
     };
-    let pacing = match v.pacing {
-        PacingArg::Sharp => Pacing::Sharp,
-        PacingArg::Live => Pacing::Live,
-    };
-    let settings = VideoSettings {
-        width: w,
-        height: h,
-        fps: v.fps,
-        crf: v.crf,
-        preset: v.preset.clone(),
-    };
-    // Opened before the renderer, so a bad size or container is refused at once.
-    let mut video = VideoWriter::create(&a.output, settings)?;
-    let mut renderer = HeadlessRenderer::new(
-        scene,
-        &a.engine
-            .options((w, h), a.view.style(), pacing == Pacing::Sharp),
-    )?;
-    let bar = tessera::progress::progress_bar(
-        path.len() as u64,
-        std::io::IsTerminal::is_terminal(&std::io::stderr()),
-        "frames",
-    );
+    let fps = v.fps.unwrap_or(30);
+    let (mut video, mut renderer, bar) =
+        start_video(&a, scene, video_settings(&a, fps.into(), None), path.len())?;
+    let pacing = a.video.pacing();
     // Clips play along the path: frame n is drawn at n / fps seconds.
-    let fps = v.fps as f64;
     let frames = path
         .iter()
         .enumerate()
-        .map(|(n, f)| (f.camera, a.playback.at(n as f64 / fps)));
+        .take_while(|_| !interrupted.load(std::sync::atomic::Ordering::Relaxed))
+        .map(|(n, f)| (f.camera, a.playback.at(n as f64 / fps as f64)));
     let recorded = renderer.record(frames, pacing, &mut video, |n| bar.set_position(n as u64));
     bar.finish_and_clear();
     let recorded = recorded?;
+    // Dropping the unfinished writer removes its partial file.
+    anyhow::ensure!(
+        !interrupted.load(std::sync::atomic::Ordering::Relaxed),
+        "interrupted: no video written"
+    );
     let encoded = video.finish()?;
     println!(
         "{}: {} frames {}×{} at {} fps ({:.1} s), {} {}, on {}; render {:.1} ms/frame, encode {:.1} ms/frame{}",
@@ -343,21 +367,180 @@ fn render_video(a: RenderArgs) -> anyhow::Result<()> {
         encoded.frames,
         w,
         h,
-        v.fps,
-        encoded.frames as f64 / v.fps as f64,
+        fps,
+        encoded.frames as f64 / fps as f64,
         encoded.codec,
         human_bytes(encoded.bytes),
         renderer.describe(),
         recorded.render_secs * 1e3 / recorded.frames.max(1) as f64,
         encoded.encode_secs * 1e3 / encoded.frames.max(1) as f64,
-        if recorded.max_missing > 0 {
-            format!(
-                "; up to {} pages per frame drawn from coarser levels",
-                recorded.max_missing
-            )
-        } else {
-            String::new()
+        missing_note(recorded.max_missing)
+    );
+    Ok(())
+}
+
+impl VideoArgs {
+    fn pacing(&self) -> Pacing {
+        match self.pacing {
+            PacingArg::Sharp => Pacing::Sharp,
+            PacingArg::Live => Pacing::Live,
         }
+    }
+}
+
+/// The video writer (opened first, so a bad size or container is refused before anything
+/// is rendered), the renderer for `--pacing`, and a progress bar of `frames`.
+fn start_video(
+    a: &RenderArgs,
+    scene: Scene,
+    settings: VideoSettings,
+    frames: usize,
+) -> anyhow::Result<(VideoWriter, HeadlessRenderer, indicatif::ProgressBar)> {
+    let writer = VideoWriter::create(&a.output, settings)?;
+    let renderer = HeadlessRenderer::new(
+        scene,
+        &a.engine.options(
+            a.size.size,
+            a.view.style(),
+            a.video.pacing() == Pacing::Sharp,
+        ),
+    )?;
+    let bar = tessera::progress::progress_bar(
+        frames as u64,
+        std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        "frames",
+    );
+    Ok((writer, renderer, bar))
+}
+
+fn video_settings(a: &RenderArgs, fps: FrameRate, audio: Option<AudioSource>) -> VideoSettings {
+    VideoSettings {
+        width: a.size.size.0,
+        height: a.size.size.1,
+        fps,
+        crf: a.video.crf,
+        preset: a.video.preset.clone(),
+        audio,
+    }
+}
+
+fn missing_note(max_missing: usize) -> String {
+    if max_missing > 0 {
+        format!("; up to {max_missing} pages per frame drawn from coarser levels")
+    } else {
+        String::new()
+    }
+}
+
+/// A video mosaic to a video: the target's frames in lockstep through the threaded pipeline
+/// (decode → match → render → encode), at the target's rate and with its sound by default.
+fn render_target_video(
+    a: &RenderArgs,
+    scene: Scene,
+    video: VideoMosaic,
+    interrupted: &std::sync::atomic::AtomicBool,
+) -> anyhow::Result<()> {
+    let (w, h) = a.size.size;
+    let v = &a.video;
+    let target = video.target.clone();
+    let fps = match v.fps {
+        Some(f) => FrameRate::from(f),
+        None => FrameRate {
+            num: target.fps_num,
+            den: target.fps_den,
+        },
+    };
+    anyhow::ensure!(
+        a.video.start < target.duration.max(1e-9) || target.duration == 0.0,
+        "--start {:.2}: the target is {:.2} s long",
+        a.video.start,
+        target.duration
+    );
+    let left = (target.duration - a.video.start).max(0.0);
+    let duration = match (v.frames, v.duration) {
+        (Some(n), _) => Some(n as f64 / fps.as_f64()),
+        (None, d) => d,
+    };
+    let expected = (duration.unwrap_or(left).min(left) * fps.as_f64()).round() as usize;
+    let cameras: Vec<tessera::Camera> = match v.path.unwrap_or(PathArg::Fixed) {
+        PathArg::Fixed => vec![a.view.camera(&scene, (w, h))],
+        PathArg::Zoom => {
+            let mut close = a.view.camera(&scene, (w, h));
+            if a.view.cell_px.is_none() {
+                close.cell_px = 256.0;
+            }
+            zoom_in_out(scene.fit(w, h), close, expected.max(1))
+                .into_iter()
+                .map(|f| f.camera)
+                .collect()
+        }
+        other => camera_path(
+            other.into(),
+            scene.cols(),
+            scene.rows(),
+            w,
+            h,
+            expected.max(1),
+        )
+        .into_iter()
+        .map(|f| f.camera)
+        .collect(),
+    };
+    let audio = AudioSource {
+        path: video.path.clone(),
+        start: a.video.start,
+    };
+    let (mut writer, mut renderer, bar) =
+        start_video(a, scene, video_settings(a, fps, Some(audio)), expected)?;
+    let pacing = a.video.pacing();
+    let recorded = tessera::motion::record_target(
+        &mut renderer,
+        &video,
+        TargetSpan {
+            start: a.video.start,
+            duration,
+            fps: fps.as_f64(),
+        },
+        |n| cameras[(n as usize).min(cameras.len() - 1)],
+        |t| a.playback.at(t),
+        pacing,
+        &mut writer,
+        interrupted,
+        |n| bar.set_position(n),
+    );
+    bar.finish_and_clear();
+    // On an error the writer is dropped unfinished: no file under the asked name.
+    let recorded = recorded?;
+    if let Some(why) = &recorded.stopped_early {
+        tracing::warn!("{why}; the video ends there");
+    }
+    let encoded = writer.finish()?;
+    let per_frame = |secs: f64| secs * 1e3 / encoded.frames.max(1) as f64;
+    let (decode_ms, match_ms) = (1e3 / recorded.decode_fps, 1e3 / recorded.match_fps);
+    let render_ms = per_frame(recorded.render_secs);
+    let encode_ms = per_frame(encoded.encode_secs);
+    println!(
+        "{}: {} frames {}×{} at {} fps ({:.2} s), {} {}{}, on {}",
+        a.output.display(),
+        encoded.frames,
+        w,
+        h,
+        fps,
+        encoded.frames as f64 / fps.as_f64(),
+        encoded.codec,
+        human_bytes(encoded.bytes),
+        if encoded.audio_left_out.is_some() {
+            ", no sound"
+        } else {
+            ", with sound"
+        },
+        renderer.describe()
+    );
+    println!(
+        "  per frame: decode {decode_ms:.1} ms, match {match_ms:.1} ms, render {render_ms:.1} ms, encode {encode_ms:.1} ms; end to end {:.1} fps (the stages one after another: {:.1} fps){}",
+        encoded.frames as f64 / recorded.wall_secs.max(1e-9),
+        1e3 / (decode_ms + match_ms + render_ms + encode_ms),
+        missing_note(recorded.max_missing)
     );
     Ok(())
 }

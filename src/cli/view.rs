@@ -2,9 +2,11 @@
 //! embeddable GPU renderer (the same pipeline and streaming manager as headless rendering).
 //!
 //! Mouse: wheel zooms at the cursor, left-drag pans. Keys: +/- zoom, arrows pan, Home or 0
-//! fits the whole mosaic, L toggles the level overlay, Space pauses clips, Esc or Q quits.
-//! The title bar shows the zoom, the level drawn, the draw time, the pages still streaming
-//! and, while clips play, how many of the tiles on screen show a late frame.
+//! fits the whole mosaic, L toggles the level overlay, Space pauses clips (and a video
+//! mosaic), Esc or Q quits. A video mosaic plays its target: ←/→ seek 5 s (Shift+←/→ pan).
+//! The title bar shows the zoom, the level drawn, the draw time, the pages still streaming,
+//! while clips play how many of the tiles on screen show a late frame, and for a video
+//! mosaic the time and the target frames that came late.
 
 use super::args::{EngineArgs, PlaybackArgs, ViewArgs};
 use super::util::parse_size;
@@ -13,6 +15,7 @@ use glam::DVec2;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tessera::gpu::{GpuContext, OffscreenTarget};
+use tessera::motion::{LivePlayer, VideoMosaic};
 use tessera::playback::WallClock;
 use tessera::{Camera, MosaicRenderer, RenderOptions, Scene, Viewport};
 use winit::application::ApplicationHandler;
@@ -62,6 +65,8 @@ pub fn command(a: ViewCmdArgs) -> anyhow::Result<()> {
         frames: 0,
         clock: WallClock::start(std::time::Instant::now()),
         error: None,
+        player: None,
+        shift: false,
     };
     event_loop.run_app(&mut app)?;
     tracing::debug!("event loop ended");
@@ -91,9 +96,12 @@ struct App {
     cursor: DVec2,
     dragging: bool,
     frames: u64,
-    /// Playback time of the clips (Space pauses it).
+    /// Playback time of the clips and the video target (Space pauses it).
     clock: WallClock,
     error: Option<anyhow::Error>,
+    /// A video mosaic's target, playing.
+    player: Option<LivePlayer>,
+    shift: bool,
 }
 
 impl App {
@@ -170,6 +178,11 @@ impl App {
             .options(planned, self.args.view.style(), false);
         let renderer = MosaicRenderer::new(&ctx.device, &ctx.queue, format, scene, &opts)?;
         super::return_freed_memory();
+        if let Some(video) = VideoMosaic::open(renderer.scene())? {
+            self.player = Some(LivePlayer::new(video, 0.0)?);
+        }
+        // Playback starts when the window shows its first frame.
+        self.clock = WallClock::start(std::time::Instant::now());
         let fitted = renderer.scene().fit(config.width, config.height);
         self.camera = Some(if self.args.view.is_given() {
             self.args
@@ -195,6 +208,9 @@ impl App {
         let started = std::time::Instant::now();
         let (w, h) = (gpu.config.width, gpu.config.height);
         let now = self.clock.time(started);
+        if let Some(grid) = self.player.as_mut().and_then(|p| p.poll(now)) {
+            gpu.renderer.set_grid(grid);
+        }
         gpu.renderer.set_playback(self.args.playback.at(now));
         let stats = gpu.renderer.update(&camera, w, h);
         let frame = match gpu.surface.get_current_texture() {
@@ -262,9 +278,20 @@ impl App {
         let level = gpu.renderer.scene().frame_view(&camera, w, h).levels.hi;
         let clips = (stats.tile_frames_shown > 0 || self.clock.is_paused())
             .then_some((stats.late_tile_frames, self.clock.is_paused()));
-        gpu.window
-            .set_title(&title(camera.cell_px, level, draw_ms, stats.missing, clips));
-        let playing = stats.tile_frames_shown > 0 && !self.clock.is_paused();
+        let mut text = title(camera.cell_px, level, draw_ms, stats.missing, clips);
+        let mut video_playing = false;
+        if let Some(p) = &self.player {
+            let ended = p.ended(now);
+            text += &video_title(
+                now.min(p.video().target.duration),
+                p.video().target.duration,
+                p.stats().late,
+                ended,
+            );
+            video_playing = !ended && !self.clock.is_paused();
+        }
+        gpu.window.set_title(&text);
+        let playing = (stats.tile_frames_shown > 0 || video_playing) && !self.clock.is_paused();
         if last {
             event_loop.exit();
         } else if playing
@@ -311,6 +338,30 @@ fn title(
         _ => {}
     }
     t
+}
+
+/// The video part of the title: where playback is, and target frames that came late.
+fn video_title(time: f64, duration: f64, late: u64, ended: bool) -> String {
+    let mut t = format!(" — video {time:.1} / {duration:.1} s");
+    if ended {
+        t += ", ended";
+    } else if late > 0 {
+        t += &format!(", {late} frames late");
+    }
+    t
+}
+
+impl App {
+    /// Moves a video mosaic's playback by `seconds` (no video: nothing).
+    fn seek_by(&mut self, seconds: f64) -> anyhow::Result<bool> {
+        let Some(player) = self.player.as_mut() else {
+            return Ok(false);
+        };
+        let now = std::time::Instant::now();
+        let time = player.seek(self.clock.time(now) + seconds)?;
+        self.clock.set(time, now);
+        Ok(true)
+    }
 }
 
 impl ApplicationHandler for App {
@@ -373,6 +424,7 @@ impl ApplicationHandler for App {
                 }
                 self.cursor = p;
             }
+            WindowEvent::ModifiersChanged(mods) => self.shift = mods.state().shift_key(),
             WindowEvent::MouseInput {
                 state,
                 button: MouseButton::Left,
@@ -387,6 +439,24 @@ impl ApplicationHandler for App {
                 self.changed();
             }
             WindowEvent::KeyboardInput { event, .. } if event.state == ElementState::Pressed => {
+                let seek = match event.logical_key.as_ref() {
+                    Key::Named(NamedKey::ArrowLeft) if !self.shift => -5.0,
+                    Key::Named(NamedKey::ArrowRight) if !self.shift => 5.0,
+                    _ => 0.0,
+                };
+                if seek != 0.0 {
+                    match self.seek_by(seek) {
+                        Ok(true) => return self.changed(),
+                        Ok(false) => {}
+                        Err(e) => {
+                            self.error = Some(e);
+                            return event_loop.exit();
+                        }
+                    }
+                }
+                let Some(camera) = self.camera.as_mut() else {
+                    return;
+                };
                 let center = DVec2::new(w as f64, h as f64) * 0.5;
                 let step = w.min(h) as f64 * 0.1;
                 match event.logical_key.as_ref() {

@@ -123,6 +123,15 @@ enum CopyDest {
     },
     /// Whole rows of the page-table texture.
     TableRows { first_row: u32, rows: u32 },
+    /// A whole mip of the match grid (`overview: false`) or of the overview, rows padded
+    /// to `row` bytes.
+    Whole {
+        overview: bool,
+        mip: u32,
+        width: u32,
+        height: u32,
+        row: u32,
+    },
 }
 
 /// One upload already written into the staging belt, waiting for its copy command.
@@ -158,6 +167,10 @@ pub struct GpuMosaic {
     page_table: wgpu::Texture,
     atlas: wgpu::Texture,
     layout: AtlasLayout,
+    grid: wgpu::Texture,
+    /// The grid holds 16-bit tile ids (libraries up to 65,536 tiles).
+    narrow_grid: bool,
+    overview: wgpu::Texture,
 }
 
 impl GpuMosaic {
@@ -196,28 +209,15 @@ impl GpuMosaic {
             },
             wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
         );
-        if narrow {
-            let ids: Vec<u16> = grid.iter().map(|&t| t as u16).collect();
-            write_2d(
-                queue,
-                &grid_texture,
-                0,
-                cols,
-                rows,
-                2,
-                bytemuck::cast_slice(&ids),
-            );
-        } else {
-            write_2d(
-                queue,
-                &grid_texture,
-                0,
-                cols,
-                rows,
-                4,
-                bytemuck::cast_slice(grid),
-            );
-        }
+        write_2d(
+            queue,
+            &grid_texture,
+            0,
+            cols,
+            rows,
+            if narrow { 2 } else { 4 },
+            &grid_bytes(grid, narrow),
+        );
 
         let overview_texture = device.create_texture(&wgpu::TextureDescriptor {
             label: Some("overview"),
@@ -412,6 +412,9 @@ impl GpuMosaic {
             page_table,
             atlas,
             layout: layout.clone(),
+            grid: grid_texture,
+            narrow_grid: narrow,
+            overview: overview_texture,
         })
     }
 
@@ -444,6 +447,31 @@ impl GpuMosaic {
         }
     }
 
+    /// Stages a whole mip of the grid or overview texture (`texel` bytes a texel).
+    fn stage_whole(
+        &mut self,
+        overview: bool,
+        mip: u32,
+        (width, height): (u32, u32),
+        texel: u32,
+        bytes: &[u8],
+    ) {
+        let tight = (width * texel) as usize;
+        let row = tight.next_multiple_of(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT as usize);
+        let dest = CopyDest::Whole {
+            overview,
+            mip,
+            width,
+            height,
+            row: row as u32,
+        };
+        self.stage((row * height as usize) as u64, dest, |staging| {
+            for (y, src) in bytes.chunks_exact(tight).enumerate() {
+                staging.slice(y * row..y * row + tight).copy_from_slice(src);
+            }
+        });
+    }
+
     /// Submits the staged copies now and waits, so the belt gets its chunks back instead of
     /// growing through a bulk load.
     fn submit_staged(&mut self) {
@@ -460,7 +488,7 @@ impl GpuMosaic {
     /// Records the copy commands of everything staged since the last call.
     fn record_uploads(&mut self, encoder: &mut wgpu::CommandEncoder) {
         for copy in self.staged.drain(..) {
-            let (texture, origin, row, width, height) = match copy.dest {
+            let (texture, mip, origin, row, width, height) = match copy.dest {
                 CopyDest::Atlas {
                     origin,
                     width,
@@ -468,6 +496,7 @@ impl GpuMosaic {
                     row,
                 } => (
                     &self.atlas,
+                    0,
                     wgpu::Origin3d {
                         x: origin.x,
                         y: origin.y,
@@ -479,6 +508,7 @@ impl GpuMosaic {
                 ),
                 CopyDest::TableRows { first_row, rows } => (
                     &self.page_table,
+                    0,
                     wgpu::Origin3d {
                         x: 0,
                         y: first_row,
@@ -487,6 +517,20 @@ impl GpuMosaic {
                     PAGE_TABLE_WIDTH * 8,
                     PAGE_TABLE_WIDTH,
                     rows,
+                ),
+                CopyDest::Whole {
+                    overview,
+                    mip,
+                    width,
+                    height,
+                    row,
+                } => (
+                    if overview { &self.overview } else { &self.grid },
+                    mip,
+                    wgpu::Origin3d::ZERO,
+                    row,
+                    width,
+                    height,
                 ),
             };
             encoder.copy_buffer_to_texture(
@@ -500,7 +544,7 @@ impl GpuMosaic {
                 },
                 wgpu::TexelCopyTextureInfo {
                     texture,
-                    mip_level: 0,
+                    mip_level: mip,
                     origin,
                     aspect: wgpu::TextureAspect::All,
                 },
@@ -651,6 +695,16 @@ impl AtlasBackend for GpuMosaic {
         }
     }
 
+    fn write_grid(&mut self, grid: &[u32], overview: &crate::overview::Overview) {
+        let size = self.grid.size();
+        let texel = if self.narrow_grid { 2 } else { 4 };
+        let bytes = grid_bytes(grid, self.narrow_grid);
+        self.stage_whole(false, 0, (size.width, size.height), texel, &bytes);
+        for (m, mip) in overview.mips.iter().enumerate() {
+            self.stage_whole(true, m as u32, (mip.width, mip.height), 4, &mip.texels);
+        }
+    }
+
     fn write_page_table(&mut self, table: &[Entry], rows: &[u32]) {
         // Runs of consecutive rows, one copy each; the table's tail past its last entry
         // stays zero (empty).
@@ -696,6 +750,17 @@ fn atlas_extent(backend: wgpu::Backend, layout: &AtlasLayout) -> wgpu::Extent3d 
         }
     }
     size
+}
+
+/// The grid as the texture holds it: 16-bit ids when `narrow`, else 32-bit.
+fn grid_bytes(grid: &[u32], narrow: bool) -> Vec<u8> {
+    if narrow {
+        grid.iter()
+            .flat_map(|&t| (t as u16).to_le_bytes())
+            .collect()
+    } else {
+        bytemuck::cast_slice(grid).to_vec()
+    }
 }
 
 fn write_2d(

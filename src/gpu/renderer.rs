@@ -85,6 +85,11 @@ impl MosaicRenderer {
         self.inner.backend.atlas_bytes()
     }
 
+    /// Draws `grid` from the next `update` on (a video target's next frame).
+    pub fn set_grid(&mut self, grid: std::sync::Arc<Vec<u32>>) {
+        self.inner.set_grid(grid);
+    }
+
     /// The moment clips are drawn at (and whether they play), from the next `update` on.
     pub fn set_playback(&mut self, playback: crate::playback::Playback) {
         self.inner.set_playback(playback);

@@ -2,6 +2,7 @@
 
 pub mod index;
 pub mod pipeline;
+pub mod table;
 
 use crate::color::linear_rgb_to_lab;
 use crate::library::signature::signature_len;
@@ -128,18 +129,10 @@ pub fn match_cells(
             });
         return grid;
     }
-    let r = opts.repeat_radius as usize;
     let mut grid = vec![u32::MAX; n];
     let mut excluded = Vec::new();
     for cell in 0..n {
-        let (x, y) = (cell % cols, cell / cols);
-        excluded.clear();
-        for yy in y.saturating_sub(r)..=y {
-            let x_end = if yy == y { x } else { (x + r + 1).min(cols) };
-            for xx in x.saturating_sub(r)..x_end {
-                excluded.push(grid[yy * cols + xx]);
-            }
-        }
+        placed_nearby(&grid, cols, cell, opts.repeat_radius, &mut excluded);
         let q = &cells[cell * dims..(cell + 1) * dims];
         // If the radius excludes every tile, fall back to the plain nearest.
         grid[cell] = index
@@ -151,9 +144,42 @@ pub fn match_cells(
     grid
 }
 
+/// The tiles a raster-order match has already placed within `radius` cells of `cell`
+/// (above it, and left of it on its row), into `out`: what a repeat limit excludes there.
+pub(crate) fn placed_nearby(
+    grid: &[u32],
+    cols: usize,
+    cell: usize,
+    radius: u32,
+    out: &mut Vec<u32>,
+) {
+    let (r, x, y) = (radius as usize, cell % cols, cell / cols);
+    out.clear();
+    for yy in y.saturating_sub(r)..=y {
+        let x_end = if yy == y { x } else { (x + r + 1).min(cols) };
+        for xx in x.saturating_sub(r)..x_end {
+            out.push(grid[yy * cols + xx]);
+        }
+    }
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// No two cells touching (sides or corners) hold the same tile.
+    pub(crate) fn assert_no_neighbour_repeats(grid: &[u32], cols: usize, rows: usize) {
+        for y in 0..rows {
+            for x in 0..cols {
+                for (dx, dy) in [(1i32, 0i32), (0, 1), (1, 1), (-1, 1)] {
+                    let (nx, ny) = (x as i32 + dx, y as i32 + dy);
+                    if nx >= 0 && (nx as usize) < cols && (ny as usize) < rows {
+                        assert_ne!(grid[y * cols + x], grid[ny as usize * cols + nx as usize]);
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn cell_spec_parses_and_keeps_aspect() {
@@ -183,16 +209,7 @@ mod tests {
             3,
             MatchOptions { repeat_radius: 1 },
         );
-        for y in 0..rows {
-            for x in 0..cols {
-                for (dx, dy) in [(1i32, 0i32), (0, 1), (1, 1), (-1, 1)] {
-                    let (nx, ny) = (x as i32 + dx, y as i32 + dy);
-                    if nx >= 0 && (nx as usize) < cols && (ny as usize) < rows {
-                        assert_ne!(grid[y * cols + x], grid[ny as usize * cols + nx as usize]);
-                    }
-                }
-            }
-        }
+        assert_no_neighbour_repeats(&grid, cols, rows);
         let plain = match_cells(&cells, cols as u32, &index, 3, MatchOptions::default());
         assert!(plain.iter().all(|&t| t == 0));
     }

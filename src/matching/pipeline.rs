@@ -27,13 +27,7 @@ pub fn make_mosaic(
     let t = std::time::Instant::now();
     let cell_sigs = target_signatures(&img, cols, rows, grid_k);
     let t_sig = t.elapsed();
-    // Retired tiles (their pictures removed or changed) are never matched.
-    let active = library.active_tiles();
-    let signatures: Vec<f32> = active
-        .iter()
-        .flat_map(|&t| &library.signatures()[t as usize * dims..][..dims])
-        .copied()
-        .collect();
+    let (active, signatures, _) = active_signatures(library);
     let index = KdIndex::build(&signatures, dims);
     let grid: Vec<u32> = match_cells(&cell_sigs, cols, &index, dims, opts)
         .into_iter()
@@ -54,6 +48,19 @@ pub fn make_mosaic(
         target.display().to_string(),
         opts.repeat_radius,
     ))
+}
+
+/// The tiles matching may choose (retired tiles, their pictures removed or changed, never
+/// are), their signatures in the same order, and the floats per signature.
+pub fn active_signatures(library: &Library) -> (Vec<u32>, Vec<f32>, usize) {
+    let dims = crate::library::signature::signature_len(library.params().grid);
+    let active = library.active_tiles();
+    let signatures = active
+        .iter()
+        .flat_map(|&t| &library.signatures()[t as usize * dims..][..dims])
+        .copied()
+        .collect();
+    (active, signatures, dims)
 }
 
 /// Opens a library with a message that says what to do.

@@ -97,6 +97,11 @@ impl StreamingManager {
     pub fn playback(&self) -> &Playback {
         &self.playback
     }
+    /// The match grid the next frames are planned over (a video target's next frame).
+    pub fn set_grid(&mut self, grid: Arc<Vec<u32>>) {
+        self.planner.set_grid(grid);
+    }
+
     /// The moment and mode the next frames are drawn at.
     pub fn set_playback(&mut self, playback: Playback) {
         self.playback = playback;

@@ -131,6 +131,12 @@ impl Planner {
         }
     }
 
+    /// Plans over `grid` from now on (same size as before).
+    pub fn set_grid(&mut self, grid: Arc<Vec<u32>>) {
+        debug_assert_eq!(grid.len(), self.grid.len());
+        self.grid = grid;
+    }
+
     /// Forgets the previous view: the next frame is a cut, with no motion to extrapolate.
     pub fn reset_motion(&mut self) {
         self.last_view = None;

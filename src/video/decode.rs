@@ -29,13 +29,17 @@ impl Scaler {
         if slot.as_ref().is_none_or(|s| s.key != key) {
             let mut context =
                 scaling::Context::get(key.0, key.1, key.2, key.3, key.4, key.5, flags)?;
-            set_yuv_matrix(
-                &mut context,
-                src.color_space(),
-                src.color_range(),
-                src.height(),
-                false,
-            );
+            // RGB sources (raw video, PNG and QuickTime RGB codecs) have no YUV matrix:
+            // setting one makes swscale treat their values as limited-range.
+            if !super::is_rgb(src.format()) {
+                set_yuv_matrix(
+                    &mut context,
+                    src.color_space(),
+                    src.color_range(),
+                    src.height(),
+                    false,
+                );
+            }
             *slot = Some(Scaler {
                 context,
                 key,
@@ -78,6 +82,7 @@ pub struct VideoReader {
     full: Option<Scaler>,
     thumb: Option<Scaler>,
     square: Option<Scaler>,
+    cells: Option<Scaler>,
 }
 
 impl VideoReader {
@@ -127,6 +132,7 @@ impl VideoReader {
             full: None,
             thumb: None,
             square: None,
+            cells: None,
         })
     }
 
@@ -279,10 +285,77 @@ impl VideoReader {
         let tile = image::RgbaImage::from_raw(side, side, tile).expect("side²×4 bytes");
         Ok(turn(tile, self.quarter_turns).into_raw())
     }
+
+    /// The current frame upright, centre-cropped to the aspect of a `cols × rows` grid and
+    /// scaled (area filter) to `sub × sub` sRGB RGB pixels per cell: what a video target's
+    /// cells are averaged from.
+    pub fn cells(&mut self, cols: u32, rows: u32, sub: u32) -> anyhow::Result<Vec<u8>> {
+        let (w, h) = (self.decoded.width().max(1), self.decoded.height().max(1));
+        // The wanted size in the stream's own orientation.
+        let (cw, ch) = if self.quarter_turns % 2 == 1 {
+            (rows * sub, cols * sub)
+        } else {
+            (cols * sub, rows * sub)
+        };
+        // Scale so the frame covers cw × ch, then take the middle.
+        let scale = f64::max(cw as f64 / w as f64, ch as f64 / h as f64);
+        let (sw, sh) = (
+            ((w as f64 * scale).round() as u32).max(cw),
+            ((h as f64 * scale).round() as u32).max(ch),
+        );
+        let out = Scaler::run(
+            &mut self.cells,
+            &self.decoded,
+            (Pixel::RGB24, sw, sh),
+            scaling::Flags::AREA,
+        )?;
+        let (x0, y0) = (((sw - cw) / 2) as usize, ((sh - ch) / 2) as usize);
+        let stride = out.stride(0);
+        let pixels = packed(
+            &out.data(0)[y0 * stride + x0 * 3..],
+            stride,
+            cw as usize * 3,
+            ch as usize,
+        );
+        if self.quarter_turns == 0 {
+            return Ok(pixels);
+        }
+        let img = image::RgbImage::from_raw(cw, ch, pixels).expect("cw×ch×3 bytes");
+        Ok(turn(img, self.quarter_turns).into_raw())
+    }
+
+    /// The frame size upright (after the stream's rotation).
+    pub fn upright_size(&self) -> (u32, u32) {
+        let (w, h) = self.size();
+        if self.quarter_turns % 2 == 1 {
+            (h, w)
+        } else {
+            (w, h)
+        }
+    }
+
+    /// The stream's frame rate as a fraction (average rate, else the container's guess).
+    pub fn rate(&self) -> Option<(u32, u32)> {
+        let stream = self.input.stream(self.stream_index)?;
+        [stream.avg_frame_rate(), stream.rate()]
+            .into_iter()
+            .find(|r| r.numerator() > 0 && r.denominator() > 0)
+            .map(|r| (r.numerator() as u32, r.denominator() as u32))
+    }
+
+    /// Frames the container says the stream has (0 when it does not say).
+    pub fn frame_count(&self) -> u64 {
+        self.input
+            .stream(self.stream_index)
+            .map_or(0, |s| s.frames().max(0) as u64)
+    }
 }
 
 /// Turns a picture clockwise by `quarter_turns` × 90°.
-fn turn(img: image::RgbaImage, quarter_turns: u32) -> image::RgbaImage {
+fn turn<P: image::Pixel + 'static>(
+    img: image::ImageBuffer<P, Vec<P::Subpixel>>,
+    quarter_turns: u32,
+) -> image::ImageBuffer<P, Vec<P::Subpixel>> {
     match quarter_turns % 4 {
         1 => image::imageops::rotate90(&img),
         2 => image::imageops::rotate180(&img),

@@ -13,16 +13,56 @@ use ffmpeg_next::{codec, encoder, frame, software::scaling, Dictionary, Packet, 
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
+/// Frames per second as a fraction: 30/1 or NTSC's 30000/1001.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameRate {
+    pub num: u32,
+    pub den: u32,
+}
+
+impl FrameRate {
+    pub fn as_f64(self) -> f64 {
+        self.num as f64 / self.den.max(1) as f64
+    }
+}
+
+impl From<u32> for FrameRate {
+    fn from(fps: u32) -> FrameRate {
+        FrameRate { num: fps, den: 1 }
+    }
+}
+
+impl std::fmt::Display for FrameRate {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        if self.den == 1 {
+            write!(f, "{}", self.num)
+        } else {
+            write!(f, "{:.3}", self.as_f64())
+        }
+    }
+}
+
+/// An audio stream copied (not re-encoded) into the video from another file: a video
+/// target's sound.
+#[derive(Clone, Debug)]
+pub struct AudioSource {
+    pub path: PathBuf,
+    /// Seconds into the source where the video starts.
+    pub start: f64,
+}
+
 /// What to encode. Width and height must be even (4:2:0 chroma is sampled per 2×2 pixels).
 #[derive(Clone, Debug)]
 pub struct VideoSettings {
     pub width: u32,
     pub height: u32,
-    pub fps: u32,
+    pub fps: FrameRate,
     /// x264 constant rate factor: 0 lossless … 51 worst; 18 looks lossless to most eyes.
     pub crf: u8,
     /// x264 speed/size trade-off: ultrafast … veryslow.
     pub preset: String,
+    /// Sound to copy in, if any; cut to the video's length.
+    pub audio: Option<AudioSource>,
 }
 
 impl Default for VideoSettings {
@@ -30,9 +70,10 @@ impl Default for VideoSettings {
         VideoSettings {
             width: 1920,
             height: 1080,
-            fps: 30,
+            fps: 30.into(),
             crf: 18,
             preset: "fast".into(),
+            audio: None,
         }
     }
 }
@@ -46,6 +87,8 @@ pub struct EncodeSummary {
     pub codec: String,
     /// Seconds the encoder thread spent converting and encoding (not waiting for frames).
     pub encode_secs: f64,
+    /// Why the asked audio was left out, if it was.
+    pub audio_left_out: Option<String>,
 }
 
 /// Frames in flight between the renderer and the encoder: enough to overlap the two, few
@@ -72,7 +115,10 @@ impl VideoWriter {
             s.width,
             s.height
         );
-        ensure!((1..=240).contains(&s.fps), "--fps must be 1..=240");
+        ensure!(
+            s.fps.den > 0 && (1.0..=240.0).contains(&s.fps.as_f64()),
+            "--fps must be 1..=240"
+        );
         ensure!(s.crf <= 51, "--crf must be 0..=51");
         let container = container_for(path)?;
         init()?;
@@ -219,7 +265,8 @@ fn encode_thread(
         .format()
         .flags()
         .contains(ffmpeg::format::Flags::GLOBAL_HEADER);
-    let time_base = Rational::new(1, s.fps as i32);
+    // One tick per frame.
+    let time_base = Rational::new(s.fps.den as i32, s.fps.num as i32);
 
     let mut config = codec::context::Context::new_with_codec(codec)
         .encoder()
@@ -228,7 +275,7 @@ fn encode_thread(
     config.set_height(h);
     config.set_format(Pixel::YUV420P);
     config.set_time_base(time_base);
-    config.set_frame_rate(Some(Rational::new(s.fps as i32, 1)));
+    config.set_frame_rate(Some(Rational::new(s.fps.num as i32, s.fps.den as i32)));
     config.set_colorspace(Space::BT709);
     config.set_color_range(Range::MPEG);
     config.set_color_primaries(Primaries::BT709);
@@ -242,7 +289,7 @@ fn encode_thread(
         options.set("crf", &s.crf.to_string());
     } else {
         // mpeg4 has no CRF: about 0.25 bit per pixel keeps it watchable.
-        config.set_bit_rate((w as usize * h as usize * s.fps as usize) / 4);
+        config.set_bit_rate((w as f64 * h as f64 * s.fps.as_f64() / 4.0) as usize);
     }
     let mut video = config
         .open_with(options)
@@ -253,9 +300,25 @@ fn encode_thread(
         stream.set_time_base(time_base);
         stream.index()
     };
+    let (mut audio, audio_left_out) = match &s.audio {
+        Some(source) => match AudioCopy::open(source, &mut output) {
+            Ok(copy) => (Some(copy), None),
+            Err(why) => {
+                tracing::warn!("{why}");
+                (None, Some(why))
+            }
+        },
+        None => (None, None),
+    };
     output
         .write_header()
         .context("cannot write the video header")?;
+    if let Some(a) = audio.as_mut() {
+        a.out_time_base = output
+            .stream(a.out_index)
+            .context("the muxer lost its audio stream")?
+            .time_base();
+    }
     let stream_time_base = output
         .stream(stream_index)
         .context("the muxer lost its stream")?
@@ -299,6 +362,10 @@ fn encode_thread(
         video.send_frame(&yuv)?;
         drain(&mut video, &mut output)?;
         count += 1;
+        // Sound up to the end of this frame, so the file stays interleaved.
+        if let Some(a) = audio.as_mut() {
+            a.copy_until(count as f64 / s.fps.as_f64(), &mut output)?;
+        }
         busy += started.elapsed();
     }
     let started = std::time::Instant::now();
@@ -311,7 +378,130 @@ fn encode_thread(
         bytes: 0,
         codec: codec.name().to_string(),
         encode_secs: busy.as_secs_f64(),
+        audio_left_out,
     })
+}
+
+/// Copies the packets of a file's audio stream into the output, shifted so that `start`
+/// in the source is 0 in the output.
+struct AudioCopy {
+    input: ffmpeg::format::context::Input,
+    in_index: usize,
+    in_time_base: Rational,
+    out_index: usize,
+    out_time_base: Rational,
+    /// `start` in the source stream's time base (its first timestamp included).
+    start_ts: i64,
+    done: bool,
+}
+
+impl AudioCopy {
+    /// Adds the output stream (before the header is written). Fails, saying why, when the
+    /// source has no sound or its codec cannot go into this container.
+    fn open(
+        source: &AudioSource,
+        output: &mut ffmpeg::format::context::Output,
+    ) -> Result<AudioCopy, String> {
+        let name = source.path.display();
+        let mut input = ffmpeg::format::input(&source.path)
+            .map_err(|e| format!("{name}: cannot read its sound ({e}); the video has none"))?;
+        let stream = input
+            .streams()
+            .best(ffmpeg::media::Type::Audio)
+            .ok_or_else(|| format!("{name}: has no sound; the video is silent"))?;
+        let (in_index, in_time_base) = (stream.index(), stream.time_base());
+        let first = match stream.start_time() {
+            ffmpeg::ffi::AV_NOPTS_VALUE => 0,
+            t => t,
+        };
+        let parameters = stream.parameters();
+        let id = parameters.id();
+        // SAFETY: both pointers are live for the call; FFmpeg only reads them.
+        let fits = unsafe {
+            ffmpeg::ffi::avformat_query_codec(
+                output.format().as_ptr(),
+                id.into(),
+                ffmpeg::ffi::FF_COMPLIANCE_NORMAL,
+            )
+        };
+        if fits != 1 {
+            return Err(format!(
+                "{name}: its sound ({id:?}) cannot be copied into this container; left out (write a .mkv to keep it)"
+            ));
+        }
+        let out_index = {
+            let mut out = output
+                .add_stream(ffmpeg::encoder::find(codec::Id::None))
+                .map_err(|e| format!("{name}: cannot add its sound ({e}); left out"))?;
+            out.set_parameters(parameters);
+            // SAFETY: the stream's codec parameters are live; a tag from another container
+            // may not fit this one, and 0 lets the muxer choose.
+            unsafe { (*out.parameters().as_mut_ptr()).codec_tag = 0 };
+            out.index()
+        };
+        let start_ts = first + (source.start / f64::from(in_time_base)).round() as i64;
+        if source.start > 0.0 {
+            let ts = (source.start * ffmpeg::ffi::AV_TIME_BASE as f64) as i64;
+            // A failed seek just reads from the beginning and skips what is early.
+            let _ = input.seek(ts, ..ts);
+        }
+        Ok(AudioCopy {
+            input,
+            in_index,
+            in_time_base,
+            out_index,
+            out_time_base: in_time_base,
+            start_ts,
+            done: false,
+        })
+    }
+
+    /// Copies packets until one starts at or after `until` seconds (output time).
+    fn copy_until(
+        &mut self,
+        until: f64,
+        output: &mut ffmpeg::format::context::Output,
+    ) -> anyhow::Result<()> {
+        let limit = self.start_ts + (until / f64::from(self.in_time_base)).floor() as i64;
+        let mut packet = Packet::empty();
+        while !self.done {
+            match packet.read(&mut self.input) {
+                Ok(()) if packet.stream() == self.in_index => {
+                    let Some(pts) = packet.pts().or(packet.dts()) else {
+                        continue;
+                    };
+                    if pts < self.start_ts {
+                        continue;
+                    }
+                    if pts >= limit {
+                        // Past this frame: stop here; the next call starts a new read, so
+                        // this packet is written now (it begins inside the next frame).
+                        self.write(&mut packet, output)?;
+                        return Ok(());
+                    }
+                    self.write(&mut packet, output)?;
+                }
+                Ok(()) => {}
+                Err(_) => self.done = true,
+            }
+        }
+        Ok(())
+    }
+
+    fn write(
+        &self,
+        packet: &mut Packet,
+        output: &mut ffmpeg::format::context::Output,
+    ) -> anyhow::Result<()> {
+        packet.set_pts(packet.pts().map(|t| t - self.start_ts));
+        packet.set_dts(packet.dts().map(|t| t - self.start_ts));
+        packet.rescale_ts(self.in_time_base, self.out_time_base);
+        packet.set_position(-1);
+        packet.set_stream(self.out_index);
+        packet
+            .write_interleaved(output)
+            .context("cannot write the sound")
+    }
 }
 
 /// Copies packed rows of `row_bytes` into a plane whose rows are `stride` apart.

@@ -11,7 +11,9 @@ mod encode;
 pub mod shots;
 
 pub use decode::VideoReader;
-pub use encode::{is_video_path, EncodeSummary, VideoSettings, VideoWriter};
+pub use encode::{
+    is_video_path, AudioSource, EncodeSummary, FrameRate, VideoSettings, VideoWriter,
+};
 
 use ffmpeg_next as ffmpeg;
 
@@ -40,6 +42,14 @@ fn init() -> anyhow::Result<()> {
     })
     .clone()
     .map_err(|e| anyhow::anyhow!("FFmpeg did not initialise: {e}"))
+}
+
+/// Whether frames of `format` hold RGB (or greyscale is not RGB: YUV-like for swscale).
+fn is_rgb(format: ffmpeg::format::Pixel) -> bool {
+    // SAFETY: av_pix_fmt_desc_get returns a pointer to a static table entry, or null.
+    let desc = unsafe { ffmpeg::ffi::av_pix_fmt_desc_get(format.into()) };
+    // SAFETY: non-null descriptors are static and live for the program.
+    !desc.is_null() && unsafe { (*desc).flags } & ffmpeg::ffi::AV_PIX_FMT_FLAG_RGB as u64 != 0
 }
 
 /// Sets the YUV↔RGB matrix of a scaler: `space` and `range` describe its YUV side (the RGB

@@ -270,3 +270,89 @@ pub fn clip_fixture(
         mosaic,
     }
 }
+
+/// Writes `dst` (container by extension) with the video stream of `video` copied in, if
+/// given, and `seconds` of silent mono 8 kHz PCM sound: a target with sound, or (no video)
+/// a file with no picture at all.
+pub fn write_with_sound(video: Option<&Path>, dst: &Path, seconds: f64) {
+    use ffmpeg_next as ffmpeg;
+    use ffmpeg_next::format::{sample::Type, Sample};
+    ffmpeg::init().unwrap();
+    let mut out = ffmpeg::format::output(&dst).unwrap();
+    let mut input = video.map(|v| ffmpeg::format::input(&v).unwrap());
+    let video_in = input.as_ref().map(|input| {
+        let s = input.streams().best(ffmpeg::media::Type::Video).unwrap();
+        let mut params = s.parameters();
+        // SAFETY: clears the source container's sample-entry tag on a copy this test owns.
+        unsafe { (*params.as_mut_ptr()).codec_tag = 0 };
+        let mut stream = out.add_stream(ffmpeg::codec::Id::None).unwrap();
+        stream.set_parameters(params);
+        (s.index(), s.time_base(), stream.index())
+    });
+    let codec = ffmpeg::encoder::find(ffmpeg::codec::Id::PCM_S16LE).unwrap();
+    let mut encoder = ffmpeg::codec::context::Context::new_with_codec(codec)
+        .encoder()
+        .audio()
+        .unwrap();
+    encoder.set_rate(8000);
+    encoder.set_channel_layout(ffmpeg::ChannelLayout::MONO);
+    encoder.set_format(Sample::I16(Type::Packed));
+    encoder.set_time_base((1, 8000));
+    let mut encoder = encoder.open_as(codec).unwrap();
+    let audio_index = {
+        let mut stream = out.add_stream(codec).unwrap();
+        stream.set_parameters(&encoder);
+        stream.set_time_base((1, 8000));
+        stream.index()
+    };
+    out.write_header().unwrap();
+    if let (Some(input), Some((index, in_tb, out_index))) = (input.as_mut(), video_in) {
+        let out_tb = out.stream(out_index).unwrap().time_base();
+        for (s, mut packet) in input.packets() {
+            if s.index() == index {
+                packet.rescale_ts(in_tb, out_tb);
+                packet.set_stream(out_index);
+                packet.set_position(-1);
+                packet.write_interleaved(&mut out).unwrap();
+            }
+        }
+    }
+    let time_base = out.stream(audio_index).unwrap().time_base();
+    let mut frame =
+        ffmpeg::frame::Audio::new(Sample::I16(Type::Packed), 800, ffmpeg::ChannelLayout::MONO);
+    frame.set_rate(8000);
+    let mut packet = ffmpeg::Packet::empty();
+    let mut write = |encoder: &mut ffmpeg::encoder::Audio,
+                     out: &mut ffmpeg::format::context::Output| {
+        while encoder.receive_packet(&mut packet).is_ok() {
+            packet.set_stream(audio_index);
+            packet.rescale_ts((1, 8000), time_base);
+            packet.write_interleaved(out).unwrap();
+        }
+    };
+    for i in 0..(seconds * 10.0).round() as i64 {
+        frame.set_pts(Some(i * 800));
+        encoder.send_frame(&frame).unwrap();
+        write(&mut encoder, &mut out);
+    }
+    encoder.send_eof().unwrap();
+    write(&mut encoder, &mut out);
+    out.write_trailer().unwrap();
+}
+
+/// Tags `stream` with a display matrix for `degrees` (FFmpeg's helper, counter-clockwise:
+/// the MP4 muxer stores +90 as phones do, `ffprobe` then says rotation=-90).
+pub fn set_display_rotation(stream: &mut ffmpeg_next::format::stream::StreamMut, degrees: f64) {
+    use ffmpeg_next as ffmpeg;
+    // SAFETY: a nine-i32 display matrix allocated by FFmpeg for this stream, filled by
+    // FFmpeg's own helper.
+    unsafe {
+        let matrix = ffmpeg::ffi::av_stream_new_side_data(
+            stream.as_mut_ptr(),
+            ffmpeg::ffi::AVPacketSideDataType::AV_PKT_DATA_DISPLAYMATRIX,
+            36,
+        );
+        assert!(!matrix.is_null());
+        ffmpeg::ffi::av_display_rotation_set(matrix as *mut i32, degrees);
+    }
+}

@@ -1,0 +1,207 @@
+//! Targets that move: a video turned into a mosaic video, through a threaded pipeline.
+//!
+//! ```text
+//!  decode thread        match thread          render thread (caller)          encoder thread
+//!  target → cell    ─►  colour table →    ─►  presenter (clock) → set_grid →  ─► H.264 + audio
+//!  colours (FFmpeg)     grid per frame        stream pages → draw              (file) or present
+//!                                              ▲ loader threads (pages)        (window)
+//! ```
+//!
+//! Grids are matched live, never stored: a mosaic file records the video and its cell grid
+//! (and the first frame's grid, so everything that reads a still mosaic still works), and
+//! the [`ColourTable`] matcher turns a frame's cell colours into a grid in a few
+//! milliseconds. Storing grids would cost 4 bytes a cell a frame (160×90 cells at 25 fps:
+//! 5 GB an hour before compression) and a pass over the whole video before the first view;
+//! matching live costs one core part of the time and starts at once, anywhere in the video.
+//! What live matching gives up: stickiness (`--stickiness`) depends on the previous frame,
+//! so after a seek the first frame is matched afresh.
+//!
+//! Stages are joined by bounded channels (`stream`), so memory stays flat however long the
+//! video, and a stage that falls behind slows the ones before it instead of queueing. The
+//! render thread paces frames by the target's timestamps (`presenter`): in a window it
+//! never waits (a late grid leaves the previous one on screen, counted as late); writing a
+//! file it takes every frame in lockstep.
+
+mod live;
+mod offline;
+mod presenter;
+mod stream;
+
+pub use live::LivePlayer;
+pub use offline::{drain, record_target, TargetRecording, TargetSpan};
+pub use presenter::{Next, PresentStats, Presenter};
+pub use stream::{GridStream, StageTimes, TargetInfo};
+
+use crate::library::Library;
+use crate::matching::table::{ColourTable, FrameMatchOptions};
+use crate::matching::CellSpec;
+use crate::mosaic::{Mosaic, VideoTarget};
+use crate::scene::Scene;
+use crate::video::VideoReader;
+use anyhow::Context as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Default `--stickiness`: about the ΔE of sensor noise between frames of a static shot.
+pub const DEFAULT_STICKINESS: f32 = 2.0;
+
+/// One target frame's grid.
+#[derive(Clone, Debug)]
+pub struct TargetFrame {
+    /// Frames since the stream started.
+    pub index: u64,
+    /// Seconds from the start of the video.
+    pub time: f64,
+    /// Tile ids, row-major.
+    pub grid: Arc<Vec<u32>>,
+}
+
+/// The colour table over a library's active tiles (retired tiles are never matched).
+pub fn colour_table(library: &Library) -> ColourTable {
+    let (ids, signatures, dims) = crate::matching::pipeline::active_signatures(library);
+    ColourTable::build(ids, &signatures, dims)
+}
+
+/// What a video mosaic needs to play: its target, grid size, matcher and rate.
+pub struct VideoMosaic {
+    pub path: PathBuf,
+    pub target: VideoTarget,
+    pub cells: (u32, u32),
+    pub options: FrameMatchOptions,
+    table: Arc<ColourTable>,
+}
+
+impl VideoMosaic {
+    /// The video side of `scene`; `None` for a still mosaic.
+    pub fn open(scene: &Scene) -> anyhow::Result<Option<VideoMosaic>> {
+        let (Some(target), Some(path)) = (scene.video(), scene.video_path()) else {
+            return Ok(None);
+        };
+        anyhow::ensure!(
+            path.is_file(),
+            "{}: its target video {} is missing; put it back or re-run `tessera match`",
+            scene.path.display(),
+            path.display()
+        );
+        let started = std::time::Instant::now();
+        let table = Arc::new(colour_table(&scene.library));
+        tracing::info!(
+            "colour table over {} tiles built in {:.2} s",
+            table.tiles(),
+            started.elapsed().as_secs_f64()
+        );
+        Ok(Some(VideoMosaic {
+            path,
+            target: target.clone(),
+            cells: (scene.cols(), scene.rows()),
+            options: FrameMatchOptions {
+                repeat_radius: scene.mosaic.header.repeat_radius,
+                stickiness: target.stickiness,
+            },
+            table,
+        }))
+    }
+
+    /// Grids from `start` seconds on, decoded and matched on threads of their own.
+    pub fn stream(&self, start: f64) -> anyhow::Result<GridStream> {
+        GridStream::start(
+            &self.path,
+            start.max(0.0),
+            self.cells,
+            self.table.clone(),
+            self.options,
+        )
+    }
+
+    /// The grid shown at `time` (the last frame at or before it; the first frame before
+    /// the video starts). Matched without history, as after a seek.
+    pub fn grid_at(&self, time: f64) -> anyhow::Result<Arc<Vec<u32>>> {
+        // Start a little before `time`: the frame showing at `time` began up to a frame
+        // period earlier.
+        let from = (time - 1.0 / self.target.fps()).max(0.0);
+        let stream = self.stream(from)?;
+        let mut presenter = Presenter::new(self.target.fps());
+        let mut shown = None;
+        loop {
+            if let Some(f) = presenter.poll(time, || stream.next_blocking()) {
+                shown = Some(f.grid);
+            }
+            if presenter.ended() || presenter.pending_after(time) {
+                break;
+            }
+        }
+        if let Some(e) = stream.take_error() {
+            return Err(e);
+        }
+        shown.with_context(|| {
+            format!(
+                "{}: no frame at {time:.2} s (the video is {:.2} s long)",
+                self.path.display(),
+                self.target.duration
+            )
+        })
+    }
+
+    pub fn fps(&self) -> f64 {
+        self.target.fps()
+    }
+}
+
+/// Matches the first frame of video `target` against `library` and returns the mosaic of
+/// the video (not yet saved): its grid size, rate and length, and the first frame's grid.
+pub fn make_video_mosaic(
+    library: &Library,
+    target: &Path,
+    cells: CellSpec,
+    options: FrameMatchOptions,
+    mosaic_path: &Path,
+) -> anyhow::Result<Mosaic> {
+    let probe = VideoReader::open(target)?;
+    let (width, height) = probe.upright_size();
+    let (fps_num, fps_den) = probe.rate().with_context(|| {
+        format!(
+            "{}: the video does not say its frame rate; remux it with ffmpeg first",
+            target.display()
+        )
+    })?;
+    let duration = probe.duration();
+    drop(probe);
+    let (cols, rows) = cells.resolve(width, height);
+    anyhow::ensure!(
+        cols as u64 * rows as u64 <= 16 << 20,
+        "{cols}×{rows} cells is more than a video mosaic handles (16 M a frame); choose a smaller --cells"
+    );
+    let table = Arc::new(colour_table(library));
+    let stream = GridStream::start(target, 0.0, (cols, rows), table, options)?;
+    let first = match stream.next_blocking() {
+        Next::Ready(f) => f,
+        _ => {
+            return Err(stream.take_error().unwrap_or_else(|| {
+                anyhow::anyhow!("{}: the video has no frames", target.display())
+            }))
+        }
+    };
+    drop(stream);
+    let grid = Arc::try_unwrap(first.grid).unwrap_or_else(|g| (*g).clone());
+    let mosaic = Mosaic::new(
+        library,
+        mosaic_path,
+        cols,
+        rows,
+        grid,
+        target.display().to_string(),
+        options.repeat_radius,
+    );
+    Ok(mosaic.with_video(
+        mosaic_path,
+        VideoTarget {
+            path: target.display().to_string(),
+            fps_num,
+            fps_den,
+            duration,
+            width,
+            height,
+            stickiness: options.stickiness,
+        },
+    ))
+}
