@@ -344,48 +344,6 @@ fn bad_videos_are_named_and_skipped_or_kept_up_to_their_last_good_frame() {
     assert!(again.unchanged, "{again:?}");
 }
 
-/// Remuxes the H.264 video at `src` to `dst` (its container by extension), frame `i`
-/// stamped `times[i]` seconds (a variable frame rate with the same pictures), tagged with
-/// a display rotation of `degrees` counter-clockwise as phones write it, if given.
-fn remux(src: &Path, dst: &Path, times: &[f64], degrees: Option<f64>) {
-    use ffmpeg_next as ffmpeg;
-    ffmpeg::init().unwrap();
-    let mut input = ffmpeg::format::input(&src).unwrap();
-    let mut out = ffmpeg::format::output(&dst).unwrap();
-    let (index, mut params) = {
-        let s = input.streams().best(ffmpeg::media::Type::Video).unwrap();
-        (s.index(), s.parameters())
-    };
-    // SAFETY: clears the MP4 sample-entry tag on parameters this test owns a copy of;
-    // Matroska writes its own.
-    unsafe { (*params.as_mut_ptr()).codec_tag = 0 };
-    let mut stream = out.add_stream(ffmpeg::codec::Id::None).unwrap();
-    stream.set_parameters(params);
-    if let Some(degrees) = degrees {
-        common::set_display_rotation(&mut stream, degrees);
-    }
-    out.write_header().unwrap();
-    let time_base = out.stream(0).unwrap().time_base();
-    let ticks =
-        |s: f64| (s * time_base.denominator() as f64 / time_base.numerator() as f64).round() as i64;
-    let mut i = 0;
-    for (s, mut packet) in input.packets() {
-        if s.index() != index {
-            continue;
-        }
-        let t = ticks(times[i]);
-        packet.set_pts(Some(t));
-        packet.set_dts(Some(t));
-        packet.set_duration(ticks(times.get(i + 1).copied().unwrap_or(times[i] + 0.04)) - t);
-        packet.set_stream(0);
-        packet.set_position(-1);
-        packet.write_interleaved(&mut out).unwrap();
-        i += 1;
-    }
-    assert_eq!(i, times.len());
-    out.write_trailer().unwrap();
-}
-
 #[test]
 fn a_variable_frame_rate_is_cut_and_sampled_by_timestamps() {
     let (dir, tiles) = video_dir(&SHOTS);
@@ -399,7 +357,7 @@ fn a_variable_frame_rate_is_cut_and_sampled_by_timestamps() {
         })
         .collect();
     let cfr = tiles.join("shots.mp4");
-    remux(&cfr, &tiles.join("vfr.mkv"), &times, None);
+    common::remux(&cfr, &tiles.join("vfr.mkv"), &times, None);
     std::fs::remove_file(&cfr).unwrap();
     let out = dir.path().join("lib.tlib");
     let report = bake_dir(&tiles, &out);
@@ -507,7 +465,7 @@ fn a_phone_video_turned_on_its_side_is_baked_upright() {
     let turned = dir.path().join("turned");
     std::fs::create_dir(&turned).unwrap();
     let times: Vec<f64> = (0..24).map(|i| i as f64 / FPS as f64).collect();
-    remux(
+    common::remux(
         &tiles.join("shots.mp4"),
         &turned.join("phone.mp4"),
         &times,

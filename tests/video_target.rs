@@ -190,6 +190,8 @@ fn each_output_frame_is_matched_from_its_own_target_frame() {
     let (code, stdout, err) = render(&fx.mosaic, &out, &["--size", "256x144"]);
     assert_eq!(code, 0, "render failed: {err}");
     assert!(stdout.contains("end to end"), "{stdout}");
+    let (_, info, _) = common::tessera(&["info", fx.mosaic.to_str().unwrap()]);
+    assert!(info.contains("1.50 s at 10.000 fps, 128×72"), "{info}");
     let (frames, reader) = read_frames(&out);
     assert_eq!(
         frames.len() as u32,
@@ -588,4 +590,64 @@ fn the_window_plays_a_video_mosaic() {
         "{best} of {} cells",
         cells.len()
     );
+}
+
+#[test]
+fn a_variable_frame_rate_is_followed_by_timestamps() {
+    // The fixture's frames re-stamped 0.06 s and 0.14 s apart in turn (10 fps on average),
+    // after the first off the output's 0.05 s grid, so no frame time ties with an output
+    // time (times count from the first frame).
+    let fx = fixture("cfr.mkv", FRAMES);
+    let times: Vec<f64> = (0..FRAMES as usize)
+        .map(|i| match i {
+            0 => 0.0,
+            _ => 0.01 + (i / 2) as f64 * 0.2 + if i % 2 == 1 { 0.06 } else { 0.0 },
+        })
+        .collect();
+    let vfr = fx.path("vfr.mkv");
+    common::remux(&fx.target, &vfr, &times, None);
+    std::fs::rename(&vfr, &fx.target).unwrap();
+    let scene = Scene::open(&fx.mosaic).unwrap();
+    let half_period = 0.5 / scene.video().unwrap().fps();
+    let out = fx.path("out.mp4");
+    let (code, _, err) = render(
+        &fx.mosaic,
+        &out,
+        &["--size", "128x72", "--fps", "20", "--duration", "1.4"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (frames, _) = read_frames(&out);
+    assert_eq!(frames.len(), 28);
+    for (n, f) in frames.iter().enumerate() {
+        let t = n as f64 / 20.0;
+        let k = times
+            .iter()
+            .rposition(|&s| s <= t + half_period + 1e-9)
+            .unwrap() as u32;
+        let cells = cells_of(f, 8);
+        assert!(
+            agreement(&cells, k) >= cells.len() * 97 / 100,
+            "output frame {n} ({t:.2} s) should show target frame {k}"
+        );
+    }
+}
+
+#[test]
+fn a_target_that_goes_bad_part_way_ends_the_video_there_or_writes_nothing() {
+    let fx = fixture("target.mkv", 30);
+    // Matched while whole; then cut at 60 %.
+    let bytes = std::fs::read(&fx.target).unwrap();
+    std::fs::write(&fx.target, &bytes[..bytes.len() * 6 / 10]).unwrap();
+    let out = fx.path("out.mp4");
+    let (code, _, err) = render(&fx.mosaic, &out, &["--size", "128x72"]);
+    assert!(!err.contains("panicked"), "{err}");
+    if code == 0 {
+        let (frames, _) = read_frames(&out);
+        assert!((1..30).contains(&frames.len()), "{} frames", frames.len());
+        for (k, f) in frames.iter().enumerate() {
+            assert!(agreement(&cells_of(f, 8), k as u32) >= 140, "frame {k}");
+        }
+    } else {
+        assert!(!out.exists() && err.contains("target.mkv"), "{err}");
+    }
 }

@@ -21,6 +21,16 @@ pub fn run(path: &Path) -> anyhow::Result<()> {
         h.cols as u64 * h.rows as u64
     );
     println!("  target       {}", h.target);
+    if let Some(v) = &h.video {
+        println!(
+            "  video        {:.2} s at {:.3} fps, {}×{}, stickiness {} ΔE: grids matched as it plays (tiles below: its first frame)",
+            v.duration,
+            v.fps(),
+            v.width,
+            v.height,
+            v.stickiness
+        );
+    }
     println!(
         "  library      {} ({} tiles when matched)",
         mosaic.library_path(path).display(),

@@ -463,8 +463,9 @@ impl AudioCopy {
         output: &mut ffmpeg::format::context::Output,
     ) -> anyhow::Result<()> {
         let limit = self.start_ts + (until / f64::from(self.in_time_base)).floor() as i64;
-        let mut packet = Packet::empty();
         while !self.done {
+            // A packet per read (see `VideoReader::peek_next`).
+            let mut packet = Packet::empty();
             match packet.read(&mut self.input) {
                 Ok(()) if packet.stream() == self.in_index => {
                     let Some(pts) = packet.pts().or(packet.dts()) else {

@@ -356,3 +356,45 @@ pub fn set_display_rotation(stream: &mut ffmpeg_next::format::stream::StreamMut,
         ffmpeg::ffi::av_display_rotation_set(matrix as *mut i32, degrees);
     }
 }
+
+/// Remuxes the H.264 video at `src` to `dst` (its container by extension), frame `i`
+/// stamped `times[i]` seconds (a variable frame rate with the same pictures), tagged with
+/// a display rotation of `degrees` counter-clockwise as phones write it, if given.
+pub fn remux(src: &Path, dst: &Path, times: &[f64], degrees: Option<f64>) {
+    use ffmpeg_next as ffmpeg;
+    ffmpeg::init().unwrap();
+    let mut input = ffmpeg::format::input(&src).unwrap();
+    let mut out = ffmpeg::format::output(&dst).unwrap();
+    let (index, mut params) = {
+        let s = input.streams().best(ffmpeg::media::Type::Video).unwrap();
+        (s.index(), s.parameters())
+    };
+    // SAFETY: clears the MP4 sample-entry tag on parameters this test owns a copy of;
+    // Matroska writes its own.
+    unsafe { (*params.as_mut_ptr()).codec_tag = 0 };
+    let mut stream = out.add_stream(ffmpeg::codec::Id::None).unwrap();
+    stream.set_parameters(params);
+    if let Some(degrees) = degrees {
+        set_display_rotation(&mut stream, degrees);
+    }
+    out.write_header().unwrap();
+    let time_base = out.stream(0).unwrap().time_base();
+    let ticks =
+        |s: f64| (s * time_base.denominator() as f64 / time_base.numerator() as f64).round() as i64;
+    let mut i = 0;
+    for (s, mut packet) in input.packets() {
+        if s.index() != index {
+            continue;
+        }
+        let t = ticks(times[i]);
+        packet.set_pts(Some(t));
+        packet.set_dts(Some(t));
+        packet.set_duration(ticks(times.get(i + 1).copied().unwrap_or(times[i] + 0.04)) - t);
+        packet.set_stream(0);
+        packet.set_position(-1);
+        packet.write_interleaved(&mut out).unwrap();
+        i += 1;
+    }
+    assert_eq!(i, times.len());
+    out.write_trailer().unwrap();
+}
