@@ -70,6 +70,15 @@ pub fn command(a: ViewCmdArgs) -> anyhow::Result<()> {
     };
     event_loop.run_app(&mut app)?;
     tracing::debug!("event loop ended");
+    if let Some(p) = &app.player {
+        let s = p.stats();
+        tracing::info!(
+            "video target: {} frames shown, {} late, {} dropped",
+            s.shown,
+            s.late,
+            s.dropped
+        );
+    }
     let t = std::time::Instant::now();
     let error = app.error.take();
     drop(app);
@@ -181,8 +190,7 @@ impl App {
         if let Some(video) = VideoMosaic::open(renderer.scene())? {
             self.player = Some(LivePlayer::new(video, 0.0)?);
         }
-        // Playback starts when the window shows its first frame.
-        self.clock = WallClock::start(std::time::Instant::now());
+
         let fitted = renderer.scene().fit(config.width, config.height);
         self.camera = Some(if self.args.view.is_given() {
             self.args
@@ -207,7 +215,12 @@ impl App {
         };
         let started = std::time::Instant::now();
         let (w, h) = (gpu.config.width, gpu.config.height);
-        let now = self.clock.time(started);
+        // The first frame is drawn at 0 s; the clock runs from when it is up (below).
+        let now = if self.frames == 0 {
+            0.0
+        } else {
+            self.clock.time(started)
+        };
         if let Some(grid) = self.player.as_mut().and_then(|p| p.poll(now)) {
             gpu.renderer.set_grid(grid);
         }
@@ -273,6 +286,11 @@ impl App {
         }
         gpu.window.pre_present_notify();
         gpu.ctx.queue.present(frame);
+        if self.frames == 1 && !self.clock.is_paused() {
+            // Playback starts once the first frame is up (it waits for the shaders to build,
+            // and the target's first frames would otherwise be due, and dropped, at once).
+            self.clock = WallClock::start(std::time::Instant::now());
+        }
         let draw_ms = started.elapsed().as_secs_f64() * 1e3;
 
         let level = gpu.renderer.scene().frame_view(&camera, w, h).levels.hi;
