@@ -93,7 +93,8 @@ fn render(
             ));
         }
         // A picture shows the target's first frame.
-        renderer.set_grid(video.grid_at(0.0)?);
+        let first = video.frame_at(0.0)?;
+        renderer.set_grid(first.grid, first.colours);
     }
 
     if tessera::video::is_video_path(out) {

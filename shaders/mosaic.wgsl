@@ -15,12 +15,16 @@ struct View {
     inv_atlas_size: vec2<f32>, // 1 / (one atlas layer, texels)
     viewport_origin: vec2<f32>,// the viewport's top-left pixel in the render target
     overview_lod: f32,         // > 0: zoomed out below 1 px per cell, draw the overview
+    tint: f32,                 // colour correction strength (pipelines with TINT)
     background: vec4<f32>,     // linear
 };
 
 // The level overlay (`--debug-lod`), fixed per pipeline: a software rasteriser runs both
 // sides of a branch, so a per-frame flag read per pixel would cost every frame.
 override DEBUG_LOD: bool = false;
+// Colour correction (`--tint`), fixed per pipeline for the same reason: frames without it
+// do not pay for the extra texel load.
+override TINT: bool = false;
 
 @group(0) @binding(0) var<uniform> view: View;
 @group(0) @binding(1) var grid: texture_2d<u32>;
@@ -32,6 +36,8 @@ override DEBUG_LOD: bool = false;
 @group(0) @binding(4) var overview: texture_2d<f32>;
 @group(0) @binding(5) var overview_sampler: sampler;
 @group(0) @binding(6) var atlas: texture_2d_array<f32>;
+// Per cell, the target's mean colour minus its tile's, linear (see `src/tint.rs`).
+@group(0) @binding(7) var cell_tint: texture_2d<f32>;
 
 @vertex
 fn vs_main(@builtin(vertex_index) i: u32) -> @builtin(position) vec4<f32> {
@@ -107,7 +113,8 @@ fn tiles(pos: vec4<f32>, blend: bool) -> vec4<f32> {
     }
     let whole = floor(local);
     let uv = local - whole;
-    let tile = textureLoad(grid, view.origin_int + vec2<i32>(whole), 0).r;
+    let cell = view.origin_int + vec2<i32>(whole);
+    let tile = textureLoad(grid, cell, 0).r;
     let row = tile * view.levels;
     let hi = entry(row + view.level_hi);
     let c_hi = sample_page(hi.y, hi.x, uv);
@@ -120,6 +127,10 @@ fn tiles(pos: vec4<f32>, blend: bool) -> vec4<f32> {
             let c_lo = nearest_page(lo.y, lo.x, uv);
             c = c_lo * (1.0 - view.weight_hi) + c_hi * view.weight_hi;
         }
+    }
+    if (TINT) {
+        // The tile's detail kept, its mean moved toward the cell's target.
+        c = clamp(c + view.tint * textureLoad(cell_tint, cell, 0).rgb, vec3<f32>(0.0), vec3<f32>(1.0));
     }
     if (DEBUG_LOD) {
         c = tint(c, i32(hi.y));

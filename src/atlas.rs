@@ -315,6 +315,9 @@ pub trait AtlasBackend {
     /// Replaces the match grid and its overview (a video target's next frame). Backends
     /// that draw from the scene's own copies (the CPU reference) need do nothing.
     fn write_grid(&mut self, _grid: &[u32], _overview: &crate::overview::Overview) {}
+    /// Stores every cell's tint offset (`tint::offsets`), row-major like the grid: called
+    /// the first time a tint is drawn, and with every new grid after that.
+    fn write_tint(&mut self, offsets: &[crate::tint::Offset]);
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use crate::atlas::{AtlasBackend, AtlasLayout, Entry, PageOrigin, PAGE_TABLE_WIDT
 use crate::color::{linear_to_srgb8, srgb8_decode_table};
 use crate::overview::Overview;
 use crate::style::RenderStyle;
+use crate::tint::{self, Offset};
 use crate::view::FrameView;
 use rayon::prelude::*;
 
@@ -16,6 +17,8 @@ pub struct CpuAtlas {
     layer_size: usize,
     layers: Vec<Vec<u8>>,
     page_table: Vec<Entry>,
+    /// Per cell, the tint offset (empty until a tint is drawn).
+    tint: Vec<Offset>,
 }
 
 impl CpuAtlas {
@@ -25,6 +28,7 @@ impl CpuAtlas {
             layer_size: layout.layer_size as usize,
             layers: vec![Vec::new(); layout.layers as usize],
             page_table: vec![[0, 0]; tiles as usize * layout.levels.len()],
+            tint: Vec::new(),
         }
     }
 
@@ -82,6 +86,9 @@ impl AtlasBackend for CpuAtlas {
             let range = row as usize * width..((row as usize + 1) * width).min(table.len());
             self.page_table[range.clone()].copy_from_slice(&table[range]);
         }
+    }
+    fn write_tint(&mut self, offsets: &[Offset]) {
+        self.tint = offsets.to_vec();
     }
 }
 
@@ -168,7 +175,8 @@ pub fn render(
     let columns = axis(w, 0);
     let rows = axis(h, 1);
     let (cols_n, rows_n) = (view.cols as i64, view.rows as i64);
-    let exact = exact_copy_level(view, style);
+    let tint_k = style.tint_strength(view);
+    let exact = exact_copy_level(view, style).filter(|_| tint_k == 0.0);
 
     out.par_chunks_mut(w * 4)
         .enumerate()
@@ -197,7 +205,7 @@ pub fn render(
                         let (gx, gy) = overview_coords(view, px + i, py);
                         let c = overview.trilinear(gx, gy, view.overview_lod);
                         p.copy_from_slice(&encode(if style.debug_lod {
-                            tint(c, -1, view.max_level)
+                            lod_tint(c, -1, view.max_level)
                         } else {
                             c
                         }));
@@ -215,6 +223,12 @@ pub fn render(
                     } else {
                         let (l_lo, slot_lo) = resolve(row, view.levels.lo);
                         let (page_hi, page_lo) = (atlas.page(slot_hi), atlas.page(slot_lo));
+                        let cell = cy as usize * view.cols as usize + cx as usize;
+                        let offset = atlas
+                            .tint
+                            .get(cell)
+                            .filter(|_| tint_k > 0.0)
+                            .map(tint::decode);
                         for (i, p) in span.chunks_exact_mut(4).enumerate() {
                             let ux = columns[px + i].1;
                             let hi = bilinear(page_hi, 1 << l_hi, ux, vy);
@@ -224,8 +238,11 @@ pub fn render(
                                 let t = view.levels.weight_hi;
                                 c = std::array::from_fn(|k| lo[k] * (1.0 - t) + hi[k] * t);
                             }
+                            if let Some(offset) = offset {
+                                c = tint::apply(c, offset, tint_k);
+                            }
                             if style.debug_lod {
-                                c = tint(c, l_hi as i32, view.max_level);
+                                c = lod_tint(c, l_hi as i32, view.max_level);
                             }
                             p.copy_from_slice(&encode(c));
                         }
@@ -246,7 +263,7 @@ fn overview_coords(view: &FrameView, px: usize, py: usize) -> (f32, f32) {
 }
 
 #[inline]
-fn tint(c: [f32; 3], level: i32, max_level: usize) -> [f32; 3] {
+fn lod_tint(c: [f32; 3], level: i32, max_level: usize) -> [f32; 3] {
     let t = debug_tint(level, max_level);
     c.map(|v| v * 0.25 + t * 0.75)
 }

@@ -48,6 +48,7 @@ pub mod residency;
 pub mod scene;
 pub mod streaming;
 pub mod style;
+pub mod tint;
 pub mod video;
 pub mod view;
 

@@ -2,7 +2,10 @@
 //!
 //! ```text
 //! "TESSMOSC"  u32 LE header length  header JSON  grid: cols × rows u32 LE, row-major
+//!             [colours: cols × rows × 3 bytes, sRGB, row-major]
 //! ```
+//! The colours (since version 2) are the target's cell means, which `--tint` pulls tiles
+//! toward; a version 1 file (no colours) still opens, and draws without a tint.
 //! The header carries the grid's CRC32, and the library's id and tile count at matching
 //! time: a damaged file, a library rebuilt since, or tiles retired since (their pictures
 //! removed or changed) are reported instead of drawing the wrong tiles.
@@ -15,7 +18,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub const MAGIC: &[u8; 8] = b"TESSMOSC";
-pub const VERSION: u32 = 1;
+/// The version written; every version from 1 up to it is read.
+pub const VERSION: u32 = 2;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct MosaicHeader {
@@ -35,6 +39,9 @@ pub struct MosaicHeader {
     /// of the others are matched as it plays (see `motion`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video: Option<VideoTarget>,
+    /// CRC32 of the cell colours that follow the grid, when the file has them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub colours_crc32: Option<u32>,
 }
 
 /// A video target, as recorded in the mosaic file.
@@ -64,6 +71,9 @@ impl VideoTarget {
 pub struct Mosaic {
     pub header: MosaicHeader,
     pub grid: Vec<u32>,
+    /// The target's mean colour per cell (sRGB, row-major), for `--tint`; `None` in files
+    /// matched before version 2.
+    pub colours: Option<Vec<[u8; 3]>>,
 }
 
 impl Mosaic {
@@ -100,9 +110,19 @@ impl Mosaic {
                 repeat_radius,
                 grid_crc32: grid_crc(&grid),
                 video: None,
+                colours_crc32: None,
             },
             grid,
+            colours: None,
         }
+    }
+
+    /// Records the target's cell colours (sRGB, row-major) with the grid.
+    pub fn with_colours(mut self, colours: Vec<[u8; 3]>) -> Mosaic {
+        assert_eq!(colours.len(), self.grid.len());
+        self.header.colours_crc32 = Some(crc32fast::hash(colours.as_flattened()));
+        self.colours = Some(colours);
+        self
     }
 
     /// Makes this the mosaic of a video target (`video.path` is written relative to
@@ -134,6 +154,9 @@ impl Mosaic {
         bytes.extend_from_slice(&(header.len() as u32).to_le_bytes());
         bytes.extend_from_slice(&header);
         bytes.extend_from_slice(bytemuck::cast_slice(&self.grid));
+        if let Some(colours) = &self.colours {
+            bytes.extend_from_slice(colours.as_flattened());
+        }
         crate::fsutil::write_atomically(path, |f| f.write_all(&bytes))
             .map_err(|e| Error::Mosaic(format!("{}: cannot write the mosaic: {e}", path.display())))
     }
@@ -156,17 +179,35 @@ impl Mosaic {
             .ok_or_else(|| bad("truncated header"))?;
         let header: MosaicHeader =
             serde_json::from_slice(header_bytes).map_err(|_| bad("unreadable header"))?;
-        if header.version != VERSION {
+        if !(1..=VERSION).contains(&header.version) {
             return Err(bad(&format!(
-                "format version {} (this tessera reads {VERSION})",
+                "format version {} (this tessera reads 1 to {VERSION})",
                 header.version
             )));
         }
         let cells = header.cols as usize * header.rows as usize;
         let body = &bytes[12 + header_len..];
-        if header.cols == 0 || header.rows == 0 || body.len() != cells * 4 {
+        let colour_bytes = if header.colours_crc32.is_some() {
+            cells * 3
+        } else {
+            0
+        };
+        if header.cols == 0 || header.rows == 0 || body.len() != cells * 4 + colour_bytes {
             return Err(bad("grid size does not match its header (truncated?)"));
         }
+        let (body, colour_body) = body.split_at(cells * 4);
+        let colours = match header.colours_crc32 {
+            Some(crc) if crc32fast::hash(colour_body) != crc => {
+                return Err(bad("cell colours checksum mismatch (damaged file)"))
+            }
+            Some(_) => Some(
+                colour_body
+                    .chunks_exact(3)
+                    .map(|c| [c[0], c[1], c[2]])
+                    .collect(),
+            ),
+            None => None,
+        };
         let grid: Vec<u32> = body
             .chunks_exact(4)
             .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
@@ -180,7 +221,11 @@ impl Mosaic {
                 header.tile_count
             )));
         }
-        Ok(Mosaic { header, grid })
+        Ok(Mosaic {
+            header,
+            grid,
+            colours,
+        })
     }
 
     /// Where the library is, resolved against the mosaic file's folder.
@@ -335,4 +380,55 @@ fn resolve_from(mosaic_path: &Path, reference: &str) -> PathBuf {
 
 fn absolute(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mosaic() -> Mosaic {
+        let grid = vec![0, 1, 1, 0, 2, 2];
+        Mosaic {
+            header: MosaicHeader {
+                version: VERSION,
+                cols: 3,
+                rows: 2,
+                library: "lib.tlib".into(),
+                library_id: "x".into(),
+                tile_count: 3,
+                target: "t.png".into(),
+                repeat_radius: 0,
+                grid_crc32: grid_crc(&grid),
+                video: None,
+                colours_crc32: None,
+            },
+            grid,
+            colours: None,
+        }
+    }
+
+    #[test]
+    fn cell_colours_round_trip_and_damage_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.mosaic");
+        let colours: Vec<[u8; 3]> = (0..6).map(|i| [i * 40, 255 - i * 40, 7]).collect();
+        mosaic().with_colours(colours.clone()).save(&path).unwrap();
+        let back = Mosaic::load(&path).unwrap();
+        assert_eq!(back.colours, Some(colours));
+        assert_eq!(back.grid, mosaic().grid);
+
+        let mut bytes = fs::read(&path).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        fs::write(&path, &bytes).unwrap();
+        let err = Mosaic::load(&path).unwrap_err().to_string();
+        assert!(err.contains("colours checksum"), "{err}");
+        fs::write(&path, &bytes[..last]).unwrap();
+        let err = Mosaic::load(&path).unwrap_err().to_string();
+        assert!(err.contains("truncated"), "{err}");
+
+        // Without colours (as version 1 wrote): opens, with none.
+        mosaic().save(&path).unwrap();
+        assert_eq!(Mosaic::load(&path).unwrap().colours, None);
+    }
 }

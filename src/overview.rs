@@ -27,6 +27,11 @@ impl Overview {
         for &t in grid {
             texels.extend_from_slice(&level0[t as usize * 4..t as usize * 4 + 4]);
         }
+        Overview::from_base(cols, rows, texels)
+    }
+
+    /// Builds the chain over a base level of `cols × rows` texels (sRGB RGBA8, row-major).
+    pub fn from_base(cols: u32, rows: u32, texels: Vec<u8>) -> Overview {
         let mut mips = vec![OverviewMip {
             width: cols,
             height: rows,

@@ -177,11 +177,12 @@ impl HeadlessRenderer {
         }
     }
 
-    /// Draws `grid` from the next update on (a video target's next frame).
-    pub fn set_grid(&mut self, grid: std::sync::Arc<Vec<u32>>) {
+    /// Draws `grid` from the next update on (a video target's next frame, whose cell means
+    /// are `colours`).
+    pub fn set_grid(&mut self, grid: std::sync::Arc<Vec<u32>>, colours: crate::tint::CellColours) {
         match &mut self.engine {
-            Engine::Gpu(g) => g.renderer.set_grid(grid),
-            Engine::Cpu { inner, .. } => inner.set_grid(grid),
+            Engine::Gpu(g) => g.renderer.set_grid(grid, colours),
+            Engine::Cpu { inner, .. } => inner.set_grid(grid, colours),
         }
     }
 
@@ -228,12 +229,13 @@ impl HeadlessRenderer {
                 frame,
             } => {
                 let view = inner.scene.frame_view(camera, w, h);
+                let style = inner.sync_tint(style);
                 *frame = cpu_render::render(
                     &view,
                     &inner.scene.grid,
                     &inner.backend,
                     &inner.scene.overview,
-                    style,
+                    &style,
                 );
             }
         }

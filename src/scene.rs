@@ -9,6 +9,8 @@ use crate::mosaic::Mosaic;
 use crate::overview::Overview;
 use crate::playback::Clock;
 use crate::streaming::{FrameStats, StreamConfig, StreamingManager};
+use crate::style::RenderStyle;
+use crate::tint::{self, CellColours};
 use crate::view::{Camera, FrameView};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -22,6 +24,9 @@ pub struct Scene {
     pub overview: Overview,
     /// Every tile's frames, and the rate clips play at.
     pub clock: Clock,
+    /// The target's mean colour per cell, which a tint pulls tiles toward (`None` for a
+    /// mosaic matched before they were recorded).
+    pub colours: Option<CellColours>,
     /// Each tile's key frame at level 0 (its average colour, RGBA8): what a new grid's
     /// overview is built from.
     tile_colours: Vec<u8>,
@@ -33,6 +38,7 @@ impl Scene {
         let library = mosaic.open_library(path)?;
         // The grid lives once, shared with the streaming manager.
         let grid = Arc::new(std::mem::take(&mut mosaic.grid));
+        let colours = mosaic.colours.take().map(Arc::new);
         // Below one pixel per cell a cell is its tile's key frame's average colour.
         let level0 = library.read_key_level(0)?;
         let overview = Overview::build(&grid, mosaic.cols(), mosaic.rows(), &level0);
@@ -44,8 +50,28 @@ impl Scene {
             library: Arc::new(library),
             overview,
             clock,
+            colours,
             tile_colours: level0,
         })
+    }
+
+    /// Every cell's tint offset for the current grid (empty without target colours).
+    pub fn tint_offsets(&self) -> Vec<tint::Offset> {
+        self.colours.as_ref().map_or_else(Vec::new, |colours| {
+            tint::offsets(&self.grid, &self.tile_colours, colours)
+        })
+    }
+
+    /// The overview of the current grid, its cells pulled `tint` toward their targets.
+    fn build_overview(&self, tint: f32) -> Overview {
+        let (cols, rows) = (self.cols(), self.rows());
+        if tint > 0.0 && self.colours.is_some() {
+            let base =
+                tint::overview_base(&self.grid, &self.tile_colours, &self.tint_offsets(), tint);
+            Overview::from_base(cols, rows, base)
+        } else {
+            Overview::build(&self.grid, cols, rows, &self.tile_colours)
+        }
     }
 
     /// The video target, when the mosaic has one.
@@ -117,6 +143,11 @@ pub struct StreamedScene<B: AtlasBackend> {
     pub backend: B,
     pub stream: StreamingManager,
     pub layout: AtlasLayout,
+    /// The backend holds the current grid's tint offsets (sent the first time a tint is
+    /// drawn, then with every grid).
+    tint_sent: bool,
+    /// The tint the overview (the scene's and the backend's) was built with.
+    overview_tint: f32,
 }
 
 impl<B: AtlasBackend> StreamedScene<B> {
@@ -147,22 +178,56 @@ impl<B: AtlasBackend> StreamedScene<B> {
             backend,
             stream,
             layout,
+            tint_sent: false,
+            overview_tint: 0.0,
         })
     }
 
-    /// Draws `grid` (a video target's next frame) from the next update on: the streaming
-    /// planner, the overview and the backend's copy all change together.
-    pub fn set_grid(&mut self, grid: Arc<Vec<u32>>) {
+    /// Draws `grid` (a video target's next frame, whose cell means are `colours`) from the
+    /// next update on: the streaming planner, the overview, the tint and the backend's
+    /// copies all change together.
+    pub fn set_grid(&mut self, grid: Arc<Vec<u32>>, colours: CellColours) {
         let scene = &mut self.scene;
         assert_eq!(grid.len(), scene.cols() as usize * scene.rows() as usize);
-        let overview = Overview::build(&grid, scene.cols(), scene.rows(), &scene.tile_colours);
-        self.backend.write_grid(&grid, &overview);
-        // Only the CPU reference samples the scene's own overview (GPU paths released it).
-        if !scene.overview.mips.is_empty() {
-            scene.overview = overview;
-        }
+        assert_eq!(colours.len(), grid.len());
         scene.grid = grid.clone();
+        scene.colours = Some(colours);
         self.stream.set_grid(grid);
+        if self.tint_sent {
+            self.backend.write_tint(&self.scene.tint_offsets());
+        }
+        self.rebuild_overview();
+    }
+
+    /// Rebuilds the overview of the current grid at the current tint, for the backend and
+    /// (where it samples its own) the scene.
+    fn rebuild_overview(&mut self) {
+        let overview = self.scene.build_overview(self.overview_tint);
+        self.backend.write_grid(&self.scene.grid, &overview);
+        // Only the CPU reference samples the scene's own overview (GPU paths released it).
+        if !self.scene.overview.mips.is_empty() {
+            self.scene.overview = overview;
+        }
+    }
+
+    /// Makes the backend ready to draw `style`'s tint and returns the style to draw with:
+    /// the cell offsets are sent the first time a tint is asked for, and the overview is
+    /// rebuilt when the tint changes. A mosaic without target colours draws untinted.
+    pub fn sync_tint(&mut self, style: &RenderStyle) -> RenderStyle {
+        let tint = if self.scene.colours.is_some() {
+            style.tint.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        if tint > 0.0 && !self.tint_sent {
+            self.backend.write_tint(&self.scene.tint_offsets());
+            self.tint_sent = true;
+        }
+        if tint != self.overview_tint {
+            self.overview_tint = tint;
+            self.rebuild_overview();
+        }
+        RenderStyle { tint, ..*style }
     }
 
     /// The moment (and mode) clips are drawn at from the next update on.

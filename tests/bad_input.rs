@@ -334,6 +334,9 @@ fn meaningless_zooms_and_centres_are_refused_with_the_valid_range() {
         ("--cell-px", "inf"),
         ("--center", "NaN,NaN"),
         ("--center", "1,inf"),
+        ("--tint", "1.5"),
+        ("--tint", "-0.1"),
+        ("--tint", "NaN"),
     ] {
         let arg = format!("{flag}={value}");
         let (code, _, err) = tessera(&[
@@ -347,6 +350,9 @@ fn meaningless_zooms_and_centres_are_refused_with_the_valid_range() {
         assert!(err.contains(flag), "{flag} {value}: {err}");
         if flag == "--cell-px" {
             assert!(err.contains("4096"), "names the range: {err}");
+        }
+        if flag == "--tint" {
+            assert!(err.contains("0 to 1"), "names the range: {err}");
         }
         assert_no_panic(&err);
     }

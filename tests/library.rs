@@ -364,7 +364,27 @@ fn a_library_and_mosaic_made_by_the_first_release_still_open_and_grow() {
             .unwrap();
     }
     let mosaic = dir.path().join("m.mosaic");
-    tessera::Scene::open(&mosaic).unwrap();
+    let scene = tessera::Scene::open(&mosaic).unwrap();
+    assert!(
+        scene.colours.is_none(),
+        "version 1 recorded no target colours"
+    );
+    // So it draws, but a tint is refused with the fix.
+    let png = dir.path().join("t.png");
+    let (code, _, err) = common::tessera(&[
+        "render",
+        mosaic.to_str().unwrap(),
+        "-o",
+        png.to_str().unwrap(),
+        "--size",
+        "40x30",
+        "--renderer",
+        "cpu",
+        "--tint",
+        "0.5",
+    ]);
+    assert!(code != 0 && err.contains("tessera match"), "{err}");
+    assert!(!png.exists());
     let rebake = |tiles: &Path| {
         library::bake(&BakeOptions {
             tiles_dir: tiles.into(),

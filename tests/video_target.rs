@@ -221,7 +221,7 @@ fn a_moment_is_the_same_on_the_gpu_the_cpu_and_the_command_line() {
     // 0.72 s shows frame 7 (the frame nearest in time: 0.7).
     let scene = Scene::open(&fx.mosaic).unwrap();
     let video = VideoMosaic::open(&scene).unwrap().expect("a video mosaic");
-    let grid = video.grid_at(0.72).unwrap();
+    let frame = video.frame_at(0.72).unwrap();
     let mut frames = Vec::new();
     for backend in [Backend::Gpu, Backend::Cpu] {
         let opts = RenderOptions {
@@ -232,7 +232,7 @@ fn a_moment_is_the_same_on_the_gpu_the_cpu_and_the_command_line() {
         };
         let mut r = HeadlessRenderer::new(Scene::open(&fx.mosaic).unwrap(), &opts)
             .unwrap_or_else(|e| panic!("{backend:?} renderer unavailable: {e:#}"));
-        r.set_grid(grid.clone());
+        r.set_grid(frame.grid.clone(), frame.colours.clone());
         let (img, _) = r.render(&r.fit()).unwrap();
         assert_eq!(
             agreement(&cells_of(img.as_raw(), 8), 7),
@@ -449,7 +449,7 @@ fn odd_sizes_and_phone_rotation_are_matched_upright() {
         "rows from the aspect"
     );
     let video = VideoMosaic::open(&scene).unwrap().unwrap();
-    let tile_of = |k: f64| video.grid_at(k).unwrap()[0];
+    let tile_of = |k: f64| video.frame_at(k).unwrap().grid[0];
     let lib = &scene.library;
     let name = |t: u32| lib.manifest.tiles[t as usize].source.path.clone();
     assert_eq!(name(tile_of(0.0)), "c0.png");
@@ -491,8 +491,9 @@ fn odd_sizes_and_phone_rotation_are_matched_upright() {
     let grid = VideoMosaic::open(&scene)
         .unwrap()
         .unwrap()
-        .grid_at(0.0)
-        .unwrap();
+        .frame_at(0.0)
+        .unwrap()
+        .grid;
     let lib = &scene.library;
     let name = |t: u32| lib.manifest.tiles[t as usize].source.path.clone();
     assert_eq!(name(grid[0]), "c0.png", "top row");

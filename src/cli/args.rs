@@ -54,12 +54,15 @@ pub struct ViewArgs {
     /// Tint each pixel by the level it drew from (brighter = finer).
     #[arg(long)]
     pub debug_lod: bool,
+    #[command(flatten)]
+    pub tint: TintArg,
 }
 
 impl ViewArgs {
     pub fn style(&self) -> RenderStyle {
         RenderStyle {
             debug_lod: self.debug_lod,
+            tint: self.tint.tint,
             ..Default::default()
         }
     }
@@ -80,6 +83,35 @@ impl ViewArgs {
     /// Whether the view was asked for (else the fitted view).
     pub fn is_given(&self) -> bool {
         self.center.is_some() || self.cell_px.is_some()
+    }
+}
+
+/// Colour correction: `--tint`.
+#[derive(Args, Clone)]
+pub struct TintArg {
+    /// Colour correction, 0 to 1: pull each tile's colours toward its cell's target colour
+    /// (1: the tile's mean becomes the target's; its detail stays). Fades out as one tile
+    /// grows to fill the frame; posters and Deep Zoom exports keep it at every scale.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_tint)]
+    pub tint: f32,
+}
+
+fn parse_tint(s: &str) -> Result<f32, String> {
+    s.parse::<f32>()
+        .ok()
+        .filter(|v| (0.0..=1.0).contains(v))
+        .ok_or_else(|| format!("`{s}`: expected a strength from 0 to 1"))
+}
+
+impl TintArg {
+    /// Refuses a tint for a mosaic that has no target colours to pull toward.
+    pub fn check(&self, scene: &Scene) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.tint == 0.0 || scene.colours.is_some(),
+            "{}: matched by an older tessera, it has no target colours for --tint; re-run `tessera match` (or leave out --tint)",
+            scene.path.display()
+        );
+        Ok(())
     }
 }
 

@@ -464,8 +464,8 @@ pub fn run(
                 times.truncate(i);
                 break;
             }
-            if let Some(grid) = p.poll(playing_for) {
-                renderer.set_grid(grid);
+            if let Some(frame) = p.poll(playing_for) {
+                renderer.set_grid(frame.grid, frame.colours);
             }
         }
         renderer.set_playback(playback.at(playing_for));

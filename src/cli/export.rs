@@ -1,7 +1,7 @@
 //! `tessera export`: the mosaic as a Deep Zoom Image (a `.dzi` descriptor and its tile
 //! pyramid) with a small HTML page that opens it in OpenSeadragon.
 
-use super::args::{EngineArgs, PlaybackArgs};
+use super::args::{EngineArgs, PlaybackArgs, TintArg};
 use super::util::human_bytes;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
@@ -39,6 +39,8 @@ pub struct ExportArgs {
     #[arg(long, default_value_t = 0.0, value_parser = super::args::parse_seconds)]
     time: f64,
     #[command(flatten)]
+    tint: TintArg,
+    #[command(flatten)]
     playback: PlaybackArgs,
     #[command(flatten)]
     engine: EngineArgs,
@@ -52,6 +54,7 @@ enum FormatArg {
 
 pub fn command(a: ExportArgs) -> anyhow::Result<()> {
     let scene = Scene::open(&a.mosaic)?;
+    a.tint.check(&scene)?;
     let cell_px = a.cell_px.unwrap_or(scene.library.params().max_tile);
     let (w, h) = (
         scene.cols() as u64 * cell_px as u64,
@@ -73,8 +76,14 @@ pub fn command(a: ExportArgs) -> anyhow::Result<()> {
         FormatArg::Png => TileFormat::Png,
     };
     let side = frame_side(a.tile_size, a.overlap);
-    // Every tile is drawn sharp: pages are read as each tile needs them.
-    let options = a.engine.options((side, side), RenderStyle::default(), true);
+    // Every tile is drawn sharp: pages are read as each tile needs them. The pyramid is one
+    // picture: its tint does not fade with the scale of a level.
+    let style = RenderStyle {
+        tint: a.tint.tint,
+        tint_fades: false,
+        ..Default::default()
+    };
+    let options = a.engine.options((side, side), style, true);
     let mut renderer = HeadlessRenderer::new(scene, &options)?;
     renderer.set_playback(a.playback.at(a.time));
     std::fs::create_dir_all(&a.dzi).with_context(|| format!("creating {}", a.dzi.display()))?;

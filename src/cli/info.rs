@@ -3,6 +3,7 @@
 use super::util::human_bytes;
 use std::path::Path;
 use tessera::library::Library;
+use tessera::matching::fidelity::grid_delta_e;
 use tessera::mosaic::Mosaic;
 
 pub fn run(path: &Path) -> anyhow::Result<()> {
@@ -69,6 +70,16 @@ pub fn run(path: &Path) -> anyhow::Result<()> {
                 println!(
                     "  playing      {playing} of {} cells show a clip",
                     mosaic.grid.len()
+                );
+            }
+            if let Some(colours) = &mosaic.colours {
+                let level0 = lib.read_key_level(0)?;
+                let at = |tint| grid_delta_e(&mosaic.grid, &level0, colours, tint);
+                println!(
+                    "  fidelity     mean ΔE {:.1} from the target at the grid (--tint 0.5: {:.1}, --tint 1: {:.1})",
+                    at(0.0),
+                    at(0.5),
+                    at(1.0)
                 );
             }
             print_library(&lib);

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use tessera::motion::{TargetSpan, VideoMosaic};
 use tessera::paths::{camera_path, zoom_in_out, PathName};
 use tessera::video::{AudioSource, FrameRate, VideoSettings, VideoWriter};
-use tessera::{HeadlessRenderer, Pacing, Scene};
+use tessera::{HeadlessRenderer, Pacing, RenderStyle, Scene};
 
 #[derive(Args)]
 pub struct RenderArgs {
@@ -111,6 +111,7 @@ pub fn run(a: RenderArgs) -> anyhow::Result<()> {
     // Refuse an output type we cannot write before anything is rendered or created.
     let format = picture_format(&a.output)?;
     let scene = Scene::open(&a.mosaic)?;
+    a.view.tint.check(&scene)?;
     let size = a.size.size;
     let camera = a.view.camera(&scene, size);
     if size.0 as u64 * size.1 as u64 > POSTER_PIXELS {
@@ -180,7 +181,12 @@ fn render_poster(
         );
     }
     let tile = (POSTER_TILE.0.min(w), POSTER_TILE.1.min(h));
-    let mut renderer = HeadlessRenderer::new(scene, &a.engine.options(tile, a.view.style(), true))?;
+    // A poster is one picture: its tint does not fade with the scale of a band.
+    let style = RenderStyle {
+        tint_fades: false,
+        ..a.view.style()
+    };
+    let mut renderer = HeadlessRenderer::new(scene, &a.engine.options(tile, style, true))?;
     show_target_at(&mut renderer, a.time)?;
     renderer.set_playback(a.playback.at(a.time));
     let started = std::time::Instant::now();
@@ -276,7 +282,8 @@ fn render_poster(
 /// For a video mosaic, draws its target's frame at `time` (still mosaics: nothing to do).
 fn show_target_at(renderer: &mut HeadlessRenderer, time: f64) -> anyhow::Result<()> {
     if let Some(video) = VideoMosaic::open(renderer.scene())? {
-        renderer.set_grid(video.grid_at(time)?);
+        let frame = video.frame_at(time)?;
+        renderer.set_grid(frame.grid, frame.colours);
     }
     Ok(())
 }
@@ -316,6 +323,7 @@ fn render_video(a: RenderArgs) -> anyhow::Result<()> {
     // Before any file exists: Ctrl-C from here on stops between frames and cleans up.
     let interrupted = super::util::interrupt_flag();
     let scene = Scene::open(&a.mosaic)?;
+    a.view.tint.check(&scene)?;
     if let Some(video) = VideoMosaic::open(&scene)? {
         return render_target_video(&a, scene, video, &interrupted);
     }

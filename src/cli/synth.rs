@@ -9,7 +9,7 @@ use tessera::library::procedural::{synth_frame, synth_target};
 use tessera::library::pyramid::build_pyramid;
 use tessera::library::signature::{clip_signature, tile_signature};
 use tessera::library::store::{ClipFrame, SourceKey, StoreParams, StoreWriter, TileEntry};
-use tessera::matching::{match_cells, target_signatures, KdIndex, MatchOptions};
+use tessera::matching::{match_cells, target_cells, KdIndex, MatchOptions};
 use tessera::mosaic::Mosaic;
 use tessera::progress::progress_bar;
 
@@ -172,9 +172,15 @@ pub fn synth(opts: &SynthOptions) -> anyhow::Result<Mosaic> {
     let library = tessera::library::Library::open(&opts.library)?;
     let (cols, rows) = opts.cells;
     let dims = params.sig_len();
-    let cells = target_signatures(&synth_target(cols, rows), cols, rows, params.grid);
+    let cells = target_cells(&synth_target(cols, rows), cols, rows, params.grid);
     let index = KdIndex::build(library.signatures(), dims);
-    let grid = match_cells(&cells, cols, &index, dims, MatchOptions::default());
+    let grid = match_cells(
+        &cells.signatures,
+        cols,
+        &index,
+        dims,
+        MatchOptions::default(),
+    );
     let mosaic = Mosaic::new(
         &library,
         &opts.mosaic,
@@ -183,7 +189,8 @@ pub fn synth(opts: &SynthOptions) -> anyhow::Result<Mosaic> {
         grid,
         "(synthetic target)".into(),
         0,
-    );
+    )
+    .with_colours(cells.colours);
     mosaic.save(&opts.mosaic)?;
     Ok(mosaic)
 }

@@ -50,6 +50,7 @@ const DEFAULT_SIZE: (u32, u32) = (1920, 1080);
 
 pub fn command(a: ViewCmdArgs) -> anyhow::Result<()> {
     let scene = Scene::open(&a.mosaic)?;
+    a.view.tint.check(&scene)?;
     let event_loop = EventLoop::new().map_err(|e| {
         anyhow::anyhow!(
             "cannot open a window: {e} (no display? run under a desktop session or `xvfb-run`)"
@@ -221,8 +222,8 @@ impl App {
         } else {
             self.clock.time(started)
         };
-        if let Some(grid) = self.player.as_mut().and_then(|p| p.poll(now)) {
-            gpu.renderer.set_grid(grid);
+        if let Some(frame) = self.player.as_mut().and_then(|p| p.poll(now)) {
+            gpu.renderer.set_grid(frame.grid, frame.colours);
         }
         gpu.renderer.set_playback(self.args.playback.at(now));
         let stats = gpu.renderer.update(&camera, w, h);
@@ -297,6 +298,10 @@ impl App {
         let clips = (stats.tile_frames_shown > 0 || self.clock.is_paused())
             .then_some((stats.late_tile_frames, self.clock.is_paused()));
         let mut text = title(camera.cell_px, level, draw_ms, stats.missing, clips);
+        let tint = gpu.renderer.style.tint;
+        if tint > 0.0 {
+            text += &format!(", tint {tint:.1}");
+        }
         let mut video_playing = false;
         if let Some(p) = &self.player {
             let ended = p.ended(now);
@@ -356,6 +361,17 @@ fn title(
         _ => {}
     }
     t
+}
+
+/// The `T` key's steps: off, half, full, off …
+fn next_tint(tint: f32) -> f32 {
+    if tint < 0.5 {
+        0.5
+    } else if tint < 1.0 {
+        1.0
+    } else {
+        0.0
+    }
 }
 
 /// The video part of the title: where playback is, and target frames that came late.
@@ -496,6 +512,16 @@ impl ApplicationHandler for App {
                             gpu.renderer.style.debug_lod = !gpu.renderer.style.debug_lod;
                         }
                     }
+                    Key::Character("t") => {
+                        if let Some(gpu) = self.gpu.as_mut() {
+                            if gpu.renderer.scene().colours.is_none() {
+                                tracing::warn!("this mosaic has no target colours to tint toward (matched by an older tessera): re-run `tessera match`");
+                                return;
+                            }
+                            let style = &mut gpu.renderer.style;
+                            style.tint = next_tint(style.tint);
+                        }
+                    }
                     _ => return,
                 }
                 self.changed();
@@ -519,5 +545,13 @@ mod tests {
         assert!(title(1.0, 0, 1.0, 0, Some((3, false))).ends_with(", 3 clips late"));
         assert!(title(1.0, 0, 1.0, 0, Some((0, false))).ends_with(" ms"));
         assert!(title(1.0, 0, 1.0, 0, Some((3, true))).ends_with(", paused"));
+    }
+
+    #[test]
+    fn the_tint_key_steps_off_half_full() {
+        assert_eq!(next_tint(0.0), 0.5);
+        assert_eq!(next_tint(0.5), 1.0);
+        assert_eq!(next_tint(1.0), 0.0);
+        assert_eq!(next_tint(0.3), 0.5, "from --tint 0.3");
     }
 }

@@ -31,21 +31,34 @@ struct ViewUniform {
     inv_atlas_size: [f32; 2],
     viewport_origin: [f32; 2],
     overview_lod: f32,
-    _pad: [u32; 3],
+    tint: f32,
+    _pad: [u32; 2],
     background: [f32; 4],
 }
 
 /// The shader's entry points, one per kind of frame (see the shader): chosen on the CPU.
 const ENTRY_POINTS: [&str; 3] = ["fs_overview", "fs_tiles", "fs_tiles_blend"];
 
-/// The render pipelines, one per entry point, with and without the level overlay (made the
-/// first time the overlay is asked for).
+/// Which variant of the shader's pipelines a frame uses: its override constants.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Variant {
+    debug_lod: bool,
+    tint: bool,
+}
+
+impl Variant {
+    fn index(self) -> usize {
+        self.debug_lod as usize | (self.tint as usize) << 1
+    }
+}
+
+/// The render pipelines, one per entry point, for each variant (the plain one made at
+/// start, the others the first time they are asked for).
 struct Pipelines {
     module: wgpu::ShaderModule,
     layout: wgpu::PipelineLayout,
     format: wgpu::TextureFormat,
-    plain: Vec<wgpu::RenderPipeline>,
-    debug: Vec<wgpu::RenderPipeline>,
+    sets: [Vec<wgpu::RenderPipeline>; 4],
 }
 
 impl Pipelines {
@@ -59,22 +72,25 @@ impl Pipelines {
             module,
             layout,
             format,
-            plain: Vec::new(),
-            debug: Vec::new(),
+            sets: Default::default(),
         };
-        pipelines.plain = pipelines.make(device, false);
+        pipelines.ensure(device, Variant::default());
         pipelines
     }
 
-    /// Makes the pipelines with the level overlay the first time they are asked for.
-    fn ensure(&mut self, device: &wgpu::Device, debug_lod: bool) {
-        if debug_lod && self.debug.is_empty() {
-            self.debug = self.make(device, true);
+    /// Makes a variant's pipelines the first time they are asked for.
+    fn ensure(&mut self, device: &wgpu::Device, variant: Variant) {
+        if self.sets[variant.index()].is_empty() {
+            self.sets[variant.index()] = self.make(device, variant);
         }
     }
 
-    fn make(&self, device: &wgpu::Device, debug_lod: bool) -> Vec<wgpu::RenderPipeline> {
-        let constants = [("DEBUG_LOD", if debug_lod { 1.0 } else { 0.0 })];
+    fn make(&self, device: &wgpu::Device, variant: Variant) -> Vec<wgpu::RenderPipeline> {
+        let flag = |on: bool| if on { 1.0 } else { 0.0 };
+        let constants = [
+            ("DEBUG_LOD", flag(variant.debug_lod)),
+            ("TINT", flag(variant.tint)),
+        ];
         ENTRY_POINTS
             .iter()
             .map(|&entry| {
@@ -123,15 +139,23 @@ enum CopyDest {
     },
     /// Whole rows of the page-table texture.
     TableRows { first_row: u32, rows: u32 },
-    /// A whole mip of the match grid (`overview: false`) or of the overview, rows padded
-    /// to `row` bytes.
+    /// A whole mip of the match grid, the overview or the tint offsets, rows padded to
+    /// `row` bytes.
     Whole {
-        overview: bool,
+        texture: Whole,
         mip: u32,
         width: u32,
         height: u32,
         row: u32,
     },
+}
+
+/// The textures replaced whole (a video target's every frame).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Whole {
+    Grid,
+    Overview,
+    Tint,
 }
 
 /// One upload already written into the staging belt, waiting for its copy command.
@@ -158,11 +182,13 @@ pub struct GpuMosaic {
     staged: Vec<StagedCopy>,
     staged_bytes: u64,
     pipelines: Pipelines,
-    /// The pipeline the last `prepare` chose: (entry point, level overlay).
-    chosen: (usize, bool),
+    /// The pipeline the last `prepare` chose: (entry point, variant).
+    chosen: (usize, Variant),
     /// The viewport the last `prepare` was for: (x, y, width, height) in target pixels.
     viewport: [u32; 4],
     bind_group: wgpu::BindGroup,
+    /// What the bind group is made of, to remake it when the tint texture is made.
+    bindings: Bindings,
     uniform: wgpu::Buffer,
     page_table: wgpu::Texture,
     atlas: wgpu::Texture,
@@ -171,7 +197,18 @@ pub struct GpuMosaic {
     /// The grid holds 16-bit tile ids (libraries up to 65,536 tiles).
     narrow_grid: bool,
     overview: wgpu::Texture,
+    /// Per-cell tint offsets (RGBA16F, grid-sized); 1×1 until a tint is first drawn.
+    tint: wgpu::Texture,
 }
+
+/// The bind group's layout and samplers, kept to remake it.
+struct Bindings {
+    layout: wgpu::BindGroupLayout,
+    atlas_sampler: wgpu::Sampler,
+    overview_sampler: wgpu::Sampler,
+}
+
+const TINT_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba16Float;
 
 impl GpuMosaic {
     /// Uploads the scene's grid and overview and allocates the atlas of `layout`, for
@@ -339,54 +376,26 @@ impl GpuMosaic {
                 count: None,
             },
             texture_entry(6, float, wgpu::TextureViewDimension::D2Array),
+            texture_entry(7, float, wgpu::TextureViewDimension::D2),
         ];
         let bind_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("mosaic"),
             entries: &entries,
         });
-
-        let grid_view = grid_texture.create_view(&Default::default());
-        let page_table_view = page_table.create_view(&Default::default());
-        let overview_view = overview_texture.create_view(&Default::default());
-        let atlas_view = atlas.create_view(&wgpu::TextureViewDescriptor {
-            dimension: Some(wgpu::TextureViewDimension::D2Array),
-            ..Default::default()
-        });
-        let bindings = [
-            wgpu::BindGroupEntry {
-                binding: 0,
-                resource: uniform.as_entire_binding(),
-            },
-            wgpu::BindGroupEntry {
-                binding: 1,
-                resource: wgpu::BindingResource::TextureView(&grid_view),
-            },
-            wgpu::BindGroupEntry {
-                binding: 2,
-                resource: wgpu::BindingResource::TextureView(&page_table_view),
-            },
-            wgpu::BindGroupEntry {
-                binding: 3,
-                resource: wgpu::BindingResource::Sampler(&atlas_sampler),
-            },
-            wgpu::BindGroupEntry {
-                binding: 4,
-                resource: wgpu::BindingResource::TextureView(&overview_view),
-            },
-            wgpu::BindGroupEntry {
-                binding: 5,
-                resource: wgpu::BindingResource::Sampler(&overview_sampler),
-            },
-            wgpu::BindGroupEntry {
-                binding: 6,
-                resource: wgpu::BindingResource::TextureView(&atlas_view),
-            },
-        ];
-        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("mosaic"),
-            layout: &bind_layout,
-            entries: &bindings,
-        });
+        let bindings = Bindings {
+            layout: bind_layout,
+            atlas_sampler,
+            overview_sampler,
+        };
+        let tint = tint_texture(device, (1, 1));
+        let textures = BoundTextures {
+            grid: &grid_texture,
+            page_table: &page_table,
+            overview: &overview_texture,
+            atlas: &atlas,
+            tint: &tint,
+        };
+        let bind_group = bindings.bind_group(device, &uniform, &textures);
 
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("mosaic.wgsl"),
@@ -394,7 +403,7 @@ impl GpuMosaic {
         });
         let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
             label: Some("mosaic"),
-            bind_group_layouts: &[Some(&bind_layout)],
+            bind_group_layouts: &[Some(&bindings.layout)],
             immediate_size: 0,
         });
         let pipelines = Pipelines::new(device, module, pipeline_layout, target_format);
@@ -405,9 +414,10 @@ impl GpuMosaic {
             staged: Vec::new(),
             staged_bytes: 0,
             pipelines,
-            chosen: (0, false),
+            chosen: (0, Variant::default()),
             viewport: [0; 4],
             bind_group,
+            bindings,
             uniform,
             page_table,
             atlas,
@@ -415,6 +425,7 @@ impl GpuMosaic {
             grid: grid_texture,
             narrow_grid: narrow,
             overview: overview_texture,
+            tint,
         })
     }
 
@@ -447,10 +458,10 @@ impl GpuMosaic {
         }
     }
 
-    /// Stages a whole mip of the grid or overview texture (`texel` bytes a texel).
+    /// Stages a whole mip of the grid, overview or tint texture (`texel` bytes a texel).
     fn stage_whole(
         &mut self,
-        overview: bool,
+        texture: Whole,
         mip: u32,
         (width, height): (u32, u32),
         texel: u32,
@@ -459,7 +470,7 @@ impl GpuMosaic {
         let tight = (width * texel) as usize;
         let row = tight.next_multiple_of(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT as usize);
         let dest = CopyDest::Whole {
-            overview,
+            texture,
             mip,
             width,
             height,
@@ -519,13 +530,17 @@ impl GpuMosaic {
                     rows,
                 ),
                 CopyDest::Whole {
-                    overview,
+                    texture,
                     mip,
                     width,
                     height,
                     row,
                 } => (
-                    if overview { &self.overview } else { &self.grid },
+                    match texture {
+                        Whole::Grid => &self.grid,
+                        Whole::Overview => &self.overview,
+                        Whole::Tint => &self.tint,
+                    },
                     mip,
                     wgpu::Origin3d::ZERO,
                     row,
@@ -584,7 +599,8 @@ impl GpuMosaic {
             inv_atlas_size: [1.0 / size.width as f32, 1.0 / size.height as f32],
             viewport_origin: [viewport[0] as f32, viewport[1] as f32],
             overview_lod: frame.overview_lod,
-            _pad: [0; 3],
+            tint: style.tint_strength(frame),
+            _pad: [0; 2],
             background: [
                 srgb8_to_linear(style.background[0]),
                 srgb8_to_linear(style.background[1]),
@@ -606,20 +622,21 @@ impl GpuMosaic {
         } else {
             1
         };
-        self.pipelines.ensure(&self.device, style.debug_lod);
-        self.chosen = (entry, style.debug_lod);
+        let variant = Variant {
+            debug_lod: style.debug_lod,
+            // The overview has the tint in its texels.
+            tint: u.tint > 0.0 && entry != 0,
+        };
+        self.pipelines.ensure(&self.device, variant);
+        self.chosen = (entry, variant);
         self.viewport = viewport;
     }
 
     /// Draws the prepared frame into `pass`: sets the viewport and scissor to the prepared
     /// rectangle, the pipeline and bind group, and draws one triangle.
     pub fn draw(&self, pass: &mut wgpu::RenderPass<'_>) {
-        let (entry, debug) = self.chosen;
-        let pipelines = if debug {
-            &self.pipelines.debug
-        } else {
-            &self.pipelines.plain
-        };
+        let (entry, variant) = self.chosen;
+        let pipelines = &self.pipelines.sets[variant.index()];
         let [x, y, w, h] = self.viewport;
         pass.set_viewport(x as f32, y as f32, w as f32, h as f32, 0.0, 1.0);
         pass.set_scissor_rect(x, y, w, h);
@@ -699,10 +716,31 @@ impl AtlasBackend for GpuMosaic {
         let size = self.grid.size();
         let texel = if self.narrow_grid { 2 } else { 4 };
         let bytes = grid_bytes(grid, self.narrow_grid);
-        self.stage_whole(false, 0, (size.width, size.height), texel, &bytes);
+        self.stage_whole(Whole::Grid, 0, (size.width, size.height), texel, &bytes);
         for (m, mip) in overview.mips.iter().enumerate() {
-            self.stage_whole(true, m as u32, (mip.width, mip.height), 4, &mip.texels);
+            let size = (mip.width, mip.height);
+            self.stage_whole(Whole::Overview, m as u32, size, 4, &mip.texels);
         }
+    }
+
+    fn write_tint(&mut self, offsets: &[crate::tint::Offset]) {
+        let size = self.grid.size();
+        let (w, h) = (size.width, size.height);
+        if self.tint.size() != size {
+            // Made the first time a tint is drawn: frames without one never pay its memory.
+            self.tint = tint_texture(&self.device, (w, h));
+            let textures = BoundTextures {
+                grid: &self.grid,
+                page_table: &self.page_table,
+                overview: &self.overview,
+                atlas: &self.atlas,
+                tint: &self.tint,
+            };
+            self.bind_group = self
+                .bindings
+                .bind_group(&self.device, &self.uniform, &textures);
+        }
+        self.stage_whole(Whole::Tint, 0, (w, h), 8, bytemuck::cast_slice(offsets));
     }
 
     fn write_page_table(&mut self, table: &[Entry], rows: &[u32]) {
@@ -731,6 +769,67 @@ impl AtlasBackend for GpuMosaic {
             at = end;
         }
     }
+}
+
+/// The textures a bind group binds.
+struct BoundTextures<'a> {
+    grid: &'a wgpu::Texture,
+    page_table: &'a wgpu::Texture,
+    overview: &'a wgpu::Texture,
+    atlas: &'a wgpu::Texture,
+    tint: &'a wgpu::Texture,
+}
+
+impl Bindings {
+    fn bind_group(
+        &self,
+        device: &wgpu::Device,
+        uniform: &wgpu::Buffer,
+        textures: &BoundTextures,
+    ) -> wgpu::BindGroup {
+        let view = |t: &wgpu::Texture| t.create_view(&Default::default());
+        let (grid, page_table) = (view(textures.grid), view(textures.page_table));
+        let (overview, tint) = (view(textures.overview), view(textures.tint));
+        let atlas = textures.atlas.create_view(&wgpu::TextureViewDescriptor {
+            dimension: Some(wgpu::TextureViewDimension::D2Array),
+            ..Default::default()
+        });
+        let texture = |binding, view| wgpu::BindGroupEntry {
+            binding,
+            resource: wgpu::BindingResource::TextureView(view),
+        };
+        let sampler = |binding, sampler| wgpu::BindGroupEntry {
+            binding,
+            resource: wgpu::BindingResource::Sampler(sampler),
+        };
+        device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("mosaic"),
+            layout: &self.layout,
+            entries: &[
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: uniform.as_entire_binding(),
+                },
+                texture(1, &grid),
+                texture(2, &page_table),
+                sampler(3, &self.atlas_sampler),
+                texture(4, &overview),
+                sampler(5, &self.overview_sampler),
+                texture(6, &atlas),
+                texture(7, &tint),
+            ],
+        })
+    }
+}
+
+fn tint_texture(device: &wgpu::Device, size: (u32, u32)) -> wgpu::Texture {
+    super::texture_2d(
+        device,
+        "cell tint",
+        size,
+        TINT_FORMAT,
+        wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+    )
 }
 
 /// The atlas texture's size: the layout's, except where wgpu's GL backend would guess its

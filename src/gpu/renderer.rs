@@ -15,6 +15,7 @@ use crate::render::RenderOptions;
 use crate::scene::{Scene, StreamedScene};
 use crate::streaming::{FrameStats, StreamingManager};
 use crate::style::RenderStyle;
+use crate::tint::CellColours;
 use crate::view::Camera;
 
 /// Where in the render target the mosaic is drawn, in pixels.
@@ -85,9 +86,10 @@ impl MosaicRenderer {
         self.inner.backend.atlas_bytes()
     }
 
-    /// Draws `grid` from the next `update` on (a video target's next frame).
-    pub fn set_grid(&mut self, grid: std::sync::Arc<Vec<u32>>) {
-        self.inner.set_grid(grid);
+    /// Draws `grid` from the next `update` on (a video target's next frame, whose cell
+    /// means are `colours`).
+    pub fn set_grid(&mut self, grid: std::sync::Arc<Vec<u32>>, colours: CellColours) {
+        self.inner.set_grid(grid, colours);
     }
 
     /// The moment clips are drawn at (and whether they play), from the next `update` on.
@@ -125,9 +127,8 @@ impl MosaicRenderer {
             .scene
             .frame_view(camera, viewport.width, viewport.height);
         let rect = [viewport.x, viewport.y, viewport.width, viewport.height];
-        self.inner
-            .backend
-            .prepare(encoder, &view, rect, &self.style);
+        let style = self.inner.sync_tint(&self.style);
+        self.inner.backend.prepare(encoder, &view, rect, &style);
     }
 
     /// Draws the prepared frame into `pass` (setting its viewport and scissor to the
@@ -147,8 +148,7 @@ impl MosaicRenderer {
         height: u32,
     ) {
         let view = self.inner.scene.frame_view(camera, width, height);
-        self.inner
-            .backend
-            .encode(encoder, target, &view, &self.style);
+        let style = self.inner.sync_tint(&self.style);
+        self.inner.backend.encode(encoder, target, &view, &style);
     }
 }

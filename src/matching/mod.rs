@@ -1,5 +1,6 @@
 //! Matching: every target cell gets the tile whose CIELAB signature is nearest.
 
+pub mod fidelity;
 pub mod index;
 pub mod pipeline;
 pub mod table;
@@ -53,9 +54,23 @@ impl std::str::FromStr for CellSpec {
     }
 }
 
+/// A target picture cut into cells: what matching compares and what `--tint` pulls toward.
+pub struct TargetCells {
+    /// Per cell, its `grid × grid` CIELAB signature (row-major cells).
+    pub signatures: Vec<f32>,
+    /// Per cell, its mean colour in linear light, sRGB-encoded.
+    pub colours: Vec<[u8; 3]>,
+}
+
 /// Per-cell signatures of a target picture: centre-cropped to the grid's aspect, resampled in
 /// linear light to `(cols·grid) × (rows·grid)` sub-cells, each converted to CIELAB.
 pub fn target_signatures(target: &DynamicImage, cols: u32, rows: u32, grid: u32) -> Vec<f32> {
+    target_cells(target, cols, rows, grid).signatures
+}
+
+/// The target's cells: signatures as `target_signatures` says, and each cell's mean colour
+/// (the mean of its sub-cells, in linear light).
+pub fn target_cells(target: &DynamicImage, cols: u32, rows: u32, grid: u32) -> TargetCells {
     let (w, h) = (target.width() as f64, target.height() as f64);
     let aspect = cols as f64 / rows as f64;
     let (cw, ch) = if w / h > aspect {
@@ -74,21 +89,31 @@ pub fn target_signatures(target: &DynamicImage, cols: u32, rows: u32, grid: u32)
     let sub = imageops::resize(&linear, sw, sh, imageops::FilterType::Triangle);
     let k = grid as usize;
     let sig_len = signature_len(grid);
-    let mut out = vec![0f32; cols as usize * rows as usize * sig_len];
-    out.par_chunks_mut(cols as usize * sig_len)
+    let cells = cols as usize * rows as usize;
+    let mut signatures = vec![0f32; cells * sig_len];
+    let mut colours = vec![[0u8; 3]; cells];
+    signatures
+        .par_chunks_mut(cols as usize * sig_len)
+        .zip(colours.par_chunks_mut(cols as usize))
         .enumerate()
-        .for_each(|(row, dst)| {
-            for col in 0..cols as usize {
+        .for_each(|(row, (dst, colour_row))| {
+            for (col, colour) in colour_row.iter_mut().enumerate() {
+                let mut sum = [0f32; 3];
                 for j in 0..k {
                     for i in 0..k {
                         let p = sub.get_pixel((col * k + i) as u32, (row * k + j) as u32).0;
                         let at = col * sig_len + (j * k + i) * 3;
                         dst[at..at + 3].copy_from_slice(&linear_rgb_to_lab(p));
+                        sum = std::array::from_fn(|c| sum[c] + p[c]);
                     }
                 }
+                *colour = sum.map(|v| crate::color::linear_to_srgb8(v / (k * k) as f32));
             }
         });
-    out
+    TargetCells {
+        signatures,
+        colours,
+    }
 }
 
 /// Tiles a repeat radius needs to hold at every cell: the greedy raster-order match

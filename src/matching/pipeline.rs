@@ -1,6 +1,6 @@
 //! Target picture + library → mosaic: the matching step end to end.
 
-use super::{match_cells, target_signatures, CellSpec, KdIndex, MatchOptions};
+use super::{match_cells, target_cells, CellSpec, KdIndex, MatchOptions};
 use crate::library::bake::decode_image;
 use crate::library::Library;
 use crate::mosaic::Mosaic;
@@ -25,11 +25,11 @@ pub fn make_mosaic(
     let grid_k = library.params().grid;
     let dims = crate::library::signature::signature_len(grid_k);
     let t = std::time::Instant::now();
-    let cell_sigs = target_signatures(&img, cols, rows, grid_k);
+    let cells = target_cells(&img, cols, rows, grid_k);
     let t_sig = t.elapsed();
     let (active, signatures, _) = active_signatures(library);
     let index = KdIndex::build(&signatures, dims);
-    let grid: Vec<u32> = match_cells(&cell_sigs, cols, &index, dims, opts)
+    let grid: Vec<u32> = match_cells(&cells.signatures, cols, &index, dims, opts)
         .into_iter()
         .map(|i| active[i as usize])
         .collect();
@@ -47,7 +47,8 @@ pub fn make_mosaic(
         grid,
         target.display().to_string(),
         opts.repeat_radius,
-    ))
+    )
+    .with_colours(cells.colours))
 }
 
 /// The tiles matching may choose (retired tiles, their pictures removed or changed, never

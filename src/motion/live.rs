@@ -2,8 +2,7 @@
 //! threads and are taken by the presentation clock without ever waiting; seeking restarts
 //! the pipeline at the new time.
 
-use super::{GridStream, PresentStats, Presenter, VideoMosaic};
-use std::sync::Arc;
+use super::{GridStream, PresentStats, Presenter, TargetFrame, VideoMosaic};
 
 pub struct LivePlayer {
     video: VideoMosaic,
@@ -56,8 +55,8 @@ impl LivePlayer {
         Ok(time)
     }
 
-    /// The grid to draw at playback time `time`, when it changed. Never waits.
-    pub fn poll(&mut self, time: f64) -> Option<Arc<Vec<u32>>> {
+    /// The frame to draw at playback time `time`, when it changed. Never waits.
+    pub fn poll(&mut self, time: f64) -> Option<TargetFrame> {
         let stream = &self.stream;
         let frame = self.presenter.poll(time, || stream.next_ready());
         if !self.error_logged {
@@ -66,7 +65,7 @@ impl LivePlayer {
                 self.error_logged = true;
             }
         }
-        frame.map(|f| f.grid)
+        frame
     }
 
     /// The video has played to its end at `time`.

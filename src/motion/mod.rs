@@ -54,6 +54,8 @@ pub struct TargetFrame {
     pub time: f64,
     /// Tile ids, row-major.
     pub grid: Arc<Vec<u32>>,
+    /// The frame's cell means (sRGB, row-major): what `--tint` pulls tiles toward.
+    pub colours: crate::tint::CellColours,
 }
 
 /// The colour table over a library's active tiles (retired tiles are never matched).
@@ -113,9 +115,9 @@ impl VideoMosaic {
         )
     }
 
-    /// The grid shown at `time` (the last frame at or before it; the first frame before
+    /// The frame shown at `time` (the last frame at or before it; the first frame before
     /// the video starts). Matched without history, as after a seek.
-    pub fn grid_at(&self, time: f64) -> anyhow::Result<Arc<Vec<u32>>> {
+    pub fn frame_at(&self, time: f64) -> anyhow::Result<TargetFrame> {
         // Start a little before `time`: the frame showing at `time` began up to a frame
         // period earlier.
         let from = (time - 1.0 / self.target.fps()).max(0.0);
@@ -124,7 +126,7 @@ impl VideoMosaic {
         let mut shown = None;
         loop {
             if let Some(f) = presenter.poll(time, || stream.next_blocking()) {
-                shown = Some(f.grid);
+                shown = Some(f);
             }
             if presenter.ended() || presenter.pending_after(time) {
                 break;
@@ -183,6 +185,7 @@ pub fn make_video_mosaic(
     };
     drop(stream);
     let grid = Arc::try_unwrap(first.grid).unwrap_or_else(|g| (*g).clone());
+    let colours = Arc::try_unwrap(first.colours).unwrap_or_else(|c| (*c).clone());
     let mosaic = Mosaic::new(
         library,
         mosaic_path,
@@ -191,7 +194,8 @@ pub fn make_video_mosaic(
         grid,
         target.display().to_string(),
         options.repeat_radius,
-    );
+    )
+    .with_colours(colours);
     Ok(mosaic.with_video(
         mosaic_path,
         VideoTarget {

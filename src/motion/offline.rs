@@ -71,7 +71,7 @@ pub fn record_target(
             break;
         }
         if let Some(frame) = presenter.poll(t, || stream.next_blocking()) {
-            renderer.set_grid(frame.grid);
+            renderer.set_grid(frame.grid, frame.colours);
         }
         if presenter.finished_at(t) {
             break;

@@ -116,6 +116,7 @@ mod tests {
                 index: i as u64,
                 time,
                 grid: Arc::new(Vec::new()),
+                colours: Arc::new(Vec::new()),
             })
             .collect()
     }

@@ -168,6 +168,7 @@ impl GridStream {
                                 index: f.index,
                                 time: f.time,
                                 grid: Arc::new(grid),
+                                colours: Arc::new(f.means),
                             }
                         });
                         if grids_tx.send(out).is_err() {

@@ -25,6 +25,7 @@ pub fn renderer(
         style: RenderStyle {
             background: BACKGROUND,
             debug_lod: false,
+            ..Default::default()
         },
         stream,
         adapter: None,
