@@ -1,7 +1,7 @@
 //! `tessera bench`: scripted camera paths (`tessera::paths`) rendered headless, with frame
 //! times and streaming metrics, and the per-zoom levels table with its floors.
 
-use super::args::{EngineArgs, PlaybackArgs, SizeArg};
+use super::args::{EngineArgs, PlaybackArgs, SizeArg, TintArg};
 use super::render::PathArg;
 use super::util::human_bytes;
 use anyhow::Context;
@@ -36,6 +36,8 @@ pub struct BenchArgs {
     #[arg(long, value_name = "FILE")]
     trace: Option<PathBuf>,
     #[command(flatten)]
+    tint: TintArg,
+    #[command(flatten)]
     playback: PlaybackArgs,
     #[command(flatten)]
     engine: EngineArgs,
@@ -43,6 +45,7 @@ pub struct BenchArgs {
 
 pub fn command(a: BenchArgs) -> anyhow::Result<()> {
     let scene = Scene::open(&a.mosaic)?;
+    a.tint.check(&scene)?;
     let (cols, rows) = (scene.cols(), scene.rows());
     let size = a.size.size;
     let video = VideoMosaic::open(&scene)?;
@@ -52,7 +55,14 @@ pub fn command(a: BenchArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| if video.is_some() { "fixed" } else { "tour" }.into());
     let mut renderer = HeadlessRenderer::new(
         scene,
-        &a.engine.options(size, RenderStyle::default(), false),
+        &a.engine.options(
+            size,
+            RenderStyle {
+                tint: a.tint.tint,
+                ..Default::default()
+            },
+            false,
+        ),
     )?;
     super::return_freed_memory();
     if path_name == "levels" {
