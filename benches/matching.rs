@@ -88,28 +88,46 @@ fn main() {
             t_brute
         );
     }
-    let (t_radius, _) = {
-        let sigs: Vec<f32> = (0..tiles)
-            .flat_map(|i| tile_signature(&tessera::library::procedural::synth_tile(i, 16), 1))
-            .collect();
-        let index = KdIndex::build(&sigs, 3);
-        let cells: Vec<f32> = (0..cols * rows)
-            .flat_map(|i| {
-                [
-                    50.0 + (i % 97) as f32 * 0.3,
-                    ((i / 1920) % 50) as f32 - 25.0,
-                    (i % 61) as f32 - 30.0,
-                ]
-            })
-            .collect();
-        time(3, || {
-            match_cells(&cells, cols, &index, 3, MatchOptions { repeat_radius: 2 })
+    // The constrained matches: one by one in a shuffled order (grid 1).
+    let sigs: Vec<f32> = (0..tiles)
+        .flat_map(|i| tile_signature(&tessera::library::procedural::synth_tile(i, 16), 1))
+        .collect();
+    let index = KdIndex::build(&sigs, 3);
+    let cells: Vec<f32> = (0..cols * rows)
+        .flat_map(|i| {
+            [
+                50.0 + (i % 97) as f32 * 0.3,
+                ((i / 1920) % 50) as f32 - 25.0,
+                (i % 61) as f32 - 30.0,
+            ]
         })
-    };
-    println!(
-        "with --repeat-radius 2 (grid 1, sequential): {:.0} ms",
-        t_radius * 1e3
-    );
+        .collect();
+    for (name, opts) in [
+        (
+            "--repeat-radius 2",
+            MatchOptions {
+                repeat_radius: 2,
+                ..Default::default()
+            },
+        ),
+        (
+            "--max-uses 200",
+            MatchOptions {
+                max_uses: 200,
+                ..Default::default()
+            },
+        ),
+        (
+            "--use-all",
+            MatchOptions {
+                use_all: true,
+                ..Default::default()
+            },
+        ),
+    ] {
+        let (t, _) = time(3, || match_cells(&cells, cols, &index, 3, opts));
+        println!("with {name} (grid 1): {:.0} ms", t * 1e3);
+    }
     video_table(tiles, cols, rows);
 }
 

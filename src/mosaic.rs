@@ -39,6 +39,12 @@ pub struct MosaicHeader {
     /// of the others are matched as it plays (see `motion`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video: Option<VideoTarget>,
+    /// Each tile was matched at most this many times (0: no limit).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub max_uses: u32,
+    /// Every tile was placed at least once where the grid had room.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub use_all: bool,
     /// CRC32 of the cell colours that follow the grid, when the file has them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub colours_crc32: Option<u32>,
@@ -110,11 +116,20 @@ impl Mosaic {
                 repeat_radius,
                 grid_crc32: grid_crc(&grid),
                 video: None,
+                max_uses: 0,
+                use_all: false,
                 colours_crc32: None,
             },
             grid,
             colours: None,
         }
+    }
+
+    /// Records the use limits the grid was matched with.
+    pub fn with_use_limits(mut self, max_uses: u32, use_all: bool) -> Mosaic {
+        self.header.max_uses = max_uses;
+        self.header.use_all = use_all;
+        self
     }
 
     /// Records the target's cell colours (sRGB, row-major) with the grid.
@@ -343,6 +358,10 @@ impl Mosaic {
     }
 }
 
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
 fn grid_crc(grid: &[u32]) -> u32 {
     crc32fast::hash(bytemuck::cast_slice(grid))
 }
@@ -400,6 +419,8 @@ mod tests {
                 repeat_radius: 0,
                 grid_crc32: grid_crc(&grid),
                 video: None,
+                max_uses: 0,
+                use_all: false,
                 colours_crc32: None,
             },
             grid,

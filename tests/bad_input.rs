@@ -177,8 +177,8 @@ fn a_truncated_jpeg_target_is_refused_by_name() {
 
 #[test]
 fn an_impossible_repeat_radius_is_reported_as_broken_not_claimed() {
-    // Eight tiles cannot keep a tile from repeating within 3 cells (that needs 25).
-    let fx = common::fixture(8, 16, (4, 3));
+    // Twelve tiles cannot keep a tile from repeating within 3 cells (that needs 49).
+    let fx = common::fixture(12, 16, (4, 3));
     let target = fx.dir.path().join("target.png");
     let out = fx.dir.path().join("r.mosaic");
     let (code, stdout, err) = tessera(&[
@@ -195,7 +195,7 @@ fn an_impossible_repeat_radius_is_reported_as_broken_not_claimed() {
         out.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("needs at least 25 tiles"), "{err}");
+    assert!(err.contains("needs at least 49 tiles"), "{err}");
     assert!(stdout.contains("repeat limit 3 broken at"), "{stdout}");
     let (_, info, _) = tessera(&["info", out.to_str().unwrap()]);
     assert!(
@@ -222,6 +222,39 @@ fn an_impossible_repeat_radius_is_reported_as_broken_not_claimed() {
         info.contains("within 1 cells: held at every cell"),
         "{info}"
     );
+}
+
+#[test]
+fn use_limits_are_held_recorded_and_impossible_ones_refused() {
+    let fx = common::fixture(12, 16, (4, 3));
+    let out = fx.dir.path().join("u.mosaic");
+    let run = |extra: &[&str]| {
+        let args = fx.match_args("10x6", &out, extra);
+        tessera(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    // 12 tiles × 4 uses cannot cover 60 cells: refused with the least that can, nothing written.
+    let (code, _, err) = run(&["--max-uses", "4"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("--max-uses 5 or more"), "{err}");
+    assert_no_panic(&err);
+    assert!(!out.exists());
+    // The tightest limit that fits: every tile exactly 5 times.
+    let (code, _, err) = run(&["--max-uses", "5", "--use-all"]);
+    assert_eq!(code, 0, "{err}");
+    let (_, info, _) = tessera(&["info", out.to_str().unwrap()]);
+    for line in [
+        "tiles used   12 distinct of 12",
+        "each tile at most 5×: held",
+        "every tile at least once",
+    ] {
+        assert!(info.contains(line), "{line}: {info}");
+    }
+    let (code, _, err) = run(&["--use-all", "--repeat-radius", "1"]);
+    assert_eq!(code, 0, "{err}");
+    let (_, info, _) = tessera(&["info", out.to_str().unwrap()]);
+    for line in ["tiles used   12 distinct of 12", "within 1 cells: held"] {
+        assert!(info.contains(line), "{line}: {info}");
+    }
 }
 
 #[test]
@@ -295,23 +328,11 @@ fn a_full_disk_leaves_no_picture_and_no_temporary() {
 #[test]
 fn a_full_disk_during_match_leaves_no_temporary() {
     let fx = common::fixture(6, 16, (4, 3));
-    let target = fx.dir.path().join("target.png");
     let out = fx.dir.path().join("big.mosaic");
     // 400×300 cells: a 480 KB grid against a 64 KB limit.
-    let (code, _, err) = with_file_limit(
-        &[
-            "match",
-            "--library",
-            fx.library.to_str().unwrap(),
-            "--target",
-            target.to_str().unwrap(),
-            "--cells",
-            "400x300",
-            "-o",
-            out.to_str().unwrap(),
-        ],
-        64 << 10,
-    );
+    let args = fx.match_args("400x300", &out, &[]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, _, err) = with_file_limit(&args, 64 << 10);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("big.mosaic"), "{err}");
     assert!(!out.exists());

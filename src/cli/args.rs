@@ -21,6 +21,12 @@ pub struct CellArgs {
     /// A tile may not repeat within this many cells (0: no limit).
     #[arg(long, default_value_t = 0)]
     pub repeat_radius: u32,
+    /// Each tile at most this many times (0: no limit); still targets.
+    #[arg(long, default_value_t = 0)]
+    pub max_uses: u32,
+    /// Every tile at least once (where the grid has a cell for each); still targets.
+    #[arg(long)]
+    pub use_all: bool,
     /// Video targets: a cell keeps its tile from the previous frame unless the new best is
     /// more than this many ΔE (CIELAB distance) closer, so still shots do not shimmer
     /// (0: every frame matched afresh).
@@ -36,6 +42,15 @@ fn parse_stickiness(s: &str) -> Result<f32, String> {
 }
 
 impl CellArgs {
+    /// The options of a still target's match.
+    pub fn match_options(&self) -> tessera::matching::MatchOptions {
+        tessera::matching::MatchOptions {
+            repeat_radius: self.repeat_radius,
+            max_uses: self.max_uses,
+            use_all: self.use_all,
+        }
+    }
+
     pub fn spec(&self) -> CellSpec {
         self.cells.unwrap_or(CellSpec::Wide(
             self.cells_wide.unwrap_or(DEFAULT_CELLS_WIDE),

@@ -242,7 +242,10 @@ pub fn ensure_mosaic(library: &Path, target: &Path, mosaic: &Path) -> anyhow::Re
                 cols: 192,
                 rows: 108,
             },
-            MatchOptions { repeat_radius: 2 },
+            MatchOptions {
+                repeat_radius: 2,
+                ..Default::default()
+            },
             mosaic,
         )?
         .save(mosaic)?;

@@ -55,6 +55,17 @@ pub fn run(path: &Path) -> anyhow::Result<()> {
     }
     let (distinct, top, count) = mosaic.usage();
     println!("  tiles used   {distinct} distinct of {}", h.tile_count);
+    if h.max_uses > 0 {
+        let held = if count <= h.max_uses as usize {
+            "held".to_string()
+        } else {
+            format!("broken (a tile is used {count}×)")
+        };
+        println!("  use limit    each tile at most {}×: {held}", h.max_uses);
+    }
+    if h.use_all {
+        println!("  use all      every tile at least once where the grid has room");
+    }
     match mosaic.open_library(path) {
         Ok(lib) => {
             println!(

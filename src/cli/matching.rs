@@ -4,8 +4,8 @@ use super::args::CellArgs;
 use clap::Args;
 use std::path::{Path, PathBuf};
 use tessera::library::Library;
+use tessera::matching::pipeline::make_mosaic;
 use tessera::matching::table::FrameMatchOptions;
-use tessera::matching::{pipeline::make_mosaic, MatchOptions};
 
 #[derive(Args)]
 pub struct MatchArgs {
@@ -46,16 +46,12 @@ pub fn write_mosaic(
     }
     let is_picture = image::ImageFormat::from_path(target).is_ok();
     let mosaic = if is_picture {
-        make_mosaic(
-            &library,
-            target,
-            cells.spec(),
-            MatchOptions {
-                repeat_radius: radius,
-            },
-            out,
-        )?
+        make_mosaic(&library, target, cells.spec(), cells.match_options(), out)?
     } else {
+        anyhow::ensure!(
+            cells.max_uses == 0 && !cells.use_all,
+            "--max-uses and --use-all are for still targets: a video's frames are matched as it plays"
+        );
         anyhow::ensure!(
             target.is_file(),
             "{}: no such file; give a picture or a video as --target",
@@ -86,6 +82,12 @@ pub fn write_mosaic(
         return Ok(());
     }
     let (distinct, _, top) = mosaic.usage();
+    if cells.use_all && distinct < active as usize {
+        println!(
+            "  --use-all: {distinct} of {active} tiles placed, one per cell: the grid has {} cells",
+            mosaic.grid.len()
+        );
+    }
     println!(
         "mosaic {}: {}×{} cells, {} distinct tiles (most repeated: {}×), matched in {:.2} s",
         out.display(),

@@ -3,6 +3,8 @@
 //! Ties resolve to the lowest tile id, the same as a brute-force scan in id order, so the
 //! index and brute force agree exactly. An optional exclusion list (tiles used nearby)
 //! is honoured inside the search, so the result is still the exact nearest allowed tile.
+//! Points can also be removed for good (`remove`: a tile used up, a cell taken); a subtree
+//! whose points are all removed is skipped whole, so searches stay fast as it empties.
 
 const LEAF_SIZE: usize = 8;
 
@@ -14,11 +16,20 @@ enum Node {
 
 /// A k-d tree over `n` points of `dims` floats. Points are stored in leaf order so a leaf
 /// is one contiguous scan.
+#[derive(Clone)]
 pub struct KdIndex {
     dims: usize,
     points: Vec<f32>,
     ids: Vec<u32>,
     nodes: Vec<Node>,
+    /// Per node, its parent (the root's is itself): to update `live` on removal.
+    parents: Vec<u32>,
+    /// Per node, the points below it not removed.
+    live: Vec<u32>,
+    /// Per stored point (leaf order), removed.
+    removed: Vec<bool>,
+    /// Per id, (its position in leaf order, its leaf node).
+    place: Vec<(u32, u32)>,
 }
 
 impl KdIndex {
@@ -33,12 +44,63 @@ impl KdIndex {
         for &i in &order {
             reordered.extend_from_slice(&points[i as usize * dims..(i as usize + 1) * dims]);
         }
+        // Parents and live counts, from the layout: a split's left child follows it.
+        let mut parents = vec![0u32; nodes.len()];
+        let mut live = vec![0u32; nodes.len()];
+        let mut place = vec![(0u32, 0u32); n];
+        for (at, node) in nodes.iter().enumerate().rev() {
+            match *node {
+                Node::Leaf { start, end } => {
+                    live[at] = end - start;
+                    for pos in start..end {
+                        place[order[pos as usize] as usize] = (pos, at as u32);
+                    }
+                }
+                Node::Split { right, .. } => {
+                    let left = at + 1;
+                    parents[left] = at as u32;
+                    parents[right as usize] = at as u32;
+                    live[at] = live[left] + live[right as usize];
+                }
+            }
+        }
         KdIndex {
             dims,
             points: reordered,
             ids: order,
             nodes,
+            parents,
+            live,
+            removed: vec![false; n],
+            place,
         }
+    }
+
+    /// Removes point `id` from every later search (a no-op if it is already removed).
+    pub fn remove(&mut self, id: u32) {
+        let (pos, leaf) = self.place[id as usize];
+        if std::mem::replace(&mut self.removed[pos as usize], true) {
+            return;
+        }
+        let mut node = leaf as usize;
+        loop {
+            self.live[node] -= 1;
+            if node == 0 {
+                break;
+            }
+            node = self.parents[node] as usize;
+        }
+    }
+
+    /// Point `id`'s coordinates.
+    pub fn point(&self, id: u32) -> &[f32] {
+        let pos = self.place[id as usize].0 as usize;
+        &self.points[pos * self.dims..(pos + 1) * self.dims]
+    }
+
+    /// Points not removed.
+    pub fn live(&self) -> usize {
+        self.live.first().map_or(0, |&n| n as usize)
     }
 
     pub fn len(&self) -> usize {
@@ -53,44 +115,81 @@ impl KdIndex {
     /// `excluded`; `None` only when every point is excluded.
     pub fn nearest(&self, query: &[f32], excluded: &[u32]) -> Option<(u32, f32)> {
         debug_assert_eq!(query.len(), self.dims);
-        let mut best = (u32::MAX, f32::INFINITY);
-        let mut stack: [(u32, f32); 64] = [(0, 0.0); 64];
-        let mut top = 1;
-        while top > 0 {
-            top -= 1;
-            let (node, bound) = stack[top];
-            if bound > best.1 {
-                continue;
-            }
-            match self.nodes[node as usize] {
-                Node::Leaf { start, end } => {
-                    for i in start as usize..end as usize {
-                        let p = &self.points[i * self.dims..(i + 1) * self.dims];
-                        let mut d = 0.0f32;
-                        for (a, b) in p.iter().zip(query) {
-                            d += (a - b) * (a - b);
-                        }
-                        let id = self.ids[i];
-                        if (d < best.1 || (d == best.1 && id < best.0)) && !excluded.contains(&id) {
-                            best = (id, d);
-                        }
+        // Per-dimension offsets on the stack for signatures up to 4×4 (no allocation per
+        // query), on the heap beyond.
+        let mut on_stack = [0f32; 48];
+        let mut on_heap = Vec::new();
+        let offsets = if self.dims <= on_stack.len() {
+            &mut on_stack[..self.dims]
+        } else {
+            on_heap.resize(self.dims, 0.0);
+            &mut on_heap[..]
+        };
+        let mut search = Search {
+            index: self,
+            query,
+            excluded,
+            best: (u32::MAX, f32::INFINITY),
+            offsets,
+        };
+        search.visit(0, 0.0);
+        let best = search.best;
+        (best.0 != u32::MAX).then_some(best)
+    }
+}
+
+/// One nearest-neighbour search. Each node is entered with the squared distance from the
+/// query to its region (`offsets` holds that distance per dimension), the standard
+/// incremental bound (Arya & Mount): it prunes far better than the distance to the last
+/// split plane alone when the query lies outside the points, as a tile far from every
+/// target cell does.
+struct Search<'a> {
+    index: &'a KdIndex,
+    query: &'a [f32],
+    excluded: &'a [u32],
+    best: (u32, f32),
+    offsets: &'a mut [f32],
+}
+
+impl Search<'_> {
+    fn visit(&mut self, node: u32, bound: f32) {
+        let index = self.index;
+        // Equal bounds are still visited: a tie may go to a lower id there.
+        if bound > self.best.1 || index.live[node as usize] == 0 {
+            return;
+        }
+        match index.nodes[node as usize] {
+            Node::Leaf { start, end } => {
+                let dims = index.dims;
+                for i in start as usize..end as usize {
+                    let p = &index.points[i * dims..(i + 1) * dims];
+                    let mut d = 0.0f32;
+                    for (a, b) in p.iter().zip(self.query) {
+                        d += (a - b) * (a - b);
+                    }
+                    let id = index.ids[i];
+                    if (d < self.best.1 || (d == self.best.1 && id < self.best.0))
+                        && !index.removed[i]
+                        && !self.excluded.contains(&id)
+                    {
+                        self.best = (id, d);
                     }
                 }
-                Node::Split { dim, value, right } => {
-                    let diff = query[dim as usize] - value;
-                    let (near, far) = if diff < 0.0 {
-                        (node + 1, right)
-                    } else {
-                        (right, node + 1)
-                    };
-                    // Push far first so near is searched first.
-                    stack[top] = (far, diff * diff);
-                    stack[top + 1] = (near, bound);
-                    top += 2;
-                }
+            }
+            Node::Split { dim, value, right } => {
+                let diff = self.query[dim as usize] - value;
+                let (near, far) = if diff < 0.0 {
+                    (node + 1, right)
+                } else {
+                    (right, node + 1)
+                };
+                self.visit(near, bound);
+                let old = self.offsets[dim as usize];
+                self.offsets[dim as usize] = diff;
+                self.visit(far, bound - old * old + diff * diff);
+                self.offsets[dim as usize] = old;
             }
         }
-        (best.0 != u32::MAX).then_some(best)
     }
 }
 
@@ -189,6 +288,31 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn removed_points_are_never_found_again() {
+        let mut seed = 11;
+        let dims = 3;
+        let n = 500;
+        let points: Vec<f32> = (0..n * dims).map(|_| lcg(&mut seed) * 100.0).collect();
+        let mut index = KdIndex::build(&points, dims);
+        let mut gone: Vec<u32> = Vec::new();
+        for round in 0..n {
+            let q: Vec<f32> = (0..dims).map(|_| lcg(&mut seed) * 100.0).collect();
+            let found = index.nearest(&q, &[]);
+            assert_eq!(
+                found,
+                brute_force_nearest(&points, dims, &q, &gone),
+                "round {round}"
+            );
+            let (id, _) = found.unwrap();
+            index.remove(id);
+            index.remove(id);
+            gone.push(id);
+            assert_eq!(index.live(), n - gone.len());
+        }
+        assert_eq!(index.nearest(&[0.0; 3], &[]), None);
     }
 
     #[test]

@@ -116,24 +116,41 @@ pub fn target_cells(target: &DynamicImage, cols: u32, rows: u32, grid: u32) -> T
     }
 }
 
-/// Tiles a repeat radius needs to hold at every cell: the greedy raster-order match
-/// excludes the tiles placed within the radius above and to the left, `2r² + 2r` cells.
+/// Tiles a repeat radius needs to hold at every cell: a cell excludes the tiles already
+/// placed in the `(2r + 1)²` window around it.
 pub fn tiles_for_repeat_radius(radius: u32) -> u64 {
-    let r = radius as u64;
-    2 * r * r + 2 * r + 1
+    let side = 2 * radius as u64 + 1;
+    side * side
 }
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct MatchOptions {
     /// A tile may not appear again within this many cells (Chebyshev distance); 0 = no limit.
     pub repeat_radius: u32,
+    /// Each tile at most this many times; 0 = no limit.
+    pub max_uses: u32,
+    /// Every tile at least once, where the grid has a cell for each.
+    pub use_all: bool,
 }
 
-/// The match grid: for each cell (row-major), the id of the nearest tile.
+impl MatchOptions {
+    /// Whether cells depend on each other (else each takes its nearest tile, in parallel).
+    fn constrained(&self) -> bool {
+        self.repeat_radius > 0 || self.max_uses > 0
+    }
+}
+
+/// A cell not matched yet.
+const UNSET: u32 = u32::MAX;
+
+/// The match grid: for each cell (row-major), the index of the nearest tile in `index`.
 ///
-/// Without a repeat limit cells are independent and matched in parallel. With one, cells
-/// go in raster order and each excludes the tiles already placed within the radius above
-/// and to its left, so the grid is deterministic.
+/// Without constraints cells are independent and matched in parallel. With `--use-all`
+/// every tile first takes the free cell nearest it (tiles that match some cell best go
+/// first). With a repeat radius or a use limit the other cells go one by one in a shuffled
+/// (fixed-seed) order, each taking the nearest tile not placed in the window around it and
+/// not used up: an order with no direction leaves no pattern, where raster order cycles the
+/// same few tiles along every row of a flat region. The grid is deterministic.
 pub fn match_cells(
     cells: &[f32],
     cols: u32,
@@ -142,31 +159,118 @@ pub fn match_cells(
     opts: MatchOptions,
 ) -> Vec<u32> {
     let n = cells.len() / dims;
-    let cols = cols as usize;
-    if opts.repeat_radius == 0 || index.len() == 1 {
-        let mut grid = vec![0u32; n];
-        grid.par_chunks_mut(cols.max(1))
-            .zip(cells.par_chunks(cols.max(1) * dims))
+    let cols = cols.max(1) as usize;
+    let mut grid = vec![UNSET; n];
+    let mut uses = vec![0u32; index.len()];
+    if opts.use_all {
+        place_every_tile(cells, dims, index, &mut grid, &mut uses);
+    }
+    if !opts.constrained() || index.len() == 1 {
+        grid.par_chunks_mut(cols)
+            .zip(cells.par_chunks(cols * dims))
             .for_each(|(out, row)| {
                 for (o, q) in out.iter_mut().zip(row.chunks_exact(dims)) {
-                    *o = index.nearest(q, &[]).map(|(id, _)| id).unwrap_or(0);
+                    if *o == UNSET {
+                        *o = index.nearest(q, &[]).map(|(id, _)| id).unwrap_or(0);
+                    }
                 }
             });
         return grid;
     }
-    let mut grid = vec![u32::MAX; n];
+    // Tiles still allowed: those used up are removed as they are.
+    let mut allowed = index.clone();
+    if opts.max_uses > 0 {
+        for (tile, &u) in uses.iter().enumerate() {
+            if u >= opts.max_uses {
+                allowed.remove(tile as u32);
+            }
+        }
+    }
     let mut excluded = Vec::new();
-    for cell in 0..n {
-        placed_nearby(&grid, cols, cell, opts.repeat_radius, &mut excluded);
+    for cell in shuffled(n) {
+        if grid[cell] != UNSET {
+            continue;
+        }
+        placed_around(&grid, cols, cell, opts.repeat_radius, &mut excluded);
         let q = &cells[cell * dims..(cell + 1) * dims];
-        // If the radius excludes every tile, fall back to the plain nearest.
-        grid[cell] = index
+        // Where the radius excludes every tile left, it gives way; where every tile is used
+        // up (the caller checks there are enough), the limit does.
+        let (tile, _) = allowed
             .nearest(q, &excluded)
+            .or_else(|| allowed.nearest(q, &[]))
             .or_else(|| index.nearest(q, &[]))
-            .map(|(id, _)| id)
-            .unwrap_or(0);
+            .unwrap_or((0, 0.0));
+        grid[cell] = tile;
+        uses[tile as usize] += 1;
+        if opts.max_uses > 0 && uses[tile as usize] >= opts.max_uses {
+            allowed.remove(tile);
+        }
     }
     grid
+}
+
+/// `--use-all`: each tile takes the free cell nearest it, tiles whose nearest cell is
+/// closest going first, until every tile or every cell is placed.
+fn place_every_tile(
+    cells: &[f32],
+    dims: usize,
+    index: &KdIndex,
+    grid: &mut [u32],
+    uses: &mut [u32],
+) {
+    let mut free = KdIndex::build(cells, dims);
+    let mut order: Vec<(u32, f32)> = (0..index.len() as u32)
+        .into_par_iter()
+        .map(|t| {
+            let d = free.nearest(index.point(t), &[]).map_or(0.0, |(_, d)| d);
+            (t, d)
+        })
+        .collect();
+    order.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+    for (tile, _) in order {
+        let Some((cell, _)) = free.nearest(index.point(tile), &[]) else {
+            break;
+        };
+        free.remove(cell);
+        grid[cell as usize] = tile;
+        uses[tile as usize] += 1;
+    }
+}
+
+/// `0..n` in a fixed pseudo-random order (Fisher–Yates over SplitMix64).
+fn shuffled(n: usize) -> Vec<usize> {
+    let mut state = 0x7e55_e7a0_u64;
+    let mut next = move || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let mut order: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        let j = (next() % (i as u64 + 1)) as usize;
+        order.swap(i, j);
+    }
+    order
+}
+
+/// The tiles already placed within `radius` cells of `cell` on every side, into `out`.
+fn placed_around(grid: &[u32], cols: usize, cell: usize, radius: u32, out: &mut Vec<u32>) {
+    out.clear();
+    if radius == 0 {
+        return;
+    }
+    let (r, x, y) = (radius as usize, cell % cols, cell / cols);
+    let rows = grid.len() / cols;
+    for yy in y.saturating_sub(r)..=(y + r).min(rows - 1) {
+        for xx in x.saturating_sub(r)..=(x + r).min(cols - 1) {
+            let t = grid[yy * cols + xx];
+            if t != UNSET {
+                out.push(t);
+            }
+        }
+    }
 }
 
 /// The tiles a raster-order match has already placed within `radius` cells of `cell`
@@ -220,22 +324,112 @@ pub(crate) mod tests {
         assert_eq!(CellSpec::Wide(160).resolve(1920, 1080), (160, 90));
     }
 
+    /// `n` tiles on a line: every flat cell (at 0) wants tile 0 most, then 1, 2 …
+    fn line_of_tiles(n: usize) -> KdIndex {
+        let tiles: Vec<f32> = (0..n).flat_map(|i| [i as f32, 0.0, 0.0]).collect();
+        KdIndex::build(&tiles, 3)
+    }
+
+    fn options(repeat_radius: u32, max_uses: u32, use_all: bool) -> MatchOptions {
+        MatchOptions {
+            repeat_radius,
+            max_uses,
+            use_all,
+        }
+    }
+
     #[test]
     fn repeat_radius_keeps_tiles_apart() {
-        // Every cell wants tile 0 most, then 1, 2, ...: with radius 1 no two neighbours repeat.
-        let tiles: Vec<f32> = (0..6).flat_map(|i| [i as f32, 0.0, 0.0]).collect();
-        let index = KdIndex::build(&tiles, 3);
+        let index = line_of_tiles(9);
         let (cols, rows) = (7usize, 5usize);
         let cells = vec![0.0f32; cols * rows * 3];
-        let grid = match_cells(
+        let grid = match_cells(&cells, cols as u32, &index, 3, options(1, 0, false));
+        assert_no_neighbour_repeats(&grid, cols, rows);
+        let plain = match_cells(&cells, cols as u32, &index, 3, MatchOptions::default());
+        assert!(plain.iter().all(|&t| t == 0));
+    }
+
+    /// Share of cells whose tile is the same as the one `p` cells to the right.
+    fn period_share(grid: &[u32], cols: usize, p: usize) -> f64 {
+        let (mut same, mut all) = (0, 0);
+        for row in grid.chunks_exact(cols) {
+            for x in 0..cols - p {
+                same += (row[x] == row[x + p]) as u32;
+                all += 1;
+            }
+        }
+        same as f64 / all as f64
+    }
+
+    #[test]
+    fn a_flat_region_under_a_repeat_radius_shows_no_period() {
+        // Raster order made each row cycle the same few tiles (a period at which every cell
+        // repeats). Shuffled, the repeats at any distance are about what chance gives with
+        // the ~6 tiles a flat region uses (0.12–0.30; 2 apart is likeliest, as neighbours
+        // may not repeat).
+        let index = line_of_tiles(40);
+        let (cols, rows) = (60usize, 40usize);
+        let cells = vec![0.0f32; cols * rows * 3];
+        let grid = match_cells(&cells, cols as u32, &index, 3, options(1, 0, false));
+        assert_no_neighbour_repeats(&grid, cols, rows);
+        for p in 2..=8 {
+            let share = period_share(&grid, cols, p);
+            assert!(share < 0.4, "period {p}: {share:.2} of cells repeat");
+        }
+    }
+
+    #[test]
+    fn a_use_limit_is_held_and_use_all_places_every_tile() {
+        let index = line_of_tiles(30);
+        let (cols, rows) = (10usize, 8usize);
+        // A gradient: cells near 0 want the first tiles, and nobody wants the last ones.
+        let cells: Vec<f32> = (0..cols * rows)
+            .flat_map(|i| [(i % 7) as f32, 0.0, 0.0])
+            .collect();
+        let count = |grid: &[u32]| {
+            let mut n = vec![0usize; 30];
+            grid.iter().for_each(|&t| n[t as usize] += 1);
+            n
+        };
+        let plain = count(&match_cells(
             &cells,
             cols as u32,
             &index,
             3,
-            MatchOptions { repeat_radius: 1 },
-        );
+            MatchOptions::default(),
+        ));
+        assert!(plain.iter().max() > Some(&3) && plain.iter().filter(|&&n| n > 0).count() == 7);
+        for max in [3, 4] {
+            let limited = count(&match_cells(
+                &cells,
+                cols as u32,
+                &index,
+                3,
+                options(0, max, false),
+            ));
+            assert!(limited.iter().all(|&n| n <= max as usize), "{limited:?}");
+        }
+        let all = count(&match_cells(
+            &cells,
+            cols as u32,
+            &index,
+            3,
+            options(0, 0, true),
+        ));
+        assert!(all.iter().all(|&n| n >= 1), "{all:?}");
+        // All three at once.
+        let grid = match_cells(&cells, cols as u32, &index, 3, options(1, 4, true));
+        let both = count(&grid);
+        assert!(both.iter().all(|&n| (1..=4).contains(&n)), "{both:?}");
         assert_no_neighbour_repeats(&grid, cols, rows);
-        let plain = match_cells(&cells, cols as u32, &index, 3, MatchOptions::default());
-        assert!(plain.iter().all(|&t| t == 0));
+        // Fewer cells than tiles: each cell a different tile, the best-matching ones.
+        let few = count(&match_cells(
+            &cells[..10 * 3],
+            10,
+            &index,
+            3,
+            options(0, 0, true),
+        ));
+        assert_eq!(few.iter().filter(|&&n| n == 1).count(), 10);
     }
 }

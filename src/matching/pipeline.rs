@@ -22,12 +22,21 @@ pub fn make_mosaic(
         cols as u64 * rows as u64 <= 64 << 20,
         "{cols}×{rows} cells is more than tessera handles (64 M); choose a smaller --cells"
     );
+    let (active, signatures, _) = active_signatures(library);
+    let covered = active.len() as u64 * opts.max_uses as u64;
+    let needed = (cols as u64 * rows as u64).div_ceil(active.len().max(1) as u64);
+    anyhow::ensure!(
+        opts.max_uses == 0 || covered >= cols as u64 * rows as u64,
+        "--max-uses {} with {} tiles covers {covered} cells and the grid has {}: use --max-uses {needed} or more, or fewer cells",
+        opts.max_uses,
+        active.len(),
+        cols as u64 * rows as u64,
+    );
     let grid_k = library.params().grid;
     let dims = crate::library::signature::signature_len(grid_k);
     let t = std::time::Instant::now();
     let cells = target_cells(&img, cols, rows, grid_k);
     let t_sig = t.elapsed();
-    let (active, signatures, _) = active_signatures(library);
     let index = KdIndex::build(&signatures, dims);
     let grid: Vec<u32> = match_cells(&cells.signatures, cols, &index, dims, opts)
         .into_iter()
@@ -48,7 +57,8 @@ pub fn make_mosaic(
         target.display().to_string(),
         opts.repeat_radius,
     )
-    .with_colours(cells.colours))
+    .with_colours(cells.colours)
+    .with_use_limits(opts.max_uses, opts.use_all))
 }
 
 /// The tiles matching may choose (retired tiles, their pictures removed or changed, never

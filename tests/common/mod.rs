@@ -107,6 +107,21 @@ pub struct Fixture {
     pub mosaic: PathBuf,
 }
 
+impl Fixture {
+    /// `tessera match` of the fixture's target against its library into `out`, with
+    /// `--cells cells` and `extra` arguments after.
+    pub fn match_args(&self, cells: &str, out: &Path, extra: &[&str]) -> Vec<String> {
+        let target = self.dir.path().join("target.png");
+        let mut args: Vec<String> = ["match", "--library"].map(String::from).to_vec();
+        args.push(self.library.display().to_string());
+        args.extend(["--target".into(), target.display().to_string()]);
+        args.extend(["--cells".into(), cells.into(), "-o".into()]);
+        args.push(out.display().to_string());
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    }
+}
+
 /// `count` generated tile pictures (varied sizes and aspects), baked at `max_tile`, and a
 /// mosaic of `cells` matched from another generated picture.
 pub fn fixture(count: u32, max_tile: u32, cells: (u32, u32)) -> Fixture {
@@ -140,7 +155,10 @@ pub fn fixture(count: u32, max_tile: u32, cells: (u32, u32)) -> Fixture {
             cols: cells.0,
             rows: cells.1,
         },
-        MatchOptions { repeat_radius: 1 },
+        MatchOptions {
+            repeat_radius: 1,
+            ..Default::default()
+        },
         &mosaic,
     )
     .unwrap()
