@@ -39,7 +39,7 @@ fn main() {
     );
     println!("| grid | signatures of the target | index build | match (k-d tree) | brute force, extrapolated |");
     println!("|---|---:|---:|---:|---:|");
-    for grid in [1u32, 2] {
+    for grid in [1u32, 2, 3] {
         let dims = signature_len(grid) as usize;
         let sigs: Vec<f32> = (0..tiles)
             .flat_map(|i| tile_signature(&tessera::library::procedural::synth_tile(i, 16), grid))

@@ -7,6 +7,10 @@ use std::path::{Path, PathBuf};
 use tessera::library::{self, BakeOptions, StoreParams};
 use tessera::video::shots::ShotOptions;
 
+/// The signature grid of a new library: 3×3 sub-cells match the layout of colour within a
+/// cell (edges, horizons), which a single mean cannot.
+const DEFAULT_GRID: u32 = 3;
+
 #[derive(Args)]
 pub struct BakeArgs {
     /// Folder of pictures (searched recursively; hidden files are left out).
@@ -22,7 +26,7 @@ pub struct BakeArgs {
     #[arg(long)]
     max_tile: Option<u32>,
     /// Signature grid: each tile's colour is described by grid×grid CIELAB sub-cells
-    /// [default: the library's, else 1].
+    /// [default: the library's, else 3].
     #[arg(long)]
     grid: Option<u32>,
     /// Largest page side kept raw for every frame of a clip (a power of two); larger levels
@@ -110,7 +114,7 @@ pub fn run(a: BakeArgs) -> anyhow::Result<()> {
     let defaults = StoreParams::new(max_tile, 1);
     let params = StoreParams {
         max_tile,
-        grid: a.grid.or(existing.map(|p| p.grid)).unwrap_or(1),
+        grid: a.grid.or(existing.map(|p| p.grid)).unwrap_or(DEFAULT_GRID),
         raw_max: a
             .raw_max
             .or(existing.map(|p| p.raw_max))

@@ -114,7 +114,31 @@ impl KdIndex {
     /// The nearest point to `query` (squared Euclidean distance), skipping ids in
     /// `excluded`; `None` only when every point is excluded.
     pub fn nearest(&self, query: &[f32], excluded: &[u32]) -> Option<(u32, f32)> {
+        self.nearest_from(query, excluded, None)
+    }
+
+    /// `nearest`, starting from a guess: a point likely to be close (the previous cell's
+    /// tile, as neighbouring cells look alike) bounds the search from the start, so far
+    /// fewer nodes are entered. The answer is the same as without it.
+    pub fn nearest_from(
+        &self,
+        query: &[f32],
+        excluded: &[u32],
+        guess: Option<u32>,
+    ) -> Option<(u32, f32)> {
         debug_assert_eq!(query.len(), self.dims);
+        let mut best = (u32::MAX, f32::INFINITY);
+        if let Some(id) = guess {
+            let pos = self.place[id as usize].0 as usize;
+            if !self.removed[pos] && !excluded.contains(&id) {
+                let d = self
+                    .point(id)
+                    .iter()
+                    .zip(query)
+                    .map(|(a, b)| (a - b) * (a - b));
+                best = (id, d.sum());
+            }
+        }
         // Per-dimension offsets on the stack for signatures up to 4×4 (no allocation per
         // query), on the heap beyond.
         let mut on_stack = [0f32; 48];
@@ -129,12 +153,74 @@ impl KdIndex {
             index: self,
             query,
             excluded,
-            best: (u32::MAX, f32::INFINITY),
+            best,
             offsets,
         };
         search.visit(0, 0.0);
         let best = search.best;
         (best.0 != u32::MAX).then_some(best)
+    }
+}
+
+impl KdIndex {
+    /// The `k` nearest points to `query` (fewer if there are fewer), nearest first, ties
+    /// by id. Removed points are skipped.
+    pub fn k_nearest(&self, query: &[f32], k: usize) -> Vec<(u32, f32)> {
+        let mut found: Vec<(u32, f32)> = Vec::with_capacity(k + 1);
+        let mut offsets = vec![0f32; self.dims];
+        self.k_visit(0, 0.0, query, k, &mut found, &mut offsets);
+        found
+    }
+
+    fn k_visit(
+        &self,
+        node: u32,
+        bound: f32,
+        query: &[f32],
+        k: usize,
+        found: &mut Vec<(u32, f32)>,
+        offsets: &mut [f32],
+    ) {
+        let worst = if found.len() == k {
+            found[k - 1].1
+        } else {
+            f32::INFINITY
+        };
+        if k == 0 || bound > worst || self.live[node as usize] == 0 {
+            return;
+        }
+        match self.nodes[node as usize] {
+            Node::Leaf { start, end } => {
+                for i in start as usize..end as usize {
+                    if self.removed[i] {
+                        continue;
+                    }
+                    let p = &self.points[i * self.dims..(i + 1) * self.dims];
+                    let d: f32 = p.iter().zip(query).map(|(a, b)| (a - b) * (a - b)).sum();
+                    let id = self.ids[i];
+                    let before = |e: &(u32, f32)| e.1 < d || (e.1 == d && e.0 < id);
+                    let at = found.partition_point(before);
+                    if at < k {
+                        found.insert(at, (id, d));
+                        found.truncate(k);
+                    }
+                }
+            }
+            Node::Split { dim, value, right } => {
+                let diff = query[dim as usize] - value;
+                let (near, far) = if diff < 0.0 {
+                    (node + 1, right)
+                } else {
+                    (right, node + 1)
+                };
+                self.k_visit(near, bound, query, k, found, offsets);
+                let old = offsets[dim as usize];
+                offsets[dim as usize] = diff;
+                let far_bound = bound - old * old + diff * diff;
+                self.k_visit(far, far_bound, query, k, found, offsets);
+                offsets[dim as usize] = old;
+            }
+        }
     }
 }
 
@@ -288,6 +374,29 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn k_nearest_lists_what_a_sort_lists() {
+        let mut seed = 5;
+        let points: Vec<f32> = (0..3000).map(|_| lcg(&mut seed) * 50.0).collect();
+        let index = KdIndex::build(&points, 3);
+        for _ in 0..50 {
+            let q: Vec<f32> = (0..3).map(|_| lcg(&mut seed) * 60.0 - 5.0).collect();
+            let mut all: Vec<(u32, f32)> = points
+                .chunks_exact(3)
+                .enumerate()
+                .map(|(i, p)| {
+                    (
+                        i as u32,
+                        p.iter().zip(&q).map(|(a, b)| (a - b) * (a - b)).sum(),
+                    )
+                })
+                .collect();
+            all.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+            assert_eq!(index.k_nearest(&q, 20), all[..20].to_vec());
+        }
+        assert_eq!(index.k_nearest(&[0.0; 3], 5000).len(), 1000);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 pub mod fidelity;
 pub mod index;
 pub mod pipeline;
+pub mod shortlist;
 pub mod table;
 
 use crate::color::linear_rgb_to_lab;
@@ -165,14 +166,22 @@ pub fn match_cells(
     if opts.use_all {
         place_every_tile(cells, dims, index, &mut grid, &mut uses);
     }
+    if !opts.constrained() && dims > 3 && !opts.use_all {
+        // Sub-cell signatures: through the mean-colour shortlist (same answer, faster).
+        let (grid, stats) = shortlist::match_exact(cells, dims, index);
+        tracing::debug!("shortlist match: {stats:?}");
+        return grid;
+    }
     if !opts.constrained() || index.len() == 1 {
         grid.par_chunks_mut(cols)
             .zip(cells.par_chunks(cols * dims))
             .for_each(|(out, row)| {
+                let mut guess = None;
                 for (o, q) in out.iter_mut().zip(row.chunks_exact(dims)) {
                     if *o == UNSET {
-                        *o = index.nearest(q, &[]).map(|(id, _)| id).unwrap_or(0);
+                        *o = index.nearest_from(q, &[], guess).map_or(0, |(id, _)| id);
                     }
+                    guess = Some(*o);
                 }
             });
         return grid;
