@@ -246,13 +246,7 @@ fn jacobi_eigen(mut a: Vec<f64>, n: usize) -> (Vec<f64>, Vec<f64>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn lcg(seed: &mut u64) -> f32 {
-        *seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((*seed >> 40) as f32) / (1u64 << 24) as f32
-    }
+    use crate::matching::index::tests::lcg;
 
     #[test]
     fn bins_round_trip_their_centres() {
