@@ -20,7 +20,8 @@
 //!
 //! * [`library`]: baking pictures into mip pyramids and signatures; the store format.
 //! * [`matching`], [`mosaic`]: match grids and the mosaic file.
-//! * [`view`], [`paths`]: camera, level choice, culling (pure math); scripted camera paths.
+//! * [`view`], [`paths`]: camera, level choice, culling (pure math); scripted camera paths;
+//!   [`navigate`]: the viewer's camera in motion (eased zoom, momentum, flights).
 //! * [`atlas`], [`residency`]: atlas layout, budget plan, page table, LRU (pure logic).
 //! * [`streaming`]: the per-frame planner, loader threads, RAM cache.
 //! * [`gpu`]: wgpu device, atlas textures, the WGSL pipeline; [`cpu_render`]: its CPU twin.
@@ -39,6 +40,7 @@ pub mod library;
 pub mod matching;
 pub mod mosaic;
 pub mod motion;
+pub mod navigate;
 pub mod overview;
 pub mod paths;
 pub mod playback;

@@ -1,9 +1,13 @@
 //! `tessera view`: the interactive viewer, a winit window drawing the mosaic through the
 //! embeddable GPU renderer (the same pipeline and streaming manager as headless rendering).
 //!
-//! Mouse: wheel zooms at the cursor, left-drag pans. Keys: +/- zoom, arrows pan, Home or 0
-//! fits the whole mosaic, L toggles the level overlay, Space pauses clips (and a video
-//! mosaic), Esc or Q quits. A video mosaic plays its target: ←/→ seek 5 s (Shift+←/→ pan).
+//! Mouse: wheel zooms at the cursor, left-drag pans (and glides on when flung), a
+//! double-click flies into a cell. Keys: +/- zoom, arrows pan, Home or 0 flies back to the
+//! whole mosaic, F fullscreen, S screenshot, V prints the view as a render command, T tint,
+//! L level overlay, Space pauses clips (and a video mosaic), ? lists the keys, Esc or Q
+//! quits. A video mosaic plays its target: ←/→ seek 5 s (Shift+←/→ pan). Motion is eased
+//! (`tessera::navigate`), and the window redraws only while something moves, streams or
+//! plays.
 //! The title bar shows the zoom, the level drawn, the draw time, the pages still streaming,
 //! while clips play how many of the tiles on screen show a late frame, and for a video
 //! mosaic the time and the target frames that came late.
@@ -16,6 +20,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tessera::gpu::{GpuContext, OffscreenTarget};
 use tessera::motion::{LivePlayer, VideoMosaic};
+use tessera::navigate::{cell_filling, Navigator};
 use tessera::playback::WallClock;
 use tessera::{Camera, MosaicRenderer, RenderOptions, Scene, Viewport};
 use winit::application::ApplicationHandler;
@@ -60,9 +65,13 @@ pub fn command(a: ViewCmdArgs) -> anyhow::Result<()> {
         scene: Some(scene),
         args: a,
         gpu: None,
-        camera: None,
+        nav: None,
         cursor: DVec2::ZERO,
         dragging: false,
+        last_frame: None,
+        last_move: std::time::Instant::now(),
+        last_click: None,
+        shot: None,
         frames: 0,
         clock: WallClock::start(std::time::Instant::now()),
         error: None,
@@ -102,9 +111,18 @@ struct App {
     scene: Option<Scene>,
     args: ViewCmdArgs,
     gpu: Option<Gpu>,
-    camera: Option<Camera>,
+    /// The camera, and how it is moving.
+    nav: Option<Navigator>,
     cursor: DVec2,
     dragging: bool,
+    /// When the last frame was drawn: animations advance by the time between frames.
+    last_frame: Option<std::time::Instant>,
+    /// When the pointer last moved (a drag's speed, and whether it was held still).
+    last_move: std::time::Instant,
+    /// The last left press, for double-clicks.
+    last_click: Option<(std::time::Instant, DVec2)>,
+    /// `S` asked for a screenshot of the next frame, to this file.
+    shot: Option<PathBuf>,
     frames: u64,
     /// Playback time of the clips and the video target (Space pauses it).
     clock: WallClock,
@@ -193,13 +211,13 @@ impl App {
         }
 
         let fitted = renderer.scene().fit(config.width, config.height);
-        self.camera = Some(if self.args.view.is_given() {
+        self.nav = Some(Navigator::new(if self.args.view.is_given() {
             self.args
                 .view
                 .camera(renderer.scene(), (config.width, config.height))
         } else {
             fitted
-        });
+        }));
         Ok(Gpu {
             window,
             surface,
@@ -211,11 +229,19 @@ impl App {
     }
 
     fn redraw(&mut self, event_loop: &ActiveEventLoop) -> anyhow::Result<()> {
-        let (Some(gpu), Some(camera)) = (self.gpu.as_mut(), self.camera) else {
+        let (Some(gpu), Some(nav)) = (self.gpu.as_mut(), self.nav.as_mut()) else {
             return Ok(());
         };
         let started = std::time::Instant::now();
         let (w, h) = (gpu.config.width, gpu.config.height);
+        // Motion advances by the time since the last frame; after an idle spell, by one
+        // frame's worth, so an animation starts from where it was asked.
+        let dt = self
+            .last_frame
+            .map_or(0.0, |t| (started - t).as_secs_f64().min(1.0 / 30.0));
+        self.last_frame = Some(started);
+        let animating = nav.step(dt, w, h);
+        let camera = nav.camera;
         // The first frame is drawn at 0 s; the clock runs from when it is up (below).
         let now = if self.frames == 0 {
             0.0
@@ -246,10 +272,11 @@ impl App {
         gpu.renderer.encode(&mut encoder, &target, &camera, w, h);
         self.frames += 1;
         let last = self.args.exit_after.is_some_and(|n| self.frames >= n);
+        let asked = self.shot.take();
         let capture = if last {
             self.args.screenshot.as_ref()
         } else {
-            None
+            asked.as_ref()
         };
         let readback = capture.map(|_| {
             if gpu.config.usage.contains(wgpu::TextureUsages::COPY_SRC) {
@@ -284,6 +311,9 @@ impl App {
             }
             let img = image::RgbaImage::from_raw(w, h, rgba).expect("frame size");
             super::render::save_picture(path, image::ImageFormat::Png, img)?;
+            if asked.is_some() {
+                println!("screenshot {}", path.display());
+            }
         }
         gpu.window.pre_present_notify();
         gpu.ctx.queue.present(frame);
@@ -318,6 +348,7 @@ impl App {
         if last {
             event_loop.exit();
         } else if playing
+            || animating
             || stats.missing > 0
             || stats.in_flight > 0
             || self.args.exit_after.is_some()
@@ -361,6 +392,37 @@ fn title(
         _ => {}
     }
     t
+}
+
+/// What `?` prints.
+const KEYS: &str = "\
+tessera viewer
+  wheel          zoom about the pointer        drag        pan (it glides on when flung)
+  double-click   fly into that cell            + / -       zoom about the centre
+  arrows         pan (←/→ seek a video mosaic; Shift+arrows pan there)
+  0 / Home       fly back to the whole mosaic  Space       pause / play clips and video
+  F              fullscreen                    S           save a screenshot (PNG, here)
+  V              print this view as a `tessera render` command
+  T              tint: off, ½, full            L           level overlay
+  ?              these keys                    Esc / Q     quit";
+
+/// A new file name for a screenshot in the working folder.
+fn screenshot_name() -> PathBuf {
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    PathBuf::from(format!("tessera-{stamp}.png"))
+}
+
+/// The `tessera render` command that draws `camera` as the window shows it.
+fn view_command(mosaic: &std::path::Path, camera: &Camera, (w, h): (u32, u32)) -> String {
+    format!(
+        "tessera render {} -o view.png --size {w}x{h} --center {:.4},{:.4} --cell-px {:.4}",
+        mosaic.display(),
+        camera.center.x,
+        camera.center.y,
+        camera.cell_px
+    )
 }
 
 /// The `T` key's steps: off, half, full, off …
@@ -417,7 +479,7 @@ impl ApplicationHandler for App {
 
     fn window_event(&mut self, event_loop: &ActiveEventLoop, _id: WindowId, event: WindowEvent) {
         let (w, h) = self.screen();
-        let Some(camera) = self.camera.as_mut() else {
+        let Some(nav) = self.nav.as_mut() else {
             if matches!(event, WindowEvent::CloseRequested) {
                 event_loop.exit();
             }
@@ -452,10 +514,13 @@ impl ApplicationHandler for App {
             }
             WindowEvent::CursorMoved { position, .. } => {
                 let p = DVec2::new(position.x, position.y);
+                let now = std::time::Instant::now();
                 if self.dragging {
-                    camera.pan_pixels(p - self.cursor);
+                    let dt = (now - self.last_move).as_secs_f64();
+                    nav.drag(p - self.cursor, dt);
                     self.changed();
                 }
+                self.last_move = now;
                 self.cursor = p;
             }
             WindowEvent::ModifiersChanged(mods) => self.shift = mods.state().shift_key(),
@@ -463,13 +528,33 @@ impl ApplicationHandler for App {
                 state,
                 button: MouseButton::Left,
                 ..
-            } => self.dragging = state == ElementState::Pressed,
+            } => {
+                let now = std::time::Instant::now();
+                self.dragging = state == ElementState::Pressed;
+                if self.dragging {
+                    nav.grab();
+                    // A second press within 0.4 s and a few pixels: fly into that cell.
+                    let double = self.last_click.is_some_and(|(t, p)| {
+                        now - t < std::time::Duration::from_millis(400)
+                            && (p - self.cursor).length() < 6.0
+                    });
+                    if double {
+                        nav.fly_to(cell_filling(&nav.camera, self.cursor, w, h));
+                        self.last_click = None;
+                    } else {
+                        self.last_click = Some((now, self.cursor));
+                    }
+                } else {
+                    nav.release((now - self.last_move).as_secs_f64());
+                }
+                self.changed();
+            }
             WindowEvent::MouseWheel { delta, .. } => {
                 let steps = match delta {
                     MouseScrollDelta::LineDelta(_, y) => y as f64,
                     MouseScrollDelta::PixelDelta(p) => p.y / 60.0,
                 };
-                camera.zoom_at(1.15f64.powf(steps), self.cursor, w, h);
+                nav.zoom_at(1.15f64.powf(steps), self.cursor);
                 self.changed();
             }
             WindowEvent::KeyboardInput { event, .. } if event.state == ElementState::Pressed => {
@@ -488,7 +573,7 @@ impl ApplicationHandler for App {
                         }
                     }
                 }
-                let Some(camera) = self.camera.as_mut() else {
+                let Some(nav) = self.nav.as_mut() else {
                     return;
                 };
                 let center = DVec2::new(w as f64, h as f64) * 0.5;
@@ -497,15 +582,32 @@ impl ApplicationHandler for App {
                     Key::Named(NamedKey::Escape) | Key::Character("q") => event_loop.exit(),
                     Key::Named(NamedKey::Home) | Key::Character("0") => {
                         if let Some(gpu) = &self.gpu {
-                            *camera = gpu.renderer.scene().fit(w, h);
+                            nav.fly_to(gpu.renderer.scene().fit(w, h));
                         }
                     }
-                    Key::Character("+") | Key::Character("=") => camera.zoom_at(2.0, center, w, h),
-                    Key::Character("-") => camera.zoom_at(0.5, center, w, h),
-                    Key::Named(NamedKey::ArrowLeft) => camera.pan_pixels(DVec2::new(step, 0.0)),
-                    Key::Named(NamedKey::ArrowRight) => camera.pan_pixels(DVec2::new(-step, 0.0)),
-                    Key::Named(NamedKey::ArrowUp) => camera.pan_pixels(DVec2::new(0.0, step)),
-                    Key::Named(NamedKey::ArrowDown) => camera.pan_pixels(DVec2::new(0.0, -step)),
+                    Key::Character("+") | Key::Character("=") => nav.zoom_at(2.0, center),
+                    Key::Character("-") => nav.zoom_at(0.5, center),
+                    Key::Named(NamedKey::ArrowLeft) => nav.pan(DVec2::new(step, 0.0)),
+                    Key::Named(NamedKey::ArrowRight) => nav.pan(DVec2::new(-step, 0.0)),
+                    Key::Named(NamedKey::ArrowUp) => nav.pan(DVec2::new(0.0, step)),
+                    Key::Named(NamedKey::ArrowDown) => nav.pan(DVec2::new(0.0, -step)),
+                    Key::Character("f") => {
+                        if let Some(gpu) = &self.gpu {
+                            let full = gpu.window.fullscreen().is_none();
+                            gpu.window.set_fullscreen(
+                                full.then_some(winit::window::Fullscreen::Borderless(None)),
+                            );
+                        }
+                    }
+                    Key::Character("s") => self.shot = Some(screenshot_name()),
+                    Key::Character("v") => {
+                        println!("{}", view_command(&self.args.mosaic, &nav.camera, (w, h)));
+                        return;
+                    }
+                    Key::Character("?") => {
+                        println!("{KEYS}");
+                        return;
+                    }
                     Key::Named(NamedKey::Space) => self.clock.toggle(std::time::Instant::now()),
                     Key::Character("l") => {
                         if let Some(gpu) = self.gpu.as_mut() {
@@ -545,6 +647,19 @@ mod tests {
         assert!(title(1.0, 0, 1.0, 0, Some((3, false))).ends_with(", 3 clips late"));
         assert!(title(1.0, 0, 1.0, 0, Some((0, false))).ends_with(" ms"));
         assert!(title(1.0, 0, 1.0, 0, Some((3, true))).ends_with(", paused"));
+    }
+
+    #[test]
+    fn the_view_command_reproduces_the_view() {
+        let camera = Camera {
+            center: DVec2::new(96.5, 54.25),
+            cell_px: 12.0,
+        };
+        let line = view_command(std::path::Path::new("x.mosaic"), &camera, (800, 600));
+        assert_eq!(
+            line,
+            "tessera render x.mosaic -o view.png --size 800x600 --center 96.5000,54.2500 --cell-px 12.0000"
+        );
     }
 
     #[test]
