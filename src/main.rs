@@ -42,6 +42,8 @@ enum Command {
     Demo(cli::demo::DemoArgs),
     /// Export a mosaic as a Deep Zoom Image (DZI pyramid + an OpenSeadragon page).
     Export(cli::export::ExportArgs),
+    /// Score a picture of a whole mosaic against its target: ΔE at the grid, SSIM at 3×.
+    Fidelity(cli::fidelity::FidelityArgs),
 }
 
 fn main() {
@@ -84,6 +86,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Render(a) => cli::render::run(a),
         Command::Demo(a) => cli::demo::command(a),
         Command::Export(a) => cli::export::command(a),
+        Command::Fidelity(a) => cli::fidelity::command(a),
         Command::Synth(a) => cli::synth::command(a),
         Command::View(a) => cli::view::command(a),
         Command::Bench(a) => cli::bench::command(a),

@@ -53,6 +53,58 @@ fn bake_match_info_render_end_to_end() {
         out.contains("distinct") && out.contains("most used") && out.contains("level  5"),
         "{out}"
     );
+    // The default signature is 3×3, and info scores the mosaic against its target.
+    assert!(out.contains("signature 3×3"), "{out}");
+    let score = |line: &str| -> (f64, f64) {
+        let after = |key: &str| -> f64 {
+            let rest =
+                &line[line.find(key).unwrap_or_else(|| panic!("{key}: {line}")) + key.len()..];
+            rest.split_whitespace().next().unwrap().parse().unwrap()
+        };
+        (after("ΔE "), after("SSIM "))
+    };
+    let info_line = out
+        .lines()
+        .find(|l| l.contains("fidelity"))
+        .expect("a fidelity line");
+    let (de, ssim) = score(info_line);
+    assert!(de < 30.0 && (0.0..=1.0).contains(&ssim), "{info_line}");
+    // `tessera fidelity` scores any picture: the target itself is perfect, the mosaic less.
+    let whole = d.join("whole.png");
+    let (code, _, err) = tessera(&[
+        "render",
+        mosaic.to_str().unwrap(),
+        "-o",
+        whole.to_str().unwrap(),
+        "--size",
+        "160x120",
+        "--renderer",
+        "cpu",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let fidelity = |picture: &std::path::Path| {
+        let (code, out, err) = tessera(&[
+            "fidelity",
+            picture.to_str().unwrap(),
+            "--target",
+            target.to_str().unwrap(),
+            "--cells",
+            "20x15",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        score(&out)
+    };
+    let (de_self, ssim_self) = fidelity(&target);
+    assert!(de_self < 0.05 && ssim_self > 0.999, "{de_self} {ssim_self}");
+    let (de_mosaic, ssim_mosaic) = fidelity(&whole);
+    assert!(
+        (de_mosaic - de).abs() < 1.5,
+        "{de_mosaic} against info's {de}"
+    );
+    assert!(
+        ssim_mosaic < 0.99 && (ssim_mosaic - ssim).abs() < 0.1,
+        "{ssim_mosaic} {ssim}"
+    );
     let png = d.join("f.png");
     let (code, _, err) = tessera(&[
         "render",

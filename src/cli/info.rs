@@ -83,11 +83,17 @@ pub fn run(path: &Path) -> anyhow::Result<()> {
                     mosaic.grid.len()
                 );
             }
+            if let Some(f) = super::fidelity::measure_mosaic(path)? {
+                println!(
+                    "  fidelity     {} (rendered, against the target)",
+                    super::fidelity::describe(&f)
+                );
+            }
             if let Some(colours) = &mosaic.colours {
                 let level0 = lib.read_key_level(0)?;
                 let at = |tint| grid_delta_e(&mosaic.grid, &level0, colours, tint);
                 println!(
-                    "  fidelity     mean ΔE {:.1} from the target at the grid (--tint 0.5: {:.1}, --tint 1: {:.1})",
+                    "  tint         tiles' means {:.1} ΔE from their cells; --tint 0.5: {:.1}, --tint 1: {:.1}",
                     at(0.0),
                     at(0.5),
                     at(1.0)

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod demo;
 pub mod demo_video;
 pub mod export;
+pub mod fidelity;
 pub mod info;
 pub mod matching;
 pub mod render;

@@ -1,0 +1,85 @@
+//! `tessera fidelity`: how faithful a picture of a whole mosaic (tessera's, or another
+//! tool's) is to its target: ΔE at the grid and SSIM at 3× the grid. `tessera info` runs
+//! the same measures on a mosaic by rendering it.
+
+use clap::Args;
+use std::path::{Path, PathBuf};
+use tessera::library::bake::decode_image;
+use tessera::matching::fidelity::{picture_fidelity, Fidelity, SSIM_SAMPLES};
+use tessera::matching::CellSpec;
+use tessera::render::MAX_FRAME_SIDE;
+use tessera::{Backend, HeadlessRenderer, RenderOptions, Scene};
+
+#[derive(Args)]
+pub struct FidelityArgs {
+    /// A picture of the whole mosaic (any size of the grid's aspect).
+    picture: PathBuf,
+    /// The target it reproduces.
+    #[arg(long)]
+    target: PathBuf,
+    /// The mosaic's cell grid, e.g. 80x50.
+    #[arg(long)]
+    cells: CellSpec,
+}
+
+pub fn command(a: FidelityArgs) -> anyhow::Result<()> {
+    let (picture, target) = (open(&a.picture)?, open(&a.target)?);
+    let CellSpec::Exact { cols, rows } = a.cells else {
+        unreachable!("--cells parses as WIDTHxHEIGHT")
+    };
+    let f = picture_fidelity(&picture, &target, cols, rows);
+    println!(
+        "{} against {} at {cols}×{rows} cells: {}",
+        a.picture.display(),
+        a.target.display(),
+        describe(&f)
+    );
+    Ok(())
+}
+
+fn open(path: &Path) -> anyhow::Result<image::DynamicImage> {
+    decode_image(path)
+        .map_err(|e| anyhow::anyhow!("{}: cannot read the picture: {e}", path.display()))
+}
+
+/// "ΔE 14.5 at the grid, SSIM 0.431 at 3×".
+pub fn describe(f: &Fidelity) -> String {
+    format!(
+        "ΔE {:.1} at the grid, SSIM {:.3} at {SSIM_SAMPLES}×",
+        f.delta_e, f.ssim
+    )
+}
+
+/// The mosaic at `path` rendered whole (CPU reference, a few pixels a cell) and measured
+/// against its target; `None` when the target is a video, is gone, or the grid is too
+/// large to render in one frame.
+pub fn measure_mosaic(path: &Path) -> anyhow::Result<Option<Fidelity>> {
+    let scene = Scene::open(path)?;
+    // The target as written at matching time: from where `match` ran, or beside the mosaic.
+    let written = Path::new(&scene.mosaic.header.target);
+    let beside = path.parent().unwrap_or(Path::new(".")).join(written);
+    let Some(target) = [written, &beside].into_iter().find(|p| p.is_file()) else {
+        return Ok(None);
+    };
+    if scene.video().is_some() {
+        return Ok(None);
+    }
+    let (cols, rows) = (scene.cols(), scene.rows());
+    // Enough pixels a cell for the 3× samples to be means of several texels.
+    let px = (4096 / cols.max(rows)).clamp(SSIM_SAMPLES, 8);
+    let (w, h) = (cols * px, rows * px);
+    if w > MAX_FRAME_SIDE || h > MAX_FRAME_SIDE || w as u64 * h as u64 > 1 << 26 {
+        return Ok(None);
+    }
+    let target = open(target)?;
+    let opts = RenderOptions {
+        width: w,
+        height: h,
+        backend: Backend::Cpu,
+        ..Default::default()
+    };
+    let mut renderer = HeadlessRenderer::new(scene, &opts)?;
+    let (img, _) = renderer.render(&renderer.fit())?;
+    let picture = image::DynamicImage::ImageRgba8(img);
+    Ok(Some(picture_fidelity(&picture, &target, cols, rows)))
+}
