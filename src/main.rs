@@ -62,7 +62,7 @@ fn main() {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG").unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new(format!(
-            "{level},wgpu_core=warn,wgpu_hal=error,naga=warn,winit=error,sctk=error"
+            "{level},wgpu_core=warn,wgpu_hal=error,naga=warn,winit=error,sctk=error,egui_wgpu=error"
         ))
     });
     tracing_subscriber::fmt()

@@ -4,8 +4,9 @@
 //! Mouse: wheel zooms at the cursor, left-drag pans (and glides on when flung), a
 //! double-click flies into a cell. Keys: +/- zoom, arrows pan, Home or 0 flies back to the
 //! whole mosaic, F fullscreen, S screenshot, V prints the view as a render command, T tint,
-//! L level overlay, Space pauses clips (and a video mosaic), ? lists the keys, Esc or Q
-//! quits. A video mosaic plays its target: ←/→ seek 5 s (Shift+←/→ pan). Motion is eased
+//! L level overlay, H hides the overlay panel (`overlay.rs`: minimap, tile under the
+//! pointer, figures, toggles), Space pauses clips (and a video mosaic), ? lists the keys,
+//! Esc or Q quits. A video mosaic plays its target: ←/→ seek 5 s (Shift+←/→ pan). Motion is eased
 //! (`tessera::navigate`), and the window redraws only while something moves, streams or
 //! plays.
 //! The title bar shows the zoom, the level drawn, the draw time, the pages still streaming,
@@ -13,6 +14,7 @@
 //! mosaic the time and the target frames that came late.
 
 use super::args::{EngineArgs, PlaybackArgs, ViewArgs};
+use super::overlay::{Action, Overlay, Panel};
 use super::util::parse_size;
 use clap::Args;
 use glam::DVec2;
@@ -48,6 +50,9 @@ pub struct ViewCmdArgs {
     /// With --exit-after: save the last frame shown to this PNG.
     #[arg(long, requires = "exit_after")]
     screenshot: Option<PathBuf>,
+    /// Start with the overlay (minimap, tile under the pointer, figures) hidden; H shows it.
+    #[arg(long)]
+    no_overlay: bool,
 }
 
 /// The window size when none is asked for, unless the monitor is smaller.
@@ -72,6 +77,7 @@ pub fn command(a: ViewCmdArgs) -> anyhow::Result<()> {
         last_move: std::time::Instant::now(),
         last_click: None,
         shot: None,
+        figures: String::new(),
         frames: 0,
         clock: WallClock::start(std::time::Instant::now()),
         error: None,
@@ -104,6 +110,9 @@ struct Gpu {
     renderer: MosaicRenderer,
     /// The window size the atlas plan was made for.
     planned: (u32, u32),
+    overlay: Overlay,
+    /// Cells each tile fills (the overlay's "used N×"; a video mosaic's first frame).
+    uses: Vec<u32>,
 }
 
 struct App {
@@ -123,6 +132,8 @@ struct App {
     last_click: Option<(std::time::Instant, DVec2)>,
     /// `S` asked for a screenshot of the next frame, to this file.
     shot: Option<PathBuf>,
+    /// The last frame's figures (the title's text), for the overlay.
+    figures: String,
     frames: u64,
     /// Playback time of the clips and the video target (Space pauses it).
     clock: WallClock,
@@ -200,6 +211,10 @@ impl App {
             .map(|m| (m.width.max(config.width), m.height.max(config.height)))
             .unwrap_or((config.width, config.height));
         let scene = self.scene.take().expect("the window opens once");
+        // The overlay's minimap and use counts, before the renderer takes the scene.
+        let minimap = scene.overview.clone();
+        let mut uses = vec![0u32; scene.library.tile_count() as usize];
+        scene.grid.iter().for_each(|&t| uses[t as usize] += 1);
         let opts: RenderOptions = self
             .args
             .engine
@@ -218,6 +233,9 @@ impl App {
         } else {
             fitted
         }));
+        let library = renderer.scene().library.clone();
+        let mut overlay = Overlay::new(&window, &ctx.device, format, &minimap, library);
+        overlay.visible = !self.args.no_overlay;
         Ok(Gpu {
             window,
             surface,
@@ -225,6 +243,8 @@ impl App {
             ctx,
             renderer,
             planned,
+            overlay,
+            uses,
         })
     }
 
@@ -298,6 +318,49 @@ impl App {
                 t
             }
         });
+        // The overlay goes over the mosaic after any screenshot copy (screenshots show the
+        // mosaic alone).
+        let hovered = {
+            let scene = gpu.renderer.scene();
+            let cell = camera.screen_to_cell(self.cursor, w, h).floor();
+            let (cols, rows) = (scene.cols() as f64, scene.rows() as f64);
+            (cell.x >= 0.0 && cell.y >= 0.0 && cell.x < cols && cell.y < rows).then(|| {
+                let tile = scene.grid[(cell.y * cols + cell.x) as usize];
+                let source = scene.library.manifest.tiles[tile as usize]
+                    .source
+                    .path
+                    .clone();
+                (
+                    source,
+                    tile,
+                    gpu.uses.get(tile as usize).copied().unwrap_or(0) as usize,
+                )
+            })
+        };
+        let has_colours = gpu.renderer.scene().colours.is_some();
+        let grid = (gpu.renderer.scene().cols(), gpu.renderer.scene().rows());
+        let style = &mut gpu.renderer.style;
+        let panel = Panel {
+            figures: &self.figures,
+            camera,
+            screen: (w, h),
+            grid,
+            hovered,
+            debug_lod: &mut style.debug_lod,
+            tint: has_colours.then_some(&mut style.tint),
+        };
+        let action = gpu.overlay.draw(
+            &gpu.window,
+            (&gpu.ctx.device, &gpu.ctx.queue),
+            &mut encoder,
+            &target,
+            panel,
+        );
+        if let Some(Action::CenterOn(cell)) = action {
+            nav.stop();
+            nav.camera.center = cell;
+            gpu.window.request_redraw();
+        }
         gpu.ctx.queue.submit([encoder.finish()]);
         // Hands finished upload buffers back to the staging belt without blocking.
         let _ = gpu.ctx.device.poll(wgpu::PollType::Poll);
@@ -344,6 +407,7 @@ impl App {
             video_playing = !ended && !self.clock.is_paused();
         }
         gpu.window.set_title(&text);
+        self.figures = text;
         let playing = (stats.tile_frames_shown > 0 || video_playing) && !self.clock.is_paused();
         if last {
             event_loop.exit();
@@ -404,6 +468,7 @@ tessera viewer
   F              fullscreen                    S           save a screenshot (PNG, here)
   V              print this view as a `tessera render` command
   T              tint: off, ½, full            L           level overlay
+  H              hide / show the overlay panel (minimap: click or drag to move there)
   ?              these keys                    Esc / Q     quit";
 
 /// A new file name for a screenshot in the working folder.
@@ -479,6 +544,27 @@ impl ApplicationHandler for App {
 
     fn window_event(&mut self, event_loop: &ActiveEventLoop, _id: WindowId, event: WindowEvent) {
         let (w, h) = self.screen();
+        // The overlay sees input first; what it takes (the pointer over its panel) the
+        // mosaic does not. A release always reaches the mosaic, so a drag cannot stick.
+        let input = matches!(
+            event,
+            WindowEvent::CursorMoved { .. }
+                | WindowEvent::MouseWheel { .. }
+                | WindowEvent::KeyboardInput { .. }
+                | WindowEvent::MouseInput {
+                    state: ElementState::Pressed,
+                    ..
+                }
+        );
+        if let Some(gpu) = self.gpu.as_mut() {
+            let taken = gpu.overlay.on_event(&gpu.window, &event);
+            if taken && input && !self.dragging {
+                if let WindowEvent::CursorMoved { position, .. } = event {
+                    self.cursor = DVec2::new(position.x, position.y);
+                }
+                return;
+            }
+        }
         let Some(nav) = self.nav.as_mut() else {
             if matches!(event, WindowEvent::CloseRequested) {
                 event_loop.exit();
@@ -603,6 +689,11 @@ impl ApplicationHandler for App {
                     Key::Character("v") => {
                         println!("{}", view_command(&self.args.mosaic, &nav.camera, (w, h)));
                         return;
+                    }
+                    Key::Character("h") => {
+                        if let Some(gpu) = self.gpu.as_mut() {
+                            gpu.overlay.visible = !gpu.overlay.visible;
+                        }
                     }
                     Key::Character("?") => {
                         println!("{KEYS}");
