@@ -12,7 +12,8 @@ tessera="${TESSERA:-$here/target/release/tessera}"
 [ -x "$tessera" ] || { echo "build tessera first: cargo build --release" >&2; exit 1; }
 . "$here/scripts/apt.sh"
 install_missing compare-metapixel metapixel mate-backgrounds
-target=/usr/share/backgrounds/mate/nature/LadyBird.jpg
+# Any 2560×1600 picture works as TARGET (80×50 cells of 32 px, whole tiles for metapixel).
+target="${TARGET:-/usr/share/backgrounds/mate/nature/LadyBird.jpg}"
 tiles="$HOME/.cache/tessera/demo/tiles"
 [ -d "$tiles" ] || "$tessera" demo -o "$(mktemp -d)/demo.png" >/dev/null
 work="$(mktemp -d)"
@@ -54,8 +55,10 @@ echo "| 80×50 cells, 1,349 tiles | ΔE at the grid (lower is better) | SSIM at 
 echo "|---|---:|---:|"
 score "metapixel, defaults" "$work/mp.png"
 score "metapixel \`--distance=3\`" "$work/mp-d3.png"
-tess "tessera, defaults (3×3 signatures)" 3
+tess "tessera, defaults (3×3 signatures, lightness 3×)" 3
+tess "tessera \`--lightness-weight 1\`" 3 -- --lightness-weight 1
 tess "tessera \`--grid 1\`" 1
 tess "tessera \`--repeat-radius 3\`" 3 -- --repeat-radius 3
+tess "tessera \`--repeat-radius 3 --lightness-weight 1\`" 3 -- --repeat-radius 3 --lightness-weight 1
 tess "tessera \`--max-uses 20\`" 3 -- --max-uses 20
 tess "tessera \`--repeat-radius 3 --tint 0.5\`" 3 --tint 0.5 -- --repeat-radius 3

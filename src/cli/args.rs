@@ -27,11 +27,22 @@ pub struct CellArgs {
     /// Every tile at least once (where the grid has a cell for each); still targets.
     #[arg(long)]
     pub use_all: bool,
+    /// How much more lightness counts than colour when matching, 0.1 to 10 [default: 3
+    /// with sub-cell signatures (shapes read from lightness), 1 with --grid 1].
+    #[arg(long, value_parser = parse_lightness)]
+    pub lightness_weight: Option<f32>,
     /// Video targets: a cell keeps its tile from the previous frame unless the new best is
     /// more than this many ΔE (CIELAB distance) closer, so still shots do not shimmer
     /// (0: every frame matched afresh).
     #[arg(long, default_value_t = tessera::motion::DEFAULT_STICKINESS, value_parser = parse_stickiness)]
     pub stickiness: f32,
+}
+
+fn parse_lightness(s: &str) -> Result<f32, String> {
+    s.parse::<f32>()
+        .ok()
+        .filter(|v| (0.1..=10.0).contains(v))
+        .ok_or_else(|| format!("`{s}`: expected a weight from 0.1 to 10"))
 }
 
 fn parse_stickiness(s: &str) -> Result<f32, String> {
@@ -48,6 +59,7 @@ impl CellArgs {
             repeat_radius: self.repeat_radius,
             max_uses: self.max_uses,
             use_all: self.use_all,
+            lightness_weight: self.lightness_weight,
         }
     }
 

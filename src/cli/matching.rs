@@ -49,8 +49,8 @@ pub fn write_mosaic(
         make_mosaic(&library, target, cells.spec(), cells.match_options(), out)?
     } else {
         anyhow::ensure!(
-            cells.max_uses == 0 && !cells.use_all,
-            "--max-uses and --use-all are for still targets: a video's frames are matched as it plays"
+            cells.max_uses == 0 && !cells.use_all && cells.lightness_weight.is_none(),
+            "--max-uses, --use-all and --lightness-weight are for still targets: a video's frames are matched as it plays, by mean colour"
         );
         anyhow::ensure!(
             target.is_file(),

@@ -132,6 +132,34 @@ pub struct MatchOptions {
     pub max_uses: u32,
     /// Every tile at least once, where the grid has a cell for each.
     pub use_all: bool,
+    /// How much more a difference in lightness counts than one in colour (CIELAB's L*
+    /// scaled by it before matching); `None`: `DEFAULT_LIGHTNESS_WEIGHT` for sub-cell
+    /// signatures, 1 for 1×1 ones.
+    pub lightness_weight: Option<f32>,
+}
+
+/// The lightness weight of sub-cell signatures when none is asked for. Shapes inside a cell
+/// are read from lightness; measured on the ladybird beside metapixel (README, "Matching
+/// quality"), weighting it 3× raises the structure measure (SSIM at 3×) from 0.685 to 0.804
+/// for 1.1 ΔE of colour, and with a repeat limit it is what keeps the structure.
+pub const DEFAULT_LIGHTNESS_WEIGHT: f32 = 3.0;
+
+impl MatchOptions {
+    /// The lightness weight for signatures of `grid × grid` sub-cells.
+    pub fn lightness_weight(&self, grid: u32) -> f32 {
+        self.lightness_weight.unwrap_or(if grid > 1 {
+            DEFAULT_LIGHTNESS_WEIGHT
+        } else {
+            1.0
+        })
+    }
+}
+
+/// Scales the L* of every Lab triple in `signatures` by `weight`.
+pub fn weight_lightness(signatures: &mut [f32], weight: f32) {
+    if weight != 1.0 {
+        signatures.iter_mut().step_by(3).for_each(|l| *l *= weight);
+    }
 }
 
 impl MatchOptions {
@@ -344,7 +372,23 @@ pub(crate) mod tests {
             repeat_radius,
             max_uses,
             use_all,
+            ..Default::default()
         }
+    }
+
+    #[test]
+    fn lightness_weighs_in_for_sub_cell_signatures_only() {
+        let mut sig = vec![50.0, 10.0, -10.0, 20.0, 0.0, 5.0];
+        weight_lightness(&mut sig, 3.0);
+        assert_eq!(sig, vec![150.0, 10.0, -10.0, 60.0, 0.0, 5.0]);
+        let auto = MatchOptions::default();
+        assert_eq!(auto.lightness_weight(1), 1.0);
+        assert_eq!(auto.lightness_weight(3), DEFAULT_LIGHTNESS_WEIGHT);
+        let asked = MatchOptions {
+            lightness_weight: Some(1.5),
+            ..Default::default()
+        };
+        assert_eq!(asked.lightness_weight(3), 1.5);
     }
 
     #[test]

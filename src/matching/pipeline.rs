@@ -37,6 +37,11 @@ pub fn make_mosaic(
     let t = std::time::Instant::now();
     let cells = target_cells(&img, cols, rows, grid_k);
     let t_sig = t.elapsed();
+    // Lightness weighted the same on both sides: distances in the space matching uses.
+    let weight = opts.lightness_weight(grid_k);
+    let (mut signatures, mut cells) = (signatures, cells);
+    super::weight_lightness(&mut signatures, weight);
+    super::weight_lightness(&mut cells.signatures, weight);
     let index = KdIndex::build(&signatures, dims);
     let grid: Vec<u32> = match_cells(&cells.signatures, cols, &index, dims, opts)
         .into_iter()

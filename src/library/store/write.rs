@@ -229,14 +229,24 @@ impl StoreWriter {
             .write(true)
             .open(&lock_path)
             .map_err(io_err(&lock_path))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(fs::TryLockError::WouldBlock) => {
-                return Err(StoreError::Locked {
-                    path: dir.to_path_buf(),
-                })
+        // A lock just released can stay held for a moment by a child process forked in
+        // between (it shares the descriptor until it execs): try again briefly before
+        // calling the library busy.
+        let mut tries = 0;
+        loop {
+            match lock.try_lock() {
+                Ok(()) => break,
+                Err(fs::TryLockError::WouldBlock) if tries < 25 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(fs::TryLockError::WouldBlock) => {
+                    return Err(StoreError::Locked {
+                        path: dir.to_path_buf(),
+                    })
+                }
+                Err(fs::TryLockError::Error(e)) => return Err(io_err(&lock_path)(e)),
             }
-            Err(fs::TryLockError::Error(e)) => return Err(io_err(&lock_path)(e)),
         }
         if rebuild {
             for entry in fs::read_dir(dir).map_err(io_err(dir))? {
