@@ -126,3 +126,39 @@ fn the_default_window_fits_the_monitor_and_closes_promptly() {
         "took {elapsed:?}"
     );
 }
+
+#[test]
+fn an_idle_window_draws_nothing() {
+    // With the overlay on: egui asks to repaint on every redraw, which once kept the window
+    // drawing 30+ frames a second with nothing moving.
+    assert!(
+        std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some(),
+        "the viewer test needs a display: run it under `xvfb-run -a` (scripts/test.sh does; Debian package xvfb)"
+    );
+    let fx = common::fixture(16, 32, (24, 16));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args([
+            "view",
+            fx.mosaic.to_str().unwrap(),
+            "--size",
+            "480x320",
+            "--quit-after",
+            "4",
+            "-v",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let frames: u64 = err
+        .split("event loop ended after ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no frame count logged: {err}"));
+    // The first frames stream the view in and lay the overlay out; then nothing moves.
+    assert!(
+        (1..40).contains(&frames),
+        "{frames} frames in 4 s of idling"
+    );
+}

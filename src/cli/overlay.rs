@@ -140,7 +140,8 @@ impl Overlay {
     /// Lets the overlay see a window event first; true when it took it (the pointer is
     /// over the panel), so the mosaic should not.
     pub fn on_event(&mut self, window: &Window, event: &winit::event::WindowEvent) -> bool {
-        if !self.visible {
+        // egui asks to repaint on every redraw; that would redraw forever.
+        if !self.visible || matches!(event, winit::event::WindowEvent::RedrawRequested) {
             return false;
         }
         let response = self.state.on_window_event(window, event);
@@ -189,6 +190,14 @@ impl Overlay {
         });
         self.state
             .handle_platform_output(window, output.platform_output);
+        // egui's own animations and its first layout passes ask for the next frame now.
+        if output
+            .viewport_output
+            .get(&egui::ViewportId::ROOT)
+            .is_some_and(|v| v.repaint_delay.is_zero())
+        {
+            window.request_redraw();
+        }
         let jobs = self.ctx.tessellate(output.shapes, output.pixels_per_point);
         let screen = egui_wgpu::ScreenDescriptor {
             size_in_pixels: [panel.screen.0, panel.screen.1],

@@ -47,6 +47,10 @@ pub struct ViewCmdArgs {
     /// Quit after this many frames (scripted captures, tests).
     #[arg(long)]
     exit_after: Option<u64>,
+    /// Quit after this many seconds, drawing only what input, motion, streaming and
+    /// playback ask for (scripted checks that an idle window draws nothing).
+    #[arg(long, value_name = "SECONDS", conflicts_with = "exit_after")]
+    quit_after: Option<f64>,
     /// With --exit-after: save the last frame shown to this PNG.
     #[arg(long, requires = "exit_after")]
     screenshot: Option<PathBuf>,
@@ -78,6 +82,7 @@ pub fn command(a: ViewCmdArgs) -> anyhow::Result<()> {
         last_click: None,
         shot: None,
         figures: String::new(),
+        clock_started: std::time::Instant::now(),
         frames: 0,
         clock: WallClock::start(std::time::Instant::now()),
         error: None,
@@ -85,7 +90,7 @@ pub fn command(a: ViewCmdArgs) -> anyhow::Result<()> {
         shift: false,
     };
     event_loop.run_app(&mut app)?;
-    tracing::debug!("event loop ended");
+    tracing::info!("event loop ended after {} frames", app.frames);
     if let Some(p) = &app.player {
         let s = p.stats();
         tracing::info!(
@@ -134,6 +139,8 @@ struct App {
     shot: Option<PathBuf>,
     /// The last frame's figures (the title's text), for the overlay.
     figures: String,
+    /// When the viewer started (`--quit-after` counts from it).
+    clock_started: std::time::Instant,
     frames: u64,
     /// Playback time of the clips and the video target (Space pauses it).
     clock: WallClock,
@@ -526,6 +533,18 @@ impl App {
 }
 
 impl ApplicationHandler for App {
+    fn about_to_wait(&mut self, event_loop: &ActiveEventLoop) {
+        let Some(seconds) = self.args.quit_after else {
+            return;
+        };
+        let deadline = self.clock_started + std::time::Duration::from_secs_f64(seconds.max(0.0));
+        if std::time::Instant::now() >= deadline {
+            event_loop.exit();
+        } else {
+            event_loop.set_control_flow(winit::event_loop::ControlFlow::WaitUntil(deadline));
+        }
+    }
+
     fn resumed(&mut self, event_loop: &ActiveEventLoop) {
         if self.gpu.is_some() {
             return;
