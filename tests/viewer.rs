@@ -27,10 +27,7 @@ fn the_window_shows_key_frames_of_clips_with_still() {
 /// Opens the viewer on `fx` at 20 px per cell with `args`, and compares its last frame
 /// with the CPU reference drawing `playback`.
 fn window_matches_the_cpu_reference(fx: &common::Fixture, args: &[&str], playback: Playback) {
-    assert!(
-        std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some(),
-        "the viewer test needs a display: run it under `xvfb-run -a` (scripts/test.sh does; Debian package xvfb)"
-    );
+    assert_display();
     let shot = fx.dir.path().join("window.png");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
         .args([
@@ -131,10 +128,7 @@ fn the_default_window_fits_the_monitor_and_closes_promptly() {
 fn an_idle_window_draws_nothing() {
     // With the overlay on: egui asks to repaint on every redraw, which once kept the window
     // drawing 30+ frames a second with nothing moving.
-    assert!(
-        std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some(),
-        "the viewer test needs a display: run it under `xvfb-run -a` (scripts/test.sh does; Debian package xvfb)"
-    );
+    assert_display();
     let fx = common::fixture(16, 32, (24, 16));
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
         .args([
@@ -160,5 +154,13 @@ fn an_idle_window_draws_nothing() {
     assert!(
         (1..40).contains(&frames),
         "{frames} frames in 4 s of idling"
+    );
+}
+
+/// Fails loudly without a display, naming what provides one.
+fn assert_display() {
+    assert!(
+        std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some(),
+        "the viewer test needs a display: run it under `xvfb-run -a` (scripts/test.sh does; Debian package xvfb)"
     );
 }
