@@ -5,8 +5,9 @@
 //! `Σ|aᵢ − bᵢ|² = k²·|ā − b̄|² + Σ|(aᵢ − ā) − (bᵢ − b̄)|²`, so `k²·|ā − b̄|²` is a lower bound:
 //! a tile whose mean is far from the cell's mean cannot be the nearest. Cells are put in
 //! bins of mean colour; each bin gets the `SHORTLIST` tiles whose means are nearest its
-//! centre, once; a cell takes the best of its bin's shortlist by the full signature, and
-//! that answer is proven exact when every tile left out is, by the bound, farther. Cells
+//! centre, once, nearest first; a cell scans its bin's list by the full signature and
+//! stops at the first tile the bound puts beyond the best found (every later tile, on the
+//! list or off it, is farther still): that answer is proven exact. Cells
 //! where it is not proven are searched in a k-d tree over the signatures turned to their
 //! principal axes. The answer is the exact nearest tile (to float rounding in the turned
 //! axes, which can only swap two tiles within ~1e-5 of each other); a 27-dimensional k-d
@@ -16,8 +17,9 @@ use super::KdIndex;
 use rayon::prelude::*;
 use std::collections::HashMap;
 
-/// Tiles kept per bin.
-const SHORTLIST: usize = 48;
+/// Tiles kept per bin: most cells stop after a few of them (the bound rules out the rest),
+/// so a long list costs little and leaves few cells unproven.
+const SHORTLIST: usize = 256;
 /// Bin side in CIELAB units.
 const BIN: f32 = 4.0;
 
@@ -51,7 +53,8 @@ pub fn match_exact(cells: &[f32], dims: usize, tree: &KdIndex) -> (Vec<u32>, Sho
     let mut unique = keys.clone();
     unique.par_sort_unstable();
     unique.dedup();
-    let lists: HashMap<u64, (Vec<u32>, f32)> = unique
+    // Each list holds (tile, distance of its mean from the bin centre), nearest first.
+    let lists: HashMap<u64, (Vec<(u32, f32)>, f32)> = unique
         .par_iter()
         .map(|&key| {
             let near = mean_tree.k_nearest(&bin_centre(key), SHORTLIST);
@@ -60,7 +63,8 @@ pub fn match_exact(cells: &[f32], dims: usize, tree: &KdIndex) -> (Vec<u32>, Sho
             } else {
                 f32::INFINITY // every tile is on the list
             };
-            (key, (near.into_iter().map(|(id, _)| id).collect(), reach))
+            let list = near.into_iter().map(|(id, d2)| (id, d2.sqrt())).collect();
+            (key, (list, reach))
         })
         .collect();
 
@@ -69,25 +73,35 @@ pub fn match_exact(cells: &[f32], dims: usize, tree: &KdIndex) -> (Vec<u32>, Sho
     grid.par_iter_mut().enumerate().for_each(|(cell, out)| {
         let q = &cells[cell * dims..(cell + 1) * dims];
         let (list, reach) = &lists[&keys[cell]];
-        let mut best = (u32::MAX, f32::INFINITY);
-        for &t in list {
-            let s = &signatures[t as usize * dims..(t as usize + 1) * dims];
-            let d: f32 = s.iter().zip(q).map(|(a, b)| (a - b) * (a - b)).sum();
-            if d < best.1 || (d == best.1 && t < best.0) {
-                best = (t, d);
-            }
-        }
-        // A tile off the list has its mean at least `reach` from the bin centre, so at
-        // least `reach - offset` from this cell's mean.
+        // A tile whose mean is `dc` from the bin centre is at least `dc - offset` from this
+        // cell's mean: its signature at least k²·(dc − offset)² away.
         let centre = bin_centre(keys[cell]);
         let m = &cell_means[cell * 3..cell * 3 + 3];
         let offset = (0..3)
             .map(|i| (m[i] - centre[i]).powi(2))
             .sum::<f32>()
             .sqrt();
-        let gap = (reach - offset).max(0.0);
         // A margin for rounding: the bound is exact in real numbers, not in floats.
-        if k2 * gap * gap > best.1 * (1.0 + 1e-5) + 1e-6 {
+        let beyond = |dc: f32, best: f32| {
+            let gap = (dc - offset).max(0.0);
+            k2 * gap * gap > best * (1.0 + 1e-5) + 1e-6
+        };
+        let mut best = (u32::MAX, f32::INFINITY);
+        let mut proven = false;
+        for &(t, dc) in list {
+            if beyond(dc, best.1) {
+                // This tile and every one after it, on the list or off it, is farther.
+                proven = true;
+                break;
+            }
+            let s = &signatures[t as usize * dims..(t as usize + 1) * dims];
+            let d: f32 = s.iter().zip(q).map(|(a, b)| (a - b) * (a - b)).sum();
+            if d < best.1 || (d == best.1 && t < best.0) {
+                best = (t, d);
+            }
+        }
+        // Off the list, means are at least `reach` from the bin centre.
+        if proven || beyond(*reach, best.1) {
             *out = best.0;
         } else {
             // Unproven: remember the best found as the search's first guess.
