@@ -216,13 +216,18 @@ pub fn match_cells(
     }
     // Tiles still allowed: those used up are removed as they are.
     let mut allowed = index.clone();
+    let mut used_up = vec![false; index.len()];
     if opts.max_uses > 0 {
         for (tile, &u) in uses.iter().enumerate() {
             if u >= opts.max_uses {
                 allowed.remove(tile as u32);
+                used_up[tile] = true;
             }
         }
     }
+    // Sub-cell signatures: most cells are settled from their bin's list (see
+    // `shortlist`), the rest by the k-d tree.
+    let shortlist = (dims > 3).then(|| shortlist::Shortlist::build(cells, dims, index));
     let mut excluded = Vec::new();
     for cell in shuffled(n) {
         if grid[cell] != UNSET {
@@ -230,17 +235,25 @@ pub fn match_cells(
         }
         placed_around(&grid, cols, cell, opts.repeat_radius, &mut excluded);
         let q = &cells[cell * dims..(cell + 1) * dims];
+        let listed = shortlist.as_ref().and_then(|s| {
+            let ((tile, _), proven) =
+                s.nearest(cell, |t| used_up[t as usize] || excluded.contains(&t));
+            proven.then_some(tile)
+        });
         // Where the radius excludes every tile left, it gives way; where every tile is used
         // up (the caller checks there are enough), the limit does.
-        let (tile, _) = allowed
-            .nearest(q, &excluded)
-            .or_else(|| allowed.nearest(q, &[]))
-            .or_else(|| index.nearest(q, &[]))
-            .unwrap_or((0, 0.0));
+        let tile = listed.unwrap_or_else(|| {
+            allowed
+                .nearest(q, &excluded)
+                .or_else(|| allowed.nearest(q, &[]))
+                .or_else(|| index.nearest(q, &[]))
+                .map_or(0, |(t, _)| t)
+        });
         grid[cell] = tile;
         uses[tile as usize] += 1;
         if opts.max_uses > 0 && uses[tile as usize] >= opts.max_uses {
             allowed.remove(tile);
+            used_up[tile as usize] = true;
         }
     }
     grid
@@ -374,6 +387,45 @@ pub(crate) mod tests {
             use_all,
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn constrained_sub_cell_matching_takes_the_nearest_allowed_tile_every_time() {
+        // 2×2 signatures go through the shortlist; the greedy must still take, cell by cell
+        // in its order, exactly the nearest tile neither placed nearby nor used up.
+        let mut seed = 21;
+        let dims = 12;
+        let lcg = crate::matching::index::tests::lcg;
+        // A mean colour each, and a little detail: the list proves most answers.
+        let mut make = |n: usize| -> Vec<f32> {
+            (0..n)
+                .flat_map(|_| {
+                    let base = [0, 1, 2].map(|_| lcg(&mut seed) * 80.0);
+                    (0..dims)
+                        .map(|d| base[d % 3] + lcg(&mut seed) * 4.0)
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        };
+        let sigs = make(300);
+        let (cols, rows) = (20usize, 15usize);
+        let cells = make(cols * rows);
+        let index = KdIndex::build(&sigs, dims);
+        let opts = options(1, 2, false);
+        let grid = match_cells(&cells, cols as u32, &index, dims, opts);
+        let mut want = vec![UNSET; cols * rows];
+        let mut uses = vec![0u32; 300];
+        let mut near = Vec::new();
+        for cell in shuffled(cols * rows) {
+            placed_around(&want, cols, cell, 1, &mut near);
+            let mut skip = near.clone();
+            skip.extend((0..300u32).filter(|&t| uses[t as usize] >= 2));
+            let q = &cells[cell * dims..(cell + 1) * dims];
+            let (t, _) = index::brute_force_nearest(&sigs, dims, q, &skip).unwrap();
+            want[cell] = t;
+            uses[t as usize] += 1;
+        }
+        assert_eq!(grid, want);
     }
 
     #[test]

@@ -31,52 +31,73 @@ pub struct ShortlistStats {
     pub fallbacks: usize,
 }
 
-/// The nearest tile (its id in `tree`, a k-d tree over the tiles' signatures of `dims`
-/// floats) for every cell, as `tree` would find it (see the module's note on rounding).
-pub fn match_exact(cells: &[f32], dims: usize, tree: &KdIndex) -> (Vec<u32>, ShortlistStats) {
-    let subcells = dims / 3;
-    let signatures: Vec<f32> = (0..tree.len() as u32)
-        .flat_map(|t| tree.point(t).iter().copied())
-        .collect();
-    let means_of = |sigs: &[f32]| -> Vec<f32> {
-        sigs.par_chunks_exact(dims)
-            .flat_map_iter(|s| mean_triple(s, subcells))
-            .collect()
-    };
-    let tile_means = means_of(&signatures);
-    let cell_means = means_of(cells);
-    let mean_tree = KdIndex::build(&tile_means, 3);
+/// The tiles' signatures, and per bin of mean colour the tiles whose means are nearest
+/// its centre: the cells of one target, ready to be matched one by one or all at once.
+pub struct Shortlist<'a> {
+    cells: &'a [f32],
+    dims: usize,
+    signatures: Vec<f32>,
+    cell_means: Vec<f32>,
+    keys: Vec<u64>,
+    /// Per bin: (tile, distance of its mean from the bin centre) nearest first, and the
+    /// distance beyond which tiles are off the list.
+    lists: HashMap<u64, (Vec<(u32, f32)>, f32)>,
+}
 
-    // The bins the cells fall in, and each bin's shortlist with the distance (from its
-    // centre) of the farthest tile on it.
-    let keys: Vec<u64> = cell_means.par_chunks_exact(3).map(bin_key).collect();
-    let mut unique = keys.clone();
-    unique.par_sort_unstable();
-    unique.dedup();
-    // Each list holds (tile, distance of its mean from the bin centre), nearest first.
-    let lists: HashMap<u64, (Vec<(u32, f32)>, f32)> = unique
-        .par_iter()
-        .map(|&key| {
-            let near = mean_tree.k_nearest(&bin_centre(key), SHORTLIST);
-            let reach = if near.len() < mean_tree.len() {
-                near.last().map_or(0.0, |&(_, d2)| d2.sqrt())
-            } else {
-                f32::INFINITY // every tile is on the list
-            };
-            let list = near.into_iter().map(|(id, d2)| (id, d2.sqrt())).collect();
-            (key, (list, reach))
-        })
-        .collect();
+impl<'a> Shortlist<'a> {
+    /// Bins `cells` (signatures of `dims` floats) and lists each bin's tiles from `tree`.
+    pub fn build(cells: &'a [f32], dims: usize, tree: &KdIndex) -> Shortlist<'a> {
+        let subcells = dims / 3;
+        let signatures: Vec<f32> = (0..tree.len() as u32)
+            .flat_map(|t| tree.point(t).iter().copied())
+            .collect();
+        let means_of = |sigs: &[f32]| -> Vec<f32> {
+            sigs.par_chunks_exact(dims)
+                .flat_map_iter(|s| mean_triple(s, subcells))
+                .collect()
+        };
+        let tile_means = means_of(&signatures);
+        let cell_means = means_of(cells);
+        let mean_tree = KdIndex::build(&tile_means, 3);
+        let keys: Vec<u64> = cell_means.par_chunks_exact(3).map(bin_key).collect();
+        let mut unique = keys.clone();
+        unique.par_sort_unstable();
+        unique.dedup();
+        let lists = unique
+            .par_iter()
+            .map(|&key| {
+                let near = mean_tree.k_nearest(&bin_centre(key), SHORTLIST);
+                let reach = if near.len() < mean_tree.len() {
+                    near.last().map_or(0.0, |&(_, d2)| d2.sqrt())
+                } else {
+                    f32::INFINITY // every tile is on the list
+                };
+                let list = near.into_iter().map(|(id, d2)| (id, d2.sqrt())).collect();
+                (key, (list, reach))
+            })
+            .collect();
+        Shortlist {
+            cells,
+            dims,
+            signatures,
+            cell_means,
+            keys,
+            lists,
+        }
+    }
 
-    let k2 = subcells as f32;
-    let mut grid = vec![UNPROVEN; keys.len()];
-    grid.par_iter_mut().enumerate().for_each(|(cell, out)| {
-        let q = &cells[cell * dims..(cell + 1) * dims];
-        let (list, reach) = &lists[&keys[cell]];
+    /// The nearest tile to `cell` among those `skip` does not rule out, with its squared
+    /// distance, and whether the list proves it (else it is only the best on the list,
+    /// or `u32::MAX` when the list had none allowed).
+    pub fn nearest(&self, cell: usize, skip: impl Fn(u32) -> bool) -> ((u32, f32), bool) {
+        let dims = self.dims;
+        let k2 = (dims / 3) as f32;
+        let q = &self.cells[cell * dims..(cell + 1) * dims];
+        let (list, reach) = &self.lists[&self.keys[cell]];
         // A tile whose mean is `dc` from the bin centre is at least `dc - offset` from this
         // cell's mean: its signature at least k²·(dc − offset)² away.
-        let centre = bin_centre(keys[cell]);
-        let m = &cell_means[cell * 3..cell * 3 + 3];
+        let centre = bin_centre(self.keys[cell]);
+        let m = &self.cell_means[cell * 3..cell * 3 + 3];
         let offset = (0..3)
             .map(|i| (m[i] - centre[i]).powi(2))
             .sum::<f32>()
@@ -87,26 +108,35 @@ pub fn match_exact(cells: &[f32], dims: usize, tree: &KdIndex) -> (Vec<u32>, Sho
             k2 * gap * gap > best * (1.0 + 1e-5) + 1e-6
         };
         let mut best = (u32::MAX, f32::INFINITY);
-        let mut proven = false;
         for &(t, dc) in list {
             if beyond(dc, best.1) {
                 // This tile and every one after it, on the list or off it, is farther.
-                proven = true;
-                break;
+                return (best, true);
             }
-            let s = &signatures[t as usize * dims..(t as usize + 1) * dims];
+            if skip(t) {
+                continue;
+            }
+            let s = &self.signatures[t as usize * dims..(t as usize + 1) * dims];
             let d: f32 = s.iter().zip(q).map(|(a, b)| (a - b) * (a - b)).sum();
             if d < best.1 || (d == best.1 && t < best.0) {
                 best = (t, d);
             }
         }
         // Off the list, means are at least `reach` from the bin centre.
-        if proven || beyond(*reach, best.1) {
-            *out = best.0;
-        } else {
-            // Unproven: remember the best found as the search's first guess.
-            *out = UNPROVEN | best.0;
-        }
+        (best, beyond(*reach, best.1))
+    }
+}
+
+/// The nearest tile (its id in `tree`, a k-d tree over the tiles' signatures of `dims`
+/// floats) for every cell, as `tree` would find it (see the module's note on rounding).
+pub fn match_exact(cells: &[f32], dims: usize, tree: &KdIndex) -> (Vec<u32>, ShortlistStats) {
+    let shortlist = Shortlist::build(cells, dims, tree);
+    let signatures = &shortlist.signatures;
+    let mut grid = vec![UNPROVEN; cells.len() / dims];
+    grid.par_iter_mut().enumerate().for_each(|(cell, out)| {
+        let ((tile, _), proven) = shortlist.nearest(cell, |_| false);
+        // Unproven: remember the best found as the search's first guess.
+        *out = if proven { tile } else { UNPROVEN | tile };
     });
 
     // The rest: a k-d tree over the signatures rotated to their principal axes (the same
@@ -116,8 +146,8 @@ pub fn match_exact(cells: &[f32], dims: usize, tree: &KdIndex) -> (Vec<u32>, Sho
         .filter(|&c| grid[c] & UNPROVEN != 0)
         .collect();
     if !unproven.is_empty() {
-        let basis = principal_axes(&signatures, dims);
-        let rotated_tree = KdIndex::build(&rotate(&signatures, &basis, dims), dims);
+        let basis = principal_axes(signatures, dims);
+        let rotated_tree = KdIndex::build(&rotate(signatures, &basis, dims), dims);
         let answers: Vec<(usize, u32)> = unproven
             .par_iter()
             .map(|&cell| {
@@ -134,7 +164,7 @@ pub fn match_exact(cells: &[f32], dims: usize, tree: &KdIndex) -> (Vec<u32>, Sho
     (
         grid,
         ShortlistStats {
-            bins: lists.len(),
+            bins: shortlist.lists.len(),
             fallbacks: unproven.len(),
         },
     )
