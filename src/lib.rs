@@ -15,7 +15,7 @@
 //!
 //! ```text
 //! pictures ─► library (bake: pyramids + signatures) ─► store on disk ─► streaming ─► atlas ─► shader ─► frame
-//! target ──► matching (k-d tree over CIELAB signatures) ─► mosaic (match grid) ──────────────┘
+//! target ──► matching (shortlist + k-d tree, CIELAB) ─► mosaic (match grid) ──────────────────┘
 //! ```
 //!
 //! * [`library`]: baking pictures into mip pyramids and signatures; the store format.
