@@ -62,12 +62,17 @@ impl Scene {
         })
     }
 
-    /// The overview of the current grid, its cells pulled `tint` toward their targets.
-    fn build_overview(&self, tint: f32) -> Overview {
+    /// Each tile's mean colour: its key frame's level-0 texel (RGBA8 sRGB, tile-major).
+    pub fn tile_colours(&self) -> &[u8] {
+        &self.tile_colours
+    }
+
+    /// The overview of the current grid, its cells pulled `tint` by `offsets` (the current
+    /// grid's, `tint_offsets`) toward their targets.
+    fn build_overview(&self, tint: f32, offsets: &[tint::Offset]) -> Overview {
         let (cols, rows) = (self.cols(), self.rows());
-        if tint > 0.0 && self.colours.is_some() {
-            let base =
-                tint::overview_base(&self.grid, &self.tile_colours, &self.tint_offsets(), tint);
+        if tint > 0.0 && !offsets.is_empty() {
+            let base = tint::overview_base(&self.grid, &self.tile_colours, offsets, tint);
             Overview::from_base(cols, rows, base)
         } else {
             Overview::build(&self.grid, cols, rows, &self.tile_colours)
@@ -193,16 +198,22 @@ impl<B: AtlasBackend> StreamedScene<B> {
         scene.grid = grid.clone();
         scene.colours = Some(colours);
         self.stream.set_grid(grid);
+        // The new grid's offsets, once, where the backend or the overview uses them.
+        let offsets = if self.tint_sent || self.overview_tint > 0.0 {
+            self.scene.tint_offsets()
+        } else {
+            Vec::new()
+        };
         if self.tint_sent {
-            self.backend.write_tint(&self.scene.tint_offsets());
+            self.backend.write_tint(&offsets);
         }
-        self.rebuild_overview();
+        self.rebuild_overview(&offsets);
     }
 
-    /// Rebuilds the overview of the current grid at the current tint, for the backend and
-    /// (where it samples its own) the scene.
-    fn rebuild_overview(&mut self) {
-        let overview = self.scene.build_overview(self.overview_tint);
+    /// Rebuilds the overview of the current grid at the current tint (with `offsets`, the
+    /// grid's, when it is tinted), for the backend and (where it samples its own) the scene.
+    fn rebuild_overview(&mut self, offsets: &[tint::Offset]) {
+        let overview = self.scene.build_overview(self.overview_tint, offsets);
         self.backend.write_grid(&self.scene.grid, &overview);
         // Only the CPU reference samples the scene's own overview (GPU paths released it).
         if !self.scene.overview.mips.is_empty() {
@@ -219,13 +230,21 @@ impl<B: AtlasBackend> StreamedScene<B> {
         } else {
             0.0
         };
-        if tint > 0.0 && !self.tint_sent {
-            self.backend.write_tint(&self.scene.tint_offsets());
-            self.tint_sent = true;
-        }
-        if tint != self.overview_tint {
+        let send = tint > 0.0 && !self.tint_sent;
+        let rebuild = tint != self.overview_tint;
+        if send || (rebuild && tint > 0.0) {
+            let offsets = self.scene.tint_offsets();
+            if send {
+                self.backend.write_tint(&offsets);
+                self.tint_sent = true;
+            }
+            if rebuild {
+                self.overview_tint = tint;
+                self.rebuild_overview(&offsets);
+            }
+        } else if rebuild {
             self.overview_tint = tint;
-            self.rebuild_overview();
+            self.rebuild_overview(&[]);
         }
         RenderStyle { tint, ..*style }
     }

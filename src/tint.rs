@@ -64,14 +64,20 @@ pub fn strength(tint: f32, fades: bool, cell_px: f32, width: u32, height: u32) -
     tint * room.clamp(0.0, 1.0)
 }
 
+/// Tile `tile`'s mean (its level-0 texel in `tile_colours`, RGBA8 sRGB, tile-major) as a
+/// cell with `offset` draws it at strength `k`, linear.
+pub fn tinted_mean(tile_colours: &[u8], tile: u32, offset: &Offset, k: f32) -> [f32; 3] {
+    let lut = srgb8_decode_table();
+    let mean = &tile_colours[tile as usize * 4..][..3];
+    apply([0, 1, 2].map(|i| lut[mean[i] as usize]), decode(offset), k)
+}
+
 /// The overview's base level with the tint: each cell's tile mean pulled by `k` toward its
 /// target (what a tinted tile's level-0 page would show), sRGB RGBA8.
 pub fn overview_base(grid: &[u32], tile_colours: &[u8], offsets: &[Offset], k: f32) -> Vec<u8> {
-    let lut = srgb8_decode_table();
     let mut texels = Vec::with_capacity(grid.len() * 4);
     for (&tile, offset) in grid.iter().zip(offsets) {
-        let mean = &tile_colours[tile as usize * 4..][..3];
-        let c = apply([0, 1, 2].map(|i| lut[mean[i] as usize]), decode(offset), k);
+        let c = tinted_mean(tile_colours, tile, offset, k);
         texels.extend_from_slice(&[
             linear_to_srgb8(c[0]),
             linear_to_srgb8(c[1]),

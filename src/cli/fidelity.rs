@@ -50,14 +50,13 @@ pub fn describe(f: &Fidelity) -> String {
     )
 }
 
-/// The mosaic at `path` rendered whole (CPU reference, a few pixels a cell) and measured
-/// against its target; `None` when the target is a video, is gone, or the grid is too
-/// large to render in one frame.
-pub fn measure_mosaic(path: &Path) -> anyhow::Result<Option<Fidelity>> {
-    let scene = Scene::open(path)?;
+/// `scene` rendered whole (CPU reference, a few pixels a cell) and measured against its
+/// target; `None` when the target is a video, is gone, or the grid is too large to render
+/// in one frame.
+pub fn measure_mosaic(scene: Scene) -> anyhow::Result<Option<Fidelity>> {
     // The target as written at matching time: from where `match` ran, or beside the mosaic.
     let written = Path::new(&scene.mosaic.header.target);
-    let beside = path.parent().unwrap_or(Path::new(".")).join(written);
+    let beside = scene.path.parent().unwrap_or(Path::new(".")).join(written);
     let Some(target) = [written, &beside].into_iter().find(|p| p.is_file()) else {
         return Ok(None);
     };

@@ -5,6 +5,7 @@ use std::path::Path;
 use tessera::library::Library;
 use tessera::matching::fidelity::grid_delta_e;
 use tessera::mosaic::Mosaic;
+use tessera::Scene;
 
 pub fn run(path: &Path) -> anyhow::Result<()> {
     if path.is_dir() {
@@ -66,8 +67,11 @@ pub fn run(path: &Path) -> anyhow::Result<()> {
     if h.use_all {
         println!("  use all      every tile at least once where the grid has room");
     }
-    match mosaic.open_library(path) {
-        Ok(lib) => {
+    // Opened once: the library, the tiles' mean colours, and (for the fidelity line) the
+    // renderer all come from this scene.
+    match Scene::open(path) {
+        Ok(scene) => {
+            let lib = scene.library.clone();
             println!(
                 "  most used    tile {top} ({}), {count}×",
                 lib.manifest.tiles[top as usize].source.path
@@ -83,21 +87,23 @@ pub fn run(path: &Path) -> anyhow::Result<()> {
                     mosaic.grid.len()
                 );
             }
-            if let Some(f) = super::fidelity::measure_mosaic(path)? {
+            let tint_line = scene.colours.as_ref().map(|colours| {
+                let at = |tint| grid_delta_e(&scene.grid, scene.tile_colours(), colours, tint);
+                format!(
+                    "  tint         tiles' means {:.1} ΔE from their cells; --tint 0.5: {:.1}, --tint 1: {:.1}",
+                    at(0.0),
+                    at(0.5),
+                    at(1.0)
+                )
+            });
+            if let Some(f) = super::fidelity::measure_mosaic(scene)? {
                 println!(
                     "  fidelity     {} (rendered, against the target)",
                     super::fidelity::describe(&f)
                 );
             }
-            if let Some(colours) = &mosaic.colours {
-                let level0 = lib.read_key_level(0)?;
-                let at = |tint| grid_delta_e(&mosaic.grid, &level0, colours, tint);
-                println!(
-                    "  tint         tiles' means {:.1} ΔE from their cells; --tint 0.5: {:.1}, --tint 1: {:.1}",
-                    at(0.0),
-                    at(0.5),
-                    at(1.0)
-                );
+            if let Some(line) = tint_line {
+                println!("{line}");
             }
             print_library(&lib);
         }

@@ -113,7 +113,7 @@ impl Overlay {
         window: &Arc<Window>,
         device: &wgpu::Device,
         format: wgpu::TextureFormat,
-        overview: &Overview,
+        minimap: Option<egui::ColorImage>,
         library: Arc<tessera::library::Library>,
     ) -> Overlay {
         let ctx = egui::Context::default();
@@ -131,7 +131,7 @@ impl Overlay {
             state,
             renderer,
             visible: true,
-            minimap_image: minimap_image(overview),
+            minimap_image: minimap,
             minimap: None,
             thumbnails: Thumbnails::start(library),
         }
@@ -310,8 +310,8 @@ fn show_minimap(ui: &mut egui::Ui, tex: &egui::TextureHandle, panel: &Panel<'_>)
     })
 }
 
-/// The first overview mip no longer than `MINIMAP_SIDE` on either side.
-fn minimap_image(overview: &Overview) -> Option<egui::ColorImage> {
+/// The minimap: the first overview mip no longer than `MINIMAP_SIDE` on either side.
+pub fn minimap_image(overview: &Overview) -> Option<egui::ColorImage> {
     let mip = overview
         .mips
         .iter()

@@ -219,7 +219,7 @@ impl App {
             .unwrap_or((config.width, config.height));
         let scene = self.scene.take().expect("the window opens once");
         // The overlay's minimap and use counts, before the renderer takes the scene.
-        let minimap = scene.overview.clone();
+        let minimap = super::overlay::minimap_image(&scene.overview);
         let mut uses = vec![0u32; scene.library.tile_count() as usize];
         scene.grid.iter().for_each(|&t| uses[t as usize] += 1);
         let opts: RenderOptions = self
@@ -241,7 +241,7 @@ impl App {
             fitted
         }));
         let library = renderer.scene().library.clone();
-        let mut overlay = Overlay::new(&window, &ctx.device, format, &minimap, library);
+        let mut overlay = Overlay::new(&window, &ctx.device, format, minimap, library);
         overlay.visible = !self.args.no_overlay;
         Ok(Gpu {
             window,
@@ -760,7 +760,7 @@ mod tests {
     }
 
     #[test]
-    fn the_view_command_reproduces_the_view() {
+    fn the_view_command_names_the_view() {
         let camera = Camera {
             center: DVec2::new(96.5, 54.25),
             cell_px: 12.0,

@@ -112,13 +112,7 @@ pub fn grid_delta_e(grid: &[u32], tile_colours: &[u8], targets: &[[u8; 3]], tint
         .zip(targets)
         .zip(&offsets)
         .map(|((&t, target), offset)| {
-            let mean = &tile_colours[t as usize * 4..][..3];
-            let shown = tint::apply(
-                [0, 1, 2].map(|c| lut[mean[c] as usize]),
-                tint::decode(offset),
-                tint,
-            );
-            let a = linear_rgb_to_lab(shown);
+            let a = linear_rgb_to_lab(tint::tinted_mean(tile_colours, t, offset, tint));
             let b = linear_rgb_to_lab(target.map(|v| lut[v as usize]));
             let d2: f32 = (0..3).map(|i| (a[i] - b[i]) * (a[i] - b[i])).sum();
             d2.sqrt() as f64
