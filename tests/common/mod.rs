@@ -345,6 +345,12 @@ pub fn write_with_sound(video: Option<&Path>, dst: &Path, seconds: f64) {
     let mut frame =
         ffmpeg::frame::Audio::new(Sample::I16(Type::Packed), 800, ffmpeg::ChannelLayout::MONO);
     frame.set_rate(8000);
+    // A quiet tone: FFmpeg leaves a new frame's samples uninitialised, and stale memory can
+    // hold another container's start code (a NUT one made the probe of an audio-only MKV
+    // ambiguous, so FFmpeg refused the file).
+    for (i, sample) in frame.plane_mut::<i16>(0).iter_mut().enumerate() {
+        *sample = ((i as f32 * 0.2).sin() * 1000.0) as i16;
+    }
     let mut packet = ffmpeg::Packet::empty();
     let mut write = |encoder: &mut ffmpeg::encoder::Audio,
                      out: &mut ffmpeg::format::context::Output| {
