@@ -23,18 +23,21 @@ done
 "$python" - "$out" "$rounds" <<'PY'
 import json, re, statistics, sys
 out, rounds = sys.argv[1], int(sys.argv[2])
-ours, theirs = {}, {}
+ours, theirs, floor = {}, {}, {}
 for r in range(1, rounds + 1):
     for row in json.load(open(f"{out}/tessera-{r}.json"))["levels"]:
         ours.setdefault(int(row["cell_px"]), []).append(row["frame_ms_median"])
+        if row.get("copy_floor_ms_median") is not None:
+            floor.setdefault(int(row["cell_px"]), []).append(row["copy_floor_ms_median"])
     for line in open(f"{out}/numba-{r}.txt"):
         m = re.match(r"tile\s+(\d+)px.*?([\d.]+) ms/frame", line)
         if m:
             theirs.setdefault(int(m.group(1)), []).append(float(m.group(2)))
-print(f"| px/cell | tessera CPU renderer, median ms ({rounds} rounds) | Numba loop, median ms | speed-up |")
-print("|---:|---:|---:|---:|")
+print(f"| px/cell | tessera CPU renderer, median ms ({rounds} rounds) | Numba loop, median ms | speed-up | copy floor, median ms |")
+print("|---:|---:|---:|---:|---:|")
 for px in sorted(set(ours) & set(theirs)):
     a, b = statistics.median(ours[px]), statistics.median(theirs[px])
     runs = lambda v: " / ".join(f"{x:.2f}" for x in v)
-    print(f"| {px} | {a:.2f} ({runs(ours[px])}) | {b:.2f} ({runs(theirs[px])}) | {b / a:.2f}× |")
+    f = f"{statistics.median(floor[px]):.2f}" if px in floor else "–"
+    print(f"| {px} | {a:.2f} ({runs(ours[px])}) | {b:.2f} ({runs(theirs[px])}) | {b / a:.2f}× | {f} |")
 PY

@@ -26,11 +26,12 @@ pub fn linear_to_srgb(c: f32) -> f32 {
 
 struct Tables {
     decode: [f32; 256],
-    /// `encode_thresholds[k]` is the linear value at which the 8-bit code rounds up from k to k+1.
-    encode_thresholds: [f32; 255],
+    /// `encode_thresholds[k]` is the linear value at which the 8-bit code rounds up from k to
+    /// k+1; the last is infinite (nothing rounds up from 255), so any code indexes it.
+    encode_thresholds: [f32; 256],
     /// `encode_start[b]`: the code of linear `b / ENCODE_BUCKETS`. Buckets are narrower than
     /// the gap between any two thresholds, so a bucket's values are that code or the next.
-    encode_start: Vec<u8>,
+    encode_start: Box<[u8; ENCODE_BUCKETS + 1]>,
 }
 
 /// Buckets of the encode table over linear [0, 1]: 1.5e-5 wide, against 1.2e-4 for the
@@ -44,14 +45,15 @@ fn tables() -> &'static Tables {
         for (i, d) in decode.iter_mut().enumerate() {
             *d = srgb_to_linear(i as f32 / 255.0);
         }
-        let mut encode_thresholds = [0.0; 255];
-        for (k, t) in encode_thresholds.iter_mut().enumerate() {
+        let mut encode_thresholds = [f32::INFINITY; 256];
+        for (k, t) in encode_thresholds.iter_mut().take(255).enumerate() {
             *t = srgb_to_linear((k as f32 + 0.5) / 255.0);
         }
         let exact = |c: f32| encode_thresholds.iter().take_while(|&&t| c >= t).count() as u8;
-        let encode_start = (0..=ENCODE_BUCKETS)
-            .map(|b| exact(b as f32 / ENCODE_BUCKETS as f32))
-            .collect();
+        let mut encode_start = Box::new([0u8; ENCODE_BUCKETS + 1]);
+        for (b, code) in encode_start.iter_mut().enumerate() {
+            *code = exact(b as f32 / ENCODE_BUCKETS as f32);
+        }
         Tables {
             decode,
             encode_thresholds,
@@ -87,15 +89,14 @@ impl SrgbEncoder {
     }
 
     /// A table gives the code at the start of the value's bucket; one comparison with the
-    /// next rounding threshold says whether the value is past it.
+    /// next rounding threshold says whether the value is past it. (Written so that neither
+    /// lookup needs a bounds check: this runs three times per pixel in the CPU renderer.)
     #[inline]
     pub fn encode(self, c: f32) -> u8 {
-        let bucket = (c * ENCODE_BUCKETS as f32).clamp(0.0, ENCODE_BUCKETS as f32) as usize;
-        let code = self.0.encode_start[bucket];
-        match self.0.encode_thresholds.get(code as usize) {
-            Some(&t) if c >= t => code + 1,
-            _ => code,
-        }
+        // `as` saturates: negatives and NaN give 0, large values the last bucket.
+        let bucket = ((c * ENCODE_BUCKETS as f32) as u32).min(ENCODE_BUCKETS as u32);
+        let code = self.0.encode_start[bucket as usize];
+        code + u8::from(c >= self.0.encode_thresholds[code as usize])
     }
 }
 

@@ -13,6 +13,14 @@ pub struct OverviewMip {
     pub texels: Vec<u8>,
 }
 
+/// Where a bilinear sample of an overview mip reads along one axis.
+#[derive(Clone, Copy, Debug)]
+pub struct OverviewTap {
+    pub i0: usize,
+    pub i1: usize,
+    pub a: f32,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Overview {
     pub mips: Vec<OverviewMip>,
@@ -74,37 +82,60 @@ impl Overview {
 
     /// Bilinear sample of mip `m` at normalised `(u, v)`, clamp-to-edge, in linear light.
     pub fn bilinear(&self, m: usize, u: f32, v: f32) -> [f32; 3] {
+        self.sample(m, self.tap(m, u, 0), self.tap(m, v, 1))
+    }
+
+    /// The two texels and the weight of the second along `axis` (0: x) of mip `m` at
+    /// normalised `uv`, clamped to the edge.
+    pub fn tap(&self, m: usize, uv: f32, axis: usize) -> OverviewTap {
         let mip = &self.mips[m.min(self.mips.len() - 1)];
-        let x = u * mip.width as f32 - 0.5;
-        let y = v * mip.height as f32 - 0.5;
-        let (x0, y0) = (x.floor(), y.floor());
-        let (ax, ay) = (x - x0, y - y0);
-        let clamp = |i: f32, n: u32| (i.max(0.0) as u32).min(n - 1);
-        let (xa, xb) = (clamp(x0, mip.width), clamp(x0 + 1.0, mip.width));
-        let (ya, yb) = (clamp(y0, mip.height), clamp(y0 + 1.0, mip.height));
-        let at = |x: u32, y: u32| {
-            let i = ((y * mip.width + x) * 4) as usize;
-            [0, 1, 2].map(|c| srgb8_to_linear(mip.texels[i + c]))
-        };
-        let (p00, p10, p01, p11) = (at(xa, ya), at(xb, ya), at(xa, yb), at(xb, yb));
+        let n = if axis == 0 { mip.width } else { mip.height };
+        let x = uv * n as f32 - 0.5;
+        let x0 = x.floor();
+        let clamp = |i: f32| (i.max(0.0) as u32).min(n - 1) as usize;
+        OverviewTap {
+            i0: clamp(x0),
+            i1: clamp(x0 + 1.0),
+            a: x - x0,
+        }
+    }
+
+    /// Bilinear sample of mip `m` at taps made by `tap`.
+    #[inline]
+    pub fn sample(&self, m: usize, x: OverviewTap, y: OverviewTap) -> [f32; 3] {
+        let mip = &self.mips[m.min(self.mips.len() - 1)];
+        let lut = crate::color::srgb8_decode_table();
+        let at = |x: usize, y: usize| &mip.texels[(y * mip.width as usize + x) * 4..][..3];
+        let (p00, p10, p01, p11) = (
+            at(x.i0, y.i0),
+            at(x.i1, y.i0),
+            at(x.i0, y.i1),
+            at(x.i1, y.i1),
+        );
         std::array::from_fn(|c| {
-            let top = p00[c] + (p10[c] - p00[c]) * ax;
-            let bottom = p01[c] + (p11[c] - p01[c]) * ax;
-            top + (bottom - top) * ay
+            let d = |t: &[u8]| lut[t[c] as usize];
+            let top = d(p00) + (d(p10) - d(p00)) * x.a;
+            let bottom = d(p01) + (d(p11) - d(p01)) * x.a;
+            top + (bottom - top) * y.a
         })
+    }
+
+    /// The two mips a trilinear sample at `lod ≥ 0` blends, and the weight of the second.
+    pub fn mip_pair(&self, lod: f32) -> (usize, f32) {
+        let last = (self.mips.len() - 1) as f32;
+        let lod = lod.clamp(0.0, last);
+        let m = lod.floor();
+        (m as usize, lod - m)
     }
 
     /// Trilinear sample at level of detail `lod ≥ 0`.
     pub fn trilinear(&self, u: f32, v: f32, lod: f32) -> [f32; 3] {
-        let last = (self.mips.len() - 1) as f32;
-        let lod = lod.clamp(0.0, last);
-        let m = lod.floor();
-        let t = lod - m;
-        let a = self.bilinear(m as usize, u, v);
+        let (m, t) = self.mip_pair(lod);
+        let a = self.bilinear(m, u, v);
         if t == 0.0 {
             return a;
         }
-        let b = self.bilinear(m as usize + 1, u, v);
+        let b = self.bilinear(m + 1, u, v);
         std::array::from_fn(|c| a[c] + (b[c] - a[c]) * t)
     }
 }

@@ -230,16 +230,44 @@ impl HeadlessRenderer {
             } => {
                 let view = inner.scene.frame_view(camera, w, h);
                 let style = inner.sync_tint(style);
-                *frame = cpu_render::render(
+                cpu_render::render_into(
                     &view,
                     &inner.scene.grid,
                     &inner.backend,
                     &inner.scene.overview,
                     &style,
+                    frame,
                 );
             }
         }
         Ok(())
+    }
+
+    /// CPU renderer: draws `camera`'s copy floor (see `cpu_render::copy_floor_into`) into
+    /// the frame buffer. False, drawing nothing, on the GPU or below a pixel per cell.
+    pub fn draw_copy_floor(&mut self, camera: &Camera) -> bool {
+        let (w, h) = (self.width, self.height);
+        let Engine::Cpu {
+            inner,
+            frame,
+            style,
+        } = &mut self.engine
+        else {
+            return false;
+        };
+        let view = inner.scene.frame_view(camera, w, h);
+        if view.uses_overview() {
+            return false;
+        }
+        cpu_render::copy_floor_into(
+            &view,
+            &inner.scene.grid,
+            &inner.backend,
+            &inner.scene.overview,
+            style.background,
+            frame,
+        );
+        true
     }
 
     /// The last drawn frame as RGBA8 (GPU: the frame must have been drawn with `read_back`).

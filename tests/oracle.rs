@@ -201,3 +201,67 @@ fn frames_match_the_stored_reference_pictures() {
         }
     }
 }
+
+/// The CPU renderer keeps its frame buffer from frame to frame: whatever the last frame left
+/// there (another zoom, the overview, a copy floor), the next frame is the one a fresh
+/// renderer draws, byte for byte.
+#[test]
+fn a_reused_cpu_frame_buffer_leaves_nothing_of_the_last_frame() {
+    let fx = common::fixture(30, 32, (12, 9));
+    let (w, h) = (120, 80);
+    let at = |x: f64, y: f64, cell_px: f64| Camera {
+        center: DVec2::new(x, y),
+        cell_px,
+    };
+    // Zoomed in, the whole mosaic beside the background, a blend, a copy, the overview.
+    let cameras = [
+        at(6.2, 4.7, 37.0),
+        at(6.0, 4.5, 3.3),
+        at(2.0, 1.0, 5.5),
+        aligned(1.0, 1.0, 4.0, w, h),
+        at(6.0, 4.5, 0.4),
+        at(-3.0, 2.0, 9.0),
+    ];
+    let mut reused = renderer(&fx, Backend::Cpu, w, h);
+    for (i, camera) in cameras.iter().enumerate() {
+        if i % 2 == 1 {
+            assert!(reused.draw_copy_floor(&at(6.0, 4.5, 1.0 + i as f64)));
+        }
+        let (frame, _) = reused.render(camera).unwrap();
+        let (fresh, _) = renderer(&fx, Backend::Cpu, w, h).render(camera).unwrap();
+        assert!(
+            frame == fresh,
+            "camera {i} ({camera:?}) differs after reuse"
+        );
+    }
+}
+
+/// Where every cell is a row copy of its page (a power-of-two zoom, the screen's corner on a
+/// cell corner), the copy floor writes the very frame; elsewhere it is a different picture.
+#[test]
+fn the_copy_floor_is_the_frame_where_the_frame_is_a_copy() {
+    let fx = common::fixture(30, 32, (12, 9));
+    let (w, h) = (128, 96);
+    let mut r = renderer(&fx, Backend::Cpu, w, h);
+    for level in 0..=5u32 {
+        let camera = aligned(1.0, 2.0, (1u32 << level) as f64, w, h);
+        let (frame, _) = r.render(&camera).unwrap();
+        assert!(r.draw_copy_floor(&camera));
+        let floor = r.pixels().unwrap();
+        assert!(
+            floor == frame.into_raw(),
+            "level {level}: the copy floor differs from the frame"
+        );
+    }
+    let between = aligned(1.0, 2.0, 5.0, w, h);
+    let (frame, _) = r.render(&between).unwrap();
+    assert!(r.draw_copy_floor(&between));
+    assert!(r.pixels().unwrap() != frame.into_raw());
+    // Below a pixel per cell there is no floor to draw.
+    let whole = Camera::fit(12, 9, w, h);
+    let zoomed_out = Camera {
+        cell_px: 0.5,
+        ..whole
+    };
+    assert!(!r.draw_copy_floor(&zoomed_out));
+}

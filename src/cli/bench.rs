@@ -35,6 +35,10 @@ pub struct BenchArgs {
     /// Also write one JSON line per frame here: its time, zoom and streaming counters.
     #[arg(long, value_name = "FILE")]
     trace: Option<PathBuf>,
+    /// The zooms `--path levels` times, in pixels per cell, e.g. `1,1.5,3,6`
+    /// [default: 1,2,4,…,256].
+    #[arg(long, value_delimiter = ',', value_parser = parse_zoom)]
+    zooms: Vec<f64>,
     #[command(flatten)]
     tint: TintArg,
     #[command(flatten)]
@@ -66,8 +70,14 @@ pub fn command(a: BenchArgs) -> anyhow::Result<()> {
     )?;
     super::return_freed_memory();
     if path_name == "levels" {
+        let zooms = if a.zooms.is_empty() {
+            (0..=8).map(|l| (1u32 << l) as f64).collect()
+        } else {
+            a.zooms.clone()
+        };
         return levels(
             &mut renderer,
+            &zooms,
             a.frames.min(200) as usize,
             &a.playback,
             a.json,
@@ -197,6 +207,15 @@ fn print_report(report: &BenchReport) {
     }
 }
 
+fn parse_zoom(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(z) if z.is_finite() && (1.0 / 64.0..=4096.0).contains(&z) => Ok(z),
+        _ => Err(format!(
+            "{s:?}: a zoom is pixels per cell, from 1/64 to 4096, e.g. 1.5"
+        )),
+    }
+}
+
 fn late_percent(late: u64, shown: u64) -> f64 {
     100.0 * late as f64 / shown.max(1) as f64
 }
@@ -204,12 +223,12 @@ fn late_percent(late: u64, shown: u64) -> f64 {
 /// `--path levels`: the per-zoom table and, on the GPU, the one-fetch floor beside it.
 fn levels(
     renderer: &mut HeadlessRenderer,
+    zooms: &[f64],
     frames: usize,
     playback: &PlaybackArgs,
     json: bool,
 ) -> anyhow::Result<()> {
-    let zooms: Vec<f64> = (0..=8).map(|l| (1u32 << l) as f64).collect();
-    let rows = run_levels(renderer, &zooms, frames, playback)?;
+    let rows = run_levels(renderer, zooms, frames, playback)?;
     let floor = floor_ms(renderer, frames);
     let size = [renderer.width, renderer.height];
     if json {
@@ -233,12 +252,15 @@ fn levels(
     if renderer.scene().library.has_clips() {
         println!("(clips: every frame streams, then draws; late = tile-frames drawn late)");
     }
+    let floors = rows.iter().any(|r| r.copy_floor_ms_median.is_some());
     println!(
-        "| px/cell | draw median | draw p99 | +read-back median | +read-back p99 |{}",
+        "| px/cell | draw median | draw p99 | +read-back median | +read-back p99 |{}{}",
+        if floors { " copy floor |" } else { "" },
         if clips { " late |" } else { "" }
     );
     println!(
-        "|---:|---:|---:|---:|---:|{}",
+        "|---:|---:|---:|---:|---:|{}{}",
+        if floors { "---:|" } else { "" },
         if clips { "---:|" } else { "" }
     );
     for r in rows {
@@ -251,8 +273,13 @@ fn levels(
         } else {
             String::new()
         };
+        let floor = if floors {
+            format!(" {} |", rb(r.copy_floor_ms_median))
+        } else {
+            String::new()
+        };
         println!(
-            "| {} | {:.2} ms | {:.2} ms | {} | {} |{late}",
+            "| {} | {:.2} ms | {:.2} ms | {} | {} |{floor}{late}",
             r.cell_px,
             r.frame_ms_median,
             r.frame_ms_p99,
@@ -577,6 +604,9 @@ pub struct LevelRow {
     /// With the frame copied back to memory (GPU; the CPU frame is in memory already).
     pub readback_ms_median: Option<f64>,
     pub readback_ms_p99: Option<f64>,
+    /// CPU renderer, a pixel per cell or more: the same frame written with plain copies of
+    /// one resident page row per cell row (`cpu_render::copy_floor_into`).
+    pub copy_floor_ms_median: Option<f64>,
     /// With clips: as in the path report.
     pub tile_frames_shown: u64,
     pub late_tile_frames: u64,
@@ -629,12 +659,26 @@ pub fn run_levels(
         };
         let (m, p) = time(false)?;
         let rb = if gpu { Some(time(true)?) } else { None };
+        let copy_floor = {
+            let mut t = Vec::with_capacity(frames);
+            for i in 0..frames + 2 {
+                let start = Instant::now();
+                if !renderer.draw_copy_floor(&cam) {
+                    break;
+                }
+                if i >= 2 {
+                    t.push(start.elapsed().as_secs_f64() * 1e3);
+                }
+            }
+            (!t.is_empty()).then(|| median_p99(&mut t).0)
+        };
         rows.push(LevelRow {
             cell_px,
             frame_ms_median: m,
             frame_ms_p99: p,
             readback_ms_median: rb.map(|r| r.0),
             readback_ms_p99: rb.map(|r| r.1),
+            copy_floor_ms_median: copy_floor,
             tile_frames_shown: late.shown,
             late_tile_frames: late.late,
             late_percent_after_1s: late.percent_after_warm_up(),
