@@ -19,6 +19,9 @@ pub struct CpuAtlas {
     page_table: Vec<Entry>,
     /// Per cell, the tint offset (empty until a tint is drawn).
     tint: Vec<Offset>,
+    /// Per level up to `SMALL_PAGE_LEVEL`, every tile's page gathered into one table: made
+    /// by the first frame that draws the level, dropped when a page or the table changes.
+    small: [std::sync::OnceLock<SmallPages>; SMALL_PAGE_LEVEL + 1],
 }
 
 impl CpuAtlas {
@@ -29,14 +32,19 @@ impl CpuAtlas {
             layers: vec![Vec::new(); layout.layers as usize],
             page_table: vec![[0, 0]; tiles as usize * layout.levels.len()],
             tint: Vec::new(),
+            small: Default::default(),
         }
     }
 
     /// Every tile's page at `level` (at most `SMALL_PAGE_LEVEL`), packed tile after tile,
     /// so a frame of tiny cells copies from one small table instead of resolving each cell
     /// through the page table. A tile whose page is not resident at `level` is left out:
-    /// its cells draw the general way.
-    fn small_pages(&self, level: usize) -> SmallPages {
+    /// its cells draw the general way. Kept until the atlas changes.
+    fn small_pages(&self, level: usize) -> &SmallPages {
+        self.small[level].get_or_init(|| self.gather_small_pages(level))
+    }
+
+    fn gather_small_pages(&self, level: usize) -> SmallPages {
         let size = 1usize << level;
         let bytes = size * size * 4;
         let tiles = self.page_table.len() / self.levels;
@@ -102,6 +110,7 @@ impl<'a> Page<'a> {
 
 impl AtlasBackend for CpuAtlas {
     fn write_page(&mut self, origin: PageOrigin, size: u32, texels: &[u8]) {
+        self.small = Default::default();
         let (stride, size) = (self.layer_size * 4, size as usize);
         let layer = &mut self.layers[origin.layer as usize];
         if layer.is_empty() {
@@ -113,6 +122,7 @@ impl AtlasBackend for CpuAtlas {
         }
     }
     fn write_page_table(&mut self, table: &[Entry], rows: &[u32]) {
+        self.small = Default::default();
         let width = PAGE_TABLE_WIDTH as usize;
         for &row in rows {
             let range = row as usize * width..((row as usize + 1) * width).min(table.len());
@@ -239,7 +249,7 @@ struct Frame<'a> {
     overview_taps: Option<OverviewTaps>,
     /// With `exact` (or the floor) at a level of tiny pages: every tile's page, gathered once
     /// a frame.
-    small: Option<SmallPages>,
+    small: Option<&'a SmallPages>,
     background: [u8; 4],
     lut: &'static [f32; 256],
     encoder: SrgbEncoder,
@@ -374,49 +384,8 @@ impl Frame<'_> {
         }
         let cols = view.cols as usize;
         let grid_row = &self.grid[band.cell as usize * cols..][..cols];
-        if let Some(small) = &self.small {
-            // Cells of a few pixels, each a copy of its page: rows copied from the table.
-            let (size, bytes) = (small.size, small.size * small.size * 4);
-            let mut general = Vec::new();
-            for (line, py) in out.chunks_exact_mut(stride).zip(band.start..band.end) {
-                let ty = if self.floor {
-                    (py - band.start) % size
-                } else {
-                    (self.rows.frac[py] * size as f32) as usize
-                };
-                for &run in &self.columns.runs {
-                    let span = &mut line[run.start * 4..run.end * 4];
-                    match usize::try_from(run.cell) {
-                        Ok(x) if x < cols => {
-                            let tile = grid_row[x] as usize;
-                            if !small.resident[tile] {
-                                general.push(run);
-                                continue;
-                            }
-                            let at = tile * bytes + ty * size * 4;
-                            if self.floor {
-                                for chunk in span.chunks_mut(size * 4) {
-                                    chunk.copy_from_slice(&small.texels[at..][..chunk.len()]);
-                                }
-                            } else {
-                                let tx = (self.columns.frac[run.start] * size as f32) as usize;
-                                span.copy_from_slice(&small.texels[at + tx * 4..][..span.len()]);
-                            }
-                        }
-                        _ => fill(span, self.background),
-                    }
-                }
-            }
-            // Cells whose page is still loading (rare: small levels are pinned).
-            general.sort_unstable_by_key(|r| r.start);
-            general.dedup_by_key(|r| r.start);
-            let mut scratch = Scratch::default();
-            for run in general {
-                let cell = band.cell as usize * cols + run.cell as usize;
-                let tile = grid_row[run.cell as usize];
-                self.draw_cell(band, run, tile, cell, out, &mut scratch);
-            }
-            return;
+        if let Some(small) = self.small {
+            return self.draw_small_band(small, band, grid_row, out);
         }
         let mut scratch = Scratch::default();
         for &run in &self.columns.runs {
@@ -438,10 +407,55 @@ impl Frame<'_> {
         }
     }
 
+    /// A band of cells drawn from the small-page table: row copies (see `SmallPages`).
+    fn draw_small_band(&self, small: &SmallPages, band: Run, grid_row: &[u32], out: &mut [u8]) {
+        let cols = grid_row.len();
+        let stride = self.view.width as usize * 4;
+        // Cells of a few pixels, each a copy of its page: rows copied from the table.
+        let (size, bytes) = (small.size, small.size * small.size * 4);
+        // Cells whose page is still loading (rare: small levels are pinned), noted on
+        // the band's first row, draw the general way after the copies.
+        let mut general = Vec::new();
+        for (line, py) in out.chunks_exact_mut(stride).zip(band.start..band.end) {
+            let ty = if self.floor {
+                (py - band.start) % size
+            } else {
+                (self.rows.frac[py] * size as f32) as usize
+            };
+            for &run in &self.columns.runs {
+                let span = &mut line[run.start * 4..run.end * 4];
+                match usize::try_from(run.cell) {
+                    Ok(x) if x < cols => {
+                        let tile = grid_row[x] as usize;
+                        if !small.resident[tile] {
+                            if py == band.start {
+                                general.push(run);
+                            }
+                            continue;
+                        }
+                        let at = tile * bytes + ty * size * 4;
+                        if self.floor {
+                            for chunk in span.chunks_mut(size * 4) {
+                                chunk.copy_from_slice(&small.texels[at..][..chunk.len()]);
+                            }
+                        } else {
+                            let tx = (self.columns.frac[run.start] * size as f32) as usize;
+                            span.copy_from_slice(&small.texels[at + tx * 4..][..span.len()]);
+                        }
+                    }
+                    _ => fill(span, self.background),
+                }
+            }
+        }
+        let mut scratch = Scratch::default();
+        for run in general {
+            let cell = band.cell as usize * cols + run.cell as usize;
+            let tile = grid_row[run.cell as usize];
+            self.draw_cell(band, run, tile, cell, out, &mut scratch);
+        }
+    }
+
     /// The pixels of one cell in one band.
-    // Kept out of line: inlined, it made `draw_band`'s loop slower at small cells (1.5 px per
-    // cell: 31 ms against 25 ms a 1080p frame).
-    #[inline(never)]
     fn draw_cell(
         &self,
         band: Run,
