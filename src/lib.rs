@@ -5,9 +5,11 @@
 //!
 //! * [`Scene`]: a mosaic file opened with its tile library;
 //! * [`Camera`]: where the view is (centre in cells, screen pixels per cell);
-//! * [`HeadlessRenderer`]: frames to memory, on the GPU or the CPU reference renderer;
+//! * [`HeadlessRenderer`]: frames to memory, on the GPU or the CPU renderer
+//!   ([`Backend::Auto`] picks the faster for the machine);
 //! * [`MosaicRenderer`]: the GPU renderer embedded in an application that owns the
-//!   `wgpu::Device` and the render pass (see `examples/embed.rs`);
+//!   `wgpu::Device` and the render pass (see `examples/embed.rs`); [`CpuRenderer`]: the
+//!   same on the CPU, into a byte buffer; [`AnyRenderer`]: either;
 //! * [`RenderOptions`], [`RenderStyle`], [`StreamConfig`]: size, look and memory budgets;
 //! * [`Error`]: what went wrong, naming the file or option to fix.
 //!
@@ -24,8 +26,10 @@
 //!   [`navigate`]: the viewer's camera in motion (eased zoom, momentum, flights).
 //! * [`atlas`], [`residency`]: atlas layout, budget plan, page table, LRU (pure logic).
 //! * [`streaming`]: the per-frame planner, loader threads, RAM cache.
+//! * [`renderer`]: the renderer both paths share (streaming and style) and the automatic
+//!   choice between them.
 //! * [`gpu`]: wgpu device, atlas textures, the WGSL pipeline; [`cpu_render`]: its CPU twin.
-//! * [`render`]: headless rendering over either; [`export`]: Deep Zoom pyramids through it.
+//! * [`headless`]: headless rendering over either; [`export`]: Deep Zoom pyramids through it.
 //! * [`video`]: MP4 writing and video reading through FFmpeg.
 //! * [`motion`]: video targets: the threaded decode → match → render → encode pipeline.
 
@@ -36,6 +40,7 @@ pub mod error;
 pub mod export;
 pub mod fsutil;
 pub mod gpu;
+pub mod headless;
 pub mod library;
 pub mod matching;
 pub mod mosaic;
@@ -45,7 +50,7 @@ pub mod overview;
 pub mod paths;
 pub mod playback;
 pub mod progress;
-pub mod render;
+pub mod renderer;
 pub mod residency;
 pub mod scene;
 pub mod streaming;
@@ -56,8 +61,9 @@ pub mod view;
 
 pub use error::{Error, Result};
 pub use gpu::{MosaicRenderer, Viewport};
+pub use headless::{HeadlessRenderer, Pacing};
 pub use playback::{Phase, Playback};
-pub use render::{Backend, HeadlessRenderer, Pacing, RenderOptions};
+pub use renderer::{AnyRenderer, Backend, CpuRenderer, RenderOptions};
 pub use scene::Scene;
 pub use streaming::{FrameStats, StreamConfig};
 pub use style::RenderStyle;

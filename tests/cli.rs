@@ -425,3 +425,63 @@ fn info_counts_clips_and_their_frames_as_live() {
         "{out}"
     );
 }
+
+#[test]
+fn auto_renders_on_the_faster_renderer_for_the_adapter_and_gpu_forces_the_gpu_path() {
+    let fx = common::fixture(8, 32, (16, 12));
+    let render = |renderer: &str, env: &[(&str, &str)]| {
+        let png = fx.dir.path().join(format!("{renderer}.png"));
+        let (code, _, err) = common::output(
+            std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+                .args(["-v", "render", fx.mosaic.to_str().unwrap()])
+                .args(["-o", png.to_str().unwrap(), "--size", "96x72"])
+                .args(["--cell-px", "6.5", "--renderer", renderer])
+                .envs(env.iter().copied()),
+        );
+        assert_eq!(code, 0, "--renderer {renderer}: {err}");
+        let line = err
+            .lines()
+            .find(|l| l.contains("draws with "))
+            .unwrap_or_else(|| panic!("no renderer logged: {err}"))
+            .to_owned();
+        (line, image::open(&png).unwrap().to_rgba8())
+    };
+    let (gpu, gpu_frame) = render("gpu", &[]);
+    let (auto, auto_frame) = render("auto", &[]);
+    assert!(
+        gpu.ends_with(": asked for") && !gpu.contains("CPU renderer"),
+        "{gpu}"
+    );
+    // "draws with llvmpipe (LLVM …) (Gl, Cpu): asked for": a software rasteriser, where
+    // auto picks the CPU renderer.
+    if gpu.contains(", Cpu):") {
+        assert!(
+            auto.contains("draws with CPU renderer") && auto.contains("software rasteriser"),
+            "{auto}"
+        );
+    } else {
+        assert!(auto.contains("is a GPU"), "{auto}");
+    }
+    let (mean, max) = common::compare(gpu_frame.as_raw(), auto_frame.as_raw());
+    assert!(
+        mean < 0.5 && max <= 2,
+        "auto vs gpu: mean {mean}, max {max}"
+    );
+    // No adapter at all (wgpu told to look only for Metal, which Linux has not): auto
+    // draws on the CPU, and the GPU path says what to install.
+    let none = [("WGPU_BACKEND", "metal")];
+    let (auto, _) = render("auto", &none);
+    assert!(
+        auto.contains("draws with CPU renderer") && auto.ends_with(": no GPU adapter here"),
+        "{auto}"
+    );
+    let (code, _, err) = common::output(
+        std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .args(["render", fx.mosaic.to_str().unwrap(), "-o"])
+            .arg(fx.dir.path().join("none.png"))
+            .args(["--renderer", "gpu"])
+            .envs(none),
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("mesa-vulkan-drivers"), "{err}");
+}

@@ -164,7 +164,7 @@ fn references() -> Vec<(&'static str, (u32, u32), Camera)> {
 /// How far a frame may be from the stored picture: the software rasteriser the pictures
 /// were made with matches them to rounding; other adapters filter with their own precision.
 fn tolerance(adapter: &str) -> (f64, u8) {
-    if adapter.contains("llvmpipe") || adapter.starts_with("cpu reference") {
+    if adapter.contains("llvmpipe") || adapter.starts_with("CPU renderer") {
         (0.3, 1)
     } else {
         (1.0, 4)

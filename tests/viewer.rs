@@ -1,5 +1,6 @@
 //! The viewer: a real winit window on a real X display (Xvfb in CI), drawing the same
-//! frame as the CPU reference.
+//! frame as the CPU reference, with the GPU renderer and with the CPU renderer's frames
+//! blitted to the window.
 
 mod common;
 
@@ -9,9 +10,42 @@ use tessera::RenderStyle;
 use tessera::{Backend, HeadlessRenderer, RenderOptions, Scene};
 
 #[test]
-fn the_window_shows_the_mosaic() {
+fn the_window_shows_the_mosaic_with_either_renderer() {
     let fx = common::fixture(16, 32, (24, 16));
-    window_matches_the_cpu_reference(&fx, &[], Playback::default());
+    for renderer in ["gpu", "cpu"] {
+        let log =
+            window_matches_the_cpu_reference(&fx, &["--renderer", renderer], Playback::default());
+        let says = format!("draws with {} renderer", renderer.to_uppercase());
+        assert!(log.contains(&says), "--renderer {renderer}: {log}");
+    }
+}
+
+#[test]
+fn the_window_picks_the_renderer_for_its_adapter() {
+    assert_display();
+    let fx = common::fixture(8, 32, (16, 9));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["-v", "view", fx.mosaic.to_str().unwrap()])
+        .args(["--size", "320x180", "--exit-after", "2"])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "viewer failed: {log}");
+    // "adapter: llvmpipe (LLVM …) (Gl, Cpu)": a software rasteriser, where the CPU
+    // renderer is the faster.
+    let adapter = log
+        .lines()
+        .find(|l| l.contains("adapter: "))
+        .unwrap_or_else(|| panic!("no adapter logged: {log}"));
+    let expected = if adapter.ends_with(", Cpu)") {
+        "draws with CPU renderer: the only GPU adapter"
+    } else {
+        "draws with GPU renderer"
+    };
+    assert!(
+        log.contains(expected),
+        "{adapter}, expected `{expected}`: {log}"
+    );
 }
 
 #[test]
@@ -21,16 +55,21 @@ fn the_window_shows_key_frames_of_clips_with_still() {
         still: true,
         ..Default::default()
     };
-    window_matches_the_cpu_reference(&fx, &["--still"], still);
+    window_matches_the_cpu_reference(&fx, &["--still", "--renderer", "gpu"], still);
 }
 
-/// Opens the viewer on `fx` at 20 px per cell with `args`, and compares its last frame
-/// with the CPU reference drawing `playback`.
-fn window_matches_the_cpu_reference(fx: &common::Fixture, args: &[&str], playback: Playback) {
+/// Opens the viewer on `fx` at 20 px per cell with `args`, compares its last frame with
+/// the CPU reference drawing `playback`, and returns its log (`-v`).
+fn window_matches_the_cpu_reference(
+    fx: &common::Fixture,
+    args: &[&str],
+    playback: Playback,
+) -> String {
     assert_display();
     let shot = fx.dir.path().join("window.png");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
         .args([
+            "-v",
             "view",
             fx.mosaic.to_str().unwrap(),
             "--size",
@@ -75,8 +114,9 @@ fn window_matches_the_cpu_reference(fx: &common::Fixture, args: &[&str], playbac
     let (mean, max) = common::compare(window.as_raw(), reference.as_raw());
     assert!(
         mean < 0.5 && max <= 2,
-        "window vs CPU reference: mean {mean}, max {max}"
+        "window ({args:?}) vs CPU reference: mean {mean}, max {max}"
     );
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 #[test]

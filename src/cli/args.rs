@@ -152,15 +152,19 @@ pub struct SizeArg {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum RendererArg {
-    /// wgpu: the best adapter there is, or Mesa's software rasteriser (llvmpipe).
+    /// The GPU path on a GPU; the CPU renderer where the only adapter is a software
+    /// rasteriser (it is faster there) or there is none. -v logs the choice and why.
+    Auto,
+    /// wgpu: the best adapter there is (or --adapter), Mesa's llvmpipe if nothing else.
     Gpu,
-    /// The CPU reference renderer.
+    /// The CPU renderer, on every core.
     Cpu,
 }
 
 impl From<RendererArg> for Backend {
     fn from(r: RendererArg) -> Backend {
         match r {
+            RendererArg::Auto => Backend::Auto,
             RendererArg::Gpu => Backend::Gpu,
             RendererArg::Cpu => Backend::Cpu,
         }
@@ -170,7 +174,7 @@ impl From<RendererArg> for Backend {
 #[derive(Args, Clone)]
 pub struct EngineArgs {
     /// Which renderer draws.
-    #[arg(long, value_enum, default_value = "gpu")]
+    #[arg(long, value_enum, default_value = "auto")]
     pub renderer: RendererArg,
     /// GPU adapter by name substring (also $TESSERA_ADAPTER), e.g. llvmpipe.
     #[arg(long)]

@@ -10,7 +10,7 @@ use glam::DVec2;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
-use tessera::gpu::{FloorProbe, OffscreenTarget, OFFSCREEN_FORMAT};
+use tessera::gpu::{FrameBlit, OffscreenTarget, OFFSCREEN_FORMAT};
 use tessera::motion::{LivePlayer, VideoMosaic};
 use tessera::paths::{camera_path, PathFrame};
 use tessera::{Camera, HeadlessRenderer, RenderStyle, Scene};
@@ -290,12 +290,13 @@ fn levels(
     Ok(())
 }
 
-/// Times the one-fetch floor shader with read-back at the renderer's frame size, on its
-/// device: `(median, p99)` ms over `frames` frames. `None` on the CPU renderer.
+/// Times the one-fetch floor (the frame blit's pass, with read-back) at the renderer's frame
+/// size, on its device: `(median, p99)` ms over `frames` frames. `None` on the CPU renderer.
 fn floor_ms(renderer: &HeadlessRenderer, frames: usize) -> Option<(f64, f64)> {
     let ctx = renderer.gpu_context()?;
     let (w, h) = (renderer.width, renderer.height);
-    let probe = FloorProbe::new(&ctx.device, w, h, OFFSCREEN_FORMAT);
+    let mut probe = FrameBlit::new(&ctx.device, OFFSCREEN_FORMAT);
+    probe.resize(&ctx.device, w, h);
     let target = OffscreenTarget::new(&ctx.device, w, h);
     let mut times = Vec::with_capacity(frames);
     for i in 0..frames + 3 {

@@ -12,10 +12,10 @@ use super::demo::{ensure_mosaic, find_photos, prepare, DemoData, TARGET_NAME};
 use anyhow::{bail, Context};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
+use tessera::headless::Pacing;
 use tessera::library::{self, BakeOptions, StoreParams};
 use tessera::mosaic::Mosaic;
 use tessera::playback::{Phase, Playback};
-use tessera::render::Pacing;
 use tessera::video::{VideoSettings, VideoWriter};
 use tessera::{Camera, HeadlessRenderer, RenderOptions};
 

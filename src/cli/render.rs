@@ -7,7 +7,9 @@ use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
 use tessera::motion::{TargetSpan, VideoMosaic};
 use tessera::paths::{camera_path, zoom_in_out, PathName};
-use tessera::video::{AudioSource, FrameRate, VideoSettings, VideoWriter};
+use tessera::video::{
+    AudioSource, FrameRate, VideoSettings, VideoWriter, DEFAULT_CRF, DEFAULT_PRESET,
+};
 use tessera::{HeadlessRenderer, Pacing, RenderStyle, Scene};
 
 #[derive(Args)]
@@ -91,10 +93,10 @@ struct VideoArgs {
     #[arg(long, value_parser = parse_seconds)]
     duration: Option<f64>,
     /// H.264 quality: 0 lossless … 51 worst (x264's CRF).
-    #[arg(long, default_value_t = 18, value_parser = clap::value_parser!(u8).range(0..=51))]
+    #[arg(long, default_value_t = DEFAULT_CRF, value_parser = clap::value_parser!(u8).range(0..=51))]
     crf: u8,
     /// x264 speed/size trade-off (slower: smaller file at the same quality).
-    #[arg(long, default_value = "fast", value_parser = [
+    #[arg(long, default_value = DEFAULT_PRESET, value_parser = [
         "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
     ])]
     preset: String,

@@ -1,5 +1,7 @@
 //! `tessera view`: the interactive viewer, a winit window drawing the mosaic through the
-//! embeddable GPU renderer (the same pipeline and streaming manager as headless rendering).
+//! embeddable GPU renderer, or with the CPU renderer whose frames are uploaded and blitted
+//! where the only adapter is a software rasteriser (`--renderer`; the same pipelines and
+//! streaming manager as headless rendering).
 //!
 //! Mouse: wheel zooms at the cursor, left-drag pans (and glides on when flung), a
 //! double-click flies into a cell. Keys: +/- zoom, arrows pan, Home or 0 flies back to the
@@ -20,11 +22,14 @@ use clap::Args;
 use glam::DVec2;
 use std::path::PathBuf;
 use std::sync::Arc;
-use tessera::gpu::{GpuContext, OffscreenTarget};
+use tessera::gpu::{FrameBlit, GpuContext, OffscreenTarget};
 use tessera::motion::{LivePlayer, VideoMosaic};
 use tessera::navigate::{cell_filling, Navigator};
 use tessera::playback::WallClock;
-use tessera::{Camera, MosaicRenderer, RenderOptions, Scene, Viewport};
+use tessera::renderer::Choice;
+use tessera::{
+    AnyRenderer, Backend, Camera, CpuRenderer, MosaicRenderer, RenderOptions, Scene, Viewport,
+};
 use winit::application::ApplicationHandler;
 use winit::event::{ElementState, MouseButton, MouseScrollDelta, WindowEvent};
 use winit::event_loop::{ActiveEventLoop, EventLoop};
@@ -59,6 +64,9 @@ pub struct ViewCmdArgs {
     no_overlay: bool,
 }
 
+/// Draw times kept for the closing log (an hour at 60 fps is 216,000).
+const MAX_DRAW_TIMES: usize = 1 << 18;
+
 /// The window size when none is asked for, unless the monitor is smaller.
 const DEFAULT_SIZE: (u32, u32) = (1920, 1080);
 
@@ -84,13 +92,20 @@ pub fn command(a: ViewCmdArgs) -> anyhow::Result<()> {
         figures: String::new(),
         clock_started: std::time::Instant::now(),
         frames: 0,
+        draw_ms: Vec::new(),
         clock: WallClock::start(std::time::Instant::now()),
         error: None,
         player: None,
         shift: false,
     };
     event_loop.run_app(&mut app)?;
-    tracing::info!("event loop ended after {} frames", app.frames);
+    let mut draw_ms = std::mem::take(&mut app.draw_ms);
+    draw_ms.sort_by(f64::total_cmp);
+    tracing::info!(
+        "event loop ended after {} frames; median draw {:.1} ms",
+        app.frames,
+        draw_ms.get(draw_ms.len() / 2).copied().unwrap_or(0.0)
+    );
     if let Some(p) = &app.player {
         let s = p.stats();
         tracing::info!(
@@ -112,7 +127,11 @@ struct Gpu {
     surface: wgpu::Surface<'static>,
     config: wgpu::SurfaceConfiguration,
     ctx: GpuContext,
-    renderer: MosaicRenderer,
+    renderer: AnyRenderer,
+    /// The CPU renderer's frame and the blit that shows it (the GPU renderer: none).
+    cpu_frame: Option<(Vec<u8>, FrameBlit)>,
+    /// "GPU renderer" or "CPU renderer", for the title.
+    engine: &'static str,
     /// The window size the atlas plan was made for.
     planned: (u32, u32),
     overlay: Overlay,
@@ -142,6 +161,9 @@ struct App {
     /// When the viewer started (`--quit-after` counts from it).
     clock_started: std::time::Instant,
     frames: u64,
+    /// Each frame's draw time (the title's), for the median logged at the end; the first
+    /// `MAX_DRAW_TIMES` frames.
+    draw_ms: Vec<f64>,
     /// Playback time of the clips and the video target (Space pauses it).
     clock: WallClock,
     error: Option<anyhow::Error>,
@@ -186,13 +208,25 @@ impl App {
             Some(&surface),
             self.args.engine.adapter.as_deref(),
         )?;
+        let adapter = self.args.engine.adapter.as_deref();
+        let choice = match Backend::from(self.args.engine.renderer) {
+            Backend::Auto => tessera::gpu::auto_choice(&ctx.adapter, adapter),
+            asked => Choice {
+                backend: asked,
+                why: tessera::renderer::ASKED.into(),
+            },
+        };
+        let cpu = choice.backend == Backend::Cpu;
         let inner = window.inner_size();
         let caps = surface.get_capabilities(&ctx.adapter);
+        // The GPU renderer writes linear colour to an sRGB target. The CPU renderer's bytes
+        // are sRGB already: a plain target takes them as they are, where an sRGB one would
+        // cost the blit a decode and an encode per pixel for the same bytes.
         let format = caps
             .formats
             .iter()
             .copied()
-            .find(|f| f.is_srgb())
+            .find(|f| f.is_srgb() != cpu)
             .unwrap_or(caps.formats[0]);
         let mut usage = wgpu::TextureUsages::RENDER_ATTACHMENT;
         if self.args.screenshot.is_some() && caps.usages.contains(wgpu::TextureUsages::COPY_SRC) {
@@ -212,6 +246,11 @@ impl App {
         };
         surface.configure(&ctx.device, &config);
         tracing::info!("viewer on {}, surface {:?}", ctx.describe(), format);
+        tracing::debug!(
+            "surface formats {:?}, usages {:?}",
+            caps.formats,
+            caps.usages
+        );
         // Plan the atlas for the largest the window can become (its monitor), so resizing
         // never outgrows the paged levels' share.
         let planned = monitor
@@ -226,7 +265,16 @@ impl App {
             .args
             .engine
             .options(planned, self.args.view.style(), false);
-        let renderer = MosaicRenderer::new(&ctx.device, &ctx.queue, format, scene, &opts)?;
+        let (renderer, cpu_frame, engine) = if cpu {
+            let renderer = CpuRenderer::new(scene, &opts)?;
+            let blit = FrameBlit::new(&ctx.device, format);
+            let cpu = AnyRenderer::Cpu(Box::new(renderer));
+            (cpu, Some((Vec::new(), blit)), "CPU renderer")
+        } else {
+            let renderer = MosaicRenderer::new(&ctx.device, &ctx.queue, format, scene, &opts)?;
+            (AnyRenderer::Gpu(Box::new(renderer)), None, "GPU renderer")
+        };
+        tracing::info!("draws with {engine}: {}", choice.why);
         super::return_freed_memory();
         if let Some(video) = VideoMosaic::open(renderer.scene())? {
             self.player = Some(LivePlayer::new(video, 0.0)?);
@@ -249,6 +297,8 @@ impl App {
             config,
             ctx,
             renderer,
+            cpu_frame,
+            engine,
             planned,
             overlay,
             uses,
@@ -296,7 +346,16 @@ impl App {
         };
         let target = frame.texture.create_view(&Default::default());
         let mut encoder = gpu.ctx.device.create_command_encoder(&Default::default());
-        gpu.renderer.encode(&mut encoder, &target, &camera, w, h);
+        match (&mut gpu.renderer, &mut gpu.cpu_frame) {
+            (AnyRenderer::Gpu(r), _) => r.encode(&mut encoder, &target, &camera, w, h),
+            (AnyRenderer::Cpu(r), Some((pixels, blit))) => {
+                r.draw_into(&camera, w, h, pixels);
+                blit.resize(&gpu.ctx.device, w, h);
+                blit.upload(&gpu.ctx.queue, pixels);
+                blit.encode(&mut encoder, &target);
+            }
+            (AnyRenderer::Cpu(_), None) => unreachable!("the CPU renderer is made with a blit"),
+        }
         self.frames += 1;
         let last = self.args.exit_after.is_some_and(|n| self.frames >= n);
         let asked = self.shot.take();
@@ -306,24 +365,27 @@ impl App {
             asked.as_ref()
         };
         let readback = capture.map(|_| {
-            if gpu.config.usage.contains(wgpu::TextureUsages::COPY_SRC) {
+            let t = if gpu.config.usage.contains(wgpu::TextureUsages::COPY_SRC) {
                 // The frame the window shows, copied as is.
-                let t = OffscreenTarget::for_texture(&gpu.ctx.device, &frame.texture);
-                t.encode_copy(&mut encoder);
-                t
+                OffscreenTarget::for_texture(&gpu.ctx.device, &frame.texture)
             } else {
-                // Surfaces that cannot be copied from (GL): the same draw once more into an
+                // Surfaces that cannot be copied from (GL): the same frame once more into an
                 // offscreen texture of the surface's format and size.
                 let t = OffscreenTarget::with_format(&gpu.ctx.device, w, h, gpu.config.format);
-                gpu.renderer
-                    .prepare(&mut encoder, &camera, Viewport::full(w, h));
-                let mut pass =
-                    tessera::gpu::begin_cleared_pass(&mut encoder, "screenshot", &t.view);
-                gpu.renderer.draw(&mut pass);
-                drop(pass);
-                t.encode_copy(&mut encoder);
+                match (&mut gpu.renderer, &gpu.cpu_frame) {
+                    (AnyRenderer::Gpu(r), _) => {
+                        r.prepare(&mut encoder, &camera, Viewport::full(w, h));
+                        let mut pass =
+                            tessera::gpu::begin_cleared_pass(&mut encoder, "screenshot", &t.view);
+                        r.draw(&mut pass);
+                    }
+                    (AnyRenderer::Cpu(_), Some((_, blit))) => blit.encode(&mut encoder, &t.view),
+                    (AnyRenderer::Cpu(_), None) => unreachable!("the CPU renderer has a blit"),
+                }
                 t
-            }
+            };
+            t.encode_copy(&mut encoder);
+            t
         });
         // The overlay goes over the mosaic after any screenshot copy (screenshots show the
         // mosaic alone).
@@ -346,7 +408,7 @@ impl App {
         };
         let has_colours = gpu.renderer.scene().colours.is_some();
         let grid = (gpu.renderer.scene().cols(), gpu.renderer.scene().rows());
-        let style = &mut gpu.renderer.style;
+        let style = gpu.renderer.style_mut();
         let panel = Panel {
             figures: &self.figures,
             camera,
@@ -393,12 +455,15 @@ impl App {
             self.clock = WallClock::start(std::time::Instant::now());
         }
         let draw_ms = started.elapsed().as_secs_f64() * 1e3;
+        if self.draw_ms.len() < MAX_DRAW_TIMES {
+            self.draw_ms.push(draw_ms);
+        }
 
         let level = gpu.renderer.scene().frame_view(&camera, w, h).levels.hi;
         let clips = (stats.tile_frames_shown > 0 || self.clock.is_paused())
             .then_some((stats.late_tile_frames, self.clock.is_paused()));
         let mut text = title(camera.cell_px, level, draw_ms, stats.missing, clips);
-        let tint = gpu.renderer.style.tint;
+        let tint = gpu.renderer.style().tint;
         if tint > 0.0 {
             text += &format!(", tint {tint:.1}");
         }
@@ -413,6 +478,7 @@ impl App {
             );
             video_playing = !ended && !self.clock.is_paused();
         }
+        text += &format!(" — {}", gpu.engine);
         gpu.window.set_title(&text);
         self.figures = text;
         let playing = (stats.tile_frames_shown > 0 || video_playing) && !self.clock.is_paused();
@@ -721,7 +787,8 @@ impl ApplicationHandler for App {
                     Key::Named(NamedKey::Space) => self.clock.toggle(std::time::Instant::now()),
                     Key::Character("l") => {
                         if let Some(gpu) = self.gpu.as_mut() {
-                            gpu.renderer.style.debug_lod = !gpu.renderer.style.debug_lod;
+                            let style = gpu.renderer.style_mut();
+                            style.debug_lod = !style.debug_lod;
                         }
                     }
                     Key::Character("t") => {
@@ -730,7 +797,7 @@ impl ApplicationHandler for App {
                                 tracing::warn!("this mosaic has no target colours to tint toward (matched by an older tessera): re-run `tessera match`");
                                 return;
                             }
-                            let style = &mut gpu.renderer.style;
+                            let style = gpu.renderer.style_mut();
                             style.tint = next_tint(style.tint);
                         }
                     }

@@ -21,6 +21,12 @@ drivers (Debian: apt-get install libegl-mesa0 libgl1-mesa-dri mesa-vulkan-driver
 impl GpuContext {
     /// A device with no surface. `adapter` (or `$TESSERA_ADAPTER`) picks by name substring.
     pub fn headless(adapter: Option<&str>) -> Result<GpuContext> {
+        let (instance, chosen) = Self::headless_adapter(adapter)?;
+        Self::open(instance, chosen)
+    }
+
+    /// The adapter `headless` would open a device on, and its instance; no device yet.
+    pub fn headless_adapter(adapter: Option<&str>) -> Result<(wgpu::Instance, wgpu::Adapter)> {
         let desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
         let probed_vulkan = desc.backends.contains(wgpu::Backends::VULKAN);
         let instance = wgpu::Instance::new(desc);
@@ -30,7 +36,7 @@ impl GpuContext {
             && info.backend == wgpu::Backend::Gl
             && info.device_type == wgpu::DeviceType::Cpu)
         {
-            return Self::open(instance, chosen);
+            return Ok((instance, chosen));
         }
         // Software GL won over lavapipe: pick again on GL alone, before any device exists,
         // so the Vulkan drivers loaded while probing are unloaded (about 10 MB of resident
@@ -40,7 +46,7 @@ impl GpuContext {
         gl_only.backends = wgpu::Backends::GL;
         let instance = wgpu::Instance::new(gl_only);
         let chosen = pick_adapter(&instance, None, adapter)?;
-        Self::open(instance, chosen)
+        Ok((instance, chosen))
     }
 
     /// A device for `instance` that can present to `surface` when one is given.
@@ -54,7 +60,7 @@ impl GpuContext {
     }
 
     /// Opens a device on `adapter` with its full limits.
-    fn open(instance: wgpu::Instance, adapter: wgpu::Adapter) -> Result<GpuContext> {
+    pub fn open(instance: wgpu::Instance, adapter: wgpu::Adapter) -> Result<GpuContext> {
         let info = adapter.get_info();
         tracing::info!("adapter: {}", describe(&info));
         let limits = adapter.limits();
@@ -163,6 +169,14 @@ fn prefer_software_gl(
         }
         None => best,
     }
+}
+
+/// What `Backend::Auto` draws with when `adapter` is the one the GPU path would use, picked
+/// with `asked` (`--adapter`; `$TESSERA_ADAPTER` names one too).
+pub fn auto_choice(adapter: &wgpu::Adapter, asked: Option<&str>) -> crate::renderer::Choice {
+    let info = adapter.get_info();
+    let named = asked.is_some() || std::env::var_os(ADAPTER_ENV).is_some();
+    crate::renderer::choose_backend(Some((&describe(&info), info.device_type)), named)
 }
 
 fn describe(info: &wgpu::AdapterInfo) -> String {

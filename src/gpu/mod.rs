@@ -1,19 +1,19 @@
 //! Everything that touches wgpu: device, mosaic pipeline and atlases, the embeddable
-//! renderer, offscreen targets.
+//! renderer, offscreen targets, the blit that shows frames made in memory.
 
+mod blit;
 mod context;
-mod floor;
 mod mosaic;
 mod renderer;
 mod target;
 
-pub use context::{GpuContext, ADAPTER_ENV, NO_ADAPTER_HELP};
-pub use floor::FloorProbe;
+pub use blit::FrameBlit;
+pub use context::{auto_choice, GpuContext, ADAPTER_ENV, NO_ADAPTER_HELP};
 pub use mosaic::{GpuMosaic, SHADER_SOURCE};
 pub use renderer::{MosaicRenderer, Viewport};
 pub use target::{OffscreenTarget, OFFSCREEN_FORMAT};
 
-/// A single-mip 2D texture: the grid, the page table, the floor's source, offscreen targets.
+/// A single-mip 2D texture: the grid, the page table, the blit's source, offscreen targets.
 fn texture_2d(
     device: &wgpu::Device,
     label: &str,

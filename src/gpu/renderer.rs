@@ -2,20 +2,16 @@
 //! render pass someone else begins. The headless renderer and the viewer are built on it;
 //! `examples/embed.rs` shows a host application doing the same in its own window.
 //!
-//! Per frame, in this order:
+//! Streaming is `Renderer`'s (shared with the CPU renderer). Per frame, in this order:
 //! 1. `update`: streaming (residency, uploads within the budget, requests to the loaders);
 //! 2. `prepare`: records the staged uploads and the frame's uniforms into the host's encoder
 //!    (copies cannot go inside a render pass);
 //! 3. `draw`: inside the host's render pass, one triangle over the viewport.
 
 use super::GpuMosaic;
-use crate::atlas::AtlasLayout;
 use crate::error::Result;
-use crate::render::RenderOptions;
+use crate::renderer::{RenderOptions, Renderer};
 use crate::scene::{Scene, StreamedScene};
-use crate::streaming::{FrameStats, StreamingManager};
-use crate::style::RenderStyle;
-use crate::tint::CellColours;
 use crate::view::Camera;
 
 /// Where in the render target the mosaic is drawn, in pixels.
@@ -39,11 +35,8 @@ impl Viewport {
     }
 }
 
-pub struct MosaicRenderer {
-    inner: StreamedScene<GpuMosaic>,
-    /// How frames look; may be changed between frames.
-    pub style: RenderStyle,
-}
+/// The GPU renderer: frames drawn into a host's wgpu render pass.
+pub type MosaicRenderer = Renderer<GpuMosaic>;
 
 impl MosaicRenderer {
     /// Prepares `scene` for drawing on `device` into targets of `target_format`: plans the
@@ -66,52 +59,15 @@ impl MosaicRenderer {
         let mosaic = GpuMosaic::new(device, queue, &scene, &layout, target_format)?;
         // The GPU holds the overview now.
         scene.release_overview();
-        Ok(MosaicRenderer {
+        Ok(Renderer {
             inner: StreamedScene::new(scene, layout, mosaic, opts.stream)?,
             style: opts.style,
         })
     }
 
-    pub fn scene(&self) -> &Scene {
-        &self.inner.scene
-    }
-    pub fn stream(&self) -> &StreamingManager {
-        &self.inner.stream
-    }
-    pub fn layout(&self) -> &AtlasLayout {
-        &self.inner.layout
-    }
     /// Bytes of atlas allocated on the GPU.
     pub fn atlas_bytes(&self) -> u64 {
         self.inner.backend.atlas_bytes()
-    }
-
-    /// Draws `grid` from the next `update` on (a video target's next frame, whose cell
-    /// means are `colours`).
-    pub fn set_grid(&mut self, grid: std::sync::Arc<Vec<u32>>, colours: CellColours) {
-        self.inner.set_grid(grid, colours);
-    }
-
-    /// The moment clips are drawn at (and whether they play), from the next `update` on.
-    pub fn set_playback(&mut self, playback: crate::playback::Playback) {
-        self.inner.set_playback(playback);
-    }
-
-    /// One step of streaming for `camera` on a `width × height` viewport: uploads what is
-    /// ready within the upload budget, requests the rest. Never waits for the disk.
-    pub fn update(&mut self, camera: &Camera, width: u32, height: u32) -> FrameStats {
-        self.inner.update(camera, width, height)
-    }
-
-    /// Streams until the view is complete (or `timeout`): for frames that must be sharp.
-    pub fn settle(
-        &mut self,
-        camera: &Camera,
-        width: u32,
-        height: u32,
-        timeout: std::time::Duration,
-    ) -> FrameStats {
-        self.inner.settle(camera, width, height, timeout)
     }
 
     /// Records the uploads and the uniforms of a frame of `camera` in `viewport` into

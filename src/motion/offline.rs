@@ -4,8 +4,8 @@
 
 use super::{Next, PresentStats, Presenter, VideoMosaic};
 use crate::error::{Error, Result};
+use crate::headless::{HeadlessRenderer, Pacing};
 use crate::playback::Playback;
-use crate::render::{HeadlessRenderer, Pacing};
 use crate::video::VideoWriter;
 use crate::view::Camera;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -12,7 +12,8 @@ pub mod shots;
 
 pub use decode::VideoReader;
 pub use encode::{
-    is_video_path, AudioSource, EncodeSummary, FrameRate, VideoSettings, VideoWriter,
+    is_video_path, AudioSource, EncodeSummary, FrameRate, VideoSettings, VideoWriter, DEFAULT_CRF,
+    DEFAULT_PRESET,
 };
 
 use ffmpeg_next as ffmpeg;

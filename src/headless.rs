@@ -1,71 +1,34 @@
 //! Headless rendering: one API over the GPU path (a device of its own and an offscreen
-//! target) and the CPU reference, both fed by the same streaming manager, for `tessera
-//! render`, the benchmarks, the example and the tests.
+//! target) and the CPU renderer, both fed by the same streaming manager, for `tessera
+//! render`, the benchmarks, the example and the tests. `Backend::Auto` is decided here,
+//! before any device is opened.
 
 use crate::atlas::AtlasLayout;
-use crate::cpu_render::{self, CpuAtlas};
 use crate::error::{Error, Result};
 use crate::gpu::{GpuContext, MosaicRenderer, OffscreenTarget, OFFSCREEN_FORMAT};
-use crate::scene::{Scene, StreamedScene};
-use crate::streaming::{FrameStats, StreamConfig, StreamingManager};
+use crate::renderer::{AnyRenderer, Backend, Choice, CpuRenderer, RenderOptions, ASKED};
+use crate::scene::Scene;
+use crate::streaming::{FrameStats, StreamingManager};
 use crate::style::RenderStyle;
 use crate::view::{Camera, FrameView};
 
-/// Which renderer draws.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
-    /// wgpu: the best adapter there is, or Mesa's software rasteriser (llvmpipe).
-    Gpu,
-    /// The CPU reference renderer.
-    Cpu,
-}
-
-#[derive(Clone, Debug)]
-pub struct RenderOptions {
-    /// Frame size (for an embedded renderer: the largest viewport it plans for).
-    pub width: u32,
-    pub height: u32,
-    pub backend: Backend,
-    pub style: RenderStyle,
-    pub stream: StreamConfig,
-    /// Adapter name substring (GPU only).
-    pub adapter: Option<String>,
-}
-
-impl Default for RenderOptions {
-    /// 1920×1080 on the best GPU adapter, default style and budgets.
-    fn default() -> Self {
-        RenderOptions {
-            width: 1920,
-            height: 1080,
-            backend: Backend::Gpu,
-            style: RenderStyle::default(),
-            stream: StreamConfig::default(),
-            adapter: None,
-        }
-    }
-}
-
-struct GpuEngine {
+/// The device and offscreen target the GPU renderer draws with.
+struct GpuTarget {
     ctx: GpuContext,
-    renderer: MosaicRenderer,
     target: OffscreenTarget,
 }
 
 /// Frame sizes the headless renderer accepts, per side.
 pub const MAX_FRAME_SIDE: u32 = 16384;
 
-enum Engine {
-    Gpu(Box<GpuEngine>),
-    Cpu {
-        inner: Box<StreamedScene<CpuAtlas>>,
-        style: RenderStyle,
-        frame: Vec<u8>,
-    },
-}
-
 pub struct HeadlessRenderer {
-    engine: Engine,
+    renderer: AnyRenderer,
+    /// Present exactly when `renderer` is the GPU one.
+    gpu: Option<GpuTarget>,
+    /// The CPU renderer's last frame.
+    frame: Vec<u8>,
+    /// Why this renderer draws (`Backend::Auto`'s choice, or what was asked).
+    why: String,
     pub width: u32,
     pub height: u32,
 }
@@ -78,85 +41,93 @@ impl HeadlessRenderer {
                 "frame size {w}×{h}: each side must be 1..={MAX_FRAME_SIDE}"
             )));
         }
-        let engine = match opts.backend {
-            Backend::Gpu => {
-                let ctx = GpuContext::headless(opts.adapter.as_deref())?;
+        let adapter = opts.adapter.as_deref();
+        let (device, why) = match opts.backend {
+            Backend::Gpu => (Some(GpuContext::headless(adapter)?), ASKED.into()),
+            Backend::Cpu => (None, ASKED.into()),
+            Backend::Auto => match GpuContext::headless_adapter(adapter) {
+                Ok((instance, chosen)) => {
+                    let Choice { backend, why } = crate::gpu::auto_choice(&chosen, adapter);
+                    let device = (backend == Backend::Gpu)
+                        .then(|| GpuContext::open(instance, chosen))
+                        .transpose()?;
+                    (device, why)
+                }
+                // A named adapter that is not there is the user's mistake, not a reason to
+                // fall back.
+                Err(e) if adapter.is_some() => return Err(e),
+                Err(e) => {
+                    tracing::debug!("no GPU adapter: {e}");
+                    (None, crate::renderer::choose_backend(None, false).why)
+                }
+            },
+        };
+        let (renderer, gpu) = match device {
+            Some(ctx) => {
                 let renderer =
                     MosaicRenderer::new(&ctx.device, &ctx.queue, OFFSCREEN_FORMAT, scene, opts)?;
                 let target = OffscreenTarget::new(&ctx.device, w, h);
-                Engine::Gpu(Box::new(GpuEngine {
-                    ctx,
-                    renderer,
-                    target,
-                }))
+                (
+                    AnyRenderer::Gpu(Box::new(renderer)),
+                    Some(GpuTarget { ctx, target }),
+                )
             }
-            Backend::Cpu => {
-                // The CPU twin honours the same layer limit as the software Vulkan adapter.
-                let layout = scene.plan((w, h), opts.stream.gpu_budget, 2048)?;
-                let atlas = CpuAtlas::new(&layout, scene.library.tile_count());
-                let inner = StreamedScene::new(scene, layout, atlas, opts.stream)?;
-                Engine::Cpu {
-                    inner: Box::new(inner),
-                    style: opts.style,
-                    frame: Vec::new(),
-                }
-            }
+            None => (
+                AnyRenderer::Cpu(Box::new(CpuRenderer::new(scene, opts)?)),
+                None,
+            ),
         };
-        Ok(HeadlessRenderer {
-            engine,
+        let r = HeadlessRenderer {
+            renderer,
+            gpu,
+            frame: Vec::new(),
+            why,
             width: w,
             height: h,
-        })
+        };
+        tracing::info!("draws with {}: {}", r.describe(), r.why);
+        Ok(r)
     }
 
     pub fn scene(&self) -> &Scene {
-        match &self.engine {
-            Engine::Gpu(g) => g.renderer.scene(),
-            Engine::Cpu { inner, .. } => &inner.scene,
-        }
+        self.renderer.scene()
     }
     pub fn layout(&self) -> &AtlasLayout {
-        match &self.engine {
-            Engine::Gpu(g) => g.renderer.layout(),
-            Engine::Cpu { inner, .. } => &inner.layout,
-        }
+        self.renderer.layout()
     }
     pub fn stream(&self) -> &StreamingManager {
-        match &self.engine {
-            Engine::Gpu(g) => g.renderer.stream(),
-            Engine::Cpu { inner, .. } => &inner.stream,
-        }
+        self.renderer.stream()
     }
     pub fn style(&self) -> &RenderStyle {
-        match &self.engine {
-            Engine::Gpu(g) => &g.renderer.style,
-            Engine::Cpu { style, .. } => style,
-        }
+        self.renderer.style()
+    }
+    /// `Backend::Gpu` or `Backend::Cpu`: which renderer draws.
+    pub fn backend(&self) -> Backend {
+        self.renderer.backend()
+    }
+    /// Why this renderer draws: what `Backend::Auto` saw, or the option that asked for it.
+    pub fn why(&self) -> &str {
+        &self.why
     }
 
     /// Atlas bytes allocated (GPU) or planned (CPU).
     pub fn atlas_bytes(&self) -> u64 {
-        match &self.engine {
-            Engine::Gpu(g) => g.renderer.atlas_bytes(),
-            Engine::Cpu { inner, .. } => inner.layout.bytes(),
+        match &self.renderer {
+            AnyRenderer::Gpu(r) => r.atlas_bytes(),
+            AnyRenderer::Cpu(r) => r.layout().bytes(),
         }
     }
 
-    /// The GPU device this renderer draws with (none for the CPU reference).
+    /// The GPU device this renderer draws with (none for the CPU renderer).
     pub fn gpu_context(&self) -> Option<&GpuContext> {
-        match &self.engine {
-            Engine::Gpu(g) => Some(&g.ctx),
-            Engine::Cpu { .. } => None,
-        }
+        self.gpu.as_ref().map(|g| &g.ctx)
     }
 
-    /// "adapter (backend, type)" or "cpu reference (N threads)".
+    /// "adapter (backend, type)" or "CPU renderer (N threads)".
     pub fn describe(&self) -> String {
-        match &self.engine {
-            Engine::Gpu(g) => g.ctx.describe(),
-            Engine::Cpu { .. } => {
-                format!("cpu reference ({} threads)", rayon::current_num_threads())
-            }
+        match &self.gpu {
+            Some(g) => g.ctx.describe(),
+            None => format!("CPU renderer ({} threads)", rayon::current_num_threads()),
         }
     }
 
@@ -171,50 +142,32 @@ impl HeadlessRenderer {
 
     /// The moment clips are drawn at (and whether they play), from the next update on.
     pub fn set_playback(&mut self, playback: crate::playback::Playback) {
-        match &mut self.engine {
-            Engine::Gpu(g) => g.renderer.set_playback(playback),
-            Engine::Cpu { inner, .. } => inner.set_playback(playback),
-        }
+        self.renderer.set_playback(playback);
     }
 
     /// Draws `grid` from the next update on (a video target's next frame, whose cell means
     /// are `colours`).
     pub fn set_grid(&mut self, grid: std::sync::Arc<Vec<u32>>, colours: crate::tint::CellColours) {
-        match &mut self.engine {
-            Engine::Gpu(g) => g.renderer.set_grid(grid, colours),
-            Engine::Cpu { inner, .. } => inner.set_grid(grid, colours),
-        }
+        self.renderer.set_grid(grid, colours);
     }
 
     /// One frame of streaming for `camera` (no drawing).
     pub fn update(&mut self, camera: &Camera) -> FrameStats {
-        let (w, h) = (self.width, self.height);
-        match &mut self.engine {
-            Engine::Gpu(g) => g.renderer.update(camera, w, h),
-            Engine::Cpu { inner, .. } => inner.update(camera, w, h),
-        }
+        self.renderer.update(camera, self.width, self.height)
     }
 
     /// Streams until `camera`'s view is complete (or `timeout`).
     pub fn settle(&mut self, camera: &Camera, timeout: std::time::Duration) -> FrameStats {
-        let (w, h) = (self.width, self.height);
-        match &mut self.engine {
-            Engine::Gpu(g) => g.renderer.settle(camera, w, h, timeout),
-            Engine::Cpu { inner, .. } => inner.settle(camera, w, h, timeout),
-        }
+        self.renderer
+            .settle(camera, self.width, self.height, timeout)
     }
 
     /// Draws `camera` with whatever is resident and waits for it to finish; `read_back`
     /// also copies it to memory (see `pixels`).
     pub fn draw(&mut self, camera: &Camera, read_back: bool) -> Result<()> {
         let (w, h) = (self.width, self.height);
-        match &mut self.engine {
-            Engine::Gpu(g) => {
-                let GpuEngine {
-                    ctx,
-                    renderer,
-                    target,
-                } = g.as_mut();
+        match (&mut self.renderer, &self.gpu) {
+            (AnyRenderer::Gpu(renderer), Some(GpuTarget { ctx, target })) => {
                 let mut encoder = ctx.device.create_command_encoder(&Default::default());
                 renderer.encode(&mut encoder, &target.view, camera, w, h);
                 if read_back {
@@ -223,22 +176,8 @@ impl HeadlessRenderer {
                 ctx.queue.submit([encoder.finish()]);
                 ctx.wait_idle();
             }
-            Engine::Cpu {
-                inner,
-                style,
-                frame,
-            } => {
-                let view = inner.scene.frame_view(camera, w, h);
-                let style = inner.sync_tint(style);
-                cpu_render::render_into(
-                    &view,
-                    &inner.scene.grid,
-                    &inner.backend,
-                    &inner.scene.overview,
-                    &style,
-                    frame,
-                );
-            }
+            (AnyRenderer::Cpu(renderer), _) => renderer.draw_into(camera, w, h, &mut self.frame),
+            (AnyRenderer::Gpu(_), None) => unreachable!("the GPU renderer is made with its device"),
         }
         Ok(())
     }
@@ -246,35 +185,19 @@ impl HeadlessRenderer {
     /// CPU renderer: draws `camera`'s copy floor (see `cpu_render::copy_floor_into`) into
     /// the frame buffer. False, drawing nothing, on the GPU or below a pixel per cell.
     pub fn draw_copy_floor(&mut self, camera: &Camera) -> bool {
-        let (w, h) = (self.width, self.height);
-        let Engine::Cpu {
-            inner,
-            frame,
-            style,
-        } = &mut self.engine
-        else {
-            return false;
-        };
-        let view = inner.scene.frame_view(camera, w, h);
-        if view.uses_overview() {
-            return false;
+        match &mut self.renderer {
+            AnyRenderer::Cpu(r) => {
+                r.draw_copy_floor(camera, self.width, self.height, &mut self.frame)
+            }
+            AnyRenderer::Gpu(_) => false,
         }
-        cpu_render::copy_floor_into(
-            &view,
-            &inner.scene.grid,
-            &inner.backend,
-            &inner.scene.overview,
-            style.background,
-            frame,
-        );
-        true
     }
 
     /// The last drawn frame as RGBA8 (GPU: the frame must have been drawn with `read_back`).
     pub fn pixels(&mut self) -> Result<Vec<u8>> {
-        match &mut self.engine {
-            Engine::Gpu(g) => g.target.read(),
-            Engine::Cpu { frame, .. } => Ok(frame.clone()),
+        match &self.gpu {
+            Some(g) => g.target.read(),
+            None => Ok(self.frame.clone()),
         }
     }
 
