@@ -53,9 +53,31 @@ fn main() {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    cli::quiet_runtime_dir();
-    let cli = Cli::parse();
-    let level = match cli.verbose {
+    let runtime_dir = cli::RuntimeDir::quiet();
+    let code = match Cli::try_parse() {
+        Ok(cli) => {
+            init_logs(cli.verbose);
+            match run(cli.command) {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    1
+                }
+            }
+        }
+        // --help, --version, or a usage error: clap's text and exit code.
+        Err(e) => {
+            let _ = e.print();
+            e.exit_code()
+        }
+    };
+    drop(runtime_dir);
+    std::process::exit(code);
+}
+
+/// Logs to stderr: warnings, `-v` progress notes, `-vv` debugging (or `$TESSERA_LOG`).
+fn init_logs(verbose: u8) {
+    let level = match verbose {
         0 => "warn",
         1 => "info",
         _ => "debug",
@@ -72,10 +94,6 @@ fn main() {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
-    if let Err(e) = run(cli.command) {
-        eprintln!("error: {e:#}");
-        std::process::exit(1);
-    }
 }
 
 fn run(command: Command) -> anyhow::Result<()> {

@@ -485,3 +485,39 @@ fn auto_renders_on_the_faster_renderer_for_the_adapter_and_gpu_forces_the_gpu_pa
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("mesa-vulkan-drivers"), "{err}");
 }
+
+#[test]
+fn no_private_runtime_folder_is_left_behind() {
+    // Without XDG_RUNTIME_DIR the binary makes one of its own in the temporary folder for
+    // the Vulkan loader; every run once left it there.
+    let fx = common::fixture(4, 32, (8, 6));
+    let tmp = tempfile::tempdir().unwrap();
+    let png = fx.dir.path().join("x.png");
+    let mosaic = fx.mosaic.to_str().unwrap();
+    let render = [
+        "render",
+        mosaic,
+        "-o",
+        png.to_str().unwrap(),
+        "--size",
+        "32x24",
+    ];
+    for (args, exit) in [
+        (&render[..], 0),
+        (&["render", "--help"], 0),
+        (&["render", "no-such.mosaic"], 1),
+    ] {
+        let (code, _, err) = common::output(
+            std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+                .args(args)
+                .env_remove("XDG_RUNTIME_DIR")
+                .env("TMPDIR", tmp.path()),
+        );
+        assert_eq!(code, exit, "{args:?}: {err}");
+        let left: Vec<_> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(left.is_empty(), "{args:?} left {left:?}");
+    }
+}

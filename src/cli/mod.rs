@@ -28,14 +28,32 @@ pub fn return_freed_memory() {
 }
 
 /// Vulkan's window-system code complains when XDG_RUNTIME_DIR is unset (headless servers,
-/// CI); a private 0700 folder silences it. Called once at start, before any thread exists.
-pub fn quiet_runtime_dir() {
-    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+/// CI); a private 0700 folder silences it, removed again when this is dropped (every run
+/// once left an empty `tessera-xdg-PID` folder behind in the temporary folder).
+pub struct RuntimeDir(Option<std::path::PathBuf>);
+
+impl RuntimeDir {
+    /// Sets XDG_RUNTIME_DIR to a folder of this process's own where it is unset. Call once
+    /// at start, before any thread exists.
+    pub fn quiet() -> RuntimeDir {
+        if std::env::var_os("XDG_RUNTIME_DIR").is_some() {
+            return RuntimeDir(None);
+        }
         use std::os::unix::fs::DirBuilderExt;
         let dir = std::env::temp_dir().join(format!("tessera-xdg-{}", std::process::id()));
-        if std::fs::DirBuilder::new().mode(0o700).create(&dir).is_ok() {
-            // SAFETY: called from `main` before any other thread is started.
-            unsafe { std::env::set_var("XDG_RUNTIME_DIR", &dir) };
+        if std::fs::DirBuilder::new().mode(0o700).create(&dir).is_err() {
+            return RuntimeDir(None);
+        }
+        // SAFETY: called from `main` before any other thread is started.
+        unsafe { std::env::set_var("XDG_RUNTIME_DIR", &dir) };
+        RuntimeDir(Some(dir))
+    }
+}
+
+impl Drop for RuntimeDir {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.0 {
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 }
