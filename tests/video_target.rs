@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use tessera::library::{self, BakeOptions, StoreParams};
 use tessera::motion::{Next, VideoMosaic};
 use tessera::video::{VideoReader, VideoSettings, VideoWriter};
-use tessera::{Backend, HeadlessRenderer, RenderOptions, Scene};
+use tessera::{Backend, HeadlessRenderer, RenderOptions, RenderStyle, Scene};
 
 const PALETTE: [[u8; 3]; 8] = [
     [200, 40, 40],
@@ -250,6 +250,50 @@ fn a_moment_is_the_same_on_the_gpu_the_cpu_and_the_command_line() {
         agreement(&cells_of(img.as_raw(), 8), 7),
         (COLS * ROWS) as usize
     );
+}
+
+#[test]
+fn a_tinted_video_mosaic_is_tinted_toward_each_target_frame() {
+    let fx = fixture("target.mp4", FRAMES);
+    let scene = Scene::open(&fx.mosaic).unwrap();
+    let video = VideoMosaic::open(&scene).unwrap().expect("a video mosaic");
+    let (first, later) = (video.frame_at(0.0).unwrap(), video.frame_at(0.72).unwrap());
+    let mut shown_by = Vec::new();
+    for backend in [Backend::Gpu, Backend::Cpu] {
+        let renderer = |tint: f32, frame: &tessera::motion::TargetFrame| {
+            let opts = RenderOptions {
+                width: 128,
+                height: 72,
+                backend,
+                style: RenderStyle {
+                    tint,
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            let mut r = HeadlessRenderer::new(Scene::open(&fx.mosaic).unwrap(), &opts)
+                .unwrap_or_else(|e| panic!("{backend:?} renderer unavailable: {e:#}"));
+            r.set_grid(frame.grid.clone(), frame.colours.clone());
+            r
+        };
+        let draw = |r: &mut HeadlessRenderer| r.render(&r.fit()).unwrap().0.into_raw();
+        // Tinted while the target plays: drawn at its first frame, then at a later one.
+        let mut playing = renderer(1.0, &first);
+        draw(&mut playing);
+        playing.set_grid(later.grid.clone(), later.colours.clone());
+        let shown = draw(&mut playing);
+        // The same as a renderer that started at the later frame: the tint follows the new
+        // grid and its target colours, not the first frame's.
+        let expected = draw(&mut renderer(1.0, &later));
+        let (mean, max) = common::compare(&shown, &expected);
+        assert!(mean < 0.01 && max <= 1, "{backend:?}: stale tint: mean {mean}, max {max}");
+        let untinted = draw(&mut renderer(0.0, &later));
+        let (changed, _) = common::compare(&shown, &untinted);
+        assert!(changed > 1.0, "{backend:?}: the tint changed nothing ({changed})");
+        shown_by.push(shown);
+    }
+    let (mean, max) = common::compare(&shown_by[0], &shown_by[1]);
+    assert!(mean < 0.5 && max <= 2, "GPU vs CPU, tinted: mean {mean}, max {max}");
 }
 
 #[test]
