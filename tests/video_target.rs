@@ -286,14 +286,23 @@ fn a_tinted_video_mosaic_is_tinted_toward_each_target_frame() {
         // grid and its target colours, not the first frame's.
         let expected = draw(&mut renderer(1.0, &later));
         let (mean, max) = common::compare(&shown, &expected);
-        assert!(mean < 0.01 && max <= 1, "{backend:?}: stale tint: mean {mean}, max {max}");
+        assert!(
+            mean < 0.01 && max <= 1,
+            "{backend:?}: stale tint: mean {mean}, max {max}"
+        );
         let untinted = draw(&mut renderer(0.0, &later));
         let (changed, _) = common::compare(&shown, &untinted);
-        assert!(changed > 1.0, "{backend:?}: the tint changed nothing ({changed})");
+        assert!(
+            changed > 1.0,
+            "{backend:?}: the tint changed nothing ({changed})"
+        );
         shown_by.push(shown);
     }
     let (mean, max) = common::compare(&shown_by[0], &shown_by[1]);
-    assert!(mean < 0.5 && max <= 2, "GPU vs CPU, tinted: mean {mean}, max {max}");
+    assert!(
+        mean < 0.5 && max <= 2,
+        "GPU vs CPU, tinted: mean {mean}, max {max}"
+    );
 }
 
 #[test]

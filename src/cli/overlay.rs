@@ -281,8 +281,8 @@ fn show_panel(
 fn show_minimap(ui: &mut egui::Ui, tex: &egui::TextureHandle, panel: &Panel<'_>) -> Option<Action> {
     // Scaled to the same size whatever the grid (a small grid's overview is small).
     let size = tex.size_vec2() * (MINIMAP_SIDE as f32 / tex.size_vec2().max_elem());
-    let response = ui.add(egui::Image::new((tex.id(), size)).sense(egui::Sense::click_and_drag()));
-    let rect = response.rect;
+    let rect = ui.add(egui::Image::new((tex.id(), size))).rect;
+    let response = ui.interact(rect, minimap_id(), egui::Sense::click_and_drag());
     let (cols, rows) = (panel.grid.0 as f64, panel.grid.1 as f64);
     let to_map = |cell: DVec2| {
         egui::pos2(
@@ -310,6 +310,11 @@ fn show_minimap(ui: &mut egui::Ui, tex: &egui::TextureHandle, panel: &Panel<'_>)
     })
 }
 
+/// The minimap's widget (named, so its response can be read back: the tests click on it).
+fn minimap_id() -> egui::Id {
+    egui::Id::unique("tessera minimap")
+}
+
 /// The minimap: the first overview mip no longer than `MINIMAP_SIDE` on either side.
 pub fn minimap_image(overview: &Overview) -> Option<egui::ColorImage> {
     let mip = overview
@@ -325,6 +330,103 @@ pub fn minimap_image(overview: &Overview) -> Option<egui::ColorImage> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One frame of the panel on an 800×600 screen at `time` with `events`, as the viewer
+    /// lays it out: what it asks of the view.
+    fn frame(
+        ctx: &egui::Context,
+        minimap: &egui::TextureHandle,
+        time: f64,
+        events: Vec<egui::Event>,
+    ) -> Option<Action> {
+        let input = egui::RawInput {
+            screen_rect: Some(egui::Rect::from_min_size(
+                egui::Pos2::ZERO,
+                egui::vec2(800.0, 600.0),
+            )),
+            time: Some(time),
+            events,
+            ..Default::default()
+        };
+        let (mut debug_lod, mut tint) = (false, 0.0);
+        let mut panel = Panel {
+            figures: "tessera — 4.0 px/cell",
+            camera: Camera {
+                center: DVec2::new(100.0, 50.0),
+                cell_px: 4.0,
+            },
+            screen: (800, 600),
+            grid: (200, 100),
+            hovered: None,
+            debug_lod: &mut debug_lod,
+            tint: Some(&mut tint),
+        };
+        let mut action = None;
+        let _ = ctx.run_ui(input, |ui| {
+            action = show_panel(ui, &mut panel, Some(minimap), None);
+        });
+        action
+    }
+
+    fn button(pos: egui::Pos2, pressed: bool) -> egui::Event {
+        egui::Event::PointerButton {
+            pos,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_click_or_a_drag_on_the_minimap_centres_the_view_there() {
+        let ctx = egui::Context::default();
+        // A 200×100-cell mosaic's minimap (2:1, as its overview mip would be).
+        let image = egui::ColorImage::filled([200, 100], egui::Color32::GRAY);
+        let minimap = ctx.load_texture("minimap", image, egui::TextureOptions::LINEAR);
+        // The first passes lay the panel out; nothing is asked.
+        for t in 0..3 {
+            assert_eq!(frame(&ctx, &minimap, t as f64 * 0.1, vec![]), None);
+        }
+        let rect = ctx
+            .read_response(minimap_id())
+            .expect("the minimap is shown")
+            .rect;
+        assert!(
+            rect.width() > 100.0 && (rect.aspect_ratio() - 2.0).abs() < 0.05,
+            "{rect:?}"
+        );
+        // A click a quarter across and three quarters down: cell (50, 75).
+        let at = rect.lerp_inside(egui::vec2(0.25, 0.75));
+        let moved = egui::Event::PointerMoved(at);
+        assert_eq!(
+            frame(&ctx, &minimap, 1.0, vec![moved, button(at, true)]),
+            None
+        );
+        let clicked = frame(&ctx, &minimap, 1.05, vec![button(at, false)]);
+        let Some(Action::CenterOn(cell)) = clicked else {
+            panic!("a click on the minimap did nothing: {clicked:?}");
+        };
+        assert!((cell - DVec2::new(50.0, 75.0)).length() < 0.5, "{cell}");
+        // Dragging along it follows the pointer.
+        let start = rect.lerp_inside(egui::vec2(0.5, 0.5));
+        let end = rect.lerp_inside(egui::vec2(0.9, 0.1));
+        let press = vec![egui::Event::PointerMoved(start), button(start, true)];
+        frame(&ctx, &minimap, 2.0, press);
+        let dragged = frame(&ctx, &minimap, 2.1, vec![egui::Event::PointerMoved(end)]);
+        let Some(Action::CenterOn(cell)) = dragged else {
+            panic!("a drag on the minimap did nothing: {dragged:?}");
+        };
+        assert!((cell - DVec2::new(180.0, 10.0)).length() < 0.5, "{cell}");
+        frame(&ctx, &minimap, 2.2, vec![button(end, false)]);
+        // A click beside the minimap asks nothing of the view.
+        let beside = egui::pos2(rect.max.x + 300.0, rect.max.y + 200.0);
+        let events = vec![egui::Event::PointerMoved(beside), button(beside, true)];
+        assert_eq!(frame(&ctx, &minimap, 3.0, events), None);
+        assert_eq!(
+            frame(&ctx, &minimap, 3.05, vec![button(beside, false)]),
+            None
+        );
+    }
 
     #[test]
     fn the_minimap_is_the_first_overview_mip_that_fits() {
