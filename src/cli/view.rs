@@ -203,13 +203,11 @@ impl App {
                 Box::new(event_loop.owned_display_handle()),
             ));
         let surface = instance.create_surface(window.clone())?;
-        let ctx = GpuContext::with_instance(
-            instance,
-            Some(&surface),
-            self.args.engine.adapter.as_deref(),
-        )?;
         let adapter = self.args.engine.adapter.as_deref();
-        let choice = match Backend::from(self.args.engine.renderer) {
+        let asked = Backend::from(self.args.engine.renderer);
+        let ctx =
+            GpuContext::with_instance(instance, Some(&surface), adapter, asked != Backend::Gpu)?;
+        let choice = match asked {
             Backend::Auto => tessera::gpu::auto_choice(&ctx.adapter, adapter),
             asked => Choice {
                 backend: asked,

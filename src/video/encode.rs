@@ -65,10 +65,10 @@ pub struct VideoSettings {
     pub audio: Option<AudioSource>,
 }
 
-/// The default quality and speed: x264's `veryfast` at CRF 17 encodes a 1080p zoom 1.7×
-/// as fast as `fast` at CRF 18, within 0.2 dB PSNR of it and 6 % larger (README "Video
-/// export", `scripts/compare-renderers.sh`). On two cores the encoder, not the renderer,
-/// bounds an export.
+/// The default quality and speed: x264's `veryfast` at CRF 17 exported a 1080p zoom 1.5×
+/// as fast as `fast` at CRF 18, within 0.2 dB PSNR of it and 6 % larger (README "Video",
+/// `scripts/compare-renderers.sh`). On two cores the encoder, not the renderer, bounds an
+/// export.
 pub const DEFAULT_CRF: u8 = 17;
 pub const DEFAULT_PRESET: &str = "veryfast";
 
