@@ -58,7 +58,8 @@ score "metapixel \`--distance=3\`" "$work/mp-d3.png"
 tess "tessera, defaults (3×3 signatures, lightness 3×)" 3
 tess "tessera \`--lightness-weight 1\`" 3 -- --lightness-weight 1
 tess "tessera \`--grid 1\`" 1
-tess "tessera \`--repeat-radius 3\`" 3 -- --repeat-radius 3
+tess "tessera \`--repeat-radius 3\` (refined, lightness 2.5×)" 3 -- --repeat-radius 3
+tess "tessera \`--repeat-radius 3 --greedy --lightness-weight 3\` (the match before refining)" 3 -- --repeat-radius 3 --greedy --lightness-weight 3
 tess "tessera \`--repeat-radius 3 --lightness-weight 1\`" 3 -- --repeat-radius 3 --lightness-weight 1
 tess "tessera \`--max-uses 20\`" 3 -- --max-uses 20
 tess "tessera \`--repeat-radius 3 --tint 0.5\`" 3 --tint 0.5 -- --repeat-radius 3

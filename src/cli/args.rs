@@ -27,8 +27,14 @@ pub struct CellArgs {
     /// Every tile at least once (where the grid has a cell for each); still targets.
     #[arg(long)]
     pub use_all: bool,
+    /// With --repeat-radius: keep the greedy match, without the passes that then move
+    /// tiles to the cells that want them more (faster on grids of millions of cells; the
+    /// mosaic is less faithful).
+    #[arg(long)]
+    pub greedy: bool,
     /// How much more lightness counts than colour when matching, 0.1 to 10 [default: 3
-    /// with sub-cell signatures (shapes read from lightness), 1 with --grid 1].
+    /// with sub-cell signatures (shapes read from lightness), 2.5 with --repeat-radius,
+    /// 1 with --grid 1].
     #[arg(long, value_parser = parse_lightness)]
     pub lightness_weight: Option<f32>,
     /// Video targets: a cell keeps its tile from the previous frame unless the new best is
@@ -60,6 +66,7 @@ impl CellArgs {
             max_uses: self.max_uses,
             use_all: self.use_all,
             lightness_weight: self.lightness_weight,
+            greedy: self.greedy,
         }
     }
 

@@ -126,8 +126,20 @@ impl KdIndex {
         excluded: &[u32],
         guess: Option<u32>,
     ) -> Option<(u32, f32)> {
+        self.nearest_within(query, excluded, guess, f32::INFINITY)
+    }
+
+    /// `nearest_from`, among the points closer than `bound` (squared): `None` when there is
+    /// none. The bound prunes the search as a guess does.
+    pub fn nearest_within(
+        &self,
+        query: &[f32],
+        excluded: &[u32],
+        guess: Option<u32>,
+        bound: f32,
+    ) -> Option<(u32, f32)> {
         debug_assert_eq!(query.len(), self.dims);
-        let mut best = (u32::MAX, f32::INFINITY);
+        let mut best = (u32::MAX, bound);
         if let Some(id) = guess {
             let pos = self.place[id as usize].0 as usize;
             if !self.removed[pos] && !excluded.contains(&id) {
@@ -136,7 +148,10 @@ impl KdIndex {
                     .iter()
                     .zip(query)
                     .map(|(a, b)| (a - b) * (a - b));
-                best = (id, d.sum());
+                let d = d.sum();
+                if d < best.1 {
+                    best = (id, d);
+                }
             }
         }
         // Per-dimension offsets on the stack for signatures up to 4×4 (no allocation per

@@ -90,6 +90,17 @@ impl<'a> Shortlist<'a> {
     /// distance, and whether the list proves it (else it is only the best on the list,
     /// or `u32::MAX` when the list had none allowed).
     pub fn nearest(&self, cell: usize, skip: impl Fn(u32) -> bool) -> ((u32, f32), bool) {
+        self.nearest_within(cell, skip, f32::INFINITY)
+    }
+
+    /// `nearest` among the tiles closer than `bound` (squared): `u32::MAX` with `bound` when
+    /// the list has none, proven when no tile off it could be.
+    pub fn nearest_within(
+        &self,
+        cell: usize,
+        skip: impl Fn(u32) -> bool,
+        bound: f32,
+    ) -> ((u32, f32), bool) {
         let dims = self.dims;
         let k2 = (dims / 3) as f32;
         let q = &self.cells[cell * dims..(cell + 1) * dims];
@@ -107,7 +118,7 @@ impl<'a> Shortlist<'a> {
             let gap = (dc - offset).max(0.0);
             k2 * gap * gap > best * (1.0 + 1e-5) + 1e-6
         };
-        let mut best = (u32::MAX, f32::INFINITY);
+        let mut best = (u32::MAX, bound);
         for &(t, dc) in list {
             if beyond(dc, best.1) {
                 // This tile and every one after it, on the list or off it, is farther.

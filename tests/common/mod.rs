@@ -155,8 +155,12 @@ pub fn fixture(count: u32, max_tile: u32, cells: (u32, u32)) -> Fixture {
             cols: cells.0,
             rows: cells.1,
         },
+        // The greedy match at lightness 3: the grid the stored reference pictures
+        // (tests/reference) were drawn from.
         MatchOptions {
             repeat_radius: 1,
+            greedy: true,
+            lightness_weight: Some(3.0),
             ..Default::default()
         },
         &mosaic,
