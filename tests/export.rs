@@ -147,33 +147,41 @@ fn a_picture_rendered_in_bands_equals_one_render() {
 }
 
 #[test]
-fn a_poster_streams_into_a_png_and_refuses_formats_that_cannot() {
+fn a_poster_streams_into_a_png_is_gathered_into_a_jpeg_and_refuses_formats_that_cannot() {
     let fx = common::fixture(16, 32, (24, 16));
-    let jpeg = fx.dir.path().join("poster.jpg");
-    let (code, _, err) = tessera(&[
-        "render",
-        fx.mosaic.to_str().unwrap(),
-        "-o",
-        jpeg.to_str().unwrap(),
-        "--size",
-        "4200x4100",
-    ]);
-    assert_ne!(code, 0);
-    assert!(err.contains("name it .png or .tif"), "{err}");
-    assert!(!jpeg.exists());
-    let png = fx.dir.path().join("poster.png");
-    let (code, out, err) = tessera(&[
-        "render",
-        fx.mosaic.to_str().unwrap(),
-        "-o",
-        png.to_str().unwrap(),
-        "--size",
-        "4200x4100",
-        "--renderer",
-        "cpu",
-    ]);
+    let poster = |name: &str, size: &str| {
+        let path = fx.dir.path().join(name);
+        let args = [
+            "render",
+            fx.mosaic.to_str().unwrap(),
+            "-o",
+            path.to_str().unwrap(),
+        ];
+        let (code, out, err) =
+            tessera(&[&args[..], &["--size", size, "--renderer", "cpu"]].concat());
+        (path, code, out, err)
+    };
+    // BMP needs the whole picture, and a JPEG past 65,535 px a side cannot be: refused, no file.
+    for (name, size, says) in [
+        ("poster.bmp", "4200x4100", "name it .png or .tif"),
+        ("wide.jpg", "70000x300", "JPEG posters may take"),
+    ] {
+        let (path, code, _, err) = poster(name, size);
+        assert_ne!(code, 0, "{name}");
+        assert!(err.contains(says), "{err}");
+        assert!(!path.exists());
+    }
+    let (png, code, out, err) = poster("poster.png", "4200x4100");
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("poster"), "{out}");
-    let (w, h) = image::image_dimensions(&png).unwrap();
-    assert_eq!((w, h), (4200, 4100));
+    assert_eq!(image::image_dimensions(&png).unwrap(), (4200, 4100));
+    // The same poster as a JPEG: the same picture, but for JPEG's loss.
+    let (jpeg, code, out, err) = poster("poster.jpg", "4200x4100");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("poster"), "{out}");
+    let jpeg = image::open(&jpeg).unwrap().to_rgba8();
+    let png = image::open(&png).unwrap().to_rgba8();
+    assert_eq!(jpeg.dimensions(), (4200, 4100));
+    let (mean, _) = common::compare(jpeg.as_raw(), png.as_raw());
+    assert!(mean < 4.0, "JPEG poster vs PNG poster: mean {mean}");
 }

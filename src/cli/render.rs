@@ -18,7 +18,8 @@ pub struct RenderArgs {
     mosaic: PathBuf,
     /// A picture of one view (.png, .jpg, .tif, .bmp, .webp), or a video (.mp4, .mov,
     /// .mkv) of a camera path. Pictures over 16 megapixels are posters, rendered in bands
-    /// and streamed to the file (.png or .tif), any --size.
+    /// and streamed to the file (.png or .tif, any --size; .jpg gathered in memory, up to
+    /// 358 megapixels).
     #[arg(short, long, default_value = "frame.png")]
     output: PathBuf,
     #[command(flatten)]
@@ -150,9 +151,14 @@ pub fn run(a: RenderArgs) -> anyhow::Result<()> {
 /// (a 49,152-px-wide poster: 48 MiB).
 const POSTER_PIXELS: u64 = 1 << 24;
 const POSTER_TILE: (u32, u32) = (1024, 256);
+/// JPEG cannot be written a band at a time (the encoder takes the whole picture): a JPEG
+/// poster is gathered in memory, 3 bytes a pixel, up to this (358 megapixels; beyond, PNG
+/// or TIFF). JPEG's own limit is 65,535 px a side.
+const JPEG_POSTER_BYTES: u64 = 1 << 30;
+const JPEG_MAX_SIDE: u32 = 65_535;
 
 /// A picture too large for one frame: rendered band by band and streamed into a PNG or a
-/// (Big)TIFF, after checking the disk can take it.
+/// (Big)TIFF, or gathered into a JPEG, after checking the disk can take it.
 fn render_poster(
     a: &RenderArgs,
     format: image::ImageFormat,
@@ -161,12 +167,23 @@ fn render_poster(
 ) -> anyhow::Result<()> {
     let (w, h) = a.size.size;
     anyhow::ensure!(
-        matches!(format, image::ImageFormat::Png | image::ImageFormat::Tiff),
-        "{}: a {w}×{h} picture is rendered in bands and written as it goes, which PNG and TIFF allow; name it .png or .tif (JPEG, BMP and WebP need the whole picture in memory)",
+        matches!(
+            format,
+            image::ImageFormat::Png | image::ImageFormat::Tiff | image::ImageFormat::Jpeg
+        ),
+        "{}: a {w}×{h} picture is rendered in bands and written as it goes, which PNG and TIFF allow; name it .png or .tif (BMP and WebP need the whole picture in memory)",
         a.output.display()
     );
-    // Uncompressed, the upper bound of what either format takes.
+    // Uncompressed, the upper bound of what any of them takes.
     let raw = w as u64 * h as u64 * 3;
+    anyhow::ensure!(
+        format != image::ImageFormat::Jpeg
+            || (raw <= JPEG_POSTER_BYTES && w.max(h) <= JPEG_MAX_SIDE),
+        "{}: a {w}×{h} JPEG would be held whole in memory ({}; JPEG posters may take {}, {JPEG_MAX_SIDE} px a side); name it .png or .tif, which are written band by band at any size",
+        a.output.display(),
+        human_bytes(raw),
+        human_bytes(JPEG_POSTER_BYTES)
+    );
     let dir = a
         .output
         .parent()
@@ -232,6 +249,22 @@ fn render_poster(
             )
             .map_err(to_io)?;
             stream.finish().map_err(std::io::Error::other)
+        } else if format == image::ImageFormat::Jpeg {
+            let mut picture = Vec::with_capacity(raw as usize);
+            tessera::export::render_bands(
+                &mut renderer,
+                camera,
+                (w, h),
+                |rows, _| {
+                    picture.extend_from_slice(&rgb(rows));
+                    Ok(())
+                },
+                progress,
+            )
+            .map_err(to_io)?;
+            image::codecs::jpeg::JpegEncoder::new(out)
+                .encode(&picture, w, h, image::ExtendedColorType::Rgb8)
+                .map_err(std::io::Error::other)
         } else {
             // Classic TIFF addresses 4 GiB; BigTIFF beyond.
             let tiff_err = std::io::Error::other;
