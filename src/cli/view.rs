@@ -13,7 +13,7 @@
 //! plays.
 //! The title bar shows the zoom, the level drawn, the draw time, the pages still streaming,
 //! while clips play how many of the tiles on screen show a late frame, and for a video
-//! mosaic the time and the target frames that came late.
+//! mosaic the time and the target frames that came late; it ends with which renderer draws.
 
 use super::args::{EngineArgs, PlaybackArgs, ViewArgs};
 use super::overlay::{Action, Overlay, Panel};

@@ -188,7 +188,8 @@ const UNSET: u32 = u32::MAX;
 /// first). With a repeat radius or a use limit the other cells go one by one in a shuffled
 /// (fixed-seed) order, each taking the nearest tile not placed in the window around it and
 /// not used up: an order with no direction leaves no pattern, where raster order cycles the
-/// same few tiles along every row of a flat region. The grid is deterministic.
+/// same few tiles along every row of a flat region. Under a radius the greedy grid is then
+/// refined (`Repeats::refine`) unless `opts.greedy`. The grid is deterministic.
 pub fn match_cells(
     cells: &[f32],
     cols: u32,
