@@ -361,23 +361,21 @@ impl Repeats<'_> {
                     continue;
                 }
                 let old = self.grid[a];
-                // A swap gains often enough to try first: no search.
-                let swap = !excluded.contains(&old)
-                    && !self.used_up[old as usize]
-                    && distance(qb, self.index.point(old)) < bound;
-                // Else B's bin list: its best allowed entry that gains serves, even where the
-                // list cannot prove it B's best; the k-d tree only where the list neither
-                // gains nor proves that nothing off it would.
-                let listed = self.shortlist.filter(|_| !swap).map(|s| {
+                // A swap (uses unchanged) gains often enough to try first: no search.
+                let swap = !excluded.contains(&old) && distance(qb, self.index.point(old)) < bound;
+                // Else B's best tile that gains from its bin list, proven B's best or not (a
+                // k-d search where the list proves nothing found almost no more moves, at
+                // several times the cost). Signatures of one mean colour have no list: a k-d
+                // search (it finds twice the gain of swaps alone there, at 3× the time).
+                let found = if swap {
+                    Some((old, 0.0))
+                } else if let Some(s) = self.shortlist {
                     let used_up = &*self.used_up;
                     let skip = |t: u32| used_up[t as usize] || excluded.contains(&t);
-                    s.nearest_within(b, skip, bound)
-                });
-                let found = match listed {
-                    _ if swap => Some((old, 0.0)),
-                    Some((best, _)) if best.0 != u32::MAX => Some(best),
-                    Some((_, true)) => None,
-                    _ => self.allowed.nearest_within(qb, &excluded, Some(old), bound),
+                    let (best, _) = s.nearest_within(b, skip, bound);
+                    (best.0 != u32::MAX).then_some(best)
+                } else {
+                    self.allowed.nearest_within(qb, &excluded, Some(old), bound)
                 };
                 let Some((replacement, _)) = found else {
                     continue;
