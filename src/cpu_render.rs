@@ -247,25 +247,12 @@ struct Frame<'a> {
     floor: bool,
     /// Zoomed out below a pixel per cell: where each pixel samples the overview.
     overview_taps: Option<OverviewTaps>,
-    /// With `exact` (or the floor) at a level of tiny pages: every tile's page, gathered once
-    /// a frame.
+    /// With `exact` (or the floor) at a level of tiny pages: every tile's page (kept in the
+    /// atlas until it changes, see `CpuAtlas::small_pages`).
     small: Option<&'a SmallPages>,
     background: [u8; 4],
     lut: &'static [f32; 256],
     encoder: SrgbEncoder,
-}
-
-/// Renders one frame to sRGB RGBA8, `width × height`, row-major.
-pub fn render(
-    view: &FrameView,
-    grid: &[u32],
-    atlas: &CpuAtlas,
-    overview: &Overview,
-    style: &RenderStyle,
-) -> Vec<u8> {
-    let mut out = Vec::new();
-    render_into(view, grid, atlas, overview, style, &mut out);
-    out
 }
 
 /// Renders one frame into `out`, resized to `width × height` RGBA8. Every byte is written, so

@@ -27,8 +27,6 @@ pub struct HeadlessRenderer {
     gpu: Option<GpuTarget>,
     /// The CPU renderer's last frame.
     frame: Vec<u8>,
-    /// Why this renderer draws (`Backend::Auto`'s choice, or what was asked).
-    why: String,
     pub width: u32,
     pub height: u32,
 }
@@ -81,11 +79,10 @@ impl HeadlessRenderer {
             renderer,
             gpu,
             frame: Vec::new(),
-            why,
             width: w,
             height: h,
         };
-        tracing::info!("draws with {}: {}", r.describe(), r.why);
+        tracing::info!("draws with {}: {why}", r.describe());
         Ok(r)
     }
 
@@ -100,14 +97,6 @@ impl HeadlessRenderer {
     }
     pub fn style(&self) -> &RenderStyle {
         self.renderer.style()
-    }
-    /// `Backend::Gpu` or `Backend::Cpu`: which renderer draws.
-    pub fn backend(&self) -> Backend {
-        self.renderer.backend()
-    }
-    /// Why this renderer draws: what `Backend::Auto` saw, or the option that asked for it.
-    pub fn why(&self) -> &str {
-        &self.why
     }
 
     /// Atlas bytes allocated (GPU) or planned (CPU).
@@ -127,7 +116,11 @@ impl HeadlessRenderer {
     pub fn describe(&self) -> String {
         match &self.gpu {
             Some(g) => g.ctx.describe(),
-            None => format!("CPU renderer ({} threads)", rayon::current_num_threads()),
+            None => format!(
+                "{} ({} threads)",
+                self.renderer.name(),
+                rayon::current_num_threads()
+            ),
         }
     }
 

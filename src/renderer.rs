@@ -213,11 +213,11 @@ macro_rules! either {
 }
 
 impl AnyRenderer {
-    /// `Backend::Gpu` or `Backend::Cpu`.
-    pub fn backend(&self) -> Backend {
+    /// "GPU renderer" or "CPU renderer", for logs and the viewer's title.
+    pub fn name(&self) -> &'static str {
         match self {
-            AnyRenderer::Gpu(_) => Backend::Gpu,
-            AnyRenderer::Cpu(_) => Backend::Cpu,
+            AnyRenderer::Gpu(_) => "GPU renderer",
+            AnyRenderer::Cpu(_) => "CPU renderer",
         }
     }
     pub fn scene(&self) -> &Scene {

@@ -130,8 +130,6 @@ struct Gpu {
     renderer: AnyRenderer,
     /// The CPU renderer's frame and the blit that shows it (the GPU renderer: none).
     cpu_frame: Option<(Vec<u8>, FrameBlit)>,
-    /// "GPU renderer" or "CPU renderer", for the title.
-    engine: &'static str,
     /// The window size the atlas plan was made for.
     planned: (u32, u32),
     overlay: Overlay,
@@ -263,16 +261,18 @@ impl App {
             .args
             .engine
             .options(planned, self.args.view.style(), false);
-        let (renderer, cpu_frame, engine) = if cpu {
+        let (renderer, cpu_frame) = if cpu {
             let renderer = CpuRenderer::new(scene, &opts)?;
             let blit = FrameBlit::new(&ctx.device, format);
-            let cpu = AnyRenderer::Cpu(Box::new(renderer));
-            (cpu, Some((Vec::new(), blit)), "CPU renderer")
+            (
+                AnyRenderer::Cpu(Box::new(renderer)),
+                Some((Vec::new(), blit)),
+            )
         } else {
             let renderer = MosaicRenderer::new(&ctx.device, &ctx.queue, format, scene, &opts)?;
-            (AnyRenderer::Gpu(Box::new(renderer)), None, "GPU renderer")
+            (AnyRenderer::Gpu(Box::new(renderer)), None)
         };
-        tracing::info!("draws with {engine}: {}", choice.why);
+        tracing::info!("draws with {}: {}", renderer.name(), choice.why);
         super::return_freed_memory();
         if let Some(video) = VideoMosaic::open(renderer.scene())? {
             self.player = Some(LivePlayer::new(video, 0.0)?);
@@ -296,7 +296,6 @@ impl App {
             ctx,
             renderer,
             cpu_frame,
-            engine,
             planned,
             overlay,
             uses,
@@ -476,7 +475,7 @@ impl App {
             );
             video_playing = !ended && !self.clock.is_paused();
         }
-        text += &format!(" — {}", gpu.engine);
+        text += &format!(" — {}", gpu.renderer.name());
         gpu.window.set_title(&text);
         self.figures = text;
         let playing = (stats.tile_frames_shown > 0 || video_playing) && !self.clock.is_paused();

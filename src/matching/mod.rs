@@ -326,6 +326,7 @@ impl Repeats<'_> {
         let n = self.grid.len();
         let mut moved = 0;
         let mut better = Vec::new();
+        let mut around = Vec::new();
         let mut excluded = Vec::new();
         let mut next = vec![false; n];
         for a in shuffled(n) {
@@ -335,8 +336,11 @@ impl Repeats<'_> {
             let qa = self.signature(a);
             let own = distance(qa, self.index.point(self.grid[a]));
             better.clear();
+            around.clear();
             for b in self.window(a) {
-                let d = distance(qa, self.index.point(self.grid[b]));
+                let tile = self.grid[b];
+                around.push(tile);
+                let d = distance(qa, self.index.point(tile));
                 if d < own {
                     better.push((d, b));
                 }
@@ -345,7 +349,7 @@ impl Repeats<'_> {
             for &(d_a, b) in &better {
                 let tile = self.grid[b];
                 // A tile twice in this window (far enough apart from each other) stays.
-                if self.window(a).filter(|&c| self.grid[c] == tile).count() != 1 {
+                if around.iter().filter(|&&t| t == tile).count() != 1 {
                     continue;
                 }
                 // B's best tile with the move made: its window, `a` holding `tile`.
