@@ -1,6 +1,9 @@
-// tessera's mosaic shader: one full-screen triangle; per pixel, screen → cell → tile id →
-// page table → atlas sample. `src/cpu_render.rs` is the same algorithm on the CPU, and the
-// golden tests hold the two to each other: change both together.
+// tessera's mosaic shader. Cells of a few pixels and more are drawn as one quad each
+// (`vs_cells`): the cell's tile id and pages are looked up per vertex, and per pixel the
+// fragment does one atlas sample (two when blending levels). Smaller cells are drawn by one
+// full-screen triangle (`vs_main`): per pixel, screen → cell → tile id → page table → atlas
+// sample. `src/cpu_render.rs` is the same algorithm on the CPU, and the golden tests hold
+// the two to each other: change both together.
 
 struct View {
     origin_int: vec2<i32>,     // integer cell coordinate of the viewport's top-left corner
@@ -17,6 +20,13 @@ struct View {
     overview_lod: f32,         // > 0: zoomed out below 1 px per cell, draw the overview
     tint: f32,                 // colour correction strength (pipelines with TINT)
     background: vec4<f32>,     // linear
+    // Per-cell quads (`vs_cells`): the first visible cell, and visible cells per row.
+    cells_first: vec2<i32>,
+    cells_across: u32,
+    px_to_ndc: vec2<f32>,      // 2 / viewport size
+    // Up to four rectangles of the viewport beside the mosaic, (x0, y0, x1, y1) in whole
+    // pixels (empty ones have x0 == x1): the background around per-cell quads.
+    background_rects: array<vec4<f32>, 4>,
 };
 
 // The level overlay (`--debug-lod`), fixed per pipeline: a software rasteriser runs both
@@ -70,7 +80,7 @@ fn entry(i: u32) -> vec2<u32> {
     return textureLoad(page_table, vec2<u32>(i & 2047u, i >> 11u), 0).xy;
 }
 
-fn tint(c: vec3<f32>, level: i32) -> vec3<f32> {
+fn level_tint(c: vec3<f32>, level: i32) -> vec3<f32> {
     let t = f32(level + 1) / f32(view.max_level + 1u);
     return c * 0.25 + vec3<f32>(t * 0.75);
 }
@@ -99,7 +109,7 @@ fn fs_overview(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
     let uv = (vec2<f32>(view.origin_int) + local) / vec2<f32>(view.grid_size);
     var c = textureSampleLevel(overview, overview_sampler, uv, view.overview_lod).rgb;
     if (DEBUG_LOD) {
-        c = tint(c, -1);
+        c = level_tint(c, -1);
     }
     return vec4<f32>(c, 1.0);
 }
@@ -128,12 +138,23 @@ fn tiles(pos: vec4<f32>, blend: bool) -> vec4<f32> {
             c = c_lo * (1.0 - view.weight_hi) + c_hi * view.weight_hi;
         }
     }
+    // Not `select`: it would load the offset in frames without a tint too.
+    var tint_offset = vec3<f32>(0.0);
+    if (TINT) {
+        tint_offset = textureLoad(cell_tint, cell, 0).rgb;
+    }
+    return finish(c, tint_offset, hi.y);
+}
+
+// A tile's colour with the pipeline's colour correction and level overlay.
+fn finish(tile: vec3<f32>, tint_offset: vec3<f32>, level: u32) -> vec4<f32> {
+    var c = tile;
     if (TINT) {
         // The tile's detail kept, its mean moved toward the cell's target.
-        c = clamp(c + view.tint * textureLoad(cell_tint, cell, 0).rgb, vec3<f32>(0.0), vec3<f32>(1.0));
+        c = clamp(c + view.tint * tint_offset, vec3<f32>(0.0), vec3<f32>(1.0));
     }
     if (DEBUG_LOD) {
-        c = tint(c, i32(hi.y));
+        c = level_tint(c, i32(level));
     }
     return vec4<f32>(c, 1.0);
 }
@@ -146,4 +167,97 @@ fn fs_tiles(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
 @fragment
 fn fs_tiles_blend(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
     return tiles(pos, true);
+}
+
+// Per-cell quads: vertices 6i to 6i + 5 are the two triangles of visible cell
+// (i % cells_across, i / cells_across) from cells_first. One draw without instances: a
+// software rasteriser pays a fixed cost per instance that outweighs a small quad. What every
+// pixel of the cell shares is looked up here, once a vertex, and passed on flat.
+struct CellVertex {
+    @builtin(position) pos: vec4<f32>,
+    // The cell's coordinate relative to origin_int: a pixel's uv is local_of(pos) - rel.
+    @location(0) @interpolate(flat) rel: vec2<f32>,
+    // Page-table entries (code, level) of the frame's finer and coarser level.
+    @location(1) @interpolate(flat) hi: vec2<u32>,
+    @location(2) @interpolate(flat) lo: vec2<u32>,
+    @location(3) @interpolate(flat) tint_offset: vec3<f32>,
+};
+
+// Corner of vertex v of a quad drawn as two triangles, (0,0) (1,0) (0,1), (0,1) (1,0) (1,1).
+fn corner_of(v: u32) -> vec2<f32> {
+    let k = v % 6u;
+    return vec2<f32>(f32((0x32u >> k) & 1u), f32((0x2cu >> k) & 1u));
+}
+
+// The first pixel along one axis whose centre `local_of` puts at cell edge `edge` (relative
+// to origin_int) or beyond. Quads end on these pixel borders, so each covers exactly the
+// pixels whose centres the CPU's arithmetic puts in its cell: left to the rasteriser, an
+// edge through a pixel centre could give the pixel to the other cell (a column of another
+// tile's colour).
+fn first_pixel(edge: f32, axis: u32) -> f32 {
+    let cpp = view.cells_per_px;
+    let frac = view.origin_frac[axis];
+    var p = ceil((edge - frac) / cpp - 0.5);
+    if (floor(fma(p + 0.5, cpp, frac)) < edge) {
+        p += 1.0;
+    } else if (floor(fma(p - 0.5, cpp, frac)) >= edge) {
+        p -= 1.0;
+    }
+    return p;
+}
+
+// A point in viewport pixels (y down) as clip coordinates.
+fn clip_of(px: vec2<f32>) -> vec4<f32> {
+    return vec4<f32>(px.x * view.px_to_ndc.x - 1.0, 1.0 - px.y * view.px_to_ndc.y, 0.0, 1.0);
+}
+
+@vertex
+fn vs_cells(@builtin(vertex_index) v: u32) -> CellVertex {
+    let i = v / 6u;
+    let cell = view.cells_first + vec2<i32>(i32(i % view.cells_across), i32(i / view.cells_across));
+    let rel = vec2<f32>(cell - view.origin_int);
+    var out: CellVertex;
+    let edge = rel + corner_of(v);
+    out.pos = clip_of(vec2<f32>(first_pixel(edge.x, 0u), first_pixel(edge.y, 1u)));
+    out.rel = rel;
+    let row = textureLoad(grid, cell, 0).r * view.levels;
+    out.hi = entry(row + view.level_hi);
+    out.lo = entry(row + view.level_lo);
+    out.tint_offset = vec3<f32>(0.0);
+    if (TINT) {
+        out.tint_offset = textureLoad(cell_tint, cell, 0).rgb;
+    }
+    return out;
+}
+
+fn cell_colour(in: CellVertex, blend: bool) -> vec4<f32> {
+    let uv = local_of(in.pos) - in.rel;
+    var c = sample_page(in.hi.y, in.hi.x, uv);
+    if (blend && in.lo.y != in.hi.y) {
+        c = nearest_page(in.lo.y, in.lo.x, uv) * (1.0 - view.weight_hi) + c * view.weight_hi;
+    }
+    return finish(c, in.tint_offset, in.hi.y);
+}
+
+@fragment
+fn fs_cells(in: CellVertex) -> @location(0) vec4<f32> {
+    return cell_colour(in, false);
+}
+
+@fragment
+fn fs_cells_blend(in: CellVertex) -> @location(0) vec4<f32> {
+    return cell_colour(in, true);
+}
+
+// The background beside the mosaic when cells are drawn as quads: vertices 6i to 6i + 5
+// cover rectangle i of background_rects.
+@vertex
+fn vs_background(@builtin(vertex_index) v: u32) -> @builtin(position) vec4<f32> {
+    let r = view.background_rects[v / 6u];
+    return clip_of(mix(r.xy, r.zw, corner_of(v)));
+}
+
+@fragment
+fn fs_background() -> @location(0) vec4<f32> {
+    return view.background;
 }

@@ -241,7 +241,7 @@ struct Frame<'a> {
     columns: Axis,
     rows: Axis,
     tint_k: f32,
-    /// The level drawn by row copies (see `exact_copy_level`).
+    /// The level drawn by row copies (see `FrameView::texel_aligned_level`).
     exact: Option<usize>,
     /// Draw the copy floor instead of the frame (see `copy_floor_into`).
     floor: bool,
@@ -300,7 +300,10 @@ fn draw(
     let (w, h) = (view.width as usize, view.height as usize);
     out.resize(w * h * 4, 0);
     let tint_k = style.tint_strength(view);
-    let exact = exact_copy_level(view, style).filter(|_| tint_k == 0.0);
+    // Not with a tint or the level overlay, which change every texel.
+    let exact = view
+        .texel_aligned_level()
+        .filter(|_| tint_k == 0.0 && !style.debug_lod);
     let frame = Frame {
         view,
         grid,
@@ -653,20 +656,4 @@ impl OverviewTaps {
 fn lod_tint(c: [f32; 3], level: i32, max_level: usize) -> [f32; 3] {
     let t = debug_tint(level, max_level);
     c.map(|v| v * 0.25 + t * 0.75)
-}
-
-/// The level whose texels land one-to-one on pixel centres in this view, if any: `cell_px`
-/// is exactly `2^level`, only that level is drawn, and the view's origin is a whole number
-/// of texels. Then bilinear filtering returns texels unchanged and a span is a row copy.
-fn exact_copy_level(view: &FrameView, style: &RenderStyle) -> Option<usize> {
-    let l = view.levels.hi;
-    let size = (1u32 << l) as f32;
-    let aligned = |f: f32| (f * size).fract() == 0.0;
-    (!style.debug_lod
-        && !view.uses_overview()
-        && view.levels.weight_hi == 1.0
-        && view.cells_per_px * size == 1.0
-        && aligned(view.origin_frac[0])
-        && aligned(view.origin_frac[1]))
-    .then_some(l)
 }

@@ -234,6 +234,64 @@ impl FrameView {
     pub fn uses_overview(&self) -> bool {
         self.overview_lod > 0.0
     }
+
+    /// The level whose texels land one to one on pixel centres in this view, if any:
+    /// `cell_px` is exactly `2^level`, only that level is drawn, and the origin is a whole
+    /// number of texels. There bilinear filtering returns texels unchanged, so a renderer
+    /// may copy or load them instead.
+    pub fn texel_aligned_level(&self) -> Option<usize> {
+        let l = self.levels.hi;
+        let size = (1u32 << l) as f32;
+        let aligned = |f: f32| (f * size).fract() == 0.0;
+        (!self.uses_overview()
+            && self.levels.weight_hi == 1.0
+            && self.cells_per_px * size == 1.0
+            && aligned(self.origin_frac[0])
+            && aligned(self.origin_frac[1]))
+        .then_some(l)
+    }
+
+    /// The parts of the screen beside the mosaic, as up to four rectangles `[x0, y0, x1, y1]`
+    /// of whole pixels (empty ones are all zero): above, below, left and right of it. A
+    /// pixel is in one exactly when `local` puts its centre outside the grid.
+    pub fn background_rects(&self) -> [[f32; 4]; 4] {
+        let left = self.first_pixel_at(0, 0) as f32;
+        let right = self.first_pixel_at(self.cols as i64, 0) as f32;
+        let top = self.first_pixel_at(0, 1) as f32;
+        let bottom = self.first_pixel_at(self.rows as i64, 1) as f32;
+        let (w, h) = (self.width as f32, self.height as f32);
+        let rect = |x0: f32, y0: f32, x1: f32, y1: f32| {
+            if x0 < x1 && y0 < y1 {
+                [x0, y0, x1, y1]
+            } else {
+                [0.0; 4]
+            }
+        };
+        [
+            rect(0.0, 0.0, w, top),
+            rect(0.0, bottom, w, h),
+            rect(0.0, top, left, bottom),
+            rect(right, top, w, bottom),
+        ]
+    }
+
+    /// The first pixel along `axis` whose centre `local` puts in cell `cell` or beyond (the
+    /// screen's size in pixels when none does).
+    pub fn first_pixel_at(&self, cell: i64, axis: usize) -> u32 {
+        let pixels = if axis == 0 { self.width } else { self.height };
+        let cell_of = |p: u32| self.origin_int[axis] as i64 + self.local(p, axis).floor() as i64;
+        // `local` grows with the pixel: a binary search for the first at or past `cell`.
+        let (mut lo, mut hi) = (0, pixels);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if cell_of(mid) < cell {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
 }
 
 /// The most cells a `width × height` screen can show at `cell_px`, capped by the mosaic size.
@@ -399,5 +457,100 @@ mod tests {
                 y1: 1080
             }
         );
+    }
+
+    /// Every pixel centre falls in a visible cell or in exactly one background rectangle,
+    /// as `local` classifies it: what per-cell quads and their background draw.
+    #[test]
+    fn background_rects_and_visible_cells_partition_the_screen() {
+        let (w, h, cols, rows) = (64, 48, 10, 7);
+        for (center, cell_px) in [
+            (DVec2::new(5.0, 3.5), 6.0),
+            (DVec2::new(0.3, 0.2), 7.3),
+            (DVec2::new(9.9, 6.8), 4.5),
+            (DVec2::new(-20.0, 3.0), 5.0),
+            (DVec2::new(5.0, 3.5), 1.5),
+        ] {
+            let v = FrameView::new(&Camera { center, cell_px }, w, h, cols, rows, 8);
+            let (cells, rects) = (v.visible_cells(), v.background_rects());
+            for py in 0..h {
+                for px in 0..w {
+                    let cell = |p: u32, axis: usize| {
+                        v.origin_int[axis] as i64 + v.local(p, axis).floor() as i64
+                    };
+                    let (cx, cy) = (cell(px, 0), cell(py, 1));
+                    let inside = (0..cols as i64).contains(&cx) && (0..rows as i64).contains(&cy);
+                    let (x, y) = (px as f32 + 0.5, py as f32 + 0.5);
+                    let in_rects = rects
+                        .iter()
+                        .filter(|r| r[0] <= x && x < r[2] && r[1] <= y && y < r[3])
+                        .count();
+                    assert_eq!(in_rects, !inside as usize, "{center} {cell_px}: {px},{py}");
+                    if inside {
+                        assert!(cells.contains(cx as u32, cy as u32));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn texel_aligned_level_only_on_exact_aligned_zooms() {
+        let at = |center: DVec2, cell_px: f64| {
+            FrameView::new(&Camera { center, cell_px }, 64, 64, 100, 100, 8).texel_aligned_level()
+        };
+        assert_eq!(at(DVec2::new(50.0, 50.0), 8.0), Some(3));
+        // Half a texel off: filtering mixes two texels.
+        assert_eq!(at(DVec2::new(50.0 + 1.0 / 16.0, 50.0), 8.0), None);
+        // Between powers of two (levels blended), and below a pixel per cell.
+        assert_eq!(at(DVec2::new(50.0, 50.0), 6.0), None);
+        assert_eq!(at(DVec2::new(50.0, 50.0), 0.5), None);
+    }
+
+    /// The shader's `first_pixel` (an estimate and one correction, in f32) finds the pixel
+    /// `first_pixel_at` finds by search, at every cell edge of many views: per-cell quads
+    /// cover exactly the pixels the CPU puts in their cells.
+    #[test]
+    fn shader_first_pixel_matches_the_search() {
+        let shader = |v: &FrameView, edge: f32, axis: usize| -> f32 {
+            let (cpp, frac) = (v.cells_per_px, v.origin_frac[axis]);
+            let mut p = ((edge - frac) / cpp - 0.5).ceil();
+            if (p + 0.5).mul_add(cpp, frac).floor() < edge {
+                p += 1.0;
+            } else if (p - 0.5).mul_add(cpp, frac).floor() >= edge {
+                p -= 1.0;
+            }
+            p
+        };
+        let mut checked = 0;
+        // Views with edges through pixel centres (the first: x = 16.5), then many others.
+        let ties = [
+            (DVec2::new(5.3, 4.2), 45.0, 240, 160),
+            (DVec2::new(5.3, 4.2), 30.0, 240, 160),
+        ];
+        let others = (0..400).map(|i| {
+            let cell_px = 24.0 + (i as f64 * 7.37) % 500.0;
+            let center = DVec2::new(
+                3.0 + (i as f64 * 0.731) % 40.0,
+                2.0 + (i as f64 * 0.377) % 30.0,
+            );
+            (center, cell_px, 1920, 1080)
+        });
+        for (center, cell_px, w, h) in ties.into_iter().chain(others) {
+            let v = FrameView::new(&Camera { center, cell_px }, w, h, 50, 40, 9);
+            for axis in 0..2 {
+                let n = if axis == 0 { v.width } else { v.height };
+                for edge in -2..(n as f64 / cell_px) as i64 + 3 {
+                    let want = v.first_pixel_at(v.origin_int[axis] as i64 + edge, axis);
+                    let got = shader(&v, edge as f32, axis).clamp(0.0, n as f32);
+                    assert_eq!(
+                        got, want as f32,
+                        "{center} {cell_px} axis {axis} edge {edge}"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 5000);
     }
 }

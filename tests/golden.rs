@@ -226,9 +226,90 @@ fn gpu_matches_cpu_reference_across_zoom_levels() {
         at((3.3, 4.7), 256.0),
         false,
     );
+    // Both ways of drawing tiles: per pixel (small cells) and a quad per cell (large ones),
+    // with the background beside the mosaic and the level overlay.
     check(&fx, "off-the-edge", 300, 200, at((-1.5, 16.2), 20.0), false);
+    check(
+        &fx,
+        "off-the-edge-quads",
+        300,
+        200,
+        at((-1.5, 16.2), 41.3),
+        false,
+    );
+    // Cell edges through pixel centres (x = 16.5: 240 px at 45 px/cell centred on 5.3): the
+    // CPU's arithmetic decides which cell such a pixel shows, the rasteriser must not.
+    check(
+        &fx,
+        "edges-on-centres-quads",
+        240,
+        160,
+        at((5.3, 4.2), 45.0),
+        false,
+    );
     check(&fx, "odd-frame", 1001, 333, at(mid, 13.7), false);
     check(&fx, "debug-lod", 200, 120, at(mid, 12.0), true);
+    check(&fx, "debug-lod-quads", 200, 120, at(mid, 45.0), true);
+}
+
+/// A host's viewport inside a larger target (as `examples/embed.rs` draws): the mosaic lands
+/// in it, the same as the CPU reference draws at the viewport's size, at a zoom of per-pixel
+/// drawing and at one of a quad per cell; the target around it is untouched.
+#[test]
+fn gpu_draws_into_a_host_viewport_like_the_cpu_reference() {
+    use tessera::gpu::{begin_cleared_pass, GpuContext, OffscreenTarget, OFFSCREEN_FORMAT};
+    use tessera::{MosaicRenderer, Viewport};
+    let fx = common::fixture(40, 64, (23, 17));
+    let ctx = GpuContext::headless(None).unwrap_or_else(|e| panic!("{e:#}"));
+    let v = Viewport {
+        x: 37,
+        y: 21,
+        width: 200,
+        height: 130,
+    };
+    let target = OffscreenTarget::new(&ctx.device, 300, 180);
+    for (name, camera) in [
+        ("viewport", at((11.5, 8.5), 13.7)),
+        ("viewport-quads", at((20.5, 15.2), 43.0)),
+    ] {
+        let opts = options(Backend::Gpu, v.width, v.height, false);
+        let scene = Scene::open(&fx.mosaic).unwrap();
+        let mut gpu =
+            MosaicRenderer::new(&ctx.device, &ctx.queue, OFFSCREEN_FORMAT, scene, &opts).unwrap();
+        gpu.settle(
+            &camera,
+            v.width,
+            v.height,
+            std::time::Duration::from_secs(60),
+        );
+        let mut encoder = ctx.device.create_command_encoder(&Default::default());
+        gpu.prepare(&mut encoder, &camera, v);
+        gpu.draw(&mut begin_cleared_pass(&mut encoder, name, &target.view));
+        target.encode_copy(&mut encoder);
+        ctx.queue.submit([encoder.finish()]);
+        ctx.wait_idle();
+        let frame = target.read().unwrap();
+
+        let opts = options(Backend::Cpu, v.width, v.height, false);
+        let mut cpu = HeadlessRenderer::new(Scene::open(&fx.mosaic).unwrap(), &opts).unwrap();
+        let (reference, _) = cpu.render(&camera).unwrap();
+        let mut inside = Vec::new();
+        for y in 0..target.height {
+            for x in 0..target.width {
+                let p = &frame[((y * target.width + x) * 4) as usize..][..4];
+                if (v.x..v.x + v.width).contains(&x) && (v.y..v.y + v.height).contains(&y) {
+                    inside.extend_from_slice(p);
+                } else {
+                    assert_eq!(p, [0, 0, 0, 255], "{name}: ({x},{y}) outside the viewport");
+                }
+            }
+        }
+        let (mean, max) = common::compare(&inside, reference.as_raw());
+        assert!(
+            mean < 0.5 && max <= 1,
+            "{name}: mean {mean:.3}/255, max {max}/255"
+        );
+    }
 }
 
 #[test]

@@ -34,10 +34,89 @@ struct ViewUniform {
     tint: f32,
     _pad: [u32; 2],
     background: [f32; 4],
+    cells_first: [i32; 2],
+    cells_across: u32,
+    _pad2: u32,
+    px_to_ndc: [f32; 2],
+    _pad3: [f32; 2],
+    background_rects: [[f32; 4]; 4],
 }
 
-/// The shader's entry points, one per kind of frame (see the shader): chosen on the CPU.
-const ENTRY_POINTS: [&str; 3] = ["fs_overview", "fs_tiles", "fs_tiles_blend"];
+/// Cells at least this many pixels across are drawn as one quad each; smaller ones by the
+/// full-screen pass. On llvmpipe a quad costs ~0.3 µs of set-up and binning, and the tiles
+/// of 4×4 pixels it shades are shared with its neighbours' quads: quads are level with the
+/// full-screen pass at 16–24 px per cell, faster from 32 (1.5–1.7× at 128–512 px), and
+/// several times slower at 4–8 px (README, "Per-cell quads").
+const CELL_QUADS_FROM_PX: f64 = 24.0;
+
+/// Overrides `CELL_QUADS_FROM_PX`, to measure the two passes side by side ("inf": never).
+const CELL_QUADS_ENV: &str = "TESSERA_GPU_QUADS_FROM_PX";
+
+/// The shader's pipelines, by what they draw (see the shader). A software rasteriser runs
+/// both sides of a branch, so frame-uniform choices are made on the CPU, by pipeline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pass {
+    /// Zoomed out below a pixel per cell: the overview, full screen.
+    Overview,
+    /// Full screen, per pixel: one level, or two blended.
+    Tiles,
+    TilesBlend,
+    /// A quad per visible cell: one level, or two blended.
+    Cells,
+    CellsBlend,
+    /// The screen beside the mosaic when cells are drawn as quads.
+    Background,
+}
+
+const PASSES: usize = 6;
+
+impl Pass {
+    /// The shader's (vertex, fragment) entry points.
+    fn entry_points(self) -> (&'static str, &'static str) {
+        match self {
+            Pass::Overview => ("vs_main", "fs_overview"),
+            Pass::Tiles => ("vs_main", "fs_tiles"),
+            Pass::TilesBlend => ("vs_main", "fs_tiles_blend"),
+            Pass::Cells => ("vs_cells", "fs_cells"),
+            Pass::CellsBlend => ("vs_cells", "fs_cells_blend"),
+            Pass::Background => ("vs_background", "fs_background"),
+        }
+    }
+
+    /// Quads (six vertices each) rather than one full-screen triangle.
+    fn draws_quads(self) -> bool {
+        matches!(self, Pass::Cells | Pass::CellsBlend | Pass::Background)
+    }
+
+    /// The pass that draws `frame`'s tiles, with cells of `quads_from_px` or more as quads.
+    fn for_frame(frame: &FrameView, quads_from_px: f64) -> Pass {
+        let blend = frame.levels.weight_hi < 1.0;
+        if frame.uses_overview() {
+            Pass::Overview
+        } else if frame.cell_px < quads_from_px {
+            if blend {
+                Pass::TilesBlend
+            } else {
+                Pass::Tiles
+            }
+        } else if blend {
+            Pass::CellsBlend
+        } else {
+            Pass::Cells
+        }
+    }
+}
+
+/// The draw calls of a prepared frame.
+#[derive(Clone, Copy, Debug)]
+struct Plan {
+    pass: Pass,
+    variant: Variant,
+    /// Quads drawn when `pass` draws quads (visible cells).
+    quads: u32,
+    /// Whether the background rectangles are drawn after the cells.
+    background: bool,
+}
 
 /// Which variant of the shader's pipelines a frame uses: its override constants.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -52,78 +131,93 @@ impl Variant {
     }
 }
 
-/// The render pipelines, one per entry point, for each variant (the plain one made at
-/// start, the others the first time they are asked for).
+/// The render pipelines, one per pass for each variant, each made the first time a frame
+/// asks for it (a software adapter compiles each in tens of milliseconds).
 struct Pipelines {
     module: wgpu::ShaderModule,
     layout: wgpu::PipelineLayout,
     format: wgpu::TextureFormat,
-    sets: [Vec<wgpu::RenderPipeline>; 4],
+    made: [[Option<wgpu::RenderPipeline>; PASSES]; 4],
 }
 
 impl Pipelines {
     fn new(
-        device: &wgpu::Device,
         module: wgpu::ShaderModule,
         layout: wgpu::PipelineLayout,
         format: wgpu::TextureFormat,
     ) -> Pipelines {
-        let mut pipelines = Pipelines {
+        Pipelines {
             module,
             layout,
             format,
-            sets: Default::default(),
-        };
-        pipelines.ensure(device, Variant::default());
-        pipelines
-    }
-
-    /// Makes a variant's pipelines the first time they are asked for.
-    fn ensure(&mut self, device: &wgpu::Device, variant: Variant) {
-        if self.sets[variant.index()].is_empty() {
-            self.sets[variant.index()] = self.make(device, variant);
+            made: Default::default(),
         }
     }
 
-    fn make(&self, device: &wgpu::Device, variant: Variant) -> Vec<wgpu::RenderPipeline> {
+    /// Makes a pass's pipeline of a variant the first time it is asked for.
+    fn ensure(&mut self, device: &wgpu::Device, variant: Variant, pass: Pass) {
+        let slot = &mut self.made[variant.index()][pass as usize];
+        if slot.is_none() {
+            *slot = Some(Self::make(
+                device,
+                &self.module,
+                &self.layout,
+                self.format,
+                variant,
+                pass,
+            ));
+        }
+    }
+
+    fn get(&self, variant: Variant, pass: Pass) -> &wgpu::RenderPipeline {
+        self.made[variant.index()][pass as usize]
+            .as_ref()
+            .expect("Pipelines::ensure in prepare")
+    }
+
+    fn make(
+        device: &wgpu::Device,
+        module: &wgpu::ShaderModule,
+        layout: &wgpu::PipelineLayout,
+        format: wgpu::TextureFormat,
+        variant: Variant,
+        pass: Pass,
+    ) -> wgpu::RenderPipeline {
         let flag = |on: bool| if on { 1.0 } else { 0.0 };
         let constants = [
             ("DEBUG_LOD", flag(variant.debug_lod)),
             ("TINT", flag(variant.tint)),
         ];
-        ENTRY_POINTS
-            .iter()
-            .map(|&entry| {
-                device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-                    label: Some(entry),
-                    layout: Some(&self.layout),
-                    vertex: wgpu::VertexState {
-                        module: &self.module,
-                        entry_point: Some("vs_main"),
-                        compilation_options: Default::default(),
-                        buffers: &[],
-                    },
-                    primitive: wgpu::PrimitiveState::default(),
-                    depth_stencil: None,
-                    multisample: wgpu::MultisampleState::default(),
-                    fragment: Some(wgpu::FragmentState {
-                        module: &self.module,
-                        entry_point: Some(entry),
-                        compilation_options: wgpu::PipelineCompilationOptions {
-                            constants: &constants,
-                            ..Default::default()
-                        },
-                        targets: &[Some(wgpu::ColorTargetState {
-                            format: self.format,
-                            blend: None,
-                            write_mask: wgpu::ColorWrites::ALL,
-                        })],
-                    }),
-                    multiview_mask: None,
-                    cache: None,
-                })
-            })
-            .collect()
+        let (vertex, fragment) = pass.entry_points();
+        let options = wgpu::PipelineCompilationOptions {
+            constants: &constants,
+            ..Default::default()
+        };
+        device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+            label: Some(fragment),
+            layout: Some(layout),
+            vertex: wgpu::VertexState {
+                module,
+                entry_point: Some(vertex),
+                compilation_options: options.clone(),
+                buffers: &[],
+            },
+            primitive: wgpu::PrimitiveState::default(),
+            depth_stencil: None,
+            multisample: wgpu::MultisampleState::default(),
+            fragment: Some(wgpu::FragmentState {
+                module,
+                entry_point: Some(fragment),
+                compilation_options: options,
+                targets: &[Some(wgpu::ColorTargetState {
+                    format,
+                    blend: None,
+                    write_mask: wgpu::ColorWrites::ALL,
+                })],
+            }),
+            multiview_mask: None,
+            cache: None,
+        })
     }
 }
 
@@ -182,8 +276,10 @@ pub struct GpuMosaic {
     staged: Vec<StagedCopy>,
     staged_bytes: u64,
     pipelines: Pipelines,
-    /// The pipeline the last `prepare` chose: (entry point, variant).
-    chosen: (usize, Variant),
+    /// What the last `prepare` chose to draw.
+    plan: Plan,
+    /// Cells of this many pixels or more are drawn as quads (see `CELL_QUADS_FROM_PX`).
+    quads_from_px: f64,
     /// The viewport the last `prepare` was for: (x, y, width, height) in target pixels.
     viewport: [u32; 4],
     bind_group: wgpu::BindGroup,
@@ -329,10 +425,11 @@ impl GpuMosaic {
             ..Default::default()
         });
 
-        let fragment = wgpu::ShaderStages::FRAGMENT;
+        // Per-cell quads look up the grid, the page table and the tint per vertex.
+        let stages = wgpu::ShaderStages::VERTEX_FRAGMENT;
         let texture_entry = |binding, sample_type, view_dimension| wgpu::BindGroupLayoutEntry {
             binding,
-            visibility: fragment,
+            visibility: stages,
             ty: wgpu::BindingType::Texture {
                 sample_type,
                 view_dimension,
@@ -344,7 +441,7 @@ impl GpuMosaic {
         let entries = vec![
             wgpu::BindGroupLayoutEntry {
                 binding: 0,
-                visibility: fragment,
+                visibility: stages,
                 ty: wgpu::BindingType::Buffer {
                     ty: wgpu::BufferBindingType::Uniform,
                     has_dynamic_offset: false,
@@ -364,14 +461,14 @@ impl GpuMosaic {
             ),
             wgpu::BindGroupLayoutEntry {
                 binding: 3,
-                visibility: fragment,
+                visibility: stages,
                 ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
                 count: None,
             },
             texture_entry(4, float, wgpu::TextureViewDimension::D2),
             wgpu::BindGroupLayoutEntry {
                 binding: 5,
-                visibility: fragment,
+                visibility: stages,
                 ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
                 count: None,
             },
@@ -406,7 +503,7 @@ impl GpuMosaic {
             bind_group_layouts: &[Some(&bindings.layout)],
             immediate_size: 0,
         });
-        let pipelines = Pipelines::new(device, module, pipeline_layout, target_format);
+        let pipelines = Pipelines::new(module, pipeline_layout, target_format);
         Ok(GpuMosaic {
             device: device.clone(),
             queue: queue.clone(),
@@ -414,7 +511,13 @@ impl GpuMosaic {
             staged: Vec::new(),
             staged_bytes: 0,
             pipelines,
-            chosen: (0, Variant::default()),
+            quads_from_px: quads_from_px(),
+            plan: Plan {
+                pass: Pass::Overview,
+                variant: Variant::default(),
+                quads: 0,
+                background: false,
+            },
             viewport: [0; 4],
             bind_group,
             bindings,
@@ -586,6 +689,10 @@ impl GpuMosaic {
     ) {
         self.record_uploads(encoder);
         let size = self.atlas.size();
+        let pass = Pass::for_frame(frame, self.quads_from_px);
+        let cells = frame.visible_cells();
+        let background_rects = frame.background_rects();
+        let tint = style.tint_strength(frame);
         let u = ViewUniform {
             origin_int: frame.origin_int,
             origin_frac: frame.origin_frac,
@@ -599,7 +706,7 @@ impl GpuMosaic {
             inv_atlas_size: [1.0 / size.width as f32, 1.0 / size.height as f32],
             viewport_origin: [viewport[0] as f32, viewport[1] as f32],
             overview_lod: frame.overview_lod,
-            tint: style.tint_strength(frame),
+            tint,
             _pad: [0; 2],
             background: [
                 srgb8_to_linear(style.background[0]),
@@ -607,6 +714,12 @@ impl GpuMosaic {
                 srgb8_to_linear(style.background[2]),
                 1.0,
             ],
+            cells_first: [cells.x0 as i32, cells.y0 as i32],
+            cells_across: (cells.x1 - cells.x0).max(1),
+            _pad2: 0,
+            px_to_ndc: [2.0 / viewport[2] as f32, 2.0 / viewport[3] as f32],
+            _pad3: [0.0; 2],
+            background_rects,
         };
         let uniform_size = wgpu::BufferSize::new(std::mem::size_of::<ViewUniform>() as u64)
             .expect("non-empty uniform");
@@ -615,34 +728,51 @@ impl GpuMosaic {
             .copy_from_slice(bytemuck::bytes_of(&u));
         // The caller submits `encoder`; the belt's buffers come back once that work is done.
         self.belt.finish_and_recall_on_submit(encoder);
-        let entry = if frame.uses_overview() {
-            0
-        } else if frame.levels.weight_hi < 1.0 {
-            2
-        } else {
-            1
-        };
         let variant = Variant {
             debug_lod: style.debug_lod,
             // The overview has the tint in its texels.
-            tint: u.tint > 0.0 && entry != 0,
+            tint: tint > 0.0 && pass != Pass::Overview,
         };
-        self.pipelines.ensure(&self.device, variant);
-        self.chosen = (entry, variant);
+        let background = pass.draws_quads() && background_rects.iter().any(|r| r[0] < r[2]);
+        self.pipelines.ensure(&self.device, variant, pass);
+        if background {
+            self.pipelines
+                .ensure(&self.device, Variant::default(), Pass::Background);
+        }
+        self.plan = Plan {
+            pass,
+            variant,
+            quads: if pass.draws_quads() {
+                cells.cells() as u32
+            } else {
+                0
+            },
+            background,
+        };
         self.viewport = viewport;
     }
 
     /// Draws the prepared frame into `pass`: sets the viewport and scissor to the prepared
-    /// rectangle, the pipeline and bind group, and draws one triangle.
+    /// rectangle, the pipeline and bind group, and draws one triangle, or a quad per visible
+    /// cell and the background beside the mosaic.
     pub fn draw(&self, pass: &mut wgpu::RenderPass<'_>) {
-        let (entry, variant) = self.chosen;
-        let pipelines = &self.pipelines.sets[variant.index()];
+        let plan = self.plan;
         let [x, y, w, h] = self.viewport;
         pass.set_viewport(x as f32, y as f32, w as f32, h as f32, 0.0, 1.0);
         pass.set_scissor_rect(x, y, w, h);
-        pass.set_pipeline(&pipelines[entry]);
         pass.set_bind_group(0, &self.bind_group, &[]);
-        pass.draw(0..3, 0..1);
+        pass.set_pipeline(self.pipelines.get(plan.variant, plan.pass));
+        if !plan.pass.draws_quads() {
+            pass.draw(0..3, 0..1);
+            return;
+        }
+        if plan.quads > 0 {
+            pass.draw(0..plan.quads * 6, 0..1);
+        }
+        if plan.background {
+            pass.set_pipeline(self.pipelines.get(Variant::default(), Pass::Background));
+            pass.draw(0..4 * 6, 0..1);
+        }
     }
 
     /// Records one whole frame into `target` (cleared first): `prepare`, then a pass that
@@ -769,6 +899,19 @@ impl AtlasBackend for GpuMosaic {
             at = end;
         }
     }
+}
+
+/// `CELL_QUADS_FROM_PX`, or what `CELL_QUADS_ENV` says.
+fn quads_from_px() -> f64 {
+    let Ok(value) = std::env::var(CELL_QUADS_ENV) else {
+        return CELL_QUADS_FROM_PX;
+    };
+    value.parse().unwrap_or_else(|_| {
+        tracing::warn!(
+            "{CELL_QUADS_ENV}={value:?} is not a number of pixels; using {CELL_QUADS_FROM_PX}"
+        );
+        CELL_QUADS_FROM_PX
+    })
 }
 
 /// The textures a bind group binds.

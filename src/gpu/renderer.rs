@@ -6,7 +6,8 @@
 //! 1. `update`: streaming (residency, uploads within the budget, requests to the loaders);
 //! 2. `prepare`: records the staged uploads and the frame's uniforms into the host's encoder
 //!    (copies cannot go inside a render pass);
-//! 3. `draw`: inside the host's render pass, one triangle over the viewport.
+//! 3. `draw`: inside the host's render pass, one triangle over the viewport, or a quad per
+//!    visible cell when cells are large (see `GpuMosaic::draw`).
 
 use super::GpuMosaic;
 use crate::error::Result;
