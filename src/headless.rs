@@ -251,17 +251,31 @@ impl HeadlessRenderer {
     ) -> Result<RecordSummary> {
         let mut summary = RecordSummary::default();
         for (camera, playback) in frames {
-            self.set_playback(playback);
-            let started = std::time::Instant::now();
-            let (pixels, stats) = self.video_frame(&camera, pacing)?;
-            summary.render_secs += started.elapsed().as_secs_f64();
-            summary.max_missing = summary.max_missing.max(stats.missing);
-            video
-                .write_frame(pixels)
-                .map_err(|e| Error::Video(format!("{e:#}")))?;
-            summary.frames += 1;
+            self.record_frame(&camera, playback, pacing, video, &mut summary)?;
             progress(summary.frames);
         }
         Ok(summary)
+    }
+
+    /// One frame of a recording: `camera` with clips at `playback`, streamed as `pacing`
+    /// says, drawn, read back and handed to `video`, counted in `summary`.
+    pub fn record_frame(
+        &mut self,
+        camera: &Camera,
+        playback: crate::playback::Playback,
+        pacing: Pacing,
+        video: &mut crate::video::VideoWriter,
+        summary: &mut RecordSummary,
+    ) -> Result<()> {
+        self.set_playback(playback);
+        let started = std::time::Instant::now();
+        let (pixels, stats) = self.video_frame(camera, pacing)?;
+        summary.render_secs += started.elapsed().as_secs_f64();
+        summary.max_missing = summary.max_missing.max(stats.missing);
+        video
+            .write_frame(pixels)
+            .map_err(|e| Error::Video(format!("{e:#}")))?;
+        summary.frames += 1;
+        Ok(())
     }
 }

@@ -560,7 +560,7 @@ fn render_target_video(
     let encoded = writer.finish()?;
     let per_frame = |secs: f64| secs * 1e3 / encoded.frames.max(1) as f64;
     let (decode_ms, match_ms) = (1e3 / recorded.decode_fps, 1e3 / recorded.match_fps);
-    let render_ms = per_frame(recorded.render_secs);
+    let render_ms = per_frame(recorded.recorded.render_secs);
     let encode_ms = per_frame(encoded.encode_secs);
     println!(
         "{}: {} frames {}×{} at {} fps ({:.2} s), {} {}{}, on {}",
@@ -583,7 +583,7 @@ fn render_target_video(
         "  per frame: decode {decode_ms:.1} ms, match {match_ms:.1} ms, render {render_ms:.1} ms, encode {encode_ms:.1} ms; end to end {:.1} fps (the stages one after another: {:.1} fps){}",
         encoded.frames as f64 / recorded.wall_secs.max(1e-9),
         1e3 / (decode_ms + match_ms + render_ms + encode_ms),
-        missing_note(recorded.max_missing)
+        missing_note(recorded.recorded.max_missing)
     );
     Ok(())
 }

@@ -4,7 +4,7 @@
 
 use super::{Next, PresentStats, Presenter, VideoMosaic};
 use crate::error::{Error, Result};
-use crate::headless::{HeadlessRenderer, Pacing};
+use crate::headless::{HeadlessRenderer, Pacing, RecordSummary};
 use crate::playback::Playback;
 use crate::video::VideoWriter;
 use crate::view::Camera;
@@ -24,14 +24,11 @@ pub struct TargetSpan {
 /// What `record_target` did.
 #[derive(Clone, Debug, Default)]
 pub struct TargetRecording {
-    pub frames: u64,
+    /// Frames written, the render thread's time on them, pages drawn coarser.
+    pub recorded: RecordSummary,
     pub present: PresentStats,
-    /// Seconds the render thread spent streaming, drawing and reading back.
-    pub render_secs: f64,
     /// Seconds from the first frame asked to the last handed to the encoder.
     pub wall_secs: f64,
-    /// Most pages drawn from a coarser level in one frame.
-    pub max_missing: usize,
     /// Rates the decode and match stages would run at alone.
     pub decode_fps: f64,
     pub match_fps: f64,
@@ -76,17 +73,14 @@ pub fn record_target(
         if presenter.finished_at(t) {
             break;
         }
-        let camera = camera_at(n);
-        renderer.set_playback(playback_at(t));
-        let drawn = std::time::Instant::now();
-        let (pixels, stats) = renderer.video_frame(&camera, pacing)?;
-        out.render_secs += drawn.elapsed().as_secs_f64();
-        out.max_missing = out.max_missing.max(stats.missing);
-        writer
-            .write_frame(pixels)
-            .map_err(|e| Error::Video(format!("{e:#}")))?;
-        out.frames += 1;
-        progress(out.frames);
+        renderer.record_frame(
+            &camera_at(n),
+            playback_at(t),
+            pacing,
+            writer,
+            &mut out.recorded,
+        )?;
+        progress(out.recorded.frames as u64);
     }
     out.wall_secs = started.elapsed().as_secs_f64();
     out.present = presenter.stats;
