@@ -637,10 +637,7 @@ impl OverviewTaps {
                 .collect()
         };
         let inside = (0..view.width)
-            .map(|p| {
-                let cell = view.origin_int[0] as i64 + view.local(p, 0).floor() as i64;
-                (0..view.cols as i64).contains(&cell)
-            })
+            .map(|p| (0..view.cols as i64).contains(&view.cell_of_pixel(p, 0)))
             .collect();
         OverviewTaps {
             mip,

@@ -253,7 +253,7 @@ impl FrameView {
 
     /// The parts of the screen beside the mosaic, as up to four rectangles `[x0, y0, x1, y1]`
     /// of whole pixels (empty ones are all zero): above, below, left and right of it. A
-    /// pixel is in one exactly when `local` puts its centre outside the grid.
+    /// pixel is in one exactly when `cell_of_pixel` puts its centre outside the grid.
     pub fn background_rects(&self) -> [[f32; 4]; 4] {
         let left = self.first_pixel_at(0, 0) as f32;
         let right = self.first_pixel_at(self.cols as i64, 0) as f32;
@@ -275,16 +275,21 @@ impl FrameView {
         ]
     }
 
-    /// The first pixel along `axis` whose centre `local` puts in cell `cell` or beyond (the
-    /// screen's size in pixels when none does).
+    /// The cell (along `axis`, in grid coordinates) that holds the centre of `pixel`.
+    #[inline]
+    pub fn cell_of_pixel(&self, pixel: u32, axis: usize) -> i64 {
+        self.origin_int[axis] as i64 + self.local(pixel, axis).floor() as i64
+    }
+
+    /// The first pixel along `axis` whose centre is in cell `cell` or beyond (the screen's
+    /// size in pixels when none is).
     pub fn first_pixel_at(&self, cell: i64, axis: usize) -> u32 {
         let pixels = if axis == 0 { self.width } else { self.height };
-        let cell_of = |p: u32| self.origin_int[axis] as i64 + self.local(p, axis).floor() as i64;
-        // `local` grows with the pixel: a binary search for the first at or past `cell`.
+        // Cells grow with the pixel: a binary search for the first at or past `cell`.
         let (mut lo, mut hi) = (0, pixels);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            if cell_of(mid) < cell {
+            if self.cell_of_pixel(mid, axis) < cell {
                 lo = mid + 1;
             } else {
                 hi = mid;
@@ -475,10 +480,7 @@ mod tests {
             let (cells, rects) = (v.visible_cells(), v.background_rects());
             for py in 0..h {
                 for px in 0..w {
-                    let cell = |p: u32, axis: usize| {
-                        v.origin_int[axis] as i64 + v.local(p, axis).floor() as i64
-                    };
-                    let (cx, cy) = (cell(px, 0), cell(py, 1));
+                    let (cx, cy) = (v.cell_of_pixel(px, 0), v.cell_of_pixel(py, 1));
                     let inside = (0..cols as i64).contains(&cx) && (0..rows as i64).contains(&cy);
                     let (x, y) = (px as f32 + 0.5, py as f32 + 0.5);
                     let in_rects = rects
