@@ -52,6 +52,12 @@ impl Clock {
         !playback.still && self.clips[tile as usize].frames > 1
     }
 
+    /// The tick `playback` is at (`floor(t · fps)`), or `None` when clips are still: every
+    /// tile's frame is a function of the tick, so two moments of the same tick show the same.
+    pub fn tick(&self, playback: &Playback) -> Option<i64> {
+        (!playback.still).then(|| (playback.time * self.fps).floor() as i64)
+    }
+
     /// The frame of `tile` shown under `playback`.
     pub fn frame(&self, tile: u32, playback: &Playback) -> u32 {
         let clip = self.clips[tile as usize];
@@ -62,7 +68,7 @@ impl Clock {
             Phase::Zero => 0,
             Phase::Random => phase_of(tile) % clip.frames,
         };
-        let tick = (playback.time * self.fps).floor() as i64;
+        let tick = self.tick(playback).unwrap_or_default();
         (tick + phase as i64).rem_euclid(clip.frames as i64) as u32
     }
 

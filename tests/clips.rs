@@ -315,3 +315,73 @@ fn a_clip_whose_store_is_truncated_while_playing_freezes_and_logs_once() {
         );
     }
 }
+
+/// Between two ticks of playing clips, with the view at rest and nothing arriving, an update
+/// has nothing to do: once one has found that, the next ones do not plan again (their cost
+/// grows with the tiles on screen), until the tick, the view or a delivery changes.
+#[test]
+fn updates_at_rest_between_ticks_do_not_plan_again() {
+    let fx = fixture();
+    let mut r = renderer(&fx, Backend::Cpu, 240, 160, StreamConfig::default());
+    let camera = Camera {
+        center: DVec2::new(6.0, 4.5),
+        cell_px: 20.0,
+    };
+    r.set_playback(at(0.0));
+    r.settle(&camera, std::time::Duration::from_secs(10));
+    // The next tick's frames are read and uploaded ahead; then the manager is at rest.
+    let quiet_after = |r: &mut tessera::HeadlessRenderer, camera: &Camera| {
+        for _ in 0..200 {
+            let before = r.stream().plans_made();
+            let stats = r.update(camera);
+            if r.stream().plans_made() == before {
+                return stats;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        panic!("the manager never came to rest");
+    };
+    let rest = quiet_after(&mut r, &camera);
+    let plans = r.stream().plans_made();
+    for _ in 0..10 {
+        let stats = r.update(&camera);
+        assert_eq!(stats.missing, rest.missing);
+        assert_eq!(stats.tile_frames_shown, rest.tile_frames_shown);
+        assert!(
+            stats.tile_frames_shown > 0,
+            "clips play on screen: {stats:?}"
+        );
+    }
+    assert_eq!(
+        r.stream().plans_made(),
+        plans,
+        "updates at rest planned again"
+    );
+    // A later moment of the same tick is the same frame: still at rest.
+    r.set_playback(at(0.5 / FPS));
+    r.update(&camera);
+    assert_eq!(r.stream().plans_made(), plans);
+    // The next tick plans (its frames are due), and so does a moved view.
+    r.set_playback(at(1.0 / FPS));
+    r.update(&camera);
+    assert_eq!(r.stream().plans_made(), plans + 1);
+    quiet_after(&mut r, &camera);
+    let plans = r.stream().plans_made();
+    let moved = Camera {
+        center: DVec2::new(6.5, 4.5),
+        ..camera
+    };
+    r.update(&moved);
+    assert_eq!(r.stream().plans_made(), plans + 1);
+    // What is drawn after quiet updates is the synchronous renderer's frame at that moment.
+    quiet_after(&mut r, &moved);
+    r.draw(&moved, true).unwrap();
+    let mut sync_r = renderer(&fx, Backend::Cpu, 240, 160, sync());
+    sync_r.set_playback(at(1.0 / FPS));
+    sync_r.settle(&moved, std::time::Duration::from_secs(10));
+    sync_r.draw(&moved, true).unwrap();
+    assert!(
+        r.pixels().unwrap() == sync_r.pixels().unwrap(),
+        "frames differ"
+    );
+}

@@ -16,6 +16,18 @@ use crate::residency::{PageKey, Residency};
 use crate::view::FrameView;
 use std::sync::Arc;
 
+/// What an update depends on besides the manager's own state: the view and the moment (a
+/// tile's frame is a function of the tick). An update that did nothing (no upload, no read,
+/// no eviction, loaders idle) would do nothing again for the same inputs until a loader
+/// delivers, so it is not repeated: frames between two ticks of playing clips, or of a view
+/// at rest, skip the plan, whose cost grows with the tiles on screen.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Quiet {
+    view: FrameView,
+    tick: Option<i64>,
+    phase: crate::playback::Phase,
+}
+
 pub struct StreamingManager {
     source: Arc<dyn PageSource>,
     planner: Planner,
@@ -29,6 +41,10 @@ pub struct StreamingManager {
     failed: std::collections::HashSet<PageKey>,
     errors_logged: usize,
     uploaded_total: u64,
+    /// The last update that found nothing to do, and what it saw (see `Quiet`).
+    quiet: Option<(Quiet, FrameStats)>,
+    /// Updates that planned (the rest were quiet).
+    plans: u64,
 }
 
 impl StreamingManager {
@@ -85,6 +101,8 @@ impl StreamingManager {
             failed: Default::default(),
             errors_logged: 0,
             uploaded_total: 0,
+            quiet: None,
+            plans: 0,
         }
     }
 
@@ -100,6 +118,7 @@ impl StreamingManager {
     /// The match grid the next frames are planned over (a video target's next frame).
     pub fn set_grid(&mut self, grid: Arc<Vec<u32>>) {
         self.planner.set_grid(grid);
+        self.quiet = None;
     }
 
     /// The moment and mode the next frames are drawn at.
@@ -203,12 +222,26 @@ impl StreamingManager {
         let evictions_before = self.residency.evictions();
 
         // Take in what the loaders finished.
+        let mut arrived = false;
         if let Some(loader) = &self.loader {
             for (key, result) in loader.drain() {
                 self.accept(key, result);
+                arrived = true;
             }
         }
+        let quiet = Quiet {
+            view: *view,
+            tick: self.clock.tick(&self.playback),
+            phase: self.playback.phase,
+        };
+        if let Some((_, seen)) = self.quiet.filter(|(q, _)| !arrived && *q == quiet) {
+            return FrameStats {
+                frame: self.frame,
+                ..seen
+            };
+        }
 
+        self.plans += 1;
         let plan = self.planner.plan(
             view,
             &self.residency,
@@ -264,6 +297,7 @@ impl StreamingManager {
                 }
             }
         }
+        let requests_made = requests.len();
         if let Some(loader) = &self.loader {
             loader.submit(&requests, self.config.heuristics.cancel);
             stats.queue_depth = loader.queue_depth();
@@ -281,6 +315,12 @@ impl StreamingManager {
         stats.cache_bytes = self.cache.bytes();
         stats.atlas_resident_bytes = self.residency.resident_bytes();
         stats.failed_pages = self.failed.len();
+        let idle = stats.uploaded_pages == 0
+            && stats.table_rows == 0
+            && stats.evictions == 0
+            && requests_made == 0
+            && stats.queue_depth + stats.in_flight == 0;
+        self.quiet = idle.then_some((quiet, stats));
         stats
     }
 
@@ -410,6 +450,11 @@ impl StreamingManager {
     }
 
     /// Error lines logged for failed loads (one, however many pages fail).
+    /// How many updates have planned a frame: the others repeated a quiet one (see `Quiet`).
+    pub fn plans_made(&self) -> u64 {
+        self.plans
+    }
+
     pub fn errors_logged(&self) -> usize {
         self.errors_logged
     }
