@@ -58,6 +58,13 @@ impl Clock {
         (!playback.still).then(|| (playback.time * self.fps).floor() as i64)
     }
 
+    /// Seconds from `playback`'s moment to the next tick, when a playing clip's frame next
+    /// changes (`None` when clips are still).
+    pub fn seconds_to_next_tick(&self, playback: &Playback) -> Option<f64> {
+        let tick = self.tick(playback)?;
+        Some(((tick + 1) as f64 / self.fps - playback.time).max(0.0))
+    }
+
     /// The frame of `tile` shown under `playback`.
     pub fn frame(&self, tile: u32, playback: &Playback) -> u32 {
         let clip = self.clips[tile as usize];
@@ -179,6 +186,31 @@ mod tests {
             ]),
             12,
         )
+    }
+
+    #[test]
+    fn the_next_tick_is_when_frames_next_change() {
+        let c = clock();
+        let at = |time: f64, still: bool| Playback {
+            time,
+            still,
+            phase: Phase::Random,
+        };
+        let next = |t: f64| c.seconds_to_next_tick(&at(t, false)).unwrap();
+        assert!((next(0.0) - 1.0 / 12.0).abs() < 1e-12);
+        assert!((next(0.05) - (1.0 / 12.0 - 0.05)).abs() < 1e-12);
+        assert!(
+            (next(1.0) - 1.0 / 12.0).abs() < 1e-9,
+            "a tick starts at 1 s"
+        );
+        // Just before the tick, its frames differ from the ones just after.
+        let before = 2.0 / 12.0 - 1e-6;
+        let after = before + next(before) + 1e-9;
+        assert_ne!(
+            c.frame(2, &at(before, false)),
+            c.frame(2, &at(after, false))
+        );
+        assert_eq!(c.seconds_to_next_tick(&at(1.0, true)), None);
     }
 
     #[test]

@@ -170,31 +170,46 @@ fn an_idle_window_draws_nothing() {
     // drawing 30+ frames a second with nothing moving.
     assert_display();
     let fx = common::fixture(16, 32, (24, 16));
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args([
-            "view",
-            fx.mosaic.to_str().unwrap(),
-            "--size",
-            "480x320",
-            "--quit-after",
-            "4",
-            "-v",
-        ])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
-    let frames: u64 = err
-        .split("event loop ended after ")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no frame count logged: {err}"));
+    let frames = frames_in(&fx.mosaic, 4.0, &[]);
     // The first frames stream the view in and lay the overlay out; then nothing moves.
     assert!(
         (1..40).contains(&frames),
         "{frames} frames in 4 s of idling"
     );
+}
+
+#[test]
+fn a_window_of_playing_clips_draws_at_their_ticks_not_the_displays_rate() {
+    // Clips change frames 12 times a second; with nothing else moving or streaming the
+    // window waits for the next tick instead of redrawing as fast as it can (~50 frames a
+    // second here before, 140-190 in 3-4 s).
+    assert_display();
+    let fx = common::clip_fixture(8, 24, 6, 64, 16, (12, 9));
+    let frames = frames_in(&fx.mosaic, 4.0, &[]);
+    assert!(
+        (30..=80).contains(&frames),
+        "{frames} frames in 4 s of clips playing at 12 fps"
+    );
+    // Paused (still playback), the window is idle.
+    let frames = frames_in(&fx.mosaic, 2.0, &["--still"]);
+    assert!(frames < 20, "{frames} frames in 2 s of key frames");
+}
+
+/// Runs the viewer on `mosaic` for `seconds` and returns the frames it drew.
+fn frames_in(mosaic: &std::path::Path, seconds: f64, extra: &[&str]) -> u64 {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["view", mosaic.to_str().unwrap(), "--size", "480x320"])
+        .args(["--quit-after", &seconds.to_string(), "-v"])
+        .args(extra)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    err.split("event loop ended after ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no frame count logged: {err}"))
 }
 
 /// Fails loudly without a display, naming what provides one.

@@ -96,6 +96,7 @@ pub fn command(a: ViewCmdArgs) -> anyhow::Result<()> {
         clock: WallClock::start(std::time::Instant::now()),
         error: None,
         player: None,
+        next_tick: None,
         shift: false,
     };
     event_loop.run_app(&mut app)?;
@@ -167,6 +168,9 @@ struct App {
     error: Option<anyhow::Error>,
     /// A video mosaic's target, playing.
     player: Option<LivePlayer>,
+    /// Tiles play and nothing else moves or streams: the next frame is drawn at their next
+    /// tick, when their frames change, not as fast as the display allows.
+    next_tick: Option<std::time::Instant>,
     shift: bool,
 }
 
@@ -478,16 +482,21 @@ impl App {
         text += &format!(" — {}", gpu.renderer.name());
         gpu.window.set_title(&text);
         self.figures = text;
-        let playing = (stats.tile_frames_shown > 0 || video_playing) && !self.clock.is_paused();
+        let tiles_play = stats.tile_frames_shown > 0 && !self.clock.is_paused();
+        // Pages on their way (the next tick's too) are drawn and uploaded frame by frame.
+        let streaming = stats.missing > 0
+            || stats.late_tile_frames > 0
+            || stats.uploaded_pages > 0
+            || stats.in_flight + stats.queue_depth > 0;
+        self.next_tick = None;
         if last {
             event_loop.exit();
-        } else if playing
-            || animating
-            || stats.missing > 0
-            || stats.in_flight > 0
-            || self.args.exit_after.is_some()
-        {
+        } else if animating || streaming || video_playing || self.args.exit_after.is_some() {
             gpu.window.request_redraw();
+        } else if tiles_play {
+            let playback = self.args.playback.at(now);
+            let wait = gpu.renderer.scene().clock.seconds_to_next_tick(&playback);
+            self.next_tick = wait.map(|s| started + std::time::Duration::from_secs_f64(s));
         }
         Ok(())
     }
@@ -597,15 +606,28 @@ impl App {
 
 impl ApplicationHandler for App {
     fn about_to_wait(&mut self, event_loop: &ActiveEventLoop) {
-        let Some(seconds) = self.args.quit_after else {
-            return;
-        };
-        let deadline = self.clock_started + std::time::Duration::from_secs_f64(seconds.max(0.0));
-        if std::time::Instant::now() >= deadline {
-            event_loop.exit();
-        } else {
-            event_loop.set_control_flow(winit::event_loop::ControlFlow::WaitUntil(deadline));
+        let now = std::time::Instant::now();
+        let mut wake = None;
+        if let Some(seconds) = self.args.quit_after {
+            let deadline =
+                self.clock_started + std::time::Duration::from_secs_f64(seconds.max(0.0));
+            if now >= deadline {
+                return event_loop.exit();
+            }
+            wake = Some(deadline);
         }
+        if let Some(tick) = self.next_tick {
+            if now >= tick {
+                self.next_tick = None;
+                self.changed();
+            } else {
+                wake = Some(wake.map_or(tick, |w: std::time::Instant| w.min(tick)));
+            }
+        }
+        event_loop.set_control_flow(match wake {
+            Some(t) => winit::event_loop::ControlFlow::WaitUntil(t),
+            None => winit::event_loop::ControlFlow::Wait,
+        });
     }
 
     fn resumed(&mut self, event_loop: &ActiveEventLoop) {
