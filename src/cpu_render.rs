@@ -332,9 +332,14 @@ fn draw(
             .filter(|&l| l <= SMALL_PAGE_LEVEL)
             .map(|l| atlas.small_pages(l)),
         small: std::array::from_fn(|l| {
-            let filtered = small_tables && exact.is_none() && !floor && !view.uses_overview();
+            // Filtered tiny cells: the tables of the frame's levels (the finer one small).
+            let tiny = small_tables
+                && exact.is_none()
+                && !floor
+                && !view.uses_overview()
+                && view.levels.hi <= SMALL_PAGE_LEVEL;
             let drawn = l == view.levels.hi || (l == view.levels.lo && view.levels.weight_hi < 1.0);
-            (filtered && drawn).then(|| atlas.small_pages(l))
+            (tiny && drawn).then(|| atlas.small_pages(l))
         }),
         overview_taps: view
             .uses_overview()
