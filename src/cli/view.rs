@@ -329,7 +329,8 @@ impl App {
         if let Some(frame) = self.player.as_mut().and_then(|p| p.poll(now)) {
             gpu.renderer.set_grid(frame.grid, frame.colours);
         }
-        gpu.renderer.set_playback(self.args.playback.at(now));
+        let playback = self.args.playback.at(now);
+        gpu.renderer.set_playback(playback);
         let stats = gpu.renderer.update(&camera, w, h);
         let frame = match gpu.surface.get_current_texture() {
             wgpu::CurrentSurfaceTexture::Success(f)
@@ -494,7 +495,6 @@ impl App {
         } else if animating || streaming || video_playing || self.args.exit_after.is_some() {
             gpu.window.request_redraw();
         } else if tiles_play {
-            let playback = self.args.playback.at(now);
             let wait = gpu.renderer.scene().clock.seconds_to_next_tick(&playback);
             self.next_tick = wait.map(|s| started + std::time::Duration::from_secs_f64(s));
         }
