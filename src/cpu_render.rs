@@ -11,10 +11,15 @@ use crate::tint::{self, Offset};
 use crate::view::FrameView;
 use rayon::prelude::*;
 
-/// The CPU twin of the GPU atlas: the same layered texture, the same page table.
+/// The CPU twin of the GPU atlas: the same layers and page origins, the same page table.
+/// Each page's texels are stored contiguously (page-major within each block of a layer),
+/// not as a rectangle of a layer image: a filtered cell reads its page's rows one after
+/// another from one or two cache-friendly runs instead of one row per layer stride (a new
+/// 4 KiB memory page, a TLB miss, per texel row).
 pub struct CpuAtlas {
     levels: usize,
     layer_size: usize,
+    block: usize,
     layers: Vec<Vec<u8>>,
     page_table: Vec<Entry>,
     /// Per cell, the tint offset (empty until a tint is drawn).
@@ -29,6 +34,7 @@ impl CpuAtlas {
         CpuAtlas {
             levels: layout.levels.len(),
             layer_size: layout.layer_size as usize,
+            block: layout.block as usize,
             layers: vec![Vec::new(); layout.layers as usize],
             page_table: vec![[0, 0]; tiles as usize * layout.levels.len()],
             tint: Vec::new(),
@@ -63,10 +69,7 @@ impl CpuAtlas {
         {
             let (l, code) = resolve(row, level);
             if l == level {
-                let page = self.page(code);
-                for (y, line) in dst.chunks_exact_mut(size * 4).enumerate() {
-                    line.copy_from_slice(page.run(0, y, size));
-                }
+                dst.copy_from_slice(self.page(code, level).run(0, 0, size * size));
                 *ok = true;
             }
         }
@@ -81,15 +84,24 @@ impl CpuAtlas {
         &self.page_table[tile as usize * self.levels..][..self.levels]
     }
 
-    /// A page's texels as (layer image, offset of its top-left texel, row stride), all bytes.
-    fn page(&self, code: u32) -> Page<'_> {
+    /// The page of `level` at `code`.
+    fn page(&self, code: u32, level: usize) -> Page<'_> {
         let o = PageOrigin::from_code(code);
-        let stride = self.layer_size * 4;
         Page {
             texels: &self.layers[o.layer as usize],
-            start: o.y as usize * stride + o.x as usize * 4,
-            stride,
+            start: self.page_start(o, 1 << level),
+            stride: 4 << level,
         }
+    }
+
+    /// Where the page of side `size` at `o` starts in its layer's bytes: blocks one after
+    /// another, row-major in the layer; in a block, its pages likewise; in a page, its rows.
+    fn page_start(&self, o: PageOrigin, size: usize) -> usize {
+        let (x, y, block) = (o.x as usize, o.y as usize, self.block);
+        let block_index = (y / block) * (self.layer_size / block) + x / block;
+        let per_row = block / size;
+        let page_index = (y % block / size) * per_row + x % block / size;
+        (block_index * block * block + page_index * size * size) * 4
     }
 }
 
@@ -116,15 +128,13 @@ impl<'a> Page<'a> {
 impl AtlasBackend for CpuAtlas {
     fn write_page(&mut self, origin: PageOrigin, size: u32, texels: &[u8]) {
         self.forget_small_pages();
-        let (stride, size) = (self.layer_size * 4, size as usize);
+        let (size, bytes) = (size as usize, self.layer_size * self.layer_size * 4);
+        let at = self.page_start(origin, size);
         let layer = &mut self.layers[origin.layer as usize];
         if layer.is_empty() {
-            layer.resize(stride * self.layer_size, 0);
+            layer.resize(bytes, 0);
         }
-        for (y, src) in texels.chunks_exact(size * 4).enumerate() {
-            let at = (origin.y as usize + y) * stride + origin.x as usize * 4;
-            layer[at..at + size * 4].copy_from_slice(src);
-        }
+        layer[at..][..size * size * 4].copy_from_slice(&texels[..size * size * 4]);
     }
     fn write_page_table(&mut self, table: &[Entry], rows: &[u32]) {
         self.forget_small_pages();
@@ -490,7 +500,7 @@ impl Frame<'_> {
         let stride = view.width as usize * 4;
         let row = atlas.row(tile);
         let (l_hi, slot_hi) = resolve(row, view.levels.hi);
-        let page_hi = atlas.page(slot_hi);
+        let page_hi = atlas.page(slot_hi, l_hi);
         let lines = out.chunks_exact_mut(stride).zip(band.start..band.end);
         if self.floor {
             let size = 1usize << l_hi;
@@ -517,7 +527,7 @@ impl Frame<'_> {
             return;
         }
         let (l_lo, slot_lo) = resolve(row, view.levels.lo);
-        let page_lo = atlas.page(slot_lo);
+        let page_lo = atlas.page(slot_lo, l_lo);
         let blend = view.levels.weight_hi < 1.0 && l_lo != l_hi;
         // A page drawn from a coarser level than the frame's (still loading) has taps of its
         // own size; the frame's precomputed ones serve every other cell.
