@@ -131,6 +131,10 @@ fn failed_loads_draw_fallbacks_log_once_and_do_not_retry() {
         let s = r.update(&cam);
         assert_eq!(s.queue_depth + s.in_flight, 0, "{s:?}");
     }
+    // ... and streaming says it is at rest, pages missing and all (the viewer stops
+    // redrawing on it).
+    let s = r.update(&cam);
+    assert!(s.at_rest && s.missing > 0, "{s:?}");
     r.draw(&cam, true).unwrap();
     assert_no_holes(&r.pixels().unwrap());
 }
@@ -147,9 +151,12 @@ fn memory_and_uploads_stay_within_budgets_along_a_camera_path() {
     };
     let mut r = renderer(&fx, Backend::Cpu, 320, 240, stream);
     let path = tessera::paths::camera_path(tessera::paths::PathName::Tour, 40, 30, 320, 240, 240);
-    let (mut uploaded, mut rows, mut peak_cache) = (0, 0, 0);
+    let (mut uploaded, mut rows, mut peak_cache, mut deferred) = (0, 0, 0, 0);
     for f in &path {
         let stats = r.update(&f.camera);
+        // Pages the budget leaves for later keep the viewer drawing (not at rest).
+        deferred += stats.deferred_pages;
+        assert!(!(stats.at_rest && stats.deferred_pages > 0), "{stats:?}");
         // Pages and page-table rows together stay within the budget (a 64-px page is 16 KiB
         // and a table row 16 KiB, so the budget holds at least one page and its row).
         assert!(stats.uploaded_bytes <= upload_budget, "{stats:?}");
@@ -162,8 +169,8 @@ fn memory_and_uploads_stay_within_budgets_along_a_camera_path() {
     assert!(r.atlas_bytes() <= 256 << 10);
     assert!(peak_cache <= 128 << 10);
     assert!(
-        uploaded > 0 && rows > 0 && r.stream().evictions() > 0,
-        "the path should stream and evict"
+        uploaded > 0 && rows > 0 && r.stream().evictions() > 0 && deferred > 0,
+        "the path should stream, defer uploads and evict"
     );
 }
 

@@ -197,8 +197,36 @@ fn a_window_of_playing_clips_draws_at_their_ticks_not_the_displays_rate() {
     assert!(frames < 20, "{frames} frames in 2 s of key frames");
 }
 
+#[test]
+fn a_window_whose_pages_fail_to_load_draws_the_fallback_and_rests() {
+    // Pages that fail their checksum stay missing: more frames would draw the same fallback,
+    // so the window waits for input instead of redrawing at the display's rate (it did, as
+    // long as a failed page was in view: 150+ frames in 4 s).
+    assert_display();
+    let fx = common::fixture(30, 64, (12, 9));
+    let finest = fx.library.join("frames-06.bin");
+    let mut bytes = std::fs::read(&finest).unwrap();
+    bytes.iter_mut().for_each(|b| *b ^= 0x5a);
+    std::fs::write(&finest, bytes).unwrap();
+    let view = ["--center", "6,4.5", "--cell-px", "120"];
+    let (frames, log) = frames_and_log(&fx.mosaic, 4.0, &view);
+    assert!(
+        log.contains("fails its checksum"),
+        "the failed read is logged: {log}"
+    );
+    assert!(
+        (1..40).contains(&frames),
+        "{frames} frames in 4 s over pages that failed"
+    );
+}
+
 /// Runs the viewer on `mosaic` for `seconds` and returns the frames it drew.
 fn frames_in(mosaic: &std::path::Path, seconds: f64, extra: &[&str]) -> u64 {
+    frames_and_log(mosaic, seconds, extra).0
+}
+
+/// `frames_in`, and the viewer's log (`-v`).
+fn frames_and_log(mosaic: &std::path::Path, seconds: f64, extra: &[&str]) -> (u64, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
         .args(["view", mosaic.to_str().unwrap(), "--size", "480x320"])
         .args(["--quit-after", &seconds.to_string(), "-v"])
@@ -207,11 +235,13 @@ fn frames_in(mosaic: &std::path::Path, seconds: f64, extra: &[&str]) -> u64 {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
-    err.split("event loop ended after ")
+    let frames = err
+        .split("event loop ended after ")
         .nth(1)
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no frame count logged: {err}"))
+        .unwrap_or_else(|| panic!("no frame count logged: {err}"));
+    (frames, err.into_owned())
 }
 
 /// Fails loudly without a display, naming what provides one.

@@ -485,10 +485,9 @@ impl App {
         self.figures = text;
         let tiles_play = stats.tile_frames_shown > 0 && !self.clock.is_paused();
         // Pages on their way (the next tick's too) are drawn and uploaded frame by frame.
-        let streaming = stats.missing > 0
-            || stats.late_tile_frames > 0
-            || stats.uploaded_pages > 0
-            || stats.in_flight + stats.queue_depth > 0;
+        // Pages missing at rest (a failed read, a view larger than the budget) would not
+        // change with more frames.
+        let streaming = !stats.at_rest;
         self.next_tick = None;
         if last {
             event_loop.exit();

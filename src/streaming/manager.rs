@@ -282,6 +282,8 @@ impl StreamingManager {
                     self.upload(key, backend);
                     stats.uploaded_bytes += cost;
                     stats.uploaded_pages += 1;
+                } else {
+                    stats.deferred_pages += 1;
                 }
             }
         }
@@ -320,6 +322,7 @@ impl StreamingManager {
             && stats.evictions == 0
             && requests_made == 0
             && stats.queue_depth + stats.in_flight == 0;
+        stats.at_rest = stats.deferred_pages == 0 && stats.queue_depth + stats.in_flight == 0;
         self.quiet = idle.then_some((quiet, stats));
         stats
     }
@@ -364,6 +367,7 @@ impl StreamingManager {
                     stats.uploaded_pages += 1;
                     continue;
                 }
+                stats.deferred_pages += 1;
             }
             stats.missing += 1;
             // With no slot free of this frame's pages (a view larger than the budget), a

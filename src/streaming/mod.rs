@@ -145,4 +145,11 @@ pub struct FrameStats {
     pub tile_frames_shown: usize,
     /// ... of which drawing a frame the clock has passed (their current one is late).
     pub late_tile_frames: usize,
+    /// Pages read and wanted (now or a tick ahead) that the upload budget left for a later
+    /// frame.
+    pub deferred_pages: usize,
+    /// Nothing is on its way: no read queued or in flight, no upload deferred. Until the
+    /// view or the clips' tick changes, later frames draw what this one drew (a page that
+    /// failed, or that waits for room the view leaves none of, stays missing at rest).
+    pub at_rest: bool,
 }
