@@ -22,11 +22,8 @@ struct GpuTarget {
 pub const MAX_FRAME_SIDE: u32 = 16384;
 
 pub struct HeadlessRenderer {
-    renderer: AnyRenderer,
-    /// Present exactly when `renderer` is the GPU one.
-    gpu: Option<GpuTarget>,
-    /// The CPU renderer's last frame.
-    frame: Vec<u8>,
+    /// The GPU renderer with its device and target, or the CPU one with its last frame.
+    renderer: AnyRenderer<GpuTarget, Vec<u8>>,
     pub width: u32,
     pub height: u32,
 }
@@ -60,25 +57,17 @@ impl HeadlessRenderer {
                 }
             },
         };
-        let (renderer, gpu) = match device {
+        let renderer = match device {
             Some(ctx) => {
                 let renderer =
                     MosaicRenderer::new(&ctx.device, &ctx.queue, OFFSCREEN_FORMAT, scene, opts)?;
                 let target = OffscreenTarget::new(&ctx.device, w, h);
-                (
-                    AnyRenderer::Gpu(Box::new(renderer)),
-                    Some(GpuTarget { ctx, target }),
-                )
+                AnyRenderer::Gpu(Box::new(renderer), GpuTarget { ctx, target })
             }
-            None => (
-                AnyRenderer::Cpu(Box::new(CpuRenderer::new(scene, opts)?)),
-                None,
-            ),
+            None => AnyRenderer::Cpu(Box::new(CpuRenderer::new(scene, opts)?), Vec::new()),
         };
         let r = HeadlessRenderer {
             renderer,
-            gpu,
-            frame: Vec::new(),
             width: w,
             height: h,
         };
@@ -102,21 +91,24 @@ impl HeadlessRenderer {
     /// Atlas bytes allocated (GPU) or planned (CPU).
     pub fn atlas_bytes(&self) -> u64 {
         match &self.renderer {
-            AnyRenderer::Gpu(r) => r.atlas_bytes(),
-            AnyRenderer::Cpu(r) => r.layout().bytes(),
+            AnyRenderer::Gpu(r, _) => r.atlas_bytes(),
+            AnyRenderer::Cpu(r, _) => r.layout().bytes(),
         }
     }
 
     /// The GPU device this renderer draws with (none for the CPU renderer).
     pub fn gpu_context(&self) -> Option<&GpuContext> {
-        self.gpu.as_ref().map(|g| &g.ctx)
+        match &self.renderer {
+            AnyRenderer::Gpu(_, g) => Some(&g.ctx),
+            AnyRenderer::Cpu(..) => None,
+        }
     }
 
     /// "adapter (backend, type)" or "CPU renderer (N threads)".
     pub fn describe(&self) -> String {
-        match &self.gpu {
-            Some(g) => g.ctx.describe(),
-            None => format!(
+        match &self.renderer {
+            AnyRenderer::Gpu(_, g) => g.ctx.describe(),
+            AnyRenderer::Cpu(..) => format!(
                 "{} ({} threads)",
                 self.renderer.name(),
                 rayon::current_num_threads()
@@ -159,8 +151,8 @@ impl HeadlessRenderer {
     /// also copies it to memory (see `pixels`).
     pub fn draw(&mut self, camera: &Camera, read_back: bool) -> Result<()> {
         let (w, h) = (self.width, self.height);
-        match (&mut self.renderer, &self.gpu) {
-            (AnyRenderer::Gpu(renderer), Some(GpuTarget { ctx, target })) => {
+        match &mut self.renderer {
+            AnyRenderer::Gpu(renderer, GpuTarget { ctx, target }) => {
                 let mut encoder = ctx.device.create_command_encoder(&Default::default());
                 renderer.encode(&mut encoder, &target.view, camera, w, h);
                 if read_back {
@@ -169,8 +161,7 @@ impl HeadlessRenderer {
                 ctx.queue.submit([encoder.finish()]);
                 ctx.wait_idle();
             }
-            (AnyRenderer::Cpu(renderer), _) => renderer.draw_into(camera, w, h, &mut self.frame),
-            (AnyRenderer::Gpu(_), None) => unreachable!("the GPU renderer is made with its device"),
+            AnyRenderer::Cpu(renderer, frame) => renderer.draw_into(camera, w, h, frame),
         }
         Ok(())
     }
@@ -179,18 +170,16 @@ impl HeadlessRenderer {
     /// the frame buffer. False, drawing nothing, on the GPU or below a pixel per cell.
     pub fn draw_copy_floor(&mut self, camera: &Camera) -> bool {
         match &mut self.renderer {
-            AnyRenderer::Cpu(r) => {
-                r.draw_copy_floor(camera, self.width, self.height, &mut self.frame)
-            }
-            AnyRenderer::Gpu(_) => false,
+            AnyRenderer::Cpu(r, frame) => r.draw_copy_floor(camera, self.width, self.height, frame),
+            AnyRenderer::Gpu(..) => false,
         }
     }
 
     /// The last drawn frame as RGBA8 (GPU: the frame must have been drawn with `read_back`).
     pub fn pixels(&mut self) -> Result<Vec<u8>> {
-        match &self.gpu {
-            Some(g) => g.target.read(),
-            None => Ok(self.frame.clone()),
+        match &self.renderer {
+            AnyRenderer::Gpu(_, g) => g.target.read(),
+            AnyRenderer::Cpu(_, frame) => Ok(frame.clone()),
         }
     }
 

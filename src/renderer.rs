@@ -196,28 +196,31 @@ impl CpuRenderer {
     }
 }
 
-/// The GPU or the CPU renderer, behind one set of streaming calls.
-pub enum AnyRenderer {
-    Gpu(Box<MosaicRenderer>),
-    Cpu(Box<CpuRenderer>),
+/// The GPU or the CPU renderer, behind one set of streaming calls, each with what its host
+/// keeps beside it to show frames: `G` with the GPU renderer, `C` with the CPU one (a
+/// headless target, a window's blit and frame buffer). Held together, a host cannot pair a
+/// renderer with the other one's companion.
+pub enum AnyRenderer<G = (), C = ()> {
+    Gpu(Box<MosaicRenderer>, G),
+    Cpu(Box<CpuRenderer>, C),
 }
 
 /// Calls the same method on whichever renderer it is.
 macro_rules! either {
     ($self:expr, $r:ident => $body:expr) => {
         match $self {
-            AnyRenderer::Gpu($r) => $body,
-            AnyRenderer::Cpu($r) => $body,
+            AnyRenderer::Gpu($r, _) => $body,
+            AnyRenderer::Cpu($r, _) => $body,
         }
     };
 }
 
-impl AnyRenderer {
+impl<G, C> AnyRenderer<G, C> {
     /// "GPU renderer" or "CPU renderer", for logs and the viewer's title.
     pub fn name(&self) -> &'static str {
         match self {
-            AnyRenderer::Gpu(_) => "GPU renderer",
-            AnyRenderer::Cpu(_) => "CPU renderer",
+            AnyRenderer::Gpu(..) => "GPU renderer",
+            AnyRenderer::Cpu(..) => "CPU renderer",
         }
     }
     pub fn scene(&self) -> &Scene {

@@ -128,9 +128,8 @@ struct Gpu {
     surface: wgpu::Surface<'static>,
     config: wgpu::SurfaceConfiguration,
     ctx: GpuContext,
-    renderer: AnyRenderer,
-    /// The CPU renderer's frame and the blit that shows it (the GPU renderer: none).
-    cpu_frame: Option<(Vec<u8>, FrameBlit)>,
+    /// The CPU renderer comes with its frame and the blit that shows it.
+    renderer: AnyRenderer<(), (Vec<u8>, FrameBlit)>,
     /// The window size the atlas plan was made for.
     planned: (u32, u32),
     overlay: Overlay,
@@ -265,16 +264,13 @@ impl App {
             .args
             .engine
             .options(planned, self.args.view.style(), false);
-        let (renderer, cpu_frame) = if cpu {
+        let renderer = if cpu {
             let renderer = CpuRenderer::new(scene, &opts)?;
             let blit = FrameBlit::new(&ctx.device, format);
-            (
-                AnyRenderer::Cpu(Box::new(renderer)),
-                Some((Vec::new(), blit)),
-            )
+            AnyRenderer::Cpu(Box::new(renderer), (Vec::new(), blit))
         } else {
             let renderer = MosaicRenderer::new(&ctx.device, &ctx.queue, format, scene, &opts)?;
-            (AnyRenderer::Gpu(Box::new(renderer)), None)
+            AnyRenderer::Gpu(Box::new(renderer), ())
         };
         tracing::info!("draws with {}: {}", renderer.name(), choice.why);
         super::return_freed_memory();
@@ -299,7 +295,6 @@ impl App {
             config,
             ctx,
             renderer,
-            cpu_frame,
             planned,
             overlay,
             uses,
@@ -348,15 +343,14 @@ impl App {
         };
         let target = frame.texture.create_view(&Default::default());
         let mut encoder = gpu.ctx.device.create_command_encoder(&Default::default());
-        match (&mut gpu.renderer, &mut gpu.cpu_frame) {
-            (AnyRenderer::Gpu(r), _) => r.encode(&mut encoder, &target, &camera, w, h),
-            (AnyRenderer::Cpu(r), Some((pixels, blit))) => {
+        match &mut gpu.renderer {
+            AnyRenderer::Gpu(r, ()) => r.encode(&mut encoder, &target, &camera, w, h),
+            AnyRenderer::Cpu(r, (pixels, blit)) => {
                 r.draw_into(&camera, w, h, pixels);
                 blit.resize(&gpu.ctx.device, w, h);
                 blit.upload(&gpu.ctx.queue, pixels);
                 blit.encode(&mut encoder, &target);
             }
-            (AnyRenderer::Cpu(_), None) => unreachable!("the CPU renderer is made with a blit"),
         }
         self.frames += 1;
         let last = self.args.exit_after.is_some_and(|n| self.frames >= n);
@@ -374,15 +368,14 @@ impl App {
                 // Surfaces that cannot be copied from (GL): the same frame once more into an
                 // offscreen texture of the surface's format and size.
                 let t = OffscreenTarget::with_format(&gpu.ctx.device, w, h, gpu.config.format);
-                match (&mut gpu.renderer, &gpu.cpu_frame) {
-                    (AnyRenderer::Gpu(r), _) => {
+                match &mut gpu.renderer {
+                    AnyRenderer::Gpu(r, ()) => {
                         r.prepare(&mut encoder, &camera, Viewport::full(w, h));
                         let mut pass =
                             tessera::gpu::begin_cleared_pass(&mut encoder, "screenshot", &t.view);
                         r.draw(&mut pass);
                     }
-                    (AnyRenderer::Cpu(_), Some((_, blit))) => blit.encode(&mut encoder, &t.view),
-                    (AnyRenderer::Cpu(_), None) => unreachable!("the CPU renderer has a blit"),
+                    AnyRenderer::Cpu(_, (_, blit)) => blit.encode(&mut encoder, &t.view),
                 }
                 t
             };
