@@ -457,7 +457,13 @@ impl App {
         let level = gpu.renderer.scene().frame_view(&camera, w, h).levels.hi;
         let clips = (stats.tile_frames_shown > 0 || self.clock.is_paused())
             .then_some((stats.late_tile_frames, self.clock.is_paused()));
-        let mut text = title(camera.cell_px, level, draw_ms, stats.missing, clips);
+        let mut text = title(
+            camera.cell_px,
+            level,
+            draw_ms,
+            (stats.missing, stats.at_rest),
+            clips,
+        );
         let tint = gpu.renderer.style().tint;
         if tint > 0.0 {
             text += &format!(", tint {tint:.1}");
@@ -509,17 +515,21 @@ impl App {
 
 /// The window title: zoom, level drawn, how long the last frame took to draw (streaming,
 /// recording, submitting and presenting it; not the idle time since the one before), the
-/// pages still streaming, and with clips on screen `(late tile-frames, paused)`.
+/// pages missing `(count, streaming at rest)`, and with clips on screen `(late tile-frames,
+/// paused)`.
 fn title(
     cell_px: f64,
     level: usize,
     draw_ms: f64,
-    streaming: usize,
+    (missing, at_rest): (usize, bool),
     clips: Option<(usize, bool)>,
 ) -> String {
     let mut t = format!("tessera — {cell_px:.1} px/cell, level {level}, draw {draw_ms:.1} ms");
-    if streaming > 0 {
-        t += &format!(", streaming {streaming} pages");
+    match (missing, at_rest) {
+        (0, _) => {}
+        // Failed reads, or a view larger than the budget: no more frames will change it.
+        (n, true) => t += &format!(", {n} pages drawn coarser"),
+        (n, false) => t += &format!(", streaming {n} pages"),
     }
     match clips {
         Some((_, true)) => t += ", paused",
@@ -828,13 +838,14 @@ mod tests {
     #[test]
     fn the_title_labels_the_draw_time() {
         assert_eq!(
-            title(12.34, 4, 8.06, 0, None),
+            title(12.34, 4, 8.06, (0, true), None),
             "tessera — 12.3 px/cell, level 4, draw 8.1 ms"
         );
-        assert!(title(1.0, 0, 1.0, 7, None).ends_with(", streaming 7 pages"));
-        assert!(title(1.0, 0, 1.0, 0, Some((3, false))).ends_with(", 3 clips late"));
-        assert!(title(1.0, 0, 1.0, 0, Some((0, false))).ends_with(" ms"));
-        assert!(title(1.0, 0, 1.0, 0, Some((3, true))).ends_with(", paused"));
+        assert!(title(1.0, 0, 1.0, (7, false), None).ends_with(", streaming 7 pages"));
+        assert!(title(1.0, 0, 1.0, (7, true), None).ends_with(", 7 pages drawn coarser"));
+        assert!(title(1.0, 0, 1.0, (0, true), Some((3, false))).ends_with(", 3 clips late"));
+        assert!(title(1.0, 0, 1.0, (0, true), Some((0, false))).ends_with(" ms"));
+        assert!(title(1.0, 0, 1.0, (0, true), Some((3, true))).ends_with(", paused"));
     }
 
     #[test]
