@@ -105,7 +105,7 @@ impl CpuAtlas {
     }
 }
 
-/// A resident page inside a layer image.
+/// A resident page: its rows, `stride` bytes apart from `start` in its layer (or table).
 #[derive(Clone, Copy)]
 struct Page<'a> {
     texels: &'a [u8],
@@ -836,6 +836,55 @@ mod tests {
         }
         atlas.write_page_table(&table, &[0]);
         atlas
+    }
+
+    #[test]
+    fn every_slot_of_every_level_keeps_its_own_page() {
+        // Pages are stored whole (page-major in their block): writing every slot of a
+        // layout with several layers and blocks per level, no page overwrites another, and
+        // each reads back row by row as written.
+        let levels = 7;
+        let layout = plan_atlases(&PlanInput {
+            records: 300,
+            clips: false,
+            levels,
+            gpu_budget: 2 << 20,
+            screen: (64, 48),
+            grid: (20, 15),
+            max_layers: 16,
+        })
+        .unwrap();
+        assert!(layout.layers > 1, "{layout:?}");
+        let pattern = |level: usize, slot: u32, i: usize| {
+            (i as u32 * 31 + slot * 7 + level as u32 * 57) as u8
+        };
+        let mut atlas = CpuAtlas::new(&layout, 300);
+        let slots = |level: usize| 0..layout.levels[level].capacity;
+        for level in 0..levels {
+            let size = 1usize << level;
+            for slot in slots(level) {
+                let texels: Vec<u8> = (0..size * size * 4)
+                    .map(|i| pattern(level, slot, i))
+                    .collect();
+                atlas.write_page(layout.origin(level, slot), size as u32, &texels);
+            }
+        }
+        for level in 0..levels {
+            let size = 1usize << level;
+            for slot in slots(level) {
+                let page = atlas.page(layout.origin(level, slot).code(), level);
+                for y in 0..size {
+                    let row: Vec<u8> = (y * size * 4..(y + 1) * size * 4)
+                        .map(|i| pattern(level, slot, i))
+                        .collect();
+                    assert_eq!(
+                        page.run(0, y, size),
+                        &row[..],
+                        "level {level} slot {slot} row {y}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
