@@ -26,19 +26,30 @@ pub fn linear_to_srgb(c: f32) -> f32 {
 
 struct Tables {
     decode: [f32; 256],
-    /// `encode_thresholds[k]` is the linear value at which the 8-bit code rounds up from k to
-    /// k+1; the last is infinite (nothing rounds up from 255), so any code indexes it.
-    encode_thresholds: [f32; 256],
     /// `encode_start[b]`: the code of linear `b / ENCODE_BUCKETS`. Buckets are narrower than
     /// the gap between any two thresholds, so a bucket's values are that code or the next.
     encode_start: Box<[u8; ENCODE_BUCKETS + 1]>,
+    /// `encode_bucket_threshold[b]`: the threshold above bucket `b`'s code (see
+    /// `encode_thresholds`), the one a value in the bucket may pass. Found from the bucket
+    /// alone, so the encoder's two loads do not wait on each other.
+    encode_bucket_threshold: Box<[f32; ENCODE_BUCKETS + 1]>,
 }
 
 /// Buckets of the encode table over linear [0, 1]: 2.4e-4 wide, against 3.0e-4 between the
-/// closest thresholds (the darkest codes, on sRGB's linear segment). 4 KiB stays in the
-/// L1 cache beside the thresholds (65,536 buckets did not, and cost the CPU renderer 2–5 %
-/// at filtered zooms).
+/// closest thresholds (the darkest codes, on sRGB's linear segment). The codes (4 KiB) and
+/// the buckets' thresholds (16 KiB) stay in the L1 cache (65,536 buckets did not, and cost
+/// the CPU renderer 2–5 % at filtered zooms).
 const ENCODE_BUCKETS: usize = 1 << 12;
+
+/// `[k]`: the linear value at which the 8-bit code rounds up from k to k+1; the last is
+/// infinite (nothing rounds up from 255), so any code indexes it.
+fn encode_thresholds() -> [f32; 256] {
+    let mut thresholds = [f32::INFINITY; 256];
+    for (k, t) in thresholds.iter_mut().take(255).enumerate() {
+        *t = srgb_to_linear((k as f32 + 0.5) / 255.0);
+    }
+    thresholds
+}
 
 fn tables() -> &'static Tables {
     static TABLES: OnceLock<Tables> = OnceLock::new();
@@ -47,19 +58,20 @@ fn tables() -> &'static Tables {
         for (i, d) in decode.iter_mut().enumerate() {
             *d = srgb_to_linear(i as f32 / 255.0);
         }
-        let mut encode_thresholds = [f32::INFINITY; 256];
-        for (k, t) in encode_thresholds.iter_mut().take(255).enumerate() {
-            *t = srgb_to_linear((k as f32 + 0.5) / 255.0);
-        }
+        let encode_thresholds = encode_thresholds();
         let exact = |c: f32| encode_thresholds.iter().take_while(|&&t| c >= t).count() as u8;
         let mut encode_start = Box::new([0u8; ENCODE_BUCKETS + 1]);
         for (b, code) in encode_start.iter_mut().enumerate() {
             *code = exact(b as f32 / ENCODE_BUCKETS as f32);
         }
+        let mut encode_bucket_threshold = Box::new([0.0; ENCODE_BUCKETS + 1]);
+        for (t, &code) in encode_bucket_threshold.iter_mut().zip(encode_start.iter()) {
+            *t = encode_thresholds[code as usize];
+        }
         Tables {
             decode,
-            encode_thresholds,
             encode_start,
+            encode_bucket_threshold,
         }
     })
 }
@@ -98,7 +110,7 @@ impl SrgbEncoder {
         // `as` saturates: negatives and NaN give 0, large values the last bucket.
         let bucket = ((c * ENCODE_BUCKETS as f32) as u32).min(ENCODE_BUCKETS as u32);
         let code = self.0.encode_start[bucket as usize];
-        code + u8::from(c >= self.0.encode_thresholds[code as usize])
+        code + u8::from(c >= self.0.encode_bucket_threshold[bucket as usize])
     }
 }
 
@@ -166,7 +178,7 @@ mod tests {
 
     #[test]
     fn the_bucketed_encode_equals_counting_thresholds() {
-        let t = &tables().encode_thresholds;
+        let t = &encode_thresholds();
         let exact = |c: f32| t.iter().take_while(|&&x| c >= x).count() as u8;
         let mut values: Vec<f32> = (0..=200_000).map(|i| i as f32 / 200_000.0).collect();
         for &x in t.iter() {
