@@ -107,8 +107,14 @@ impl SrgbEncoder {
     /// lookup needs a bounds check: this runs three times per pixel in the CPU renderer.)
     #[inline]
     pub fn encode(self, c: f32) -> u8 {
-        // `as` saturates: negatives and NaN give 0, large values the last bucket.
-        let bucket = ((c * ENCODE_BUCKETS as f32) as u32).min(ENCODE_BUCKETS as u32);
+        // Clamped in floats (`max` takes 0 over NaN): negatives and NaN give bucket 0, large
+        // values the last one.
+        let x = (c * ENCODE_BUCKETS as f32)
+            .max(0.0)
+            .min(ENCODE_BUCKETS as f32);
+        // SAFETY: `x` is finite and within 0..=ENCODE_BUCKETS, so the truncation is exact and
+        // in range (`as` would add saturation checks: this runs three times a pixel).
+        let bucket: u32 = unsafe { x.to_int_unchecked() };
         let code = self.0.encode_start[bucket as usize];
         code + u8::from(c >= self.0.encode_bucket_threshold[bucket as usize])
     }

@@ -693,7 +693,9 @@ impl Frame<'_> {
     /// A pixel's output: the finer level's filtered colour, blended with the coarser level's
     /// texel when there is one, tinted, overlaid with the level of `level` (`--debug-lod`),
     /// encoded to sRGB.
-    #[inline]
+    // Always: left to itself the compiler sometimes outlined it (an edit to the encoder did),
+    // a call per pixel.
+    #[inline(always)]
     fn shade(
         &self,
         fine: [f32; 3],
