@@ -103,8 +103,8 @@ impl SrgbEncoder {
     }
 
     /// A table gives the code at the start of the value's bucket; one comparison with the
-    /// next rounding threshold says whether the value is past it. (Written so that neither
-    /// lookup needs a bounds check: this runs three times per pixel in the CPU renderer.)
+    /// next rounding threshold says whether the value is past it; both are found from the
+    /// bucket, clamped in floats. (This runs three times per pixel in the CPU renderer.)
     #[inline]
     pub fn encode(self, c: f32) -> u8 {
         // Clamped in floats (`max` takes 0 over NaN): negatives and NaN give bucket 0, large

@@ -326,6 +326,13 @@ fn draw(
     let exact = view
         .texel_aligned_level()
         .filter(|_| tint_k == 0.0 && !style.debug_lod);
+    // Filtered tiny cells: drawn from the small tables of the frame's levels (the finer one
+    // small).
+    let tiny = small_tables
+        && exact.is_none()
+        && !floor
+        && !view.uses_overview()
+        && view.levels.hi <= SMALL_PAGE_LEVEL;
     let frame = Frame {
         view,
         grid,
@@ -342,12 +349,6 @@ fn draw(
             .filter(|&l| l <= SMALL_PAGE_LEVEL)
             .map(|l| atlas.small_pages(l)),
         small: std::array::from_fn(|l| {
-            // Filtered tiny cells: the tables of the frame's levels (the finer one small).
-            let tiny = small_tables
-                && exact.is_none()
-                && !floor
-                && !view.uses_overview()
-                && view.levels.hi <= SMALL_PAGE_LEVEL;
             let drawn = l == view.levels.hi || (l == view.levels.lo && view.levels.weight_hi < 1.0);
             (tiny && drawn).then(|| atlas.small_pages(l))
         }),
@@ -581,10 +582,7 @@ impl Frame<'_> {
                 .zip(top.chunks_exact(4))
                 .zip(bottom.chunks_exact(4))
             {
-                *v = std::array::from_fn(|c| {
-                    let (a, b) = (self.lut[a[c] as usize], self.lut[b[c] as usize]);
-                    a + (b - a) * ty.a
-                });
+                *v = lerp(self.decode(a), self.decode(b), ty.a);
             }
             let ny = if lo_nominal {
                 rows.lo[py]
@@ -601,7 +599,7 @@ impl Frame<'_> {
             for (p, px) in span.chunks_exact_mut(4).zip(run.start..run.end) {
                 let x = tx(px);
                 let (l, r) = (filtered[x.i0 - first], filtered[x.i1 - first]);
-                let fine: [f32; 3] = std::array::from_fn(|k| l[k] + (r[k] - l[k]) * x.a);
+                let fine = lerp(l, r, x.a);
                 let coarse = blend.then(|| {
                     if lo_rows {
                         lo[nx(px) - lo_first]
@@ -653,18 +651,15 @@ impl Frame<'_> {
                 }
                 let page = fine.page(tile);
                 let (top, bottom) = (page.run(0, ty.i0, size), page.run(0, ty.i1, size));
-                let vertical = |i: usize| -> [f32; 3] {
-                    std::array::from_fn(|c| {
-                        let a = self.lut[top[i * 4 + c] as usize];
-                        let b = self.lut[bottom[i * 4 + c] as usize];
-                        a + (b - a) * ty.a
-                    })
+                let vertical = |i: usize| {
+                    let texel = |row: &[u8]| self.decode(&row[i * 4..][..4]);
+                    lerp(texel(top), texel(bottom), ty.a)
                 };
                 let offset = self.tint_offset(band.cell as usize * cols + x);
                 for (p, px) in span.chunks_exact_mut(4).zip(run.start..run.end) {
                     let tap = columns.hi[px];
                     let (l, r) = (vertical(tap.i0), vertical(tap.i1));
-                    let c: [f32; 3] = std::array::from_fn(|k| l[k] + (r[k] - l[k]) * tap.a);
+                    let c = lerp(l, r, tap.a);
                     let blended =
                         coarse_page.map(|(_, page)| self.decode(page.at(columns.lo[px], ny)));
                     p.copy_from_slice(&self.shade(c, blended, offset, level));
@@ -716,6 +711,13 @@ impl Frame<'_> {
         }
         encode(self.encoder, c)
     }
+}
+
+/// `a` to `b` by `t`, per channel: the one filter step both tiny and general cells use, so
+/// the two draw the same bytes.
+#[inline(always)]
+fn lerp(a: [f32; 3], b: [f32; 3], t: f32) -> [f32; 3] {
+    std::array::from_fn(|k| a[k] + (b[k] - a[k]) * t)
 }
 
 /// Cells at least this many pixels wide decode the coarser level's row once (see `draw_cell`).

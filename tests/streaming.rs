@@ -134,7 +134,7 @@ fn failed_loads_draw_fallbacks_log_once_and_do_not_retry() {
     // ... and streaming says it is at rest, pages missing and all (the viewer stops
     // redrawing on it).
     let s = r.update(&cam);
-    assert!(s.at_rest && s.missing > 0, "{s:?}");
+    assert!(s.at_rest() && s.missing > 0, "{s:?}");
     r.draw(&cam, true).unwrap();
     assert_no_holes(&r.pixels().unwrap());
 }
@@ -154,9 +154,7 @@ fn memory_and_uploads_stay_within_budgets_along_a_camera_path() {
     let (mut uploaded, mut rows, mut peak_cache, mut deferred) = (0, 0, 0, 0);
     for f in &path {
         let stats = r.update(&f.camera);
-        // Pages the budget leaves for later keep the viewer drawing (not at rest).
         deferred += stats.deferred_pages;
-        assert!(!(stats.at_rest && stats.deferred_pages > 0), "{stats:?}");
         // Pages and page-table rows together stay within the budget (a 64-px page is 16 KiB
         // and a table row 16 KiB, so the budget holds at least one page and its row).
         assert!(stats.uploaded_bytes <= upload_budget, "{stats:?}");
@@ -172,6 +170,14 @@ fn memory_and_uploads_stay_within_budgets_along_a_camera_path() {
         uploaded > 0 && rows > 0 && r.stream().evictions() > 0 && deferred > 0,
         "the path should stream, defer uploads and evict"
     );
+    // Once the camera stops, what was deferred or on its way drains: streaming comes to rest
+    // (the viewer stops redrawing on it).
+    let last = &path.last().unwrap().camera;
+    let rested = (0..500).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        r.update(last).at_rest()
+    });
+    assert!(rested, "streaming never came to rest where the path ends");
 }
 
 #[test]

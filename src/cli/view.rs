@@ -461,7 +461,7 @@ impl App {
             camera.cell_px,
             level,
             draw_ms,
-            (stats.missing, stats.at_rest),
+            (stats.missing, stats.at_rest()),
             clips,
         );
         let tint = gpu.renderer.style().tint;
@@ -486,7 +486,7 @@ impl App {
         // Pages on their way (the next tick's too) are drawn and uploaded frame by frame.
         // Pages missing at rest (a failed read, a view larger than the budget) would not
         // change with more frames.
-        let streaming = !stats.at_rest;
+        let streaming = !stats.at_rest();
         self.next_tick = None;
         if last {
             event_loop.exit();

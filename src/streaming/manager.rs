@@ -322,7 +322,6 @@ impl StreamingManager {
             && stats.evictions == 0
             && requests_made == 0
             && stats.queue_depth + stats.in_flight == 0;
-        stats.at_rest = stats.deferred_pages == 0 && stats.queue_depth + stats.in_flight == 0;
         self.quiet = idle.then_some((quiet, stats));
         stats
     }

@@ -148,8 +148,13 @@ pub struct FrameStats {
     /// Pages read and wanted (now or a tick ahead) that the upload budget left for a later
     /// frame.
     pub deferred_pages: usize,
+}
+
+impl FrameStats {
     /// Nothing is on its way: no read queued or in flight, no upload deferred. Until the
     /// view or the clips' tick changes, later frames draw what this one drew (a page that
     /// failed, or that waits for room the view leaves none of, stays missing at rest).
-    pub at_rest: bool,
+    pub fn at_rest(&self) -> bool {
+        self.deferred_pages == 0 && self.queue_depth + self.in_flight == 0
+    }
 }
