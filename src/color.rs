@@ -28,11 +28,11 @@ struct Tables {
     decode: [f32; 256],
     /// `encode_start[b]`: the code of linear `b / ENCODE_BUCKETS`. Buckets are narrower than
     /// the gap between any two thresholds, so a bucket's values are that code or the next.
-    encode_start: Box<[u8; ENCODE_BUCKETS + 1]>,
+    encode_start: Box<[u8; ENCODE_BUCKETS]>,
     /// `encode_bucket_threshold[b]`: the threshold above bucket `b`'s code (see
     /// `encode_thresholds`), the one a value in the bucket may pass. Found from the bucket
     /// alone, so the encoder's two loads do not wait on each other.
-    encode_bucket_threshold: Box<[f32; ENCODE_BUCKETS + 1]>,
+    encode_bucket_threshold: Box<[f32; ENCODE_BUCKETS]>,
 }
 
 /// Buckets of the encode table over linear [0, 1]: 2.4e-4 wide, against 3.0e-4 between the
@@ -40,6 +40,10 @@ struct Tables {
 /// the buckets' thresholds (16 KiB) stay in the L1 cache (65,536 buckets did not, and cost
 /// the CPU renderer 2–5 % at filtered zooms).
 const ENCODE_BUCKETS: usize = 1 << 12;
+
+/// The last bucket holds every value from `LAST_BUCKET / ENCODE_BUCKETS` (above the last
+/// rounding threshold: all code 255) up, 1 and more included.
+const LAST_BUCKET: f32 = (ENCODE_BUCKETS - 1) as f32;
 
 /// `[k]`: the linear value at which the 8-bit code rounds up from k to k+1; the last is
 /// infinite (nothing rounds up from 255), so any code indexes it.
@@ -60,11 +64,11 @@ fn tables() -> &'static Tables {
         }
         let encode_thresholds = encode_thresholds();
         let exact = |c: f32| encode_thresholds.iter().take_while(|&&t| c >= t).count() as u8;
-        let mut encode_start = Box::new([0u8; ENCODE_BUCKETS + 1]);
+        let mut encode_start = Box::new([0u8; ENCODE_BUCKETS]);
         for (b, code) in encode_start.iter_mut().enumerate() {
             *code = exact(b as f32 / ENCODE_BUCKETS as f32);
         }
-        let mut encode_bucket_threshold = Box::new([0.0; ENCODE_BUCKETS + 1]);
+        let mut encode_bucket_threshold = Box::new([0.0; ENCODE_BUCKETS]);
         for (t, &code) in encode_bucket_threshold.iter_mut().zip(encode_start.iter()) {
             *t = encode_thresholds[code as usize];
         }
@@ -108,15 +112,36 @@ impl SrgbEncoder {
     #[inline]
     pub fn encode(self, c: f32) -> u8 {
         // Clamped in floats (`max` takes 0 over NaN): negatives and NaN give bucket 0, large
-        // values the last one.
-        let x = (c * ENCODE_BUCKETS as f32)
-            .max(0.0)
-            .min(ENCODE_BUCKETS as f32);
-        // SAFETY: `x` is finite and within 0..=ENCODE_BUCKETS, so the truncation is exact and
+        // values the last one. Not `clamp`, which keeps NaN.
+        #[allow(clippy::manual_clamp)]
+        let x = (c * ENCODE_BUCKETS as f32).max(0.0).min(LAST_BUCKET);
+        // SAFETY: `x` is finite and within 0..=LAST_BUCKET, so the truncation is exact and
         // in range (`as` would add saturation checks: this runs three times a pixel).
         let bucket: u32 = unsafe { x.to_int_unchecked() };
-        let code = self.0.encode_start[bucket as usize];
-        code + u8::from(c >= self.0.encode_bucket_threshold[bucket as usize])
+        self.code_in(bucket as usize, c)
+    }
+
+    /// The code of `c` in `bucket` (the mask changes no bucket: it shows the compiler that
+    /// the tables need no bounds check).
+    #[inline(always)]
+    fn code_in(self, bucket: usize, c: f32) -> u8 {
+        let bucket = bucket & (ENCODE_BUCKETS - 1);
+        self.0.encode_start[bucket] + u8::from(c >= self.0.encode_bucket_threshold[bucket])
+    }
+
+    /// A linear colour (RGB, the fourth lane ignored) to opaque sRGB RGBA8: `encode` on
+    /// each channel, the clamp and the bucket done for the three at once.
+    #[inline(always)]
+    pub fn encode_rgb(self, c: wide::f32x4) -> [u8; 4] {
+        use wide::f32x4;
+        // `fast_max` takes its argument over NaN, as `f32::max` does in `encode`.
+        let x = (c * f32x4::splat(ENCODE_BUCKETS as f32))
+            .fast_max(f32x4::ZERO)
+            .fast_min(f32x4::splat(LAST_BUCKET));
+        let buckets = x.fast_trunc_int().to_array();
+        let c = c.to_array();
+        let code = |k: usize| self.code_in(buckets[k] as u32 as usize, c[k]);
+        [code(0), code(1), code(2), 255]
     }
 }
 
@@ -194,10 +219,24 @@ mod tests {
                 f32::from_bits(x.to_bits() + 1),
             ]);
         }
-        for c in values {
-            assert_eq!(linear_to_srgb8(c), exact(c), "{c}");
+        values.extend([-1.0, 1.0, 2.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN]);
+        let encoder = SrgbEncoder::get();
+        for (i, &c) in values.iter().enumerate() {
+            let expected = if c.is_nan() { 0 } else { exact(c) };
+            assert_eq!(linear_to_srgb8(c), expected, "{c}");
+            // The three-channel encoder, with `c` in each channel.
+            let others = [
+                values[(i + 1) % values.len()],
+                values[(i + 2) % values.len()],
+            ];
+            for k in 0..3 {
+                let mut rgb = [others[0], others[1], others[1], 0.5];
+                rgb[k] = c;
+                let code = encoder.encode_rgb(wide::f32x4::new(rgb));
+                assert_eq!(code[k], expected, "{c} in channel {k}");
+                assert_eq!(code[3], 255);
+            }
         }
-        assert_eq!(linear_to_srgb8(f32::NAN), 0);
     }
 
     /// Reference values from Bruce Lindbloom's colour calculator (sRGB, D65, 2° observer).

@@ -10,6 +10,7 @@ use crate::style::RenderStyle;
 use crate::tint::{self, Offset};
 use crate::view::FrameView;
 use rayon::prelude::*;
+use wide::f32x4;
 
 /// The CPU twin of the GPU atlas: the same layers and page origins, the same page table.
 /// Each page's texels are stored contiguously (page-major within each block of a layer),
@@ -76,7 +77,9 @@ impl CpuAtlas {
         SmallPages {
             size,
             texels,
+            all_resident: resident.iter().all(|&r| r),
             resident,
+            linear: Default::default(),
         }
     }
 
@@ -115,8 +118,11 @@ struct Page<'a> {
 
 impl<'a> Page<'a> {
     #[inline]
-    fn at(&self, x: usize, y: usize) -> &'a [u8] {
-        &self.texels[self.start + y * self.stride + x * 4..][..4]
+    fn at(&self, x: usize, y: usize) -> &'a [u8; 4] {
+        let i = self.start + y * self.stride + x * 4;
+        self.texels[i..i + 4]
+            .try_into()
+            .expect("a texel is four bytes")
     }
     /// `n` texels of row `y` from column `x`.
     #[inline]
@@ -147,6 +153,19 @@ impl AtlasBackend for CpuAtlas {
     fn write_tint(&mut self, offsets: &[Offset]) {
         self.tint = offsets.to_vec();
     }
+}
+
+/// A colour in linear light as the renderer works on it: RGB and a fourth lane, unused, so
+/// that a colour is one vector: filtered, blended and tinted by one instruction a step.
+/// Each lane does the scalar arithmetic exactly (no fused multiply-adds), so results do not
+/// depend on the instruction set.
+type Rgb = f32x4;
+
+/// A texel in linear light.
+#[inline(always)]
+fn decode(lut: &[f32; 256], texel: &[u8; 4]) -> Rgb {
+    let [r, g, b, _] = *texel;
+    f32x4::new([lut[r as usize], lut[g as usize], lut[b as usize], 0.0])
 }
 
 /// What a resolved entry draws: (level, packed origin).
@@ -190,14 +209,10 @@ fn nearest_index(uv: f32, size: usize) -> usize {
     ((uv * size as f32 + 1.0 / 1024.0) as usize).min(size - 1)
 }
 
-#[inline]
-fn encode(encoder: SrgbEncoder, rgb: [f32; 3]) -> [u8; 4] {
-    [
-        encoder.encode(rgb[0]),
-        encoder.encode(rgb[1]),
-        encoder.encode(rgb[2]),
-        255,
-    ]
+/// A linear colour to opaque sRGB RGBA8.
+#[inline(always)]
+fn encode(encoder: SrgbEncoder, rgb: Rgb) -> [u8; 4] {
+    encoder.encode_rgb(rgb)
 }
 
 /// Pixels along one screen axis that fall in one cell: `[start, end)`.
@@ -208,41 +223,91 @@ struct Run {
     cell: i64,
 }
 
-/// One screen axis of a frame: per pixel its position in its cell (0..1) and the filter taps
-/// of the frame's two levels there; and the runs of pixels that share a cell.
+/// One screen pixel's place along an axis: its position in its cell, and the filter taps
+/// of the frame's two levels there (32 bytes: indexing by pixel is a shift).
+#[derive(Clone, Copy)]
+struct PixelTap {
+    /// Position in the cell, 0..1.
+    frac: f32,
+    /// The finer level's bilinear tap.
+    hi: Tap,
+    /// The coarser level's nearest texel.
+    lo: usize,
+}
+
+/// One screen axis of a frame: per pixel its place (`PixelTap`); the runs of pixels that
+/// share a cell; which of those runs fall on the mosaic.
 struct Axis {
-    frac: Vec<f32>,
-    hi: Vec<Tap>,
-    lo: Vec<usize>,
+    taps: Vec<PixelTap>,
+    /// Per pixel, its cell (meaningful on the mosaic: `inside_pixels`).
+    cells: Vec<u32>,
     runs: Vec<Run>,
+    /// `runs[inside]` are the runs of the mosaic's cells (the rest show the background).
+    inside: std::ops::Range<usize>,
 }
 
 impl Axis {
-    fn new(view: &FrameView, pixels: usize, axis: usize) -> Axis {
+    fn new(view: &FrameView, pixels: usize, axis: usize, mosaic_cells: u32) -> Axis {
         let (hi_size, lo_size) = (1usize << view.levels.hi, 1usize << view.levels.lo);
-        let mut a = Axis {
-            frac: Vec::with_capacity(pixels),
-            hi: Vec::with_capacity(pixels),
-            lo: Vec::with_capacity(pixels),
-            runs: Vec::new(),
-        };
+        let mut taps = Vec::with_capacity(pixels);
+        let mut cells = Vec::with_capacity(pixels);
+        let mut runs: Vec<Run> = Vec::new();
         for p in 0..pixels {
             let local = view.local(p as u32, axis);
             let f = local.floor();
             let (cell, uv) = (view.origin_int[axis] as i64 + f as i64, local - f);
-            a.frac.push(uv);
-            a.hi.push(tap(uv, hi_size));
-            a.lo.push(nearest_index(uv, lo_size));
-            match a.runs.last_mut() {
+            taps.push(PixelTap {
+                frac: uv,
+                hi: tap(uv, hi_size),
+                lo: nearest_index(uv, lo_size),
+            });
+            cells.push(cell.clamp(0, u32::MAX as i64) as u32);
+            match runs.last_mut() {
                 Some(run) if run.cell == cell => run.end = p + 1,
-                _ => a.runs.push(Run {
+                _ => runs.push(Run {
                     start: p,
                     end: p + 1,
                     cell,
                 }),
             }
         }
-        a
+        // Cells grow along the axis, so the runs on the mosaic are one range.
+        let on_mosaic = |run: &Run| (0..mosaic_cells as i64).contains(&run.cell);
+        let start = runs.iter().position(on_mosaic).unwrap_or(runs.len());
+        let end = start
+            + runs[start..]
+                .iter()
+                .take_while(|run| on_mosaic(run))
+                .count();
+        Axis {
+            taps,
+            cells,
+            runs,
+            inside: start..end,
+        }
+    }
+
+    /// The pixels on the mosaic (those of `inside`).
+    fn inside_pixels(&self) -> std::ops::Range<usize> {
+        match self.inside() {
+            [] => 0..0,
+            [first, .., last] => first.start..last.end,
+            [only] => only.start..only.end,
+        }
+    }
+
+    /// The runs on the mosaic.
+    fn inside(&self) -> &[Run] {
+        &self.runs[self.inside.clone()]
+    }
+
+    /// The runs beside the mosaic.
+    fn outside(&self) -> impl Iterator<Item = &Run> {
+        let (before, after) = (
+            &self.runs[..self.inside.start],
+            &self.runs[self.inside.end..],
+        );
+        before.iter().chain(after)
     }
 }
 
@@ -256,6 +321,8 @@ struct Frame<'a> {
     columns: Axis,
     rows: Axis,
     tint_k: f32,
+    /// The coarser and finer levels' weights in a blend, in every lane.
+    blend: [Rgb; 2],
     /// The level drawn by row copies (see `FrameView::texel_aligned_level`).
     exact: Option<usize>,
     /// Draw the copy floor instead of the frame (see `copy_floor_into`).
@@ -339,9 +406,13 @@ fn draw(
         atlas,
         overview,
         style,
-        columns: Axis::new(view, w, 0),
-        rows: Axis::new(view, h, 1),
+        columns: Axis::new(view, w, 0, view.cols),
+        rows: Axis::new(view, h, 1, view.rows),
         tint_k,
+        blend: {
+            let t = view.levels.weight_hi;
+            [f32x4::splat(1.0 - t), f32x4::splat(t)]
+        },
         exact,
         floor,
         copies: exact
@@ -397,6 +468,8 @@ impl Frame<'_> {
                         let b = self.overview.sample(o.mip + 1, x[1], y[1]);
                         c = std::array::from_fn(|k| c[k] + (b[k] - c[k]) * o.weight);
                     }
+                    let [r, g, b] = c;
+                    let mut c = f32x4::new([r, g, b, 0.0]);
                     if self.style.debug_lod {
                         c = lod_tint(c, -1, view.max_level);
                     }
@@ -413,18 +486,18 @@ impl Frame<'_> {
         if let Some(fine) = self.small.get(view.levels.hi).copied().flatten() {
             let blend = view.levels.weight_hi < 1.0 && view.levels.lo != view.levels.hi;
             let coarse = blend.then(|| self.small[view.levels.lo]).flatten();
-            if !blend || coarse.is_some() {
-                return self.draw_tiny_band(fine, coarse, band, grid_row, out);
+            if (!blend || coarse.is_some())
+                && self.draw_tiny_band(fine, coarse, band, grid_row, out)
+            {
+                return;
             }
         }
-        let inside = |run: &Run| (0..cols as i64).contains(&run.cell);
-        for run in self.columns.runs.iter().filter(|run| !inside(run)) {
+        for run in self.columns.outside() {
             for line in out.chunks_exact_mut(stride) {
                 fill(&mut line[run.start * 4..run.end * 4], self.background);
             }
         }
-        let runs = self.columns.runs.iter().copied().filter(inside);
-        self.draw_cells(band, runs, grid_row, out);
+        self.draw_cells(band, self.columns.inside().iter().copied(), grid_row, out);
     }
 
     /// Cells of one band drawn the general way (`draw_cell`), each on the mosaic.
@@ -456,7 +529,7 @@ impl Frame<'_> {
             let ty = if self.floor {
                 (py - band.start) % size
             } else {
-                (self.rows.frac[py] * size as f32) as usize
+                (self.rows.taps[py].frac * size as f32) as usize
             };
             for &run in &self.columns.runs {
                 let span = &mut line[run.start * 4..run.end * 4];
@@ -476,7 +549,7 @@ impl Frame<'_> {
                                 chunk.copy_from_slice(&texels[..chunk.len()]);
                             }
                         } else {
-                            let tx = (self.columns.frac[run.start] * size as f32) as usize;
+                            let tx = (self.columns.taps[run.start].frac * size as f32) as usize;
                             span.copy_from_slice(page.run(tx, ty, span.len() / 4));
                         }
                     }
@@ -516,9 +589,9 @@ impl Frame<'_> {
         if self.exact == Some(l_hi) {
             // Pixels sit on texel centres one-to-one: filtering returns texels unchanged.
             let size = (1usize << l_hi) as f32;
-            let tx = (self.columns.frac[run.start] * size) as usize;
+            let tx = (self.columns.taps[run.start].frac * size) as usize;
             for (line, py) in lines {
-                let ty = (self.rows.frac[py] * size) as usize;
+                let ty = (self.rows.taps[py].frac * size) as usize;
                 line[run.start * 4..run.end * 4].copy_from_slice(page_hi.run(
                     tx,
                     ty,
@@ -539,16 +612,16 @@ impl Frame<'_> {
         let (columns, rows) = (&self.columns, &self.rows);
         let tx = |px: usize| {
             if hi_nominal {
-                columns.hi[px]
+                columns.taps[px].hi
             } else {
-                tap(columns.frac[px], hi_size)
+                tap(columns.taps[px].frac, hi_size)
             }
         };
         let nx = |px: usize| {
             if lo_nominal {
-                columns.lo[px]
+                columns.taps[px].lo
             } else {
-                nearest_index(columns.frac[px], lo_size)
+                nearest_index(columns.taps[px].frac, lo_size)
             }
         };
         // Filtering is separable: each band row first blends the page's two texel rows
@@ -564,12 +637,12 @@ impl Frame<'_> {
             0
         };
         let Scratch { hi: filtered, lo } = scratch;
-        filtered.resize(touched, [0.0; 3]);
-        lo.resize(lo_touched, [0.0; 3]);
+        filtered.resize(touched, f32x4::ZERO);
+        lo.resize(lo_touched, f32x4::ZERO);
         for (line, py) in lines {
-            let vy = rows.frac[py];
+            let vy = rows.taps[py].frac;
             let ty = if hi_nominal {
-                rows.hi[py]
+                rows.taps[py].hi
             } else {
                 tap(vy, hi_size)
             };
@@ -579,19 +652,19 @@ impl Frame<'_> {
             );
             for ((v, a), b) in filtered[..touched]
                 .iter_mut()
-                .zip(top.chunks_exact(4))
-                .zip(bottom.chunks_exact(4))
+                .zip(top.as_chunks::<4>().0)
+                .zip(bottom.as_chunks::<4>().0)
             {
                 *v = lerp(self.decode(a), self.decode(b), ty.a);
             }
             let ny = if lo_nominal {
-                rows.lo[py]
+                rows.taps[py].lo
             } else {
                 nearest_index(vy, lo_size)
             };
             if lo_rows {
                 let texels = page_lo.run(lo_first, ny, lo_touched);
-                for (v, texel) in lo[..lo_touched].iter_mut().zip(texels.chunks_exact(4)) {
+                for (v, texel) in lo[..lo_touched].iter_mut().zip(texels.as_chunks::<4>().0) {
                     *v = self.decode(texel);
                 }
             }
@@ -612,11 +685,13 @@ impl Frame<'_> {
         }
     }
 
-    /// A band of cells of a pixel or a few, each filtered from its pages in the small tables
-    /// of the frame's levels, inline: per cell no page-table lookup, no atlas access (a cache
-    /// miss a cell), no per-cell set-up beyond the tile id. The same arithmetic, in the same
-    /// order, as `draw_cell`, which draws the cells whose pages are not in the tables.
-    /// (Tables decoded to linear light, to spare the per-texel decode, measured no faster.)
+    /// A band of cells of a pixel or a few, each pixel filtered from its tile's pages in the
+    /// small tables of the frame's levels, decoded to linear light
+    /// (`SmallPages::linear_pages`): per pixel no page-table lookup, no atlas access, no
+    /// decode, no per-cell set-up (a cell is a pixel or two: its set-up and the branch to
+    /// its next cell were most of such a frame). The same arithmetic, in the same order, as
+    /// `draw_cell`. False, drawing nothing, for a pair of levels it has no code for or while
+    /// a table lacks a tile (still loading: the general way draws the coarser fallback).
     fn draw_tiny_band(
         &self,
         fine: &SmallPages,
@@ -624,65 +699,86 @@ impl Frame<'_> {
         band: Run,
         grid_row: &[u32],
         out: &mut [u8],
+    ) -> bool {
+        if !fine.all_resident || coarse.is_some_and(|t| !t.all_resident) {
+            return false;
+        }
+        // Page sizes as constants, so every texel index is checked against them at compile
+        // time: bounds checks were 40 % of the instructions of such a frame.
+        let draw = match (fine.size, coarse.map(|c| c.size)) {
+            (1, None) => Self::tiny_band::<1, 1>,
+            (2, None | Some(1)) => Self::tiny_band::<2, 1>,
+            (4, None) => Self::tiny_band::<4, 1>,
+            (4, Some(2)) => Self::tiny_band::<4, 2>,
+            // Not a pair a frame draws (the coarser level is the next one down).
+            _ => return false,
+        };
+        draw(self, fine, coarse, band, grid_row, out);
+        true
+    }
+
+    /// `draw_tiny_band` for pages of `S` texels a side, blended with the coarser table's
+    /// pages of `C` when there is one.
+    fn tiny_band<const S: usize, const C: usize>(
+        &self,
+        fine: &SmallPages,
+        coarse: Option<&SmallPages>,
+        band: Run,
+        grid_row: &[u32],
+        out: &mut [u8],
     ) {
-        let view = self.view;
-        let (cols, stride) = (grid_row.len(), view.width as usize * 4);
-        let (level, size) = (view.levels.hi, fine.size);
+        let (cols, stride) = (grid_row.len(), self.view.width as usize * 4);
+        let level = self.view.levels.hi;
         let (columns, rows) = (&self.columns, &self.rows);
-        let mut general = Vec::new();
+        let fine_pages = fine.linear_pages::<S>(self.lut);
+        let coarse_pages = coarse.map(|t| t.linear_pages::<C>(self.lut));
+        let on_mosaic = columns.inside_pixels();
+        let (taps, cells) = (
+            &columns.taps[on_mosaic.clone()],
+            &columns.cells[on_mosaic.clone()],
+        );
+        let first_cell = band.cell as usize * cols;
         for (line, py) in out.chunks_exact_mut(stride).zip(band.start..band.end) {
-            let (ty, ny) = (rows.hi[py], rows.lo[py]);
-            for &run in &columns.runs {
-                let span = &mut line[run.start * 4..run.end * 4];
-                let x = match usize::try_from(run.cell) {
-                    Ok(x) if x < cols => x,
-                    _ => {
-                        fill(span, self.background);
-                        continue;
-                    }
-                };
-                let tile = grid_row[x];
-                let coarse_page = coarse.map(|t| (t.resident[tile as usize], t.page(tile)));
-                if !fine.resident[tile as usize] || coarse_page.is_some_and(|(ok, _)| !ok) {
-                    if py == band.start {
-                        general.push(run);
-                    }
-                    continue;
-                }
-                let page = fine.page(tile);
-                let (top, bottom) = (page.run(0, ty.i0, size), page.run(0, ty.i1, size));
-                let vertical = |i: usize| {
-                    let texel = |row: &[u8]| self.decode(&row[i * 4..][..4]);
-                    lerp(texel(top), texel(bottom), ty.a)
-                };
-                let offset = self.tint_offset(band.cell as usize * cols + x);
-                for (p, px) in span.chunks_exact_mut(4).zip(run.start..run.end) {
-                    let tap = columns.hi[px];
-                    let (l, r) = (vertical(tap.i0), vertical(tap.i1));
-                    let c = lerp(l, r, tap.a);
-                    let blended =
-                        coarse_page.map(|(_, page)| self.decode(page.at(columns.lo[px], ny)));
-                    p.copy_from_slice(&self.shade(c, blended, offset, level));
-                }
+            // Taps index pages of their level's size (`tap`, `nearest_index`): the masks
+            // change no value, they let the compiler see the indices are in range.
+            let PixelTap { hi: ty, lo, .. } = rows.taps[py];
+            let (top, bottom, ny) = (ty.i0 & (S - 1), ty.i1 & (S - 1), lo & (C - 1));
+            for run in columns.outside() {
+                fill(&mut line[run.start * 4..run.end * 4], self.background);
+            }
+            let pixels = line[on_mosaic.start * 4..on_mosaic.end * 4]
+                .as_chunks_mut::<4>()
+                .0;
+            for ((p, tap), &x) in pixels.iter_mut().zip(taps).zip(cells) {
+                let tile = grid_row[x as usize] as usize;
+                let page = &fine_pages[tile];
+                let column = |i: usize| lerp(page[top][i], page[bottom][i], ty.a);
+                let (i0, i1) = (tap.hi.i0 & (S - 1), tap.hi.i1 & (S - 1));
+                let c = lerp(column(i0), column(i1), tap.hi.a);
+                let blended = coarse_pages.map(|pages| pages[tile][ny][tap.lo & (C - 1)]);
+                let offset = self.tint_offset(first_cell + x as usize);
+                *p = self.shade(c, blended, offset, level);
             }
         }
-        self.draw_cells(band, general, grid_row, out);
     }
 
     /// A texel in linear light.
-    #[inline]
-    fn decode(&self, texel: &[u8]) -> [f32; 3] {
-        std::array::from_fn(|c| self.lut[texel[c] as usize])
+    #[inline(always)]
+    fn decode(&self, texel: &[u8; 4]) -> Rgb {
+        decode(self.lut, texel)
     }
 
     /// A cell's tint offset, when the frame draws a tint.
     #[inline]
-    fn tint_offset(&self, cell: usize) -> Option<[f32; 3]> {
+    fn tint_offset(&self, cell: usize) -> Option<Rgb> {
         self.atlas
             .tint
             .get(cell)
             .filter(|_| self.tint_k > 0.0)
-            .map(tint::decode)
+            .map(|o| {
+                let [r, g, b] = tint::decode(o);
+                f32x4::new([r, g, b, 0.0])
+            })
     }
 
     /// A pixel's output: the finer level's filtered colour, blended with the coarser level's
@@ -691,20 +787,14 @@ impl Frame<'_> {
     // Always: left to itself the compiler sometimes outlined it (an edit to the encoder did),
     // a call per pixel.
     #[inline(always)]
-    fn shade(
-        &self,
-        fine: [f32; 3],
-        coarse: Option<[f32; 3]>,
-        offset: Option<[f32; 3]>,
-        level: usize,
-    ) -> [u8; 4] {
+    fn shade(&self, fine: Rgb, coarse: Option<Rgb>, offset: Option<Rgb>, level: usize) -> [u8; 4] {
         let mut c = fine;
         if let Some(coarse) = coarse {
-            let t = self.view.levels.weight_hi;
-            c = std::array::from_fn(|k| coarse[k] * (1.0 - t) + c[k] * t);
+            let [lo, hi] = self.blend;
+            c = coarse * lo + c * hi;
         }
         if let Some(offset) = offset {
-            c = tint::apply(c, offset, self.tint_k);
+            c = f32x4::new(tint::apply(c.to_array(), offset.to_array(), self.tint_k));
         }
         if self.style.debug_lod {
             c = lod_tint(c, level as i32, self.view.max_level);
@@ -716,8 +806,8 @@ impl Frame<'_> {
 /// `a` to `b` by `t`, per channel: the one filter step both tiny and general cells use, so
 /// the two draw the same bytes.
 #[inline(always)]
-fn lerp(a: [f32; 3], b: [f32; 3], t: f32) -> [f32; 3] {
-    std::array::from_fn(|k| a[k] + (b[k] - a[k]) * t)
+fn lerp(a: Rgb, b: Rgb, t: f32) -> Rgb {
+    a + (b - a) * f32x4::splat(t)
 }
 
 /// Cells at least this many pixels wide decode the coarser level's row once (see `draw_cell`).
@@ -731,9 +821,25 @@ struct SmallPages {
     size: usize,
     texels: Vec<u8>,
     resident: Vec<bool>,
+    /// Whether every tile is resident (`resident` all true): tiny cells filter from the
+    /// table only then.
+    all_resident: bool,
+    /// `texels` in linear light, for frames that filter them (see `linear_pages`).
+    linear: std::sync::OnceLock<Vec<Rgb>>,
 }
 
 impl SmallPages {
+    /// Every tile's page in linear light, as arrays of this table's page size `S` (rows of
+    /// texels): decoded by the first frame that filters the level, kept with the table.
+    fn linear_pages<const S: usize>(&self, lut: &[f32; 256]) -> &[[[Rgb; S]; S]] {
+        assert_eq!(S, self.size, "a table of {}-texel pages", self.size);
+        let linear = self.linear.get_or_init(|| {
+            let texels = self.texels.as_chunks::<4>().0;
+            texels.iter().map(|t| decode(lut, t)).collect()
+        });
+        linear.as_chunks::<S>().0.as_chunks::<S>().0
+    }
+
     /// `tile`'s page (resident at this level).
     fn page(&self, tile: u32) -> Page<'_> {
         let bytes = self.size * self.size * 4;
@@ -749,9 +855,9 @@ impl SmallPages {
 #[derive(Default)]
 struct Scratch {
     /// The finer level's two rows, blended vertically.
-    hi: Vec<[f32; 3]>,
+    hi: Vec<Rgb>,
     /// The coarser level's nearest row.
-    lo: Vec<[f32; 3]>,
+    lo: Vec<Rgb>,
 }
 
 fn fill(out: &mut [u8], colour: [u8; 4]) {
@@ -796,9 +902,9 @@ impl OverviewTaps {
 }
 
 #[inline]
-fn lod_tint(c: [f32; 3], level: i32, max_level: usize) -> [f32; 3] {
+fn lod_tint(c: Rgb, level: i32, max_level: usize) -> Rgb {
     let t = debug_tint(level, max_level);
-    c.map(|v| v * 0.25 + t * 0.75)
+    c * f32x4::splat(0.25) + f32x4::splat(t * 0.75)
 }
 
 #[cfg(test)]
@@ -895,9 +1001,21 @@ mod tests {
     fn tiny_cells_from_the_small_tables_equal_the_general_path_byte_for_byte() {
         let (cols, rows) = (9u32, 7u32);
         let grid: Vec<u32> = (0..cols * rows).map(|i| (i * 7 + i / cols) % 4).collect();
-        let atlas = atlas((cols, rows));
+        let mut atlas = atlas((cols, rows));
+        // A tint offset per cell, different in each channel.
+        let offsets: Vec<Offset> = (0..cols * rows)
+            .map(|i| [0.1, -0.2, 0.05].map(|o| half::f16::from_f32(o * (i % 5) as f32).to_bits()))
+            .map(|[r, g, b]| [r, g, b, 0])
+            .collect();
+        atlas.write_tint(&offsets);
         let overview = Overview::from_base(cols, rows, vec![128; (cols * rows * 4) as usize]);
-        for (cell_px, debug_lod) in [(1.3, false), (1.5, false), (2.6, false), (3.0, true)] {
+        let cases = [
+            (1.3, false, 0.0),
+            (1.5, false, 0.7),
+            (2.6, false, 0.0),
+            (3.0, true, 0.0),
+        ];
+        for (cell_px, debug_lod, tint) in cases {
             let camera = Camera {
                 center: DVec2::new(4.1, 3.3),
                 cell_px,
@@ -905,6 +1023,8 @@ mod tests {
             let view = FrameView::new(&camera, 37, 29, cols, rows, 2);
             let style = RenderStyle {
                 debug_lod,
+                tint,
+                tint_fades: false,
                 ..Default::default()
             };
             let frame = |small_tables| {

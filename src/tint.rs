@@ -48,7 +48,7 @@ pub fn decode(offset: &Offset) -> [f32; 3] {
 
 /// A linear colour pulled by `k` of `offset`: the shader's `tinted`.
 #[inline]
-pub fn apply(c: [f32; 3], offset: [f32; 3], k: f32) -> [f32; 3] {
+pub fn apply<const N: usize>(c: [f32; N], offset: [f32; N], k: f32) -> [f32; N] {
     std::array::from_fn(|i| (c[i] + k * offset[i]).clamp(0.0, 1.0))
 }
 
