@@ -117,13 +117,6 @@ struct Page<'a> {
 }
 
 impl<'a> Page<'a> {
-    #[inline]
-    fn at(&self, x: usize, y: usize) -> &'a [u8; 4] {
-        let i = self.start + y * self.stride + x * 4;
-        self.texels[i..i + 4]
-            .try_into()
-            .expect("a texel is four bytes")
-    }
     /// `n` texels of row `y` from column `x`.
     #[inline]
     fn run(&self, x: usize, y: usize, n: usize) -> &'a [u8] {
@@ -625,20 +618,34 @@ impl Frame<'_> {
             }
         };
         // Filtering is separable: each band row first blends the page's two texel rows
-        // (every texel column the cell's pixels touch, decoded once), then each pixel blends
-        // two of those columns. A wide cell decodes the coarser level's row once a row too.
+        // (every texel column the cell's pixels touch, decoded once) and decodes the coarser
+        // level's row, then each pixel blends two of those columns with taps found once a
+        // cell.
         let first = tx(run.start).i0;
         let touched = tx(run.end - 1).i1 + 1 - first;
         let lo_first = nx(run.start);
-        let lo_rows = blend && run.end - run.start >= LO_ROW_MIN_PX;
-        let lo_touched = if lo_rows {
+        let lo_touched = if blend {
             nx(run.end - 1) + 1 - lo_first
         } else {
             0
         };
-        let Scratch { hi: filtered, lo } = scratch;
+        let Scratch {
+            hi: filtered,
+            lo,
+            taps,
+        } = scratch;
         filtered.resize(touched, f32x4::ZERO);
         lo.resize(lo_touched, f32x4::ZERO);
+        taps.clear();
+        taps.extend((run.start..run.end).map(|px| {
+            let x = tx(px);
+            CellTap {
+                left: x.i0 - first,
+                right: x.i1 - first,
+                a: x.a,
+                lo: if blend { nx(px) - lo_first } else { 0 },
+            }
+        }));
         for (line, py) in lines {
             let vy = rows.taps[py].frac;
             let ty = if hi_nominal {
@@ -657,30 +664,22 @@ impl Frame<'_> {
             {
                 *v = lerp(self.decode(a), self.decode(b), ty.a);
             }
-            let ny = if lo_nominal {
-                rows.taps[py].lo
-            } else {
-                nearest_index(vy, lo_size)
-            };
-            if lo_rows {
+            if blend {
+                let ny = if lo_nominal {
+                    rows.taps[py].lo
+                } else {
+                    nearest_index(vy, lo_size)
+                };
                 let texels = page_lo.run(lo_first, ny, lo_touched);
                 for (v, texel) in lo[..lo_touched].iter_mut().zip(texels.as_chunks::<4>().0) {
                     *v = self.decode(texel);
                 }
             }
-            let span = &mut line[run.start * 4..run.end * 4];
-            for (p, px) in span.chunks_exact_mut(4).zip(run.start..run.end) {
-                let x = tx(px);
-                let (l, r) = (filtered[x.i0 - first], filtered[x.i1 - first]);
-                let fine = lerp(l, r, x.a);
-                let coarse = blend.then(|| {
-                    if lo_rows {
-                        lo[nx(px) - lo_first]
-                    } else {
-                        self.decode(page_lo.at(nx(px), ny))
-                    }
-                });
-                p.copy_from_slice(&self.shade(fine, coarse, offset, l_hi));
+            let pixels = line[run.start * 4..run.end * 4].as_chunks_mut::<4>().0;
+            for (p, t) in pixels.iter_mut().zip(taps.iter()) {
+                let fine = lerp(filtered[t.left], filtered[t.right], t.a);
+                let coarse = blend.then(|| lo[t.lo]);
+                *p = self.shade(fine, coarse, offset, l_hi);
             }
         }
     }
@@ -810,9 +809,6 @@ fn lerp(a: Rgb, b: Rgb, t: f32) -> Rgb {
     a + (b - a) * f32x4::splat(t)
 }
 
-/// Cells at least this many pixels wide decode the coarser level's row once (see `draw_cell`).
-const LO_ROW_MIN_PX: usize = 4;
-
 /// Levels whose pages a frame may gather into a `SmallPages` table (4×4 texels, 64 bytes).
 const SMALL_PAGE_LEVEL: usize = 2;
 
@@ -851,13 +847,24 @@ impl SmallPages {
     }
 }
 
-/// Decoded texel rows `draw_cell` reuses from cell to cell within a band.
+/// Decoded texel rows and taps `draw_cell` reuses from cell to cell within a band.
 #[derive(Default)]
 struct Scratch {
     /// The finer level's two rows, blended vertically.
     hi: Vec<Rgb>,
     /// The coarser level's nearest row.
     lo: Vec<Rgb>,
+    /// Per pixel of the cell's run, where it reads `hi` and `lo`.
+    taps: Vec<CellTap>,
+}
+
+/// A pixel's taps in a cell's decoded rows (`Scratch`): the finer level's two columns and
+/// the weight of the right one, the coarser level's column.
+struct CellTap {
+    left: usize,
+    right: usize,
+    a: f32,
+    lo: usize,
 }
 
 fn fill(out: &mut [u8], colour: [u8; 4]) {
