@@ -689,8 +689,9 @@ impl Frame<'_> {
     /// (`SmallPages::linear_pages`): per pixel no page-table lookup, no atlas access, no
     /// decode, no per-cell set-up (a cell is a pixel or two: its set-up and the branch to
     /// its next cell were most of such a frame). The same arithmetic, in the same order, as
-    /// `draw_cell`. False, drawing nothing, for a pair of levels it has no code for or while
-    /// a table lacks a tile (still loading: the general way draws the coarser fallback).
+    /// `draw_cell`. False, drawing nothing, for a pair of levels it has no code for, while
+    /// a table lacks a tile (still loading: the general way draws the coarser fallback), or
+    /// for a table too large to keep decoded.
     fn draw_tiny_band(
         &self,
         fine: &SmallPages,
@@ -699,7 +700,8 @@ impl Frame<'_> {
         grid_row: &[u32],
         out: &mut [u8],
     ) -> bool {
-        if !fine.all_resident || coarse.is_some_and(|t| !t.all_resident) {
+        let usable = |t: &SmallPages| t.all_resident && t.decodes();
+        if !usable(fine) || coarse.is_some_and(|t| !usable(t)) {
             return false;
         }
         // Page sizes as constants, so every texel index is checked against them at compile
@@ -809,6 +811,11 @@ fn lerp(a: Rgb, b: Rgb, t: f32) -> Rgb {
     a + (b - a) * f32x4::splat(t)
 }
 
+/// The largest small table kept decoded to linear light (four times its bytes): level 2 of
+/// 18,000 tiles takes 4.6 MB; a library so large that a table would pass this draws tiny
+/// cells the general way, so the tables' memory stays bounded.
+const LINEAR_TABLE_MAX_BYTES: usize = 64 << 20;
+
 /// Levels whose pages a frame may gather into a `SmallPages` table (4×4 texels, 64 bytes).
 const SMALL_PAGE_LEVEL: usize = 2;
 
@@ -825,6 +832,11 @@ struct SmallPages {
 }
 
 impl SmallPages {
+    /// Whether the table is small enough to keep decoded (`linear_pages`).
+    fn decodes(&self) -> bool {
+        self.texels.len() / 4 * size_of::<Rgb>() <= LINEAR_TABLE_MAX_BYTES
+    }
+
     /// Every tile's page in linear light, as arrays of this table's page size `S` (rows of
     /// texels): decoded by the first frame that filters the level, kept with the table.
     fn linear_pages<const S: usize>(&self, lut: &[f32; 256]) -> &[[[Rgb; S]; S]] {
