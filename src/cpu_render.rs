@@ -936,7 +936,9 @@ mod tests {
     /// Tiles 0..4 of 4 px (levels 0-2), each page a distinct pattern; tile 3's level-2 page
     /// is not resident (its table entry names its level-1 page), so a frame at level 2
     /// mixes cells filtered from the small tables with cells drawn the general way.
-    fn atlas(grid: (u32, u32)) -> CpuAtlas {
+    /// Four tiles' pages at levels 0–2; `missing` (tile, level) is not resident there, its
+    /// page-table entry falling back to the next coarser level.
+    fn atlas(grid: (u32, u32), missing: Option<(u32, usize)>) -> CpuAtlas {
         let (tiles, levels) = (4u32, 3usize);
         let layout = plan_atlases(&PlanInput {
             records: tiles,
@@ -958,7 +960,11 @@ mod tests {
                     .map(|i| (i * 37 + tile * 71 + level as u32 * 113) as u8)
                     .collect();
                 atlas.write_page(origin, size, &texels);
-                let resident = if tile == 3 && level == 2 { 1 } else { level };
+                let resident = if missing == Some((tile, level)) {
+                    level - 1
+                } else {
+                    level
+                };
                 table[tile as usize * levels + level] =
                     [layout.origin(resident, tile).code(), resident as u32];
             }
@@ -1020,13 +1026,11 @@ mod tests {
     fn tiny_cells_from_the_small_tables_equal_the_general_path_byte_for_byte() {
         let (cols, rows) = (9u32, 7u32);
         let grid: Vec<u32> = (0..cols * rows).map(|i| (i * 7 + i / cols) % 4).collect();
-        let mut atlas = atlas((cols, rows));
         // A tint offset per cell, different in each channel.
         let offsets: Vec<Offset> = (0..cols * rows)
             .map(|i| [0.1, -0.2, 0.05].map(|o| half::f16::from_f32(o * (i % 5) as f32).to_bits()))
             .map(|[r, g, b]| [r, g, b, 0])
             .collect();
-        atlas.write_tint(&offsets);
         let overview = Overview::from_base(cols, rows, vec![128; (cols * rows * 4) as usize]);
         let cases = [
             (1.3, false, 0.0),
@@ -1034,7 +1038,14 @@ mod tests {
             (2.6, false, 0.0),
             (3.0, true, 0.0),
         ];
-        for (cell_px, debug_lod, tint) in cases {
+        // Complete tables (tiny cells drawn from them), and a level-2 page still loading
+        // (those frames drawn the general way, the coarser page in its place).
+        for ((cell_px, debug_lod, tint), missing) in cases
+            .into_iter()
+            .flat_map(|case| [(case, None), (case, Some((3, 2)))])
+        {
+            let mut atlas = atlas((cols, rows), missing);
+            atlas.write_tint(&offsets);
             let camera = Camera {
                 center: DVec2::new(4.1, 3.3),
                 cell_px,
@@ -1062,7 +1073,10 @@ mod tests {
                 out
             };
             let (tabled, general) = (frame(true), frame(false));
-            assert_eq!(tabled, general, "{cell_px} px per cell");
+            assert_eq!(
+                tabled, general,
+                "{cell_px} px per cell, {missing:?} missing"
+            );
         }
     }
 }
