@@ -26,8 +26,13 @@ pub struct CpuAtlas {
     /// Per cell, the tint offset (empty until a tint is drawn).
     tint: Vec<Offset>,
     /// Per level up to `SMALL_PAGE_LEVEL`, every tile's page gathered into one table: made
-    /// by the first frame that draws the level, dropped when a page or the table changes.
+    /// by the first frame that draws the level, dropped when a page of its level or the page
+    /// table changes.
     small: [std::sync::OnceLock<SmallPages>; SMALL_PAGE_LEVEL + 1],
+    /// Tables dropped since, kept for their buffers: playing clips change the page table
+    /// at every tick, and filling fresh allocations (23 MB at levels 2–3 for 18,000 tiles)
+    /// cost a page fault per 4 KiB, several milliseconds a tick.
+    spare: std::sync::Mutex<Vec<SmallPages>>,
 }
 
 impl CpuAtlas {
@@ -40,6 +45,7 @@ impl CpuAtlas {
             page_table: vec![[0, 0]; tiles as usize * layout.levels.len()],
             tint: Vec::new(),
             small: Default::default(),
+            spare: Default::default(),
         }
     }
 
@@ -51,35 +57,46 @@ impl CpuAtlas {
         self.small[level].get_or_init(|| self.gather_small_pages(level))
     }
 
-    /// Drops the small tables: the atlas or its page table changed.
-    fn forget_small_pages(&mut self) {
-        self.small = Default::default();
+    /// Drops the small tables of `levels` (their pages or the page table changed).
+    fn forget_small_pages(&mut self, levels: std::ops::RangeInclusive<usize>) {
+        let spare = self.spare.get_mut().unwrap_or_else(|e| e.into_inner());
+        for level in levels {
+            spare.extend(self.small[level].take());
+        }
     }
 
     fn gather_small_pages(&self, level: usize) -> SmallPages {
         let size = 1usize << level;
         let bytes = size * size * 4;
         let tiles = self.page_table.len() / self.levels;
-        let mut texels = vec![0u8; tiles * bytes];
-        let mut resident = vec![false; tiles];
-        for ((row, dst), ok) in self
-            .page_table
-            .chunks_exact(self.levels)
-            .zip(texels.chunks_exact_mut(bytes))
+        // A dropped table of the same size lends its buffers (every byte is rewritten).
+        let spare = {
+            let mut spare = self.spare.lock().unwrap_or_else(|e| e.into_inner());
+            let at = spare.iter().position(|t| t.size == size);
+            at.map(|i| spare.swap_remove(i))
+        };
+        let (mut texels, mut resident, linear) = match spare {
+            Some(t) => (t.texels, t.resident, t.linear.into_inner()),
+            None => (vec![0; tiles * bytes], vec![false; tiles], None),
+        };
+        self.page_table
+            .par_chunks_exact(self.levels)
+            .zip(texels.par_chunks_exact_mut(bytes))
             .zip(&mut resident)
-        {
-            let (l, code) = resolve(row, level);
-            if l == level {
-                dst.copy_from_slice(self.page(code, level).run(0, 0, size * size));
-                *ok = true;
-            }
-        }
+            .for_each(|((row, dst), ok)| {
+                let (l, code) = resolve(row, level);
+                *ok = l == level;
+                if *ok {
+                    dst.copy_from_slice(self.page(code, level).run(0, 0, size * size));
+                }
+            });
         SmallPages {
             size,
             texels,
             all_resident: resident.iter().all(|&r| r),
             resident,
             linear: Default::default(),
+            linear_spare: std::sync::Mutex::new(linear.unwrap_or_default()),
         }
     }
 
@@ -126,7 +143,10 @@ impl<'a> Page<'a> {
 
 impl AtlasBackend for CpuAtlas {
     fn write_page(&mut self, origin: PageOrigin, size: u32, texels: &[u8]) {
-        self.forget_small_pages();
+        let level = size.trailing_zeros() as usize;
+        if level <= SMALL_PAGE_LEVEL {
+            self.forget_small_pages(level..=level);
+        }
         let (size, bytes) = (size as usize, self.layer_size * self.layer_size * 4);
         let at = self.page_start(origin, size);
         let layer = &mut self.layers[origin.layer as usize];
@@ -136,7 +156,7 @@ impl AtlasBackend for CpuAtlas {
         layer[at..][..size * size * 4].copy_from_slice(&texels[..size * size * 4]);
     }
     fn write_page_table(&mut self, table: &[Entry], rows: &[u32]) {
-        self.forget_small_pages();
+        self.forget_small_pages(0..=SMALL_PAGE_LEVEL);
         let width = PAGE_TABLE_WIDTH as usize;
         for &row in rows {
             let range = row as usize * width..((row as usize + 1) * width).min(table.len());
@@ -414,7 +434,11 @@ fn draw(
             .map(|l| atlas.small_pages(l)),
         small: std::array::from_fn(|l| {
             let drawn = l == view.levels.hi || (l == view.levels.lo && view.levels.weight_hi < 1.0);
-            (tiny && drawn).then(|| atlas.small_pages(l))
+            (tiny && drawn).then(|| {
+                let table = atlas.small_pages(l);
+                table.decode(srgb8_decode_table());
+                table
+            })
         }),
         overview_taps: view
             .uses_overview()
@@ -686,7 +710,7 @@ impl Frame<'_> {
 
     /// A band of cells of a pixel or a few, each pixel filtered from its tile's pages in the
     /// small tables of the frame's levels, decoded to linear light
-    /// (`SmallPages::linear_pages`): per pixel no page-table lookup, no atlas access, no
+    /// (`SmallPages::decode`): per pixel no page-table lookup, no atlas access, no
     /// decode, no per-cell set-up (a cell is a pixel or two: its set-up and the branch to
     /// its next cell were most of such a frame). The same arithmetic, in the same order, as
     /// `draw_cell`. False, drawing nothing, for a pair of levels it has no code for, while
@@ -700,10 +724,14 @@ impl Frame<'_> {
         grid_row: &[u32],
         out: &mut [u8],
     ) -> bool {
-        let usable = |t: &SmallPages| t.all_resident && t.decodes();
-        if !usable(fine) || coarse.is_some_and(|t| !usable(t)) {
+        // Decoded (`SmallPages::decode`) only when complete and not too large.
+        let Some(fine_linear) = fine.linear.get() else {
             return false;
-        }
+        };
+        let coarse_linear = match coarse.map(|t| t.linear.get()) {
+            Some(None) => return false,
+            linear => linear.flatten(),
+        };
         // Page sizes as constants, so every texel index is checked against them at compile
         // time: bounds checks were 40 % of the instructions of such a frame.
         let draw = match (fine.size, coarse.map(|c| c.size)) {
@@ -711,19 +739,28 @@ impl Frame<'_> {
             (2, None | Some(1)) => Self::tiny_band::<2, 1>,
             (4, None) => Self::tiny_band::<4, 1>,
             (4, Some(2)) => Self::tiny_band::<4, 2>,
+            (8, None) => Self::tiny_band::<8, 1>,
+            (8, Some(4)) => Self::tiny_band::<8, 4>,
             // Not a pair a frame draws (the coarser level is the next one down).
             _ => return false,
         };
-        draw(self, fine, coarse, band, grid_row, out);
+        draw(
+            self,
+            fine_linear,
+            coarse_linear.map(Vec::as_slice),
+            band,
+            grid_row,
+            out,
+        );
         true
     }
 
     /// `draw_tiny_band` for pages of `S` texels a side, blended with the coarser table's
-    /// pages of `C` when there is one.
+    /// pages of `C` when there is one (both tables decoded to linear light).
     fn tiny_band<const S: usize, const C: usize>(
         &self,
-        fine: &SmallPages,
-        coarse: Option<&SmallPages>,
+        fine: &[Rgb],
+        coarse: Option<&[Rgb]>,
         band: Run,
         grid_row: &[u32],
         out: &mut [u8],
@@ -731,8 +768,8 @@ impl Frame<'_> {
         let (cols, stride) = (grid_row.len(), self.view.width as usize * 4);
         let level = self.view.levels.hi;
         let (columns, rows) = (&self.columns, &self.rows);
-        let fine_pages = fine.linear_pages::<S>(self.lut);
-        let coarse_pages = coarse.map(|t| t.linear_pages::<C>(self.lut));
+        let fine_pages = pages::<S>(fine);
+        let coarse_pages = coarse.map(pages::<C>);
         let on_mosaic = columns.inside_pixels();
         let (taps, cells) = (
             &columns.taps[on_mosaic.clone()],
@@ -804,6 +841,11 @@ impl Frame<'_> {
     }
 }
 
+/// A decoded small table (`SmallPages::linear`) as pages of `S` texels a side, rows of texels.
+fn pages<const S: usize>(linear: &[Rgb]) -> &[[[Rgb; S]; S]] {
+    linear.as_chunks::<S>().0.as_chunks::<S>().0
+}
+
 /// `a` to `b` by `t`, per channel: the one filter step both tiny and general cells use, so
 /// the two draw the same bytes.
 #[inline(always)]
@@ -811,13 +853,14 @@ fn lerp(a: Rgb, b: Rgb, t: f32) -> Rgb {
     a + (b - a) * f32x4::splat(t)
 }
 
-/// The largest small table kept decoded to linear light (four times its bytes): level 2 of
-/// 18,000 tiles takes 4.6 MB; a library so large that a table would pass this draws tiny
+/// The largest small table kept decoded to linear light (four times its bytes): level 3 of
+/// 18,000 tiles takes 18.4 MB; a library so large that a table would pass this draws tiny
 /// cells the general way, so the tables' memory stays bounded.
 const LINEAR_TABLE_MAX_BYTES: usize = 64 << 20;
 
-/// Levels whose pages a frame may gather into a `SmallPages` table (4×4 texels, 64 bytes).
-const SMALL_PAGE_LEVEL: usize = 2;
+/// Levels whose pages a frame may gather into a `SmallPages` table (8×8 texels, 256 bytes:
+/// cells of up to 8 px).
+const SMALL_PAGE_LEVEL: usize = 3;
 
 /// Every tile's page at one level, tile-major (see `CpuAtlas::small_pages`).
 struct SmallPages {
@@ -827,25 +870,34 @@ struct SmallPages {
     /// Whether every tile is resident (`resident` all true): tiny cells filter from the
     /// table only then.
     all_resident: bool,
-    /// `texels` in linear light, for frames that filter them (see `linear_pages`).
+    /// `texels` in linear light, for frames that filter them (see `decode`).
     linear: std::sync::OnceLock<Vec<Rgb>>,
+    /// The buffer `linear` is decoded into: a dropped table's, when one was spare.
+    linear_spare: std::sync::Mutex<Vec<Rgb>>,
 }
 
 impl SmallPages {
-    /// Whether the table is small enough to keep decoded (`linear_pages`).
+    /// Whether the table is small enough to keep decoded (`decode`).
     fn decodes(&self) -> bool {
         self.texels.len() / 4 * size_of::<Rgb>() <= LINEAR_TABLE_MAX_BYTES
     }
 
-    /// Every tile's page in linear light, as arrays of this table's page size `S` (rows of
-    /// texels): decoded by the first frame that filters the level, kept with the table.
-    fn linear_pages<const S: usize>(&self, lut: &[f32; 256]) -> &[[[Rgb; S]; S]] {
-        assert_eq!(S, self.size, "a table of {}-texel pages", self.size);
-        let linear = self.linear.get_or_init(|| {
+    /// Decodes every tile's page to linear light (`linear`), once, when the table is
+    /// complete and small enough to keep so: by the first frame that filters the level,
+    /// before its bands are drawn (a band that found it missing would decode inside the
+    /// thread pool, where another band waiting for it could be run on the same thread).
+    fn decode(&self, lut: &[f32; 256]) {
+        if !self.all_resident || !self.decodes() {
+            return;
+        }
+        self.linear.get_or_init(|| {
+            let mut linear =
+                std::mem::take(&mut *self.linear_spare.lock().unwrap_or_else(|e| e.into_inner()));
+            linear.clear();
             let texels = self.texels.as_chunks::<4>().0;
-            texels.iter().map(|t| decode(lut, t)).collect()
+            linear.par_extend(texels.par_iter().map(|t| decode(lut, t)));
+            linear
         });
-        linear.as_chunks::<S>().0.as_chunks::<S>().0
     }
 
     /// `tile`'s page (resident at this level).
@@ -933,13 +985,11 @@ mod tests {
     use crate::view::Camera;
     use glam::DVec2;
 
-    /// Tiles 0..4 of 4 px (levels 0-2), each page a distinct pattern; tile 3's level-2 page
-    /// is not resident (its table entry names its level-1 page), so a frame at level 2
-    /// mixes cells filtered from the small tables with cells drawn the general way.
-    /// Four tiles' pages at levels 0–2; `missing` (tile, level) is not resident there, its
-    /// page-table entry falling back to the next coarser level.
+    /// Four tiles of 8 px (levels 0–3), each page a distinct pattern; `missing` (tile,
+    /// level) is not resident there, its page-table entry falling back to the next coarser
+    /// level.
     fn atlas(grid: (u32, u32), missing: Option<(u32, usize)>) -> CpuAtlas {
-        let (tiles, levels) = (4u32, 3usize);
+        let (tiles, levels) = (4u32, 4usize);
         let layout = plan_atlases(&PlanInput {
             records: tiles,
             clips: false,
@@ -1037,12 +1087,15 @@ mod tests {
             (1.5, false, 0.7),
             (2.6, false, 0.0),
             (3.0, true, 0.0),
+            (5.3, false, 0.0),
+            (6.5, true, 0.4),
+            (7.9, false, 0.0),
         ];
-        // Complete tables (tiny cells drawn from them), and a level-2 page still loading
-        // (those frames drawn the general way, the coarser page in its place).
+        // Complete tables (tiny cells drawn from them), and a page of level 2 or 3 still
+        // loading (frames that draw it go the general way, the coarser page in its place).
         for ((cell_px, debug_lod, tint), missing) in cases
             .into_iter()
-            .flat_map(|case| [(case, None), (case, Some((3, 2)))])
+            .flat_map(|case| [(case, None), (case, Some((3, 2))), (case, Some((3, 3)))])
         {
             let mut atlas = atlas((cols, rows), missing);
             atlas.write_tint(&offsets);
@@ -1050,7 +1103,7 @@ mod tests {
                 center: DVec2::new(4.1, 3.3),
                 cell_px,
             };
-            let view = FrameView::new(&camera, 37, 29, cols, rows, 2);
+            let view = FrameView::new(&camera, 37, 29, cols, rows, 3);
             let style = RenderStyle {
                 debug_lod,
                 tint,
