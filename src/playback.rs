@@ -33,11 +33,14 @@ pub struct Playback {
 pub struct Clock {
     clips: Arc<Vec<Clip>>,
     fps: f64,
+    /// Whether some tile is a clip of more than one frame (else no tile ever changes frame).
+    moving: bool,
 }
 
 impl Clock {
     pub fn new(clips: Arc<Vec<Clip>>, fps: u32) -> Clock {
         Clock {
+            moving: clips.iter().any(|c| c.frames > 1),
             clips,
             fps: fps as f64,
         }
@@ -45,6 +48,11 @@ impl Clock {
 
     pub fn clips(&self) -> &Arc<Vec<Clip>> {
         &self.clips
+    }
+
+    /// Whether no tile ever shows another frame than its key frame (a library of stills).
+    pub fn is_static(&self) -> bool {
+        !self.moving
     }
 
     /// Whether `tile` changes frames under `playback`.

@@ -316,6 +316,35 @@ fn a_clip_whose_store_is_truncated_while_playing_freezes_and_logs_once() {
     }
 }
 
+/// A tick whose tiles' next frames are all resident (1 px per cell: level 0, pinned) only
+/// moves them there: the update that does so plans, and the manager is at rest at once,
+/// the next updates of the same tick not planning again.
+#[test]
+fn a_tick_over_resident_frames_plans_once() {
+    let fx = fixture();
+    let mut r = renderer(&fx, Backend::Cpu, 240, 160, StreamConfig::default());
+    let camera = Camera {
+        center: DVec2::new(6.0, 4.5),
+        cell_px: 1.0,
+    };
+    r.set_playback(at(0.0));
+    r.settle(&camera, std::time::Duration::from_secs(10));
+    r.update(&camera);
+    let plans = r.stream().plans_made();
+    r.set_playback(at(1.0 / FPS));
+    let tick = r.update(&camera);
+    assert!(
+        tick.table_rows > 0 && tick.uploaded_pages == 0 && tick.tile_frames_shown > 0,
+        "the tick moves playing tiles to resident frames: {tick:?}"
+    );
+    for _ in 0..3 {
+        let stats = r.update(&camera);
+        assert_eq!(stats.table_rows, 0, "rows are written once: {stats:?}");
+        assert_eq!(stats.tile_frames_shown, tick.tile_frames_shown);
+    }
+    assert_eq!(r.stream().plans_made(), plans + 1, "the tick planned again");
+}
+
 /// Between two ticks of playing clips, with the view at rest and nothing arriving, an update
 /// has nothing to do: once one has found that, the next ones do not plan again (their cost
 /// grows with the tiles on screen), until the tick, the view or a delivery changes.

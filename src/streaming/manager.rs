@@ -18,9 +18,10 @@ use std::sync::Arc;
 
 /// What an update depends on besides the manager's own state: the view and the moment (a
 /// tile's frame is a function of the tick). An update that did nothing (no upload, no read,
-/// no eviction, loaders idle) would do nothing again for the same inputs until a loader
-/// delivers, so it is not repeated: frames between two ticks of playing clips, or of a view
-/// at rest, skip the plan, whose cost grows with the tiles on screen.
+/// no eviction, loaders idle; at most page-table rows written) would do nothing again for
+/// the same inputs until a loader delivers, so it is not repeated: frames between two ticks
+/// of playing clips, or of a view at rest, skip the plan, whose cost grows with the tiles
+/// on screen.
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Quiet {
     view: FrameView,
@@ -317,12 +318,20 @@ impl StreamingManager {
         stats.cache_bytes = self.cache.bytes();
         stats.atlas_resident_bytes = self.residency.resident_bytes();
         stats.failed_pages = self.failed.len();
+        // Page-table rows do not count: they follow from the plan (tiles moved to the
+        // tick's frames, pages accepted), and planning the same inputs again moves nothing,
+        // so a tick that only moves tiles whose frames are resident is at rest at once.
         let idle = stats.uploaded_pages == 0
-            && stats.table_rows == 0
             && stats.evictions == 0
             && requests_made == 0
             && stats.queue_depth + stats.in_flight == 0;
-        self.quiet = idle.then_some((quiet, stats));
+        self.quiet = idle.then_some((
+            quiet,
+            FrameStats {
+                table_rows: 0,
+                ..stats
+            },
+        ));
         stats
     }
 
