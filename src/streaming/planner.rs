@@ -50,7 +50,17 @@ pub struct Planner {
     /// The previous frame's zoom and top-left corner, to tell zooming from panning.
     last_view: Option<(f64, glam::DVec2)>,
     /// The last view planned and its tiles on screen (see `tiles_on_screen`).
-    on_screen: Option<(FrameView, Vec<(u32, f32)>)>,
+    on_screen: Option<OnScreen>,
+    /// A bit per tile, set when `distinct_tiles_in` finds it (all clear between scans).
+    found: Vec<u64>,
+}
+
+/// The tiles a view showed, each with its distance² to the screen centre (0 without
+/// `distances`).
+struct OnScreen {
+    view: FrameView,
+    distances: bool,
+    tiles: Vec<(u32, f32)>,
 }
 
 impl Planner {
@@ -63,6 +73,7 @@ impl Planner {
             scan: 0,
             last_view: None,
             on_screen: None,
+            found: vec![0; (tiles as usize).div_ceil(64)],
         }
     }
 
@@ -90,7 +101,9 @@ impl Planner {
         let on_screen = if view.uses_overview() || visible.is_empty() || !needs_tiles {
             Vec::new()
         } else {
-            self.tiles_on_screen(visible, view)
+            // Distances order the wants; with none (every drawn level complete: clips
+            // at pinned levels), only which tiles are on screen matters.
+            self.tiles_on_screen(visible, view, !levels.is_empty())
         };
         let mut wants: Vec<Want> = on_screen
             .iter()
@@ -154,16 +167,50 @@ impl Planner {
 
     /// The distinct tiles of `view`'s visible cells (`rect`), as `tiles_in` finds them; the
     /// last view's are kept, since a view at rest over playing clips plans again at every
-    /// tick (at 1 px per cell on 1080p, a scan of two million cells each time).
-    fn tiles_on_screen(&mut self, rect: CellRect, view: &FrameView) -> Vec<(u32, f32)> {
+    /// tick (at 1 px per cell on 1080p, a scan of two million cells each time). Without
+    /// `distances`, each tile's distance is 0 and the scan is the cheaper
+    /// `distinct_tiles_in`.
+    fn tiles_on_screen(
+        &mut self,
+        rect: CellRect,
+        view: &FrameView,
+        distances: bool,
+    ) -> Vec<(u32, f32)> {
         match &self.on_screen {
-            Some((seen, tiles)) if seen == view => tiles.clone(),
+            Some(seen) if seen.view == *view && seen.distances == distances => seen.tiles.clone(),
             _ => {
-                let tiles = self.tiles_in(rect, view);
-                self.on_screen = Some((*view, tiles.clone()));
+                let tiles = if distances {
+                    self.tiles_in(rect, view)
+                } else {
+                    let tiles = self.distinct_tiles_in(rect);
+                    tiles.into_iter().map(|t| (t, 0.0)).collect()
+                };
+                self.on_screen = Some(OnScreen {
+                    view: *view,
+                    distances,
+                    tiles: tiles.clone(),
+                });
                 tiles
             }
         }
+    }
+
+    /// Distinct tiles in `rect`, in scan order: one bit a tile (2.2 KiB for 18,000 tiles,
+    /// so the set stays in the nearest cache while the grid streams past), no distances.
+    fn distinct_tiles_in(&mut self, rect: CellRect) -> Vec<u32> {
+        let mut tiles = Vec::new();
+        for y in rect.y0..rect.y1 {
+            let row = &self.grid[(y * self.cols) as usize..][..self.cols as usize];
+            for &tile in &row[rect.x0 as usize..rect.x1 as usize] {
+                let (word, bit) = (&mut self.found[tile as usize / 64], 1u64 << (tile % 64));
+                if *word & bit == 0 {
+                    *word |= bit;
+                    tiles.push(tile);
+                }
+            }
+        }
+        self.found.fill(0);
+        tiles
     }
 
     /// Distinct tiles in `rect`, each with the distance² of its nearest cell there to the
@@ -450,6 +497,15 @@ mod tests {
             let plan = planner.plan(&view, &residency, &clips, &at, true);
             assert!(plan.wants.is_empty());
             assert_eq!(plan.visible.len() as u64, view.visible_cells().cells());
+        }
+        // Each tile once, in scan order, however often it repeats (and again next scan).
+        planner.set_grid(Arc::new((0..1200).map(|i| (i * 7) % 37).collect()));
+        for _ in 0..2 {
+            let plan = planner.plan(&view, &residency, &clips, &Playback::default(), true);
+            let first_seen: Vec<u32> = (0..37).map(|i| (i * 7) % 37).collect();
+            assert_eq!(plan.visible, first_seen);
+            planner.reset_motion();
+            planner.set_grid(Arc::new((0..1200).map(|i| (i * 7) % 37).collect()));
         }
     }
 
