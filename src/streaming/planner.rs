@@ -53,6 +53,9 @@ pub struct Planner {
     on_screen: Option<OnScreen>,
     /// A bit per tile, set when `distinct_tiles_in` finds it (all clear between scans).
     found: Vec<u64>,
+    /// Whether a frame was planned with clips playing, so that a tile may show another
+    /// frame than its key frame (the residency starts every tile on its key frame).
+    moved: bool,
 }
 
 /// The tiles a view showed, each with its distance² to the screen centre (0 without
@@ -74,6 +77,7 @@ impl Planner {
             last_view: None,
             on_screen: None,
             found: vec![0; (tiles as usize).div_ceil(64)],
+            moved: false,
         }
     }
 
@@ -94,10 +98,12 @@ impl Planner {
             incomplete_drawn_levels(view, residency)
         };
         // The tiles on screen matter for the pages they want and the frames they show: with
-        // every drawn level complete in a library of stills, for nothing, and finding them
-        // is a scan of every visible cell (1.4 million at 1.2 px per cell on 1080p, a few
-        // ms on one core, in every frame of a zoom).
-        let needs_tiles = !levels.is_empty() || !clock.is_static();
+        // every drawn level complete, for nothing while every tile shows its key frame (a
+        // library of stills, or clips still since the start), and finding them is a scan of
+        // every visible cell (1.4 million at 1.2 px per cell on 1080p, a few ms on one
+        // core, in every frame of a zoom).
+        self.moved |= !playback.still && !clock.is_static();
+        let needs_tiles = !levels.is_empty() || self.moved;
         let on_screen = if view.uses_overview() || visible.is_empty() || !needs_tiles {
             Vec::new()
         } else {
@@ -484,11 +490,18 @@ mod tests {
         assert!(plan.wants.is_empty());
         // Nor does it look for the tiles on screen: stills never change frame.
         assert!(plan.visible.is_empty());
-        // Clips do, even still, with nothing to want (level 0, always resident): their
-        // tiles are moved to the frame the clock says.
+        // Nor for clips still since the start (on their key frames, where they began).
         let clips = clock(2);
         let residency = Residency::new(clips.clips().clone(), 2400, residency.layout());
         let view = frame(20.5, 15.5, 1.0);
+        let still = Playback {
+            still: true,
+            ..Default::default()
+        };
+        let plan = planner.plan(&view, &residency, &clips, &still, true);
+        assert!(plan.wants.is_empty() && plan.visible.is_empty());
+        // Once they have played, they do, even still, with nothing to want (level 0, always
+        // resident): their tiles are moved to the frame the clock says.
         for still in [false, true] {
             let at = Playback {
                 still,
