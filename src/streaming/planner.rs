@@ -23,8 +23,9 @@ pub struct Want {
 /// What one frame needs.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct FramePlan {
-    /// The tiles on screen (each once), where they matter: empty for a library of stills
-    /// whose drawn levels are complete (nothing to want, no frame to move).
+    /// The tiles on screen (each once), where they matter: empty while every tile shows
+    /// its key frame (stills, or clips still since the start) and the drawn levels are
+    /// complete (nothing to want, no frame to move).
     pub visible: Vec<u32>,
     /// Pages of the drawn levels for every visible tile's current frame, in request order.
     /// Complete levels (and level 0, always resident) are left out: they need no work.
