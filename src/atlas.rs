@@ -393,6 +393,12 @@ mod tests {
                         && o.y + size <= layout.layer_size
                 );
                 assert_eq!(PageOrigin::from_code(o.code()), o);
+                // Consecutive slots fill a block's rows left to right (`run_pieces`).
+                let across = layout.block >> plan.level;
+                if slot % across != across - 1 && slot + 1 < plan.capacity {
+                    let next = layout.origin(plan.level, slot + 1);
+                    assert_eq!((next.layer, next.x, next.y), (o.layer, o.x + size, o.y));
+                }
                 // No two pages overlap: every texel of the page is claimed once.
                 for dy in 0..size {
                     for dx in 0..size {
