@@ -2,7 +2,7 @@
 // (`vs_cells`): the cell's tile id and pages are looked up per vertex, and per pixel the
 // fragment does one atlas sample (two when blending levels). Smaller cells are drawn by one
 // full-screen triangle (`vs_main`): per pixel, screen → cell → tile id → page table → atlas
-// sample. `src/cpu_render.rs` is the same algorithm on the CPU, and the golden tests hold
+// sample. `src/cpu_render/` is the same algorithm on the CPU, and the golden tests hold
 // the two to each other: change both together.
 
 struct View {

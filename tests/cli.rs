@@ -362,6 +362,11 @@ fn bench_reports_the_documented_keys_and_traces_every_frame() {
     let lines = trace_lines(&trace);
     assert_eq!(lines.len(), 48);
     assert!(lines.iter().all(|l| l["ms"].as_f64().unwrap() > 0.0));
+    // Streaming is a part of each frame's time.
+    assert!(lines.iter().all(|l| {
+        let update = l["update_ms"].as_f64().unwrap();
+        update > 0.0 && update < l["ms"].as_f64().unwrap()
+    }));
     let missing: u64 = lines.iter().map(|l| l["missing"].as_u64().unwrap()).sum();
     assert_eq!(missing, report["missing_page_frames"].as_u64().unwrap());
     assert_eq!(report["tile_frames_shown"], 0, "stills only");

@@ -456,6 +456,8 @@ pub fn median_p99(samples: &mut [f64]) -> (f64, f64) {
 #[derive(Serialize)]
 struct TraceLine<'a> {
     ms: f64,
+    /// The part of `ms` spent streaming (`update`), before the draw.
+    update_ms: f64,
     jump: bool,
     cell_px: f64,
     #[serde(flatten)]
@@ -515,6 +517,7 @@ pub fn run(
             pending_jump = Some((t0, i));
         }
         let stats = renderer.update(&f.camera);
+        let updated = Instant::now();
         renderer.draw(&f.camera, false)?;
         let t1 = Instant::now();
         times.push((t1 - t0).as_secs_f64() * 1e3);
@@ -526,6 +529,7 @@ pub fn run(
         if let Some(out) = trace.as_deref_mut() {
             let line = TraceLine {
                 ms: times[i],
+                update_ms: (updated - t0).as_secs_f64() * 1e3,
                 jump: f.jump,
                 cell_px: f.camera.cell_px,
                 stats: &stats,

@@ -1,0 +1,214 @@
+//! Small tables: every tile's page of a tiny level in one table, and the bands of tiny
+//! cells drawn from them.
+
+use super::atlas::Page;
+use super::axis::{PixelTap, Run};
+use super::{decode, fill, lerp, Frame, Rgb};
+use rayon::prelude::*;
+
+/// The largest small table kept decoded to linear light (four times its bytes): level 3 of
+/// 18,000 tiles takes 18.4 MB; a library so large that a table would pass this draws tiny
+/// cells the general way, so the tables' memory stays bounded.
+const LINEAR_TABLE_MAX_BYTES: usize = 64 << 20;
+
+/// Levels whose pages a frame may gather into a `SmallPages` table (8×8 texels, 256 bytes:
+/// cells of up to 8 px).
+pub(super) const SMALL_PAGE_LEVEL: usize = 3;
+
+/// Every tile's page at one level, tile-major (see `CpuAtlas::small_pages`).
+pub(super) struct SmallPages {
+    pub(super) size: usize,
+    pub(super) texels: Vec<u8>,
+    pub(super) resident: Vec<bool>,
+    /// Whether every tile is resident (`resident` all true): tiny cells filter from the
+    /// table only then.
+    pub(super) all_resident: bool,
+    /// `texels` in linear light, for frames that filter them (see `decode`).
+    pub(super) linear: std::sync::OnceLock<Vec<Rgb>>,
+    /// The buffer `linear` is decoded into: a dropped table's, when one was spare.
+    pub(super) linear_spare: std::sync::Mutex<Vec<Rgb>>,
+}
+
+impl SmallPages {
+    /// Whether the table is small enough to keep decoded (`decode`).
+    fn decodes(&self) -> bool {
+        self.texels.len() / 4 * size_of::<Rgb>() <= LINEAR_TABLE_MAX_BYTES
+    }
+
+    /// Decodes every tile's page to linear light (`linear`), once, when the table is
+    /// complete and small enough to keep so: by the first frame that filters the level,
+    /// before its bands are drawn (a band that found it missing would decode inside the
+    /// thread pool, where another band waiting for it could be run on the same thread).
+    pub(super) fn decode(&self, lut: &[f32; 256]) {
+        if !self.all_resident || !self.decodes() {
+            return;
+        }
+        self.linear.get_or_init(|| {
+            let mut linear =
+                std::mem::take(&mut *self.linear_spare.lock().unwrap_or_else(|e| e.into_inner()));
+            linear.clear();
+            let texels = self.texels.as_chunks::<4>().0;
+            linear.par_extend(texels.par_iter().map(|t| decode(lut, t)));
+            linear
+        });
+    }
+
+    /// `tile`'s page (resident at this level).
+    pub(super) fn page(&self, tile: u32) -> Page<'_> {
+        let bytes = self.size * self.size * 4;
+        Page {
+            texels: &self.texels,
+            start: tile as usize * bytes,
+            stride: self.size * 4,
+        }
+    }
+}
+
+/// A decoded small table (`SmallPages::linear`) as pages of `S` texels a side, rows of texels.
+fn pages<const S: usize>(linear: &[Rgb]) -> &[[[Rgb; S]; S]] {
+    linear.as_chunks::<S>().0.as_chunks::<S>().0
+}
+
+impl Frame<'_> {
+    /// A band of cells drawn from the small-page table: row copies (see `SmallPages`).
+    pub(super) fn draw_small_band(
+        &self,
+        small: &SmallPages,
+        band: Run,
+        grid_row: &[u32],
+        out: &mut [u8],
+    ) {
+        let cols = grid_row.len();
+        let stride = self.view.width as usize * 4;
+        // Cells of a few pixels, each a copy of its page: rows copied from the table.
+        let size = small.size;
+        // Cells whose page is still loading (rare: small levels are pinned), noted on
+        // the band's first row, draw the general way after the copies.
+        let mut general = Vec::new();
+        for (line, py) in out.chunks_exact_mut(stride).zip(band.start..band.end) {
+            let ty = if self.floor {
+                (py - band.start) % size
+            } else {
+                (self.rows.taps[py].frac * size as f32) as usize
+            };
+            for &run in &self.columns.runs {
+                let span = &mut line[run.start * 4..run.end * 4];
+                match usize::try_from(run.cell) {
+                    Ok(x) if x < cols => {
+                        let tile = grid_row[x];
+                        if !small.resident[tile as usize] {
+                            if py == band.start {
+                                general.push(run);
+                            }
+                            continue;
+                        }
+                        let page = small.page(tile);
+                        if self.floor {
+                            let texels = page.run(0, ty, size);
+                            for chunk in span.chunks_mut(size * 4) {
+                                chunk.copy_from_slice(&texels[..chunk.len()]);
+                            }
+                        } else {
+                            let tx = (self.columns.taps[run.start].frac * size as f32) as usize;
+                            span.copy_from_slice(page.run(tx, ty, span.len() / 4));
+                        }
+                    }
+                    _ => fill(span, self.background),
+                }
+            }
+        }
+        self.draw_cells(band, general, grid_row, out);
+    }
+
+    /// A band of cells of a pixel or a few, each pixel filtered from its tile's pages in the
+    /// small tables of the frame's levels, decoded to linear light
+    /// (`SmallPages::decode`): per pixel no page-table lookup, no atlas access, no
+    /// decode, no per-cell set-up (a cell is a pixel or two: its set-up and the branch to
+    /// its next cell were most of such a frame). The same arithmetic, in the same order, as
+    /// `draw_cell`. False, drawing nothing, for a pair of levels it has no code for, while
+    /// a table lacks a tile (still loading: the general way draws the coarser fallback), or
+    /// for a table too large to keep decoded.
+    pub(super) fn draw_tiny_band(
+        &self,
+        fine: &SmallPages,
+        coarse: Option<&SmallPages>,
+        band: Run,
+        grid_row: &[u32],
+        out: &mut [u8],
+    ) -> bool {
+        // Decoded (`SmallPages::decode`) only when complete and not too large.
+        let Some(fine_linear) = fine.linear.get() else {
+            return false;
+        };
+        let coarse_linear = match coarse.map(|t| t.linear.get()) {
+            Some(None) => return false,
+            linear => linear.flatten(),
+        };
+        // Page sizes as constants, so every texel index is checked against them at compile
+        // time: bounds checks were 40 % of the instructions of such a frame.
+        let draw = match (fine.size, coarse.map(|c| c.size)) {
+            (1, None) => Self::tiny_band::<1, 1>,
+            (2, None | Some(1)) => Self::tiny_band::<2, 1>,
+            (4, None) => Self::tiny_band::<4, 1>,
+            (4, Some(2)) => Self::tiny_band::<4, 2>,
+            (8, None) => Self::tiny_band::<8, 1>,
+            (8, Some(4)) => Self::tiny_band::<8, 4>,
+            // Not a pair a frame draws (the coarser level is the next one down).
+            _ => return false,
+        };
+        draw(
+            self,
+            fine_linear,
+            coarse_linear.map(Vec::as_slice),
+            band,
+            grid_row,
+            out,
+        );
+        true
+    }
+
+    /// `draw_tiny_band` for pages of `S` texels a side, blended with the coarser table's
+    /// pages of `C` when there is one (both tables decoded to linear light).
+    fn tiny_band<const S: usize, const C: usize>(
+        &self,
+        fine: &[Rgb],
+        coarse: Option<&[Rgb]>,
+        band: Run,
+        grid_row: &[u32],
+        out: &mut [u8],
+    ) {
+        let (cols, stride) = (grid_row.len(), self.view.width as usize * 4);
+        let level = self.view.levels.hi;
+        let (columns, rows) = (&self.columns, &self.rows);
+        let fine_pages = pages::<S>(fine);
+        let coarse_pages = coarse.map(pages::<C>);
+        let on_mosaic = columns.inside_pixels();
+        let (taps, cells) = (
+            &columns.taps[on_mosaic.clone()],
+            &columns.cells[on_mosaic.clone()],
+        );
+        let first_cell = band.cell as usize * cols;
+        for (line, py) in out.chunks_exact_mut(stride).zip(band.start..band.end) {
+            // Taps index pages of their level's size (`tap`, `nearest_index`): the masks
+            // change no value, they let the compiler see the indices are in range.
+            let PixelTap { hi: ty, lo, .. } = rows.taps[py];
+            let (top, bottom, ny) = (ty.i0 & (S - 1), ty.i1 & (S - 1), lo & (C - 1));
+            for run in columns.outside() {
+                fill(&mut line[run.start * 4..run.end * 4], self.background);
+            }
+            let pixels = line[on_mosaic.start * 4..on_mosaic.end * 4]
+                .as_chunks_mut::<4>()
+                .0;
+            for ((p, tap), &x) in pixels.iter_mut().zip(taps).zip(cells) {
+                let tile = grid_row[x as usize] as usize;
+                let page = &fine_pages[tile];
+                let column = |i: usize| lerp(page[top][i], page[bottom][i], ty.a);
+                let (i0, i1) = (tap.hi.i0 & (S - 1), tap.hi.i1 & (S - 1));
+                let c = lerp(column(i0), column(i1), tap.hi.a);
+                let blended = coarse_pages.map(|pages| pages[tile][ny][tap.lo & (C - 1)]);
+                let offset = self.tint_offset(first_cell + x as usize);
+                *p = self.shade(c, blended, offset, level);
+            }
+        }
+    }
+}

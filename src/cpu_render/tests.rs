@@ -1,0 +1,152 @@
+use super::*;
+use crate::atlas::{plan_atlases, AtlasBackend, PlanInput};
+use crate::tint::Offset;
+use crate::view::Camera;
+use glam::DVec2;
+
+/// Four tiles of 8 px (levels 0–3), each page a distinct pattern; `missing` (tile,
+/// level) is not resident there, its page-table entry falling back to the next coarser
+/// level.
+fn atlas(grid: (u32, u32), missing: Option<(u32, usize)>) -> CpuAtlas {
+    let (tiles, levels) = (4u32, 4usize);
+    let layout = plan_atlases(&PlanInput {
+        records: tiles,
+        clips: false,
+        levels,
+        gpu_budget: 1 << 20,
+        screen: (64, 48),
+        grid,
+        max_layers: 16,
+    })
+    .unwrap();
+    let mut atlas = CpuAtlas::new(&layout, tiles);
+    let mut table = vec![[0u32; 2]; tiles as usize * levels];
+    for tile in 0..tiles {
+        for level in 0..levels {
+            let origin = layout.origin(level, tile);
+            let size = 1u32 << level;
+            let texels: Vec<u8> = (0..size * size * 4)
+                .map(|i| (i * 37 + tile * 71 + level as u32 * 113) as u8)
+                .collect();
+            atlas.write_page(origin, size, &texels);
+            let resident = if missing == Some((tile, level)) {
+                level - 1
+            } else {
+                level
+            };
+            table[tile as usize * levels + level] =
+                [layout.origin(resident, tile).code(), resident as u32];
+        }
+    }
+    atlas.write_page_table(&table, &[0]);
+    atlas
+}
+
+#[test]
+fn every_slot_of_every_level_keeps_its_own_page() {
+    // Pages are stored whole (page-major in their block): writing every slot of a
+    // layout with several layers and blocks per level, no page overwrites another, and
+    // each reads back row by row as written.
+    let levels = 7;
+    let layout = plan_atlases(&PlanInput {
+        records: 300,
+        clips: false,
+        levels,
+        gpu_budget: 2 << 20,
+        screen: (64, 48),
+        grid: (20, 15),
+        max_layers: 16,
+    })
+    .unwrap();
+    assert!(layout.layers > 1, "{layout:?}");
+    let pattern =
+        |level: usize, slot: u32, i: usize| (i as u32 * 31 + slot * 7 + level as u32 * 57) as u8;
+    let mut atlas = CpuAtlas::new(&layout, 300);
+    let slots = |level: usize| 0..layout.levels[level].capacity;
+    for level in 0..levels {
+        let size = 1usize << level;
+        for slot in slots(level) {
+            let texels: Vec<u8> = (0..size * size * 4)
+                .map(|i| pattern(level, slot, i))
+                .collect();
+            atlas.write_page(layout.origin(level, slot), size as u32, &texels);
+        }
+    }
+    for level in 0..levels {
+        let size = 1usize << level;
+        for slot in slots(level) {
+            let page = atlas.page(layout.origin(level, slot).code(), level);
+            for y in 0..size {
+                let row: Vec<u8> = (y * size * 4..(y + 1) * size * 4)
+                    .map(|i| pattern(level, slot, i))
+                    .collect();
+                assert_eq!(
+                    page.run(0, y, size),
+                    &row[..],
+                    "level {level} slot {slot} row {y}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn tiny_cells_from_the_small_tables_equal_the_general_path_byte_for_byte() {
+    let (cols, rows) = (9u32, 7u32);
+    let grid: Vec<u32> = (0..cols * rows).map(|i| (i * 7 + i / cols) % 4).collect();
+    // A tint offset per cell, different in each channel.
+    let offsets: Vec<Offset> = (0..cols * rows)
+        .map(|i| [0.1, -0.2, 0.05].map(|o| half::f16::from_f32(o * (i % 5) as f32).to_bits()))
+        .map(|[r, g, b]| [r, g, b, 0])
+        .collect();
+    let overview = Overview::from_base(cols, rows, vec![128; (cols * rows * 4) as usize]);
+    let cases = [
+        (1.3, false, 0.0),
+        (1.5, false, 0.7),
+        (2.6, false, 0.0),
+        (3.0, true, 0.0),
+        (5.3, false, 0.0),
+        (6.5, true, 0.4),
+        (7.9, false, 0.0),
+    ];
+    // Complete tables (tiny cells drawn from them), and a page of level 2 or 3 still
+    // loading (frames that draw it go the general way, the coarser page in its place).
+    for ((cell_px, debug_lod, tint), missing) in cases
+        .into_iter()
+        .flat_map(|case| [(case, None), (case, Some((3, 2))), (case, Some((3, 3)))])
+    {
+        let mut atlas = atlas((cols, rows), missing);
+        atlas.write_tint(&offsets);
+        let camera = Camera {
+            center: DVec2::new(4.1, 3.3),
+            cell_px,
+        };
+        let view = FrameView::new(&camera, 37, 29, cols, rows, 3);
+        let style = RenderStyle {
+            debug_lod,
+            tint,
+            tint_fades: false,
+            ..Default::default()
+        };
+        let frame = |small_tables| {
+            let mut out = Vec::new();
+            let (floor, style) = (false, &style);
+            draw(
+                &view,
+                &grid,
+                &atlas,
+                &overview,
+                style,
+                &mut out,
+                floor,
+                small_tables,
+            );
+            out
+        };
+        let (tabled, general) = (frame(true), frame(false));
+        assert_eq!(
+            tabled, general,
+            "{cell_px} px per cell, {missing:?} missing"
+        );
+    }
+}
