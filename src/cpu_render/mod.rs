@@ -35,10 +35,6 @@ use wide::f32x4;
 /// depend on the instruction set.
 type Rgb = f32x4;
 
-/// Most bytes of a page `Frame::prefetch_pages` asks for ahead: larger pages are drawn
-/// over many bands, row after row, which the hardware prefetcher follows.
-const PREFETCH_BYTES: usize = 1024;
-
 /// A texel in linear light.
 #[inline(always)]
 fn decode(lut: &[f32; 256], texel: &[u8; 4]) -> Rgb {
@@ -277,27 +273,14 @@ impl Frame<'_> {
         }
     }
 
-    /// Asks for the start of `tile`'s pages at the frame's levels while the cell before it
-    /// is drawn. Pages are scattered over the atlas: one not read lately costs a TLB walk
-    /// and a cache miss per line, about 0.3–0.5 µs a 1 KiB page on this build machine,
-    /// and a tick of playing clips moves every cell to a page the last frame did not read.
+    /// Asks for `tile`'s pages at the frame's levels while the cell before it is drawn: a
+    /// tick of playing clips moves every cell to a page the last frame did not read.
     #[inline]
     fn prefetch_pages(&self, tile: u32) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            let row = self.atlas.row(tile);
-            for level in [self.view.levels.hi, self.view.levels.lo] {
-                let (level, code) = resolve(row, level);
-                let page = self.atlas.page(code, level);
-                let bytes = (4usize << (2 * level)).min(PREFETCH_BYTES);
-                for line in page.texels[page.start..][..bytes].chunks(64) {
-                    // SAFETY: a prefetch only hints; the address is in the layer.
-                    unsafe {
-                        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-                        _mm_prefetch::<_MM_HINT_T0>(line.as_ptr() as *const i8)
-                    };
-                }
-            }
+        let row = self.atlas.row(tile);
+        for level in [self.view.levels.hi, self.view.levels.lo] {
+            let (level, code) = resolve(row, level);
+            self.atlas.page(code, level).prefetch(level);
         }
     }
 
