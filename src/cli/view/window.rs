@@ -1,0 +1,344 @@
+//! Opening the viewer's window and drawing each frame into it.
+
+use super::text::{title, video_title};
+use super::*;
+
+impl App {
+    pub(super) fn init(&mut self, event_loop: &ActiveEventLoop) -> anyhow::Result<Gpu> {
+        let monitor = event_loop
+            .primary_monitor()
+            .or_else(|| event_loop.available_monitors().next())
+            .map(|m| m.size());
+        let size = self.args.size.unwrap_or_else(|| match monitor {
+            // Fit the monitor it opens on, with room for the desktop's bars.
+            Some(m) => (
+                DEFAULT_SIZE.0.min(m.width * 9 / 10).max(1),
+                DEFAULT_SIZE.1.min(m.height * 9 / 10).max(1),
+            ),
+            None => DEFAULT_SIZE,
+        });
+        tracing::info!(
+            "window {}×{}{}",
+            size.0,
+            size.1,
+            monitor
+                .map(|m| format!(" on a {}×{} monitor", m.width, m.height))
+                .unwrap_or_default()
+        );
+        let attrs = Window::default_attributes()
+            .with_title("tessera")
+            .with_inner_size(winit::dpi::PhysicalSize::new(size.0, size.1));
+        let window = Arc::new(event_loop.create_window(attrs)?);
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_with_display_handle_from_env(
+                Box::new(event_loop.owned_display_handle()),
+            ));
+        let surface = instance.create_surface(window.clone())?;
+        let adapter = self.args.engine.adapter.as_deref();
+        let asked = Backend::from(self.args.engine.renderer);
+        let ctx =
+            GpuContext::with_instance(instance, Some(&surface), adapter, asked != Backend::Gpu)?;
+        let choice = match asked {
+            Backend::Auto => tessera::gpu::auto_choice(&ctx.adapter, adapter),
+            asked => Choice {
+                backend: asked,
+                why: tessera::renderer::ASKED.into(),
+            },
+        };
+        let cpu = choice.backend == Backend::Cpu;
+        let inner = window.inner_size();
+        let caps = surface.get_capabilities(&ctx.adapter);
+        // The GPU renderer writes linear colour to an sRGB target. The CPU renderer's bytes
+        // are sRGB already: a plain target takes them as they are, where an sRGB one would
+        // cost the blit a decode and an encode per pixel for the same bytes.
+        let format = caps
+            .formats
+            .iter()
+            .copied()
+            .find(|f| f.is_srgb() != cpu)
+            .unwrap_or(caps.formats[0]);
+        let mut usage = wgpu::TextureUsages::RENDER_ATTACHMENT;
+        if self.args.screenshot.is_some() && caps.usages.contains(wgpu::TextureUsages::COPY_SRC) {
+            usage |= wgpu::TextureUsages::COPY_SRC;
+        }
+        let config = wgpu::SurfaceConfiguration {
+            usage,
+            format,
+            color_space: wgpu::SurfaceColorSpace::Auto,
+            width: inner.width.max(1),
+            height: inner.height.max(1),
+            // lavapipe's default is Immediate; a viewer wants vsync where there is one.
+            present_mode: wgpu::PresentMode::AutoVsync,
+            desired_maximum_frame_latency: 2,
+            alpha_mode: caps.alpha_modes[0],
+            view_formats: vec![],
+        };
+        surface.configure(&ctx.device, &config);
+        tracing::info!("viewer on {}, surface {:?}", ctx.describe(), format);
+        tracing::debug!(
+            "surface formats {:?}, usages {:?}",
+            caps.formats,
+            caps.usages
+        );
+        // Plan the atlas for the largest the window can become (its monitor), so resizing
+        // never outgrows the paged levels' share.
+        let planned = monitor
+            .map(|m| (m.width.max(config.width), m.height.max(config.height)))
+            .unwrap_or((config.width, config.height));
+        let scene = self.scene.take().expect("the window opens once");
+        // The overlay's minimap and use counts, before the renderer takes the scene.
+        let minimap = crate::cli::overlay::minimap_image(&scene.overview);
+        let mut uses = vec![0u32; scene.library.tile_count() as usize];
+        scene.grid.iter().for_each(|&t| uses[t as usize] += 1);
+        let opts: RenderOptions = self
+            .args
+            .engine
+            .options(planned, self.args.view.style(), false);
+        let renderer = if cpu {
+            let renderer = CpuRenderer::new(scene, &opts)?;
+            let blit = FrameBlit::new(&ctx.device, format);
+            AnyRenderer::Cpu(Box::new(renderer), (Vec::new(), blit))
+        } else {
+            let renderer = MosaicRenderer::new(&ctx.device, &ctx.queue, format, scene, &opts)?;
+            AnyRenderer::Gpu(Box::new(renderer), ())
+        };
+        tracing::info!("draws with {}: {}", renderer.name(), choice.why);
+        crate::cli::return_freed_memory();
+        if let Some(video) = VideoMosaic::open(renderer.scene())? {
+            self.player = Some(LivePlayer::new(video, 0.0)?);
+        }
+
+        let fitted = renderer.scene().fit(config.width, config.height);
+        self.nav = Some(Navigator::new(if self.args.view.is_given() {
+            self.args
+                .view
+                .camera(renderer.scene(), (config.width, config.height))
+        } else {
+            fitted
+        }));
+        let library = renderer.scene().library.clone();
+        let mut overlay = Overlay::new(&window, &ctx.device, format, minimap, library);
+        overlay.visible = !self.args.no_overlay;
+        Ok(Gpu {
+            window,
+            surface,
+            config,
+            ctx,
+            renderer,
+            planned,
+            overlay,
+            uses,
+        })
+    }
+
+    pub(super) fn redraw(&mut self, event_loop: &ActiveEventLoop) -> anyhow::Result<()> {
+        let (Some(gpu), Some(nav)) = (self.gpu.as_mut(), self.nav.as_mut()) else {
+            return Ok(());
+        };
+        let started = std::time::Instant::now();
+        let (w, h) = (gpu.config.width, gpu.config.height);
+        // Motion advances by the time since the last frame; after an idle spell, by one
+        // frame's worth, so an animation starts from where it was asked.
+        let dt = self
+            .last_frame
+            .map_or(0.0, |t| (started - t).as_secs_f64().min(1.0 / 30.0));
+        self.last_frame = Some(started);
+        let animating = nav.step(dt, w, h);
+        let camera = nav.camera;
+        // The first frame is drawn at 0 s; the clock runs from when it is up (below).
+        let now = if self.frames == 0 {
+            0.0
+        } else {
+            self.clock.time(started)
+        };
+        if let Some(frame) = self.player.as_mut().and_then(|p| p.poll(now)) {
+            gpu.renderer.set_grid(frame.grid, frame.colours);
+        }
+        let playback = self.args.playback.at(now);
+        gpu.renderer.set_playback(playback);
+        let stats = gpu.renderer.update(&camera, w, h);
+        let frame = match gpu.surface.get_current_texture() {
+            wgpu::CurrentSurfaceTexture::Success(f)
+            | wgpu::CurrentSurfaceTexture::Suboptimal(f) => f,
+            wgpu::CurrentSurfaceTexture::Timeout | wgpu::CurrentSurfaceTexture::Occluded => {
+                gpu.window.request_redraw();
+                return Ok(());
+            }
+            other => {
+                tracing::debug!("surface {other:?}: reconfiguring");
+                gpu.surface.configure(&gpu.ctx.device, &gpu.config);
+                gpu.window.request_redraw();
+                return Ok(());
+            }
+        };
+        let target = frame.texture.create_view(&Default::default());
+        let mut encoder = gpu.ctx.device.create_command_encoder(&Default::default());
+        match &mut gpu.renderer {
+            AnyRenderer::Gpu(r, ()) => r.encode(&mut encoder, &target, &camera, w, h),
+            AnyRenderer::Cpu(r, (pixels, blit)) => {
+                r.draw_into(&camera, w, h, pixels);
+                blit.resize(&gpu.ctx.device, w, h);
+                blit.upload(&gpu.ctx.queue, pixels);
+                blit.encode(&mut encoder, &target);
+            }
+        }
+        self.frames += 1;
+        let last = self.args.exit_after.is_some_and(|n| self.frames >= n);
+        let asked = self.shot.take();
+        let capture = if last {
+            self.args.screenshot.as_ref()
+        } else {
+            asked.as_ref()
+        };
+        let readback = capture.map(|_| {
+            let t = if gpu.config.usage.contains(wgpu::TextureUsages::COPY_SRC) {
+                // The frame the window shows, copied as is.
+                OffscreenTarget::for_texture(&gpu.ctx.device, &frame.texture)
+            } else {
+                // Surfaces that cannot be copied from (GL): the same frame once more into an
+                // offscreen texture of the surface's format and size.
+                let t = OffscreenTarget::with_format(&gpu.ctx.device, w, h, gpu.config.format);
+                match &mut gpu.renderer {
+                    AnyRenderer::Gpu(r, ()) => {
+                        r.prepare(&mut encoder, &camera, Viewport::full(w, h));
+                        let mut pass =
+                            tessera::gpu::begin_cleared_pass(&mut encoder, "screenshot", &t.view);
+                        r.draw(&mut pass);
+                    }
+                    AnyRenderer::Cpu(_, (_, blit)) => blit.encode(&mut encoder, &t.view),
+                }
+                t
+            };
+            t.encode_copy(&mut encoder);
+            t
+        });
+        // The overlay goes over the mosaic after any screenshot copy (screenshots show the
+        // mosaic alone).
+        let hovered = {
+            let scene = gpu.renderer.scene();
+            let cell = camera.screen_to_cell(self.cursor, w, h).floor();
+            let (cols, rows) = (scene.cols() as f64, scene.rows() as f64);
+            (cell.x >= 0.0 && cell.y >= 0.0 && cell.x < cols && cell.y < rows).then(|| {
+                let tile = scene.grid[(cell.y * cols + cell.x) as usize];
+                let source = scene.library.manifest.tiles[tile as usize]
+                    .source
+                    .path
+                    .clone();
+                (
+                    source,
+                    tile,
+                    gpu.uses.get(tile as usize).copied().unwrap_or(0) as usize,
+                )
+            })
+        };
+        let has_colours = gpu.renderer.scene().colours.is_some();
+        let grid = (gpu.renderer.scene().cols(), gpu.renderer.scene().rows());
+        let style = gpu.renderer.style_mut();
+        let panel = Panel {
+            figures: &self.figures,
+            camera,
+            screen: (w, h),
+            grid,
+            hovered,
+            debug_lod: &mut style.debug_lod,
+            tint: has_colours.then_some(&mut style.tint),
+        };
+        let action = gpu.overlay.draw(
+            &gpu.window,
+            (&gpu.ctx.device, &gpu.ctx.queue),
+            &mut encoder,
+            &target,
+            panel,
+        );
+        if let Some(Action::CenterOn(cell)) = action {
+            nav.stop();
+            nav.camera.center = cell;
+            gpu.window.request_redraw();
+        }
+        gpu.ctx.queue.submit([encoder.finish()]);
+        // Hands finished upload buffers back to the staging belt without blocking.
+        let _ = gpu.ctx.device.poll(wgpu::PollType::Poll);
+        if let (Some(t), Some(path)) = (readback, capture) {
+            let mut rgba = t.read()?;
+            if matches!(
+                gpu.config.format,
+                wgpu::TextureFormat::Bgra8Unorm | wgpu::TextureFormat::Bgra8UnormSrgb
+            ) {
+                rgba.chunks_exact_mut(4).for_each(|p| p.swap(0, 2));
+            }
+            let img = image::RgbaImage::from_raw(w, h, rgba).expect("frame size");
+            crate::cli::render::save_picture(path, image::ImageFormat::Png, img)?;
+            if asked.is_some() {
+                println!("screenshot {}", path.display());
+            }
+        }
+        gpu.window.pre_present_notify();
+        gpu.ctx.queue.present(frame);
+        if self.frames == 1 && !self.clock.is_paused() {
+            // Playback starts once the first frame is up (it waits for the shaders to build,
+            // and the target's first frames would otherwise be due, and dropped, at once).
+            self.clock = WallClock::start(std::time::Instant::now());
+        }
+        let draw_ms = started.elapsed().as_secs_f64() * 1e3;
+        if self.draw_ms.len() < MAX_DRAW_TIMES {
+            self.draw_ms.push(draw_ms);
+        }
+
+        let level = gpu.renderer.scene().frame_view(&camera, w, h).levels.hi;
+        let clips = (stats.tile_frames_shown > 0 || self.clock.is_paused())
+            .then_some((stats.late_tile_frames, self.clock.is_paused()));
+        let mut text = title(
+            camera.cell_px,
+            level,
+            draw_ms,
+            (stats.missing, stats.at_rest()),
+            clips,
+        );
+        let tint = gpu.renderer.style().tint;
+        if tint > 0.0 {
+            text += &format!(", tint {tint:.1}");
+        }
+        let mut video_playing = false;
+        if let Some(p) = &self.player {
+            let ended = p.ended(now);
+            text += &video_title(
+                now.min(p.video().target.duration),
+                p.video().target.duration,
+                p.stats().late,
+                ended,
+            );
+            video_playing = !ended && !self.clock.is_paused();
+        }
+        text += &format!(" — {}", gpu.renderer.name());
+        gpu.window.set_title(&text);
+        self.figures = text;
+        let tiles_play = stats.tile_frames_shown > 0 && !self.clock.is_paused();
+        // Pages on their way (the next tick's too) are drawn and uploaded frame by frame.
+        // Pages missing at rest (a failed read, a view larger than the budget) would not
+        // change with more frames.
+        let streaming = !stats.at_rest();
+        self.next_tick = None;
+        if last {
+            event_loop.exit();
+        } else if animating || streaming || video_playing || self.args.exit_after.is_some() {
+            gpu.window.request_redraw();
+        } else if tiles_play {
+            let wait = gpu.renderer.scene().clock.seconds_to_next_tick(&playback);
+            self.next_tick = wait.map(|s| started + std::time::Duration::from_secs_f64(s));
+        }
+        Ok(())
+    }
+
+    pub(super) fn changed(&self) {
+        if let Some(gpu) = &self.gpu {
+            gpu.window.request_redraw();
+        }
+    }
+
+    pub(super) fn screen(&self) -> (u32, u32) {
+        self.gpu
+            .as_ref()
+            .map(|g| (g.config.width, g.config.height))
+            .unwrap_or(DEFAULT_SIZE)
+    }
+}
