@@ -273,14 +273,20 @@ impl Frame<'_> {
         }
     }
 
-    /// Asks for `tile`'s pages at the frame's levels while the cell before it is drawn: a
-    /// tick of playing clips moves every cell to a page the last frame did not read.
+    /// Asks for the pages `draw_cell` will read for `tile` while the cell before it is
+    /// drawn: a tick of playing clips moves every cell to a page the last frame did not
+    /// read. The coarser page only where the cell blends it in.
     #[inline]
     fn prefetch_pages(&self, tile: u32) {
         let row = self.atlas.row(tile);
-        for level in [self.view.levels.hi, self.view.levels.lo] {
-            let (level, code) = resolve(row, level);
-            self.atlas.page(code, level).prefetch(level);
+        let (l_hi, code_hi) = resolve(row, self.view.levels.hi);
+        self.atlas.page(code_hi, l_hi).prefetch(l_hi);
+        let filtered = !self.floor && self.exact != Some(l_hi);
+        if filtered && self.view.levels.weight_hi < 1.0 {
+            let (l_lo, code_lo) = resolve(row, self.view.levels.lo);
+            if l_lo != l_hi {
+                self.atlas.page(code_lo, l_lo).prefetch(l_lo);
+            }
         }
     }
 
