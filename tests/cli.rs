@@ -407,6 +407,62 @@ fn bench_counts_the_clip_frames_it_shows_and_the_late_ones() {
 }
 
 #[test]
+fn bench_levels_times_each_zoom_and_traces_its_frames() {
+    let fx = common::clip_fixture(2, 6, 12, 32, 8, (6, 4));
+    let trace = fx.dir.path().join("levels.jsonl");
+    let (report, out) = bench_json(
+        &fx.mosaic,
+        "levels",
+        "5",
+        &[
+            "--zooms",
+            "1,3",
+            "--renderer",
+            "cpu",
+            "--trace",
+            trace.to_str().unwrap(),
+        ],
+    );
+    let rows = report["levels"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{out}");
+    for key in [
+        "cell_px",
+        "frame_ms_median",
+        "frame_ms_p99",
+        "copy_floor_ms_median",
+        "tile_frames_shown",
+        "late_tile_frames",
+    ] {
+        assert!(
+            rows.iter().all(|r| r.get(key).is_some()),
+            "no `{key}` in {out}"
+        );
+    }
+    // A line per timed frame, zoom by zoom, each split into streaming and the rest.
+    let lines = trace_lines(&trace);
+    let zooms: Vec<f64> = lines
+        .iter()
+        .map(|l| l["cell_px"].as_f64().unwrap())
+        .collect();
+    assert_eq!(zooms, [1.0, 1.0, 1.0, 1.0, 1.0, 3.0, 3.0, 3.0, 3.0, 3.0]);
+    assert!(lines.iter().all(|l| {
+        let update = l["update_ms"].as_f64().unwrap();
+        update > 0.0 && update < l["ms"].as_f64().unwrap()
+    }));
+    let shown: u64 = lines
+        .iter()
+        .map(|l| l["tile_frames_shown"].as_u64().unwrap())
+        .sum();
+    let reported: u64 = rows
+        .iter()
+        .map(|r| r["tile_frames_shown"].as_u64().unwrap())
+        .sum();
+    assert!(shown > 0, "the clips play");
+    // The report also counts the warm-up frames, which the trace leaves out.
+    assert!(shown <= reported, "{shown} > {reported}");
+}
+
+#[test]
 fn info_counts_clips_and_their_frames_as_live() {
     let fx = common::clip_fixture(3, 4, 10, 32, 16, (6, 4));
     let (code, out, err) = tessera(&["info", fx.library.to_str().unwrap()]);

@@ -32,7 +32,8 @@ pub struct BenchArgs {
     /// Print the report as JSON (keys in the README).
     #[arg(long)]
     json: bool,
-    /// Also write one JSON line per frame here: its time, zoom and streaming counters.
+    /// Also write one JSON line per frame here: its time, the part spent streaming, its zoom
+    /// and streaming counters (with `levels`, each timed frame).
     #[arg(long, value_name = "FILE")]
     trace: Option<PathBuf>,
     /// The zooms `--path levels` times, in pixels per cell, e.g. `1,1.5,3,6`
@@ -69,19 +70,30 @@ pub fn command(a: BenchArgs) -> anyhow::Result<()> {
         ),
     )?;
     super::return_freed_memory();
+    let mut trace = match &a.trace {
+        Some(p) => Some(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("{}: cannot create", p.display()))?,
+        )),
+        None => None,
+    };
     if path_name == "levels" {
         let zooms = if a.zooms.is_empty() {
             (0..=8).map(|l| (1u32 << l) as f64).collect()
         } else {
             a.zooms.clone()
         };
-        return levels(
+        levels(
             &mut renderer,
             &zooms,
             a.frames.min(200) as usize,
             &a.playback,
             a.json,
-        );
+            trace.as_mut().map(|t| t as &mut dyn std::io::Write),
+        )?;
+        if let Some(mut t) = trace {
+            std::io::Write::flush(&mut t)?;
+        }
+        return Ok(());
     }
     let name = <PathArg as clap::ValueEnum>::from_str(&path_name, true)
         .map_err(|e| anyhow::anyhow!("--path {path_name}: {e}"))?;
@@ -99,12 +111,6 @@ pub fn command(a: BenchArgs) -> anyhow::Result<()> {
     };
     let player = match video {
         Some(v) => Some(LivePlayer::new(v, 0.0)?),
-        None => None,
-    };
-    let mut trace = match &a.trace {
-        Some(p) => Some(std::io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("{}: cannot create", p.display()))?,
-        )),
         None => None,
     };
     let report = run(
@@ -227,8 +233,9 @@ fn levels(
     frames: usize,
     playback: &PlaybackArgs,
     json: bool,
+    trace: Option<&mut dyn std::io::Write>,
 ) -> anyhow::Result<()> {
-    let rows = run_levels(renderer, zooms, frames, playback)?;
+    let rows = run_levels(renderer, zooms, frames, playback, trace)?;
     let floor = floor_ms(renderer, frames);
     let size = [renderer.width, renderer.height];
     if json {
@@ -464,6 +471,14 @@ struct TraceLine<'a> {
     stats: &'a tessera::FrameStats,
 }
 
+impl TraceLine<'_> {
+    fn write(&self, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+        serde_json::to_writer(&mut *out, self)?;
+        writeln!(out)?;
+        Ok(())
+    }
+}
+
 /// Renders every frame of `path` as a viewer would (stream, draw, wait for the GPU; no
 /// read-back) and collects the report; `trace` gets one JSON line per frame.
 pub fn run(
@@ -527,15 +542,14 @@ pub fn run(
         table_rows += stats.table_rows as u64;
         late.add(&stats, playing_for);
         if let Some(out) = trace.as_deref_mut() {
-            let line = TraceLine {
+            TraceLine {
                 ms: times[i],
                 update_ms: (updated - t0).as_secs_f64() * 1e3,
                 jump: f.jump,
                 cell_px: f.camera.cell_px,
                 stats: &stats,
-            };
-            serde_json::to_writer(&mut *out, &line)?;
-            writeln!(out)?;
+            }
+            .write(out)?;
         }
         resident_peak = resident_peak.max(stats.atlas_resident_bytes);
         cache_peak = cache_peak.max(stats.cache_bytes);
@@ -622,12 +636,14 @@ pub struct LevelRow {
 /// For each zoom in `cell_pxs` (centred on the mosaic): settle, warm up, then time `frames`
 /// frames drawing only (and, on the GPU, `frames` more with read-back). A library with clips
 /// streams every frame too (playing clips need it; `--still` pays the same, for comparison),
-/// and plays in wall time from each zoom's settle.
+/// and plays in wall time from each zoom's settle. `trace` gets a JSON line per timed frame
+/// without read-back.
 pub fn run_levels(
     renderer: &mut HeadlessRenderer,
     cell_pxs: &[f64],
     frames: usize,
     playback: &PlaybackArgs,
+    mut trace: Option<&mut dyn std::io::Write>,
 ) -> anyhow::Result<Vec<LevelRow>> {
     let center = DVec2::new(
         renderer.scene().cols() as f64 / 2.0,
@@ -646,18 +662,31 @@ pub fn run_levels(
             let mut t = Vec::with_capacity(frames);
             for i in 0..frames + 2 {
                 let start = Instant::now();
+                let mut stats = tessera::FrameStats::default();
                 if clips {
                     let playing_for = clock.seconds();
                     renderer.set_playback(playback.at(playing_for));
-                    let stats = renderer.update(&cam);
+                    stats = renderer.update(&cam);
                     late.add(&stats, playing_for);
                 }
+                let updated = Instant::now();
                 renderer.draw(&cam, read_back)?;
                 if read_back {
                     renderer.pixels()?;
                 }
                 if i >= 2 {
-                    t.push(start.elapsed().as_secs_f64() * 1e3);
+                    let ms = start.elapsed().as_secs_f64() * 1e3;
+                    t.push(ms);
+                    if let Some(out) = trace.as_deref_mut().filter(|_| !read_back) {
+                        TraceLine {
+                            ms,
+                            update_ms: (updated - start).as_secs_f64() * 1e3,
+                            jump: false,
+                            cell_px,
+                            stats: &stats,
+                        }
+                        .write(out)?;
+                    }
                 }
             }
             Ok(median_p99(&mut t))
