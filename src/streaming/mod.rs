@@ -4,6 +4,7 @@ mod cache;
 mod loader;
 mod manager;
 mod planner;
+mod tile_blocks;
 
 pub use cache::PageCache;
 pub use loader::LoaderPool;
