@@ -200,7 +200,7 @@ impl Planner {
     /// nearest the screen centre first; the last view's are kept, since a view at rest over
     /// playing clips plans again at every tick (at 1 px per cell on 1080p, a scan of two
     /// million cells each time). Without `distances`, each tile's distance is 0 and the scan
-    /// is the cheaper `distinct_tiles_in`, in scan order.
+    /// is the cheaper `distinct_tiles_in`, ascending.
     fn tiles_on_screen(
         &mut self,
         rect: CellRect,
