@@ -81,6 +81,8 @@ struct OnScreen {
     view: FrameView,
     distances: bool,
     tiles: Vec<(u32, f32)>,
+    /// The same tiles ascending (`FramePlan::visible`).
+    ascending: Vec<u32>,
 }
 
 impl Planner {
@@ -126,8 +128,8 @@ impl Planner {
         // core, in every frame of a zoom).
         self.moved |= !playback.still && !clock.is_static();
         let needs_tiles = !levels.is_empty() || self.moved;
-        let on_screen = if view.uses_overview() || visible.is_empty() || !needs_tiles {
-            Vec::new()
+        let (on_screen, ascending) = if view.uses_overview() || visible.is_empty() || !needs_tiles {
+            (Vec::new(), Vec::new())
         } else {
             // Distances order the wants; with none (every drawn level complete: clips
             // at pinned levels), only which tiles are on screen matters.
@@ -169,14 +171,8 @@ impl Planner {
             Vec::new()
         };
         self.last_view = Some((view.cell_px, view.origin()));
-        // Without wants the tiles were found ascending already (`distinct_tiles_in`).
-        let visible = if levels.is_empty() {
-            on_screen.into_iter().map(|(t, _)| t).collect()
-        } else {
-            self.ascending(&on_screen)
-        };
         FramePlan {
-            visible,
+            visible: ascending,
             wants,
             ahead,
             prefetch,
@@ -197,35 +193,39 @@ impl Planner {
     }
 
     /// The distinct tiles of `view`'s visible cells (`rect`), as `tiles_in` finds them,
-    /// nearest the screen centre first; the last view's are kept, since a view at rest over
-    /// playing clips plans again at every tick (at 1 px per cell on 1080p, a scan of two
-    /// million cells each time). Without `distances`, each tile's distance is 0 and the scan
-    /// is the cheaper `distinct_tiles_in`, ascending.
+    /// nearest the screen centre first, and the same tiles ascending; the last view's are
+    /// kept, since a view at rest over playing clips plans again at every tick (at 1 px per
+    /// cell on 1080p, a scan of two million cells each time). Without `distances`, each
+    /// tile's distance is 0 and the scan is the cheaper `distinct_tiles_in`, ascending.
     fn tiles_on_screen(
         &mut self,
         rect: CellRect,
         view: &FrameView,
         distances: bool,
-    ) -> Vec<(u32, f32)> {
+    ) -> (Vec<(u32, f32)>, Vec<u32>) {
         match &self.on_screen {
-            Some(seen) if seen.view == *view && seen.distances == distances => seen.tiles.clone(),
+            Some(seen) if seen.view == *view && seen.distances == distances => {
+                (seen.tiles.clone(), seen.ascending.clone())
+            }
             _ => {
-                let tiles = if distances {
+                let (tiles, ascending) = if distances {
                     // Nearest first (ties in scan order), sorted once per view: the wants
                     // and the playing clips take this order.
                     let mut tiles = self.tiles_in(rect, view);
                     tiles.sort_by(|a, b| a.1.total_cmp(&b.1));
-                    tiles
+                    let ascending = self.ascending(&tiles);
+                    (tiles, ascending)
                 } else {
-                    let tiles = self.distinct_tiles_in(rect);
-                    tiles.into_iter().map(|t| (t, 0.0)).collect()
+                    let ascending = self.distinct_tiles_in(rect);
+                    (ascending.iter().map(|&t| (t, 0.0)).collect(), ascending)
                 };
                 self.on_screen = Some(OnScreen {
                     view: *view,
                     distances,
                     tiles: tiles.clone(),
+                    ascending: ascending.clone(),
                 });
-                tiles
+                (tiles, ascending)
             }
         }
     }
