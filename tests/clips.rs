@@ -416,3 +416,61 @@ fn updates_at_rest_between_ticks_do_not_plan_again() {
         "frames differ"
     );
 }
+
+/// While the view moves (frames come anyway), the pages playing clips need at the next
+/// tick are read and uploaded a share at a time over the frames before it, not all in the
+/// frames just after a tick; and they are all there when the tick comes.
+#[test]
+fn a_moving_view_loads_the_next_ticks_frames_over_the_frames_before_it() {
+    let fx = fixture();
+    // 64 px clip frames paged (an atlas smaller than they are), read by loader threads.
+    let stream = StreamConfig {
+        gpu_budget: 2 << 20,
+        ..Default::default()
+    };
+    let mut r = renderer(&fx, Backend::Cpu, 256, 192, stream);
+    // Off the cell grid, so panning a little keeps the same 5×4 cells on screen.
+    let mut camera = Camera {
+        center: DVec2::new(6.3, 4.3),
+        cell_px: 64.0,
+    };
+    r.set_playback(at(0.0));
+    assert_eq!(
+        r.settle(&camera, std::time::Duration::from_secs(10))
+            .missing,
+        0
+    );
+    // Ten frames a tick; the loaders get 25 ms of wall time a frame.
+    const FRAMES_PER_TICK: usize = 10;
+    let mut uploads = Vec::new();
+    for n in 1..=3 * FRAMES_PER_TICK {
+        camera.center.x += 0.001;
+        r.set_playback(at(n as f64 / (FPS * FRAMES_PER_TICK as f64)));
+        let stats = r.update(&camera);
+        assert!(
+            stats.tile_frames_shown > 0,
+            "clips play on screen: {stats:?}"
+        );
+        if n % FRAMES_PER_TICK == 0 && n > FRAMES_PER_TICK {
+            assert_eq!(
+                stats.late_tile_frames, 0,
+                "the tick's frames were all there at frame {n}: {stats:?}"
+            );
+        }
+        uploads.push(stats.uploaded_pages);
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    // The second tick's interval: every page uploaded is one the third tick needs.
+    let interval = &uploads[2 * FRAMES_PER_TICK - 1..3 * FRAMES_PER_TICK - 1];
+    let total: usize = interval.iter().sum();
+    let busiest = interval.iter().copied().max().unwrap_or(0);
+    let frames_uploading = interval.iter().filter(|&&n| n > 0).count();
+    assert!(
+        total >= 8,
+        "the clips on screen need their next frames: {interval:?}"
+    );
+    assert!(
+        busiest * 3 <= total && frames_uploading >= 4,
+        "spread over the frames between ticks: {interval:?}"
+    );
+}

@@ -46,6 +46,11 @@ pub struct StreamingManager {
     quiet: Option<(Quiet, FrameStats)>,
     /// Updates that planned (the rest were quiet).
     plans: u64,
+    /// The last update's view and playback moment, and the time between the last two
+    /// moments: whether the view moves, and how many frames are left before the next tick
+    /// (see `ahead_share`).
+    last_moment: Option<(FrameView, f64)>,
+    frame_seconds: Option<f64>,
 }
 
 impl StreamingManager {
@@ -104,6 +109,8 @@ impl StreamingManager {
             uploaded_total: 0,
             quiet: None,
             plans: 0,
+            last_moment: None,
+            frame_seconds: None,
         }
     }
 
@@ -216,6 +223,13 @@ impl StreamingManager {
     /// the frame's statistics; `missing == 0` means the frame draws every page it wants.
     pub fn update(&mut self, view: &FrameView, backend: &mut dyn AtlasBackend) -> FrameStats {
         self.frame += 1;
+        let time = self.playback.time;
+        let last = self.last_moment.replace((*view, time));
+        let moving = last.is_some_and(|(last_view, _)| last_view != *view);
+        self.frame_seconds = last
+            .map(|(_, last_time)| time - last_time)
+            .filter(|&dt| dt > 0.0)
+            .or(self.frame_seconds);
         let mut stats = FrameStats {
             frame: self.frame,
             ..Default::default()
@@ -266,8 +280,17 @@ impl StreamingManager {
         }
         let mut requests = self.upload_or_request(&plan.wants, backend, &mut stats);
         // The frames playing clips need next: uploaded if ready and the budget allows,
-        // else read, after everything wanted now.
+        // else read, after everything wanted now; while the view moves, a share at a time.
         let budget = self.budget();
+        let mut share = if moving && !self.config.synchronous {
+            let pending = plan
+                .ahead
+                .iter()
+                .filter(|k| !self.residency.is_resident(**k) && !self.failed.contains(k));
+            self.ahead_share(pending.count())
+        } else {
+            usize::MAX
+        };
         for &key in &plan.ahead {
             if self.residency.is_resident(key) || self.failed.contains(&key) {
                 if self.residency.is_resident(key) {
@@ -275,6 +298,10 @@ impl StreamingManager {
                 }
                 continue;
             }
+            if share == 0 {
+                continue;
+            }
+            share -= 1;
             if !self.cache.contains(&key) {
                 requests.push(key);
             } else if self.residency.has_room(key.level as usize, self.frame) {
@@ -410,6 +437,26 @@ impl StreamingManager {
                 }
             }
         }
+    }
+
+    /// How many of the `pending` pages playing clips need at the next tick (to read or to
+    /// upload) a frame of a moving view takes on: an even share of the frames left before
+    /// the tick (less two, see below). A tick's next frames (every
+    /// visible clip's page at each paged level drawn: 3,600 pages at 9 px per cell on
+    /// 1080p) then load over the frames between ticks, not all in the two after it
+    /// (5–9 ms of updates each on 2 cores). A view at rest takes them all at once: a
+    /// viewer draws it only when something changes, so there may be no frames between.
+    fn ahead_share(&self, pending: usize) -> usize {
+        let (Some(frame), Some(to_tick)) = (
+            self.frame_seconds,
+            self.clock.seconds_to_next_tick(&self.playback),
+        ) else {
+            return pending;
+        };
+        // This frame and those after it before the tick, less two: the last share's reads
+        // arrive a frame later, and are uploaded then.
+        let frames_before_tick = 1 + (to_tick / frame) as usize;
+        pending.div_ceil(frames_before_tick.saturating_sub(2).max(1))
     }
 
     /// Bytes that may be uploaded this frame.
