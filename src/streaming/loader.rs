@@ -143,6 +143,33 @@ impl Drop for LoaderPool {
     }
 }
 
+/// Nice value of a loader thread: the lowest priority there is.
+const LOADER_NICE: i32 = 19;
+
+/// Lowers the calling loader thread to `LOADER_NICE`, so that where there are few cores it
+/// reads while the render thread does not draw, instead of taking a core from the draw:
+/// when a zoom reaches a finer level, the loaders read thousands of pages while the CPU
+/// renderer draws on every core, and frames there took up to twice as long (measured in
+/// the README, "Clips at scale"). Where the draw leaves cores idle (a GPU draws it, or the
+/// view is at rest) a nice thread runs as fast as any. Best effort: failing, it logs.
+fn yield_to_the_render_thread() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: plain system calls on the calling thread's id. On Linux a thread's nice
+        // value is its own (`setpriority` on a thread id touches that thread only).
+        let done = unsafe {
+            let tid = libc::gettid();
+            libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, LOADER_NICE)
+        };
+        if done != 0 {
+            tracing::debug!(
+                "loader thread keeps its priority: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+    }
+}
+
 /// Most records one read takes ahead of the one asked for: two seconds of a clip at 12
 /// fps, so a playing clip costs one read every two seconds rather than one per frame...
 const READ_AHEAD_RECORDS: u32 = 24;
@@ -155,6 +182,7 @@ fn loader_main(
     tx: &Sender<LoadResult>,
     channel_bytes: usize,
 ) {
+    yield_to_the_render_thread();
     let (lock, cvar) = shared;
     loop {
         let (key, count) = {
@@ -226,5 +254,76 @@ fn loader_main(
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pages of `record` filled with its number's low byte.
+    struct Numbers;
+    impl PageSource for Numbers {
+        fn record_count(&self) -> u32 {
+            100
+        }
+        fn read_records(
+            &self,
+            first: u32,
+            count: u32,
+            level: usize,
+            out: &mut [u8],
+        ) -> Result<(), String> {
+            for (i, page) in out
+                .chunks_exact_mut(page_bytes(level))
+                .take(count as usize)
+                .enumerate()
+            {
+                page.fill((first as usize + i) as u8);
+            }
+            Ok(())
+        }
+        fn run_from(&self, _record: u32) -> u32 {
+            1
+        }
+    }
+
+    /// Loaders run at the lowest priority (so a CPU draw keeps its cores), and still load.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn loaders_read_at_the_lowest_priority() {
+        let pool = LoaderPool::new(Arc::new(Numbers), 2, 1 << 20);
+        pool.submit(&[PageKey::new(7, 1)], true);
+        let loaded = pool.wait(std::time::Duration::from_secs(10));
+        let (key, page) = &loaded[0];
+        assert_eq!(*key, PageKey::new(7, 1));
+        assert_eq!(page.as_ref().unwrap(), &vec![7u8; page_bytes(1)]);
+        // Field 19 of /proc/self/task/TID/stat is the nice value (after the parenthesised
+        // name, which has no spaces here). Each loader sets its own as it starts.
+        let loader_nices = || {
+            let mut nice = Vec::new();
+            for task in std::fs::read_dir("/proc/self/task").unwrap() {
+                let dir = task.unwrap().path();
+                let name = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+                if name.starts_with("tessera-loader") {
+                    let stat = std::fs::read_to_string(dir.join("stat")).unwrap();
+                    let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+                    let field = after_name.split(' ').nth(16).unwrap();
+                    nice.push(field.parse::<i32>().unwrap());
+                }
+            }
+            nice
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let mut nice = loader_nices();
+        while nice != vec![LOADER_NICE; 2] && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            nice = loader_nices();
+        }
+        assert_eq!(
+            nice,
+            vec![LOADER_NICE; 2],
+            "the loader threads' nice values"
+        );
     }
 }
