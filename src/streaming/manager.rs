@@ -441,11 +441,11 @@ impl StreamingManager {
 
     /// How many of the `pending` pages playing clips need at the next tick (to read or to
     /// upload) a frame of a moving view takes on: an even share of the frames left before
-    /// the tick (less two, see below). A tick's next frames (every
-    /// visible clip's page at each paged level drawn: 3,600 pages at 9 px per cell on
-    /// 1080p) then load over the frames between ticks, not all in the two after it
-    /// (5–9 ms of updates each on 2 cores). A view at rest takes them all at once: a
-    /// viewer draws it only when something changes, so there may be no frames between.
+    /// the tick (less two, see below). A tick's next frames (every visible clip's page at
+    /// each paged level drawn: 3,664 pages at 9.3 px per cell on 1080p) then load over the
+    /// frames between ticks, not all in the two after it (4–7 ms of update each on 2
+    /// cores). A view at rest takes them all at once: a viewer draws it only when
+    /// something changes, so there may be no frames in between.
     fn ahead_share(&self, pending: usize) -> usize {
         let (Some(frame), Some(to_tick)) = (
             self.frame_seconds,
