@@ -282,26 +282,20 @@ impl StreamingManager {
         // The frames playing clips need next: uploaded if ready and the budget allows,
         // else read, after everything wanted now; while the view moves, a share at a time.
         let budget = self.budget();
-        let mut share = if moving && !self.config.synchronous {
-            let pending = plan
-                .ahead
-                .iter()
-                .filter(|k| !self.residency.is_resident(**k) && !self.failed.contains(k));
-            self.ahead_share(pending.count())
-        } else {
-            usize::MAX
-        };
+        let mut pending = Vec::new();
         for &key in &plan.ahead {
-            if self.residency.is_resident(key) || self.failed.contains(&key) {
-                if self.residency.is_resident(key) {
-                    self.residency.touch(key, self.frame);
-                }
-                continue;
+            if self.residency.is_resident(key) {
+                self.residency.touch(key, self.frame);
+            } else if !self.failed.contains(&key) {
+                pending.push(key);
             }
-            if share == 0 {
-                continue;
-            }
-            share -= 1;
+        }
+        let share = if moving && !self.config.synchronous {
+            self.ahead_share(pending.len())
+        } else {
+            pending.len()
+        };
+        for key in pending.into_iter().take(share) {
             if !self.cache.contains(&key) {
                 requests.push(key);
             } else if self.residency.has_room(key.level as usize, self.frame) {
