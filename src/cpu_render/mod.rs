@@ -122,8 +122,9 @@ pub fn copy_floor_into(
     draw(view, grid, atlas, overview, &style, out, true, true);
 }
 
-/// Draws a frame (or its copy `floor`); `small_tables`: whether tiny cells may be filtered
-/// from the small-page tables (off only to test that path against the general one).
+/// Draws a frame (or its copy `floor`); `small_tables`: whether tiny cells may be drawn
+/// from the small-page tables, copied or filtered (off only to test those paths against
+/// the general one).
 #[allow(clippy::too_many_arguments)]
 fn draw(
     view: &FrameView,
@@ -166,7 +167,7 @@ fn draw(
         floor,
         copies: exact
             .or(floor.then_some(view.levels.hi))
-            .filter(|&l| l <= SMALL_PAGE_LEVEL)
+            .filter(|&l| small_tables && l <= SMALL_PAGE_LEVEL)
             .map(|l| atlas.small_pages(l)),
         small: std::array::from_fn(|l| {
             let drawn = l == view.levels.hi || (l == view.levels.lo && view.levels.weight_hi < 1.0);

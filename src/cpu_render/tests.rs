@@ -150,3 +150,58 @@ fn tiny_cells_from_the_small_tables_equal_the_general_path_byte_for_byte() {
         );
     }
 }
+
+/// At a power-of-two zoom with the frame's corner on a texel corner, tiny cells are row
+/// copies from the small tables (`draw_small_band`), cells cut by the frame's edges too; the
+/// copy floor, at any zoom, likewise. Both equal the general path byte for byte, with
+/// complete tables and with a page still loading.
+#[test]
+fn copies_from_the_small_tables_equal_the_general_path_byte_for_byte() {
+    let (cols, rows) = (9u32, 7u32);
+    let grid: Vec<u32> = (0..cols * rows).map(|i| (i * 5 + i / cols) % 4).collect();
+    let overview = Overview::from_base(cols, rows, vec![128; (cols * rows * 4) as usize]);
+    let (w, h) = (37u32, 29u32);
+    for level in 0..=SMALL_PAGE_LEVEL {
+        let size = (1u32 << level) as f64;
+        // The frame's corner a texel short of a cell's right edge, half a cell down.
+        let corner = DVec2::new(2.0 - 1.0 / size, 1.0 + 0.5 * (size > 1.0) as u32 as f64);
+        let exact = Camera {
+            center: corner + DVec2::new(w as f64, h as f64) / 2.0 / size,
+            cell_px: size,
+        };
+        let between = Camera {
+            cell_px: size * 1.3,
+            ..exact
+        };
+        for missing in [None, Some((2, level)), Some((1, 3))] {
+            let atlas = atlas((cols, rows), missing.filter(|&(_, l)| l > 0));
+            for (camera, floor) in [(exact, false), (exact, true), (between, true)] {
+                let view = FrameView::new(&camera, w, h, cols, rows, 3);
+                if !floor {
+                    assert_eq!(view.texel_aligned_level(), Some(level));
+                }
+                let frame = |small_tables| {
+                    let mut out = Vec::new();
+                    let style = RenderStyle::default();
+                    draw(
+                        &view,
+                        &grid,
+                        &atlas,
+                        &overview,
+                        &style,
+                        &mut out,
+                        floor,
+                        small_tables,
+                    );
+                    out
+                };
+                assert_eq!(
+                    frame(true),
+                    frame(false),
+                    "level {level}, floor {floor}, {} px per cell, {missing:?} missing",
+                    camera.cell_px
+                );
+            }
+        }
+    }
+}
