@@ -168,6 +168,23 @@ fn write_crops(photo: &Path, out: &Path, side: u32) -> anyhow::Result<usize> {
     Ok(n)
 }
 
+/// Bakes (or brings up to date) a demo library of `tiles` at `out`: 256 px tiles, the
+/// demos' one choice of store parameters.
+pub fn bake_demo_library(
+    tiles: PathBuf,
+    out: &Path,
+    progress: bool,
+) -> anyhow::Result<library::BakeReport> {
+    library::bake(&BakeOptions {
+        tiles_dir: tiles,
+        out: out.to_path_buf(),
+        params: StoreParams::new(256, 2),
+        rebuild: false,
+        progress,
+        shots: Default::default(),
+    })
+}
+
 /// Builds (or reuses) the demo's tiles, library and mosaic under `cache`.
 pub fn prepare(cache: &Path, progress: bool) -> anyhow::Result<DemoData> {
     let photos = find_photos();
@@ -211,14 +228,7 @@ pub fn prepare(cache: &Path, progress: bool) -> anyhow::Result<DemoData> {
         std::fs::write(&done, b"").with_context(|| format!("writing {}", done.display()))?;
     }
     let library = cache.join("demo.tlib");
-    let report = library::bake(&BakeOptions {
-        tiles_dir: tiles,
-        out: library.clone(),
-        params: StoreParams::new(256, 2),
-        rebuild: false,
-        progress,
-        shots: Default::default(),
-    })?;
+    let report = bake_demo_library(tiles, &library, progress)?;
     let mosaic = cache.join("demo.mosaic");
     ensure_mosaic(&library, &target, &mosaic)?;
     Ok(DemoData {

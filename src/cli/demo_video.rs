@@ -8,12 +8,12 @@
 //! photographs the still demo crops (real content, made here and encoded to H.264), so the
 //! mosaic has enough clips to play in every part of it.
 
-use super::demo::{ensure_mosaic, find_photos, prepare, DemoData, TARGET_NAME};
+use super::demo::{bake_demo_library, ensure_mosaic, find_photos, prepare, DemoData, TARGET_NAME};
 use anyhow::{bail, Context};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use tessera::headless::Pacing;
-use tessera::library::{self, BakeOptions, StoreParams};
+use tessera::library;
 use tessera::mosaic::Mosaic;
 use tessera::playback::{Phase, Playback};
 use tessera::video::{VideoSettings, VideoWriter};
@@ -65,14 +65,7 @@ pub fn prepare_video(cache: &Path, footage: &Path, progress: bool) -> anyhow::Re
     link(footage, &footage_link)?;
 
     let library = root.join("hybrid.tlib");
-    let report = library::bake(&BakeOptions {
-        tiles_dir: tiles,
-        out: library.clone(),
-        params: StoreParams::new(256, 2),
-        rebuild: false,
-        progress,
-        shots: Default::default(),
-    })?;
+    let report = bake_demo_library(tiles, &library, progress)?;
     if report.videos > 0 {
         println!(
             "baked {} clips from {} videos ({:.0} s of footage)",
