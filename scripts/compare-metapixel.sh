@@ -15,7 +15,7 @@ install_missing compare-metapixel metapixel mate-backgrounds
 # Any 2560×1600 picture works as TARGET (80×50 cells of 32 px, whole tiles for metapixel).
 target="${TARGET:-/usr/share/backgrounds/mate/nature/LadyBird.jpg}"
 tiles="$HOME/.cache/tessera/demo/tiles"
-[ -d "$tiles" ] || "$tessera" demo -o "$(mktemp -d)/demo.png" >/dev/null
+[ -d "$tiles" ] || "$tessera" demo -o "$(mktemp -d)" >/dev/null
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cells=80x50
