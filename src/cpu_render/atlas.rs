@@ -1,10 +1,9 @@
 //! The CPU renderer's atlas.
 
-use super::resolve;
 use super::small::{SmallPages, SMALL_PAGE_LEVEL};
 use crate::atlas::{AtlasBackend, AtlasLayout, Entry, PageOrigin, PAGE_TABLE_WIDTH};
 use crate::tint::Offset;
-use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The CPU twin of the GPU atlas: the same layers and page origins, the same page table.
 /// Each page's texels are stored contiguously (page-major within each block of a layer),
@@ -20,12 +19,14 @@ pub struct CpuAtlas {
     /// Per cell, the tint offset (empty until a tint is drawn).
     pub(super) tint: Vec<Offset>,
     /// Per level up to `SMALL_PAGE_LEVEL`, every tile's page gathered into one table: made
-    /// by the first frame that draws the level, dropped when a page of its level or the page
-    /// table changes.
+    /// by the first frame that draws the level, patched as pages and the page table change
+    /// while frames keep drawing it, dropped at the first page-table change after a frame
+    /// that did not.
     small: [std::sync::OnceLock<SmallPages>; SMALL_PAGE_LEVEL + 1],
-    /// Tables dropped since, kept for their buffers: playing clips change the page table
-    /// at every tick, and filling fresh allocations (23 MB at levels 2–3 for 18,000 tiles)
-    /// cost a page fault per 4 KiB, several milliseconds a tick.
+    /// Whether a frame has drawn from each table since the page table last changed.
+    small_used: [AtomicBool; SMALL_PAGE_LEVEL + 1],
+    /// Tables dropped since, kept for their buffers: filling fresh allocations (23 MB at
+    /// levels 2–3 for 18,000 tiles) costs a page fault per 4 KiB.
     spare: std::sync::Mutex<Vec<SmallPages>>,
 }
 
@@ -39,6 +40,7 @@ impl CpuAtlas {
             page_table: vec![[0, 0]; tiles as usize * layout.levels.len()],
             tint: Vec::new(),
             small: Default::default(),
+            small_used: Default::default(),
             spare: Default::default(),
         }
     }
@@ -46,52 +48,26 @@ impl CpuAtlas {
     /// Every tile's page at `level` (at most `SMALL_PAGE_LEVEL`), packed tile after tile,
     /// so a frame of tiny cells copies from one small table instead of resolving each cell
     /// through the page table. A tile whose page is not resident at `level` is left out:
-    /// its cells draw the general way. Kept until the atlas changes.
+    /// its cells draw the general way.
     pub(super) fn small_pages(&self, level: usize) -> &SmallPages {
+        self.small_used[level].store(true, Ordering::Relaxed);
         self.small[level].get_or_init(|| self.gather_small_pages(level))
-    }
-
-    /// Drops the small tables of `levels` (their pages or the page table changed).
-    fn forget_small_pages(&mut self, levels: std::ops::RangeInclusive<usize>) {
-        let spare = self.spare.get_mut().unwrap_or_else(|e| e.into_inner());
-        for level in levels {
-            spare.extend(self.small[level].take());
-        }
     }
 
     fn gather_small_pages(&self, level: usize) -> SmallPages {
         let size = 1usize << level;
-        let bytes = size * size * 4;
         let tiles = self.page_table.len() / self.levels;
-        // A dropped table of the same size lends its buffers (every byte is rewritten).
+        // A dropped table of the same size lends its buffers.
         let spare = {
             let mut spare = self.spare.lock().unwrap_or_else(|e| e.into_inner());
             let at = spare.iter().position(|t| t.size == size);
             at.map(|i| spare.swap_remove(i))
         };
-        let (mut texels, mut resident, linear) = match spare {
-            Some(t) => (t.texels, t.resident, t.linear.into_inner()),
-            None => (vec![0; tiles * bytes], vec![false; tiles], None),
-        };
-        self.page_table
-            .par_chunks_exact(self.levels)
-            .zip(texels.par_chunks_exact_mut(bytes))
-            .zip(&mut resident)
-            .for_each(|((row, dst), ok)| {
-                let (l, code) = resolve(row, level);
-                *ok = l == level;
-                if *ok {
-                    dst.copy_from_slice(self.page(code, level).run(0, 0, size * size));
-                }
-            });
-        SmallPages {
-            size,
-            texels,
-            all_resident: resident.iter().all(|&r| r),
-            resident,
-            linear: Default::default(),
-            linear_spare: std::sync::Mutex::new(linear.unwrap_or_default()),
-        }
+        let mut table = SmallPages::empty(size, tiles, spare);
+        table.refresh(level, 0, &self.page_table, self.levels, |code| {
+            self.page(code, level)
+        });
+        table
     }
 
     pub(super) fn row(&self, tile: u32) -> &[Entry] {
@@ -162,23 +138,50 @@ impl<'a> Page<'a> {
 impl AtlasBackend for CpuAtlas {
     fn write_page(&mut self, origin: PageOrigin, size: u32, texels: &[u8]) {
         let level = size.trailing_zeros() as usize;
-        if level <= SMALL_PAGE_LEVEL {
-            self.forget_small_pages(level..=level);
-        }
         let (size, bytes) = (size as usize, self.layer_size * self.layer_size * 4);
         let at = self.page_start(origin, size);
         let layer = &mut self.layers[origin.layer as usize];
         if layer.is_empty() {
             layer.resize(bytes, 0);
         }
-        layer[at..][..size * size * 4].copy_from_slice(&texels[..size * size * 4]);
+        let texels = &texels[..size * size * 4];
+        layer[at..][..texels.len()].copy_from_slice(texels);
+        if let Some(table) = self.small.get_mut(level).and_then(|t| t.get_mut()) {
+            table.patch_page(origin.code(), texels);
+        }
     }
     fn write_page_table(&mut self, table: &[Entry], rows: &[u32]) {
-        self.forget_small_pages(0..=SMALL_PAGE_LEVEL);
-        let width = PAGE_TABLE_WIDTH as usize;
+        let (width, levels) = (PAGE_TABLE_WIDTH as usize, self.levels);
+        // The tiles whose rows changed, as runs of consecutive rows.
+        let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
         for &row in rows {
-            let range = row as usize * width..((row as usize + 1) * width).min(table.len());
-            self.page_table[range.clone()].copy_from_slice(&table[range]);
+            let entries = row as usize * width..((row as usize + 1) * width).min(table.len());
+            self.page_table[entries.clone()].copy_from_slice(&table[entries.clone()]);
+            let tiles = entries.start / levels..entries.end.div_ceil(levels);
+            match runs.last_mut() {
+                Some(last) if last.end >= tiles.start => last.end = last.end.max(tiles.end),
+                _ => runs.push(tiles),
+            }
+        }
+        for level in 0..=SMALL_PAGE_LEVEL {
+            let Some(mut small) = self.small[level].take() else {
+                continue;
+            };
+            if !self.small_used[level].swap(false, Ordering::Relaxed) {
+                // No frame drew from it since the last change: not worth keeping in step.
+                self.spare
+                    .get_mut()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(small);
+                continue;
+            }
+            for tiles in &runs {
+                let rows = &self.page_table[tiles.start * levels..tiles.end * levels];
+                small.refresh(level, tiles.start, rows, levels, |code| {
+                    self.page(code, level)
+                });
+            }
+            let _ = self.small[level].set(small);
         }
     }
     fn write_tint(&mut self, offsets: &[Offset]) {

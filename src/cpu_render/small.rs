@@ -4,6 +4,8 @@
 use super::atlas::Page;
 use super::axis::{PixelTap, Run};
 use super::{decode, fill, lerp, Frame, Rgb};
+use crate::atlas::Entry;
+use crate::color::srgb8_decode_table;
 use rayon::prelude::*;
 
 /// The largest small table kept decoded to linear light (four times its bytes): level 3 of
@@ -15,32 +17,81 @@ const LINEAR_TABLE_MAX_BYTES: usize = 64 << 20;
 /// cells of up to 8 px).
 pub(super) const SMALL_PAGE_LEVEL: usize = 3;
 
-/// Every tile's page at one level, tile-major (see `CpuAtlas::small_pages`).
+/// Every tile's page at one level, tile-major (see `CpuAtlas::small_pages`), kept in step
+/// with the atlas: a page written where a tile's entry came from, or a page-table row that
+/// moves tiles to other pages, patches those tiles' entries (`patch_page`, `refresh`).
+/// Playing clips' uploads of their next frames, between ticks, touch no entry; a tick moves
+/// every tile on screen, patched in parallel as a gather would be.
 pub(super) struct SmallPages {
     pub(super) size: usize,
     pub(super) texels: Vec<u8>,
-    pub(super) resident: Vec<bool>,
-    /// Whether every tile is resident (`resident` all true): tiny cells filter from the
-    /// table only then.
-    pub(super) all_resident: bool,
+    /// Per tile, the code of the page its entry holds; `None` where the tile's page at
+    /// this level is not resident (its cells draw the general way).
+    codes: Vec<Option<u32>>,
+    /// Each entry's page code and tile, by code, for `patch_page`: made when a page of
+    /// this level is first written after entries changed (`None` until then), since a
+    /// tick changes every entry and most levels' pages are never written after the load.
+    by_code: Option<Vec<(u32, u32)>>,
+    /// Tiles with no entry.
+    missing: usize,
     /// `texels` in linear light, for frames that filter them (see `decode`).
-    pub(super) linear: std::sync::OnceLock<Vec<Rgb>>,
+    linear: std::sync::OnceLock<Vec<Rgb>>,
     /// The buffer `linear` is decoded into: a dropped table's, when one was spare.
-    pub(super) linear_spare: std::sync::Mutex<Vec<Rgb>>,
+    linear_spare: std::sync::Mutex<Vec<Rgb>>,
 }
 
 impl SmallPages {
+    /// A table of `tiles` pages of `size` texels a side, every entry missing until
+    /// `refresh`ed; `spare` (a dropped table of the same size) lends its buffers.
+    pub(super) fn empty(size: usize, tiles: usize, spare: Option<SmallPages>) -> SmallPages {
+        let bytes = size * size * 4;
+        let (mut texels, mut codes, linear) = match spare {
+            Some(t) => (t.texels, t.codes, t.linear.into_inner()),
+            None => Default::default(),
+        };
+        // Every byte of an entry is rewritten when it is refreshed.
+        texels.resize(tiles * bytes, 0);
+        codes.clear();
+        codes.resize(tiles, None);
+        SmallPages {
+            size,
+            texels,
+            codes,
+            by_code: None,
+            missing: tiles,
+            linear: Default::default(),
+            linear_spare: std::sync::Mutex::new(linear.unwrap_or_default()),
+        }
+    }
+
+    /// Whether `tile` has an entry.
+    pub(super) fn is_resident(&self, tile: u32) -> bool {
+        self.codes[tile as usize].is_some()
+    }
+
+    /// Whether every tile of `tiles` has an entry.
+    pub(super) fn holds(&self, mut tiles: impl Iterator<Item = u32>) -> bool {
+        self.missing == 0 || tiles.all(|t| self.is_resident(t))
+    }
+
+    /// The table in linear light, when decoded (entries of tiles without one hold no
+    /// page: see `holds`).
+    pub(super) fn linear(&self) -> Option<&[Rgb]> {
+        self.linear.get().map(Vec::as_slice)
+    }
+
     /// Whether the table is small enough to keep decoded (`decode`).
     fn decodes(&self) -> bool {
         self.texels.len() / 4 * size_of::<Rgb>() <= LINEAR_TABLE_MAX_BYTES
     }
 
-    /// Decodes every tile's page to linear light (`linear`), once, when the table is
-    /// complete and small enough to keep so: by the first frame that filters the level,
-    /// before its bands are drawn (a band that found it missing would decode inside the
-    /// thread pool, where another band waiting for it could be run on the same thread).
+    /// Decodes every tile's page to linear light (`linear`), once, when the table is small
+    /// enough to keep so: by the first frame that filters the level, before its bands are
+    /// drawn (a band that found it missing would decode inside the thread pool, where
+    /// another band waiting for it could be run on the same thread). Patches keep it
+    /// decoded after that.
     pub(super) fn decode(&self, lut: &[f32; 256]) {
-        if !self.all_resident || !self.decodes() {
+        if !self.decodes() {
             return;
         }
         self.linear.get_or_init(|| {
@@ -61,6 +112,108 @@ impl SmallPages {
             start: tile as usize * bytes,
             stride: self.size * 4,
         }
+    }
+
+    /// The page at `code` was written with `texels`: the entry filled from it, if any,
+    /// takes them.
+    pub(super) fn patch_page(&mut self, code: u32, texels: &[u8]) {
+        let codes = &self.codes;
+        let by_code = self.by_code.get_or_insert_with(|| {
+            let mut by_code: Vec<(u32, u32)> = (codes.iter().enumerate())
+                .filter_map(|(tile, code)| code.map(|c| (c, tile as u32)))
+                .collect();
+            by_code.par_sort_unstable();
+            by_code
+        });
+        let Ok(at) = by_code.binary_search_by_key(&code, |&(c, _)| c) else {
+            return;
+        };
+        let bytes = self.size * self.size * 4;
+        let at = by_code[at].1 as usize * bytes;
+        self.texels[at..at + bytes].copy_from_slice(&texels[..bytes]);
+        if let Some(linear) = self.linear.get_mut() {
+            decode_with(
+                srgb8_decode_table(),
+                &mut linear[at / 4..][..bytes / 4],
+                texels,
+            );
+        }
+    }
+
+    /// Brings the entries of the tiles from `first` up to date with their page-table rows
+    /// (`rows`, `levels` entries a tile): a tile whose row now draws another page of this
+    /// level (`level`) takes that page's texels from `page`, one that no longer draws this
+    /// level loses its entry.
+    pub(super) fn refresh<'a>(
+        &mut self,
+        level: usize,
+        first: usize,
+        rows: &[Entry],
+        levels: usize,
+        page: impl Fn(u32) -> Page<'a> + Sync,
+    ) {
+        // Tiles a task, and how far ahead a task asks for the pages it reads next: a tick
+        // moves every tile to a page the last one did not read, scattered over the atlas.
+        const TASK: usize = 256;
+        const AHEAD: usize = 8;
+        let (size, bytes) = (self.size, self.size * self.size * 4);
+        let range = first..first + rows.len() / levels;
+        let lut = srgb8_decode_table();
+        let drawn = |&[code, l]: &Entry| (l as usize == level).then_some(code);
+        // A task's tiles: each one's new code, written in with its texels where it changed.
+        // Returns (tiles changed, the change in missing entries).
+        let task = |rows: &[Entry],
+                    codes: &mut [Option<u32>],
+                    texels: &mut [u8],
+                    mut linear: Option<&mut [Rgb]>| {
+            let (mut changed, mut missing) = (0usize, 0isize);
+            for (i, code) in codes.iter_mut().enumerate() {
+                if let Some(ahead) = rows.get((i + AHEAD) * levels + level).and_then(drawn) {
+                    page(ahead).prefetch(level);
+                }
+                let new = drawn(&rows[i * levels + level]);
+                if new == *code {
+                    continue;
+                }
+                let old = std::mem::replace(code, new);
+                changed += 1;
+                missing += new.is_none() as isize - old.is_none() as isize;
+                if let Some(new) = new {
+                    let dst = &mut texels[i * bytes..][..bytes];
+                    dst.copy_from_slice(page(new).run(0, 0, size * size));
+                    if let Some(linear) = linear.as_deref_mut() {
+                        decode_with(lut, &mut linear[i * bytes / 4..][..bytes / 4], dst);
+                    }
+                }
+            }
+            (changed, missing)
+        };
+        let codes = &mut self.codes[range.clone()];
+        let texels = &mut self.texels[range.start * bytes..range.end * bytes];
+        let linear: Vec<Option<&mut [Rgb]>> = match self.linear.get_mut() {
+            Some(linear) => linear[range.start * bytes / 4..range.end * bytes / 4]
+                .chunks_mut(TASK * bytes / 4)
+                .map(Some)
+                .collect(),
+            None => codes.chunks(TASK).map(|_| None).collect(),
+        };
+        let (changed, missing) = (rows.par_chunks(TASK * levels))
+            .zip(codes.par_chunks_mut(TASK))
+            .zip(texels.par_chunks_mut(TASK * bytes))
+            .zip(linear)
+            .map(|(((rows, codes), texels), linear)| task(rows, codes, texels, linear))
+            .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+        self.missing = (self.missing as isize + missing) as usize;
+        if changed > 0 {
+            self.by_code = None;
+        }
+    }
+}
+
+/// Decodes sRGB texels to linear light.
+fn decode_with(lut: &[f32; 256], linear: &mut [Rgb], texels: &[u8]) {
+    for (v, t) in linear.iter_mut().zip(texels.as_chunks::<4>().0) {
+        *v = decode(lut, t);
     }
 }
 
@@ -114,7 +267,7 @@ impl Frame<'_> {
                 match usize::try_from(run.cell) {
                     Ok(x) if x < cols => {
                         let tile = grid_row[x];
-                        if !small.resident[tile as usize] {
+                        if !small.is_resident(tile) {
                             if py == band.start {
                                 general.push(run);
                             }
@@ -150,8 +303,8 @@ impl Frame<'_> {
     /// decode, no per-cell set-up (a cell is a pixel or two: its set-up and the branch to
     /// its next cell were most of such a frame). The same arithmetic, in the same order, as
     /// `draw_cell`. False, drawing nothing, for a pair of levels it has no code for, while
-    /// a table lacks a tile (still loading: the general way draws the coarser fallback), or
-    /// for a table too large to keep decoded.
+    /// a table lacks a tile of the band (its page not resident: the general way draws the
+    /// coarser fallback), or for a table too large to keep decoded.
     pub(super) fn draw_tiny_band(
         &self,
         fine: &SmallPages,
@@ -160,14 +313,18 @@ impl Frame<'_> {
         grid_row: &[u32],
         out: &mut [u8],
     ) -> bool {
-        // Decoded (`SmallPages::decode`) only when complete and not too large.
-        let Some(fine_linear) = fine.linear.get() else {
+        // Decoded (`SmallPages::decode`) only when not too large.
+        let Some(fine_linear) = fine.linear() else {
             return false;
         };
-        let coarse_linear = match coarse.map(|t| t.linear.get()) {
+        let coarse_linear = match coarse.map(SmallPages::linear) {
             Some(None) => return false,
             linear => linear.flatten(),
         };
+        let tiles = || (self.columns.inside().iter()).map(|run| grid_row[run.cell as usize]);
+        if !fine.holds(tiles()) || !coarse.is_none_or(|c| c.holds(tiles())) {
+            return false;
+        }
         // Page sizes as constants, so every texel index is checked against them at compile
         // time: bounds checks were 40 % of the instructions of such a frame.
         let draw = match (fine.size, coarse.map(|c| c.size)) {
@@ -180,14 +337,7 @@ impl Frame<'_> {
             // Not a pair a frame draws (the coarser level is the next one down).
             _ => return false,
         };
-        draw(
-            self,
-            fine_linear,
-            coarse_linear.map(Vec::as_slice),
-            band,
-            grid_row,
-            out,
-        );
+        draw(self, fine_linear, coarse_linear, band, grid_row, out);
         true
     }
 

@@ -205,3 +205,117 @@ fn copies_from_the_small_tables_equal_the_general_path_byte_for_byte() {
         }
     }
 }
+
+/// The small tables are kept in step with the atlas, not gathered again (see
+/// `SmallPages`): after each change a tick of playing clips or their uploads make (tiles
+/// moved to other pages, a page rewritten in place, a page written where no tile draws, a
+/// tile's page leaving a level and coming back), frames drawn from the tables, filtered and
+/// copied, equal the general path byte for byte.
+#[test]
+fn small_tables_follow_page_writes_and_page_table_changes() {
+    // Four tiles of two records each (two frames of a clip): record 2t + f, levels 0–3.
+    let (tiles, frames, levels) = (4u32, 2u32, 4usize);
+    let (cols, rows) = (9u32, 7u32);
+    let layout = plan_atlases(&PlanInput {
+        records: tiles * frames,
+        clips: true,
+        levels,
+        gpu_budget: 1 << 20,
+        screen: (64, 48),
+        grid: (cols, rows),
+        max_layers: 16,
+    })
+    .unwrap();
+    let mut atlas = CpuAtlas::new(&layout, tiles);
+    let page = |record: u32, level: usize, seed: u32| -> Vec<u8> {
+        let size = 1u32 << level;
+        (0..size * size * 4)
+            .map(|i| (i * 37 + record * 71 + level as u32 * 113 + seed * 29) as u8)
+            .collect()
+    };
+    let write = |atlas: &mut CpuAtlas, record: u32, level: usize, seed: u32| {
+        let origin = layout.origin(level, record);
+        atlas.write_page(origin, 1 << level, &page(record, level, seed));
+    };
+    for record in 0..tiles * frames {
+        for level in 0..levels {
+            write(&mut atlas, record, level, 0);
+        }
+    }
+    // Each tile's row: its record `frame[tile]` at every level, down to `lowest[tile]` (the
+    // levels finer than it fall back to it).
+    let table = |frame: &[u32], finest: &[usize]| -> Vec<Entry> {
+        (0..tiles as usize * levels)
+            .map(|i| {
+                let (tile, level) = (i / levels, i % levels);
+                let drawn = level.min(finest[tile]);
+                let record = tile as u32 * frames + frame[tile];
+                [layout.origin(drawn, record).code(), drawn as u32]
+            })
+            .collect()
+    };
+    let grid: Vec<u32> = (0..cols * rows)
+        .map(|i| (i * 7 + i / cols) % tiles)
+        .collect();
+    let overview = Overview::from_base(cols, rows, vec![128; (cols * rows * 4) as usize]);
+    let (w, h) = (37u32, 29u32);
+    // Filtered between levels 2 and 3, and copied at exactly level 3 (the frame's corner
+    // on a texel corner).
+    let corner = DVec2::new(2.0 - 1.0 / 8.0, 1.5);
+    let views = [5.3, 8.0].map(|cell_px| {
+        let camera = Camera {
+            center: corner + DVec2::new(w as f64, h as f64) / 2.0 / cell_px,
+            cell_px,
+        };
+        FrameView::new(&camera, w, h, cols, rows, 3)
+    });
+    assert_eq!(views[1].texel_aligned_level(), Some(3));
+    assert_eq!(views[0].texel_aligned_level(), None);
+    let check = |atlas: &CpuAtlas, step: &str| {
+        for view in &views {
+            let frame = |small_tables| {
+                let mut out = Vec::new();
+                let style = RenderStyle::default();
+                draw(
+                    view,
+                    &grid,
+                    atlas,
+                    &overview,
+                    &style,
+                    &mut out,
+                    false,
+                    small_tables,
+                );
+                out
+            };
+            assert_eq!(
+                frame(true),
+                frame(false),
+                "after {step}, {} px per cell",
+                view.cell_px
+            );
+        }
+    };
+    let mut frame = vec![0u32; tiles as usize];
+    let mut finest = vec![3usize; tiles as usize];
+    atlas.write_page_table(&table(&frame, &finest), &[0]);
+    check(&atlas, "the first gather");
+    // A tick: every tile moves to its other frame.
+    frame.iter_mut().for_each(|f| *f = 1 - *f);
+    atlas.write_page_table(&table(&frame, &finest), &[0]);
+    check(&atlas, "a tick");
+    // A drawn page rewritten in place (the page table unchanged), and one no tile draws.
+    write(&mut atlas, 2 * frames + frame[2], 3, 1);
+    write(&mut atlas, 2 * frames + frame[2], 2, 1);
+    write(&mut atlas, frames + (1 - frame[1]), 3, 2);
+    check(&atlas, "pages rewritten");
+    // Tile 1 loses its level-3 page (level 3 falls back to 2), then moves and gets it back.
+    finest[1] = 2;
+    atlas.write_page_table(&table(&frame, &finest), &[0]);
+    check(&atlas, "a page leaving level 3");
+    frame[1] = 1 - frame[1];
+    write(&mut atlas, frames + frame[1], 3, 3);
+    finest[1] = 3;
+    atlas.write_page_table(&table(&frame, &finest), &[0]);
+    check(&atlas, "a page coming back");
+}
