@@ -43,14 +43,49 @@ impl PageKey {
 /// No record shown at a level.
 const NONE: u32 = u32::MAX;
 
+/// Record numbers, a bit each: whether a level holds a record's page, answered without a
+/// look-up in a map of hundreds of thousands of pages. Most pages asked about in a frame of
+/// playing clips (their next frames) are not held, and a map's miss is a cache miss.
+#[derive(Clone, Debug, Default)]
+pub struct RecordSet(Vec<u64>);
+
+impl RecordSet {
+    /// Every record below `records`.
+    pub fn all(records: u32) -> RecordSet {
+        let mut set = RecordSet(vec![u64::MAX; (records as usize).div_ceil(64)]);
+        if let Some(last) = set.0.last_mut().filter(|_| !records.is_multiple_of(64)) {
+            *last = (1 << (records % 64)) - 1;
+        }
+        set
+    }
+    pub fn contains(&self, record: u32) -> bool {
+        let r = record as usize;
+        self.0.get(r / 64).is_some_and(|w| w >> (r % 64) & 1 == 1)
+    }
+    pub fn insert(&mut self, record: u32) {
+        let r = record as usize;
+        if r / 64 >= self.0.len() {
+            self.0.resize(r / 64 + 1, 0);
+        }
+        self.0[r / 64] |= 1 << (r % 64);
+    }
+    pub fn remove(&mut self, record: u32) {
+        let r = record as usize;
+        if let Some(w) = self.0.get_mut(r / 64) {
+            *w &= !(1 << (r % 64));
+        }
+    }
+}
+
 enum LevelState {
-    /// Every record has a slot, its own number; the set bits say which hold their page.
-    Pinned { loaded: Vec<u64>, count: u32 },
+    /// Every record has a slot, its own number; `loaded` says which hold their page.
+    Pinned { loaded: RecordSet, count: u32 },
     /// Slots shared by recency: the free ones, and resident records least recently used
-    /// first, each with (frame last used, slot).
+    /// first, each with (frame last used, slot); `loaded` says which records are in `lru`.
     Paged {
         free: Vec<u32>,
         lru: LruCache<u32, (u64, u32)>,
+        loaded: RecordSet,
     },
 }
 
@@ -103,24 +138,26 @@ impl Residency {
     pub fn new(clips: Arc<Vec<Clip>>, records: u32, layout: &AtlasLayout) -> Residency {
         let levels = layout.levels.len();
         let tiles = clips.len();
-        let words = (records as usize).div_ceil(64);
         let states = layout
             .levels
             .iter()
             .map(|plan| {
-                if plan.pinned {
-                    let mut loaded = vec![0u64; words];
-                    let mut count = 0;
-                    if plan.level == 0 {
-                        loaded.iter_mut().for_each(|w| *w = u64::MAX);
-                        count = records;
+                if plan.level == 0 {
+                    LevelState::Pinned {
+                        loaded: RecordSet::all(records),
+                        count: records,
                     }
-                    LevelState::Pinned { loaded, count }
+                } else if plan.pinned {
+                    LevelState::Pinned {
+                        loaded: RecordSet::default(),
+                        count: 0,
+                    }
                 } else {
                     LevelState::Paged {
                         // Pop from the end: lowest slots first.
                         free: (0..plan.capacity).rev().collect(),
                         lru: LruCache::unbounded(),
+                        loaded: RecordSet::default(),
                     }
                 }
             })
@@ -191,10 +228,12 @@ impl Residency {
         let level = page.level as usize;
         let slot = match &self.states[level] {
             LevelState::Pinned { loaded, .. } => {
-                let r = page.record as usize;
-                (loaded[r / 64] >> (r % 64) & 1 == 1).then_some(page.record)?
+                loaded.contains(page.record).then_some(page.record)?
             }
-            LevelState::Paged { lru, .. } => lru.peek(&page.record)?.1,
+            LevelState::Paged { lru, loaded, .. } => {
+                loaded.contains(page.record).then_some(())?;
+                lru.peek(&page.record)?.1
+            }
         };
         Some(self.layout.origin(level, slot))
     }
@@ -309,7 +348,7 @@ impl Residency {
     /// slot is free, or on a pinned level).
     fn victim(&self, level: usize, frame: u64) -> Option<u32> {
         match &self.states[level] {
-            LevelState::Paged { free, lru } if free.is_empty() => lru
+            LevelState::Paged { free, lru, .. } if free.is_empty() => lru
                 .peek_lru()
                 .filter(|(_, &(f, _))| f < frame)
                 .map(|(&record, _)| record),
@@ -318,12 +357,27 @@ impl Residency {
     }
 
     /// Marks a resident page as used in `frame` (it will not be evicted this frame).
-    pub fn touch(&mut self, page: PageKey, frame: u64) {
-        if let LevelState::Paged { lru, .. } = &mut self.states[page.level as usize] {
-            if let Some(entry) = lru.get_mut(&page.record) {
-                entry.0 = entry.0.max(frame);
+    /// Returns whether it is resident: one look-up where `is_resident` then `touch` took
+    /// two, in a paged level's map of hundreds of thousands of pages.
+    pub fn touch(&mut self, page: PageKey, frame: u64) -> bool {
+        match &mut self.states[page.level as usize] {
+            LevelState::Paged { lru, loaded, .. } => {
+                loaded.contains(page.record)
+                    && lru
+                        .get_mut(&page.record)
+                        .map(|entry| entry.0 = entry.0.max(frame))
+                        .is_some()
             }
+            LevelState::Pinned { loaded, .. } => loaded.contains(page.record),
         }
+    }
+
+    /// Whether `tile`'s row draws `page` where `page.level` is wanted: then it is
+    /// resident, found without a look-up in the level's map. (The converse holds for the
+    /// tile's current record, which its row prefers: see the module notes.)
+    pub fn draws(&self, tile: u32, page: PageKey) -> bool {
+        let level = page.level as usize;
+        self.resolve(tile, level) == level && self.drawn_record(tile, level) == page.record
     }
 
     /// Resident pages of a level.
@@ -350,7 +404,7 @@ impl Residency {
     pub fn has_room(&self, level: usize, frame: u64) -> bool {
         match &self.states[level] {
             LevelState::Pinned { .. } => true,
-            LevelState::Paged { free, lru } => {
+            LevelState::Paged { free, lru, .. } => {
                 !free.is_empty() || lru.peek_lru().is_some_and(|(_, &(f, _))| f < frame)
             }
         }
@@ -368,12 +422,11 @@ impl Residency {
         }
         let (slot, evicted) = match &mut self.states[level] {
             LevelState::Pinned { loaded, count } => {
-                let r = page.record as usize;
-                loaded[r / 64] |= 1 << (r % 64);
+                loaded.insert(page.record);
                 *count += 1;
                 (page.record, None)
             }
-            LevelState::Paged { free, lru } => {
+            LevelState::Paged { free, lru, loaded } => {
                 let (slot, evicted) = match free.pop() {
                     Some(slot) => (slot, None),
                     None => {
@@ -382,10 +435,12 @@ impl Residency {
                             _ => return Err(InsertError::Full),
                         }
                         let (victim, (_, slot)) = lru.pop_lru().expect("peeked");
+                        loaded.remove(victim);
                         (slot, Some(victim))
                     }
                 };
                 lru.put(page.record, (frame, slot));
+                loaded.insert(page.record);
                 (slot, evicted)
             }
         };
@@ -402,8 +457,9 @@ impl Residency {
 
     /// Drops a page of a paged level (pinned pages stay).
     pub fn remove(&mut self, page: PageKey) {
-        if let LevelState::Paged { free, lru } = &mut self.states[page.level as usize] {
+        if let LevelState::Paged { free, lru, loaded } = &mut self.states[page.level as usize] {
             if let Some((_, slot)) = lru.pop(&page.record) {
+                loaded.remove(page.record);
                 free.push(slot);
                 self.page_changed(page, false);
             }
@@ -479,6 +535,21 @@ mod tests {
             ],
         };
         Residency::new(stills(10), 10, &layout)
+    }
+
+    #[test]
+    fn record_sets_hold_what_was_inserted_and_nothing_past_it() {
+        let all = RecordSet::all(70);
+        assert!((0..70).all(|r| all.contains(r)));
+        assert!(!all.contains(70) && !all.contains(1000));
+        let mut set = RecordSet::default();
+        for r in [3, 64, 200] {
+            set.insert(r);
+        }
+        set.remove(64);
+        set.remove(5000);
+        let held: Vec<u32> = (0..300).filter(|&r| set.contains(r)).collect();
+        assert_eq!(held, [3, 200]);
     }
 
     #[test]

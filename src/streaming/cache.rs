@@ -2,7 +2,7 @@
 //! leaves the GPU atlas (or was prefetched) can be uploaded again without touching disk.
 
 use crate::library::page_bytes;
-use crate::residency::PageKey;
+use crate::residency::{PageKey, RecordSet};
 use lru::LruCache;
 
 /// Bytes a page costs beyond its texels: its texel vector's header (24 B) and allocation
@@ -20,6 +20,9 @@ pub fn cost(texels: usize) -> u64 {
 pub struct PageCache {
     /// Per level: tile → (texels, frame last used), least recently used first.
     levels: Vec<LruCache<u32, (Vec<u8>, u64)>>,
+    /// Per level, the records in its map: most pages asked about are not cached (see
+    /// `RecordSet`).
+    present: Vec<RecordSet>,
     bytes: u64,
     budget: u64,
     /// Evict by age scaled by 2^level, so coarse pages (cheap, and every finer page's
@@ -32,6 +35,7 @@ impl PageCache {
     pub fn new(levels: usize, budget: u64, level_weighted: bool) -> PageCache {
         PageCache {
             levels: (0..levels).map(|_| LruCache::unbounded()).collect(),
+            present: vec![RecordSet::default(); levels],
             bytes: 0,
             budget,
             level_weighted,
@@ -46,10 +50,11 @@ impl PageCache {
         self.evictions
     }
     pub fn contains(&self, key: &PageKey) -> bool {
-        self.levels[key.level as usize].contains(&key.record)
+        self.present[key.level as usize].contains(key.record)
     }
 
     pub fn get(&mut self, key: &PageKey, frame: u64) -> Option<&[u8]> {
+        self.contains(key).then_some(())?;
         let (texels, used) = self.levels[key.level as usize].get_mut(&key.record)?;
         *used = frame;
         Some(texels)
@@ -57,6 +62,7 @@ impl PageCache {
 
     pub fn remove(&mut self, key: &PageKey) {
         if self.levels[key.level as usize].pop(&key.record).is_some() {
+            self.present[key.level as usize].remove(key.record);
             self.bytes -= cost(page_bytes(key.level as usize));
         }
     }
@@ -72,12 +78,14 @@ impl PageCache {
             .put(key.record, (texels, frame))
             .is_none()
         {
+            self.present[key.level as usize].insert(key.record);
             self.bytes += size;
         }
         while self.bytes > self.budget {
             let victim = self.victim(key);
             let Some(level) = victim else { break };
-            if let Some((_, (texels, _))) = self.levels[level].pop_lru() {
+            if let Some((record, (texels, _))) = self.levels[level].pop_lru() {
+                self.present[level].remove(record);
                 self.bytes -= cost(texels.len());
                 self.evictions += 1;
             }

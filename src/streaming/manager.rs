@@ -284,9 +284,7 @@ impl StreamingManager {
         let budget = self.budget();
         let mut pending = Vec::new();
         for &key in &plan.ahead {
-            if self.residency.is_resident(key) {
-                self.residency.touch(key, self.frame);
-            } else if !self.failed.contains(&key) {
+            if !self.residency.touch(key, self.frame) && !self.failed.contains(&key) {
                 pending.push(key);
             }
         }
@@ -371,7 +369,12 @@ impl StreamingManager {
         let mut requests = Vec::new();
         for w in wants {
             let key = w.key;
-            if self.residency.is_resident(key) {
+            // A want is the tile's current record, which its row draws once resident.
+            debug_assert_eq!(
+                self.residency.draws(w.tile, key),
+                self.residency.is_resident(key)
+            );
+            if self.residency.draws(w.tile, key) {
                 continue;
             }
             if self.failed.contains(&key) {
