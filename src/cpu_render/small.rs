@@ -303,8 +303,9 @@ impl Frame<'_> {
     /// decode, no per-cell set-up (a cell is a pixel or two: its set-up and the branch to
     /// its next cell were most of such a frame). The same arithmetic, in the same order, as
     /// `draw_cell`. False, drawing nothing, for a pair of levels it has no code for, while
-    /// a table lacks a tile of the band (its page not resident: the general way draws the
-    /// coarser fallback), or for a table too large to keep decoded.
+    /// a table lacks a tile of the band that it cannot draw from the coarser table (the
+    /// general way draws whatever the page table falls back to), or for a table too large
+    /// to keep decoded.
     pub(super) fn draw_tiny_band(
         &self,
         fine: &SmallPages,
@@ -322,30 +323,46 @@ impl Frame<'_> {
             linear => linear.flatten(),
         };
         let tiles = || (self.columns.inside().iter()).map(|run| grid_row[run.cell as usize]);
-        if !fine.holds(tiles()) || !coarse.is_none_or(|c| c.holds(tiles())) {
+        // A tile of the band without its finer page (a zoom has just reached the level and
+        // its pages are still coming) draws its coarser page, the coarser table's entry,
+        // as the general path does: checked a pixel at a time, only in such bands.
+        let fallback = !fine.holds(tiles());
+        // The coarser table must hold every tile of the band: blended in, or drawn instead.
+        if coarse.is_some_and(|c| !c.holds(tiles())) || (fallback && coarse.is_none()) {
             return false;
         }
         // Page sizes as constants, so every texel index is checked against them at compile
         // time: bounds checks were 40 % of the instructions of such a frame.
-        let draw = match (fine.size, coarse.map(|c| c.size)) {
-            (1, None) => Self::tiny_band::<1, 1>,
-            (2, None | Some(1)) => Self::tiny_band::<2, 1>,
-            (4, None) => Self::tiny_band::<4, 1>,
-            (4, Some(2)) => Self::tiny_band::<4, 2>,
-            (8, None) => Self::tiny_band::<8, 1>,
-            (8, Some(4)) => Self::tiny_band::<8, 4>,
+        let draw = match (fine.size, coarse.map(|c| c.size), fallback) {
+            (1, None, false) => Self::tiny_band::<1, 1, false>,
+            (2, None | Some(1), false) => Self::tiny_band::<2, 1, false>,
+            (2, Some(1), true) => Self::tiny_band::<2, 1, true>,
+            (4, None, false) => Self::tiny_band::<4, 1, false>,
+            (4, Some(2), false) => Self::tiny_band::<4, 2, false>,
+            (4, Some(2), true) => Self::tiny_band::<4, 2, true>,
+            (8, None, false) => Self::tiny_band::<8, 1, false>,
+            (8, Some(4), false) => Self::tiny_band::<8, 4, false>,
+            (8, Some(4), true) => Self::tiny_band::<8, 4, true>,
             // Not a pair a frame draws (the coarser level is the next one down).
             _ => return false,
         };
-        draw(self, fine_linear, coarse_linear, band, grid_row, out);
+        draw(
+            self,
+            (fine_linear, fine),
+            coarse_linear,
+            band,
+            grid_row,
+            out,
+        );
         true
     }
 
     /// `draw_tiny_band` for pages of `S` texels a side, blended with the coarser table's
-    /// pages of `C` when there is one (both tables decoded to linear light).
-    fn tiny_band<const S: usize, const C: usize>(
+    /// pages of `C` when there is one (both tables decoded to linear light); with
+    /// `FALLBACK`, a tile without an entry in the finer table draws its coarser page.
+    fn tiny_band<const S: usize, const C: usize, const FALLBACK: bool>(
         &self,
-        fine: &[Rgb],
+        (fine, fine_table): (&[Rgb], &SmallPages),
         coarse: Option<&[Rgb]>,
         band: Run,
         grid_row: &[u32],
@@ -365,8 +382,10 @@ impl Frame<'_> {
         for (line, py) in out.chunks_exact_mut(stride).zip(band.start..band.end) {
             // Taps index pages of their level's size (`tap`, `nearest_index`): the masks
             // change no value, they let the compiler see the indices are in range.
-            let PixelTap { hi: ty, lo, .. } = rows.taps[py];
+            let PixelTap { hi: ty, lo, frac } = rows.taps[py];
             let (top, bottom, ny) = (ty.i0 & (S - 1), ty.i1 & (S - 1), lo & (C - 1));
+            // A fallback page's rows: bilinear taps of its own size.
+            let cy = super::axis::tap(frac, C);
             for run in columns.outside() {
                 fill(&mut line[run.start * 4..run.end * 4], self.background);
             }
@@ -375,12 +394,22 @@ impl Frame<'_> {
                 .0;
             for ((p, tap), &x) in pixels.iter_mut().zip(taps).zip(cells) {
                 let tile = grid_row[x as usize] as usize;
+                let offset = self.tint_offset(first_cell + x as usize);
+                if let Some(pages) =
+                    coarse_pages.filter(|_| FALLBACK && !fine_table.is_resident(tile as u32))
+                {
+                    let (page, cx) = (&pages[tile], super::axis::tap(tap.frac, C));
+                    let column =
+                        |i: usize| lerp(page[cy.i0 & (C - 1)][i], page[cy.i1 & (C - 1)][i], cy.a);
+                    let c = lerp(column(cx.i0 & (C - 1)), column(cx.i1 & (C - 1)), cx.a);
+                    *p = self.shade(c, None, offset, self.view.levels.lo);
+                    continue;
+                }
                 let page = &fine_pages[tile];
                 let column = |i: usize| lerp(page[top][i], page[bottom][i], ty.a);
                 let (i0, i1) = (tap.hi.i0 & (S - 1), tap.hi.i1 & (S - 1));
                 let c = lerp(column(i0), column(i1), tap.hi.a);
                 let blended = coarse_pages.map(|pages| pages[tile][ny][tap.lo & (C - 1)]);
-                let offset = self.tint_offset(first_cell + x as usize);
                 *p = self.shade(c, blended, offset, level);
             }
         }
