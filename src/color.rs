@@ -45,10 +45,11 @@ const ENCODE_BUCKETS: usize = 1 << 12;
 /// rounding threshold: all code 255) up, 1 and more included.
 const LAST_BUCKET: f32 = (ENCODE_BUCKETS - 1) as f32;
 
-/// `[k]`: the linear value at which the 8-bit code rounds up from k to k+1; the last is
-/// infinite (nothing rounds up from 255), so any code indexes it.
+/// `[k]`: the linear value at which the 8-bit code rounds up from k to k+1; the last is NaN
+/// (nothing rounds up from 255: no value compares `>=` to NaN, where infinity did to an
+/// infinite threshold and made 255 + 1), so any code indexes it.
 fn encode_thresholds() -> [f32; 256] {
-    let mut thresholds = [f32::INFINITY; 256];
+    let mut thresholds = [f32::NAN; 256];
     for (k, t) in thresholds.iter_mut().take(255).enumerate() {
         *t = srgb_to_linear((k as f32 + 0.5) / 255.0);
     }
@@ -220,6 +221,8 @@ mod tests {
             ]);
         }
         values.extend([-1.0, 1.0, 2.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN]);
+        // Infinity is white (it once wrapped to black in release builds: 255 + 1).
+        assert_eq!(exact(f32::INFINITY), 255);
         let encoder = SrgbEncoder::get();
         for (i, &c) in values.iter().enumerate() {
             let expected = if c.is_nan() { 0 } else { exact(c) };
