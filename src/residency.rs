@@ -302,8 +302,8 @@ impl Residency {
             } else if stale != NONE && self.holds(PageKey::new(stale, l)) {
                 // Still the page the row names (a resident page keeps its slot, and one
                 // that leaves re-resolves the row): no look-up in the level's map, which
-                // for each clip at each tick of the whole mosaic cost 3–4 ms once zooms
-                // had filled the paged levels.
+                // for every clip at a tick of the whole mosaic took 2.5 ms of a 4.7 ms
+                // update once zooms had left pages at the paged levels.
                 debug_assert_eq!(
                     Some(self.page_table[at + l][0]),
                     self.origin(PageKey::new(stale, l)).map(|o| o.code())
