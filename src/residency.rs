@@ -226,23 +226,15 @@ impl Residency {
     /// Where a resident page is.
     pub fn origin(&self, page: PageKey) -> Option<PageOrigin> {
         let level = page.level as usize;
+        self.is_resident(page).then_some(())?;
         let slot = match &self.states[level] {
-            LevelState::Pinned { loaded, .. } => {
-                loaded.contains(page.record).then_some(page.record)?
-            }
-            LevelState::Paged { lru, loaded, .. } => {
-                loaded.contains(page.record).then_some(())?;
-                lru.peek(&page.record)?.1
-            }
+            LevelState::Pinned { .. } => page.record,
+            LevelState::Paged { lru, .. } => lru.peek(&page.record)?.1,
         };
         Some(self.layout.origin(level, slot))
     }
+    /// Whether `page` is resident: its level's record set, no look-up in a map.
     pub fn is_resident(&self, page: PageKey) -> bool {
-        self.origin(page).is_some()
-    }
-
-    /// `is_resident` from the level's record set alone (no look-up of the slot).
-    fn holds(&self, page: PageKey) -> bool {
         match &self.states[page.level as usize] {
             LevelState::Pinned { loaded, .. } | LevelState::Paged { loaded, .. } => {
                 loaded.contains(page.record)
@@ -299,7 +291,7 @@ impl Residency {
             } else if let Some(o) = self.origin(PageKey::new(cur, l)) {
                 best = [o.code(), l as u32];
                 self.shown[at + l] = cur;
-            } else if stale != NONE && self.holds(PageKey::new(stale, l)) {
+            } else if stale != NONE && self.is_resident(PageKey::new(stale, l)) {
                 // Still the page the row names (a resident page keeps its slot, and one
                 // that leaves re-resolves the row): no look-up in the level's map, which
                 // for every clip at a tick of the whole mosaic took 2.5 ms of a 4.7 ms
@@ -371,27 +363,17 @@ impl Residency {
     }
 
     /// Marks a resident page as used in `frame` (it will not be evicted this frame).
-    /// Returns whether it is resident: one look-up where `is_resident` then `touch` took
-    /// two, in a paged level's map of hundreds of thousands of pages.
+    /// Returns whether it is resident, so callers need not ask `is_resident` first.
     pub fn touch(&mut self, page: PageKey, frame: u64) -> bool {
-        match &mut self.states[page.level as usize] {
-            LevelState::Paged { lru, loaded, .. } => {
-                loaded.contains(page.record)
-                    && lru
-                        .get_mut(&page.record)
-                        .map(|entry| entry.0 = entry.0.max(frame))
-                        .is_some()
-            }
-            LevelState::Pinned { loaded, .. } => loaded.contains(page.record),
+        if !self.is_resident(page) {
+            return false;
         }
-    }
-
-    /// Whether `tile`'s row draws `page` where `page.level` is wanted: then it is
-    /// resident, found without a look-up in the level's map. (The converse holds for the
-    /// tile's current record, which its row prefers: see the module notes.)
-    pub fn draws(&self, tile: u32, page: PageKey) -> bool {
-        let level = page.level as usize;
-        self.resolve(tile, level) == level && self.drawn_record(tile, level) == page.record
+        if let LevelState::Paged { lru, .. } = &mut self.states[page.level as usize] {
+            if let Some(entry) = lru.get_mut(&page.record) {
+                entry.0 = entry.0.max(frame);
+            }
+        }
+        true
     }
 
     /// Resident pages of a level.

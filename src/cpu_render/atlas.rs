@@ -3,6 +3,7 @@
 use super::small::{SmallPages, SMALL_PAGE_LEVEL};
 use crate::atlas::{AtlasBackend, AtlasLayout, Entry, PageOrigin, PAGE_TABLE_WIDTH};
 use crate::tint::Offset;
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The CPU twin of the GPU atlas: the same layers and page origins, the same page table.
@@ -64,10 +65,16 @@ impl CpuAtlas {
             at.map(|i| spare.swap_remove(i))
         };
         let mut table = SmallPages::empty(size, tiles, spare);
-        table.refresh(level, 0, &self.page_table, self.levels, |code| {
+        self.refresh_small_pages(&mut table, level, 0..tiles);
+        table
+    }
+
+    /// Brings `table`'s entries of `tiles` up to date with the page table.
+    fn refresh_small_pages(&self, table: &mut SmallPages, level: usize, tiles: Range<usize>) {
+        let rows = &self.page_table[tiles.start * self.levels..tiles.end * self.levels];
+        table.refresh(level, tiles.start, rows, self.levels, |code| {
             self.page(code, level)
         });
-        table
     }
 
     pub(super) fn row(&self, tile: u32) -> &[Entry] {
@@ -153,7 +160,7 @@ impl AtlasBackend for CpuAtlas {
     fn write_page_table(&mut self, table: &[Entry], rows: &[u32]) {
         let (width, levels) = (PAGE_TABLE_WIDTH as usize, self.levels);
         // The tiles whose rows changed, as runs of consecutive rows.
-        let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
+        let mut runs: Vec<Range<usize>> = Vec::new();
         for &row in rows {
             let entries = row as usize * width..((row as usize + 1) * width).min(table.len());
             self.page_table[entries.clone()].copy_from_slice(&table[entries.clone()]);
@@ -176,10 +183,7 @@ impl AtlasBackend for CpuAtlas {
                 continue;
             }
             for tiles in &runs {
-                let rows = &self.page_table[tiles.start * levels..tiles.end * levels];
-                small.refresh(level, tiles.start, rows, levels, |code| {
-                    self.page(code, level)
-                });
+                self.refresh_small_pages(&mut small, level, tiles.clone());
             }
             let _ = self.small[level].set(small);
         }

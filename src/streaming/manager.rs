@@ -369,12 +369,7 @@ impl StreamingManager {
         let mut requests = Vec::new();
         for w in wants {
             let key = w.key;
-            // A want is the tile's current record, which its row draws once resident.
-            debug_assert_eq!(
-                self.residency.draws(w.tile, key),
-                self.residency.is_resident(key)
-            );
-            if self.residency.draws(w.tile, key) {
+            if self.residency.is_resident(key) {
                 continue;
             }
             if self.failed.contains(&key) {
