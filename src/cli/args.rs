@@ -245,6 +245,7 @@ impl EngineArgs {
                 loader_threads: self.loaders as usize,
                 synchronous,
                 heuristics,
+                accept_time: tessera::streaming::ACCEPT_TIME,
             },
         }
     }

@@ -79,9 +79,9 @@ impl LoaderPool {
         cvar.notify_all();
     }
 
-    /// Results ready now, without waiting.
-    pub fn drain(&self) -> Vec<LoadResult> {
-        let out: Vec<_> = self.results.try_iter().collect();
+    /// Up to `max` results ready now, without waiting.
+    pub fn drain(&self, max: usize) -> Vec<LoadResult> {
+        let out: Vec<_> = self.results.try_iter().take(max).collect();
         self.forget_in_flight(&out);
         out
     }
@@ -286,6 +286,29 @@ mod tests {
         fn run_from(&self, _record: u32) -> u32 {
             1
         }
+    }
+
+    /// A drain takes at most the results asked for; the rest stay in the channel, counted
+    /// in flight (so not requested again), for the next.
+    #[test]
+    fn a_drain_takes_at_most_the_results_asked_for() {
+        let pool = LoaderPool::new(Arc::new(Numbers), 2, 1 << 20);
+        let keys: Vec<_> = (0..10).map(|record| PageKey::new(record, 1)).collect();
+        pool.submit(&keys, true);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while pool.results.len() < keys.len() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the loaders never finished"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert_eq!(pool.drain(3).len(), 3);
+        assert_eq!(pool.in_flight(), 7, "the pages left in the channel");
+        let mut rest: Vec<_> = pool.drain(100).into_iter().map(|(key, _)| key).collect();
+        assert_eq!(rest.len(), 7);
+        rest.retain(|key| keys.contains(key));
+        assert_eq!(rest.len(), 7);
     }
 
     /// Loaders run at the lowest priority (so a CPU draw keeps its cores), and still load.

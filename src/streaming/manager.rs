@@ -15,6 +15,11 @@ use crate::playback::{Clock, Playback};
 use crate::residency::{PageKey, Residency};
 use crate::view::FrameView;
 use std::sync::Arc;
+use std::time::Instant;
+
+/// Loaded pages taken from the loader channel at a time, between looks at the clock (see
+/// `StreamConfig::accept_time`).
+const ACCEPT_BATCH: usize = 256;
 
 /// What an update depends on besides the manager's own state: the view and the moment (a
 /// tile's frame is a function of the tick). An update that did nothing (no upload, no read,
@@ -236,12 +241,20 @@ impl StreamingManager {
         };
         let evictions_before = self.residency.evictions();
 
-        // Take in what the loaders finished.
+        // Take in what the loaders finished, within the frame's time for it.
         let mut arrived = false;
-        if let Some(loader) = &self.loader {
-            for (key, result) in loader.drain() {
+        let started = Instant::now();
+        while let Some(loader) = &self.loader {
+            let batch = loader.drain(ACCEPT_BATCH);
+            if batch.is_empty() {
+                break;
+            }
+            arrived = true;
+            for (key, result) in batch {
                 self.accept(key, result);
-                arrived = true;
+            }
+            if started.elapsed() >= self.config.accept_time {
+                break;
             }
         }
         let quiet = Quiet {

@@ -93,6 +93,9 @@ impl Default for Heuristics {
     }
 }
 
+/// The default `StreamConfig::accept_time`.
+pub const ACCEPT_TIME: std::time::Duration = std::time::Duration::from_millis(2);
+
 #[derive(Clone, Copy, Debug)]
 pub struct StreamConfig {
     /// Bytes of atlas textures, all levels.
@@ -105,6 +108,11 @@ pub struct StreamConfig {
     /// Read pages inline, upload without a budget: deterministic, for tests and stills.
     pub synchronous: bool,
     pub heuristics: Heuristics,
+    /// Most time a frame spends taking in pages the loaders finished (checked between
+    /// batches; the rest waits in the loader channel for the next frame). Taking in a
+    /// page can evict dozens of small ones from the RAM cache: a zoom that brought a
+    /// thousand 16 KiB pages at once spent 8–13 ms of a frame there.
+    pub accept_time: std::time::Duration,
 }
 
 impl Default for StreamConfig {
@@ -116,6 +124,7 @@ impl Default for StreamConfig {
             loader_threads: 2,
             synchronous: false,
             heuristics: Heuristics::default(),
+            accept_time: ACCEPT_TIME,
         }
     }
 }
