@@ -241,7 +241,8 @@ impl StreamingManager {
         };
         let evictions_before = self.residency.evictions();
 
-        // Take in what the loaders finished, within the frame's time for it.
+        // Take in what the loaders finished, within the frame's time for it (the loader is
+        // borrowed a batch at a time: taking a page in needs the manager mutably).
         let mut arrived = false;
         let started = Instant::now();
         while let Some(loader) = &self.loader {
