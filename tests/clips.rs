@@ -474,3 +474,59 @@ fn a_moving_view_loads_the_next_ticks_frames_over_the_frames_before_it() {
         "spread over the frames between ticks: {interval:?}"
     );
 }
+
+/// A frame takes in loaded pages only within its time for them: with none, one batch of 256
+/// a frame; the rest wait in the loader channel, still in flight (not asked for again),
+/// for the frames after, and none is lost.
+#[test]
+fn a_frame_takes_in_loaded_pages_only_within_its_time() {
+    // 400 clips of two 16 px frames on 40×30 cells; the atlas pins levels 0–3 and pages
+    // level 4, so the first frame asks for every clip's current and next frame at once.
+    let fx = common::clip_fixture(0, 400, 2, 16, 16, (40, 30));
+    let stream = StreamConfig {
+        gpu_budget: 768 << 10,
+        accept_time: std::time::Duration::ZERO,
+        ..Default::default()
+    };
+    let mut r = renderer(&fx, Backend::Cpu, 640, 480, stream);
+    let camera = Camera {
+        center: DVec2::new(20.0, 15.0),
+        cell_px: 16.0,
+    };
+    r.set_playback(at(0.0));
+    let first = r.update(&camera);
+    let asked = first.queue_depth + first.in_flight;
+    assert!(asked > 2 * 256, "{first:?}");
+    // Until the loaders have sent every page.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while r.stream().pages_waiting() < asked {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the loaders never finished"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let before = r.stream().cache_bytes();
+    let second = r.update(&camera);
+    assert_eq!(
+        r.stream().pages_waiting(),
+        asked - 256,
+        "one batch taken in"
+    );
+    assert_eq!(
+        second.in_flight,
+        asked - 256,
+        "the rest are still in flight: {second:?}"
+    );
+    assert!(second.cache_bytes > before);
+    // The next frames take in the rest, a batch each, and the view comes out sharp.
+    let mut frames = 0;
+    while r.stream().pages_waiting() > 0 {
+        r.update(&camera);
+        frames += 1;
+        assert!(frames < asked, "the waiting pages never went down");
+    }
+    assert_eq!(frames, (asked - 256).div_ceil(256));
+    let settled = r.settle(&camera, std::time::Duration::from_secs(10));
+    assert_eq!(settled.missing, 0, "{settled:?}");
+}

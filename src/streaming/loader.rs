@@ -116,6 +116,11 @@ impl LoaderPool {
         self.shared.0.lock().unwrap().pending.len()
     }
 
+    /// Loaded pages waiting in the channel to be taken in.
+    pub fn waiting(&self) -> usize {
+        self.results.len()
+    }
+
     /// Requests being read or waiting in the channel.
     pub fn in_flight(&self) -> usize {
         self.shared.0.lock().unwrap().in_flight.len()
@@ -296,7 +301,7 @@ mod tests {
         let keys: Vec<_> = (0..10).map(|record| PageKey::new(record, 1)).collect();
         pool.submit(&keys, true);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while pool.results.len() < keys.len() {
+        while pool.waiting() < keys.len() {
             assert!(
                 std::time::Instant::now() < deadline,
                 "the loaders never finished"

@@ -520,6 +520,12 @@ impl StreamingManager {
         self.plans
     }
 
+    /// Pages the loaders finished that no frame has taken in yet (see
+    /// `StreamConfig::accept_time`).
+    pub fn pages_waiting(&self) -> usize {
+        self.loader.as_ref().map_or(0, LoaderPool::waiting)
+    }
+
     pub fn errors_logged(&self) -> usize {
         self.errors_logged
     }
