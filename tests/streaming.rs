@@ -84,8 +84,8 @@ fn streaming_converges_to_the_synchronous_frame() {
     let (a, _) = sync.render(&cam).unwrap();
     let (b, _) = sync.render(&cam).unwrap();
     assert_eq!(a, b, "synchronous mode must be deterministic");
-    // No time to take in loaded pages beyond a batch a frame: the rest arrive over the
-    // frames after, none lost.
+    // Also with no time to take in loaded pages beyond a batch a frame: nothing is lost
+    // (this view never has more than a batch ready; tests/clips.rs checks the batch limit).
     for accept_time in [tessera::streaming::ACCEPT_TIME, std::time::Duration::ZERO] {
         let mut streamed = renderer(
             &fx,
