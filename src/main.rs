@@ -29,6 +29,10 @@ enum Command {
     Info {
         /// A library folder (*.tlib) or a mosaic file (*.mosaic).
         path: PathBuf,
+        /// A mosaic's library, when it is neither where the mosaic was matched nor beside
+        /// the mosaic.
+        #[arg(long, value_name = "DIR")]
+        library: Option<PathBuf>,
     },
     /// Render one view of a mosaic to a picture, or a camera path to a video, headless.
     Render(cli::render::RenderArgs),
@@ -61,7 +65,12 @@ fn main() {
                 Ok(()) => 0,
                 Err(e) => {
                     eprintln!("error: {e:#}");
-                    1
+                    // 128 + SIGINT, as a shell reports a command Ctrl-C stopped.
+                    if cli::util::was_interrupted() {
+                        130
+                    } else {
+                        1
+                    }
                 }
             }
         }
@@ -100,7 +109,7 @@ fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Bake(a) => cli::bake::run(a),
         Command::Match(a) => cli::matching::run(a),
-        Command::Info { path } => cli::info::run(&path),
+        Command::Info { path, library } => cli::info::run(&path, library.as_deref()),
         Command::Render(a) => cli::render::run(a),
         Command::Demo(a) => cli::demo::command(a),
         Command::Export(a) => cli::export::command(a),

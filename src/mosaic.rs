@@ -26,13 +26,24 @@ pub struct MosaicHeader {
     pub version: u32,
     pub cols: u32,
     pub rows: u32,
-    /// The library directory, relative to the mosaic file's folder when it was inside it.
+    /// The library directory, relative to the mosaic file's folder (so the two can move
+    /// together; files written before `library_absolute` existed hold an absolute path
+    /// here when the library was outside that folder).
     pub library: String,
+    /// The library directory, absolute (so the mosaic alone can move).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub library_absolute: Option<String>,
     pub library_id: String,
     /// Tiles the library had when the grid was matched: every id in the grid is below it.
     pub tile_count: u32,
-    /// What the grid was matched from (informational).
+    /// What the grid was matched from, as it was named to `match` (informational).
     pub target: String,
+    /// The target's file, when it is one (see `library` and `library_absolute`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_file: Option<FileRef>,
+    /// A still target's size in pixels, to tell it from another picture of its name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_size: Option<[u32; 2]>,
     pub repeat_radius: u32,
     pub grid_crc32: u32,
     /// Set when the target is a video: the grid above is its first frame's, and the grids
@@ -50,11 +61,44 @@ pub struct MosaicHeader {
     pub colours_crc32: Option<u32>,
 }
 
+/// Where a file the mosaic depends on lies: relative to the mosaic file's folder, so the
+/// two can move together, and absolute, so the mosaic alone can move.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FileRef {
+    pub relative: String,
+    pub absolute: String,
+}
+
+impl FileRef {
+    /// How the mosaic file at `mosaic_path` names `file` (both paths normalised).
+    pub fn new(mosaic_path: &Path, file: &Path) -> FileRef {
+        let file = normalised(file);
+        FileRef {
+            relative: relative_path(&normalised(&folder_of(mosaic_path)), &file)
+                .to_string_lossy()
+                .into_owned(),
+            absolute: file.to_string_lossy().into_owned(),
+        }
+    }
+
+    /// Where to look, in order: beside the mosaic as recorded, then the absolute path.
+    fn candidates(&self, mosaic_path: &Path) -> [PathBuf; 2] {
+        [
+            resolve_from(mosaic_path, &self.relative),
+            PathBuf::from(&self.absolute),
+        ]
+    }
+}
+
 /// A video target, as recorded in the mosaic file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VideoTarget {
-    /// The video, relative to the mosaic file's folder when it was inside it.
+    /// The video, relative to the mosaic file's folder (absolute in files written before
+    /// `absolute` existed, when the video was outside that folder).
     pub path: String,
+    /// The video, absolute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub absolute: Option<String>,
     /// Frames per second as a fraction (30000/1001 for NTSC's 29.97).
     pub fps_num: u32,
     pub fps_den: u32,
@@ -109,10 +153,13 @@ impl Mosaic {
                 version: VERSION,
                 cols,
                 rows,
-                library: reference_from(mosaic_path, &library.dir),
+                library: FileRef::new(mosaic_path, &library.dir).relative,
+                library_absolute: Some(FileRef::new(mosaic_path, &library.dir).absolute),
                 library_id: library.manifest.library_id.clone(),
                 tile_count: library.tile_count(),
                 target,
+                target_file: None,
+                target_size: None,
                 repeat_radius,
                 grid_crc32: grid_crc(&grid),
                 video: None,
@@ -123,6 +170,14 @@ impl Mosaic {
             grid,
             colours: None,
         }
+    }
+
+    /// Records the target picture's file and size in pixels, so that renders never write
+    /// over it and `info` measures against it and no other picture.
+    pub fn with_target_file(mut self, mosaic_path: &Path, file: &Path, size: (u32, u32)) -> Mosaic {
+        self.header.target_file = Some(FileRef::new(mosaic_path, file));
+        self.header.target_size = Some([size.0, size.1]);
+        self
     }
 
     /// Records the use limits the grid was matched with.
@@ -143,15 +198,37 @@ impl Mosaic {
     /// Makes this the mosaic of a video target (`video.path` is written relative to
     /// `mosaic_path` where it can be).
     pub fn with_video(mut self, mosaic_path: &Path, mut video: VideoTarget) -> Mosaic {
-        video.path = reference_from(mosaic_path, Path::new(&video.path));
+        let file = FileRef::new(mosaic_path, Path::new(&video.path));
+        self.header.target_file = Some(file.clone());
+        video.path = file.relative;
+        video.absolute = Some(file.absolute);
         self.header.video = Some(video);
         self
     }
 
-    /// The video target's file, resolved against the mosaic file's folder.
+    /// The video target's file: beside the mosaic as recorded, else where it was when
+    /// matched; where neither is a file, the first (for the message that it is missing).
     pub fn video_path(&self, mosaic_path: &Path) -> Option<PathBuf> {
         let video = self.header.video.as_ref()?;
-        Some(resolve_from(mosaic_path, &video.path))
+        let beside = resolve_from(mosaic_path, &video.path);
+        let found = std::iter::once(beside.clone())
+            .chain(video.absolute.iter().map(PathBuf::from))
+            .find(|p| p.is_file());
+        Some(found.unwrap_or(beside))
+    }
+
+    /// The target's file, where one is found: beside the mosaic as recorded, else where it
+    /// was when matched. Files written before the target's place was recorded name it as
+    /// `match` was given it: beside the mosaic, else from the current folder.
+    pub fn target_path(&self, mosaic_path: &Path) -> Option<PathBuf> {
+        let candidates = match &self.header.target_file {
+            Some(file) => file.candidates(mosaic_path).to_vec(),
+            None => vec![
+                resolve_from(mosaic_path, &self.header.target),
+                PathBuf::from(&self.header.target),
+            ],
+        };
+        candidates.into_iter().find(|p| p.is_file())
     }
 
     /// Writes atomically (temporary file + rename; the temporary is removed if writing
@@ -243,20 +320,28 @@ impl Mosaic {
         })
     }
 
-    /// Where the library is, resolved against the mosaic file's folder.
+    /// Where the library is recorded: beside the mosaic, else where it was when matched.
     pub fn library_path(&self, mosaic_path: &Path) -> PathBuf {
-        resolve_from(mosaic_path, &self.header.library)
+        self.library_candidates(mosaic_path)
+            .into_iter()
+            .find(|p| p.is_dir())
+            .unwrap_or_else(|| resolve_from(mosaic_path, &self.header.library))
     }
 
-    /// Opens the mosaic's library and checks the grid still means what it meant: the same
-    /// library (not rebuilt since), and no tile it uses retired since.
-    pub fn open_library(&self, mosaic_path: &Path) -> Result<Library> {
-        let path = self.library_path(mosaic_path);
-        let library = Library::open(&path)?;
+    fn library_candidates(&self, mosaic_path: &Path) -> Vec<PathBuf> {
+        std::iter::once(resolve_from(mosaic_path, &self.header.library))
+            .chain(self.header.library_absolute.iter().map(PathBuf::from))
+            .collect()
+    }
+
+    /// Opens the mosaic's library: `given` when there is one (`--library`), else where it is
+    /// recorded, else the library of the same id in the mosaic's folder (moved or renamed
+    /// along with it; said in a warning). Then checks the grid still means what it meant:
+    /// the same library (not rebuilt since), and no tile it uses retired since.
+    pub fn open_library(&self, mosaic_path: &Path, given: Option<&Path>) -> Result<Library> {
+        let (library, path) = self.find_library(mosaic_path, given)?;
         let rematch = format!("re-run `tessera match` for {}", mosaic_path.display());
-        if library.manifest.library_id != self.header.library_id
-            || library.tile_count() < self.header.tile_count
-        {
+        if library.tile_count() < self.header.tile_count {
             return Err(Error::Mosaic(format!(
                 "{}: its library {} was rebuilt or replaced after this mosaic was matched; {rematch}",
                 mosaic_path.display(),
@@ -291,6 +376,67 @@ impl Mosaic {
             )));
         }
         Ok(library)
+    }
+
+    /// The library of this mosaic's id: the one given, the recorded ones, then those in the
+    /// mosaic's folder.
+    fn find_library(&self, mosaic_path: &Path, given: Option<&Path>) -> Result<(Library, PathBuf)> {
+        let id = &self.header.library_id;
+        let recorded = resolve_from(mosaic_path, &self.header.library);
+        if let Some(given) = given {
+            let library = Library::open(given)?;
+            if &library.manifest.library_id != id {
+                return Err(Error::Mosaic(format!(
+                    "{}: {} is not the library it was matched against (that one was {}); give that library, or re-run `tessera match` against this one",
+                    mosaic_path.display(),
+                    given.display(),
+                    recorded.display()
+                )));
+            }
+            return Ok((library, given.to_path_buf()));
+        }
+        // A recorded place holding another library (rebuilt since) is the likeliest story
+        // when nothing else matches: kept for the message.
+        let mut replaced = None;
+        for path in self.library_candidates(mosaic_path) {
+            match Library::open(&path) {
+                Ok(library) if &library.manifest.library_id == id => return Ok((library, path)),
+                Ok(_) => replaced = replaced.or(Some(path)),
+                // Missing here: look in the next place. Damaged or busy: say so.
+                Err(crate::library::StoreError::NotALibrary(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let recorded_places = self.library_candidates(mosaic_path);
+        for path in libraries_beside(mosaic_path) {
+            if recorded_places.contains(&path) {
+                continue;
+            }
+            let Ok(library) = Library::open(&path) else {
+                continue;
+            };
+            if &library.manifest.library_id == id {
+                tracing::warn!(
+                    "{}: its library was not at {}; using {}, the library of the same id beside it",
+                    mosaic_path.display(),
+                    recorded.display(),
+                    path.display()
+                );
+                return Ok((library, path));
+            }
+        }
+        Err(Error::Mosaic(match replaced {
+            Some(path) => format!(
+                "{}: its library {} was rebuilt or replaced after this mosaic was matched; re-run `tessera match` for it",
+                mosaic_path.display(),
+                path.display()
+            ),
+            None => format!(
+                "{}: its library is not at {} (where it was matched) nor beside the mosaic; give its place with --library PATH",
+                mosaic_path.display(),
+                recorded.display()
+            ),
+        }))
     }
 
     /// Distinct tiles used, and the most repeated tile with its count.
@@ -374,20 +520,60 @@ fn is_mosaic_file(path: &Path) -> bool {
         .unwrap_or(false)
 }
 
-/// How the mosaic file at `mosaic_path` names `target`: relative to its folder when inside
-/// it (the two move together), else absolute.
-fn reference_from(mosaic_path: &Path, target: &Path) -> String {
-    let mosaic_dir = absolute(mosaic_path.parent().unwrap_or(Path::new(".")));
-    let target = absolute(target);
-    target
-        .strip_prefix(&mosaic_dir)
-        .map(Path::to_path_buf)
-        .unwrap_or(target)
-        .to_string_lossy()
-        .into_owned()
+/// The folder a file is in (`.` for a bare name).
+fn folder_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
 }
 
-/// A reference written by `reference_from`, resolved against the mosaic file's folder.
+/// `path` absolute, its links and `..` resolved where it exists (as far as it does).
+fn normalised(path: &Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| {
+        let mut out = PathBuf::new();
+        for part in absolute(path).components() {
+            match part {
+                std::path::Component::ParentDir => {
+                    out.pop();
+                }
+                std::path::Component::CurDir => {}
+                other => out.push(other),
+            }
+        }
+        out
+    })
+}
+
+/// `to` relative to the folder `from` (both absolute and normalised): `../lib.tlib`.
+fn relative_path(from: &Path, to: &Path) -> PathBuf {
+    let (from, to): (Vec<_>, Vec<_>) = (from.components().collect(), to.components().collect());
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut out: PathBuf =
+        std::iter::repeat_n(std::path::Component::ParentDir, from.len() - common)
+            .chain(to[common..].iter().copied())
+            .collect();
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
+}
+
+/// Library folders in the mosaic's folder (moved or renamed with it).
+fn libraries_beside(mosaic_path: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(folder_of(mosaic_path)) else {
+        return Vec::new();
+    };
+    let mut found: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join(crate::library::store::MANIFEST_FILE).is_file())
+        .collect();
+    found.sort();
+    found
+}
+
+/// A reference written relative to the mosaic file's folder (or absolute), resolved.
 fn resolve_from(mosaic_path: &Path, reference: &str) -> PathBuf {
     let p = Path::new(reference);
     if p.is_absolute() {
@@ -413,9 +599,12 @@ mod tests {
                 cols: 3,
                 rows: 2,
                 library: "lib.tlib".into(),
+                library_absolute: None,
                 library_id: "x".into(),
                 tile_count: 3,
                 target: "t.png".into(),
+                target_file: None,
+                target_size: None,
                 repeat_radius: 0,
                 grid_crc32: grid_crc(&grid),
                 video: None,

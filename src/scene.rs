@@ -33,9 +33,16 @@ pub struct Scene {
 }
 
 impl Scene {
+    /// Opens the mosaic at `path` with its library, found where the mosaic records it.
     pub fn open(path: &Path) -> Result<Scene> {
+        Self::open_with_library(path, None)
+    }
+
+    /// Opens the mosaic at `path` with its library at `library` when given (a library
+    /// moved away from where the mosaic records it), else found as `open` finds it.
+    pub fn open_with_library(path: &Path, library: Option<&Path>) -> Result<Scene> {
         let mut mosaic = Mosaic::load(path)?;
-        let library = mosaic.open_library(path)?;
+        let library = mosaic.open_library(path, library)?;
         // The grid lives once, shared with the streaming manager.
         let grid = Arc::new(std::mem::take(&mut mosaic.grid));
         let colours = mosaic.colours.take().map(Arc::new);
@@ -87,6 +94,11 @@ impl Scene {
     /// The video target's file, when the mosaic has one.
     pub fn video_path(&self) -> Option<PathBuf> {
         self.mosaic.video_path(&self.path)
+    }
+
+    /// The still target's file as recorded at matching time, if it is still there.
+    pub fn target_path(&self) -> Option<PathBuf> {
+        self.mosaic.target_path(&self.path)
     }
 
     /// Frees the CPU copy of the overview once a GPU holds its own (11 MiB for a 1920×1080

@@ -582,3 +582,226 @@ fn no_private_runtime_folder_is_left_behind() {
         assert!(left.is_empty(), "{args:?} left {left:?}");
     }
 }
+
+/// `render -o` naming one of the mosaic's own inputs is refused before anything is written,
+/// and the input is left as it was.
+#[test]
+fn render_never_writes_over_its_own_inputs() {
+    let fx = common::fixture(8, 32, (6, 4));
+    let d = fx.dir.path();
+    // A picture kept in the library's folder.
+    let kept = fx.library.join("kept.png");
+    common::picture(3, 20, 10).save(&kept).unwrap();
+    // The target picture, named as `match` was given it and through another spelling; the
+    // mosaic file; a file of the library and a new one inside it.
+    let cases = [
+        (d.join("target.png"), "target picture"),
+        (d.join("tiles/../target.png"), "target picture"),
+        (fx.mosaic.clone(), "cannot write this type"),
+        (kept, "inside the mosaic's library"),
+        (fx.library.join("new.png"), "inside the mosaic's library"),
+    ];
+    for (output, says) in cases {
+        let before = std::fs::read(&output).ok();
+        let (code, out, err) = tessera(&[
+            "render",
+            fx.mosaic.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+            "--size",
+            "64x48",
+        ]);
+        assert!(
+            code != 0 && err.contains(says),
+            "{}: {out}{err}",
+            output.display()
+        );
+        assert_eq!(
+            std::fs::read(&output).ok(),
+            before,
+            "{} changed",
+            output.display()
+        );
+    }
+    // The mosaic still renders.
+    let fine = d.join("fine.png");
+    let (code, _, err) = tessera(&[
+        "render",
+        fx.mosaic.to_str().unwrap(),
+        "-o",
+        fine.to_str().unwrap(),
+        "--size",
+        "64x48",
+    ]);
+    assert_eq!(code, 0, "{err}");
+}
+
+/// An output that cannot be written is refused before the work, naming what to do.
+#[test]
+fn an_output_that_cannot_be_written_is_refused_before_the_work() {
+    let fx = common::fixture(4, 32, (4, 3));
+    let d = fx.dir.path();
+    std::fs::create_dir_all(d.join("folder.mp4")).unwrap();
+    let cases = [
+        (d.join("folder.mp4"), "is a folder"),
+        (d.join("missing/x.png"), "does not exist"),
+        (d.join("missing/x.mp4"), "does not exist"),
+    ];
+    for (output, says) in cases {
+        let started = std::time::Instant::now();
+        let (code, _, err) = tessera(&[
+            "render",
+            fx.mosaic.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+            "--frames",
+            "2000",
+        ]);
+        assert!(
+            code != 0 && err.contains(says),
+            "{}: {err}",
+            output.display()
+        );
+        // 2,000 frames take minutes: the refusal comes first.
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "{} took the work first",
+            output.display()
+        );
+    }
+    assert!(!d.join("missing").exists());
+}
+
+/// `tessera …` run in `cwd`: (exit code, stdout, stderr).
+fn tessera_in(cwd: &Path, args: &[&str]) -> (i32, String, String) {
+    common::output(
+        std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .current_dir(cwd)
+            .args(args),
+    )
+}
+
+/// A mosaic and its library moved together, a library renamed beside its mosaic, and the
+/// folder `match` ran in deleted: the mosaic still opens, finds its target, and says where
+/// its library was found; a library moved elsewhere is named with `--library`.
+#[test]
+fn a_mosaic_follows_its_library_and_target_when_they_move() {
+    let fx = common::fixture(8, 32, (6, 4));
+    let root = fx.dir.path();
+    let base = root.join("project/base");
+    let out = root.join("project/out");
+    let scratch = root.join("project/scratch/deeper");
+    for d in [&base, &out, &scratch] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    std::fs::rename(&fx.library, base.join("base.tlib")).unwrap();
+    std::fs::copy(root.join("target.png"), base.join("target.png")).unwrap();
+    // Matched from a folder of its own, with paths relative to it.
+    let (code, _, err) = tessera_in(
+        &scratch,
+        &[
+            "match",
+            "--library",
+            "../../base/base.tlib",
+            "--target",
+            "../../base/target.png",
+            "--cells",
+            "6x4",
+            "-o",
+            "../../out/m.mosaic",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    std::fs::remove_dir_all(root.join("project/scratch")).unwrap();
+    // The whole project moved: run from elsewhere, everything is found.
+    let moved = root.join("moved");
+    std::fs::rename(root.join("project"), &moved).unwrap();
+    let mosaic = moved.join("out/m.mosaic");
+    let (code, info, err) = tessera_in(root, &["info", mosaic.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        info.contains("fidelity") && !info.contains("problem"),
+        "{info}{err}"
+    );
+    let render = |extra: &[&str]| {
+        let png = root.join("r.png");
+        let _ = std::fs::remove_file(&png);
+        let mut args = vec![
+            "render",
+            mosaic.to_str().unwrap(),
+            "-o",
+            "r.png",
+            "--size",
+            "48x32",
+        ];
+        args.extend_from_slice(extra);
+        let r = tessera_in(root, &args);
+        assert_eq!(r.0 == 0, png.exists(), "{}", r.2);
+        r
+    };
+    let (code, _, err) = render(&[]);
+    assert_eq!(code, 0, "{err}");
+    // The library renamed and put beside the mosaic: found by its id, and said so.
+    let beside = moved.join("out/renamed.tlib");
+    std::fs::rename(moved.join("base/base.tlib"), &beside).unwrap();
+    let (code, _, err) = render(&[]);
+    assert!(code == 0 && err.contains("renamed.tlib"), "{err}");
+    // Moved where nothing leads: the error says how to name it, and --library does.
+    let far = root.join("far.tlib");
+    std::fs::rename(&beside, &far).unwrap();
+    let (code, _, err) = render(&[]);
+    assert!(code != 0 && err.contains("--library"), "{err}");
+    let (code, _, err) = render(&["--library", far.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let (code, info, err) = tessera_in(
+        root,
+        &[
+            "info",
+            mosaic.to_str().unwrap(),
+            "--library",
+            far.to_str().unwrap(),
+        ],
+    );
+    assert!(code == 0 && info.contains("library now"), "{info}{err}");
+    // Another library given is refused, naming the one it was matched against.
+    let (code, _, err) = render(&["--library", fx.dir.path().join("nowhere").to_str().unwrap()]);
+    assert!(code != 0, "{err}");
+}
+
+/// `info` measures a mosaic against its own target, wherever it runs: a picture of the same
+/// name in the current folder is not taken for it.
+#[test]
+fn info_measures_against_the_mosaics_own_target_only() {
+    let fx = common::fixture(8, 32, (6, 4));
+    let d = fx.dir.path();
+    let elsewhere = d.join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let (code, _, err) = tessera_in(
+        d,
+        &[
+            "match",
+            "--library",
+            "lib.tlib",
+            "--target",
+            "target.png",
+            "--cells",
+            "6x4",
+            "-o",
+            "x.mosaic",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let info = || tessera_in(&elsewhere, &["info", d.join("x.mosaic").to_str().unwrap()]);
+    let (code, out, err) = info();
+    assert!(code == 0 && out.contains("fidelity"), "{out}{err}");
+    // The target replaced by another picture of its name, and one more in the current folder.
+    common::picture(5, 200, 100)
+        .save(d.join("target.png"))
+        .unwrap();
+    common::picture(6, 400, 300)
+        .save(elsewhere.join("target.png"))
+        .unwrap();
+    let (code, out, err) = info();
+    assert!(code == 0 && !out.contains("fidelity"), "{out}");
+    assert!(err.contains("200×100") && err.contains("400×300"), "{err}");
+}

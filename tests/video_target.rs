@@ -396,17 +396,25 @@ fn stopping_at_any_stage_ends_every_thread() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let partial = fx.path(".interrupted.mp4.partial");
+    // The render's temporary: `.interrupted.mp4.PID-N.partial`.
+    let partial = || {
+        std::fs::read_dir(fx.dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .find(|n| n.starts_with(".interrupted.mp4.") && n.ends_with(".partial"))
+    };
     let waited = std::time::Instant::now();
-    while !partial.exists() && waited.elapsed().as_secs() < 60 {
+    while partial().is_none() && waited.elapsed().as_secs() < 60 {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    assert!(partial.exists(), "the render started");
+    assert!(partial().is_some(), "the render started");
     // SAFETY: sends SIGINT to our own child process.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let status = child.wait().unwrap();
-    assert!(!status.success());
-    assert!(!out.exists() && !partial.exists(), "no partial output");
+    // 128 + SIGINT, as shells report a command Ctrl-C stopped.
+    assert_eq!(status.code(), Some(130));
+    assert!(!out.exists() && partial().is_none(), "no partial output");
 }
 
 #[test]
@@ -704,4 +712,35 @@ fn a_target_that_goes_bad_part_way_ends_the_video_there_or_writes_nothing() {
     } else {
         assert!(!out.exists() && err.contains("target.mkv"), "{err}");
     }
+}
+
+/// `render -o` naming the mosaic's own target video is refused and the footage kept; a
+/// target replaced since matching (another size or length) is refused naming both.
+#[test]
+fn the_target_is_never_overwritten_and_a_changed_one_is_refused() {
+    let fx = fixture("target.mp4", FRAMES);
+    let footage = std::fs::read(&fx.target).unwrap();
+    let (code, _, err) = render(&fx.mosaic, &fx.target, &["--size", "128x72"]);
+    assert!(code != 0 && err.contains("target video"), "{err}");
+    assert_eq!(
+        std::fs::read(&fx.target).unwrap(),
+        footage,
+        "the footage changed"
+    );
+
+    // Another video under the target's name: half the length.
+    write_target(&fx.target, FRAMES / 2);
+    let out = fx.path("out.mp4");
+    let (code, _, err) = render(&fx.mosaic, &out, &["--size", "128x72"]);
+    assert!(
+        code != 0
+            && err.contains("has changed")
+            && err.contains("1.50 s")
+            && err.contains("0.70 s"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    // A picture of a moment is refused the same way.
+    let (code, _, err) = render(&fx.mosaic, &fx.path("t.png"), &["--size", "128x72"]);
+    assert!(code != 0 && err.contains("has changed"), "{err}");
 }

@@ -7,6 +7,24 @@ use tessera::matching::CellSpec;
 use tessera::streaming::{Heuristics, StreamConfig};
 use tessera::{Backend, Camera, Phase, Playback, RenderOptions, RenderStyle, Scene};
 
+/// The mosaic a command opens, and where its library is when it moved.
+#[derive(Args, Clone)]
+pub struct MosaicArg {
+    /// Mosaic file.
+    #[arg(id = "mosaic", value_name = "MOSAIC")]
+    pub file: std::path::PathBuf,
+    /// The mosaic's library, when it is neither where the mosaic was matched nor beside the
+    /// mosaic (a library of the same id in the mosaic's folder is found on its own).
+    #[arg(long, value_name = "DIR")]
+    pub library: Option<std::path::PathBuf>,
+}
+
+impl MosaicArg {
+    pub fn open(&self) -> tessera::Result<Scene> {
+        Scene::open_with_library(&self.file, self.library.as_deref())
+    }
+}
+
 /// Cells across when neither --cells nor --cells-wide is given.
 pub const DEFAULT_CELLS_WIDE: u32 = 160;
 

@@ -1,18 +1,18 @@
 //! `tessera export`: the mosaic as a Deep Zoom Image (a `.dzi` descriptor and its tile
 //! pyramid) with a small HTML page that opens it in OpenSeadragon.
 
-use super::args::{EngineArgs, PlaybackArgs, TintArg};
+use super::args::{EngineArgs, MosaicArg, PlaybackArgs, TintArg};
 use super::util::human_bytes;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 use tessera::export::{export_dzi, frame_side, DziLayout, TileFormat};
-use tessera::{HeadlessRenderer, RenderStyle, Scene};
+use tessera::{HeadlessRenderer, RenderStyle};
 
 #[derive(Args)]
 pub struct ExportArgs {
-    /// Mosaic file.
-    mosaic: PathBuf,
+    #[command(flatten)]
+    mosaic: MosaicArg,
     /// Folder to write NAME.dzi, NAME_files/ and NAME.html into.
     #[arg(long, value_name = "DIR")]
     dzi: PathBuf,
@@ -53,7 +53,7 @@ enum FormatArg {
 }
 
 pub fn command(a: ExportArgs) -> anyhow::Result<()> {
-    let scene = Scene::open(&a.mosaic)?;
+    let scene = a.mosaic.open()?;
     a.tint.check(&scene)?;
     let cell_px = a.cell_px.unwrap_or(scene.library.params().max_tile);
     let (w, h) = (
@@ -67,6 +67,7 @@ pub fn command(a: ExportArgs) -> anyhow::Result<()> {
     let layout = DziLayout::new(w as u32, h as u32, a.tile_size, a.overlap);
     let name = a.name.clone().unwrap_or_else(|| {
         a.mosaic
+            .file
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "mosaic".into())

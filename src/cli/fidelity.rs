@@ -54,15 +54,17 @@ pub fn describe(f: &Fidelity) -> String {
 /// target; `None` when the target is a video, is gone, or the grid is too large to render
 /// in one frame.
 pub fn measure_mosaic(scene: Scene) -> anyhow::Result<Option<Fidelity>> {
-    // The target as written at matching time: from where `match` ran, or beside the mosaic.
-    let written = Path::new(&scene.mosaic.header.target);
-    let beside = scene.path.parent().unwrap_or(Path::new(".")).join(written);
-    let Some(target) = [written, &beside].into_iter().find(|p| p.is_file()) else {
-        return Ok(None);
-    };
     if scene.video().is_some() {
         return Ok(None);
     }
+    let Some(target) = scene.target_path() else {
+        tracing::warn!(
+            "{}: its target {} is not there; no fidelity measured",
+            scene.path.display(),
+            scene.mosaic.header.target
+        );
+        return Ok(None);
+    };
     let (cols, rows) = (scene.cols(), scene.rows());
     // Enough pixels a cell for the 3× samples to be means of several texels.
     let px = (4096 / cols.max(rows)).clamp(SSIM_SAMPLES, 8);
@@ -70,7 +72,20 @@ pub fn measure_mosaic(scene: Scene) -> anyhow::Result<Option<Fidelity>> {
     if w > MAX_FRAME_SIDE || h > MAX_FRAME_SIDE || w as u64 * h as u64 > 1 << 26 {
         return Ok(None);
     }
-    let target = open(target)?;
+    let target_path = target;
+    let target = open(&target_path)?;
+    if let Some([w, h]) = scene.mosaic.header.target_size {
+        if (target.width(), target.height()) != (w, h) {
+            tracing::warn!(
+                "{}: {} is {}×{}, not the {w}×{h} picture the mosaic was matched from; no fidelity measured",
+                scene.path.display(),
+                target_path.display(),
+                target.width(),
+                target.height()
+            );
+            return Ok(None);
+        }
+    }
     let opts = RenderOptions {
         width: w,
         height: h,

@@ -7,7 +7,7 @@ use tessera::matching::fidelity::grid_delta_e;
 use tessera::mosaic::Mosaic;
 use tessera::Scene;
 
-pub fn run(path: &Path) -> anyhow::Result<()> {
+pub fn run(path: &Path, library: Option<&Path>) -> anyhow::Result<()> {
     if path.is_dir() {
         let lib = Library::open(path)?;
         print_library(&lib);
@@ -69,9 +69,12 @@ pub fn run(path: &Path) -> anyhow::Result<()> {
     }
     // Opened once: the library, the tiles' mean colours, and (for the fidelity line) the
     // renderer all come from this scene.
-    match Scene::open(path) {
+    match Scene::open_with_library(path, library) {
         Ok(scene) => {
             let lib = scene.library.clone();
+            if !tessera::fsutil::same_file(&lib.dir, &mosaic.library_path(path)) {
+                println!("  library now  {}", lib.dir.display());
+            }
             println!(
                 "  most used    tile {top} ({}), {count}×",
                 lib.manifest.tiles[top as usize].source.path

@@ -1,6 +1,6 @@
 //! `tessera render`: one view to a picture, or a camera path to a video, headless.
 
-use super::args::{parse_seconds, EngineArgs, PlaybackArgs, SizeArg, ViewArgs};
+use super::args::{parse_seconds, EngineArgs, MosaicArg, PlaybackArgs, SizeArg, ViewArgs};
 use super::util::human_bytes;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
@@ -14,8 +14,8 @@ use tessera::{HeadlessRenderer, Pacing, RenderStyle, Scene};
 
 #[derive(Args)]
 pub struct RenderArgs {
-    /// Mosaic file.
-    mosaic: PathBuf,
+    #[command(flatten)]
+    mosaic: MosaicArg,
     /// A picture of one view (.png, .jpg, .tif, .bmp, .webp), or a video (.mp4, .mov,
     /// .mkv) of a camera path. Pictures over 16 megapixels are posters, rendered in bands
     /// and streamed to the file (.png or .tif, any --size; .jpg gathered in memory, up to
@@ -108,12 +108,14 @@ struct VideoArgs {
 }
 
 pub fn run(a: RenderArgs) -> anyhow::Result<()> {
+    check_output_place(&a.output)?;
     if tessera::video::is_video_path(&a.output) {
         return render_video(a);
     }
     // Refuse an output type we cannot write before anything is rendered or created.
     let format = picture_format(&a.output)?;
-    let scene = Scene::open(&a.mosaic)?;
+    let scene = a.mosaic.open()?;
+    refuse_overwriting_inputs(&a.output, &scene)?;
     a.view.tint.check(&scene)?;
     let size = a.size.size;
     let camera = a.view.camera(&scene, size);
@@ -142,6 +144,55 @@ pub fn run(a: RenderArgs) -> anyhow::Result<()> {
         } else {
             String::new()
         }
+    );
+    Ok(())
+}
+
+/// An output that cannot be written (a folder, a folder that does not exist) is refused
+/// before any work, not after it.
+pub fn check_output_place(output: &Path) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !output.is_dir(),
+        "{}: is a folder; name a file inside it, e.g. {}",
+        output.display(),
+        output.join("frame.png").display()
+    );
+    let parent = output.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(parent) = parent {
+        anyhow::ensure!(
+            parent.is_dir(),
+            "{}: the folder {} does not exist; create it first (mkdir -p {:?})",
+            output.display(),
+            parent.display(),
+            parent
+        );
+    }
+    Ok(())
+}
+
+/// Refuses an output that is one of the mosaic's own inputs: the mosaic file, a file in
+/// its library, or its target (rendering over a video target destroyed the footage the
+/// mosaic plays).
+pub fn refuse_overwriting_inputs(output: &Path, scene: &Scene) -> anyhow::Result<()> {
+    let inputs = [
+        (Some(scene.path.clone()), "the mosaic itself"),
+        (scene.video_path(), "the mosaic's target video"),
+        (scene.target_path(), "the mosaic's target picture"),
+    ];
+    for (input, what) in inputs {
+        if let Some(input) = input.filter(|p| tessera::fsutil::same_file(output, p)) {
+            anyhow::bail!(
+                "{}: is {what} ({}); writing it would destroy it, choose another output name",
+                output.display(),
+                input.display()
+            );
+        }
+    }
+    anyhow::ensure!(
+        !tessera::fsutil::is_within(output, &scene.library.dir),
+        "{}: lies inside the mosaic's library {}; choose an output outside it",
+        output.display(),
+        scene.library.dir.display()
     );
     Ok(())
 }
@@ -219,11 +270,23 @@ fn render_poster(
         bar.set_position(n);
     };
     let to_io = |e: tessera::Error| std::io::Error::other(e);
+    // Ctrl-C stops between bands; the temporary is removed with the failed write.
+    let interrupted = super::util::interrupt_flag();
     let written = tessera::fsutil::write_atomically(&a.output, |out| {
-        let rgb = |rows: &[u8]| -> Vec<u8> {
-            rows.chunks_exact(4)
+        let rgb = |rows: &[u8]| -> Result<Vec<u8>, tessera::Error> {
+            if interrupted.load(std::sync::atomic::Ordering::Relaxed) {
+                return Err(tessera::Error::Io {
+                    path: a.output.clone(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::Interrupted,
+                        "interrupted: no poster written",
+                    ),
+                });
+            }
+            Ok(rows
+                .chunks_exact(4)
                 .flat_map(|p| [p[0], p[1], p[2]])
-                .collect()
+                .collect())
         };
         if format == image::ImageFormat::Png {
             let mut encoder = png::Encoder::new(out, w, h);
@@ -238,7 +301,7 @@ fn render_poster(
                 camera,
                 (w, h),
                 |rows, _| {
-                    std::io::Write::write_all(&mut stream, &rgb(rows)).map_err(|e| {
+                    std::io::Write::write_all(&mut stream, &rgb(rows)?).map_err(|e| {
                         tessera::Error::Io {
                             path: a.output.clone(),
                             source: e,
@@ -256,7 +319,7 @@ fn render_poster(
                 camera,
                 (w, h),
                 |rows, _| {
-                    picture.extend_from_slice(&rgb(rows));
+                    picture.extend_from_slice(&rgb(rows)?);
                     Ok(())
                 },
                 progress,
@@ -284,7 +347,7 @@ fn render_poster(
                 (w, h),
                 |rows, _| {
                     image
-                        .write_strip(&rgb(rows))
+                        .write_strip(&rgb(rows)?)
                         .map_err(|e| tessera::Error::Io {
                             path: a.output.clone(),
                             source: std::io::Error::other(e),
@@ -357,7 +420,8 @@ pub fn save_picture(
 fn render_video(a: RenderArgs) -> anyhow::Result<()> {
     // Before any file exists: Ctrl-C from here on stops between frames and cleans up.
     let interrupted = super::util::interrupt_flag();
-    let scene = Scene::open(&a.mosaic)?;
+    let scene = a.mosaic.open()?;
+    refuse_overwriting_inputs(&a.output, &scene)?;
     a.view.tint.check(&scene)?;
     if let Some(video) = VideoMosaic::open(&scene)? {
         return render_target_video(&a, scene, video, &interrupted);

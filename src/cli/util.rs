@@ -92,26 +92,36 @@ pub fn free_bytes(dir: &std::path::Path) -> Option<u64> {
         .then(|| stat.f_bavail as u64 * stat.f_frsize as u64)
 }
 
-/// A flag Ctrl-C sets, so a long render stops between frames and cleans up (no partial
-/// file under the asked name); a second Ctrl-C quits at once.
+static INTERRUPTED: std::sync::OnceLock<std::sync::Arc<std::sync::atomic::AtomicBool>> =
+    std::sync::OnceLock::new();
+
+/// A flag Ctrl-C (SIGINT or SIGTERM) sets, so a long render stops between frames and cleans
+/// up (no partial file under the asked name); a second Ctrl-C quits at once.
 pub fn interrupt_flag() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
     use std::sync::atomic::{AtomicBool, Ordering};
-    static FLAG: std::sync::OnceLock<std::sync::Arc<AtomicBool>> = std::sync::OnceLock::new();
-    FLAG.get_or_init(|| {
-        let flag = std::sync::Arc::new(AtomicBool::new(false));
-        let seen = flag.clone();
-        let installed = ctrlc::set_handler(move || {
-            if seen.swap(true, Ordering::Relaxed) {
-                std::process::exit(130);
+    INTERRUPTED
+        .get_or_init(|| {
+            let flag = std::sync::Arc::new(AtomicBool::new(false));
+            let seen = flag.clone();
+            let installed = ctrlc::set_handler(move || {
+                if seen.swap(true, Ordering::Relaxed) {
+                    std::process::exit(130);
+                }
+                eprintln!("interrupted: stopping after this frame (Ctrl-C again to quit at once)");
+            });
+            if let Err(e) = installed {
+                tracing::debug!("no Ctrl-C handler: {e}");
             }
-            eprintln!("interrupted: stopping after this frame (Ctrl-C again to quit at once)");
-        });
-        if let Err(e) = installed {
-            tracing::debug!("no Ctrl-C handler: {e}");
-        }
-        flag
-    })
-    .clone()
+            flag
+        })
+        .clone()
+}
+
+/// Whether Ctrl-C stopped the work (the command then exits 130, as shells expect).
+pub fn was_interrupted() -> bool {
+    INTERRUPTED
+        .get()
+        .is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed))
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@
 //! while clips play how many of the tiles on screen show a late frame, and for a video
 //! mosaic the time and the target frames that came late; it ends with which renderer draws.
 
-use super::args::{EngineArgs, PlaybackArgs, ViewArgs};
+use super::args::{EngineArgs, MosaicArg, PlaybackArgs, ViewArgs};
 use super::overlay::{Action, Overlay, Panel};
 use super::util::parse_size;
 use clap::Args;
@@ -44,8 +44,8 @@ mod window;
 
 #[derive(Args)]
 pub struct ViewCmdArgs {
-    /// Mosaic file.
-    mosaic: PathBuf,
+    #[command(flatten)]
+    mosaic: MosaicArg,
     /// Window size [default: 1920x1080, or 90 % of a smaller monitor].
     #[arg(long, value_parser = parse_size)]
     size: Option<(u32, u32)>,
@@ -77,7 +77,7 @@ const MAX_DRAW_TIMES: usize = 1 << 18;
 const DEFAULT_SIZE: (u32, u32) = (1920, 1080);
 
 pub fn command(a: ViewCmdArgs) -> anyhow::Result<()> {
-    let scene = Scene::open(&a.mosaic)?;
+    let scene = a.mosaic.open()?;
     a.view.tint.check(&scene)?;
     let event_loop = EventLoop::new().map_err(|e| {
         anyhow::anyhow!(

@@ -62,6 +62,7 @@ pub fn make_mosaic(
         target.display().to_string(),
         opts.repeat_radius,
     )
+    .with_target_file(mosaic_path, target, (img.width(), img.height()))
     .with_colours(cells.colours)
     .with_use_limits(opts.max_uses, opts.use_all))
 }

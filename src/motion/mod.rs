@@ -85,6 +85,7 @@ impl VideoMosaic {
             scene.path.display(),
             path.display()
         );
+        check_unchanged(&scene.path, &path, target)?;
         let started = std::time::Instant::now();
         let table = Arc::new(colour_table(&scene.library));
         tracing::info!(
@@ -149,6 +150,27 @@ impl VideoMosaic {
     }
 }
 
+/// Refuses a target video that is not the one the mosaic was matched from (replaced,
+/// overwritten, re-encoded at another size or length): its grids would not fit the mosaic.
+fn check_unchanged(mosaic: &Path, path: &Path, recorded: &VideoTarget) -> anyhow::Result<()> {
+    let probe = VideoReader::open(path)?;
+    let (width, height) = probe.upright_size();
+    let duration = probe.duration();
+    // Within a frame: the same file probes the same, and a re-mux of it (new timestamps,
+    // another container) may round its length by a frame; another video differs by more.
+    let same_length = (duration - recorded.duration).abs() <= 1.0 / recorded.fps().max(1.0) + 1e-3;
+    anyhow::ensure!(
+        (width, height) == (recorded.width, recorded.height) && same_length,
+        "{}: its target video {} has changed since it was matched (then {}×{}, {:.2} s; now {width}×{height}, {duration:.2} s); put the original back or re-run `tessera match`",
+        mosaic.display(),
+        path.display(),
+        recorded.width,
+        recorded.height,
+        recorded.duration
+    );
+    Ok(())
+}
+
 /// Matches the first frame of video `target` against `library` and returns the mosaic of
 /// the video (not yet saved): its grid size, rate and length, and the first frame's grid.
 pub fn make_video_mosaic(
@@ -200,6 +222,7 @@ pub fn make_video_mosaic(
         mosaic_path,
         VideoTarget {
             path: target.display().to_string(),
+            absolute: None,
             fps_num,
             fps_den,
             duration,

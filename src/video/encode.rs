@@ -1,7 +1,8 @@
 //! The MP4 writer: frames go over a short bounded channel to an encoder thread (RGBA → YUV
 //! 4:2:0 → H.264 → muxer), so encoding overlaps the next frame's render. The file is written
-//! under a hidden `.NAME.partial` name and renamed when the trailer is down, so an interrupted
-//! render never leaves a truncated video under the name asked for.
+//! under a hidden temporary name of its own (`fsutil::partial_path`) and renamed when the
+//! trailer is down, so an interrupted render never leaves a truncated video under the name
+//! asked for, and two renders to one name never write into one file.
 
 use super::{init, set_yuv_matrix};
 use anyhow::{bail, ensure, Context as _};
@@ -66,7 +67,7 @@ pub struct VideoSettings {
 }
 
 /// The default quality and speed: x264's `veryfast` at CRF 17 exported a 1080p zoom 1.5×
-/// as fast as `fast` at CRF 18, within 0.2 dB PSNR of it and 6 % larger (README "Video",
+/// as fast as `fast` at CRF 18, within 0.2 dB PSNR of it and 6 % larger (docs/performance.md, "Video export",
 /// `scripts/compare-renderers.sh`). On two cores the encoder, not the renderer, bounds an
 /// export.
 pub const DEFAULT_CRF: u8 = 17;
@@ -129,10 +130,10 @@ impl VideoWriter {
         ensure!(s.crf <= 51, "--crf must be 0..=51");
         let container = container_for(path)?;
         init()?;
-        let name = path
-            .file_name()
+        path.file_name()
             .with_context(|| format!("{}: not a file name", path.display()))?;
-        let partial = path.with_file_name(format!(".{}.partial", name.to_string_lossy()));
+        crate::fsutil::remove_stale_partials(path);
+        let partial = crate::fsutil::partial_path(path);
 
         let (frame_tx, frame_rx) = crossbeam_channel::bounded(QUEUE_FRAMES);
         let (ready_tx, ready_rx) = crossbeam_channel::bounded(1);
@@ -195,13 +196,17 @@ impl VideoWriter {
     /// Flushes the encoder, writes the trailer and moves the file to its name.
     pub fn finish(mut self) -> anyhow::Result<EncodeSummary> {
         let mut summary = self.join()?;
+        // Measured before the rename: the summary describes this video, whatever another
+        // process later moves over the same name.
+        summary.bytes = std::fs::metadata(&self.partial)
+            .map(|m| m.len())
+            .unwrap_or(0);
         std::fs::rename(&self.partial, &self.path).with_context(|| {
             format!(
                 "{}: cannot move the finished video here",
                 self.path.display()
             )
         })?;
-        summary.bytes = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
         Ok(summary)
     }
 

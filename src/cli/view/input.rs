@@ -203,7 +203,10 @@ impl ApplicationHandler for App {
                     }
                     Key::Character("s") => self.shot = Some(screenshot_name()),
                     Key::Character("v") => {
-                        println!("{}", view_command(&self.args.mosaic, &nav.camera, (w, h)));
+                        println!(
+                            "{}",
+                            view_command(&self.args.mosaic.file, &nav.camera, (w, h))
+                        );
                         return;
                     }
                     Key::Character("h") => {
