@@ -27,3 +27,16 @@ if ! command -v cargo >/dev/null 2>&1; then
     exit 1
   fi
 fi
+
+# Puts the built `tessera` on the PATH: a link to target/release/tessera in /usr/local/bin
+# (root), else in ~/.local/bin. A link, so every later build is what runs.
+link_tessera() {
+  local built="$1/target/release/tessera" bin
+  if [ -w /usr/local/bin ]; then bin=/usr/local/bin; else bin="$HOME/.local/bin"; fi
+  mkdir -p "$bin"
+  ln -sfn "$built" "$bin/tessera"
+  case ":$PATH:" in
+    *":$bin:"*) ;;
+    *) echo "setup: linked $bin/tessera; add $bin to your PATH to run it as \`tessera\`" >&2 ;;
+  esac
+}

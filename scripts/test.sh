@@ -14,3 +14,5 @@ cargo clippy --release --locked --all-targets -- -D warnings
 # resets when its last client leaves, and a window opening during the reset fails to connect
 # (seen once in ~10 runs of tests/video_target.rs, whose other tests' processes come and go).
 xvfb-run -a -s "-screen 0 1280x800x24 -noreset" cargo test --release --locked --all-targets
+# The binary the tests just built, on the PATH for the README's recipes.
+link_tessera "$here"

@@ -66,8 +66,8 @@ pub struct Choice {
 /// `Backend::Auto`'s choice, given the adapter the GPU path would use (`None`: there is
 /// none) as its name and type, and whether the user named it (`--adapter`): the GPU path
 /// on a hardware adapter or a named one; the CPU renderer on a software rasteriser (faster
-/// than llvmpipe at every zoom measured but one, where they are level: README "Frame time
-/// per zoom level") or with no adapter at all.
+/// than llvmpipe at every zoom measured but one, where they are level: docs/performance.md,
+/// "Frame time per zoom") or with no adapter at all.
 pub fn choose_backend(adapter: Option<(&str, wgpu::DeviceType)>, named: bool) -> Choice {
     let (backend, why) = match adapter {
         None => (Backend::Cpu, "no GPU adapter here".to_string()),

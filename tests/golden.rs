@@ -72,7 +72,7 @@ fn check_styled(
     let (mean, max) = common::compare(g.as_raw(), c.as_raw());
     eprintln!("{name}: mean {mean:.4}/255, max {max}/255");
     // Measured on lavapipe: max 1/255 (8-bit filter weights and sRGB encode rounding), mean
-    // ≤ 0.27/255; the issue allows 2/255, we hold the tighter bound we see. A tint subtracts
+    // ≤ 0.27/255; a 2/255 bound would do, we hold the tighter bound we see. A tint subtracts
     // most of a colour where a bright tile sits on a dark target: llvmpipe decodes sRGB
     // texels to ~1e-3 (invisible once re-encoded), and the difference left is small enough
     // for that error to show in the darks, where the sRGB curve is steepest: the GPU is up

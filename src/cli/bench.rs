@@ -1,7 +1,7 @@
 //! `tessera bench`: scripted camera paths (`tessera::paths`) rendered headless, with frame
 //! times and streaming metrics, and the per-zoom levels table with its floors.
 
-use super::args::{EngineArgs, PlaybackArgs, SizeArg, TintArg};
+use super::args::{EngineArgs, MosaicArg, PlaybackArgs, SizeArg, TintArg};
 use super::render::PathArg;
 use super::util::human_bytes;
 use anyhow::Context;
@@ -13,12 +13,12 @@ use std::time::Instant;
 use tessera::gpu::{FrameBlit, OffscreenTarget, OFFSCREEN_FORMAT};
 use tessera::motion::{LivePlayer, VideoMosaic};
 use tessera::paths::{camera_path, PathFrame};
-use tessera::{Camera, HeadlessRenderer, RenderStyle, Scene};
+use tessera::{Camera, HeadlessRenderer, RenderStyle};
 
 #[derive(Args)]
 pub struct BenchArgs {
-    /// Mosaic file.
-    mosaic: PathBuf,
+    #[command(flatten)]
+    mosaic: MosaicArg,
     /// Camera path; `levels` times each zoom 1, 2, 4 … 256 px per cell instead; `fixed`
     /// holds the whole mosaic in view [default: tour; fixed for a video mosaic, which plays
     /// its target in real time along the path].
@@ -29,7 +29,7 @@ pub struct BenchArgs {
     frames: u32,
     #[command(flatten)]
     size: SizeArg,
-    /// Print the report as JSON (keys in the README).
+    /// Print the report as JSON (keys in docs/guide.md).
     #[arg(long)]
     json: bool,
     /// Also write one JSON line per frame here: its time, the part spent streaming, its zoom
@@ -49,7 +49,7 @@ pub struct BenchArgs {
 }
 
 pub fn command(a: BenchArgs) -> anyhow::Result<()> {
-    let scene = Scene::open(&a.mosaic)?;
+    let scene = a.mosaic.open()?;
     a.tint.check(&scene)?;
     let (cols, rows) = (scene.cols(), scene.rows());
     let size = a.size.size;
@@ -320,7 +320,7 @@ fn floor_ms(renderer: &HeadlessRenderer, frames: usize) -> Option<(f64, f64)> {
     Some(median_p99(&mut times))
 }
 
-/// The report `--json` prints; every key is documented in the README.
+/// The report `--json` prints; every key is documented in docs/guide.md.
 #[derive(Clone, Debug, Serialize)]
 pub struct BenchReport {
     pub path: String,

@@ -17,7 +17,7 @@ pub mod view;
 
 /// Hands memory freed during set-up (file buffers, the overview's build, the pinned levels'
 /// reads) back to the OS. glibc keeps freed heap pages mapped unless they sit at the very
-/// top, so without this they would count against the RSS bound for the whole session.
+/// top, so without this they would count against the RSS bound for as long as the process runs.
 /// A process-wide act, so the binary does it (after building a renderer), not the library.
 pub fn return_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]

@@ -141,14 +141,14 @@ pub struct MatchOptions {
 }
 
 /// The lightness weight of sub-cell signatures when none is asked for. Shapes inside a cell
-/// are read from lightness; measured on the ladybird beside metapixel (README, "Matching
-/// quality"), weighting it 3× raises the structure measure (SSIM at 3×) from 0.685 to 0.804
+/// are read from lightness; measured on the ladybird beside metapixel (docs/performance.md,
+/// "Matching quality"), weighting it 3× raises the structure measure (SSIM at 3×) from 0.685 to 0.804
 /// for 1.1 ΔE of colour, and with a repeat limit it is what keeps the structure.
 pub const DEFAULT_LIGHTNESS_WEIGHT: f32 = 3.0;
 
 /// The lightness weight of sub-cell signatures under a repeat radius: there the refined
 /// match with 2.5 beats metapixel's `--distance` on both measures on all three targets
-/// measured, where 3 lost on colour on one (README, "Matching quality").
+/// measured, where 3 lost on colour on one (docs/performance.md, "Matching quality").
 pub const DEFAULT_LIGHTNESS_WEIGHT_REPEATS: f32 = 2.5;
 
 impl MatchOptions {

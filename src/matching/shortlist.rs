@@ -11,7 +11,7 @@
 //! where it is not proven are searched in a k-d tree over the signatures turned to their
 //! principal axes. The answer is the exact nearest tile (to float rounding in the turned
 //! axes, which can only swap two tiles within ~1e-5 of each other); a 27-dimensional k-d
-//! tree alone prunes too little to be fast (see the README's matching figures).
+//! tree alone prunes too little to be fast (docs/performance.md, "Matching speed").
 
 use super::KdIndex;
 use rayon::prelude::*;

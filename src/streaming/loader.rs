@@ -154,8 +154,8 @@ const LOADER_NICE: i32 = 19;
 /// Lowers the calling loader thread to `LOADER_NICE`, so that where there are few cores it
 /// reads while the render thread does not draw, instead of taking a core from the draw:
 /// when a zoom reaches a finer level, the loaders read thousands of pages while the CPU
-/// renderer draws on every core, and frames there took up to twice as long (measured in
-/// the README, "Clips at scale"). Where the draw leaves cores idle (a GPU draws it, or the
+/// renderer draws on every core, and frames there took up to twice as long (docs/performance.md,
+/// "Clips at scale"). Where the draw leaves cores idle (a GPU draws it, or the
 /// view is at rest) a nice thread runs as fast as any. Best effort: failing, it logs.
 fn yield_to_the_render_thread() {
     #[cfg(target_os = "linux")]

@@ -35,7 +35,7 @@ pub(super) struct ViewUniform {
 /// full-screen pass. On llvmpipe a quad costs ~0.3 µs of set-up and binning, and the tiles
 /// of 4×4 pixels it shades are shared with its neighbours' quads: quads are level with the
 /// full-screen pass at 16–24 px per cell, faster from 32 (1.5–1.7× at 128–512 px), and 2–4.5×
-/// slower at 4–8 px (README, "Per-cell quads").
+/// slower at 4–8 px (docs/performance.md, "Frame time per zoom").
 const CELL_QUADS_FROM_PX: f64 = 24.0;
 
 /// Overrides `CELL_QUADS_FROM_PX`, to measure the two passes side by side ("inf": never).
