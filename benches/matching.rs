@@ -160,7 +160,7 @@ fn video_table(tiles: u32, cols: u32, rows: u32) {
         table.clone(),
         FrameMatchOptions {
             repeat_radius: 0,
-            stickiness: tessera::motion::DEFAULT_STICKINESS,
+            stickiness: tessera::matching::table::DEFAULT_STICKINESS,
         },
     );
     let mut n = 0;
@@ -175,7 +175,7 @@ fn video_table(tiles: u32, cols: u32, rows: u32) {
         t_build * 1e3,
         t_frame * 1e3,
         1.0 / t_frame,
-        tessera::motion::DEFAULT_STICKINESS,
+        tessera::matching::table::DEFAULT_STICKINESS,
         accuracy.exact_share * 100.0,
         accuracy.mean_excess_de
     );

@@ -10,6 +10,8 @@ export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 chmod 700 "$XDG_RUNTIME_DIR"
 cargo fmt --all -- --check
 cargo clippy --release --locked --all-targets -- -D warnings
+# The build without FFmpeg (`--no-default-features`), before the tests rebuild the default one.
+scripts/check-stills-only.sh
 # Tests run in release: the GPU and matching tests push real pixels. `-noreset`: an X server
 # resets when its last client leaves, and a window opening during the reset fails to connect
 # (seen once in ~10 runs of tests/video_target.rs, whose other tests' processes come and go).

@@ -58,7 +58,7 @@ pub struct CellArgs {
     /// Video targets: a cell keeps its tile from the previous frame unless the new best is
     /// more than this many ΔE (CIELAB distance) closer, so still shots do not shimmer
     /// (0: every frame matched afresh).
-    #[arg(long, default_value_t = tessera::motion::DEFAULT_STICKINESS, value_parser = parse_stickiness)]
+    #[arg(long, default_value_t = tessera::matching::table::DEFAULT_STICKINESS, value_parser = parse_stickiness)]
     pub stickiness: f32,
 }
 

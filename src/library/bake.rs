@@ -86,7 +86,11 @@ fn open_reader(
         .map_err(|e| e.to_string())?;
     if reader.format().is_none() {
         return Err(if named_like_a_video(path) {
-            "not a video FFmpeg can read (damaged, or not a video at all)".into()
+            if cfg!(feature = "video") {
+                "not a video FFmpeg can read (damaged, or not a video at all)".into()
+            } else {
+                crate::video::NOT_BUILT.into()
+            }
         } else {
             "not a picture in a known format".into()
         });

@@ -22,6 +22,9 @@ use super::KdIndex;
 use crate::color::{linear_rgb_to_lab, SrgbEncoder};
 use rayon::prelude::*;
 
+/// Default `--stickiness`: about the ΔE of sensor noise between frames of a static shot.
+pub const DEFAULT_STICKINESS: f32 = 2.0;
+
 /// Bits kept per sRGB channel.
 pub const TABLE_BITS: u32 = 6;
 const SIDE: usize = 1 << TABLE_BITS;

@@ -42,8 +42,7 @@ use anyhow::Context as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Default `--stickiness`: about the ΔE of sensor noise between frames of a static shot.
-pub const DEFAULT_STICKINESS: f32 = 2.0;
+pub use crate::matching::table::DEFAULT_STICKINESS;
 
 /// One target frame's grid.
 #[derive(Clone, Debug)]
@@ -180,16 +179,18 @@ pub fn make_video_mosaic(
     options: FrameMatchOptions,
     mosaic_path: &Path,
 ) -> anyhow::Result<Mosaic> {
-    let probe = VideoReader::open(target)?;
-    let (width, height) = probe.upright_size();
-    let (fps_num, fps_den) = probe.rate().with_context(|| {
-        format!(
-            "{}: the video does not say its frame rate; remux it with ffmpeg first",
-            target.display()
-        )
-    })?;
-    let duration = probe.duration();
-    drop(probe);
+    // The probe is closed before the decode thread opens the video again.
+    let (width, height, (fps_num, fps_den), duration) = {
+        let probe = VideoReader::open(target)?;
+        let (width, height) = probe.upright_size();
+        let rate = probe.rate().with_context(|| {
+            format!(
+                "{}: the video does not say its frame rate; remux it with ffmpeg first",
+                target.display()
+            )
+        })?;
+        (width, height, rate, probe.duration())
+    };
     let (cols, rows) = cells.resolve(width, height);
     anyhow::ensure!(
         cols as u64 * rows as u64 <= 16 << 20,

@@ -141,20 +141,9 @@ impl VideoReader {
         (self.decoder.width(), self.decoder.height())
     }
 
-    /// Frames per second as the stream declares it, if it does.
-    pub fn frame_rate(&self) -> Option<f64> {
-        let rate = self.input.stream(self.stream_index)?.avg_frame_rate();
-        (rate.denominator() != 0 && rate.numerator() > 0).then(|| f64::from(rate))
-    }
-
     /// Length in seconds, as the container says (0 when it does not).
     pub fn duration(&self) -> f64 {
         (self.input.duration().max(0) as f64 / ffmpeg::ffi::AV_TIME_BASE as f64).max(0.0)
-    }
-
-    /// Degrees the picture is turned clockwise to stand upright (0, 90, 180 or 270).
-    pub fn rotation(&self) -> u32 {
-        self.quarter_turns * 90
     }
 
     /// Moves to `seconds`: the next frame returned is the first at or after it.
@@ -344,13 +333,6 @@ impl VideoReader {
             .into_iter()
             .find(|r| r.numerator() > 0 && r.denominator() > 0)
             .map(|r| (r.numerator() as u32, r.denominator() as u32))
-    }
-
-    /// Frames the container says the stream has (0 when it does not say).
-    pub fn frame_count(&self) -> u64 {
-        self.input
-            .stream(self.stream_index)
-            .map_or(0, |s| s.frames().max(0) as u64)
     }
 }
 

@@ -5,19 +5,62 @@
 //! Frames cross this module as tightly packed sRGB RGBA8, the renderer's read-back format;
 //! conversion to and from YUV 4:2:0 (BT.709, limited range, the tags every player assumes for
 //! HD) happens here and nowhere else.
+//!
+//! FFmpeg is the cargo feature `video` (on by default), and this module is the only place
+//! that knows it. Without it `VideoReader` and `VideoWriter` are types that cannot be made
+//! (`absent.rs`): opening or creating one fails with [`NOT_BUILT`], so every video given
+//! to such a build is refused with the feature to enable, and the rest of tessera builds
+//! and runs unchanged on stills.
 
+#[cfg(not(feature = "video"))]
+mod absent;
+#[cfg(feature = "video")]
 mod decode;
+#[cfg(feature = "video")]
 mod encode;
+mod settings;
 pub mod shots;
 
+#[cfg(not(feature = "video"))]
+pub use absent::{demuxer_name, VideoReader, VideoWriter};
+#[cfg(feature = "video")]
 pub use decode::VideoReader;
-pub use encode::{
-    is_video_path, AudioSource, EncodeSummary, FrameRate, VideoSettings, VideoWriter, DEFAULT_CRF,
-    DEFAULT_PRESET,
+#[cfg(feature = "video")]
+pub use encode::VideoWriter;
+pub use settings::{
+    AudioSource, EncodeSummary, FrameRate, VideoSettings, DEFAULT_CRF, DEFAULT_PRESET,
 };
 
+#[cfg(feature = "video")]
 use ffmpeg_next as ffmpeg;
 
+/// What a video given to a build without the `video` feature is told.
+pub const NOT_BUILT: &str = "this tessera was built without video support; rebuild it with the cargo feature `video` (on by default) and FFmpeg's libraries";
+
+/// FFmpeg's muxer name for an output file, from its extension.
+#[cfg_attr(not(feature = "video"), allow(dead_code))]
+fn container_for(path: &std::path::Path) -> anyhow::Result<&'static str> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    Ok(match ext.as_deref() {
+        Some("mp4" | "m4v") => "mp4",
+        Some("mov") => "mov",
+        Some("mkv") => "matroska",
+        _ => anyhow::bail!(
+            "{}: unknown video type; name it .mp4 (or .mov, .mkv)",
+            path.display()
+        ),
+    })
+}
+
+/// Is `path` a video file name `VideoWriter` writes (by extension)?
+pub fn is_video_path(path: &std::path::Path) -> bool {
+    container_for(path).is_ok()
+}
+
+#[cfg(feature = "video")]
 /// The name of the demuxer FFmpeg would read `path` with (e.g. "mov,mp4,m4a,3gp,3g2,mj2"),
 /// or `None` when it cannot open it.
 pub fn demuxer_name(path: &std::path::Path) -> Option<String> {
@@ -26,6 +69,7 @@ pub fn demuxer_name(path: &std::path::Path) -> Option<String> {
     Some(input.format().name().to_string())
 }
 
+#[cfg(feature = "video")]
 /// Initialises FFmpeg once and keeps its own logging to errors (ours goes through tracing).
 fn init() -> anyhow::Result<()> {
     static INIT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
@@ -45,6 +89,7 @@ fn init() -> anyhow::Result<()> {
     .map_err(|e| anyhow::anyhow!("FFmpeg did not initialise: {e}"))
 }
 
+#[cfg(feature = "video")]
 /// Whether frames of `format` hold RGB (or greyscale is not RGB: YUV-like for swscale).
 fn is_rgb(format: ffmpeg::format::Pixel) -> bool {
     // SAFETY: av_pix_fmt_desc_get returns a pointer to a static table entry, or null.
@@ -53,6 +98,7 @@ fn is_rgb(format: ffmpeg::format::Pixel) -> bool {
     !desc.is_null() && unsafe { (*desc).flags } & ffmpeg::ffi::AV_PIX_FMT_FLAG_RGB as u64 != 0
 }
 
+#[cfg(feature = "video")]
 /// Sets the YUV↔RGB matrix of a scaler: `space` and `range` describe its YUV side (the RGB
 /// side is always full range). `to_yuv` says which way the scaler converts. Untagged video
 /// gets the players' guess: BT.709 from 720 lines up, BT.601 below.

@@ -1,0 +1,77 @@
+//! A build without the `video` feature: no FFmpeg. A video reader or writer cannot be made
+//! (`open` and `create` fail with `NOT_BUILT`), so code that handles videos compiles
+//! unchanged and refuses every video at the first step, naming the feature to enable.
+
+use super::{EncodeSummary, VideoSettings, NOT_BUILT};
+use std::path::Path;
+
+/// No value of this type exists: the methods below can never run.
+#[derive(Debug)]
+enum Never {}
+
+/// Reads frames from a video: never, without FFmpeg.
+#[derive(Debug)]
+pub struct VideoReader(Never);
+
+impl VideoReader {
+    pub fn open(path: &Path) -> anyhow::Result<VideoReader> {
+        anyhow::bail!("{}: {NOT_BUILT}", path.display())
+    }
+    pub fn size(&self) -> (u32, u32) {
+        match self.0 {}
+    }
+    pub fn duration(&self) -> f64 {
+        match self.0 {}
+    }
+    pub fn seek(&mut self, _seconds: f64) -> anyhow::Result<()> {
+        match self.0 {}
+    }
+    pub fn advance(&mut self) -> anyhow::Result<Option<f64>> {
+        match self.0 {}
+    }
+    pub fn next_frame(&mut self) -> anyhow::Result<Option<image::RgbaImage>> {
+        match self.0 {}
+    }
+    pub fn rgba(&mut self) -> anyhow::Result<image::RgbaImage> {
+        match self.0 {}
+    }
+    pub fn thumbnail(&mut self, _width: u32) -> anyhow::Result<Vec<u8>> {
+        match self.0 {}
+    }
+    pub fn square(&mut self, _side: u32) -> anyhow::Result<Vec<u8>> {
+        match self.0 {}
+    }
+    pub fn cells(&mut self, _cols: u32, _rows: u32, _sub: u32) -> anyhow::Result<Vec<u8>> {
+        match self.0 {}
+    }
+    pub fn upright_size(&self) -> (u32, u32) {
+        match self.0 {}
+    }
+    pub fn rate(&self) -> Option<(u32, u32)> {
+        match self.0 {}
+    }
+}
+
+/// Writes a video: never, without FFmpeg.
+#[derive(Debug)]
+pub struct VideoWriter(Never);
+
+impl VideoWriter {
+    pub fn create(path: &Path, _settings: VideoSettings) -> anyhow::Result<VideoWriter> {
+        anyhow::bail!("{}: {NOT_BUILT}", path.display())
+    }
+    pub fn codec(&self) -> &str {
+        match self.0 {}
+    }
+    pub fn write_frame(&mut self, _rgba: Vec<u8>) -> anyhow::Result<()> {
+        match self.0 {}
+    }
+    pub fn finish(self) -> anyhow::Result<EncodeSummary> {
+        match self.0 {}
+    }
+}
+
+/// Without FFmpeg no file is read as a video.
+pub fn demuxer_name(_path: &Path) -> Option<String> {
+    None
+}

@@ -1,0 +1,89 @@
+//! What a video is written with and what writing it reports: plain data, the same with or
+//! without FFmpeg.
+
+use std::path::PathBuf;
+
+/// Frames per second as a fraction: 30/1 or NTSC's 30000/1001.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameRate {
+    pub num: u32,
+    pub den: u32,
+}
+
+impl FrameRate {
+    pub fn as_f64(self) -> f64 {
+        self.num as f64 / self.den.max(1) as f64
+    }
+}
+
+impl From<u32> for FrameRate {
+    fn from(fps: u32) -> FrameRate {
+        FrameRate { num: fps, den: 1 }
+    }
+}
+
+impl std::fmt::Display for FrameRate {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        if self.den == 1 {
+            write!(f, "{}", self.num)
+        } else {
+            write!(f, "{:.3}", self.as_f64())
+        }
+    }
+}
+
+/// An audio stream copied (not re-encoded) into the video from another file: a video
+/// target's sound.
+#[derive(Clone, Debug)]
+pub struct AudioSource {
+    pub path: PathBuf,
+    /// Seconds into the source where the video starts.
+    pub start: f64,
+}
+
+/// What to encode. Width and height must be even (4:2:0 chroma is sampled per 2×2 pixels).
+#[derive(Clone, Debug)]
+pub struct VideoSettings {
+    pub width: u32,
+    pub height: u32,
+    pub fps: FrameRate,
+    /// x264 constant rate factor: 0 lossless … 51 worst; 17–18 look lossless to most eyes.
+    pub crf: u8,
+    /// x264 speed/size trade-off: ultrafast … veryslow.
+    pub preset: String,
+    /// Sound to copy in, if any; cut to the video's length.
+    pub audio: Option<AudioSource>,
+}
+
+/// The default quality and speed: x264's `veryfast` at CRF 17 exported a 1080p zoom 1.5×
+/// as fast as `fast` at CRF 18, within 0.2 dB PSNR of it and 6 % larger (docs/performance.md, "Video export",
+/// `scripts/compare-renderers.sh`). On two cores the encoder, not the renderer, bounds an
+/// export.
+pub const DEFAULT_CRF: u8 = 17;
+pub const DEFAULT_PRESET: &str = "veryfast";
+
+impl Default for VideoSettings {
+    fn default() -> Self {
+        VideoSettings {
+            width: 1920,
+            height: 1080,
+            fps: 30.into(),
+            crf: DEFAULT_CRF,
+            preset: DEFAULT_PRESET.into(),
+            audio: None,
+        }
+    }
+}
+
+/// What `VideoWriter::finish` reports.
+#[derive(Clone, Debug)]
+pub struct EncodeSummary {
+    pub frames: u64,
+    pub bytes: u64,
+    /// FFmpeg's name of the encoder used ("libx264", or "mpeg4" where x264 is missing).
+    pub codec: String,
+    /// Seconds the encoder thread spent converting and encoding (not waiting for frames).
+    pub encode_secs: f64,
+    /// Why the asked audio was left out, if it was.
+    pub audio_left_out: Option<String>,
+}
