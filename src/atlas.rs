@@ -182,17 +182,30 @@ fn one_screen(level: usize, input: &PlanInput) -> u64 {
     max_visible_cells(w, h, smallest_px, input.grid.0, input.grid.1) * frames_in_flight(input)
 }
 
+/// Why a GPU budget cannot be laid out as atlases.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("a GPU budget of {budget} bytes is below this library's minimum of {min} (one {block}-px page per level)")]
+    BelowMinimum { budget: u64, min: u64, block: u32 },
+    #[error("a GPU budget of {budget} bytes needs more atlas layers than this adapter has ({max_layers}); use a smaller --gpu-budget")]
+    TooManyLayers { budget: u64, max_layers: u64 },
+}
+
 /// Splits the budget: coarse levels are pinned while holding all of a level still leaves
 /// every finer level room for its screenfuls (levels no bigger than a screenful are pinned
 /// whenever they fit); the rest of the budget is shared by the paged levels in proportion
 /// to those screenfuls. Errors if the budget is below one block
 /// per level, or more than the adapter's layers can hold.
-pub fn plan_atlases(input: &PlanInput) -> Result<AtlasLayout, String> {
+pub fn plan_atlases(input: &PlanInput) -> Result<AtlasLayout, PlanError> {
     let block = 1u32 << (input.levels - 1);
     let block_bytes = (block as u64).pow(2) * 4;
     let min = AtlasLayout::minimum_bytes(block, input.levels);
     if input.gpu_budget < min {
-        return Err(format!("a GPU budget of {} bytes is below this library's minimum of {min} (one {block}-px page per level)", input.gpu_budget));
+        return Err(PlanError::BelowMinimum {
+            budget: input.gpu_budget,
+            min,
+            block,
+        });
     }
     let per_block = |l: usize| ((block >> l) as u64).pow(2);
     let blocks_for = |l: usize, pages: u64| pages.div_ceil(per_block(l)).max(1);
@@ -241,7 +254,10 @@ pub fn plan_atlases(input: &PlanInput) -> Result<AtlasLayout, String> {
         > max_layers
     {
         if layer_size * 2 > MAX_LAYER_SIZE {
-            return Err(format!("a GPU budget of {} bytes needs more atlas layers than this adapter has ({max_layers}); use a smaller --gpu-budget", input.gpu_budget));
+            return Err(PlanError::TooManyLayers {
+                budget: input.gpu_budget,
+                max_layers,
+            });
         }
         layer_size *= 2;
     }

@@ -133,7 +133,7 @@ impl Scene {
             grid: (self.cols(), self.rows()),
             max_layers,
         })
-        .map_err(Error::Options)
+        .map_err(|e| Error::Options(e.to_string()))
     }
 
     pub fn frame_view(&self, camera: &Camera, width: u32, height: u32) -> FrameView {
@@ -184,12 +184,8 @@ impl<B: AtlasBackend> StreamedScene<B> {
             &layout,
             config,
         );
-        stream.init_backend(&mut backend).map_err(|e| {
-            Error::Store(crate::library::StoreError::Corrupt {
-                path: scene.library.dir.clone(),
-                what: format!("level 0 cannot be read ({e})"),
-            })
-        })?;
+        // Level 0 is every page's fallback: without it nothing can be drawn.
+        stream.init_backend(&mut backend)?;
         Ok(StreamedScene {
             scene,
             backend,

@@ -59,40 +59,49 @@ pub const MAX_DECODE_BYTES: u64 = 512 << 20;
 /// huge pictures takes one picture's memory at a time, not one per thread.
 pub const LARGE_DECODE_BYTES: u64 = 64 << 20;
 
+/// Why a picture cannot be used (the file is named by whoever reports it).
+#[derive(Debug, thiserror::Error)]
+pub enum PictureError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("not a picture in a known format")]
+    Unknown,
+    #[error("not a video FFmpeg can read (damaged, or not a video at all)")]
+    UnreadableVideo,
+    #[error("{}", crate::video::NOT_BUILT)]
+    VideoNotBuilt,
+    #[error("{0}")]
+    Decode(#[from] image::ImageError),
+    #[error("picture has no pixels")]
+    Empty,
+    #[error("truncated JPEG (its image data ends early)")]
+    TruncatedJpeg,
+}
+
 /// Decodes a picture with `image`'s limits, so a decompression bomb is refused, and
 /// refuses a truncated JPEG (the decoder would fill the missing part with grey).
-pub fn decode_image(path: &Path) -> Result<image::DynamicImage, String> {
+pub fn decode_image(path: &Path) -> Result<image::DynamicImage, PictureError> {
     let reader = open_reader(path)?;
     let format = reader.format();
-    let img = reader.decode().map_err(|e| e.to_string())?;
+    let img = reader.decode()?;
     if img.width() == 0 || img.height() == 0 {
-        return Err("picture has no pixels".into());
+        return Err(PictureError::Empty);
     }
-    if format == Some(image::ImageFormat::Jpeg) {
-        let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-        if !jpeg_is_complete(&bytes) {
-            return Err("truncated JPEG (its image data ends early)".into());
-        }
+    if format == Some(image::ImageFormat::Jpeg) && !jpeg_is_complete(&std::fs::read(path)?) {
+        return Err(PictureError::TruncatedJpeg);
     }
     Ok(img)
 }
 
 fn open_reader(
     path: &Path,
-) -> Result<image::ImageReader<std::io::BufReader<std::fs::File>>, String> {
-    let mut reader = image::ImageReader::open(path)
-        .map_err(|e| e.to_string())?
-        .with_guessed_format()
-        .map_err(|e| e.to_string())?;
+) -> Result<image::ImageReader<std::io::BufReader<std::fs::File>>, PictureError> {
+    let mut reader = image::ImageReader::open(path)?.with_guessed_format()?;
     if reader.format().is_none() {
-        return Err(if named_like_a_video(path) {
-            if cfg!(feature = "video") {
-                "not a video FFmpeg can read (damaged, or not a video at all)".into()
-            } else {
-                crate::video::NOT_BUILT.into()
-            }
-        } else {
-            "not a picture in a known format".into()
+        return Err(match named_like_a_video(path) {
+            true if cfg!(feature = "video") => PictureError::UnreadableVideo,
+            true => PictureError::VideoNotBuilt,
+            false => PictureError::Unknown,
         });
     }
     let mut limits = image::Limits::default();
@@ -104,10 +113,8 @@ fn open_reader(
 }
 
 /// Bytes a picture takes decoded at 4 bytes a pixel, from its header alone.
-fn decoded_bytes(path: &Path) -> Result<u64, String> {
-    let (w, h) = open_reader(path)?
-        .into_dimensions()
-        .map_err(|e| e.to_string())?;
+fn decoded_bytes(path: &Path) -> Result<u64, PictureError> {
+    let (w, h) = open_reader(path)?.into_dimensions()?;
     Ok(w as u64 * h as u64 * 4)
 }
 
@@ -229,7 +236,7 @@ pub fn bake_tile(image: &image::DynamicImage, params: StoreParams) -> (Vec<Vec<u
 }
 
 /// Decodes and bakes one picture; pictures too large to decode several at once take turns.
-fn bake_file(path: &Path, params: StoreParams) -> Result<(Vec<Vec<u8>>, Vec<f32>), String> {
+fn bake_file(path: &Path, params: StoreParams) -> Result<(Vec<Vec<u8>>, Vec<f32>), PictureError> {
     static LARGE: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _turn = (decoded_bytes(path)? > LARGE_DECODE_BYTES)
         .then(|| LARGE.lock().unwrap_or_else(|e| e.into_inner()));
@@ -333,7 +340,7 @@ pub fn bake(opts: &BakeOptions) -> anyhow::Result<BakeReport> {
                     bar.suspend(|| tracing::warn!("skipping {}: {reason}", path.display()));
                     skipped.push(SkippedSource {
                         path: key.path.clone(),
-                        reason,
+                        reason: reason.to_string(),
                     });
                 }
             }

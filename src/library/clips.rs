@@ -195,10 +195,10 @@ pub fn bake_video(
     )?;
     if let Some(e) = error {
         if bake.tiles.is_empty() {
-            return Err(VideoError::Source(e));
+            return Err(VideoError::Source(format!("{e:#}")));
         }
         bake.warning = Some(format!(
-            "decoding stopped at {last_time:.1} s ({e}); kept the {} shots before",
+            "decoding stopped at {last_time:.1} s ({e:#}); kept the {} shots before",
             bake.tiles.len()
         ));
     } else if bake.tiles.is_empty() {
@@ -214,7 +214,7 @@ fn decode_frames(
     start: f64,
     fps: f64,
     side: u32,
-    tx: crossbeam_channel::Sender<Result<Decoded, String>>,
+    tx: crossbeam_channel::Sender<anyhow::Result<Decoded>>,
 ) {
     // Ticks of the clip rate are counted in whole numbers (k / fps s): a float "next time"
     // would drift by an ulp and sample some ticks twice.
@@ -241,7 +241,7 @@ fn decode_frames(
         let item = match frame {
             Ok(Some(f)) => Ok(f),
             Ok(None) => return,
-            Err(e) => Err(format!("{e:#}")),
+            Err(e) => Err(e),
         };
         let stop = item.is_err();
         if tx.send(item).is_err() || stop {

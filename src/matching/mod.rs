@@ -35,18 +35,30 @@ impl CellSpec {
     }
 }
 
+/// A cell grid that does not parse as `WIDTHxHEIGHT`.
+#[derive(Debug, PartialEq, thiserror::Error)]
+pub enum ParseCellsError {
+    #[error("`{0}`: expected WIDTHxHEIGHT, e.g. 192x108")]
+    Shape(String),
+    #[error("`{text}`: {part} is not a positive whole number")]
+    Count { text: String, part: String },
+}
+
 impl std::str::FromStr for CellSpec {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = ParseCellsError;
+    fn from_str(s: &str) -> Result<Self, ParseCellsError> {
         let (c, r) = s
             .split_once(['x', 'X'])
-            .ok_or_else(|| format!("`{s}`: expected WIDTHxHEIGHT, e.g. 192x108"))?;
+            .ok_or_else(|| ParseCellsError::Shape(s.into()))?;
         let parse = |v: &str| {
             v.trim()
                 .parse::<u32>()
                 .ok()
                 .filter(|&n| n > 0)
-                .ok_or_else(|| format!("`{s}`: {v} is not a positive whole number"))
+                .ok_or_else(|| ParseCellsError::Count {
+                    text: s.into(),
+                    part: v.into(),
+                })
         };
         Ok(CellSpec::Exact {
             cols: parse(c)?,

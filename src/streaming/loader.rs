@@ -13,7 +13,7 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
-pub type LoadResult = (PageKey, Result<Vec<u8>, String>);
+pub type LoadResult = (PageKey, Result<Vec<u8>, crate::library::StoreError>);
 
 #[derive(Default)]
 struct Queue {
@@ -278,7 +278,7 @@ mod tests {
             count: u32,
             level: usize,
             out: &mut [u8],
-        ) -> Result<(), String> {
+        ) -> Result<(), crate::library::StoreError> {
             for (i, page) in out
                 .chunks_exact_mut(page_bytes(level))
                 .take(count as usize)

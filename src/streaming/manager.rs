@@ -10,7 +10,7 @@ use super::loader::LoaderPool;
 use super::planner::{Planner, Want};
 use super::{FrameStats, Heuristics, PageSource, StreamConfig};
 use crate::atlas::{upload_cost, AtlasBackend, AtlasLayout, PAGE_TABLE_ROW_BYTES};
-use crate::library::page_bytes;
+use crate::library::{page_bytes, StoreError};
 use crate::playback::{Clock, Playback};
 use crate::residency::{PageKey, Residency};
 use crate::view::FrameView;
@@ -142,7 +142,7 @@ impl StreamingManager {
     /// Writes level 0 of every record, every pinned level, and the whole page table to a
     /// fresh backend. Call once per backend. Fails only when level 0 cannot be read: it is
     /// every other page's fallback.
-    pub fn init_backend(&mut self, backend: &mut dyn AtlasBackend) -> Result<(), String> {
+    pub fn init_backend(&mut self, backend: &mut dyn AtlasBackend) -> Result<(), StoreError> {
         let started = std::time::Instant::now();
         self.load_level(backend, 0)?;
         let mut loaded = 0u64;
@@ -173,7 +173,11 @@ impl StreamingManager {
     /// frame wants nothing and scans no cells; lazily filled, they never complete (a mosaic
     /// rarely uses every tile) and every zoomed-out frame would walk its two million cells.
     /// Reads run in parallel, in chunks of about 4 MiB so the transient buffer stays small.
-    fn load_level(&mut self, backend: &mut dyn AtlasBackend, level: usize) -> Result<(), String> {
+    fn load_level(
+        &mut self,
+        backend: &mut dyn AtlasBackend,
+        level: usize,
+    ) -> Result<(), StoreError> {
         use rayon::prelude::*;
         const CHUNK_BYTES: usize = 4 << 20;
         const RUN: usize = 256;
@@ -185,7 +189,7 @@ impl StreamingManager {
         for first in (0..records).step_by(per_chunk) {
             let count = per_chunk.min(records - first);
             let source = &self.source;
-            let results: Vec<(usize, usize, Result<(), String>)> = chunk[..count * bytes]
+            let results: Vec<(usize, usize, Result<(), StoreError>)> = chunk[..count * bytes]
                 .par_chunks_mut(RUN * bytes)
                 .enumerate()
                 .map(|(i, run)| {
@@ -481,7 +485,7 @@ impl StreamingManager {
         upload_cost(key.level as usize) + rows * PAGE_TABLE_ROW_BYTES
     }
 
-    fn accept(&mut self, key: PageKey, result: Result<Vec<u8>, String>) {
+    fn accept(&mut self, key: PageKey, result: Result<Vec<u8>, StoreError>) {
         match result {
             Ok(texels) => self.cache.insert(key, texels, self.frame),
             Err(e) => {
@@ -492,7 +496,7 @@ impl StreamingManager {
     }
 
     /// Logs the first page that fails to load; counts the rest.
-    fn log_failure(&mut self, e: &str) {
+    fn log_failure(&mut self, e: &StoreError) {
         if self.errors_logged == 0 {
             tracing::error!("cannot load tile pages: {e}; drawing coarser levels instead (further failures are counted, not logged)");
             self.errors_logged += 1;

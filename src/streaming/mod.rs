@@ -11,6 +11,8 @@ pub use loader::LoaderPool;
 pub use manager::StreamingManager;
 pub use planner::{FramePlan, Planner, Want};
 
+use crate::library::StoreError;
+
 /// Where pages come from: the store, or anything that can produce a record's page.
 pub trait PageSource: Send + Sync {
     /// Records (frames) there are: ids run `0..record_count`.
@@ -23,7 +25,7 @@ pub trait PageSource: Send + Sync {
         count: u32,
         level: usize,
         out: &mut [u8],
-    ) -> Result<(), String>;
+    ) -> Result<(), StoreError>;
     /// Records from `record` to the end of its clip (1 for a still): how far one read
     /// ahead may run and still be frames the same tile will show.
     fn run_from(&self, record: u32) -> u32;
@@ -39,7 +41,7 @@ impl PageSource for crate::library::Library {
         count: u32,
         level: usize,
         out: &mut [u8],
-    ) -> Result<(), String> {
+    ) -> Result<(), StoreError> {
         // Large levels are read a tile at a time (a clip's frames are one JPEG blob).
         let bytes = crate::library::page_bytes(level);
         let mut at = first;
@@ -51,8 +53,7 @@ impl PageSource for crate::library::Library {
             };
             let dst =
                 &mut out[((at - first) as usize) * bytes..((at - first + n) as usize) * bytes];
-            crate::library::Library::read_records(self, at, n, level, dst)
-                .map_err(|e| e.to_string())?;
+            crate::library::Library::read_records(self, at, n, level, dst)?;
             at += n;
         }
         Ok(())

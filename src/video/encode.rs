@@ -210,7 +210,7 @@ fn encode_thread(
             Ok(copy) => (Some(copy), None),
             Err(why) => {
                 tracing::warn!("{why}");
-                (None, Some(why))
+                (None, Some(why.to_string()))
             }
         },
         None => (None, None),
@@ -289,6 +289,25 @@ fn encode_thread(
 
 /// Copies the packets of a file's audio stream into the output, shifted so that `start`
 /// in the source is 0 in the output.
+/// Why a video target's sound was left out of the video (the video is written without it).
+#[derive(Debug, thiserror::Error)]
+enum SoundLeftOut {
+    #[error("{}: cannot read its sound ({source}); the video has none", path.display())]
+    Unreadable {
+        path: PathBuf,
+        source: ffmpeg::Error,
+    },
+    #[error("{}: has no sound; the video is silent", path.display())]
+    NoSound { path: PathBuf },
+    #[error("{}: its sound ({codec}) cannot be copied into this container; left out (write a .mkv to keep it)", path.display())]
+    DoesNotFit { path: PathBuf, codec: String },
+    #[error("{}: cannot add its sound ({source}); left out", path.display())]
+    CannotAdd {
+        path: PathBuf,
+        source: ffmpeg::Error,
+    },
+}
+
 struct AudioCopy {
     input: ffmpeg::format::context::Input,
     in_index: usize,
@@ -306,14 +325,17 @@ impl AudioCopy {
     fn open(
         source: &AudioSource,
         output: &mut ffmpeg::format::context::Output,
-    ) -> Result<AudioCopy, String> {
-        let name = source.path.display();
-        let mut input = ffmpeg::format::input(&source.path)
-            .map_err(|e| format!("{name}: cannot read its sound ({e}); the video has none"))?;
+    ) -> Result<AudioCopy, SoundLeftOut> {
+        let path = source.path.clone();
+        let mut input =
+            ffmpeg::format::input(&source.path).map_err(|e| SoundLeftOut::Unreadable {
+                path: path.clone(),
+                source: e,
+            })?;
         let stream = input
             .streams()
             .best(ffmpeg::media::Type::Audio)
-            .ok_or_else(|| format!("{name}: has no sound; the video is silent"))?;
+            .ok_or_else(|| SoundLeftOut::NoSound { path: path.clone() })?;
         let (in_index, in_time_base) = (stream.index(), stream.time_base());
         let first = match stream.start_time() {
             ffmpeg::ffi::AV_NOPTS_VALUE => 0,
@@ -330,14 +352,18 @@ impl AudioCopy {
             )
         };
         if fits != 1 {
-            return Err(format!(
-                "{name}: its sound ({id:?}) cannot be copied into this container; left out (write a .mkv to keep it)"
-            ));
+            return Err(SoundLeftOut::DoesNotFit {
+                path,
+                codec: format!("{id:?}"),
+            });
         }
         let out_index = {
             let mut out = output
                 .add_stream(ffmpeg::encoder::find(codec::Id::None))
-                .map_err(|e| format!("{name}: cannot add its sound ({e}); left out"))?;
+                .map_err(|e| SoundLeftOut::CannotAdd {
+                    path: path.clone(),
+                    source: e,
+                })?;
             out.set_parameters(parameters);
             // SAFETY: the stream's codec parameters are live; a tag from another container
             // may not fit this one, and 0 lets the muxer choose.

@@ -72,9 +72,9 @@ pub fn demuxer_name(path: &std::path::Path) -> Option<String> {
 #[cfg(feature = "video")]
 /// Initialises FFmpeg once and keeps its own logging to errors (ours goes through tracing).
 fn init() -> anyhow::Result<()> {
-    static INIT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    static INIT: std::sync::OnceLock<Result<(), ffmpeg::Error>> = std::sync::OnceLock::new();
     INIT.get_or_init(|| {
-        ffmpeg::init().map_err(|e| e.to_string())?;
+        ffmpeg::init()?;
         // FFmpeg's own messages go straight to stderr; our errors already name the file and
         // what went wrong, so they are shown only when debugging.
         let level = if tracing::enabled!(tracing::Level::DEBUG) {
@@ -85,7 +85,6 @@ fn init() -> anyhow::Result<()> {
         ffmpeg::util::log::set_level(level);
         Ok(())
     })
-    .clone()
     .map_err(|e| anyhow::anyhow!("FFmpeg did not initialise: {e}"))
 }
 

@@ -27,7 +27,7 @@ mod read;
 mod v1;
 mod write;
 
-pub use proxy::ProxyBlob;
+pub use proxy::{BlobError, ProxyBlob};
 pub use read::{Clip, Library};
 pub use write::StoreWriter;
 
@@ -75,6 +75,19 @@ pub enum StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Store parameters that make no library.
+#[derive(Debug, thiserror::Error)]
+pub enum ParamsError {
+    #[error("tile size {0} is not a power of two up to 4096")]
+    TileSize(u32),
+    #[error("raw size {raw} is not a power of two up to the tile size {tile}")]
+    RawSize { raw: u32, tile: u32 },
+    #[error("signature grid {0} is not 1..=16")]
+    Grid(u32),
+    #[error("clip rate {0} fps is not 1..=240")]
+    ClipRate(u32),
+}
 
 pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
     move |source| StoreError::Io {
@@ -210,24 +223,21 @@ impl StoreParams {
         super::signature::signature_len(self.grid)
     }
     /// Checks the parameters make a library: sizes powers of two, a grid that fits.
-    pub fn validate(&self) -> std::result::Result<(), String> {
+    pub fn validate(&self) -> std::result::Result<(), ParamsError> {
         if !self.max_tile.is_power_of_two() || self.max_tile > 4096 {
-            return Err(format!(
-                "tile size {} is not a power of two up to 4096",
-                self.max_tile
-            ));
+            return Err(ParamsError::TileSize(self.max_tile));
         }
         if !self.raw_max.is_power_of_two() || self.raw_max > self.max_tile {
-            return Err(format!(
-                "raw size {} is not a power of two up to the tile size {}",
-                self.raw_max, self.max_tile
-            ));
+            return Err(ParamsError::RawSize {
+                raw: self.raw_max,
+                tile: self.max_tile,
+            });
         }
         if !(1..=16).contains(&self.grid) {
-            return Err(format!("signature grid {} is not 1..=16", self.grid));
+            return Err(ParamsError::Grid(self.grid));
         }
         if !(1..=240).contains(&self.clip_fps) {
-            return Err(format!("clip rate {} fps is not 1..=240", self.clip_fps));
+            return Err(ParamsError::ClipRate(self.clip_fps));
         }
         Ok(())
     }

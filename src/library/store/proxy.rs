@@ -11,6 +11,25 @@ pub const PROXY_QUALITY: u8 = 90;
 
 pub struct ProxyBlob;
 
+/// What is wrong with a clip's blob of JPEG frames.
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error("clip blob header does not hold {0} frames")]
+    Header(u32),
+    #[error("clip blob header points past the blob")]
+    PastEnd,
+    #[error("clip frame fails its checksum")]
+    Checksum,
+    #[error("clip frame does not decode: {0}")]
+    Decode(image::ImageError),
+    #[error("clip frame is {width}×{height}, expected {expected}²")]
+    Size {
+        width: u32,
+        height: u32,
+        expected: u32,
+    },
+}
+
 /// Where one frame's JPEG lies in its blob.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FrameSpan {
@@ -54,10 +73,10 @@ impl ProxyBlob {
     }
 
     /// The frame spans of a blob from its header bytes, checked against the blob's length.
-    pub fn spans(header: &[u8], frames: u32, blob_len: u64) -> Result<Vec<FrameSpan>, String> {
+    pub fn spans(header: &[u8], frames: u32, blob_len: u64) -> Result<Vec<FrameSpan>, BlobError> {
         let word = |i: usize| u32::from_le_bytes(header[4 * i..4 * i + 4].try_into().unwrap());
         if header.len() < Self::header_len(frames) || word(0) != frames {
-            return Err(format!("clip blob header does not hold {frames} frames"));
+            return Err(BlobError::Header(frames));
         }
         let spans: Vec<FrameSpan> = (0..frames as usize)
             .map(|f| FrameSpan {
@@ -70,24 +89,29 @@ impl ProxyBlob {
             .iter()
             .any(|s| s.offset as u64 + s.len as u64 > blob_len)
         {
-            return Err("clip blob header points past the blob".into());
+            return Err(BlobError::PastEnd);
         }
         Ok(spans)
     }
 
     /// Decodes one frame's JPEG into `out` (RGBA8, `size²` texels), checking its CRC.
-    pub fn decode(jpeg: &[u8], span: FrameSpan, size: u32, out: &mut [u8]) -> Result<(), String> {
+    pub fn decode(
+        jpeg: &[u8],
+        span: FrameSpan,
+        size: u32,
+        out: &mut [u8],
+    ) -> Result<(), BlobError> {
         if crc32fast::hash(jpeg) != span.crc {
-            return Err("clip frame fails its checksum".into());
+            return Err(BlobError::Checksum);
         }
         let img = image::load_from_memory_with_format(jpeg, image::ImageFormat::Jpeg)
-            .map_err(|e| format!("clip frame does not decode: {e}"))?;
+            .map_err(BlobError::Decode)?;
         if img.width() != size || img.height() != size {
-            return Err(format!(
-                "clip frame is {}×{}, expected {size}²",
-                img.width(),
-                img.height()
-            ));
+            return Err(BlobError::Size {
+                width: img.width(),
+                height: img.height(),
+                expected: size,
+            });
         }
         out.copy_from_slice(img.to_rgba8().as_raw());
         Ok(())

@@ -406,7 +406,8 @@ impl Library {
         let mut header = vec![0u8; ProxyBlob::header_len(entry.frames)];
         file.read_exact_at(&mut header, offset)
             .map_err(io_err(path))?;
-        let spans = ProxyBlob::spans(&header, entry.frames, len).map_err(corrupt)?;
+        let spans =
+            ProxyBlob::spans(&header, entry.frames, len).map_err(|e| corrupt(e.to_string()))?;
         let wanted = &spans[frame as usize..(frame + count) as usize];
         let start = wanted[0].offset as u64;
         let end = wanted
@@ -420,7 +421,7 @@ impl Library {
         let size = 1u32 << level;
         for (s, page) in wanted.iter().zip(out.chunks_exact_mut(page_bytes(level))) {
             let jpeg = &data[(s.offset as u64 - start) as usize..][..s.len as usize];
-            ProxyBlob::decode(jpeg, *s, size, page).map_err(corrupt)?;
+            ProxyBlob::decode(jpeg, *s, size, page).map_err(|e| corrupt(e.to_string()))?;
         }
         self.decoded
             .fetch_add(wanted.len() as u64, std::sync::atomic::Ordering::Relaxed);
