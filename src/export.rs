@@ -136,6 +136,23 @@ pub fn export_dzi(
         path: path.to_path_buf(),
         source: e,
     };
+    // An earlier export of this name is replaced whole: its level folders go (a deeper
+    // pyramid's, or tiles of another format, would otherwise stay beside the new ones).
+    if files.is_dir() {
+        tracing::warn!("{}: replacing the export of this name", files.display());
+        for entry in std::fs::read_dir(&files)
+            .map_err(|e| io(&files, e))?
+            .flatten()
+        {
+            let is_level = entry
+                .file_name()
+                .to_str()
+                .is_some_and(|n| n.parse::<u32>().is_ok());
+            if is_level && entry.path().is_dir() {
+                std::fs::remove_dir_all(entry.path()).map_err(|e| io(&entry.path(), e))?;
+            }
+        }
+    }
     std::fs::create_dir_all(&files).map_err(|e| io(&files, e))?;
     let total: u64 = (0..=layout.max_level())
         .map(|l| {

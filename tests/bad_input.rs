@@ -378,6 +378,21 @@ fn meaningless_zooms_and_centres_are_refused_with_the_valid_range() {
         assert_no_panic(&err);
     }
     assert!(!png.exists());
+    // A negative centre is a centre (written with a space, not taken for a flag); one that
+    // shows no cell draws the background and says so.
+    let (code, _, err) = tessera(&[
+        "render",
+        fx.mosaic.to_str().unwrap(),
+        "-o",
+        png.to_str().unwrap(),
+        "--center",
+        "-1000,-1000",
+        "--cell-px",
+        "4",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("shows no cell"), "{err}");
+    assert!(png.exists());
 }
 
 #[test]

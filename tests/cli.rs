@@ -805,3 +805,34 @@ fn info_measures_against_the_mosaics_own_target_only() {
     assert!(code == 0 && !out.contains("fidelity"), "{out}");
     assert!(err.contains("200×100") && err.contains("400×300"), "{err}");
 }
+
+/// A library baked into its own tiles folder, and a mosaic matched there, are not taken for
+/// sources by the next bake: nothing is skipped or warned about, nothing changes.
+#[test]
+fn a_library_inside_its_tiles_folder_is_not_a_source() {
+    let fx = common::fixture(6, 32, (4, 3));
+    let tiles = fx.tiles.to_str().unwrap();
+    let lib = fx.tiles.join("lib.tlib");
+    let bake = || tessera(&["bake", "--tiles", tiles, "-o", lib.to_str().unwrap()]);
+    let (code, out, err) = bake();
+    assert!(code == 0 && out.contains("6 tiles"), "{out}{err}");
+    let mosaic = fx.tiles.join("x.mosaic");
+    let (code, _, err) = tessera(&[
+        "match",
+        "--library",
+        lib.to_str().unwrap(),
+        "--target",
+        fx.dir.path().join("target.png").to_str().unwrap(),
+        "--cells",
+        "4x3",
+        "-o",
+        mosaic.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = bake();
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("unchanged") && !err.contains("skipping"),
+        "{out}{err}"
+    );
+}

@@ -41,7 +41,7 @@ fn a_dzi_pyramid_has_every_level_and_stitches_back_to_one_render() {
     );
     assert!(std::fs::read_to_string(dir.join("m.html"))
         .unwrap()
-        .contains("m.dzi"));
+        .contains(r#"encodeURIComponent("m") + ".dzi""#));
 
     // Every level 0..=8 (2^8 = 256 ≥ 192), every tile, each of the size its rectangle says.
     let layout = DziLayout::new(192, 128, 64, 1);
@@ -184,4 +184,51 @@ fn a_poster_streams_into_a_png_is_gathered_into_a_jpeg_and_refuses_formats_that_
     assert_eq!(jpeg.dimensions(), (4200, 4100));
     let (mean, _) = common::compare(jpeg.as_raw(), png.as_raw());
     assert!(mean < 4.0, "JPEG poster vs PNG poster: mean {mean}");
+}
+
+/// An export into a folder that holds an earlier, deeper one of the same name replaces it:
+/// no level folder of the old pyramid is left beside the new one.
+#[test]
+fn a_second_export_replaces_the_first_whole() {
+    let fx = common::fixture(8, 32, (12, 8));
+    let dir = fx.dir.path().join("dzi");
+    let export = |cell_px: &str, format: &str| {
+        let (code, _, err) = tessera(&[
+            "export",
+            fx.mosaic.to_str().unwrap(),
+            "--dzi",
+            dir.to_str().unwrap(),
+            "--name",
+            "m",
+            "--cell-px",
+            cell_px,
+            "--tile-size",
+            "64",
+            "--format",
+            format,
+            "--renderer",
+            "cpu",
+        ]);
+        assert_eq!(code, 0, "{err}");
+    };
+    export("16", "png");
+    let deep = DziLayout::new(192, 128, 64, 1).max_level();
+    assert!(dir.join(format!("m_files/{deep}")).is_dir());
+    export("2", "jpg");
+    let shallow = DziLayout::new(24, 16, 64, 1).max_level();
+    let mut levels: Vec<u32> = std::fs::read_dir(dir.join("m_files"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_str().unwrap().parse().unwrap())
+        .collect();
+    levels.sort_unstable();
+    assert_eq!(levels, (0..=shallow).collect::<Vec<_>>());
+    for level in 0..=shallow {
+        for tile in std::fs::read_dir(dir.join(format!("m_files/{level}"))).unwrap() {
+            let name = tile.unwrap().file_name();
+            assert!(
+                name.to_str().unwrap().ends_with(".jpg"),
+                "{name:?} left over"
+            );
+        }
+    }
 }

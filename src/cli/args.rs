@@ -97,8 +97,9 @@ impl CellArgs {
 
 #[derive(Args, Clone)]
 pub struct ViewArgs {
-    /// View centre in cell coordinates, e.g. 96,54 (default: the mosaic's centre).
-    #[arg(long, value_parser = parse_point)]
+    /// View centre in cell coordinates, e.g. 96,54 (default: the mosaic's centre); may be
+    /// negative (-10,5).
+    #[arg(long, value_parser = parse_point, allow_hyphen_values = true)]
     pub center: Option<(f64, f64)>,
     /// Screen pixels per cell, 1/64 to 4096 (default: fit the whole mosaic).
     #[arg(long, value_parser = parse_cell_px)]
@@ -128,6 +129,19 @@ impl ViewArgs {
         }
         if let Some((x, y)) = self.center {
             cam.center = glam::DVec2::new(x, y);
+        }
+        let half = glam::DVec2::new(width as f64, height as f64) / (2.0 * cam.cell_px);
+        let (low, high) = (cam.center - half, cam.center + half);
+        let (cols, rows) = (scene.cols() as f64, scene.rows() as f64);
+        if high.x <= 0.0 || high.y <= 0.0 || low.x >= cols || low.y >= rows {
+            tracing::warn!(
+                "the view around {:.1},{:.1} at {} px per cell shows no cell of the {}×{} mosaic: the picture is all background",
+                cam.center.x,
+                cam.center.y,
+                cam.cell_px,
+                scene.cols(),
+                scene.rows()
+            );
         }
         cam
     }

@@ -125,20 +125,25 @@ pub fn command(a: ExportArgs) -> anyhow::Result<()> {
         renderer.describe()
     );
     println!(
-        "view it: serve the folder (`python3 -m http.server -d {}`) and open http://localhost:8000/{name}.html",
-        a.dzi.display()
+        "view it: serve the folder (`python3 -m http.server -d {}`) and open http://localhost:8000/{}.html",
+        super::util::shell_quote(&a.dzi.to_string_lossy()),
+        url_component(&name)
     );
     Ok(())
 }
 
-/// A page that opens `NAME.dzi` in OpenSeadragon (loaded from a CDN by the browser).
+/// A page that opens `NAME.dzi` in OpenSeadragon (loaded from a CDN by the browser). The
+/// name is the user's: escaped for HTML in the title, and given to the script as a JSON
+/// string (safe inside `<script>`) that the page turns into a URL.
 fn viewer_page(name: &str) -> String {
+    let title = html_escape(name);
+    let name_js = script_string(name);
     format!(
         r#"<!DOCTYPE html>
 <html>
 <head>
 <meta charset="utf-8">
-<title>{name} — tessera deep zoom</title>
+<title>{title} — tessera deep zoom</title>
 <style>html, body, #view {{ margin: 0; width: 100%; height: 100%; background: #111; }}</style>
 <script src="https://cdn.jsdelivr.net/npm/openseadragon@4.1/build/openseadragon/openseadragon.min.js"></script>
 </head>
@@ -148,7 +153,7 @@ fn viewer_page(name: &str) -> String {
 OpenSeadragon({{
   id: "view",
   prefixUrl: "https://cdn.jsdelivr.net/npm/openseadragon@4.1/build/openseadragon/images/",
-  tileSources: "{name}.dzi",
+  tileSources: encodeURIComponent({name_js}) + ".dzi",
   showNavigator: true,
   maxZoomPixelRatio: 2
 }});
@@ -157,4 +162,84 @@ OpenSeadragon({{
 </html>
 "#
     )
+}
+
+/// Text safe anywhere in HTML: `&`, `<`, `>`, `"` and `'` as character references.
+fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A JavaScript string literal of `text` that cannot end the `<script>` it sits in: JSON,
+/// with `<`, `>`, `&` and the two line separators JavaScript once refused escaped.
+fn script_string(text: &str) -> String {
+    serde_json::to_string(text)
+        .expect("a string serialises")
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+        .replace('\u{2028}', "\\u2028")
+        .replace('\u{2029}', "\\u2029")
+}
+
+/// `text` as one component of a URL path (what the page's `encodeURIComponent` makes).
+fn url_component(text: &str) -> String {
+    let mut out = String::new();
+    for b in text.bytes() {
+        match b {
+            b'A'..=b'Z'
+            | b'a'..=b'z'
+            | b'0'..=b'9'
+            | b'-'
+            | b'_'
+            | b'.'
+            | b'!'
+            | b'~'
+            | b'*'
+            | b'\''
+            | b'('
+            | b')' => out.push(b as char),
+            b => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A name with quotes, angle brackets and non-ASCII letters: the title shows it as text,
+    /// the script gets it back exactly, and nothing in it ends the script early.
+    #[test]
+    fn any_name_makes_a_valid_page() {
+        let name = "l'été \"2024\" <b>&</script>\u{2028}";
+        let page = viewer_page(name);
+        assert!(page.contains(
+            "<title>l&#39;été &quot;2024&quot; &lt;b&gt;&amp;&lt;/script&gt;\u{2028} — tessera deep zoom</title>"
+        ));
+        let script = &page[page.find("<script>\n").unwrap()..];
+        let script = &script[..script.find("</script>").unwrap()];
+        assert!(
+            !script.contains("<b>") && !script.contains('\u{2028}'),
+            "{script}"
+        );
+        let literal = script
+            .split("encodeURIComponent(")
+            .nth(1)
+            .and_then(|rest| rest.split(") + \".dzi\"").next())
+            .unwrap();
+        assert_eq!(serde_json::from_str::<String>(literal).unwrap(), name);
+        assert_eq!(url_component("a b/é"), "a%20b%2F%C3%A9");
+    }
 }

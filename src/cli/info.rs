@@ -55,7 +55,6 @@ pub fn run(path: &Path, library: Option<&Path>) -> anyhow::Result<()> {
         );
     }
     let (distinct, top, count) = mosaic.usage();
-    println!("  tiles used   {distinct} distinct of {}", h.tile_count);
     if h.max_uses > 0 {
         let held = if count <= h.max_uses as usize {
             "held".to_string()
@@ -75,6 +74,11 @@ pub fn run(path: &Path, library: Option<&Path>) -> anyhow::Result<()> {
             if !tessera::fsutil::same_file(&lib.dir, &mosaic.library_path(path)) {
                 println!("  library now  {}", lib.dir.display());
             }
+            // Of the tiles matching may use: retired slots (pictures removed) do not count.
+            println!(
+                "  tiles used   {distinct} distinct of {}",
+                lib.active_tiles().len()
+            );
             println!(
                 "  most used    tile {top} ({}), {count}×",
                 lib.manifest.tiles[top as usize].source.path
@@ -111,6 +115,7 @@ pub fn run(path: &Path, library: Option<&Path>) -> anyhow::Result<()> {
             print_library(&lib);
         }
         Err(e) => {
+            println!("  tiles used   {distinct} distinct");
             println!("  most used    tile {top}, {count}×");
             println!("  library problem: {e:#}");
         }

@@ -66,6 +66,18 @@ pub fn parse_cell_px(s: &str) -> Result<f64, String> {
         })
 }
 
+/// `text` quoted for a POSIX shell, for commands printed to be pasted: `'it'\''s'`.
+pub fn shell_quote(text: &str) -> String {
+    if !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:@%+=,".contains(c))
+    {
+        return text.to_string();
+    }
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
 /// 1536 → "1.5 KiB".
 pub fn human_bytes(b: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -145,5 +157,7 @@ mod tests {
             assert!(parse_cell_px(bad).is_err(), "{bad}");
         }
         assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(shell_quote("web/out"), "web/out");
+        assert_eq!(shell_quote("my web/l'été"), "'my web/l'\\''été'");
     }
 }

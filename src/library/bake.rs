@@ -171,7 +171,7 @@ pub fn scan_sources(dir: &Path) -> anyhow::Result<Scan> {
         .follow_links(true)
         .sort_by_file_name()
         .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
+        .filter_entry(|e| e.depth() == 0 || !(is_hidden(e) || is_tessera_output(e)))
     {
         let entry = match entry {
             Ok(e) => e,
@@ -202,6 +202,22 @@ pub fn scan_sources(dir: &Path) -> anyhow::Result<Scan> {
         sources: out,
         skipped,
     })
+}
+
+fn is_hidden(entry: &walkdir::DirEntry) -> bool {
+    entry.file_name().to_string_lossy().starts_with('.')
+}
+
+/// tessera's own files inside a tiles folder (a library baked into it, a mosaic matched
+/// there): never sources, and not worth a warning on every bake.
+fn is_tessera_output(entry: &walkdir::DirEntry) -> bool {
+    use super::store::{JOURNAL_FILE, LOCK_FILE};
+    let path = entry.path();
+    if entry.file_type().is_dir() {
+        path.join(LOCK_FILE).exists() || path.join(JOURNAL_FILE).exists()
+    } else {
+        path.extension().is_some_and(|e| e == "mosaic")
+    }
 }
 
 /// How a library names the source at `path` under the tiles folder `root`: its relative
