@@ -106,11 +106,6 @@ impl LoaderPool {
         self.shared.1.notify_all();
     }
 
-    pub fn is_pending(&self, key: &PageKey) -> bool {
-        let q = self.shared.0.lock().unwrap();
-        q.queued.contains(key) || q.in_flight.contains(key)
-    }
-
     /// Requests waiting for a loader.
     pub fn queue_depth(&self) -> usize {
         self.shared.0.lock().unwrap().pending.len()
@@ -129,6 +124,51 @@ impl LoaderPool {
     /// Requests dropped because they went off screen before being served.
     pub fn cancelled(&self) -> u64 {
         self.shared.0.lock().unwrap().cancelled
+    }
+}
+
+/// Where the streaming manager's page requests are read: the loader threads
+/// ([`LoaderPool`]), or in the manager's unit tests a queue the test serves by hand, so that
+/// every step of a frame runs on one thread, in an order the test chooses.
+pub trait Fetch: Send {
+    /// Makes `requests` (best first) the queue; with `cancel`, queued requests not in the
+    /// list are dropped.
+    fn submit(&self, requests: &[PageKey], cancel: bool);
+    /// Up to `max` results ready now, without waiting.
+    fn drain(&self, max: usize) -> Vec<LoadResult>;
+    /// Waits for at least one result (up to `timeout`), then drains.
+    fn wait(&self, timeout: std::time::Duration) -> Vec<LoadResult>;
+    /// Requests not yet taken up.
+    fn queue_depth(&self) -> usize;
+    /// Results ready and not yet drained.
+    fn waiting(&self) -> usize;
+    /// Requests being read or ready and not yet drained.
+    fn in_flight(&self) -> usize;
+    /// Requests dropped by `cancel` before they were read.
+    fn cancelled(&self) -> u64;
+}
+
+impl Fetch for LoaderPool {
+    fn submit(&self, requests: &[PageKey], cancel: bool) {
+        LoaderPool::submit(self, requests, cancel)
+    }
+    fn drain(&self, max: usize) -> Vec<LoadResult> {
+        LoaderPool::drain(self, max)
+    }
+    fn wait(&self, timeout: std::time::Duration) -> Vec<LoadResult> {
+        LoaderPool::wait(self, timeout)
+    }
+    fn queue_depth(&self) -> usize {
+        LoaderPool::queue_depth(self)
+    }
+    fn waiting(&self) -> usize {
+        LoaderPool::waiting(self)
+    }
+    fn in_flight(&self) -> usize {
+        LoaderPool::in_flight(self)
+    }
+    fn cancelled(&self) -> u64 {
+        LoaderPool::cancelled(self)
     }
 }
 

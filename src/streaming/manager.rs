@@ -6,7 +6,7 @@
 //! by loader threads (or, in synchronous mode, inline and deterministic).
 
 use super::cache::PageCache;
-use super::loader::LoaderPool;
+use super::loader::{Fetch, LoaderPool};
 use super::planner::{Planner, Want};
 use super::{FrameStats, Heuristics, PageSource, StreamConfig};
 use crate::atlas::{upload_cost, AtlasBackend, AtlasLayout, PAGE_TABLE_ROW_BYTES};
@@ -41,7 +41,8 @@ pub struct StreamingManager {
     playback: Playback,
     residency: Residency,
     cache: PageCache,
-    loader: Option<LoaderPool>,
+    /// Where requests are read: loader threads; `None` in synchronous mode (read inline).
+    loader: Option<Box<dyn Fetch>>,
     config: StreamConfig,
     frame: u64,
     failed: std::collections::HashSet<PageKey>,
@@ -67,7 +68,6 @@ impl StreamingManager {
         layout: &AtlasLayout,
         config: StreamConfig,
     ) -> StreamingManager {
-        let tiles = clock.clips().len() as u32;
         let largest_page = page_bytes(layout.levels.len().saturating_sub(1)) as u64;
         // Loaded pages may queue up to two frames of uploads: enough to keep the budget busy.
         let channel_bytes = (2 * config.upload_budget)
@@ -89,12 +89,61 @@ impl StreamingManager {
             .saturating_sub(in_transit)
             .max(config.ram_budget / 2);
         let loader = (!config.synchronous).then(|| {
-            LoaderPool::new(
+            Box::new(LoaderPool::new(
                 source.clone(),
                 config.loader_threads,
                 channel_bytes as usize,
-            )
+            )) as Box<dyn Fetch>
         });
+        StreamingManager::assemble(
+            source,
+            grid,
+            cols,
+            clock,
+            layout,
+            config,
+            cache_budget,
+            loader,
+        )
+    }
+
+    /// The manager over `fetch` instead of loader threads (the unit tests serve requests by
+    /// hand), its RAM cache the whole `--ram-budget`.
+    #[cfg(test)]
+    fn with_fetch(
+        source: Arc<dyn PageSource>,
+        grid: Arc<Vec<u32>>,
+        cols: u32,
+        clock: Clock,
+        layout: &AtlasLayout,
+        config: StreamConfig,
+        fetch: Box<dyn Fetch>,
+    ) -> StreamingManager {
+        let cache_budget = config.ram_budget;
+        StreamingManager::assemble(
+            source,
+            grid,
+            cols,
+            clock,
+            layout,
+            config,
+            cache_budget,
+            Some(fetch),
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn assemble(
+        source: Arc<dyn PageSource>,
+        grid: Arc<Vec<u32>>,
+        cols: u32,
+        clock: Clock,
+        layout: &AtlasLayout,
+        config: StreamConfig,
+        cache_budget: u64,
+        loader: Option<Box<dyn Fetch>>,
+    ) -> StreamingManager {
+        let tiles = clock.clips().len() as u32;
         StreamingManager {
             residency: Residency::new(clock.clips().clone(), source.record_count(), layout),
             cache: PageCache::new(
@@ -227,41 +276,15 @@ impl StreamingManager {
         first_error.map_or(Ok(()), Err)
     }
 
-    /// Prepares residency for drawing `view`: plans the frame, then applies the plan
-    /// (uploads within the budget, evictions, requests) and mirrors the page table. Returns
-    /// the frame's statistics; `missing == 0` means the frame draws every page it wants.
+    /// Prepares residency for drawing `view`: takes in what the loaders finished, plans the
+    /// frame, applies the plan (uploads within the budget, evictions, requests) and mirrors
+    /// the page table. Returns the frame's statistics; `missing == 0` means the frame draws
+    /// every page it wants.
     pub fn update(&mut self, view: &FrameView, backend: &mut dyn AtlasBackend) -> FrameStats {
         self.frame += 1;
-        let time = self.playback.time;
-        let last = self.last_moment.replace((*view, time));
-        let moving = last.is_some_and(|(last_view, _)| last_view != *view);
-        self.frame_seconds = last
-            .map(|(_, last_time)| time - last_time)
-            .filter(|&dt| dt > 0.0)
-            .or(self.frame_seconds);
-        let mut stats = FrameStats {
-            frame: self.frame,
-            ..Default::default()
-        };
+        let moving = self.note_moment(view);
         let evictions_before = self.residency.evictions();
-
-        // Take in what the loaders finished, within the frame's time for it (the loader is
-        // borrowed a batch at a time: taking a page in needs the manager mutably).
-        let mut arrived = false;
-        let started = Instant::now();
-        while let Some(loader) = &self.loader {
-            let batch = loader.drain(ACCEPT_BATCH);
-            if batch.is_empty() {
-                break;
-            }
-            arrived = true;
-            for (key, result) in batch {
-                self.accept(key, result);
-            }
-            if started.elapsed() >= self.config.accept_time {
-                break;
-            }
-        }
+        let arrived = self.take_in_loaded();
         let quiet = Quiet {
             view: *view,
             tick: self.clock.tick(&self.playback),
@@ -282,26 +305,94 @@ impl StreamingManager {
             &self.playback,
             self.loader.is_some(),
         );
-        // Every tile on screen shows its frame for the clock.
-        for &tile in &plan.visible {
+        let mut stats = FrameStats {
+            frame: self.frame,
+            wanted: plan.wants.len(),
+            ..Default::default()
+        };
+        self.show_current_frames(&plan.visible);
+        self.hold_drawn_pages(&plan.wants);
+        let mut requests = self.upload_or_request(&plan.wants, backend, &mut stats);
+        self.take_ahead(&plan.ahead, moving, backend, &mut stats, &mut requests);
+        requests.extend(plan.prefetch.into_iter().filter(|k| {
+            !self.residency.is_resident(*k) && !self.cache.contains(k) && !self.failed.contains(k)
+        }));
+        self.count_playing(view, &plan.visible, &mut stats);
+        let requests_made = requests.len();
+        if let Some(loader) = &self.loader {
+            loader.submit(&requests, self.config.heuristics.cancel);
+            stats.queue_depth = loader.queue_depth();
+            stats.in_flight = loader.in_flight();
+            stats.cancelled = loader.cancelled();
+        }
+        self.report(backend, quiet, requests_made, evictions_before, stats)
+    }
+
+    /// Records this update's view and moment; says whether the view moved since the last.
+    fn note_moment(&mut self, view: &FrameView) -> bool {
+        let time = self.playback.time;
+        let last = self.last_moment.replace((*view, time));
+        self.frame_seconds = last
+            .map(|(_, last_time)| time - last_time)
+            .filter(|&dt| dt > 0.0)
+            .or(self.frame_seconds);
+        last.is_some_and(|(last_view, _)| last_view != *view)
+    }
+
+    /// Takes in what the loaders finished, a batch at a time, while the frame's
+    /// `accept_time` lasts; the rest waits for the next frame. Says whether anything came.
+    fn take_in_loaded(&mut self) -> bool {
+        let mut arrived = false;
+        let started = Instant::now();
+        // The loader is borrowed a batch at a time: taking a page in needs `self` mutably.
+        while let Some(loader) = &self.loader {
+            let batch = loader.drain(ACCEPT_BATCH);
+            if batch.is_empty() {
+                break;
+            }
+            arrived = true;
+            for (key, result) in batch {
+                self.accept(key, result);
+            }
+            if started.elapsed() >= self.config.accept_time {
+                break;
+            }
+        }
+        arrived
+    }
+
+    /// Every tile on screen shows its frame for the clock.
+    fn show_current_frames(&mut self, visible: &[u32]) {
+        for &tile in visible {
             let record = self.clock.record(tile, &self.playback);
             self.residency.set_current(tile, record);
         }
-        stats.wanted = plan.wants.len();
-        // What this frame draws (wanted pages or their fallbacks) is in use: not evictable.
-        for w in &plan.wants {
+    }
+
+    /// What this frame draws (the wanted pages, or their fallbacks) is in use: not evictable.
+    fn hold_drawn_pages(&mut self, wants: &[Want]) {
+        for w in wants {
             let level = w.key.level as usize;
             let drawn = self.residency.resolve(w.tile, level);
             let record = self.residency.drawn_record(w.tile, level);
             self.residency
                 .touch(PageKey::new(record, drawn), self.frame);
         }
-        let mut requests = self.upload_or_request(&plan.wants, backend, &mut stats);
-        // The frames playing clips need next: uploaded if ready and the budget allows,
-        // else read, after everything wanted now; while the view moves, a share at a time.
-        let budget = self.budget();
+    }
+
+    /// The frames playing clips need next, after everything wanted now: uploaded if read
+    /// and the budget allows, else read; while the view moves, a share at a time (see
+    /// `ahead_share`).
+    fn take_ahead(
+        &mut self,
+        ahead: &[PageKey],
+        moving: bool,
+        backend: &mut dyn AtlasBackend,
+        stats: &mut FrameStats,
+        requests: &mut Vec<PageKey>,
+    ) {
         let mut pending = Vec::new();
-        for &key in &plan.ahead {
+        for &key in ahead {
             if !self.residency.touch(key, self.frame) && !self.failed.contains(&key) {
                 pending.push(key);
             }
@@ -314,37 +405,38 @@ impl StreamingManager {
         for key in pending.into_iter().take(share) {
             if !self.cache.contains(&key) {
                 requests.push(key);
-            } else if self.residency.has_room(key.level as usize, self.frame) {
-                let cost = self.upload_cost(key);
-                if stats.uploaded_bytes + cost <= budget {
-                    self.upload(key, backend);
-                    stats.uploaded_bytes += cost;
-                    stats.uploaded_pages += 1;
-                } else {
-                    stats.deferred_pages += 1;
-                }
+            } else if self.residency.has_room(key.level as usize, self.frame)
+                && !self.try_upload(key, backend, stats)
+            {
+                stats.deferred_pages += 1;
             }
         }
-        requests.extend(plan.prefetch.into_iter().filter(|k| {
-            !self.residency.is_resident(*k) && !self.cache.contains(k) && !self.failed.contains(k)
-        }));
-        // Playing clips on screen, and those drawing a frame the clock has passed.
-        if let Some(hi) = (!view.uses_overview()).then_some(view.levels.hi) {
-            for &tile in &plan.visible {
-                if self.clock.plays(tile, &self.playback) {
-                    stats.tile_frames_shown += 1;
-                    stats.late_tile_frames += self.residency.is_late(tile, hi) as usize;
-                }
-            }
-        }
-        let requests_made = requests.len();
-        if let Some(loader) = &self.loader {
-            loader.submit(&requests, self.config.heuristics.cancel);
-            stats.queue_depth = loader.queue_depth();
-            stats.in_flight = loader.in_flight();
-            stats.cancelled = loader.cancelled();
-        }
+    }
 
+    /// Counts the playing clips on screen, and those drawing a frame the clock has passed.
+    fn count_playing(&self, view: &FrameView, visible: &[u32], stats: &mut FrameStats) {
+        if view.uses_overview() {
+            return;
+        }
+        let hi = view.levels.hi;
+        for &tile in visible {
+            if self.clock.plays(tile, &self.playback) {
+                stats.tile_frames_shown += 1;
+                stats.late_tile_frames += self.residency.is_late(tile, hi) as usize;
+            }
+        }
+    }
+
+    /// Mirrors the page table's changed rows, fills in the frame's totals, and remembers a
+    /// frame that did nothing (see `Quiet`).
+    fn report(
+        &mut self,
+        backend: &mut dyn AtlasBackend,
+        quiet: Quiet,
+        requests_made: usize,
+        evictions_before: u64,
+        mut stats: FrameStats,
+    ) -> FrameStats {
         let rows = self.residency.take_dirty_rows();
         if !rows.is_empty() {
             backend.write_page_table(self.residency.page_table(), &rows);
@@ -383,7 +475,6 @@ impl StreamingManager {
         backend: &mut dyn AtlasBackend,
         stats: &mut FrameStats,
     ) -> Vec<PageKey> {
-        let budget = self.budget();
         let mut requests = Vec::new();
         for w in wants {
             let key = w.key;
@@ -404,12 +495,7 @@ impl StreamingManager {
             }
             let room = self.residency.has_room(key.level as usize, self.frame);
             if self.cache.contains(&key) && room {
-                let cost = self.upload_cost(key);
-                // The first upload always goes, so a page larger than the budget still does.
-                if stats.uploaded_bytes == 0 || stats.uploaded_bytes + cost <= budget {
-                    self.upload(key, backend);
-                    stats.uploaded_bytes += cost;
-                    stats.uploaded_pages += 1;
+                if self.try_upload(key, backend, stats) {
                     continue;
                 }
                 stats.deferred_pages += 1;
@@ -467,6 +553,25 @@ impl StreamingManager {
         // arrive a frame later, and are uploaded then.
         let frames_before_tick = 1 + (to_tick / frame) as usize;
         pending.div_ceil(frames_before_tick.saturating_sub(2).max(1))
+    }
+
+    /// Uploads `key` (read, with a slot free) if the frame's upload budget allows: the one
+    /// budget rule, for pages wanted now and pages wanted next. The first upload of a frame
+    /// always goes, so a page larger than the budget still does.
+    fn try_upload(
+        &mut self,
+        key: PageKey,
+        backend: &mut dyn AtlasBackend,
+        stats: &mut FrameStats,
+    ) -> bool {
+        let cost = self.upload_cost(key);
+        if stats.uploaded_bytes > 0 && stats.uploaded_bytes + cost > self.budget() {
+            return false;
+        }
+        self.upload(key, backend);
+        stats.uploaded_bytes += cost;
+        stats.uploaded_pages += 1;
+        true
     }
 
     /// Bytes that may be uploaded this frame.
@@ -527,7 +632,7 @@ impl StreamingManager {
     /// Pages the loaders finished that no frame has taken in yet (see
     /// `StreamConfig::accept_time`).
     pub fn pages_waiting(&self) -> usize {
-        self.loader.as_ref().map_or(0, LoaderPool::waiting)
+        self.loader.as_ref().map_or(0, |l| l.waiting())
     }
 
     pub fn errors_logged(&self) -> usize {
@@ -545,4 +650,429 @@ impl StreamingManager {
     pub fn heuristics(&self) -> Heuristics {
         self.config.heuristics
     }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The manager alone: a page source in memory, requests served by the test (no loader
+    //! threads, no sleeps), an atlas backend that only counts.
+    use super::*;
+    use crate::atlas::{plan_atlases, Entry, PageOrigin, PlanInput};
+    use crate::library::store::Clip;
+    use crate::streaming::loader::LoadResult;
+    use crate::view::{Camera, FrameView};
+    use std::collections::{HashSet, VecDeque};
+    use std::sync::Mutex;
+
+    /// Largest page: 16 px (levels 0–4).
+    const LEVELS: usize = 5;
+    /// The grid: 8×8 cells, tile `i` at cell `i`.
+    const SIDE: u32 = 8;
+
+    /// Every record's page filled with its number; the records in `failing` fail past
+    /// level 0 (level 0 is every page's fallback and must read).
+    struct Pages {
+        records: u32,
+        failing: HashSet<u32>,
+    }
+
+    impl PageSource for Pages {
+        fn record_count(&self) -> u32 {
+            self.records
+        }
+        fn read_records(
+            &self,
+            first: u32,
+            count: u32,
+            level: usize,
+            out: &mut [u8],
+        ) -> Result<(), StoreError> {
+            for (i, page) in out.chunks_exact_mut(page_bytes(level)).enumerate() {
+                let record = first + i as u32;
+                if level > 0 && self.failing.contains(&record) {
+                    return Err(StoreError::Corrupt {
+                        path: "pages".into(),
+                        what: format!("record {record} fails"),
+                    });
+                }
+                page.fill(record as u8);
+            }
+            debug_assert_eq!(out.len(), count as usize * page_bytes(level));
+            Ok(())
+        }
+        fn run_from(&self, _record: u32) -> u32 {
+            1
+        }
+    }
+
+    /// Requests queue up; the test reads them with `serve`, the manager takes them in.
+    #[derive(Default)]
+    struct Hand {
+        queue: VecDeque<PageKey>,
+        ready: VecDeque<LoadResult>,
+        cancelled: u64,
+    }
+
+    #[derive(Clone)]
+    struct HandServed(Arc<Mutex<Hand>>, Arc<Pages>);
+
+    impl HandServed {
+        /// Reads up to `n` queued requests, best first.
+        fn serve(&self, n: usize) {
+            let mut hand = self.0.lock().unwrap();
+            for _ in 0..n {
+                let Some(key) = hand.queue.pop_front() else {
+                    break;
+                };
+                let mut page = vec![0u8; page_bytes(key.level as usize)];
+                let result = self
+                    .1
+                    .read_records(key.record, 1, key.level as usize, &mut page)
+                    .map(|()| page);
+                hand.ready.push_back((key, result));
+            }
+        }
+        fn queued(&self) -> Vec<PageKey> {
+            self.0.lock().unwrap().queue.iter().copied().collect()
+        }
+    }
+
+    impl Fetch for HandServed {
+        fn submit(&self, requests: &[PageKey], cancel: bool) {
+            let mut hand = self.0.lock().unwrap();
+            let old = std::mem::take(&mut hand.queue);
+            let mut queued = HashSet::new();
+            for &key in requests {
+                if queued.insert(key) {
+                    hand.queue.push_back(key);
+                }
+            }
+            for key in old {
+                if queued.insert(key) {
+                    if cancel {
+                        hand.cancelled += 1;
+                    } else {
+                        hand.queue.push_back(key);
+                    }
+                }
+            }
+        }
+        fn drain(&self, max: usize) -> Vec<LoadResult> {
+            let mut hand = self.0.lock().unwrap();
+            let n = max.min(hand.ready.len());
+            hand.ready.drain(..n).collect()
+        }
+        fn wait(&self, _timeout: std::time::Duration) -> Vec<LoadResult> {
+            self.drain(usize::MAX)
+        }
+        fn queue_depth(&self) -> usize {
+            self.0.lock().unwrap().queue.len()
+        }
+        fn waiting(&self) -> usize {
+            self.0.lock().unwrap().ready.len()
+        }
+        fn in_flight(&self) -> usize {
+            self.waiting()
+        }
+        fn cancelled(&self) -> u64 {
+            self.0.lock().unwrap().cancelled
+        }
+    }
+
+    /// Counts what the manager writes.
+    #[derive(Default)]
+    struct Counting {
+        pages: usize,
+        table_writes: usize,
+    }
+
+    impl AtlasBackend for Counting {
+        fn write_page(&mut self, _origin: PageOrigin, _size: u32, _texels: &[u8]) {
+            self.pages += 1;
+        }
+        fn write_page_table(&mut self, _table: &[Entry], _rows: &[u32]) {
+            self.table_writes += 1;
+        }
+        fn write_tint(&mut self, _offsets: &[crate::tint::Offset]) {}
+    }
+
+    struct Rig {
+        manager: StreamingManager,
+        fetch: HandServed,
+        backend: Counting,
+    }
+
+    /// 64 tiles on 8×8 cells, `clips` of them playing 4-frame clips (the rest stills), a
+    /// 64×64-px screen, and the budgets of `config`.
+    fn new_rig(config: StreamConfig, failing: &[u32], clips: u32) -> Rig {
+        let mut list = Vec::new();
+        let mut first = 0;
+        for t in 0..SIDE * SIDE {
+            let frames = if t < clips { 4 } else { 1 };
+            list.push(Clip {
+                first,
+                frames,
+                key: 0,
+            });
+            first += frames;
+        }
+        let pages = Arc::new(Pages {
+            records: first,
+            failing: failing.iter().copied().collect(),
+        });
+        let layout = plan_atlases(&PlanInput {
+            records: first,
+            clips: clips > 0,
+            levels: LEVELS,
+            gpu_budget: config.gpu_budget,
+            screen: (64, 64),
+            grid: (SIDE, SIDE),
+            max_layers: 256,
+        })
+        .unwrap();
+        let fetch = HandServed(Default::default(), pages.clone());
+        let grid = Arc::new((0..SIDE * SIDE).collect());
+        let clock = Clock::new(Arc::new(list), 12);
+        let mut manager = StreamingManager::with_fetch(
+            pages,
+            grid,
+            SIDE,
+            clock,
+            &layout,
+            config,
+            Box::new(fetch.clone()),
+        );
+        let mut backend = Counting::default();
+        manager.init_backend(&mut backend).unwrap();
+        Rig {
+            manager,
+            fetch,
+            backend,
+        }
+    }
+
+    /// An atlas budget that pins the coarse levels and pages the two finest.
+    fn config() -> StreamConfig {
+        StreamConfig {
+            gpu_budget: 60 << 10,
+            ram_budget: 1 << 20,
+            ..Default::default()
+        }
+    }
+
+    /// The view centred on `(x, y)` cells at `cell_px`, on the 64×64 screen.
+    fn view(x: f64, y: f64, cell_px: f64) -> FrameView {
+        let camera = Camera {
+            center: glam::DVec2::new(x, y),
+            cell_px,
+        };
+        FrameView::new(&camera, 64, 64, SIDE, SIDE, LEVELS - 1)
+    }
+
+    impl Rig {
+        fn update(&mut self, view: &FrameView) -> FrameStats {
+            self.manager.update(view, &mut self.backend)
+        }
+
+        /// Every tile the view wants draws a resident page: its own or a coarser one.
+        fn assert_no_hole(&self, view: &FrameView) {
+            let residency = self.manager.residency();
+            let level = view.levels.hi;
+            for tile in 0..SIDE * SIDE {
+                let drawn = residency.resolve(tile, level);
+                let record = residency.drawn_record(tile, level);
+                assert!(drawn <= level);
+                assert!(
+                    residency.is_resident(PageKey::new(record, drawn)),
+                    "tile {tile} draws a page that is not resident"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn nothing_read_yet_draws_coarser_never_a_hole() {
+        let mut rig = new_rig(config(), &[], 0);
+        let close = view(4.0, 4.0, 16.0);
+        let stats = rig.update(&close);
+        assert!(
+            stats.wanted > 0 && stats.missing == stats.wanted,
+            "{stats:?}"
+        );
+        assert_eq!(
+            stats.queue_depth, stats.wanted,
+            "every missing page requested"
+        );
+        rig.assert_no_hole(&close);
+        // Read, taken in and uploaded: the view is sharp.
+        rig.fetch.serve(usize::MAX);
+        let stats = rig.update(&close);
+        assert_eq!(stats.missing, 0, "{stats:?}");
+        rig.assert_no_hole(&close);
+    }
+
+    #[test]
+    fn uploads_hold_the_budget_and_the_first_always_goes() {
+        let page = upload_cost(4);
+        // Less than one 16-px page and its page-table row: one page a frame.
+        let mut rig = new_rig(
+            StreamConfig {
+                upload_budget: page,
+                ..config()
+            },
+            &[],
+            0,
+        );
+        let close = view(4.0, 4.0, 16.0);
+        let wanted = rig.update(&close).wanted;
+        rig.fetch.serve(usize::MAX);
+        let mut frames = 0;
+        loop {
+            let stats = rig.update(&close);
+            assert!(stats.uploaded_pages <= 1, "over the budget: {stats:?}");
+            if stats.missing == 0 {
+                break;
+            }
+            assert_eq!(
+                stats.uploaded_pages, 1,
+                "a page larger than the budget still goes"
+            );
+            assert!(stats.deferred_pages > 0);
+            rig.assert_no_hole(&close);
+            frames += 1;
+            assert!(frames <= wanted, "streaming does not converge");
+        }
+        // A budget of several pages uploads several a frame, never more than it allows.
+        let mut wide = new_rig(
+            StreamConfig {
+                upload_budget: 40 * page,
+                ..config()
+            },
+            &[],
+            0,
+        );
+        wide.update(&close);
+        wide.fetch.serve(usize::MAX);
+        let stats = wide.update(&close);
+        assert!(
+            stats.uploaded_pages > 1 && stats.uploaded_bytes <= 40 * page,
+            "{stats:?}"
+        );
+    }
+
+    #[test]
+    fn a_page_that_fails_is_drawn_coarser_logged_once_and_not_asked_again() {
+        let mut rig = new_rig(config(), &[18, 27, 36], 0);
+        let close = view(4.0, 4.0, 16.0);
+        rig.update(&close);
+        rig.fetch.serve(usize::MAX);
+        let stats = rig.update(&close);
+        assert!(stats.failed_pages >= 3 && stats.missing >= 3, "{stats:?}");
+        assert_eq!(rig.manager.errors_logged(), 1);
+        rig.assert_no_hole(&close);
+        rig.update(&close);
+        let asked: Vec<u32> = rig.fetch.queued().iter().map(|k| k.record).collect();
+        assert!(
+            !asked.iter().any(|r| [18, 27, 36].contains(r)),
+            "a failed page was requested again: {asked:?}"
+        );
+    }
+
+    #[test]
+    fn requests_that_left_the_screen_are_cancelled_unless_told_not_to() {
+        for cancel in [true, false] {
+            let mut rig = new_rig(
+                StreamConfig {
+                    heuristics: Heuristics {
+                        cancel,
+                        ..Default::default()
+                    },
+                    ..config()
+                },
+                &[],
+                0,
+            );
+            // The top-left quarter, then the bottom-right one, nothing read in between.
+            let first = view(1.0, 1.0, 32.0);
+            rig.update(&first);
+            let before: HashSet<PageKey> = rig.fetch.queued().into_iter().collect();
+            rig.update(&view(7.0, 7.0, 32.0));
+            let kept = rig
+                .fetch
+                .queued()
+                .into_iter()
+                .filter(|k| before.contains(k));
+            if cancel {
+                assert_eq!(kept.count(), 0);
+                assert!(rig.fetch.cancelled() > 0);
+            } else {
+                assert_eq!(kept.count(), before.len());
+            }
+        }
+    }
+
+    #[test]
+    fn a_frame_takes_in_one_batch_when_it_has_no_time_for_more() {
+        let mut rig = new_rig(
+            StreamConfig {
+                accept_time: std::time::Duration::ZERO,
+                ..config()
+            },
+            &[],
+            0,
+        );
+        // Every page of the finest level: more than one batch.
+        let whole = view(4.0, 4.0, 16.0);
+        rig.update(&whole);
+        let wanted = rig.fetch.queued();
+        rig.fetch.0.lock().unwrap().queue.extend(
+            (0..SIDE * SIDE * 8).map(|r| PageKey::new(r % (SIDE * SIDE), 1 + (r as usize % 3))),
+        );
+        rig.fetch.serve(usize::MAX);
+        let ready = rig.manager.pages_waiting();
+        assert!(
+            ready > ACCEPT_BATCH,
+            "{ready} ready, {} wanted",
+            wanted.len()
+        );
+        rig.update(&whole);
+        assert_eq!(rig.manager.pages_waiting(), ready - ACCEPT_BATCH);
+    }
+
+    #[test]
+    fn a_late_clip_frame_holds_the_previous_one_then_catches_up() {
+        let mut rig = new_rig(config(), &[], SIDE * SIDE);
+        let close = view(4.0, 4.0, 16.0);
+        let level = close.levels.hi;
+        // Only the frames wanted now are read, not the next ones asked for ahead.
+        let wanted = rig.update(&close).wanted;
+        rig.fetch.serve(wanted);
+        let stats = rig.update(&close);
+        assert_eq!(stats.missing, 0, "{stats:?}");
+        let tile = 27;
+        let shown = rig.manager.residency().drawn_record(tile, level);
+        // The next tick: the tile's next frame is wanted and not read yet.
+        rig.manager.set_playback(Playback {
+            time: 1.0 / 12.0 + 1e-6,
+            ..*rig.manager.playback()
+        });
+        let stats = rig.update(&close);
+        assert!(stats.late_tile_frames > 0, "{stats:?}");
+        let residency = rig.manager.residency();
+        assert!(residency.is_late(tile, level));
+        assert_eq!(
+            residency.drawn_record(tile, level),
+            shown,
+            "a late tile keeps its previous frame at its level"
+        );
+        assert_ne!(residency.current(tile), shown);
+        rig.assert_no_hole(&close);
+        // Read: the next frame catches up.
+        rig.fetch.serve(usize::MAX);
+        let stats = rig.update(&close);
+        assert_eq!(stats.late_tile_frames, 0, "{stats:?}");
+        let residency = rig.manager.residency();
+        assert_eq!(residency.drawn_record(tile, level), residency.current(tile));
+    }
+
 }

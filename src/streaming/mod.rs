@@ -7,7 +7,7 @@ mod planner;
 mod tile_blocks;
 
 pub use cache::PageCache;
-pub use loader::LoaderPool;
+pub use loader::{Fetch, LoaderPool};
 pub use manager::StreamingManager;
 pub use planner::{FramePlan, Planner, Want};
 
