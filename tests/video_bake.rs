@@ -46,10 +46,15 @@ fn scene(k: usize, f: u32) -> Vec<u8> {
 
 /// Writes an H.264 video of shots of `lengths` frames (scene 0, 1, …) at `FPS`.
 fn write_video(path: &Path, lengths: &[u32]) {
+    write_video_at(path, lengths, FPS);
+}
+
+/// The same at `fps` frames a second.
+fn write_video_at(path: &Path, lengths: &[u32], fps: u32) {
     let settings = VideoSettings {
         width: W,
         height: H,
-        fps: FPS.into(),
+        fps: fps.into(),
         crf: 18,
         preset: "ultrafast".into(),
         audio: None,
@@ -99,10 +104,14 @@ fn cut_frames() -> Vec<u32> {
 }
 
 fn video_dir(lengths: &[u32]) -> (tempfile::TempDir, PathBuf) {
+    video_dir_at(lengths, FPS)
+}
+
+fn video_dir_at(lengths: &[u32], fps: u32) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let tiles = dir.path().join("tiles");
     std::fs::create_dir(&tiles).unwrap();
-    write_video(&tiles.join("shots.mp4"), lengths);
+    write_video_at(&tiles.join("shots.mp4"), lengths, fps);
     (dir, tiles)
 }
 
@@ -186,10 +195,20 @@ fn scene_mean(k: usize) -> [u8; 3] {
     sum.map(|s| (s / (H * H) as f64) as u8)
 }
 
+/// At 24 fps the clip rate's ticks (12 a second) fall on frames; at 25 fps the tick at
+/// 34/12 s falls between the last frame of the second shot (70/25 s) and the cut (71/25 s),
+/// and is sampled from the cut's frame: a resumed bake must sample it too (it once started
+/// its ticks at the cut and made the third clip a frame short).
 #[test]
 fn an_interrupted_video_bake_resumes_after_its_last_whole_shot() {
+    for fps in [24, 25] {
+        resumes_as_a_clean_bake(fps);
+    }
+}
+
+fn resumes_as_a_clean_bake(fps: u32) {
     let lengths = [30, 41, 26, 37, 33];
-    let (dir, tiles) = video_dir(&lengths);
+    let (dir, tiles) = video_dir_at(&lengths, fps);
     let out = dir.path().join("lib.tlib");
     let video = tiles.join("shots.mp4");
     let key = source_key(&tiles, &video).unwrap();
@@ -215,8 +234,9 @@ fn an_interrupted_video_bake_resumes_after_its_last_whole_shot() {
     // The next bake decodes from the third shot on only, and ends where a clean one does.
     let report = bake_dir(&tiles, &out);
     assert_eq!(report.clips, 3, "{report:?}");
-    let resumed_from = (lengths[0] + lengths[1]) as f64 / FPS as f64;
-    let total = lengths.iter().sum::<u32>() as f64 / FPS as f64;
+    let resumed_from = (lengths[0] + lengths[1]) as f64 / fps as f64;
+    let total = lengths.iter().sum::<u32>() as f64 / fps as f64;
+    // A second before the resume point is decoded again, and not counted.
     assert!(
         report.video_seconds < total - resumed_from + 0.2,
         "decoded {} s of {total} s after resuming at {resumed_from} s",
@@ -231,12 +251,13 @@ fn an_interrupted_video_bake_resumes_after_its_last_whole_shot() {
                 (
                     t.shot.unwrap().index,
                     t.frames,
+                    t.key,
                     (t.shot.unwrap().start * 1e3).round(),
                 )
             })
             .collect()
     };
-    assert_eq!(shots(&out), shots(&clean));
+    assert_eq!(shots(&out), shots(&clean), "{fps} fps");
 }
 
 #[test]

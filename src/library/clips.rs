@@ -109,16 +109,20 @@ pub fn bake_video(
     let decoder = std::thread::Builder::new()
         .name("tessera-video-decode".into())
         .spawn(move || {
+            // A resumed bake decodes from a little before where it stopped, so that the
+            // clip rate's ticks stand where an uninterrupted bake has them (see
+            // `decode_frames`).
+            let from = (start - RESUME_LEAD).max(0.0);
             let reader = VideoReader::open(&owned).and_then(|mut r| {
-                if start > 0.0 {
-                    r.seek(start)?;
+                if from > 0.0 {
+                    r.seek(from)?;
                 }
                 Ok(r)
             });
             match reader {
                 Ok(r) => {
                     let _ = ready_tx.send(Ok(r.duration()));
-                    decode_frames(r, start, fps, side, tx);
+                    decode_frames(r, from, start, fps, side, tx);
                 }
                 Err(e) => {
                     let _ = ready_tx.send(Err(e));
@@ -207,10 +211,20 @@ pub fn bake_video(
     Ok(bake)
 }
 
-/// The decoder thread: every frame's time and thumbnail, and at each tick of the clip
-/// rate's grid (`k / fps` seconds) the frame's centre square at `side` px.
+/// How far before the end of its last journaled shot a resumed bake starts decoding.
+/// A tick of the clip rate that falls between the last frame of a shot and the first of
+/// the next is sampled from that first frame; where the ticks stand at a cut depends on
+/// the frames before it, so a resumed bake replays a second of them (at least one frame
+/// crosses a tick in a second) without sending them, and samples the frames after the cut
+/// exactly as an uninterrupted bake does.
+const RESUME_LEAD: f64 = 1.0;
+
+/// The decoder thread (the reader positioned at `from`): every frame's time and thumbnail
+/// from `start` on, and at each tick of the clip rate's grid (`k / fps` seconds) the
+/// frame's centre square at `side` px. Frames before `start` only move the ticks on.
 fn decode_frames(
     mut reader: VideoReader,
+    from: f64,
     start: f64,
     fps: f64,
     side: u32,
@@ -219,24 +233,32 @@ fn decode_frames(
     // Ticks of the clip rate are counted in whole numbers (k / fps s): a float "next time"
     // would drift by an ulp and sample some ticks twice.
     let tick = |time: f64| time * fps + 1e-6;
-    let mut next_tick = (start * fps - 1e-6).ceil() as i64;
+    let mut next_tick = (from * fps - 1e-6).ceil() as i64;
     loop {
         let frame = (|| -> anyhow::Result<Option<Decoded>> {
-            let Some(time) = reader.advance()? else {
-                return Ok(None);
-            };
-            let thumb = reader.thumbnail(THUMB_WIDTH)?;
-            let sample = if tick(time) >= next_tick as f64 {
-                next_tick = tick(time).floor() as i64 + 1;
-                Some(reader.square(side)?)
-            } else {
-                None
-            };
-            Ok(Some(Decoded {
-                time,
-                thumb,
-                sample,
-            }))
+            loop {
+                let Some(time) = reader.advance()? else {
+                    return Ok(None);
+                };
+                let samples = tick(time) >= next_tick as f64;
+                if samples {
+                    next_tick = tick(time).floor() as i64 + 1;
+                }
+                if time + 1e-6 < start {
+                    continue; // before the resume point: journaled already
+                }
+                let thumb = reader.thumbnail(THUMB_WIDTH)?;
+                let sample = if samples {
+                    Some(reader.square(side)?)
+                } else {
+                    None
+                };
+                return Ok(Some(Decoded {
+                    time,
+                    thumb,
+                    sample,
+                }));
+            }
         })();
         let item = match frame {
             Ok(Some(f)) => Ok(f),

@@ -1074,5 +1074,4 @@ mod tests {
         let residency = rig.manager.residency();
         assert_eq!(residency.drawn_record(tile, level), residency.current(tile));
     }
-
 }
