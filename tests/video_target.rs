@@ -334,6 +334,34 @@ fn the_targets_sound_is_copied_or_said_to_be_left_out() {
     assert!(!has_sound(&mp4));
 }
 
+/// Opus sound, which MOV's muxer lists and then refuses in its header: a .mov is written
+/// without it and says so (the whole render once failed), a .mkv keeps it.
+#[test]
+fn a_sound_the_container_refuses_is_left_out_not_fatal() {
+    let fx = fixture("silent.mkv", FRAMES);
+    let target = fx.path("target.mkv");
+    common::write_with_sound_as(Some(&fx.target), &target, 1.5, common::Sound::Opus);
+    std::fs::rename(&target, &fx.target).unwrap();
+    let mov = fx.path("out.mov");
+    let (code, stdout, err) = render(&fx.mosaic, &mov, &["--size", "128x72"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("refuses its sound")
+            && err.contains("left out")
+            && stdout.contains("no sound"),
+        "{stdout}{err}"
+    );
+    assert!(!has_sound(&mov));
+    assert_eq!(read_frames(&mov).0.len(), FRAMES as usize);
+    let mkv = fx.path("out.mkv");
+    let (code, stdout, err) = render(&fx.mosaic, &mkv, &["--size", "128x72"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        stdout.contains("with sound") && has_sound(&mkv),
+        "{stdout}{err}"
+    );
+}
+
 #[test]
 fn the_output_follows_timestamps_at_any_rate() {
     let fx = fixture("target.mp4", FRAMES);

@@ -160,16 +160,11 @@ fn encode_thread(
     ready: Sender<String>,
 ) -> anyhow::Result<EncodeSummary> {
     let (w, h) = (s.width, s.height);
-    let mut output = ffmpeg::format::output_as(partial, container)
-        .with_context(|| format!("{}: cannot create", partial.display()))?;
     let codec = encoder::find_by_name("libx264")
         .or_else(|| encoder::find(codec::Id::MPEG4))
         .context("this FFmpeg has neither libx264 nor mpeg4; install libavcodec59 from Debian")?;
     let is_x264 = codec.name() == "libx264";
-    let global_header = output
-        .format()
-        .flags()
-        .contains(ffmpeg::format::Flags::GLOBAL_HEADER);
+    let global_header = muxer_wants_global_header(container);
     // One tick per frame.
     let time_base = Rational::new(s.fps.den as i32, s.fps.num as i32);
 
@@ -199,25 +194,47 @@ fn encode_thread(
     let mut video = config
         .open_with(options)
         .with_context(|| format!("cannot open the {} encoder", codec.name()))?;
-    let stream_index = {
-        let mut stream = output.add_stream(codec)?;
-        stream.set_parameters(&video);
-        stream.set_time_base(time_base);
-        stream.index()
+    // The muxer, its video stream and (when asked and it can be added) the target's sound.
+    let open_output = |with_audio: bool| -> anyhow::Result<Muxer> {
+        let mut output = ffmpeg::format::output_as(partial, container)
+            .with_context(|| format!("{}: cannot create", partial.display()))?;
+        let stream_index = {
+            let mut stream = output.add_stream(codec)?;
+            stream.set_parameters(&video);
+            stream.set_time_base(time_base);
+            stream.index()
+        };
+        let (audio, left_out) = match s.audio.as_ref().filter(|_| with_audio) {
+            Some(source) => match AudioCopy::open(source, &mut output) {
+                Ok(copy) => (Some(copy), None),
+                Err(why) => {
+                    tracing::warn!("{why}");
+                    (None, Some(why.to_string()))
+                }
+            },
+            None => (None, None),
+        };
+        Ok((output, stream_index, audio, left_out))
     };
-    let (mut audio, audio_left_out) = match &s.audio {
-        Some(source) => match AudioCopy::open(source, &mut output) {
-            Ok(copy) => (Some(copy), None),
-            Err(why) => {
-                tracing::warn!("{why}");
-                (None, Some(why.to_string()))
-            }
-        },
-        None => (None, None),
-    };
-    output
-        .write_header()
-        .context("cannot write the video header")?;
+    let (mut output, mut stream_index, mut audio, mut audio_left_out) = open_output(true)?;
+    // A container may list a sound codec it then refuses in its header (Opus in MOV): the
+    // video is written without the sound, as for any codec it cannot hold.
+    if let Err(e) = output.write_header() {
+        let Some(source) = audio.take().map(|_| s.audio.as_ref().expect("asked for")) else {
+            return Err(e).context("cannot write the video header");
+        };
+        let why = SoundLeftOut::Refused {
+            path: source.path.clone(),
+            source: e,
+        };
+        tracing::warn!("{why}");
+        drop(output);
+        (output, stream_index, audio, _) = open_output(false)?;
+        audio_left_out = Some(why.to_string());
+        output
+            .write_header()
+            .context("cannot write the video header")?;
+    }
     if let Some(a) = audio.as_mut() {
         a.out_time_base = output
             .stream(a.out_index)
@@ -306,7 +323,33 @@ enum SoundLeftOut {
         path: PathBuf,
         source: ffmpeg::Error,
     },
+    #[error("{}: this container refuses its sound ({source}); left out (write a .mkv to keep it)", path.display())]
+    Refused {
+        path: PathBuf,
+        source: ffmpeg::Error,
+    },
 }
+
+/// Whether the muxer `container` (a name `container_for` gives) wants codec headers in the
+/// stream parameters rather than in the stream (MP4, MOV, MKV: yes).
+fn muxer_wants_global_header(container: &str) -> bool {
+    let name = std::ffi::CString::new(container).expect("muxer names have no NUL");
+    // SAFETY: a NUL-terminated name; av_guess_format returns a static muxer description or
+    // null, and only reads its arguments.
+    let format =
+        unsafe { ffmpeg::ffi::av_guess_format(name.as_ptr(), std::ptr::null(), std::ptr::null()) };
+    // SAFETY: non-null muxer descriptions are static and live for the program.
+    !format.is_null() && unsafe { (*format).flags } & ffmpeg::ffi::AVFMT_GLOBALHEADER != 0
+}
+
+/// An opened muxer: the output, its video stream's index, the sound being copied (if any)
+/// and why the sound asked for was left out (if it was).
+type Muxer = (
+    ffmpeg::format::context::Output,
+    usize,
+    Option<AudioCopy>,
+    Option<String>,
+);
 
 struct AudioCopy {
     input: ffmpeg::format::context::Input,

@@ -299,13 +299,32 @@ pub fn clip_fixture(
     }
 }
 
+/// The sound a test target carries.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Sound {
+    /// Mono 8 kHz PCM (which MP4 cannot hold).
+    Pcm,
+    /// Mono 48 kHz Opus (which MOV lists and then refuses).
+    Opus,
+}
+
 /// Writes `dst` (container by extension) with the video stream of `video` copied in, if
-/// given, and `seconds` of silent mono 8 kHz PCM sound: a target with sound, or (no video)
-/// a file with no picture at all.
+/// given, and `seconds` of a quiet tone as mono 8 kHz PCM: a target with sound, or (no
+/// video) a file with no picture at all.
 pub fn write_with_sound(video: Option<&Path>, dst: &Path, seconds: f64) {
+    write_with_sound_as(video, dst, seconds, Sound::Pcm);
+}
+
+/// The same, with the sound in `sound`.
+pub fn write_with_sound_as(video: Option<&Path>, dst: &Path, seconds: f64, sound: Sound) {
     use ffmpeg_next as ffmpeg;
     use ffmpeg_next::format::{sample::Type, Sample};
     ffmpeg::init().unwrap();
+    // Sample rate and samples a frame (20 ms for Opus, 100 ms for PCM).
+    let (rate, per_frame) = match sound {
+        Sound::Pcm => (8000, 800),
+        Sound::Opus => (48000, 960),
+    };
     let mut out = ffmpeg::format::output(&dst).unwrap();
     let mut input = video.map(|v| ffmpeg::format::input(&v).unwrap());
     let video_in = input.as_ref().map(|input| {
@@ -317,20 +336,31 @@ pub fn write_with_sound(video: Option<&Path>, dst: &Path, seconds: f64) {
         stream.set_parameters(params);
         (s.index(), s.time_base(), stream.index())
     });
-    let codec = ffmpeg::encoder::find(ffmpeg::codec::Id::PCM_S16LE).unwrap();
+    let codec = match sound {
+        Sound::Pcm => ffmpeg::encoder::find(ffmpeg::codec::Id::PCM_S16LE),
+        Sound::Opus => ffmpeg::encoder::find_by_name("libopus"),
+    }
+    .unwrap();
     let mut encoder = ffmpeg::codec::context::Context::new_with_codec(codec)
         .encoder()
         .audio()
         .unwrap();
-    encoder.set_rate(8000);
+    encoder.set_rate(rate);
     encoder.set_channel_layout(ffmpeg::ChannelLayout::MONO);
     encoder.set_format(Sample::I16(Type::Packed));
-    encoder.set_time_base((1, 8000));
+    encoder.set_time_base((1, rate));
+    if out
+        .format()
+        .flags()
+        .contains(ffmpeg::format::Flags::GLOBAL_HEADER)
+    {
+        encoder.set_flags(ffmpeg::codec::Flags::GLOBAL_HEADER);
+    }
     let mut encoder = encoder.open_as(codec).unwrap();
     let audio_index = {
         let mut stream = out.add_stream(codec).unwrap();
         stream.set_parameters(&encoder);
-        stream.set_time_base((1, 8000));
+        stream.set_time_base((1, rate));
         stream.index()
     };
     out.write_header().unwrap();
@@ -346,9 +376,12 @@ pub fn write_with_sound(video: Option<&Path>, dst: &Path, seconds: f64) {
         }
     }
     let time_base = out.stream(audio_index).unwrap().time_base();
-    let mut frame =
-        ffmpeg::frame::Audio::new(Sample::I16(Type::Packed), 800, ffmpeg::ChannelLayout::MONO);
-    frame.set_rate(8000);
+    let mut frame = ffmpeg::frame::Audio::new(
+        Sample::I16(Type::Packed),
+        per_frame,
+        ffmpeg::ChannelLayout::MONO,
+    );
+    frame.set_rate(rate as u32);
     // A quiet tone: FFmpeg leaves a new frame's samples uninitialised, and stale memory can
     // hold another container's start code (a NUT one made the probe of an audio-only MKV
     // ambiguous, so FFmpeg refused the file).
@@ -360,12 +393,12 @@ pub fn write_with_sound(video: Option<&Path>, dst: &Path, seconds: f64) {
                      out: &mut ffmpeg::format::context::Output| {
         while encoder.receive_packet(&mut packet).is_ok() {
             packet.set_stream(audio_index);
-            packet.rescale_ts((1, 8000), time_base);
+            packet.rescale_ts((1, rate), time_base);
             packet.write_interleaved(out).unwrap();
         }
     };
-    for i in 0..(seconds * 10.0).round() as i64 {
-        frame.set_pts(Some(i * 800));
+    for i in 0..(seconds * rate as f64 / per_frame as f64).round() as i64 {
+        frame.set_pts(Some(i * per_frame as i64));
         encoder.send_frame(&frame).unwrap();
         write(&mut encoder, &mut out);
     }
