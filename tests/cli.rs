@@ -836,3 +836,28 @@ fn a_library_inside_its_tiles_folder_is_not_a_source() {
         "{out}{err}"
     );
 }
+
+/// A target far longer than wide is matched, with a warning that says how many cells its
+/// width made.
+#[test]
+fn an_extreme_aspect_is_warned_about() {
+    let fx = common::fixture(4, 32, (4, 3));
+    let strip = fx.dir.path().join("strip.png");
+    common::picture(8, 4, 200).save(&strip).unwrap();
+    let (code, _, err) = tessera(&[
+        "match",
+        "--library",
+        fx.library.to_str().unwrap(),
+        "--target",
+        strip.to_str().unwrap(),
+        "--cells-wide",
+        "4",
+        "-o",
+        fx.dir.path().join("strip.mosaic").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("4×200 cells") && err.contains("--cells"),
+        "{err}"
+    );
+}

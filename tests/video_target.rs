@@ -587,6 +587,16 @@ fn odd_sizes_and_phone_rotation_are_matched_upright() {
     let name = |t: u32| lib.manifest.tiles[t as usize].source.path.clone();
     assert_eq!(name(grid[0]), "c0.png", "top row");
     assert_eq!(name(grid[grid.len() - 1]), "c1.png", "bottom row");
+    // The stored video, untagged, stands upright as a portrait: its mosaic renders in that
+    // orientation unless --size says otherwise.
+    let portrait = scene_of(&sideways, "portrait.mosaic");
+    assert!(portrait.rows() > portrait.cols());
+    drop(portrait);
+    let png = fx.path("portrait.png");
+    let (code, _, err) = render(&fx.path("portrait.mosaic"), &png, &["--renderer", "cpu"]);
+    assert_eq!(code, 0, "{err}");
+    let img = image::open(&png).unwrap();
+    assert_eq!((img.width(), img.height()), (1080, 1920));
 }
 
 /// Writes raw RGB24 frames of `w × h` at 10 fps, frame i a flat `PALETTE[colours[i]]`.

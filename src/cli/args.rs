@@ -184,9 +184,26 @@ impl TintArg {
 /// Frame size: `--size WxH`.
 #[derive(Args, Clone)]
 pub struct SizeArg {
-    /// Frame size.
-    #[arg(long, default_value = "1920x1080", value_parser = parse_size)]
-    pub size: (u32, u32),
+    /// Frame size [default: 1920x1080, or 1080x1920 for a mosaic taller than wide (a
+    /// portrait target)].
+    #[arg(long, value_parser = parse_size)]
+    size: Option<(u32, u32)>,
+}
+
+impl SizeArg {
+    /// The size asked for, else the default in the orientation of `scene`'s grid; kept,
+    /// so every later `get` says the same.
+    pub fn resolve(&mut self, scene: &Scene) -> (u32, u32) {
+        let portrait = scene.rows() > scene.cols();
+        *self
+            .size
+            .get_or_insert(if portrait { (1080, 1920) } else { (1920, 1080) })
+    }
+
+    /// The size (after `resolve`; 1920×1080 before).
+    pub fn get(&self) -> (u32, u32) {
+        self.size.unwrap_or((1920, 1080))
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

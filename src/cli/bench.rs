@@ -48,11 +48,11 @@ pub struct BenchArgs {
     engine: EngineArgs,
 }
 
-pub fn command(a: BenchArgs) -> anyhow::Result<()> {
+pub fn command(mut a: BenchArgs) -> anyhow::Result<()> {
     let scene = a.mosaic.open()?;
     a.tint.check(&scene)?;
     let (cols, rows) = (scene.cols(), scene.rows());
-    let size = a.size.size;
+    let size = a.size.resolve(&scene);
     let video = VideoMosaic::open(&scene)?;
     let path_name = a
         .path

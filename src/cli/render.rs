@@ -107,7 +107,7 @@ struct VideoArgs {
     pacing: PacingArg,
 }
 
-pub fn run(a: RenderArgs) -> anyhow::Result<()> {
+pub fn run(mut a: RenderArgs) -> anyhow::Result<()> {
     check_output_place(&a.output)?;
     if tessera::video::is_video_path(&a.output) {
         return render_video(a);
@@ -117,7 +117,7 @@ pub fn run(a: RenderArgs) -> anyhow::Result<()> {
     let scene = a.mosaic.open()?;
     refuse_overwriting_inputs(&a.output, &scene)?;
     a.view.tint.check(&scene)?;
-    let size = a.size.size;
+    let size = a.size.resolve(&scene);
     let camera = a.view.camera(&scene, size);
     if size.0 as u64 * size.1 as u64 > POSTER_PIXELS {
         return render_poster(&a, format, scene, &camera);
@@ -216,7 +216,7 @@ fn render_poster(
     scene: Scene,
     camera: &tessera::Camera,
 ) -> anyhow::Result<()> {
-    let (w, h) = a.size.size;
+    let (w, h) = a.size.get();
     anyhow::ensure!(
         matches!(
             format,
@@ -417,16 +417,17 @@ pub fn save_picture(
     .with_context(|| format!("{}: cannot write the picture", path.display()))
 }
 
-fn render_video(a: RenderArgs) -> anyhow::Result<()> {
+fn render_video(mut a: RenderArgs) -> anyhow::Result<()> {
     // Before any file exists: Ctrl-C from here on stops between frames and cleans up.
     let interrupted = super::util::interrupt_flag();
     let scene = a.mosaic.open()?;
     refuse_overwriting_inputs(&a.output, &scene)?;
     a.view.tint.check(&scene)?;
+    a.size.resolve(&scene);
     if let Some(video) = VideoMosaic::open(&scene)? {
         return render_target_video(&a, scene, video, &interrupted);
     }
-    let (w, h) = a.size.size;
+    let (w, h) = a.size.get();
     let v = &a.video;
     let frames = v.frames.unwrap_or(300) as usize;
     let path = match v.path.unwrap_or(PathArg::Zoom) {
@@ -507,7 +508,7 @@ fn start_video(
     let renderer = HeadlessRenderer::new(
         scene,
         &a.engine.options(
-            a.size.size,
+            a.size.get(),
             a.view.style(),
             a.video.pacing() == Pacing::Sharp,
         ),
@@ -522,8 +523,8 @@ fn start_video(
 
 fn video_settings(a: &RenderArgs, fps: FrameRate, audio: Option<AudioSource>) -> VideoSettings {
     VideoSettings {
-        width: a.size.size.0,
-        height: a.size.size.1,
+        width: a.size.get().0,
+        height: a.size.get().1,
         fps,
         crf: a.video.crf,
         preset: a.video.preset.clone(),
@@ -547,7 +548,7 @@ fn render_target_video(
     video: VideoMosaic,
     interrupted: &std::sync::atomic::AtomicBool,
 ) -> anyhow::Result<()> {
-    let (w, h) = a.size.size;
+    let (w, h) = a.size.get();
     let v = &a.video;
     let target = video.target.clone();
     let fps = match v.fps {

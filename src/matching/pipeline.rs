@@ -7,6 +7,10 @@ use crate::mosaic::Mosaic;
 use anyhow::Context;
 use std::path::Path;
 
+/// A target longer than this many times its width (or the other way) is warned about: its
+/// cells are counted from the width, and a strip of a picture becomes a very long grid.
+const EXTREME_ASPECT: f64 = 16.0;
+
 /// Matches `target` against `library` and returns the mosaic (not yet saved).
 pub fn make_mosaic(
     library: &Library,
@@ -18,6 +22,15 @@ pub fn make_mosaic(
     let img = decode_image(target)
         .map_err(|e| anyhow::anyhow!("{}: cannot read target picture: {e}", target.display()))?;
     let (cols, rows) = cells.resolve(img.width(), img.height());
+    let aspect = img.width().max(img.height()) as f64 / img.width().min(img.height()) as f64;
+    if aspect > EXTREME_ASPECT {
+        tracing::warn!(
+            "{}: a {}×{} target is {aspect:.0} times as long as it is wide: {cols}×{rows} cells; give --cells WxH if that is not what you meant",
+            target.display(),
+            img.width(),
+            img.height()
+        );
+    }
     anyhow::ensure!(
         cols as u64 * rows as u64 <= 64 << 20,
         "{cols}×{rows} cells is more than tessera handles (64 M); choose a smaller --cells"
