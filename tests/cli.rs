@@ -861,3 +861,57 @@ fn an_extreme_aspect_is_warned_about() {
         "{err}"
     );
 }
+
+/// A target larger than a fixed 512 MiB decode allowed (13,500² RGB: 547 MB decoded) is
+/// matched: targets may take what the machine holds, and are averaged down to their cells
+/// without a full-size linear copy.
+#[test]
+fn a_target_of_hundreds_of_megapixels_is_matched() {
+    let fx = common::fixture(6, 32, (4, 3));
+    let side = 13_500u32;
+    let target = fx.dir.path().join("huge.png");
+    {
+        let file = std::io::BufWriter::new(std::fs::File::create(&target).unwrap());
+        let mut encoder = png::Encoder::new(file, side, side);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_compression(png::Compression::Fast);
+        let mut writer = encoder.write_header().unwrap();
+        let mut stream = writer.stream_writer().unwrap();
+        // Left half dark, right half light: the grid must see it.
+        let row: Vec<u8> = (0..side)
+            .flat_map(|x| {
+                if x < side / 2 {
+                    [20, 30, 40]
+                } else {
+                    [230, 220, 200]
+                }
+            })
+            .collect();
+        for _ in 0..side {
+            std::io::Write::write_all(&mut stream, &row).unwrap();
+        }
+        stream.finish().unwrap();
+    }
+    let mosaic = fx.dir.path().join("huge.mosaic");
+    let (code, out, err) = tessera(&[
+        "match",
+        "--library",
+        fx.library.to_str().unwrap(),
+        "--target",
+        target.to_str().unwrap(),
+        "--cells",
+        "8x8",
+        "-o",
+        mosaic.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("8×8 cells"), "{out}");
+    let m = tessera::mosaic::Mosaic::load(&mosaic).unwrap();
+    let colours = m.colours.unwrap();
+    assert!(
+        colours[0][0] < 60 && colours[7][0] > 200,
+        "{:?} {:?}",
+        colours[0],
+        colours[7]
+    );
+}

@@ -5,7 +5,7 @@
 use clap::Args;
 use std::path::{Path, PathBuf};
 use tessera::headless::MAX_FRAME_SIDE;
-use tessera::library::bake::decode_image;
+use tessera::library::bake::decode_target;
 use tessera::matching::fidelity::{picture_fidelity, Fidelity, SSIM_SAMPLES};
 use tessera::matching::CellSpec;
 use tessera::{Backend, HeadlessRenderer, RenderOptions, Scene};
@@ -38,7 +38,7 @@ pub fn command(a: FidelityArgs) -> anyhow::Result<()> {
 }
 
 fn open(path: &Path) -> anyhow::Result<image::DynamicImage> {
-    decode_image(path)
+    decode_target(path)
         .map_err(|e| anyhow::anyhow!("{}: cannot read the picture: {e}", path.display()))
 }
 

@@ -50,11 +50,28 @@ pub struct BakeReport {
     pub warnings: Vec<SkippedSource>,
 }
 
-/// Largest picture side accepted; larger claims are refused before any allocation.
+/// Largest tile side accepted; larger claims are refused before any allocation.
 pub const MAX_SOURCE_SIDE: u32 = 32_768;
-/// Most bytes one picture may take decoded (`image`'s allocation limit): a 12,000² RGB
-/// photograph (432 MB) fits, a decompression bomb does not.
+/// Largest target side accepted (a target is reduced to cells; only memory bounds it).
+pub const MAX_TARGET_SIDE: u32 = 65_535;
+/// The least a picture may take decoded (`image`'s allocation limit), whatever the
+/// machine: a 12,000² RGB photograph (432 MB) fits. See `decode_cap`.
 pub const MAX_DECODE_BYTES: u64 = 512 << 20;
+
+/// Most bytes one picture may take decoded on this machine: a quarter of its memory (a
+/// 20,000² target takes 1.6 GB; pictures that large are decoded one at a time), and never
+/// less than `MAX_DECODE_BYTES`. A decompression bomb claims more than any machine has.
+pub fn decode_cap() -> u64 {
+    // SAFETY: sysconf only reads system configuration.
+    let (pages, page) = unsafe {
+        (
+            libc::sysconf(libc::_SC_PHYS_PAGES),
+            libc::sysconf(libc::_SC_PAGESIZE),
+        )
+    };
+    let memory = (pages.max(0) as u64).saturating_mul(page.max(0) as u64);
+    (memory / 4).max(MAX_DECODE_BYTES)
+}
 /// Pictures decoding to more than this many bytes are baked one at a time, so a folder of
 /// huge pictures takes one picture's memory at a time, not one per thread.
 pub const LARGE_DECODE_BYTES: u64 = 64 << 20;
@@ -76,12 +93,43 @@ pub enum PictureError {
     Empty,
     #[error("truncated JPEG (its image data ends early)")]
     TruncatedJpeg,
+    #[error("a {width}×{height} picture takes {} decoded, more than the {} tessera decodes on this machine (a quarter of its memory); shrink it, or use a machine with more memory", human(*needed), human(*cap))]
+    TooLarge {
+        width: u32,
+        height: u32,
+        needed: u64,
+        cap: u64,
+    },
 }
 
-/// Decodes a picture with `image`'s limits, so a decompression bomb is refused, and
+fn human(bytes: u64) -> String {
+    format!("{:.1} GiB", bytes as f64 / (1u64 << 30) as f64)
+}
+
+/// Decodes a tile picture with `image`'s limits, so a decompression bomb is refused, and
 /// refuses a truncated JPEG (the decoder would fill the missing part with grey).
 pub fn decode_image(path: &Path) -> Result<image::DynamicImage, PictureError> {
-    let reader = open_reader(path)?;
+    decode_within(path, MAX_SOURCE_SIDE)
+}
+
+/// Decodes a target picture: as `decode_image`, up to `MAX_TARGET_SIDE` a side.
+pub fn decode_target(path: &Path) -> Result<image::DynamicImage, PictureError> {
+    decode_within(path, MAX_TARGET_SIDE)
+}
+
+fn decode_within(path: &Path, max_side: u32) -> Result<image::DynamicImage, PictureError> {
+    let cap = decode_cap();
+    let (width, height) = open_reader(path, max_side, cap)?.into_dimensions()?;
+    let needed = width as u64 * height as u64 * 4;
+    if needed > cap {
+        return Err(PictureError::TooLarge {
+            width,
+            height,
+            needed,
+            cap,
+        });
+    }
+    let reader = open_reader(path, max_side, cap)?;
     let format = reader.format();
     let img = reader.decode()?;
     if img.width() == 0 || img.height() == 0 {
@@ -95,6 +143,8 @@ pub fn decode_image(path: &Path) -> Result<image::DynamicImage, PictureError> {
 
 fn open_reader(
     path: &Path,
+    max_side: u32,
+    max_alloc: u64,
 ) -> Result<image::ImageReader<std::io::BufReader<std::fs::File>>, PictureError> {
     let mut reader = image::ImageReader::open(path)?.with_guessed_format()?;
     if reader.format().is_none() {
@@ -105,16 +155,16 @@ fn open_reader(
         });
     }
     let mut limits = image::Limits::default();
-    limits.max_image_width = Some(MAX_SOURCE_SIDE);
-    limits.max_image_height = Some(MAX_SOURCE_SIDE);
-    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    limits.max_image_width = Some(max_side);
+    limits.max_image_height = Some(max_side);
+    limits.max_alloc = Some(max_alloc);
     reader.limits(limits);
     Ok(reader)
 }
 
 /// Bytes a picture takes decoded at 4 bytes a pixel, from its header alone.
 fn decoded_bytes(path: &Path) -> Result<u64, PictureError> {
-    let (w, h) = open_reader(path)?.into_dimensions()?;
+    let (w, h) = open_reader(path, MAX_SOURCE_SIDE, decode_cap())?.into_dimensions()?;
     Ok(w as u64 * h as u64 * 4)
 }
 

@@ -92,13 +92,18 @@ pub fn target_cells(target: &DynamicImage, cols: u32, rows: u32, grid: u32) -> T
         (w, (w / aspect).round().max(1.0))
     };
     let (x0, y0) = (((w - cw) / 2.0) as u32, ((h - ch) / 2.0) as u32);
-    let cropped = target.crop_imm(x0, y0, cw as u32, ch as u32).into_rgb8();
+    let (cw, ch) = (cw as u32, ch as u32);
+    let (sw, sh) = (cols * grid, rows * grid);
     let decode = crate::color::srgb8_decode_table();
-    let linear: ImageBuffer<Rgb<f32>, Vec<f32>> =
+    let shrink = shrink_factor(cw, ch, sw, sh);
+    let linear: ImageBuffer<Rgb<f32>, Vec<f32>> = if shrink > 1 {
+        box_shrink_linear(target, (x0, y0, cw, ch), shrink)
+    } else {
+        let cropped = target.crop_imm(x0, y0, cw, ch).into_rgb8();
         ImageBuffer::from_fn(cropped.width(), cropped.height(), |x, y| {
             Rgb(cropped.get_pixel(x, y).0.map(|v| decode[v as usize]))
-        });
-    let (sw, sh) = (cols * grid, rows * grid);
+        })
+    };
     let sub = imageops::resize(&linear, sw, sh, imageops::FilterType::Triangle);
     let k = grid as usize;
     let sig_len = signature_len(grid);
@@ -127,6 +132,69 @@ pub fn target_cells(target: &DynamicImage, cols: u32, rows: u32, grid: u32) -> T
         signatures,
         colours,
     }
+}
+
+/// Targets over this many pixels are first averaged down by a whole factor, in linear
+/// light, straight from the decoded picture: a linear copy of the whole would take 12
+/// bytes a pixel (4.8 GB for a 20,000² target), and the cells need far fewer pixels.
+const SHRINK_ABOVE_PIXELS: u64 = 1 << 26;
+
+/// The whole factor a `cw × ch` crop is averaged down by before it is resampled to its
+/// `sw × sh` sub-cells: 1 up to `SHRINK_ABOVE_PIXELS`; beyond, enough to get under it,
+/// but never below twice the sub-cell grid (the resampling then still filters).
+fn shrink_factor(cw: u32, ch: u32, sw: u32, sh: u32) -> u32 {
+    let pixels = cw as u64 * ch as u64;
+    if pixels <= SHRINK_ABOVE_PIXELS {
+        return 1;
+    }
+    let wanted = (pixels as f64 / SHRINK_ABOVE_PIXELS as f64).sqrt().ceil() as u32;
+    let room = (cw / (2 * sw).max(1)).min(ch / (2 * sh).max(1));
+    wanted.min(room).max(1)
+}
+
+/// The crop `(x0, y0, cw, ch)` of `target`, each `f × f` block averaged in linear light
+/// (the last partial row and column of blocks dropped).
+fn box_shrink_linear(
+    target: &DynamicImage,
+    (x0, y0, cw, ch): (u32, u32, u32, u32),
+    f: u32,
+) -> ImageBuffer<Rgb<f32>, Vec<f32>> {
+    let decode = crate::color::srgb8_decode_table();
+    // RGB and RGBA pictures are read in place; others (16-bit, greyscale) converted once.
+    let converted;
+    let (bytes, channels, stride) = match target {
+        DynamicImage::ImageRgb8(img) => (img.as_raw().as_slice(), 3, img.width() as usize * 3),
+        DynamicImage::ImageRgba8(img) => (img.as_raw().as_slice(), 4, img.width() as usize * 4),
+        other => {
+            converted = other.to_rgb8();
+            (
+                converted.as_raw().as_slice(),
+                3,
+                converted.width() as usize * 3,
+            )
+        }
+    };
+    let (ow, oh) = (cw / f, ch / f);
+    let mut out = vec![0f32; ow as usize * oh as usize * 3];
+    let scale = 1.0 / (f * f) as f32;
+    out.par_chunks_mut(ow as usize * 3)
+        .enumerate()
+        .for_each(|(oy, row)| {
+            for (ox, px) in row.chunks_exact_mut(3).enumerate() {
+                let mut sum = [0f32; 3];
+                for j in 0..f {
+                    let y = (y0 + oy as u32 * f + j) as usize;
+                    let start = y * stride + (x0 as usize + ox * f as usize) * channels;
+                    for p in bytes[start..start + f as usize * channels].chunks_exact(channels) {
+                        for c in 0..3 {
+                            sum[c] += decode[p[c] as usize];
+                        }
+                    }
+                }
+                px.copy_from_slice(&sum.map(|v| v * scale));
+            }
+        });
+    ImageBuffer::from_raw(ow, oh, out).expect("the buffer holds the picture")
 }
 
 /// Tiles a repeat radius needs to hold at every cell: a cell excludes the tiles already

@@ -1,7 +1,7 @@
 //! Target picture + library → mosaic: the matching step end to end.
 
 use super::{match_cells, target_cells, CellSpec, KdIndex, MatchOptions};
-use crate::library::bake::decode_image;
+use crate::library::bake::decode_target;
 use crate::library::Library;
 use crate::mosaic::Mosaic;
 use anyhow::Context;
@@ -19,7 +19,7 @@ pub fn make_mosaic(
     opts: MatchOptions,
     mosaic_path: &Path,
 ) -> anyhow::Result<Mosaic> {
-    let img = decode_image(target)
+    let img = decode_target(target)
         .map_err(|e| anyhow::anyhow!("{}: cannot read target picture: {e}", target.display()))?;
     let (cols, rows) = cells.resolve(img.width(), img.height());
     let aspect = img.width().max(img.height()) as f64 / img.width().min(img.height()) as f64;
