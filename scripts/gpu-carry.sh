@@ -12,6 +12,8 @@ mkdir -p .carry/debs
 cargo build --release --locked --no-default-features --bin tessera
 cp target/release/tessera .carry/tessera
 strip .carry/tessera
+# Back to the default build, so the tessera on the PATH keeps its video.
+cargo build --release --locked --bin tessera
 apt_opts=(-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/gpu-carry-lists)
 mkdir -p /tmp/gpu-carry-lists/partial
 apt-get "${apt_opts[@]}" update -qq
