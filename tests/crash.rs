@@ -183,3 +183,139 @@ fn a_bake_killed_at_any_instant_resumes_to_the_uninterrupted_library() {
     // The trials reached into the bake, not only its start.
     assert!(whole > Duration::from_millis(50), "the bake took {whole:?}");
 }
+
+/// `render` (a picture, a poster in bands, a video) and `export --dzi` killed at any
+/// instant leave the asked output absent or whole: a picture that decodes to its size, a
+/// video with every frame, a pyramid whose descriptor is there only with all its tiles.
+#[test]
+fn outputs_killed_at_any_instant_are_absent_or_whole() {
+    let trials: u64 = std::env::var("TESSERA_CRASH_TRIALS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4);
+    let fx = common::fixture(12, 32, (24, 16));
+    let d = fx.dir.path();
+    let mosaic = fx.mosaic.to_str().unwrap();
+    let poster = d.join("poster.png");
+    let video = d.join("zoom.mp4");
+    let pyramid = d.join("dz");
+    let runs: [(&str, Vec<String>); 3] = [
+        (
+            "poster",
+            [
+                "render",
+                mosaic,
+                "-o",
+                poster.to_str().unwrap(),
+                "--size",
+                "4800x3200",
+                "--renderer",
+                "cpu",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ),
+        (
+            "video",
+            [
+                "render",
+                mosaic,
+                "-o",
+                video.to_str().unwrap(),
+                "--size",
+                "320x240",
+                "--frames",
+                "90",
+                "--renderer",
+                "cpu",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ),
+        (
+            "export",
+            [
+                "export",
+                mosaic,
+                "--dzi",
+                pyramid.to_str().unwrap(),
+                "--name",
+                "m",
+                "--cell-px",
+                "64",
+                "--renderer",
+                "cpu",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ),
+    ];
+    let mut rng = common::Rng(0xdead);
+    for (what, args) in &runs {
+        let run = || {
+            let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"));
+            cmd.args(args)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
+            cmd
+        };
+        let started = Instant::now();
+        assert!(run().status().unwrap().success(), "{what}");
+        let whole = started.elapsed();
+        for trial in 0..trials {
+            let _ = std::fs::remove_file(&poster);
+            let _ = std::fs::remove_file(&video);
+            let _ = std::fs::remove_dir_all(&pyramid);
+            let at = whole.mul_f64(rng.below(1100) as f64 / 1000.0);
+            let mut child = run().spawn().unwrap();
+            std::thread::sleep(at);
+            let _ = child.kill();
+            let _ = child.wait();
+            let when = format!(
+                "{what}, trial {trial}: killed at {} of {} ms",
+                at.as_millis(),
+                whole.as_millis()
+            );
+            match *what {
+                "poster" if poster.exists() => {
+                    let img = image::open(&poster).unwrap_or_else(|e| panic!("{when}: {e}"));
+                    assert_eq!((img.width(), img.height()), (4800, 3200), "{when}");
+                }
+                "video" if video.exists() => {
+                    let mut reader = tessera::video::VideoReader::open(&video)
+                        .unwrap_or_else(|e| panic!("{when}: {e:#}"));
+                    let mut frames = 0;
+                    while reader.next_frame().unwrap().is_some() {
+                        frames += 1;
+                    }
+                    assert_eq!(frames, 90, "{when}");
+                }
+                "export" if pyramid.join("m.dzi").exists() => {
+                    let layout = tessera::export::DziLayout::new(24 * 64, 16 * 64, 256, 1);
+                    for level in 0..=layout.max_level() {
+                        let (cols, rows) = layout.tiles(level);
+                        for (c, r) in (0..cols).flat_map(|c| (0..rows).map(move |r| (c, r))) {
+                            let tile = pyramid.join(format!("m_files/{level}/{c}_{r}.jpg"));
+                            image::open(&tile)
+                                .unwrap_or_else(|e| panic!("{when}: {}: {e}", tile.display()));
+                        }
+                    }
+                }
+                _ => {}
+            }
+            // The next run is not hindered by what the killed one left, and removes its
+            // temporaries.
+            assert!(
+                run().status().unwrap().success(),
+                "{when}: the next run failed"
+            );
+            let left: Vec<_> = std::fs::read_dir(d)
+                .unwrap()
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".partial"))
+                .collect();
+            assert!(left.is_empty(), "{when}: temporaries left: {left:?}");
+        }
+    }
+}
