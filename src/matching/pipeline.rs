@@ -4,7 +4,6 @@ use super::{match_cells, target_cells, CellSpec, KdIndex, MatchOptions};
 use crate::library::bake::decode_target;
 use crate::library::Library;
 use crate::mosaic::Mosaic;
-use anyhow::Context;
 use std::path::Path;
 
 /// A target longer than this many times its width (or the other way) is warned about: its
@@ -91,9 +90,4 @@ pub fn active_signatures(library: &Library) -> (Vec<u32>, Vec<f32>, usize) {
         .copied()
         .collect();
     (active, signatures, dims)
-}
-
-/// Opens a library with a message that says what to do.
-pub fn open_library(path: &Path) -> anyhow::Result<Library> {
-    Library::open(path).with_context(|| format!("opening library {}", path.display()))
 }
