@@ -1,13 +1,16 @@
 //! An oracle that shares no code with either renderer: expected frames built from the store
 //! alone (`Library::read_page`, the mosaic's grid) with arithmetic written out here, so a
 //! bug in the view math, level choice, page table, slot packing or overview shared by the
-//! GPU path and its CPU twin cannot pass by agreeing with itself. Plus stored reference
-//! pictures, as wgpu's own examples keep, with a tolerance per adapter.
+//! GPU path and its CPU twin cannot pass by agreeing with itself: pages at powers of two,
+//! the overview below one pixel per cell, bilinear magnification past the finest level,
+//! the blend of two levels between powers of two, the tint, and a clip's frame at a
+//! moment. Plus stored reference pictures, as wgpu's own examples keep, with a tolerance
+//! per adapter.
 
 mod common;
 
 use glam::DVec2;
-use tessera::library::Library;
+use tessera::library::{page_bytes, Library};
 use tessera::mosaic::Mosaic;
 use tessera::streaming::StreamConfig;
 use tessera::{Backend, Camera, HeadlessRenderer};
@@ -264,4 +267,249 @@ fn the_copy_floor_is_the_frame_where_the_frame_is_a_copy() {
         ..whole
     };
     assert!(!r.draw_copy_floor(&zoomed_out));
+}
+
+/// Bilinear sample, in linear light, of a `side × side` RGBA page at `uv` (0..1 across the
+/// page), clamped half a texel inside it, as graphics hardware filters a texture: texel
+/// centres at `i + 0.5`.
+fn bilinear(page: &[u8], side: u32, uv: (f64, f64)) -> [f64; 3] {
+    let s = side as f64;
+    let t = |u: f64| (u * s).clamp(0.5, s - 0.5) - 0.5;
+    let (tx, ty) = (t(uv.0), t(uv.1));
+    let (x0, y0) = (tx.floor() as u32, ty.floor() as u32);
+    let (x1, y1) = ((x0 + 1).min(side - 1), (y0 + 1).min(side - 1));
+    let (fx, fy) = (tx - x0 as f64, ty - y0 as f64);
+    let texel = |x: u32, y: u32, c: usize| to_linear(page[4 * (y * side + x) as usize + c]);
+    std::array::from_fn(|c| {
+        let top = texel(x0, y0, c) * (1.0 - fx) + texel(x1, y0, c) * fx;
+        let bottom = texel(x0, y1, c) * (1.0 - fx) + texel(x1, y1, c) * fx;
+        top * (1.0 - fy) + bottom * fy
+    })
+}
+
+#[test]
+fn magnified_past_the_finest_level_each_pixel_is_the_bilinear_page() {
+    // Tiles of 32 px at 96 px per cell: the finest page magnified 3×, filtered bilinearly
+    // in linear light. Cells 9..12 across, one past the mosaic's edge (background).
+    // Tolerance: 8-bit filter weights and the encode's rounding, 2/255.
+    let fx = common::fixture(30, 32, (12, 9));
+    let library = Library::open(&fx.library).unwrap();
+    let mosaic = Mosaic::load(&fx.mosaic).unwrap();
+    let (side, level, cell_px) = (32u32, 5usize, 96.0);
+    let (x0, y0) = (9u32, 2u32);
+    let (w, h) = (4 * 96, 3 * 96);
+    for backend in [Backend::Gpu, Backend::Cpu] {
+        let mut r = renderer(&fx, backend, w, h);
+        let (frame, stats) = r
+            .render(&aligned(x0 as f64, y0 as f64, cell_px, w, h))
+            .unwrap();
+        assert_eq!(stats.missing, 0);
+        let mut page = vec![0u8; page_bytes(level)];
+        let mut worst = 0f64;
+        for y in 0..h {
+            for x in 0..w {
+                let (cx, cy) = ((x as f64 + 0.5) / cell_px, (y as f64 + 0.5) / cell_px);
+                let (gx, gy) = (x0 + cx.floor() as u32, y0 + cy.floor() as u32);
+                let got = frame.get_pixel(x, y).0;
+                if gx >= mosaic.cols() || gy >= mosaic.rows() {
+                    assert_eq!(
+                        &got[..3],
+                        &BACKGROUND,
+                        "{backend:?}: ({x},{y}) past the edge"
+                    );
+                    continue;
+                }
+                library
+                    .read_page(mosaic.tile_at(gx, gy), level, &mut page)
+                    .unwrap();
+                let want = bilinear(&page, side, (cx.fract(), cy.fract()));
+                for c in 0..3 {
+                    worst = worst.max((got[c] as f64 - to_srgb(want[c])).abs());
+                }
+            }
+        }
+        assert!(worst <= 2.0, "{backend:?}: off by {worst:.2}/255");
+        eprintln!("{backend:?}: magnified 3×, worst {worst:.2}/255");
+    }
+}
+
+/// Nearest texel, in linear light, of a `side × side` page at `uv`: texel edges nudged
+/// 1/1024 texel, the convention both renderers share where the last bit would decide.
+fn nearest(page: &[u8], side: u32, uv: (f64, f64)) -> [f64; 3] {
+    let t = |u: f64| ((u * side as f64 + 1.0 / 1024.0) as u32).min(side - 1);
+    let (x, y) = (t(uv.0), t(uv.1));
+    std::array::from_fn(|c| to_linear(page[4 * (y * side + x) as usize + c]))
+}
+
+#[test]
+fn between_two_levels_each_pixel_blends_them_by_the_zoom() {
+    // At a zoom between 2^(l-1) and 2^l px per cell a pixel is the finer page filtered
+    // bilinearly and the coarser one's nearest texel, mixed in linear light with the
+    // finer's weight log2(cell_px) - (l - 1). Tolerance 2/255, as above.
+    let fx = common::fixture(30, 32, (12, 9));
+    let library = Library::open(&fx.library).unwrap();
+    let mosaic = Mosaic::load(&fx.mosaic).unwrap();
+    let (w, h) = (200u32, 200u32);
+    let (x0, y0) = (1u32, 0u32);
+    for cell_px in [5.5f64, 12.0, 20.0] {
+        let hi = cell_px.log2().ceil() as usize;
+        let weight_hi = cell_px.log2() - (hi - 1) as f64;
+        for backend in [Backend::Gpu, Backend::Cpu] {
+            let mut r = renderer(&fx, backend, w, h);
+            let (frame, stats) = r
+                .render(&aligned(x0 as f64, y0 as f64, cell_px, w, h))
+                .unwrap();
+            assert_eq!(stats.missing, 0);
+            let (mut fine, mut coarse) = (vec![0u8; page_bytes(hi)], vec![0u8; page_bytes(hi - 1)]);
+            let mut worst = 0f64;
+            for y in 0..h {
+                for x in 0..w {
+                    let (cx, cy) = ((x as f64 + 0.5) / cell_px, (y as f64 + 0.5) / cell_px);
+                    // A pixel centre on a cell's or a coarse texel's edge (at 5.5 px per
+                    // cell some lie exactly there) is decided by the renderers' last bit
+                    // of 32-bit arithmetic: left out.
+                    let on_edge = |v: f64| {
+                        let t = (v * (1u32 << (hi - 1)) as f64).fract();
+                        !(1e-3..=1.0 - 1e-3).contains(&t)
+                    };
+                    if on_edge(cx) || on_edge(cy) {
+                        continue;
+                    }
+                    let (gx, gy) = (x0 + cx.floor() as u32, y0 + cy.floor() as u32);
+                    let got = frame.get_pixel(x, y).0;
+                    if gx >= mosaic.cols() || gy >= mosaic.rows() {
+                        assert_eq!(
+                            &got[..3],
+                            &BACKGROUND,
+                            "{backend:?} at {cell_px}: ({x},{y})"
+                        );
+                        continue;
+                    }
+                    let tile = mosaic.tile_at(gx, gy);
+                    library.read_page(tile, hi, &mut fine).unwrap();
+                    library.read_page(tile, hi - 1, &mut coarse).unwrap();
+                    let uv = (cx.fract(), cy.fract());
+                    let c_hi = bilinear(&fine, 1 << hi, uv);
+                    let c_lo = nearest(&coarse, 1 << (hi - 1), uv);
+                    for c in 0..3 {
+                        let want = c_lo[c] * (1.0 - weight_hi) + c_hi[c] * weight_hi;
+                        worst = worst.max((got[c] as f64 - to_srgb(want)).abs());
+                    }
+                }
+            }
+            assert!(
+                worst <= 2.0,
+                "{backend:?} at {cell_px} px/cell: off by {worst:.2}/255"
+            );
+            eprintln!("{backend:?} at {cell_px} px/cell: worst {worst:.2}/255");
+        }
+    }
+}
+
+#[test]
+fn a_tint_adds_its_share_of_the_cells_target_in_linear_light() {
+    // At 8 px per cell on a 200-px frame a cell is small enough for the full tint: each
+    // pixel is its page's texel plus 0.6 × (the cell's target mean − the tile's mean), in
+    // linear light, clamped. Offsets are kept as 16-bit floats; and where a tint takes most
+    // of a bright tile away, llvmpipe's sRGB decode (good to ~1e-3 in linear light) shows
+    // in the darks, where the curve is steepest: 3/255 there, as the golden tests allow.
+    let fx = common::fixture(30, 32, (12, 9));
+    let library = Library::open(&fx.library).unwrap();
+    let mosaic = Mosaic::load(&fx.mosaic).unwrap();
+    let colours = mosaic.colours.clone().expect("matched with cell colours");
+    let (tint, side, level) = (0.6, 8u32, 3usize);
+    let (w, h) = (200u32, 200u32);
+    for backend in [Backend::Gpu, Backend::Cpu] {
+        let options = tessera::RenderOptions {
+            width: w,
+            height: h,
+            backend,
+            style: tessera::RenderStyle {
+                background: BACKGROUND,
+                tint,
+                ..Default::default()
+            },
+            stream: StreamConfig {
+                synchronous: true,
+                ..Default::default()
+            },
+            adapter: None,
+        };
+        let mut r =
+            HeadlessRenderer::new(tessera::Scene::open(&fx.mosaic).unwrap(), &options).unwrap();
+        let (frame, _) = r.render(&aligned(0.0, 0.0, side as f64, w, h)).unwrap();
+        let (mut page, mut mean) = (vec![0u8; page_bytes(level)], [0u8; 4]);
+        let mut worst = 0f64;
+        for gy in 0..mosaic.rows() {
+            for gx in 0..mosaic.cols() {
+                let tile = mosaic.tile_at(gx, gy);
+                library.read_page(tile, level, &mut page).unwrap();
+                library.read_page(tile, 0, &mut mean).unwrap();
+                let target = colours[(gy * mosaic.cols() + gx) as usize];
+                for ty in 0..side {
+                    for tx in 0..side {
+                        let got = frame.get_pixel(gx * side + tx, gy * side + ty).0;
+                        let at = 4 * (ty * side + tx) as usize;
+                        for c in 0..3 {
+                            let offset = to_linear(target[c]) - to_linear(mean[c]);
+                            let want =
+                                (to_linear(page[at + c]) + tint as f64 * offset).clamp(0.0, 1.0);
+                            worst = worst.max((got[c] as f64 - to_srgb(want)).abs());
+                        }
+                    }
+                }
+            }
+        }
+        assert!(worst <= 3.0, "{backend:?}: off by {worst:.2}/255");
+        eprintln!("{backend:?}: tint {tint}, worst {worst:.2}/255");
+    }
+}
+
+#[test]
+fn at_a_moment_each_clip_shows_its_frame_for_the_clock() {
+    // With every clip started together (`Phase::Zero`), at time t a clip of F frames shows
+    // frame floor(t · rate) mod F: at a power of two, that record's page byte for byte.
+    let fx = common::clip_fixture(4, 8, 5, 16, 16, (6, 4));
+    let library = Library::open(&fx.library).unwrap();
+    let mosaic = Mosaic::load(&fx.mosaic).unwrap();
+    let rate = library.params().clip_fps as f64;
+    let (side, level) = (16u32, 4usize);
+    let (w, h) = (6 * side, 4 * side);
+    let playing = (0..mosaic.rows())
+        .flat_map(|y| (0..mosaic.cols()).map(move |x| (x, y)))
+        .filter(|&(x, y)| library.manifest.tiles[mosaic.tile_at(x, y) as usize].frames > 1)
+        .count();
+    assert!(playing > 0, "the grid shows no clip");
+    for backend in [Backend::Gpu, Backend::Cpu] {
+        let mut r = renderer(&fx, backend, w, h);
+        for time in [0.0, 0.09, 0.26, 1.7] {
+            r.set_playback(tessera::Playback {
+                time,
+                still: false,
+                phase: tessera::Phase::Zero,
+            });
+            let (frame, _) = r.render(&aligned(0.0, 0.0, side as f64, w, h)).unwrap();
+            let mut page = vec![0u8; page_bytes(level)];
+            for gy in 0..mosaic.rows() {
+                for gx in 0..mosaic.cols() {
+                    let tile = &library.manifest.tiles[mosaic.tile_at(gx, gy) as usize];
+                    let shown = (time * rate + 1e-9).floor() as u32 % tile.frames;
+                    library
+                        .read_records(tile.first_record + shown, 1, level, &mut page)
+                        .unwrap();
+                    for ty in 0..side {
+                        for tx in 0..side {
+                            let got = frame.get_pixel(gx * side + tx, gy * side + ty).0;
+                            let at = 4 * (ty * side + tx) as usize;
+                            assert_eq!(
+                                &got[..3],
+                                &page[at..at + 3],
+                                "{backend:?} at {time} s: cell ({gx},{gy}) frame {shown}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
