@@ -61,111 +61,120 @@ struct Bindings {
 
 const TINT_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba16Float;
 
-impl GpuMosaic {
-    /// Uploads the scene's grid and overview and allocates the atlas of `layout`, for
-    /// drawing into targets of `target_format`.
-    pub fn new(
-        device: &wgpu::Device,
-        queue: &wgpu::Queue,
-        scene: &Scene,
-        layout: &AtlasLayout,
-        target_format: wgpu::TextureFormat,
-    ) -> Result<GpuMosaic> {
-        let (grid, cols, rows) = (&scene.grid[..], scene.cols(), scene.rows());
-        let (overview, tiles) = (&scene.overview, scene.library.tile_count());
-        let limits = device.limits();
-        if cols > limits.max_texture_dimension_2d || rows > limits.max_texture_dimension_2d {
-            return Err(Error::Options(format!("a mosaic of {cols}×{rows} cells exceeds this adapter's texture limit of {} per side; match a smaller grid", limits.max_texture_dimension_2d)));
-        }
-        let levels = layout.levels.len();
-        if layout.layers > limits.max_texture_array_layers
-            || layout.layer_size > limits.max_texture_dimension_2d
-        {
-            return Err(Error::Options(format!("the atlas needs {} layers of {} px; this adapter allows {} of {} px: use a smaller --gpu-budget", layout.layers, layout.layer_size, limits.max_texture_array_layers, limits.max_texture_dimension_2d)));
-        }
-        // Tile ids fit 16 bits for libraries up to 65,536 tiles: half the texture (4 MB at
-        // 1920×1080 cells). The shader reads either format through a `texture_2d<u32>`.
-        let narrow = tiles <= 1 << 16;
-        let grid_texture = super::texture_2d(
-            device,
-            "match grid",
-            (cols, rows),
-            if narrow {
-                wgpu::TextureFormat::R16Uint
-            } else {
-                wgpu::TextureFormat::R32Uint
-            },
-            wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
-        );
+/// Refuses a mosaic or an atlas beyond the adapter's texture limits, naming the option
+/// that fixes it; returns the page table's rows.
+fn check_limits(
+    limits: &wgpu::Limits,
+    (cols, rows): (u32, u32),
+    layout: &AtlasLayout,
+    tiles: u32,
+) -> Result<u32> {
+    let side = limits.max_texture_dimension_2d;
+    if cols > side || rows > side {
+        return Err(Error::Options(format!("a mosaic of {cols}×{rows} cells exceeds this adapter's texture limit of {side} per side; match a smaller grid")));
+    }
+    if layout.layers > limits.max_texture_array_layers || layout.layer_size > side {
+        return Err(Error::Options(format!("the atlas needs {} layers of {} px; this adapter allows {} of {side} px: use a smaller --gpu-budget", layout.layers, layout.layer_size, limits.max_texture_array_layers)));
+    }
+    let entries = tiles as u64 * layout.levels.len() as u64;
+    let table_rows = entries.div_ceil(PAGE_TABLE_WIDTH as u64).max(1) as u32;
+    if table_rows > side {
+        return Err(Error::Options(format!(
+            "{tiles} tiles need a page table of {table_rows} rows; this adapter allows {side}"
+        )));
+    }
+    Ok(table_rows)
+}
+
+/// The match grid as a texture of tile ids (16-bit where `narrow`).
+fn upload_grid(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    grid: &[u32],
+    (cols, rows): (u32, u32),
+    narrow: bool,
+) -> wgpu::Texture {
+    let (format, bytes) = if narrow {
+        (wgpu::TextureFormat::R16Uint, 2)
+    } else {
+        (wgpu::TextureFormat::R32Uint, 4)
+    };
+    let texture = super::texture_2d(
+        device,
+        "match grid",
+        (cols, rows),
+        format,
+        wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+    );
+    write_2d(
+        queue,
+        &texture,
+        0,
+        cols,
+        rows,
+        bytes,
+        &grid_bytes(grid, narrow),
+    );
+    texture
+}
+
+/// The overview's mip chain (each cell its tile's mean colour) as a texture.
+fn upload_overview(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    overview: &crate::overview::Overview,
+    (cols, rows): (u32, u32),
+) -> wgpu::Texture {
+    let texture = device.create_texture(&wgpu::TextureDescriptor {
+        label: Some("overview"),
+        size: wgpu::Extent3d {
+            width: cols,
+            height: rows,
+            depth_or_array_layers: 1,
+        },
+        mip_level_count: overview.mips.len() as u32,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format: ATLAS_FORMAT,
+        usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+        view_formats: &[],
+    });
+    for (m, mip) in overview.mips.iter().enumerate() {
         write_2d(
             queue,
-            &grid_texture,
-            0,
-            cols,
-            rows,
-            if narrow { 2 } else { 4 },
-            &grid_bytes(grid, narrow),
+            &texture,
+            m as u32,
+            mip.width,
+            mip.height,
+            4,
+            &mip.texels,
         );
+    }
+    texture
+}
 
-        let overview_texture = device.create_texture(&wgpu::TextureDescriptor {
-            label: Some("overview"),
-            size: wgpu::Extent3d {
-                width: cols,
-                height: rows,
-                depth_or_array_layers: 1,
-            },
-            mip_level_count: overview.mips.len() as u32,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D2,
-            format: ATLAS_FORMAT,
-            usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
-            view_formats: &[],
-        });
-        for (m, mip) in overview.mips.iter().enumerate() {
-            write_2d(
-                queue,
-                &overview_texture,
-                m as u32,
-                mip.width,
-                mip.height,
-                4,
-                &mip.texels,
-            );
-        }
+/// The shader module and every pipeline variant, for targets of `target_format`.
+fn pipelines(
+    device: &wgpu::Device,
+    bindings: &Bindings,
+    target_format: wgpu::TextureFormat,
+) -> Pipelines {
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some("mosaic.wgsl"),
+        source: wgpu::ShaderSource::Wgsl(SHADER_SOURCE.into()),
+    });
+    let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some("mosaic"),
+        bind_group_layouts: &[Some(&bindings.layout)],
+        immediate_size: 0,
+    });
+    Pipelines::new(module, pipeline_layout, target_format)
+}
 
-        let atlas_extent = atlas_extent(device.adapter_info().backend, layout);
-        let atlas = device.create_texture(&wgpu::TextureDescriptor {
-            label: Some("atlas"),
-            size: atlas_extent,
-            mip_level_count: 1,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D2,
-            format: ATLAS_FORMAT,
-            usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
-            view_formats: &[],
-        });
-        let entries = tiles as u64 * levels as u64;
-        let table_rows = entries.div_ceil(PAGE_TABLE_WIDTH as u64).max(1) as u32;
-        if table_rows > limits.max_texture_dimension_2d {
-            return Err(Error::Options(format!(
-                "{tiles} tiles need a page table of {table_rows} rows; this adapter allows {}",
-                limits.max_texture_dimension_2d
-            )));
-        }
-        let page_table = super::texture_2d(
-            device,
-            "page table",
-            (PAGE_TABLE_WIDTH, table_rows),
-            wgpu::TextureFormat::Rg32Uint,
-            wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
-        );
-        let uniform = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("view"),
-            size: std::mem::size_of::<ViewUniform>() as u64,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-
+impl Bindings {
+    /// The bind group's layout (uniform, grid, page table, two samplers, overview, atlas,
+    /// tint; seen by both stages, since per-cell quads look up per vertex) and samplers.
+    fn new(device: &wgpu::Device) -> Bindings {
         let atlas_sampler = device.create_sampler(&wgpu::SamplerDescriptor {
             label: Some("atlas"),
             mag_filter: wgpu::FilterMode::Linear,
@@ -179,8 +188,6 @@ impl GpuMosaic {
             mipmap_filter: wgpu::MipmapFilterMode::Linear,
             ..Default::default()
         });
-
-        // Per-cell quads look up the grid, the page table and the tint per vertex.
         let stages = wgpu::ShaderStages::VERTEX_FRAGMENT;
         let texture_entry = |binding, sample_type, view_dimension| wgpu::BindGroupLayoutEntry {
             binding,
@@ -192,8 +199,15 @@ impl GpuMosaic {
             },
             count: None,
         };
+        let sampler_entry = |binding| wgpu::BindGroupLayoutEntry {
+            binding,
+            visibility: stages,
+            ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
+            count: None,
+        };
         let float = wgpu::TextureSampleType::Float { filterable: true };
-        let entries = vec![
+        let uint = wgpu::TextureSampleType::Uint;
+        let entries = [
             wgpu::BindGroupLayoutEntry {
                 binding: 0,
                 visibility: stages,
@@ -204,61 +218,78 @@ impl GpuMosaic {
                 },
                 count: None,
             },
-            texture_entry(
-                1,
-                wgpu::TextureSampleType::Uint,
-                wgpu::TextureViewDimension::D2,
-            ),
-            texture_entry(
-                2,
-                wgpu::TextureSampleType::Uint,
-                wgpu::TextureViewDimension::D2,
-            ),
-            wgpu::BindGroupLayoutEntry {
-                binding: 3,
-                visibility: stages,
-                ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
-                count: None,
-            },
+            texture_entry(1, uint, wgpu::TextureViewDimension::D2),
+            texture_entry(2, uint, wgpu::TextureViewDimension::D2),
+            sampler_entry(3),
             texture_entry(4, float, wgpu::TextureViewDimension::D2),
-            wgpu::BindGroupLayoutEntry {
-                binding: 5,
-                visibility: stages,
-                ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
-                count: None,
-            },
+            sampler_entry(5),
             texture_entry(6, float, wgpu::TextureViewDimension::D2Array),
             texture_entry(7, float, wgpu::TextureViewDimension::D2),
         ];
-        let bind_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("mosaic"),
             entries: &entries,
         });
-        let bindings = Bindings {
-            layout: bind_layout,
+        Bindings {
+            layout,
             atlas_sampler,
             overview_sampler,
-        };
+        }
+    }
+}
+
+impl GpuMosaic {
+    /// Uploads the scene's grid and overview and allocates the atlas of `layout`, for
+    /// drawing into targets of `target_format`.
+    pub fn new(
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        scene: &Scene,
+        layout: &AtlasLayout,
+        target_format: wgpu::TextureFormat,
+    ) -> Result<GpuMosaic> {
+        let (cols, rows) = (scene.cols(), scene.rows());
+        let tiles = scene.library.tile_count();
+        let table_rows = check_limits(&device.limits(), (cols, rows), layout, tiles)?;
+        // Tile ids fit 16 bits for libraries up to 65,536 tiles: half the texture (4 MB at
+        // 1920×1080 cells). The shader reads either format through a `texture_2d<u32>`.
+        let narrow = tiles <= 1 << 16;
+        let grid = upload_grid(device, queue, &scene.grid, (cols, rows), narrow);
+        let overview = upload_overview(device, queue, &scene.overview, (cols, rows));
+        let atlas = device.create_texture(&wgpu::TextureDescriptor {
+            label: Some("atlas"),
+            size: atlas_extent(device.adapter_info().backend, layout),
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: ATLAS_FORMAT,
+            usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+            view_formats: &[],
+        });
+        let page_table = super::texture_2d(
+            device,
+            "page table",
+            (PAGE_TABLE_WIDTH, table_rows),
+            wgpu::TextureFormat::Rg32Uint,
+            wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+        );
+        let uniform = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("view"),
+            size: std::mem::size_of::<ViewUniform>() as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let bindings = Bindings::new(device);
         let tint = tint_texture(device, (1, 1));
         let textures = BoundTextures {
-            grid: &grid_texture,
+            grid: &grid,
             page_table: &page_table,
-            overview: &overview_texture,
+            overview: &overview,
             atlas: &atlas,
             tint: &tint,
         };
         let bind_group = bindings.bind_group(device, &uniform, &textures);
-
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("mosaic.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(SHADER_SOURCE.into()),
-        });
-        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("mosaic"),
-            bind_group_layouts: &[Some(&bindings.layout)],
-            immediate_size: 0,
-        });
-        let pipelines = Pipelines::new(module, pipeline_layout, target_format);
+        let pipelines = pipelines(device, &bindings, target_format);
         Ok(GpuMosaic {
             device: device.clone(),
             queue: queue.clone(),
@@ -280,9 +311,9 @@ impl GpuMosaic {
             page_table,
             atlas,
             layout: layout.clone(),
-            grid: grid_texture,
+            grid,
             narrow_grid: narrow,
-            overview: overview_texture,
+            overview,
             tint,
         })
     }
