@@ -157,31 +157,12 @@ impl App {
         let playback = self.args.playback.at(now);
         gpu.renderer.set_playback(playback);
         let stats = gpu.renderer.update(&camera, w, h);
-        let frame = match gpu.surface.get_current_texture() {
-            wgpu::CurrentSurfaceTexture::Success(f)
-            | wgpu::CurrentSurfaceTexture::Suboptimal(f) => f,
-            wgpu::CurrentSurfaceTexture::Timeout | wgpu::CurrentSurfaceTexture::Occluded => {
-                gpu.window.request_redraw();
-                return Ok(());
-            }
-            other => {
-                tracing::debug!("surface {other:?}: reconfiguring");
-                gpu.surface.configure(&gpu.ctx.device, &gpu.config);
-                gpu.window.request_redraw();
-                return Ok(());
-            }
+        let Some(frame) = gpu.next_surface_texture() else {
+            return Ok(());
         };
         let target = frame.texture.create_view(&Default::default());
         let mut encoder = gpu.ctx.device.create_command_encoder(&Default::default());
-        match &mut gpu.renderer {
-            AnyRenderer::Gpu(r, ()) => r.encode(&mut encoder, &target, &camera, w, h),
-            AnyRenderer::Cpu(r, (pixels, blit)) => {
-                r.draw_into(&camera, w, h, pixels);
-                blit.resize(&gpu.ctx.device, w, h);
-                blit.upload(&gpu.ctx.queue, pixels);
-                blit.encode(&mut encoder, &target);
-            }
-        }
+        gpu.encode_mosaic(&mut encoder, &target, &camera);
         self.frames += 1;
         let last = self.args.exit_after.is_some_and(|n| self.frames >= n);
         let asked = self.shot.take();
@@ -190,47 +171,10 @@ impl App {
         } else {
             asked.as_ref()
         };
-        let readback = capture.map(|_| {
-            let t = if gpu.config.usage.contains(wgpu::TextureUsages::COPY_SRC) {
-                // The frame the window shows, copied as is.
-                OffscreenTarget::for_texture(&gpu.ctx.device, &frame.texture)
-            } else {
-                // Surfaces that cannot be copied from (GL): the same frame once more into an
-                // offscreen texture of the surface's format and size.
-                let t = OffscreenTarget::with_format(&gpu.ctx.device, w, h, gpu.config.format);
-                match &mut gpu.renderer {
-                    AnyRenderer::Gpu(r, ()) => {
-                        r.prepare(&mut encoder, &camera, Viewport::full(w, h));
-                        let mut pass =
-                            tessera::gpu::begin_cleared_pass(&mut encoder, "screenshot", &t.view);
-                        r.draw(&mut pass);
-                    }
-                    AnyRenderer::Cpu(_, (_, blit)) => blit.encode(&mut encoder, &t.view),
-                }
-                t
-            };
-            t.encode_copy(&mut encoder);
-            t
-        });
+        let readback = capture.map(|_| gpu.copy_for_screenshot(&mut encoder, &frame, &camera));
         // The overlay goes over the mosaic after any screenshot copy (screenshots show the
         // mosaic alone).
-        let hovered = {
-            let scene = gpu.renderer.scene();
-            let cell = camera.screen_to_cell(self.cursor, w, h).floor();
-            let (cols, rows) = (scene.cols() as f64, scene.rows() as f64);
-            (cell.x >= 0.0 && cell.y >= 0.0 && cell.x < cols && cell.y < rows).then(|| {
-                let tile = scene.grid[(cell.y * cols + cell.x) as usize];
-                let source = scene.library.manifest.tiles[tile as usize]
-                    .source
-                    .path
-                    .clone();
-                (
-                    source,
-                    tile,
-                    gpu.uses.get(tile as usize).copied().unwrap_or(0) as usize,
-                )
-            })
-        };
+        let hovered = gpu.tile_under(self.cursor, &camera);
         let has_colours = gpu.renderer.scene().colours.is_some();
         let grid = (gpu.renderer.scene().cols(), gpu.renderer.scene().rows());
         let style = gpu.renderer.style_mut();
@@ -259,15 +203,7 @@ impl App {
         // Hands finished upload buffers back to the staging belt without blocking.
         let _ = gpu.ctx.device.poll(wgpu::PollType::Poll);
         if let (Some(t), Some(path)) = (readback, capture) {
-            let mut rgba = t.read()?;
-            if matches!(
-                gpu.config.format,
-                wgpu::TextureFormat::Bgra8Unorm | wgpu::TextureFormat::Bgra8UnormSrgb
-            ) {
-                rgba.chunks_exact_mut(4).for_each(|p| p.swap(0, 2));
-            }
-            let img = image::RgbaImage::from_raw(w, h, rgba).expect("frame size");
-            crate::cli::render::save_picture(path, image::ImageFormat::Png, img)?;
+            gpu.save_screenshot(t, path)?;
             if asked.is_some() {
                 println!("screenshot {}", path.display());
             }
@@ -284,32 +220,14 @@ impl App {
             self.draw_ms.push(draw_ms);
         }
 
-        let level = gpu.renderer.scene().frame_view(&camera, w, h).levels.hi;
-        let clips = (stats.tile_frames_shown > 0 || self.clock.is_paused())
-            .then_some((stats.late_tile_frames, self.clock.is_paused()));
-        let mut text = title(
-            camera.cell_px,
-            level,
+        let (text, video_playing) = gpu.title(
+            &camera,
+            &stats,
             draw_ms,
-            (stats.missing, stats.at_rest()),
-            clips,
+            now,
+            &self.clock,
+            self.player.as_ref(),
         );
-        let tint = gpu.renderer.style().tint;
-        if tint > 0.0 {
-            text += &format!(", tint {tint:.1}");
-        }
-        let mut video_playing = false;
-        if let Some(p) = &self.player {
-            let ended = p.ended(now);
-            text += &video_title(
-                now.min(p.video().target.duration),
-                p.video().target.duration,
-                p.stats().late,
-                ended,
-            );
-            video_playing = !ended && !self.clock.is_paused();
-        }
-        text += &format!(" — {}", gpu.renderer.name());
         gpu.window.set_title(&text);
         self.figures = text;
         let tiles_play = stats.tile_frames_shown > 0 && !self.clock.is_paused();
@@ -340,5 +258,147 @@ impl App {
             .as_ref()
             .map(|g| (g.config.width, g.config.height))
             .unwrap_or(DEFAULT_SIZE)
+    }
+}
+
+impl Gpu {
+    /// The surface's next texture, or `None` (and a redraw asked for) when there is none
+    /// this time: timed out, occluded, or lost and reconfigured.
+    fn next_surface_texture(&mut self) -> Option<wgpu::SurfaceTexture> {
+        match self.surface.get_current_texture() {
+            wgpu::CurrentSurfaceTexture::Success(f)
+            | wgpu::CurrentSurfaceTexture::Suboptimal(f) => Some(f),
+            wgpu::CurrentSurfaceTexture::Timeout | wgpu::CurrentSurfaceTexture::Occluded => {
+                self.window.request_redraw();
+                None
+            }
+            other => {
+                tracing::debug!("surface {other:?}: reconfiguring");
+                self.surface.configure(&self.ctx.device, &self.config);
+                self.window.request_redraw();
+                None
+            }
+        }
+    }
+
+    /// The mosaic into `target`: drawn by the GPU path, or by the CPU renderer and blitted.
+    fn encode_mosaic(
+        &mut self,
+        encoder: &mut wgpu::CommandEncoder,
+        target: &wgpu::TextureView,
+        camera: &tessera::Camera,
+    ) {
+        let (w, h) = (self.config.width, self.config.height);
+        match &mut self.renderer {
+            AnyRenderer::Gpu(r, ()) => r.encode(encoder, target, camera, w, h),
+            AnyRenderer::Cpu(r, (pixels, blit)) => {
+                r.draw_into(camera, w, h, pixels);
+                blit.resize(&self.ctx.device, w, h);
+                blit.upload(&self.ctx.queue, pixels);
+                blit.encode(encoder, target);
+            }
+        }
+    }
+
+    /// A copy of the frame the window shows, for a screenshot: the surface's texture as it
+    /// is, or where a surface cannot be copied from (GL), the same frame drawn once more
+    /// into an offscreen texture of its format and size.
+    fn copy_for_screenshot(
+        &mut self,
+        encoder: &mut wgpu::CommandEncoder,
+        frame: &wgpu::SurfaceTexture,
+        camera: &tessera::Camera,
+    ) -> OffscreenTarget {
+        let (w, h) = (self.config.width, self.config.height);
+        let t = if self.config.usage.contains(wgpu::TextureUsages::COPY_SRC) {
+            OffscreenTarget::for_texture(&self.ctx.device, &frame.texture)
+        } else {
+            let t = OffscreenTarget::with_format(&self.ctx.device, w, h, self.config.format);
+            match &mut self.renderer {
+                AnyRenderer::Gpu(r, ()) => {
+                    r.prepare(encoder, camera, Viewport::full(w, h));
+                    let mut pass = tessera::gpu::begin_cleared_pass(encoder, "screenshot", &t.view);
+                    r.draw(&mut pass);
+                }
+                AnyRenderer::Cpu(_, (_, blit)) => blit.encode(encoder, &t.view),
+            }
+            t
+        };
+        t.encode_copy(encoder);
+        t
+    }
+
+    /// The tile under the pointer: its source file, id and the cells it fills.
+    fn tile_under(&self, cursor: DVec2, camera: &tessera::Camera) -> Option<(String, u32, usize)> {
+        let scene = self.renderer.scene();
+        let cell = camera
+            .screen_to_cell(cursor, self.config.width, self.config.height)
+            .floor();
+        let (cols, rows) = (scene.cols() as f64, scene.rows() as f64);
+        (cell.x >= 0.0 && cell.y >= 0.0 && cell.x < cols && cell.y < rows).then(|| {
+            let tile = scene.grid[(cell.y * cols + cell.x) as usize];
+            let source = scene.library.manifest.tiles[tile as usize]
+                .source
+                .path
+                .clone();
+            let uses = self.uses.get(tile as usize).copied().unwrap_or(0) as usize;
+            (source, tile, uses)
+        })
+    }
+
+    /// Writes a screenshot read back from `t` to `path` as PNG (BGRA surfaces swapped to
+    /// RGBA).
+    fn save_screenshot(&self, t: OffscreenTarget, path: &std::path::Path) -> anyhow::Result<()> {
+        let mut rgba = t.read()?;
+        if matches!(
+            self.config.format,
+            wgpu::TextureFormat::Bgra8Unorm | wgpu::TextureFormat::Bgra8UnormSrgb
+        ) {
+            rgba.chunks_exact_mut(4).for_each(|p| p.swap(0, 2));
+        }
+        let img = image::RgbaImage::from_raw(self.config.width, self.config.height, rgba)
+            .expect("frame size");
+        crate::cli::render::save_picture(path, image::ImageFormat::Png, img)
+    }
+
+    /// The window's title: zoom, level, draw time, streaming, clips and a video target's
+    /// time, the tint and the renderer; and whether a video target is playing.
+    fn title(
+        &self,
+        camera: &tessera::Camera,
+        stats: &tessera::FrameStats,
+        draw_ms: f64,
+        now: f64,
+        clock: &WallClock,
+        player: Option<&LivePlayer>,
+    ) -> (String, bool) {
+        let (w, h) = (self.config.width, self.config.height);
+        let level = self.renderer.scene().frame_view(camera, w, h).levels.hi;
+        let clips = (stats.tile_frames_shown > 0 || clock.is_paused())
+            .then_some((stats.late_tile_frames, clock.is_paused()));
+        let mut text = title(
+            camera.cell_px,
+            level,
+            draw_ms,
+            (stats.missing, stats.at_rest()),
+            clips,
+        );
+        let tint = self.renderer.style().tint;
+        if tint > 0.0 {
+            text += &format!(", tint {tint:.1}");
+        }
+        let mut video_playing = false;
+        if let Some(p) = player {
+            let ended = p.ended(now);
+            text += &video_title(
+                now.min(p.video().target.duration),
+                p.video().target.duration,
+                p.stats().late,
+                ended,
+            );
+            video_playing = !ended && !clock.is_paused();
+        }
+        text += &format!(" — {}", self.renderer.name());
+        (text, video_playing)
     }
 }
