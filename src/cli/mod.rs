@@ -4,7 +4,6 @@ pub mod args;
 pub mod bake;
 pub mod bench;
 pub mod demo;
-pub mod demo_video;
 pub mod export;
 pub mod fidelity;
 pub mod info;

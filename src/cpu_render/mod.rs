@@ -11,6 +11,7 @@
 mod atlas;
 mod axis;
 mod overview_taps;
+mod page;
 mod small;
 #[cfg(test)]
 mod tests;

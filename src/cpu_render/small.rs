@@ -1,8 +1,8 @@
 //! Small tables: every tile's page of a tiny level in one table, and the bands of tiny
 //! cells drawn from them.
 
-use super::atlas::Page;
 use super::axis::{PixelTap, Run};
+use super::page::Page;
 use super::{decode, fill, lerp, Frame, Rgb};
 use crate::atlas::Entry;
 use crate::color::srgb8_decode_table;

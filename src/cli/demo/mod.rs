@@ -5,6 +5,8 @@
 //! crops at several positions and scales: hundreds of real, varied tiles. One photograph is
 //! the target. Everything is cached, so a second run only renders.
 
+mod video;
+
 use super::args::EngineArgs;
 use anyhow::{bail, Context};
 use clap::Args;
@@ -78,7 +80,7 @@ pub fn command(a: DemoArgs) -> anyhow::Result<()> {
 
 /// `demo --video`: the hybrid mosaic's first moment as a picture, and the fly-through.
 fn video_demo(a: &DemoArgs, cache: &Path, started: std::time::Instant) -> anyhow::Result<()> {
-    use super::demo_video::{default_footage_dir, prepare_video, render_fly_through};
+    use video::{default_footage_dir, prepare_video, render_fly_through};
     let footage = a.footage.clone().unwrap_or_else(default_footage_dir);
     let data = prepare_video(cache, &footage, true)?;
     println!(

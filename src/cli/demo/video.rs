@@ -8,7 +8,7 @@
 //! photographs the still demo crops (real content, made here and encoded to H.264), so the
 //! mosaic has enough clips to play in every part of it.
 
-use super::demo::{bake_demo_library, ensure_mosaic, find_photos, prepare, DemoData, TARGET_NAME};
+use super::{bake_demo_library, ensure_mosaic, find_photos, prepare, DemoData, TARGET_NAME};
 use anyhow::{bail, Context};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -21,7 +21,7 @@ use tessera::{Camera, HeadlessRenderer, RenderOptions};
 
 /// Where `scripts/fetch-videos.sh` puts the footage.
 pub fn default_footage_dir() -> PathBuf {
-    super::demo::default_cache_dir()
+    super::default_cache_dir()
         .parent()
         .map(|p| p.join("videos"))
         .unwrap_or_else(|| PathBuf::from("videos"))
