@@ -27,7 +27,7 @@
 //! * [`atlas`], [`residency`]: atlas layout, budget plan, page table, LRU (pure logic).
 //! * [`streaming`]: the per-frame planner, loader threads, RAM cache.
 //! * [`renderer`]: the renderer both paths share (streaming and style) and the automatic
-//!   choice between them.
+//!   choice between them; [`headless`] holds either of them ([`AnyRenderer`]).
 //! * [`gpu`]: wgpu device, atlas textures, the WGSL pipeline; [`cpu_render`]: its CPU twin.
 //! * [`headless`]: headless rendering over either; [`export`]: Deep Zoom pyramids through it.
 //! * [`video`]: MP4 writing and video reading through FFmpeg.
@@ -61,9 +61,9 @@ pub mod view;
 
 pub use error::{Error, Result};
 pub use gpu::{MosaicRenderer, Viewport};
-pub use headless::{HeadlessRenderer, Pacing};
+pub use headless::{AnyRenderer, HeadlessRenderer, Pacing};
 pub use playback::{Phase, Playback};
-pub use renderer::{AnyRenderer, Backend, CpuRenderer, RenderOptions};
+pub use renderer::{Backend, CpuRenderer, RenderOptions};
 pub use scene::Scene;
 pub use streaming::{FrameStats, StreamConfig};
 pub use style::RenderStyle;

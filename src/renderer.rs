@@ -7,7 +7,6 @@
 use crate::atlas::{AtlasBackend, AtlasLayout};
 use crate::cpu_render::{self, CpuAtlas};
 use crate::error::Result;
-use crate::gpu::MosaicRenderer;
 use crate::scene::{Scene, StreamedScene};
 use crate::streaming::{FrameStats, StreamConfig, StreamingManager};
 use crate::style::RenderStyle;
@@ -193,72 +192,6 @@ impl CpuRenderer {
             out,
         );
         true
-    }
-}
-
-/// The GPU or the CPU renderer, behind one set of streaming calls, each with what its host
-/// keeps beside it to show frames: `G` with the GPU renderer, `C` with the CPU one (a
-/// headless target, a window's blit and frame buffer). Held together, a host cannot pair a
-/// renderer with the other one's companion.
-pub enum AnyRenderer<G = (), C = ()> {
-    Gpu(Box<MosaicRenderer>, G),
-    Cpu(Box<CpuRenderer>, C),
-}
-
-/// Calls the same method on whichever renderer it is.
-macro_rules! either {
-    ($self:expr, $r:ident => $body:expr) => {
-        match $self {
-            AnyRenderer::Gpu($r, _) => $body,
-            AnyRenderer::Cpu($r, _) => $body,
-        }
-    };
-}
-
-impl<G, C> AnyRenderer<G, C> {
-    /// "GPU renderer" or "CPU renderer", for logs and the viewer's title.
-    pub fn name(&self) -> &'static str {
-        match self {
-            AnyRenderer::Gpu(..) => "GPU renderer",
-            AnyRenderer::Cpu(..) => "CPU renderer",
-        }
-    }
-    pub fn scene(&self) -> &Scene {
-        either!(self, r => r.scene())
-    }
-    pub fn stream(&self) -> &StreamingManager {
-        either!(self, r => r.stream())
-    }
-    pub fn layout(&self) -> &AtlasLayout {
-        either!(self, r => r.layout())
-    }
-    pub fn style(&self) -> &RenderStyle {
-        either!(self, r => &r.style)
-    }
-    pub fn style_mut(&mut self) -> &mut RenderStyle {
-        either!(self, r => &mut r.style)
-    }
-    /// See `Renderer::set_grid`.
-    pub fn set_grid(&mut self, grid: std::sync::Arc<Vec<u32>>, colours: CellColours) {
-        either!(self, r => r.set_grid(grid, colours))
-    }
-    /// See `Renderer::set_playback`.
-    pub fn set_playback(&mut self, playback: crate::playback::Playback) {
-        either!(self, r => r.set_playback(playback))
-    }
-    /// See `Renderer::update`.
-    pub fn update(&mut self, camera: &Camera, width: u32, height: u32) -> FrameStats {
-        either!(self, r => r.update(camera, width, height))
-    }
-    /// See `Renderer::settle`.
-    pub fn settle(
-        &mut self,
-        camera: &Camera,
-        width: u32,
-        height: u32,
-        timeout: std::time::Duration,
-    ) -> FrameStats {
-        either!(self, r => r.settle(camera, width, height, timeout))
     }
 }
 
