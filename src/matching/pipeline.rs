@@ -10,6 +10,26 @@ use std::path::Path;
 /// cells are counted from the width, and a strip of a picture becomes a very long grid.
 const EXTREME_ASPECT: f64 = 16.0;
 
+/// Why a still target could not be matched.
+#[derive(Debug, thiserror::Error)]
+pub enum MatchError {
+    #[error("{}: cannot read target picture: {source}", path.display())]
+    Target {
+        path: std::path::PathBuf,
+        source: crate::library::bake::PictureError,
+    },
+    #[error("{cols}×{rows} cells is more than tessera handles (64 M); choose a smaller --cells")]
+    TooManyCells { cols: u32, rows: u32 },
+    #[error("--max-uses {max_uses} with {tiles} tiles covers {covered} cells and the grid has {cells}: use --max-uses {needed} or more, or fewer cells")]
+    TooFewUses {
+        max_uses: u32,
+        tiles: usize,
+        covered: u64,
+        cells: u64,
+        needed: u64,
+    },
+}
+
 /// Matches `target` against `library` and returns the mosaic (not yet saved).
 pub fn make_mosaic(
     library: &Library,
@@ -17,9 +37,11 @@ pub fn make_mosaic(
     cells: CellSpec,
     opts: MatchOptions,
     mosaic_path: &Path,
-) -> anyhow::Result<Mosaic> {
-    let img = decode_target(target)
-        .map_err(|e| anyhow::anyhow!("{}: cannot read target picture: {e}", target.display()))?;
+) -> Result<Mosaic, MatchError> {
+    let img = decode_target(target).map_err(|source| MatchError::Target {
+        path: target.to_path_buf(),
+        source,
+    })?;
     let (cols, rows) = cells.resolve(img.width(), img.height());
     let aspect = img.width().max(img.height()) as f64 / img.width().min(img.height()) as f64;
     if aspect > EXTREME_ASPECT {
@@ -30,20 +52,21 @@ pub fn make_mosaic(
             img.height()
         );
     }
-    anyhow::ensure!(
-        cols as u64 * rows as u64 <= 64 << 20,
-        "{cols}×{rows} cells is more than tessera handles (64 M); choose a smaller --cells"
-    );
+    let count = cols as u64 * rows as u64;
+    if count > 64 << 20 {
+        return Err(MatchError::TooManyCells { cols, rows });
+    }
     let (active, signatures, _) = active_signatures(library);
     let covered = active.len() as u64 * opts.max_uses as u64;
-    let needed = (cols as u64 * rows as u64).div_ceil(active.len().max(1) as u64);
-    anyhow::ensure!(
-        opts.max_uses == 0 || covered >= cols as u64 * rows as u64,
-        "--max-uses {} with {} tiles covers {covered} cells and the grid has {}: use --max-uses {needed} or more, or fewer cells",
-        opts.max_uses,
-        active.len(),
-        cols as u64 * rows as u64,
-    );
+    if opts.max_uses > 0 && covered < count {
+        return Err(MatchError::TooFewUses {
+            max_uses: opts.max_uses,
+            tiles: active.len(),
+            covered,
+            cells: count,
+            needed: count.div_ceil(active.len().max(1) as u64),
+        });
+    }
     let grid_k = library.params().grid;
     let dims = crate::library::signature::signature_len(grid_k);
     let t = std::time::Instant::now();
