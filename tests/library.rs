@@ -9,7 +9,7 @@ use tessera::library::{self, page_bytes, BakeOptions, Library, StoreError, Store
 
 const PARAMS: StoreParams = StoreParams::new(32, 2);
 
-fn bake(tiles: &Path, out: &Path) -> anyhow::Result<library::BakeReport> {
+fn bake(tiles: &Path, out: &Path) -> Result<library::BakeReport, library::bake::BakeError> {
     library::bake(&BakeOptions {
         tiles_dir: tiles.into(),
         out: out.into(),
@@ -131,8 +131,8 @@ fn refuses_an_output_that_is_not_ours() {
     let err = bake(&tiles, &out).unwrap_err();
     assert!(
         matches!(
-            err.downcast_ref::<StoreError>(),
-            Some(StoreError::NotOurs { .. })
+            err,
+            library::bake::BakeError::Store(StoreError::NotOurs { .. })
         ),
         "{err}"
     );

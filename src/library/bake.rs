@@ -9,9 +9,8 @@
 
 use super::pyramid::{build_pyramid, LinearTile};
 use super::signature::tile_signature;
-use super::store::{SkippedSource, SourceKey, StoreParams, StoreWriter, TileEntry};
+use super::store::{SkippedSource, SourceKey, StoreError, StoreParams, StoreWriter, TileEntry};
 use crate::video::shots::ShotOptions;
-use anyhow::{bail, Context};
 use rayon::prelude::*;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -207,13 +206,28 @@ pub struct Scan {
     pub skipped: Vec<SkippedSource>,
 }
 
+/// Why a bake stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum BakeError {
+    #[error("{}: tiles folder not found (pass a folder of pictures with --tiles)", .0.display())]
+    NoTilesFolder(PathBuf),
+    #[error("{}: {source}", path.display())]
+    Source {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{}: no usable picture or video found ({skipped} files skipped); point --tiles at a folder of pictures (JPEG, PNG, WebP, BMP, TIFF, GIF) or videos (MP4, MKV, MOV, WebM, MPEG …)", dir.display())]
+    NothingUsable { dir: PathBuf, skipped: usize },
+    #[error("{}: interrupted", .0.display())]
+    Interrupted(PathBuf),
+}
+
 /// Scans `dir` recursively for tile sources.
-pub fn scan_sources(dir: &Path) -> anyhow::Result<Scan> {
+pub fn scan_sources(dir: &Path) -> Result<Scan, BakeError> {
     if !dir.is_dir() {
-        bail!(
-            "{}: tiles folder not found (pass a folder of pictures with --tiles)",
-            dir.display()
-        );
+        return Err(BakeError::NoTilesFolder(dir.to_path_buf()));
     }
     let mut out = Vec::new();
     let mut skipped = Vec::new();
@@ -244,8 +258,10 @@ pub fn scan_sources(dir: &Path) -> anyhow::Result<Scan> {
         if !entry.file_type().is_file() {
             continue;
         }
-        let key =
-            source_key(dir, entry.path()).with_context(|| entry.path().display().to_string())?;
+        let key = source_key(dir, entry.path()).map_err(|source| BakeError::Source {
+            path: entry.path().to_path_buf(),
+            source,
+        })?;
         out.push((entry.path().to_path_buf(), key));
     }
     Ok(Scan {
@@ -310,7 +326,7 @@ fn bake_file(path: &Path, params: StoreParams) -> Result<(Vec<Vec<u8>>, Vec<f32>
     Ok(bake_tile(&img, params))
 }
 
-pub fn bake(opts: &BakeOptions) -> anyhow::Result<BakeReport> {
+pub fn bake(opts: &BakeOptions) -> Result<BakeReport, BakeError> {
     let Scan {
         sources,
         mut skipped,
@@ -424,11 +440,10 @@ pub fn bake(opts: &BakeOptions) -> anyhow::Result<BakeReport> {
         if !existed {
             let _ = std::fs::remove_dir_all(&opts.out);
         }
-        bail!(
-            "{}: no usable picture or video found ({} files skipped); point --tiles at a folder of pictures (JPEG, PNG, WebP, BMP, TIFF, GIF) or videos (MP4, MKV, MOV, WebM, MPEG …)",
-            opts.tiles_dir.display(),
-            skipped.len()
-        );
+        return Err(BakeError::NothingUsable {
+            dir: opts.tiles_dir.clone(),
+            skipped: skipped.len(),
+        });
     }
     let unchanged = writer.committed().is_some_and(|m| {
         m.tiles.len() == tiles.len()
@@ -498,7 +513,7 @@ fn bake_one_video(
     tiles: &mut Vec<TileEntry>,
     skipped: &mut Vec<SkippedSource>,
     tally: &mut VideoTally,
-) -> anyhow::Result<()> {
+) -> Result<(), BakeError> {
     use super::clips::{bake_video, VideoError};
     let name = key.path.clone();
     let journaled = writer.appended_from(key);
@@ -528,7 +543,7 @@ fn bake_one_video(
             });
         }
         Err(VideoError::Store(e)) => return Err(e.into()),
-        Err(VideoError::Interrupted) => bail!("{}: interrupted", path.display()),
+        Err(VideoError::Interrupted) => return Err(BakeError::Interrupted(path.to_path_buf())),
     }
     bar.set_message("baking");
     Ok(())

@@ -185,6 +185,7 @@ pub fn bake_demo_library(
         progress,
         shots: Default::default(),
     })
+    .map_err(Into::into)
 }
 
 /// Builds (or reuses) the demo's tiles, library and mosaic under `cache`.
