@@ -82,23 +82,30 @@ impl FileRef {
     }
 
     /// Where to look, in order: beside the mosaic as recorded, then the absolute path.
-    fn candidates(&self, mosaic_path: &Path) -> [PathBuf; 2] {
-        [
-            resolve_from(mosaic_path, &self.relative),
-            PathBuf::from(&self.absolute),
-        ]
+    fn candidates(&self, mosaic_path: &Path) -> Vec<PathBuf> {
+        places(mosaic_path, &self.relative, Some(&self.absolute))
     }
+}
+
+/// The places a file recorded as `relative` (to the mosaic's folder, or absolute in older
+/// files) and `absolute` may be, in that order, each once.
+fn places(mosaic_path: &Path, relative: &str, absolute: Option<&str>) -> Vec<PathBuf> {
+    let mut out = vec![resolve_from(mosaic_path, relative)];
+    if let Some(abs) = absolute.map(PathBuf::from) {
+        if normalised(&abs) != normalised(&out[0]) {
+            out.push(abs);
+        }
+    }
+    out
 }
 
 /// A video target, as recorded in the mosaic file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VideoTarget {
     /// The video, relative to the mosaic file's folder (absolute in files written before
-    /// `absolute` existed, when the video was outside that folder).
+    /// `target_file` existed, when the video was outside that folder). The header's
+    /// `target_file` names it both ways.
     pub path: String,
-    /// The video, absolute.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub absolute: Option<String>,
     /// Frames per second as a fraction (30000/1001 for NTSC's 29.97).
     pub fps_num: u32,
     pub fps_den: u32,
@@ -148,13 +155,14 @@ impl Mosaic {
         repeat_radius: u32,
     ) -> Mosaic {
         assert_eq!(grid.len(), cols as usize * rows as usize);
+        let library_ref = FileRef::new(mosaic_path, &library.dir);
         Mosaic {
             header: MosaicHeader {
                 version: VERSION,
                 cols,
                 rows,
-                library: FileRef::new(mosaic_path, &library.dir).relative,
-                library_absolute: Some(FileRef::new(mosaic_path, &library.dir).absolute),
+                library: library_ref.relative,
+                library_absolute: Some(library_ref.absolute),
                 library_id: library.manifest.library_id.clone(),
                 tile_count: library.tile_count(),
                 target,
@@ -199,9 +207,8 @@ impl Mosaic {
     /// `mosaic_path` where it can be).
     pub fn with_video(mut self, mosaic_path: &Path, mut video: VideoTarget) -> Mosaic {
         let file = FileRef::new(mosaic_path, Path::new(&video.path));
-        self.header.target_file = Some(file.clone());
-        video.path = file.relative;
-        video.absolute = Some(file.absolute);
+        video.path = file.relative.clone();
+        self.header.target_file = Some(file);
         self.header.video = Some(video);
         self
     }
@@ -210,11 +217,12 @@ impl Mosaic {
     /// matched; where neither is a file, the first (for the message that it is missing).
     pub fn video_path(&self, mosaic_path: &Path) -> Option<PathBuf> {
         let video = self.header.video.as_ref()?;
-        let beside = resolve_from(mosaic_path, &video.path);
-        let found = std::iter::once(beside.clone())
-            .chain(video.absolute.iter().map(PathBuf::from))
-            .find(|p| p.is_file());
-        Some(found.unwrap_or(beside))
+        let places = match &self.header.target_file {
+            Some(file) => file.candidates(mosaic_path),
+            None => places(mosaic_path, &video.path, None),
+        };
+        let beside = places[0].clone();
+        Some(places.into_iter().find(|p| p.is_file()).unwrap_or(beside))
     }
 
     /// The target's file, where one is found: beside the mosaic as recorded, else where it
@@ -222,7 +230,7 @@ impl Mosaic {
     /// `match` was given it: beside the mosaic, else from the current folder.
     pub fn target_path(&self, mosaic_path: &Path) -> Option<PathBuf> {
         let candidates = match &self.header.target_file {
-            Some(file) => file.candidates(mosaic_path).to_vec(),
+            Some(file) => file.candidates(mosaic_path),
             None => vec![
                 resolve_from(mosaic_path, &self.header.target),
                 PathBuf::from(&self.header.target),
@@ -329,9 +337,11 @@ impl Mosaic {
     }
 
     fn library_candidates(&self, mosaic_path: &Path) -> Vec<PathBuf> {
-        std::iter::once(resolve_from(mosaic_path, &self.header.library))
-            .chain(self.header.library_absolute.iter().map(PathBuf::from))
-            .collect()
+        places(
+            mosaic_path,
+            &self.header.library,
+            self.header.library_absolute.as_deref(),
+        )
     }
 
     /// Opens the mosaic's library: `given` when there is one (`--library`), else where it is
@@ -398,16 +408,18 @@ impl Mosaic {
         // A recorded place holding another library (rebuilt since) is the likeliest story
         // when nothing else matches: kept for the message.
         let mut replaced = None;
-        for path in self.library_candidates(mosaic_path) {
-            match Library::open(&path) {
-                Ok(library) if &library.manifest.library_id == id => return Ok((library, path)),
-                Ok(_) => replaced = replaced.or(Some(path)),
+        let recorded_places = self.library_candidates(mosaic_path);
+        for path in &recorded_places {
+            match Library::open(path) {
+                Ok(library) if &library.manifest.library_id == id => {
+                    return Ok((library, path.clone()))
+                }
+                Ok(_) => replaced = replaced.or(Some(path.clone())),
                 // Missing here: look in the next place. Damaged or busy: say so.
                 Err(crate::library::StoreError::NotALibrary(_)) => {}
                 Err(e) => return Err(e.into()),
             }
         }
-        let recorded_places = self.library_candidates(mosaic_path);
         for path in libraries_beside(mosaic_path) {
             if recorded_places.contains(&path) {
                 continue;

@@ -197,8 +197,8 @@ fn scene_mean(k: usize) -> [u8; 3] {
 
 /// At 24 fps the clip rate's ticks (12 a second) fall on frames; at 25 fps the tick at
 /// 34/12 s falls between the last frame of the second shot (70/25 s) and the cut (71/25 s),
-/// and is sampled from the cut's frame: a resumed bake must sample it too (it once started
-/// its ticks at the cut and made the third clip a frame short).
+/// and is sampled from the cut's frame: a resumed bake must sample it too, or its third clip
+/// comes out a frame short.
 #[test]
 fn an_interrupted_video_bake_resumes_after_its_last_whole_shot() {
     for fps in [24, 25] {

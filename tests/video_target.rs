@@ -335,7 +335,7 @@ fn the_targets_sound_is_copied_or_said_to_be_left_out() {
 }
 
 /// Opus sound, which MOV's muxer lists and then refuses in its header: a .mov is written
-/// without it and says so (the whole render once failed), a .mkv keeps it.
+/// without it and says so rather than failing, a .mkv keeps it.
 #[test]
 fn a_sound_the_container_refuses_is_left_out_not_fatal() {
     let fx = fixture("silent.mkv", FRAMES);

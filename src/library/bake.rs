@@ -117,9 +117,14 @@ pub fn decode_target(path: &Path) -> Result<image::DynamicImage, PictureError> {
 }
 
 fn decode_within(path: &Path, max_side: u32) -> Result<image::DynamicImage, PictureError> {
+    use image::ImageDecoder;
     let cap = decode_cap();
-    let (width, height) = open_reader(path, max_side, cap)?.into_dimensions()?;
-    let needed = width as u64 * height as u64 * 4;
+    let reader = open_reader(path, max_side, cap)?;
+    let format = reader.format();
+    // The size from the header, checked before anything is allocated for the pixels.
+    let decoder = reader.into_decoder()?;
+    let (width, height) = decoder.dimensions();
+    let needed = decoder.total_bytes();
     if needed > cap {
         return Err(PictureError::TooLarge {
             width,
@@ -128,9 +133,7 @@ fn decode_within(path: &Path, max_side: u32) -> Result<image::DynamicImage, Pict
             cap,
         });
     }
-    let reader = open_reader(path, max_side, cap)?;
-    let format = reader.format();
-    let img = reader.decode()?;
+    let img = image::DynamicImage::from_decoder(decoder)?;
     if img.width() == 0 || img.height() == 0 {
         return Err(PictureError::Empty);
     }

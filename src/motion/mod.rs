@@ -223,7 +223,6 @@ pub fn make_video_mosaic(
         mosaic_path,
         VideoTarget {
             path: target.display().to_string(),
-            absolute: None,
             fps_num,
             fps_den,
             duration,
