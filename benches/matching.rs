@@ -5,8 +5,8 @@
 //! compare rows from the same run.
 
 use std::time::Instant;
-use tessera::library::signature::{signature_len, tile_signature};
-use tessera::matching::index::brute_force_nearest;
+use tessera::library::{signature_len, tile_signature};
+use tessera::matching::brute_force_nearest;
 use tessera::matching::{match_cells, target_signatures, KdIndex, MatchOptions};
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -42,7 +42,7 @@ fn main() {
     for grid in [1u32, 2, 3] {
         let dims = signature_len(grid) as usize;
         let sigs: Vec<f32> = (0..tiles)
-            .flat_map(|i| tile_signature(&tessera::library::procedural::synth_tile(i, 16), grid))
+            .flat_map(|i| tile_signature(&tessera::library::synth_tile(i, 16), grid))
             .collect();
         // A photograph-like target: smooth fields with detail, as a real target has.
         let target = image::DynamicImage::ImageRgb8(image::RgbImage::from_fn(
@@ -90,7 +90,7 @@ fn main() {
     }
     // The constrained matches: one by one in a shuffled order (grid 1).
     let sigs: Vec<f32> = (0..tiles)
-        .flat_map(|i| tile_signature(&tessera::library::procedural::synth_tile(i, 16), 1))
+        .flat_map(|i| tile_signature(&tessera::library::synth_tile(i, 16), 1))
         .collect();
     let index = KdIndex::build(&sigs, 3);
     let cells: Vec<f32> = (0..cols * rows)
@@ -134,9 +134,9 @@ fn main() {
 /// The colour table video frames are matched with: its build, a frame of 1920×1080 cells,
 /// and how often it picks the exact nearest tile.
 fn video_table(tiles: u32, cols: u32, rows: u32) {
-    use tessera::matching::table::{ColourTable, FrameMatchOptions, FrameMatcher};
+    use tessera::matching::{ColourTable, FrameMatchOptions, FrameMatcher};
     let sigs: Vec<f32> = (0..tiles)
-        .flat_map(|i| tile_signature(&tessera::library::procedural::synth_tile(i, 16), 1))
+        .flat_map(|i| tile_signature(&tessera::library::synth_tile(i, 16), 1))
         .collect();
     let (t_build, table) = time(3, || ColourTable::build((0..tiles).collect(), &sigs, 3));
     let table = std::sync::Arc::new(table);
@@ -160,7 +160,7 @@ fn video_table(tiles: u32, cols: u32, rows: u32) {
         table.clone(),
         FrameMatchOptions {
             repeat_radius: 0,
-            stickiness: tessera::matching::table::DEFAULT_STICKINESS,
+            stickiness: tessera::matching::DEFAULT_STICKINESS,
         },
     );
     let mut n = 0;
@@ -171,11 +171,11 @@ fn video_table(tiles: u32, cols: u32, rows: u32) {
     let accuracy = table.accuracy(&frames[0]);
     println!(
         "\nvideo frames, colour table ({} bits a channel): built in {:.0} ms; a frame of {cols}×{rows} cells in {:.1} ms ({:.0} fps, --stickiness {}); exact nearest tile for {:.1} % of cells, mean ΔE given up {:.2}",
-        tessera::matching::table::TABLE_BITS,
+        tessera::matching::TABLE_BITS,
         t_build * 1e3,
         t_frame * 1e3,
         1.0 / t_frame,
-        tessera::matching::table::DEFAULT_STICKINESS,
+        tessera::matching::DEFAULT_STICKINESS,
         accuracy.exact_share * 100.0,
         accuracy.mean_excess_de
     );

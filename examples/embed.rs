@@ -10,7 +10,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use tessera::{Camera, MosaicRenderer, RenderOptions, Scene, Viewport};
+use tessera::{Camera, MosaicRenderer, RenderOptions, Scene, Streaming, Viewport};
 use winit::application::ApplicationHandler;
 use winit::event::{ElementState, MouseScrollDelta, WindowEvent};
 use winit::event_loop::{ActiveEventLoop, EventLoop};
@@ -147,7 +147,7 @@ impl Host {
         };
         let viewport = viewport(&gpu.config);
         // 1. Streaming: what this view needs, within the budgets; never waits for the disk.
-        let stats = gpu.mosaic.update(&camera, viewport.width, viewport.height);
+        let mosaic = gpu.mosaic.update(&camera, viewport.width, viewport.height);
         let frame = match gpu.surface.get_current_texture() {
             wgpu::CurrentSurfaceTexture::Success(f)
             | wgpu::CurrentSurfaceTexture::Suboptimal(f) => f,
@@ -160,10 +160,10 @@ impl Host {
         let target = frame.texture.create_view(&Default::default());
         let mut encoder = gpu.device.create_command_encoder(&Default::default());
         // 2. Uploads and uniforms go into the host's encoder, before its pass.
-        gpu.mosaic.prepare(&mut encoder, &camera, viewport);
+        gpu.mosaic.prepare(&mut encoder, &mosaic, viewport);
         let scripted_end = self.script.as_ref().map(|s| self.frames + 1 >= s.frames);
         let capture = scripted_end.unwrap_or(false).then(|| {
-            tessera::gpu::OffscreenTarget::with_format(
+            tessera::render::OffscreenTarget::with_format(
                 &gpu.device,
                 gpu.config.width,
                 gpu.config.height,
@@ -208,7 +208,7 @@ impl Host {
             }
             (script.done)(gpu.config.width, gpu.config.height, rgba);
             event_loop.exit();
-        } else if stats.missing > 0 || stats.in_flight > 0 || self.script.is_some() {
+        } else if mosaic.stats.missing > 0 || mosaic.stats.in_flight > 0 || self.script.is_some() {
             gpu.window.request_redraw();
         }
         Ok(())
@@ -289,7 +289,7 @@ mod tests {
     use super::*;
     use std::sync::{Arc, Mutex};
     use tessera::library::{self, BakeOptions, StoreParams};
-    use tessera::matching::{pipeline::make_mosaic, CellSpec, MatchOptions};
+    use tessera::matching::{make_mosaic, CellSpec, MatchOptions};
     use tessera::{Backend, HeadlessRenderer};
 
     #[test]
@@ -314,7 +314,7 @@ mod tests {
             out: lib.clone(),
             params: StoreParams::new(32, 1),
             rebuild: false,
-            progress: false,
+            progress: None,
             shots: Default::default(),
         })
         .unwrap();

@@ -100,7 +100,7 @@ fn render(
     if tessera::video::is_video_path(out) {
         let mut close = fit;
         close.cell_px = cell_px.unwrap_or(256.0);
-        let path = tessera::paths::zoom_in_out(fit, close, 120);
+        let path = tessera::camera::zoom_in_out(fit, close, 120);
         let settings = VideoSettings {
             width: renderer.width,
             height: renderer.height,
@@ -145,7 +145,7 @@ fn render(
 mod tests {
     use super::*;
     use tessera::library::{self, BakeOptions, StoreParams};
-    use tessera::matching::{pipeline::make_mosaic, CellSpec, MatchOptions};
+    use tessera::matching::{make_mosaic, CellSpec, MatchOptions};
     use tessera::Backend;
 
     /// Twelve generated pictures baked at 32 px, and a 16×9-cell mosaic of a thirteenth.
@@ -172,7 +172,7 @@ mod tests {
             out: lib.clone(),
             params,
             rebuild: false,
-            progress: false,
+            progress: None,
             shots: Default::default(),
         })
         .unwrap();

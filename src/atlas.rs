@@ -13,8 +13,6 @@
 
 use crate::view::max_visible_cells;
 
-/// Page-table entry of a page that is not resident (layer 1023, never allocated).
-pub const EMPTY_SLOT: u32 = u32::MAX;
 /// Layers are addressed with 10 bits, texels with 11: limits of the packed entry.
 pub const MAX_ATLAS_LAYERS: u32 = 1023;
 pub const MAX_LAYER_SIZE: u32 = 2048;

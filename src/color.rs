@@ -16,6 +16,7 @@ pub fn srgb_to_linear(c: f32) -> f32 {
 }
 
 /// Linear light in `[0, 1]` to the sRGB encoding.
+#[cfg(test)]
 pub fn linear_to_srgb(c: f32) -> f32 {
     if c <= 0.003_130_8 {
         c * 12.92

@@ -20,9 +20,12 @@ pub enum Error {
     /// The GPU failed an operation (a read-back, a lost device).
     #[error("{0}")]
     Gpu(String),
-    /// A video could not be written.
-    #[error("{0}")]
-    Video(String),
+    /// A video could not be read or written.
+    #[error(transparent)]
+    Video(#[from] crate::video::MediaError),
+    /// The user asked to stop (Ctrl-C): nothing was written.
+    #[error("interrupted: nothing written")]
+    Interrupted,
     /// An output file could not be written.
     #[error("{}: {source}", path.display())]
     Io {

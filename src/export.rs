@@ -8,6 +8,10 @@
 //! `NAME_files/l/col_row.jpg`. Here the full-size image is the mosaic at `cell_px` pixels
 //! per cell, so level `l` is the mosaic at `cell_px · 2^(l − max)` pixels per cell.
 
+/// How every file tessera writes reaches its place (a temporary of its own, then a rename):
+/// a host writing outputs beside tessera's can use it too.
+pub use crate::fsutil::write_atomically;
+
 use crate::error::{Error, Result};
 use crate::view::Camera;
 use crate::HeadlessRenderer;

@@ -3,15 +3,17 @@
 //! render`, the benchmarks, the example and the tests. `Backend::Auto` is decided here,
 //! before any device is opened.
 
-use crate::atlas::AtlasLayout;
 use crate::error::{Error, Result};
 use crate::gpu::{GpuContext, MosaicRenderer, OffscreenTarget, OFFSCREEN_FORMAT};
-use crate::renderer::{Backend, Choice, CpuRenderer, RenderOptions, ASKED};
+use crate::playback::Playback;
+use crate::renderer::{Backend, Choice, CpuRenderer, Frame, RenderOptions, Streaming, ASKED};
 use crate::scene::Scene;
 use crate::streaming::{FrameStats, StreamingManager};
 use crate::style::RenderStyle;
 use crate::tint::CellColours;
-use crate::view::{Camera, FrameView};
+use crate::view::Camera;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// The device and offscreen target the GPU renderer draws with.
 struct GpuTarget {
@@ -76,17 +78,15 @@ impl HeadlessRenderer {
         Ok(r)
     }
 
+    /// The renderer inside: its scene, streaming figures, style and layout.
+    pub fn renderer(&self) -> &dyn Streaming {
+        &*self.renderer
+    }
     pub fn scene(&self) -> &Scene {
         self.renderer.scene()
     }
-    pub fn layout(&self) -> &AtlasLayout {
-        self.renderer.layout()
-    }
     pub fn stream(&self) -> &StreamingManager {
         self.renderer.stream()
-    }
-    pub fn style(&self) -> &RenderStyle {
-        self.renderer.style()
     }
 
     /// Atlas bytes allocated (GPU) or planned (CPU).
@@ -117,61 +117,61 @@ impl HeadlessRenderer {
         }
     }
 
-    pub fn frame_view(&self, camera: &Camera) -> FrameView {
-        self.scene().frame_view(camera, self.width, self.height)
-    }
-
     /// The whole mosaic, as large as fits the frame.
     pub fn fit(&self) -> Camera {
         self.scene().fit(self.width, self.height)
     }
 
     /// The moment clips are drawn at (and whether they play), from the next update on.
-    pub fn set_playback(&mut self, playback: crate::playback::Playback) {
+    pub fn set_playback(&mut self, playback: Playback) {
         self.renderer.set_playback(playback);
     }
 
     /// Draws `grid` from the next update on (a video target's next frame, whose cell means
     /// are `colours`).
-    pub fn set_grid(&mut self, grid: std::sync::Arc<Vec<u32>>, colours: crate::tint::CellColours) {
+    pub fn set_grid(&mut self, grid: Arc<Vec<u32>>, colours: CellColours) {
         self.renderer.set_grid(grid, colours);
     }
 
-    /// One frame of streaming for `camera` (no drawing).
-    pub fn update(&mut self, camera: &Camera) -> FrameStats {
+    /// How frames look; may be changed between frames.
+    pub fn style_mut(&mut self) -> &mut RenderStyle {
+        self.renderer.style_mut()
+    }
+
+    /// One frame of streaming for `camera` (no drawing): the frame to `draw`.
+    pub fn update(&mut self, camera: &Camera) -> Frame {
         self.renderer.update(camera, self.width, self.height)
     }
 
-    /// Streams until `camera`'s view is complete (or `timeout`).
-    pub fn settle(&mut self, camera: &Camera, timeout: std::time::Duration) -> FrameStats {
+    /// Streams until `camera`'s view is complete (or `timeout`): the frame to `draw`.
+    pub fn settle(&mut self, camera: &Camera, timeout: Duration) -> Frame {
         self.renderer
             .settle(camera, self.width, self.height, timeout)
     }
 
-    /// Draws `camera` with whatever is resident and waits for it to finish; `read_back`
+    /// Draws `frame` with whatever is resident and waits for it to finish; `read_back`
     /// also copies it to memory (see `pixels`).
-    pub fn draw(&mut self, camera: &Camera, read_back: bool) -> Result<()> {
-        let (w, h) = (self.width, self.height);
+    pub fn draw(&mut self, frame: &Frame, read_back: bool) -> Result<()> {
         match &mut self.renderer {
             AnyRenderer::Gpu(renderer, GpuTarget { ctx, target }) => {
                 let mut encoder = ctx.device.create_command_encoder(&Default::default());
-                renderer.encode(&mut encoder, &target.view, camera, w, h);
+                renderer.encode(&mut encoder, &target.view, frame);
                 if read_back {
                     target.encode_copy(&mut encoder);
                 }
                 ctx.queue.submit([encoder.finish()]);
                 ctx.wait_idle();
             }
-            AnyRenderer::Cpu(renderer, frame) => renderer.draw_into(camera, w, h, frame),
+            AnyRenderer::Cpu(renderer, pixels) => renderer.draw_into(frame, pixels),
         }
         Ok(())
     }
 
-    /// CPU renderer: draws `camera`'s copy floor (see `cpu_render::copy_floor_into`) into
+    /// CPU renderer: draws `frame`'s copy floor (see `cpu_render::copy_floor_into`) into
     /// the frame buffer. False, drawing nothing, on the GPU or below a pixel per cell.
-    pub fn draw_copy_floor(&mut self, camera: &Camera) -> bool {
+    pub fn draw_copy_floor(&mut self, frame: &Frame) -> bool {
         match &mut self.renderer {
-            AnyRenderer::Cpu(r, frame) => r.draw_copy_floor(camera, self.width, self.height, frame),
+            AnyRenderer::Cpu(r, pixels) => r.draw_copy_floor(frame, pixels),
             AnyRenderer::Gpu(..) => false,
         }
     }
@@ -180,17 +180,17 @@ impl HeadlessRenderer {
     pub fn pixels(&mut self) -> Result<Vec<u8>> {
         match &self.renderer {
             AnyRenderer::Gpu(_, g) => g.target.read(),
-            AnyRenderer::Cpu(_, frame) => Ok(frame.clone()),
+            AnyRenderer::Cpu(_, pixels) => Ok(pixels.clone()),
         }
     }
 
     /// Settles, draws and reads back one sharp frame.
     pub fn render(&mut self, camera: &Camera) -> Result<(image::RgbaImage, FrameStats)> {
-        let stats = self.settle(camera, std::time::Duration::from_secs(60));
-        self.draw(camera, true)?;
+        let frame = self.settle(camera, Duration::from_secs(60));
+        self.draw(&frame, true)?;
         let pixels = self.pixels()?;
         let img = image::RgbaImage::from_raw(self.width, self.height, pixels).expect("frame size");
-        Ok((img, stats))
+        Ok((img, frame.stats))
     }
 }
 
@@ -222,12 +222,12 @@ impl HeadlessRenderer {
         camera: &Camera,
         pacing: Pacing,
     ) -> Result<(Vec<u8>, FrameStats)> {
-        let stats = match pacing {
-            Pacing::Sharp => self.settle(camera, std::time::Duration::from_secs(60)),
+        let frame = match pacing {
+            Pacing::Sharp => self.settle(camera, Duration::from_secs(60)),
             Pacing::Live => self.update(camera),
         };
-        self.draw(camera, true)?;
-        Ok((self.pixels()?, stats))
+        self.draw(&frame, true)?;
+        Ok((self.pixels()?, frame.stats))
     }
 
     /// Renders `frames` (each a view and a playback moment) in order and hands each to
@@ -252,7 +252,7 @@ impl HeadlessRenderer {
     pub fn record_frame(
         &mut self,
         camera: &Camera,
-        playback: crate::playback::Playback,
+        playback: Playback,
         pacing: Pacing,
         video: &mut crate::video::VideoWriter,
         summary: &mut RecordSummary,
@@ -262,9 +262,7 @@ impl HeadlessRenderer {
         let (pixels, stats) = self.video_frame(camera, pacing)?;
         summary.render_secs += started.elapsed().as_secs_f64();
         summary.max_missing = summary.max_missing.max(stats.missing);
-        video
-            .write_frame(pixels)
-            .map_err(|e| Error::Video(format!("{e:#}")))?;
+        video.write_frame(pixels)?;
         summary.frames += 1;
         Ok(())
     }
@@ -279,16 +277,6 @@ pub enum AnyRenderer<G = (), C = ()> {
     Cpu(Box<CpuRenderer>, C),
 }
 
-/// Calls the same method on whichever renderer it is.
-macro_rules! either {
-    ($self:expr, $r:ident => $body:expr) => {
-        match $self {
-            AnyRenderer::Gpu($r, _) => $body,
-            AnyRenderer::Cpu($r, _) => $body,
-        }
-    };
-}
-
 impl<G, C> AnyRenderer<G, C> {
     /// "GPU renderer" or "CPU renderer", for logs and the viewer's title.
     pub fn name(&self) -> &'static str {
@@ -297,41 +285,24 @@ impl<G, C> AnyRenderer<G, C> {
             AnyRenderer::Cpu(..) => "CPU renderer",
         }
     }
-    pub fn scene(&self) -> &Scene {
-        either!(self, r => r.scene())
+}
+
+/// Whichever renderer it is, streaming is the same calls.
+impl<G, C> std::ops::Deref for AnyRenderer<G, C> {
+    type Target = dyn Streaming;
+    fn deref(&self) -> &Self::Target {
+        match self {
+            AnyRenderer::Gpu(r, _) => &**r,
+            AnyRenderer::Cpu(r, _) => &**r,
+        }
     }
-    pub fn stream(&self) -> &StreamingManager {
-        either!(self, r => r.stream())
-    }
-    pub fn layout(&self) -> &AtlasLayout {
-        either!(self, r => r.layout())
-    }
-    pub fn style(&self) -> &RenderStyle {
-        either!(self, r => &r.style)
-    }
-    pub fn style_mut(&mut self) -> &mut RenderStyle {
-        either!(self, r => &mut r.style)
-    }
-    /// See `Renderer::set_grid`.
-    pub fn set_grid(&mut self, grid: std::sync::Arc<Vec<u32>>, colours: CellColours) {
-        either!(self, r => r.set_grid(grid, colours))
-    }
-    /// See `Renderer::set_playback`.
-    pub fn set_playback(&mut self, playback: crate::playback::Playback) {
-        either!(self, r => r.set_playback(playback))
-    }
-    /// See `Renderer::update`.
-    pub fn update(&mut self, camera: &Camera, width: u32, height: u32) -> FrameStats {
-        either!(self, r => r.update(camera, width, height))
-    }
-    /// See `Renderer::settle`.
-    pub fn settle(
-        &mut self,
-        camera: &Camera,
-        width: u32,
-        height: u32,
-        timeout: std::time::Duration,
-    ) -> FrameStats {
-        either!(self, r => r.settle(camera, width, height, timeout))
+}
+
+impl<G, C> std::ops::DerefMut for AnyRenderer<G, C> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        match self {
+            AnyRenderer::Gpu(r, _) => &mut **r,
+            AnyRenderer::Cpu(r, _) => &mut **r,
+        }
     }
 }

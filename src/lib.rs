@@ -33,37 +33,69 @@
 //! * [`video`]: MP4 writing and video reading through FFmpeg.
 //! * [`motion`]: video targets: the threaded decode → match → render → encode pipeline.
 
-pub mod atlas;
-pub mod color;
-pub mod cpu_render;
-pub mod error;
 pub mod export;
-pub mod fsutil;
-pub mod gpu;
-pub mod headless;
 pub mod library;
 pub mod matching;
 pub mod mosaic;
 pub mod motion;
-pub mod navigate;
-pub mod overview;
-pub mod paths;
-pub mod playback;
-pub mod progress;
-pub mod renderer;
-pub mod residency;
-pub mod scene;
-pub mod streaming;
-pub mod style;
-pub mod tint;
 pub mod video;
-pub mod view;
+
+/// Where the view is and how it moves: the camera and what one frame of it shows (levels,
+/// culling), scripted camera paths, and the viewer's navigation (eased zoom, momentum,
+/// flights). Pure math, no GPU.
+pub mod camera {
+    pub use crate::navigate::{cell_filling, Navigator};
+    pub use crate::paths::{camera_path, zoom_in_out, PathFrame, PathName};
+    pub use crate::view::{Camera, FrameView, MAX_CELL_PX, MIN_CELL_PX};
+}
+
+/// Drawing a mosaic: the GPU renderer (on a host's wgpu device or its own), the CPU
+/// renderer, the headless renderer over either, the streaming that feeds them, and the
+/// clips' clock.
+pub mod render {
+    pub use crate::gpu::{
+        auto_choice, begin_cleared_pass, FrameBlit, GpuContext, MosaicRenderer, OffscreenTarget,
+        Viewport, ADAPTER_ENV, NO_ADAPTER_HELP, OFFSCREEN_FORMAT,
+    };
+    pub use crate::headless::{
+        AnyRenderer, HeadlessRenderer, Pacing, RecordSummary, MAX_FRAME_SIDE,
+    };
+    pub use crate::overview::Overview;
+    pub use crate::playback::{Clock, Phase, Playback, WallClock};
+    pub use crate::renderer::{
+        choose_backend, Backend, Choice, CpuRenderer, Frame, RenderOptions, Renderer, Streaming,
+        ASKED,
+    };
+    pub use crate::streaming::{
+        FrameStats, Heuristics, StreamConfig, StreamingManager, ACCEPT_TIME,
+    };
+    pub use crate::style::RenderStyle;
+}
+
+mod atlas;
+mod color;
+mod cpu_render;
+mod error;
+mod fsutil;
+mod gpu;
+mod headless;
+mod navigate;
+mod overview;
+mod paths;
+mod playback;
+mod renderer;
+mod residency;
+mod scene;
+mod streaming;
+mod style;
+mod tint;
+mod view;
 
 pub use error::{Error, Result};
 pub use gpu::{MosaicRenderer, Viewport};
 pub use headless::{AnyRenderer, HeadlessRenderer, Pacing};
 pub use playback::{Phase, Playback};
-pub use renderer::{Backend, CpuRenderer, RenderOptions};
+pub use renderer::{Backend, CpuRenderer, Frame, RenderOptions, Streaming};
 pub use scene::Scene;
 pub use streaming::{FrameStats, StreamConfig};
 pub use style::RenderStyle;

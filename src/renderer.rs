@@ -7,11 +7,14 @@
 use crate::atlas::{AtlasBackend, AtlasLayout};
 use crate::cpu_render::{self, CpuAtlas};
 use crate::error::Result;
-use crate::scene::{Scene, StreamedScene};
+use crate::playback::Playback;
+use crate::scene::Scene;
 use crate::streaming::{FrameStats, StreamConfig, StreamingManager};
 use crate::style::RenderStyle;
-use crate::tint::CellColours;
-use crate::view::Camera;
+use crate::tint::{self, CellColours};
+use crate::view::{Camera, FrameView};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Which renderer draws.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,53 +86,184 @@ pub fn choose_backend(adapter: Option<(&str, wgpu::DeviceType)>, named: bool) ->
     Choice { backend, why }
 }
 
-/// A mosaic being streamed into an atlas of type `B`, and how its frames look.
+/// One frame's plan, made once by `update` or `settle` and drawn by whichever renderer made
+/// it: where the camera is on this frame's viewport (levels, culling, offsets) and what
+/// streaming left resident for it.
+#[derive(Clone, Copy, Debug)]
+pub struct Frame {
+    pub view: FrameView,
+    pub stats: FrameStats,
+}
+
+/// What every renderer does between frames, whichever way it draws: follow a camera,
+/// streaming pages into its atlas, with the grid, the clips' moment and the style it is
+/// given. `Renderer` implements it; `AnyRenderer` dereferences to it, so a host calls these
+/// without knowing which renderer it holds.
+pub trait Streaming {
+    /// The mosaic being drawn.
+    fn scene(&self) -> &Scene;
+    /// The streaming manager (residency, figures).
+    fn stream(&self) -> &StreamingManager;
+    /// How the atlas is split between levels.
+    fn layout(&self) -> &AtlasLayout;
+    /// How frames look.
+    fn style(&self) -> &RenderStyle;
+    /// How frames look; may be changed between frames.
+    fn style_mut(&mut self) -> &mut RenderStyle;
+    /// Draws `grid` from the next `update` on (a video target's next frame, whose cell
+    /// means are `colours`).
+    fn set_grid(&mut self, grid: Arc<Vec<u32>>, colours: CellColours);
+    /// The moment clips are drawn at (and whether they play), from the next `update` on.
+    fn set_playback(&mut self, playback: Playback);
+    /// One step of streaming for `camera` on a `width × height` viewport: uploads what is
+    /// ready within the upload budget, requests the rest, and returns the frame to draw.
+    /// Never waits for the disk.
+    fn update(&mut self, camera: &Camera, width: u32, height: u32) -> Frame;
+    /// Streams until the view is complete (or `timeout`): for frames that must be sharp.
+    fn settle(&mut self, camera: &Camera, width: u32, height: u32, timeout: Duration) -> Frame;
+}
+
+/// A mosaic being streamed into an atlas of type `B`, and how its frames look. Built in one
+/// place (`start`), so the plan, the backend and the streaming manager always agree.
 pub struct Renderer<B: AtlasBackend> {
-    pub(crate) inner: StreamedScene<B>,
+    pub(crate) scene: Scene,
+    pub(crate) backend: B,
+    stream: StreamingManager,
+    layout: AtlasLayout,
     /// How frames look; may be changed between frames.
     pub style: RenderStyle,
+    /// The backend holds the current grid's tint offsets (sent the first time a tint is
+    /// drawn, then with every grid).
+    tint_sent: bool,
+    /// The tint the overview (the scene's and the backend's) was built with.
+    overview_tint: f32,
 }
 
 /// The CPU renderer: frames drawn into RGBA8 buffers in memory.
 pub type CpuRenderer = Renderer<CpuAtlas>;
 
 impl<B: AtlasBackend> Renderer<B> {
-    pub fn scene(&self) -> &Scene {
-        &self.inner.scene
-    }
-    pub fn stream(&self) -> &StreamingManager {
-        &self.inner.stream
-    }
-    pub fn layout(&self) -> &AtlasLayout {
-        &self.inner.layout
+    /// Starts streaming `scene` into `backend` (laid out as `layout`): loader threads, then
+    /// level 0, the pinned levels and the page table written to the backend.
+    pub(crate) fn start(
+        scene: Scene,
+        layout: AtlasLayout,
+        mut backend: B,
+        opts: &RenderOptions,
+    ) -> Result<Self> {
+        let mut stream = StreamingManager::new(
+            scene.library.clone(),
+            scene.grid.clone(),
+            scene.cols(),
+            scene.clock.clone(),
+            &layout,
+            opts.stream,
+        );
+        // Level 0 is every page's fallback: without it nothing can be drawn.
+        stream.init_backend(&mut backend)?;
+        Ok(Renderer {
+            scene,
+            backend,
+            stream,
+            layout,
+            style: opts.style,
+            tint_sent: false,
+            overview_tint: 0.0,
+        })
     }
 
-    /// Draws `grid` from the next `update` on (a video target's next frame, whose cell
-    /// means are `colours`).
-    pub fn set_grid(&mut self, grid: std::sync::Arc<Vec<u32>>, colours: CellColours) {
-        self.inner.set_grid(grid, colours);
+    /// Rebuilds the overview of the current grid at the current tint (with `offsets`, the
+    /// grid's, when it is tinted), for the backend and (where it samples its own) the scene.
+    fn rebuild_overview(&mut self, offsets: &[tint::Offset]) {
+        let overview = self.scene.build_overview(self.overview_tint, offsets);
+        self.backend.write_grid(&self.scene.grid, &overview);
+        // Only the CPU reference samples the scene's own overview (GPU paths released it).
+        if !self.scene.overview.mips.is_empty() {
+            self.scene.overview = overview;
+        }
     }
 
-    /// The moment clips are drawn at (and whether they play), from the next `update` on.
-    pub fn set_playback(&mut self, playback: crate::playback::Playback) {
-        self.inner.set_playback(playback);
+    /// Makes the backend ready to draw the style's tint and returns the style to draw with:
+    /// the cell offsets are sent the first time a tint is asked for, and the overview is
+    /// rebuilt when the tint changes. A mosaic without target colours draws untinted.
+    pub(crate) fn sync_tint(&mut self) -> RenderStyle {
+        let tint = if self.scene.colours.is_some() {
+            self.style.tint.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let send = tint > 0.0 && !self.tint_sent;
+        let rebuild = tint != self.overview_tint;
+        if send || (rebuild && tint > 0.0) {
+            let offsets = self.scene.tint_offsets();
+            if send {
+                self.backend.write_tint(&offsets);
+                self.tint_sent = true;
+            }
+            if rebuild {
+                self.overview_tint = tint;
+                self.rebuild_overview(&offsets);
+            }
+        } else if rebuild {
+            self.overview_tint = tint;
+            self.rebuild_overview(&[]);
+        }
+        RenderStyle { tint, ..self.style }
+    }
+}
+
+impl<B: AtlasBackend> Streaming for Renderer<B> {
+    fn scene(&self) -> &Scene {
+        &self.scene
+    }
+    fn stream(&self) -> &StreamingManager {
+        &self.stream
+    }
+    fn layout(&self) -> &AtlasLayout {
+        &self.layout
+    }
+    fn style(&self) -> &RenderStyle {
+        &self.style
+    }
+    fn style_mut(&mut self) -> &mut RenderStyle {
+        &mut self.style
     }
 
-    /// One step of streaming for `camera` on a `width × height` viewport: uploads what is
-    /// ready within the upload budget, requests the rest. Never waits for the disk.
-    pub fn update(&mut self, camera: &Camera, width: u32, height: u32) -> FrameStats {
-        self.inner.update(camera, width, height)
+    /// The streaming planner, the overview, the tint and the backend's copies all change
+    /// together.
+    fn set_grid(&mut self, grid: Arc<Vec<u32>>, colours: CellColours) {
+        let scene = &mut self.scene;
+        assert_eq!(grid.len(), scene.cols() as usize * scene.rows() as usize);
+        assert_eq!(colours.len(), grid.len());
+        scene.grid = grid.clone();
+        scene.colours = Some(colours);
+        self.stream.set_grid(grid);
+        // The new grid's offsets, once, where the backend or the overview uses them.
+        let offsets = if self.tint_sent || self.overview_tint > 0.0 {
+            self.scene.tint_offsets()
+        } else {
+            Vec::new()
+        };
+        if self.tint_sent {
+            self.backend.write_tint(&offsets);
+        }
+        self.rebuild_overview(&offsets);
     }
 
-    /// Streams until the view is complete (or `timeout`): for frames that must be sharp.
-    pub fn settle(
-        &mut self,
-        camera: &Camera,
-        width: u32,
-        height: u32,
-        timeout: std::time::Duration,
-    ) -> FrameStats {
-        self.inner.settle(camera, width, height, timeout)
+    fn set_playback(&mut self, playback: Playback) {
+        self.stream.set_playback(playback);
+    }
+
+    fn update(&mut self, camera: &Camera, width: u32, height: u32) -> Frame {
+        let view = self.scene.frame_view(camera, width, height);
+        let stats = self.stream.update(&view, &mut self.backend);
+        Frame { view, stats }
+    }
+
+    fn settle(&mut self, camera: &Camera, width: u32, height: u32, timeout: Duration) -> Frame {
+        let view = self.scene.frame_view(camera, width, height);
+        let stats = self.stream.settle(&view, &mut self.backend, timeout);
+        Frame { view, stats }
     }
 }
 
@@ -147,46 +281,35 @@ impl CpuRenderer {
             CPU_MAX_LAYERS,
         )?;
         let atlas = CpuAtlas::new(&layout, scene.library.tile_count());
-        Ok(Renderer {
-            inner: StreamedScene::new(scene, layout, atlas, opts.stream)?,
-            style: opts.style,
-        })
+        Renderer::start(scene, layout, atlas, opts)
     }
 
-    /// Draws `camera` on a `width × height` frame with whatever is resident, into `out`
-    /// (resized to fit; a buffer kept from frame to frame is reused as is).
-    pub fn draw_into(&mut self, camera: &Camera, width: u32, height: u32, out: &mut Vec<u8>) {
-        let view = self.inner.scene.frame_view(camera, width, height);
-        let style = self.inner.sync_tint(&self.style);
-        let scene = &self.inner.scene;
+    /// Draws `frame` with whatever is resident into `out` (resized to fit; a buffer kept
+    /// from frame to frame is reused as is).
+    pub fn draw_into(&mut self, frame: &Frame, out: &mut Vec<u8>) {
+        let style = self.sync_tint();
+        let scene = &self.scene;
         cpu_render::render_into(
-            &view,
+            &frame.view,
             &scene.grid,
-            &self.inner.backend,
+            &self.backend,
             &scene.overview,
             &style,
             out,
         );
     }
 
-    /// Draws `camera`'s copy floor (`cpu_render::copy_floor_into`) into `out`. False,
+    /// Draws `frame`'s copy floor (`cpu_render::copy_floor_into`) into `out`. False,
     /// drawing nothing, below a pixel per cell.
-    pub fn draw_copy_floor(
-        &mut self,
-        camera: &Camera,
-        width: u32,
-        height: u32,
-        out: &mut Vec<u8>,
-    ) -> bool {
-        let scene = &self.inner.scene;
-        let view = scene.frame_view(camera, width, height);
-        if view.uses_overview() {
+    pub fn draw_copy_floor(&mut self, frame: &Frame, out: &mut Vec<u8>) -> bool {
+        if frame.view.uses_overview() {
             return false;
         }
+        let scene = &self.scene;
         cpu_render::copy_floor_into(
-            &view,
+            &frame.view,
             &scene.grid,
-            &self.inner.backend,
+            &self.backend,
             &scene.overview,
             self.style.background,
             out,

@@ -1,15 +1,11 @@
-//! A mosaic opened for drawing (its grid, its library, the overview chain, the atlas plan),
-//! and the one place where a scene, an atlas backend and a streaming manager are wired
-//! together, whichever renderer draws.
+//! A mosaic opened for drawing: its grid, its library, the overview chain, the atlas plan.
 
-use crate::atlas::{plan_atlases, AtlasBackend, AtlasLayout, PlanInput};
+use crate::atlas::{plan_atlases, AtlasLayout, PlanInput};
 use crate::error::{Error, Result};
 use crate::library::Library;
 use crate::mosaic::Mosaic;
 use crate::overview::Overview;
 use crate::playback::Clock;
-use crate::streaming::{FrameStats, StreamConfig, StreamingManager};
-use crate::style::RenderStyle;
 use crate::tint::{self, CellColours};
 use crate::view::{Camera, FrameView};
 use std::path::{Path, PathBuf};
@@ -76,7 +72,7 @@ impl Scene {
 
     /// The overview of the current grid, its cells pulled `tint` by `offsets` (the current
     /// grid's, `tint_offsets`) toward their targets.
-    fn build_overview(&self, tint: f32, offsets: &[tint::Offset]) -> Overview {
+    pub(crate) fn build_overview(&self, tint: f32, offsets: &[tint::Offset]) -> Overview {
         let (cols, rows) = (self.cols(), self.rows());
         if tint > 0.0 && !offsets.is_empty() {
             let base = tint::overview_base(&self.grid, &self.tile_colours, offsets, tint);
@@ -99,6 +95,30 @@ impl Scene {
     /// The still target's file as recorded at matching time, if it is still there.
     pub fn target_path(&self) -> Option<PathBuf> {
         self.mosaic.target_path(&self.path)
+    }
+
+    /// The input of this mosaic that writing `path` would destroy, if any, as what it is
+    /// and its path: the mosaic file, its target (video or picture), or the library, which
+    /// no output may lie inside. Any spelling of a path counts (links, `..`).
+    pub fn input_at(&self, path: &Path) -> Option<(&'static str, PathBuf)> {
+        let inputs = [
+            (Some(self.path.clone()), "the mosaic itself"),
+            (self.video_path(), "the mosaic's target video"),
+            (self.target_path(), "the mosaic's target picture"),
+        ];
+        for (input, what) in inputs {
+            if let Some(input) = input.filter(|p| crate::fsutil::same_file(path, p)) {
+                return Some((what, input));
+            }
+        }
+        crate::fsutil::is_within(path, &self.library.dir)
+            .then(|| ("inside the mosaic's library", self.library.dir.clone()))
+    }
+
+    /// Whether the library was found somewhere other than where the mosaic records it
+    /// (moved, renamed, or given with `--library`).
+    pub fn library_moved(&self) -> bool {
+        !crate::fsutil::same_file(&self.library.dir, &self.mosaic.library_path(&self.path))
     }
 
     /// Frees the CPU copy of the overview once a GPU holds its own (11 MiB for a 1920×1080
@@ -149,134 +169,5 @@ impl Scene {
 
     pub fn fit(&self, width: u32, height: u32) -> Camera {
         Camera::fit(self.cols(), self.rows(), width, height)
-    }
-}
-
-/// A scene streamed into an atlas backend (the GPU's, or the CPU reference's twin): every
-/// renderer is one of these plus a way to draw. Built in one place, so the plan, the
-/// backend and the streaming manager always agree.
-pub struct StreamedScene<B: AtlasBackend> {
-    pub scene: Scene,
-    pub backend: B,
-    pub stream: StreamingManager,
-    pub layout: AtlasLayout,
-    /// The backend holds the current grid's tint offsets (sent the first time a tint is
-    /// drawn, then with every grid).
-    tint_sent: bool,
-    /// The tint the overview (the scene's and the backend's) was built with.
-    overview_tint: f32,
-}
-
-impl<B: AtlasBackend> StreamedScene<B> {
-    /// Starts streaming `scene` into `backend` (laid out as `layout`): loader threads, then
-    /// level 0, the pinned levels and the page table written to the backend.
-    pub fn new(
-        scene: Scene,
-        layout: AtlasLayout,
-        mut backend: B,
-        config: StreamConfig,
-    ) -> Result<Self> {
-        let mut stream = StreamingManager::new(
-            scene.library.clone(),
-            scene.grid.clone(),
-            scene.cols(),
-            scene.clock.clone(),
-            &layout,
-            config,
-        );
-        // Level 0 is every page's fallback: without it nothing can be drawn.
-        stream.init_backend(&mut backend)?;
-        Ok(StreamedScene {
-            scene,
-            backend,
-            stream,
-            layout,
-            tint_sent: false,
-            overview_tint: 0.0,
-        })
-    }
-
-    /// Draws `grid` (a video target's next frame, whose cell means are `colours`) from the
-    /// next update on: the streaming planner, the overview, the tint and the backend's
-    /// copies all change together.
-    pub fn set_grid(&mut self, grid: Arc<Vec<u32>>, colours: CellColours) {
-        let scene = &mut self.scene;
-        assert_eq!(grid.len(), scene.cols() as usize * scene.rows() as usize);
-        assert_eq!(colours.len(), grid.len());
-        scene.grid = grid.clone();
-        scene.colours = Some(colours);
-        self.stream.set_grid(grid);
-        // The new grid's offsets, once, where the backend or the overview uses them.
-        let offsets = if self.tint_sent || self.overview_tint > 0.0 {
-            self.scene.tint_offsets()
-        } else {
-            Vec::new()
-        };
-        if self.tint_sent {
-            self.backend.write_tint(&offsets);
-        }
-        self.rebuild_overview(&offsets);
-    }
-
-    /// Rebuilds the overview of the current grid at the current tint (with `offsets`, the
-    /// grid's, when it is tinted), for the backend and (where it samples its own) the scene.
-    fn rebuild_overview(&mut self, offsets: &[tint::Offset]) {
-        let overview = self.scene.build_overview(self.overview_tint, offsets);
-        self.backend.write_grid(&self.scene.grid, &overview);
-        // Only the CPU reference samples the scene's own overview (GPU paths released it).
-        if !self.scene.overview.mips.is_empty() {
-            self.scene.overview = overview;
-        }
-    }
-
-    /// Makes the backend ready to draw `style`'s tint and returns the style to draw with:
-    /// the cell offsets are sent the first time a tint is asked for, and the overview is
-    /// rebuilt when the tint changes. A mosaic without target colours draws untinted.
-    pub fn sync_tint(&mut self, style: &RenderStyle) -> RenderStyle {
-        let tint = if self.scene.colours.is_some() {
-            style.tint.clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
-        let send = tint > 0.0 && !self.tint_sent;
-        let rebuild = tint != self.overview_tint;
-        if send || (rebuild && tint > 0.0) {
-            let offsets = self.scene.tint_offsets();
-            if send {
-                self.backend.write_tint(&offsets);
-                self.tint_sent = true;
-            }
-            if rebuild {
-                self.overview_tint = tint;
-                self.rebuild_overview(&offsets);
-            }
-        } else if rebuild {
-            self.overview_tint = tint;
-            self.rebuild_overview(&[]);
-        }
-        RenderStyle { tint, ..*style }
-    }
-
-    /// The moment (and mode) clips are drawn at from the next update on.
-    pub fn set_playback(&mut self, playback: crate::playback::Playback) {
-        self.stream.set_playback(playback);
-    }
-
-    /// One step of streaming for `camera` on a `width × height` view.
-    pub fn update(&mut self, camera: &Camera, width: u32, height: u32) -> FrameStats {
-        let view = self.scene.frame_view(camera, width, height);
-        self.stream.update(&view, &mut self.backend)
-    }
-
-    /// Streams until the view is complete (or `timeout`).
-    pub fn settle(
-        &mut self,
-        camera: &Camera,
-        width: u32,
-        height: u32,
-        timeout: std::time::Duration,
-    ) -> FrameStats {
-        let view = self.scene.frame_view(camera, width, height);
-        self.stream.settle(&view, &mut self.backend, timeout)
     }
 }

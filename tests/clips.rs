@@ -8,7 +8,7 @@ use common::{renderer, BACKGROUND};
 use glam::DVec2;
 use tessera::library::Library;
 use tessera::mosaic::Mosaic;
-use tessera::streaming::StreamConfig;
+use tessera::render::StreamConfig;
 use tessera::{Backend, Camera, Phase, Playback};
 
 const FPS: f64 = 12.0;
@@ -182,27 +182,27 @@ fn a_late_frame_holds_the_previous_frame_then_catches_up() {
     };
     r.set_playback(at(0.0));
     let settled = r.settle(&camera, std::time::Duration::from_secs(10));
-    assert_eq!(settled.missing, 0);
+    assert_eq!(settled.stats.missing, 0);
     r.set_playback(at(1.0 / FPS));
     let first = r.update(&camera);
-    assert!(first.tile_frames_shown > 0);
-    assert!(first.late_tile_frames > 0, "{first:?}");
-    r.draw(&camera, true).unwrap();
+    assert!(first.stats.tile_frames_shown > 0);
+    assert!(first.stats.late_tile_frames > 0, "{first:?}");
+    r.draw(&first, true).unwrap();
     for p in r.pixels().unwrap().chunks_exact(4) {
         assert_ne!(&p[..3], &BACKGROUND, "a late frame must not leave a hole");
     }
     let mut frames = 1;
-    loop {
-        let s = r.update(&camera);
-        if s.late_tile_frames == 0 {
-            break;
+    let caught_up = loop {
+        let frame = r.update(&camera);
+        if frame.stats.late_tile_frames == 0 {
+            break frame;
         }
         frames += 1;
-        assert!(frames < 400, "never caught up: {s:?}");
+        assert!(frames < 400, "never caught up: {frame:?}");
         std::thread::sleep(std::time::Duration::from_millis(2));
-    }
+    };
     // Caught up: the frame equals the synchronous render of that moment.
-    r.draw(&camera, true).unwrap();
+    r.draw(&caught_up, true).unwrap();
     let streamed = r.pixels().unwrap();
     let mut reference = renderer(&fx, Backend::Cpu, 256, 192, sync());
     reference.set_playback(at(1.0 / FPS));
@@ -220,18 +220,19 @@ fn playing_along_a_camera_path_stays_within_the_budgets() {
         ..Default::default()
     };
     let mut r = renderer(&fx, Backend::Cpu, 320, 240, stream);
-    let path = tessera::paths::camera_path(tessera::paths::PathName::Tour, 40, 30, 320, 240, 240);
+    let path = tessera::camera::camera_path(tessera::camera::PathName::Tour, 40, 30, 320, 240, 240);
     let (mut shown, mut peak_cache) = (0, 0);
     for (n, f) in path.iter().enumerate() {
         r.set_playback(Playback {
             time: n as f64 / 30.0,
             ..Default::default()
         });
-        let stats = r.update(&f.camera);
+        let frame = r.update(&f.camera);
+        let stats = frame.stats;
         assert!(stats.uploaded_bytes <= 64 << 10, "{stats:?}");
         shown += stats.tile_frames_shown;
         peak_cache = peak_cache.max(stats.cache_bytes);
-        r.draw(&f.camera, false).unwrap();
+        r.draw(&frame, false).unwrap();
     }
     assert!(shown > 1000, "clips were on screen: {shown}");
     assert!(r.atlas_bytes() <= 1 << 20);
@@ -265,6 +266,7 @@ fn a_clip_whose_store_is_truncated_while_playing_freezes_and_logs_once() {
     r.set_playback(at(0.0));
     assert_eq!(
         r.settle(&camera, std::time::Duration::from_secs(10))
+            .stats
             .missing,
         0
     );
@@ -277,13 +279,13 @@ fn a_clip_whose_store_is_truncated_while_playing_freezes_and_logs_once() {
         .unwrap();
     let draw_at = |r: &mut tessera::HeadlessRenderer, tick: f64| {
         r.set_playback(at(tick / FPS));
-        let mut stats = r.update(&camera);
+        let mut frame = r.update(&camera);
         for _ in 0..20 {
             std::thread::sleep(std::time::Duration::from_millis(2));
-            stats = r.update(&camera);
+            frame = r.update(&camera);
         }
-        r.draw(&camera, true).unwrap();
-        (r.pixels().unwrap(), stats)
+        r.draw(&frame, true).unwrap();
+        (r.pixels().unwrap(), frame.stats)
     };
     let (a, stats) = draw_at(&mut r, 30.0);
     assert!(stats.failed_pages > 0, "{stats:?}");
@@ -332,13 +334,13 @@ fn a_tick_over_resident_frames_plans_once() {
     r.update(&camera);
     let plans = r.stream().plans_made();
     r.set_playback(at(1.0 / FPS));
-    let tick = r.update(&camera);
+    let tick = r.update(&camera).stats;
     assert!(
         tick.table_rows > 0 && tick.uploaded_pages == 0 && tick.tile_frames_shown > 0,
         "the tick moves playing tiles to resident frames: {tick:?}"
     );
     for _ in 0..3 {
-        let stats = r.update(&camera);
+        let stats = r.update(&camera).stats;
         assert_eq!(stats.table_rows, 0, "rows are written once: {stats:?}");
         assert_eq!(stats.tile_frames_shown, tick.tile_frames_shown);
     }
@@ -364,18 +366,18 @@ fn updates_at_rest_between_ticks_do_not_plan_again() {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         while std::time::Instant::now() < deadline {
             let before = r.stream().plans_made();
-            let stats = r.update(camera);
+            let frame = r.update(camera);
             if r.stream().plans_made() == before {
-                return stats;
+                return frame;
             }
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
         panic!("the manager never came to rest");
     };
-    let rest = quiet_after(&mut r, &camera);
+    let rest = quiet_after(&mut r, &camera).stats;
     let plans = r.stream().plans_made();
     for _ in 0..10 {
-        let stats = r.update(&camera);
+        let stats = r.update(&camera).stats;
         assert_eq!(stats.missing, rest.missing);
         assert_eq!(stats.tile_frames_shown, rest.tile_frames_shown);
         assert!(
@@ -405,12 +407,12 @@ fn updates_at_rest_between_ticks_do_not_plan_again() {
     r.update(&moved);
     assert_eq!(r.stream().plans_made(), plans + 1);
     // What is drawn after quiet updates is the synchronous renderer's frame at that moment.
-    quiet_after(&mut r, &moved);
-    r.draw(&moved, true).unwrap();
+    let quiet = quiet_after(&mut r, &moved);
+    r.draw(&quiet, true).unwrap();
     let mut sync_r = renderer(&fx, Backend::Cpu, 240, 160, sync());
     sync_r.set_playback(at(1.0 / FPS));
-    sync_r.settle(&moved, std::time::Duration::from_secs(10));
-    sync_r.draw(&moved, true).unwrap();
+    let settled = sync_r.settle(&moved, std::time::Duration::from_secs(10));
+    sync_r.draw(&settled, true).unwrap();
     assert!(
         r.pixels().unwrap() == sync_r.pixels().unwrap(),
         "frames differ"
@@ -437,6 +439,7 @@ fn a_moving_view_loads_the_next_ticks_frames_over_the_frames_before_it() {
     r.set_playback(at(0.0));
     assert_eq!(
         r.settle(&camera, std::time::Duration::from_secs(10))
+            .stats
             .missing,
         0
     );
@@ -446,7 +449,7 @@ fn a_moving_view_loads_the_next_ticks_frames_over_the_frames_before_it() {
     for n in 1..=3 * FRAMES_PER_TICK {
         camera.center.x += 0.001;
         r.set_playback(at(n as f64 / (FPS * FRAMES_PER_TICK as f64)));
-        let stats = r.update(&camera);
+        let stats = r.update(&camera).stats;
         assert!(
             stats.tile_frames_shown > 0,
             "clips play on screen: {stats:?}"
@@ -494,7 +497,7 @@ fn a_frame_takes_in_loaded_pages_only_within_its_time() {
         cell_px: 16.0,
     };
     r.set_playback(at(0.0));
-    let first = r.update(&camera);
+    let first = r.update(&camera).stats;
     let asked = first.queue_depth + first.in_flight;
     assert!(asked > 2 * 256, "{first:?}");
     // Until the loaders have sent every page.
@@ -507,7 +510,7 @@ fn a_frame_takes_in_loaded_pages_only_within_its_time() {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     let before = r.stream().cache_bytes();
-    let second = r.update(&camera);
+    let second = r.update(&camera).stats;
     assert_eq!(
         r.stream().pages_waiting(),
         asked - 256,
@@ -527,6 +530,6 @@ fn a_frame_takes_in_loaded_pages_only_within_its_time() {
         assert!(frames < asked, "the waiting pages never went down");
     }
     assert_eq!(frames, (asked - 256).div_ceil(256));
-    let settled = r.settle(&camera, std::time::Duration::from_secs(10));
+    let settled = r.settle(&camera, std::time::Duration::from_secs(10)).stats;
     assert_eq!(settled.missing, 0, "{settled:?}");
 }

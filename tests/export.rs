@@ -5,7 +5,7 @@ mod common;
 
 use common::tessera;
 use tessera::export::DziLayout;
-use tessera::streaming::StreamConfig;
+use tessera::render::StreamConfig;
 use tessera::{Backend, Camera};
 
 #[test]

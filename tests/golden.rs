@@ -4,7 +4,7 @@
 mod common;
 
 use glam::DVec2;
-use tessera::streaming::StreamConfig;
+use tessera::render::StreamConfig;
 use tessera::RenderStyle;
 use tessera::{Backend, Camera, HeadlessRenderer, RenderOptions, Scene};
 
@@ -120,7 +120,7 @@ fn tint_is_the_same_on_gpu_and_cpu_and_pulls_cells_to_the_target() {
     let (cols, rows) = (23usize, 17usize);
     let error = |tint: f32| {
         let img = check_styled(&fx, "tint-cells", 184, 136, at(mid, 8.0), tinted(tint));
-        let lin = |v: u8| tessera::color::srgb8_to_linear(v);
+        let lin = |v: u8| common::srgb8_to_linear(v) as f32;
         let mut total = 0.0;
         for cy in 0..rows {
             for cx in 0..cols {
@@ -258,8 +258,8 @@ fn gpu_matches_cpu_reference_across_zoom_levels() {
 /// drawing and at one of a quad per cell; the target around it is untouched.
 #[test]
 fn gpu_draws_into_a_host_viewport_like_the_cpu_reference() {
-    use tessera::gpu::{begin_cleared_pass, GpuContext, OffscreenTarget, OFFSCREEN_FORMAT};
-    use tessera::{MosaicRenderer, Viewport};
+    use tessera::render::{begin_cleared_pass, GpuContext, OffscreenTarget, OFFSCREEN_FORMAT};
+    use tessera::{MosaicRenderer, Streaming, Viewport};
     let fx = common::fixture(40, 64, (23, 17));
     let ctx = GpuContext::headless(None).unwrap_or_else(|e| panic!("{e:#}"));
     let v = Viewport {
@@ -277,14 +277,14 @@ fn gpu_draws_into_a_host_viewport_like_the_cpu_reference() {
         let scene = Scene::open(&fx.mosaic).unwrap();
         let mut gpu =
             MosaicRenderer::new(&ctx.device, &ctx.queue, OFFSCREEN_FORMAT, scene, &opts).unwrap();
-        gpu.settle(
+        let settled = gpu.settle(
             &camera,
             v.width,
             v.height,
             std::time::Duration::from_secs(60),
         );
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
-        gpu.prepare(&mut encoder, &camera, v);
+        gpu.prepare(&mut encoder, &settled, v);
         gpu.draw(&mut begin_cleared_pass(&mut encoder, name, &target.view));
         target.encode_copy(&mut encoder);
         ctx.queue.submit([encoder.finish()]);
@@ -338,9 +338,11 @@ fn only_level_zero_resident_still_fills_every_cell() {
     opts.stream.synchronous = false; // nothing loads before the first draw
     let mut gpu = gpu_renderer(Scene::open(&fx.mosaic).unwrap(), &opts);
     let camera = at((6.0, 4.5), 20.0);
-    gpu.draw(&camera, true).unwrap();
+    // The first update only asks the loaders: nothing has arrived to upload yet.
+    let frame = gpu.update(&camera);
+    gpu.draw(&frame, true).unwrap();
     let pixels = gpu.pixels().unwrap();
-    let view = gpu.frame_view(&camera);
+    let view = frame.view;
     let mut inside = 0;
     for y in 0..h {
         for x in 0..w {

@@ -4,18 +4,18 @@ mod common;
 
 use std::fs;
 use std::path::Path;
-use tessera::library::store::{ClipFrame, SourceKey, StoreWriter};
 use tessera::library::{self, page_bytes, BakeOptions, Library, StoreError, StoreParams};
+use tessera::library::{ClipFrame, SourceKey, StoreWriter};
 
 const PARAMS: StoreParams = StoreParams::new(32, 2);
 
-fn bake(tiles: &Path, out: &Path) -> Result<library::BakeReport, library::bake::BakeError> {
+fn bake(tiles: &Path, out: &Path) -> Result<library::BakeReport, library::BakeError> {
     library::bake(&BakeOptions {
         tiles_dir: tiles.into(),
         out: out.into(),
         params: PARAMS,
         rebuild: false,
-        progress: false,
+        progress: None,
         shots: Default::default(),
     })
 }
@@ -46,8 +46,8 @@ fn store_round_trip_returns_the_baked_pages() {
     assert_eq!(lib.manifest.tiles[0].source.path, "nested/p00.png");
     // Every page equals a fresh bake of its picture, and level 0 is its average colour.
     for (tile, entry) in lib.manifest.tiles.iter().enumerate() {
-        let img = library::bake::decode_image(&tiles.join(&entry.source.path)).unwrap();
-        let (levels, signature) = library::bake::bake_tile(&img, PARAMS);
+        let img = library::decode_image(&tiles.join(&entry.source.path)).unwrap();
+        let (levels, signature) = library::bake_tile(&img, PARAMS);
         for (level, want) in levels.iter().enumerate() {
             let mut page = vec![0; page_bytes(level)];
             lib.read_page(tile as u32, level, &mut page).unwrap();
@@ -130,10 +130,7 @@ fn refuses_an_output_that_is_not_ours() {
     fs::write(out.join("thesis.tex"), b"years of work").unwrap();
     let err = bake(&tiles, &out).unwrap_err();
     assert!(
-        matches!(
-            err,
-            library::bake::BakeError::Store(StoreError::NotOurs { .. })
-        ),
+        matches!(err, library::BakeError::Store(StoreError::NotOurs { .. })),
         "{err}"
     );
     assert_eq!(fs::read(out.join("thesis.tex")).unwrap(), b"years of work");
@@ -213,7 +210,7 @@ fn interrupted_bake(out: &Path, n: u32) {
     for i in 0..n {
         let img =
             image::DynamicImage::ImageRgb8(common::picture(i as u64 + 10, 50 + i, 40 + 2 * i));
-        let (levels, sig) = library::bake::bake_tile(&img, PARAMS);
+        let (levels, sig) = library::bake_tile(&img, PARAMS);
         let key = SourceKey {
             path: format!("p{i:02}.png"),
             size: 0,
@@ -391,7 +388,7 @@ fn a_library_and_mosaic_made_by_the_first_release_still_open_and_grow() {
             out: lib_path.clone(),
             params: StoreParams::new(4, 1),
             rebuild: false,
-            progress: false,
+            progress: None,
             shots: Default::default(),
         })
         .unwrap()
@@ -419,8 +416,8 @@ fn a_library_and_mosaic_made_by_the_first_release_still_open_and_grow() {
 
 #[test]
 fn clips_round_trip_and_an_interrupted_bake_keeps_only_intact_clips() {
-    use tessera::library::procedural::synth_frame;
-    use tessera::library::pyramid::build_pyramid;
+    use tessera::library::build_pyramid;
+    use tessera::library::synth_frame;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("clips.tlib");
     // 64 px tiles; clips raw up to 16 px, JPEG at 32 and 64.
@@ -451,7 +448,7 @@ fn clips_round_trip_and_an_interrupted_bake_keeps_only_intact_clips() {
     w.append_clip(key("b.mp4"), None, &encode(clip(2)), 0, vec![4.0, 5.0, 6.0])
         .unwrap();
     let img = image::DynamicImage::ImageRgb8(common::picture(3, 70, 70));
-    let (levels, sig) = library::bake::bake_tile(&img, params);
+    let (levels, sig) = library::bake_tile(&img, params);
     w.append_still(key("c.png"), &levels, sig).unwrap();
     w.checkpoint().unwrap();
     drop(w); // interrupted before its commit

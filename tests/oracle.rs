@@ -12,7 +12,7 @@ mod common;
 use glam::DVec2;
 use tessera::library::{page_bytes, Library};
 use tessera::mosaic::Mosaic;
-use tessera::streaming::StreamConfig;
+use tessera::render::StreamConfig;
 use tessera::{Backend, Camera, HeadlessRenderer};
 
 use common::BACKGROUND;
@@ -34,15 +34,6 @@ fn aligned(x0: f64, y0: f64, cell_px: f64, w: u32, h: u32) -> Camera {
     }
 }
 
-/// sRGB ↔ linear, from the IEC 61966-2-1 formulas (not tessera's tables).
-fn to_linear(v: u8) -> f64 {
-    let c = v as f64 / 255.0;
-    if c <= 0.04045 {
-        c / 12.92
-    } else {
-        ((c + 0.055) / 1.055).powf(2.4)
-    }
-}
 fn to_srgb(l: f64) -> f64 {
     let c = if l <= 0.0031308 {
         l * 12.92
@@ -128,7 +119,7 @@ fn below_one_pixel_per_cell_each_pixel_is_the_mean_of_its_cells() {
                         for cx in x * k..(x + 1) * k {
                             let c = level0[mosaic.tile_at(cx, cy) as usize];
                             for i in 0..3 {
-                                sum[i] += to_linear(c[i]);
+                                sum[i] += common::srgb8_to_linear(c[i]);
                             }
                         }
                     }
@@ -228,7 +219,8 @@ fn a_reused_cpu_frame_buffer_leaves_nothing_of_the_last_frame() {
     let mut reused = renderer(&fx, Backend::Cpu, w, h);
     for (i, camera) in cameras.iter().enumerate() {
         if i % 2 == 1 {
-            assert!(reused.draw_copy_floor(&at(6.0, 4.5, 1.0 + i as f64)));
+            let other = reused.update(&at(6.0, 4.5, 1.0 + i as f64));
+            assert!(reused.draw_copy_floor(&other));
         }
         let (frame, _) = reused.render(camera).unwrap();
         let (fresh, _) = renderer(&fx, Backend::Cpu, w, h).render(camera).unwrap();
@@ -249,7 +241,8 @@ fn the_copy_floor_is_the_frame_where_the_frame_is_a_copy() {
     for level in 0..=5u32 {
         let camera = aligned(1.0, 2.0, (1u32 << level) as f64, w, h);
         let (frame, _) = r.render(&camera).unwrap();
-        assert!(r.draw_copy_floor(&camera));
+        let settled = r.update(&camera);
+        assert!(r.draw_copy_floor(&settled));
         let floor = r.pixels().unwrap();
         assert!(
             floor == frame.into_raw(),
@@ -258,7 +251,8 @@ fn the_copy_floor_is_the_frame_where_the_frame_is_a_copy() {
     }
     let between = aligned(1.0, 2.0, 5.0, w, h);
     let (frame, _) = r.render(&between).unwrap();
-    assert!(r.draw_copy_floor(&between));
+    let settled = r.update(&between);
+    assert!(r.draw_copy_floor(&settled));
     assert!(r.pixels().unwrap() != frame.into_raw());
     // Below a pixel per cell there is no floor to draw.
     let whole = Camera::fit(12, 9, w, h);
@@ -266,6 +260,7 @@ fn the_copy_floor_is_the_frame_where_the_frame_is_a_copy() {
         cell_px: 0.5,
         ..whole
     };
+    let zoomed_out = r.update(&zoomed_out);
     assert!(!r.draw_copy_floor(&zoomed_out));
 }
 
@@ -279,7 +274,8 @@ fn bilinear(page: &[u8], side: u32, uv: (f64, f64)) -> [f64; 3] {
     let (x0, y0) = (tx.floor() as u32, ty.floor() as u32);
     let (x1, y1) = ((x0 + 1).min(side - 1), (y0 + 1).min(side - 1));
     let (fx, fy) = (tx - x0 as f64, ty - y0 as f64);
-    let texel = |x: u32, y: u32, c: usize| to_linear(page[4 * (y * side + x) as usize + c]);
+    let texel =
+        |x: u32, y: u32, c: usize| common::srgb8_to_linear(page[4 * (y * side + x) as usize + c]);
     std::array::from_fn(|c| {
         let top = texel(x0, y0, c) * (1.0 - fx) + texel(x1, y0, c) * fx;
         let bottom = texel(x0, y1, c) * (1.0 - fx) + texel(x1, y1, c) * fx;
@@ -338,7 +334,7 @@ fn magnified_past_the_finest_level_each_pixel_is_the_bilinear_page() {
 fn nearest(page: &[u8], side: u32, uv: (f64, f64)) -> [f64; 3] {
     let t = |u: f64| ((u * side as f64 + 1.0 / 1024.0) as u32).min(side - 1);
     let (x, y) = (t(uv.0), t(uv.1));
-    std::array::from_fn(|c| to_linear(page[4 * (y * side + x) as usize + c]))
+    std::array::from_fn(|c| common::srgb8_to_linear(page[4 * (y * side + x) as usize + c]))
 }
 
 #[test]
@@ -451,9 +447,11 @@ fn a_tint_adds_its_share_of_the_cells_target_in_linear_light() {
                         let got = frame.get_pixel(gx * side + tx, gy * side + ty).0;
                         let at = 4 * (ty * side + tx) as usize;
                         for c in 0..3 {
-                            let offset = to_linear(target[c]) - to_linear(mean[c]);
-                            let want =
-                                (to_linear(page[at + c]) + tint as f64 * offset).clamp(0.0, 1.0);
+                            let offset = common::srgb8_to_linear(target[c])
+                                - common::srgb8_to_linear(mean[c]);
+                            let want = (common::srgb8_to_linear(page[at + c])
+                                + tint as f64 * offset)
+                                .clamp(0.0, 1.0);
                             worst = worst.max((got[c] as f64 - to_srgb(want)).abs());
                         }
                     }

@@ -5,7 +5,7 @@
 mod common;
 
 use glam::DVec2;
-use tessera::streaming::StreamConfig;
+use tessera::render::StreamConfig;
 use tessera::{Backend, Camera};
 
 use common::{renderer, BACKGROUND};
@@ -38,7 +38,8 @@ fn a_tiny_budget_still_draws_every_visible_cell_within_budget() {
             center: DVec2::new(8.0, 6.0),
             cell_px: 64.0,
         };
-        let stats = r.settle(&cam, std::time::Duration::from_secs(10));
+        let frame = r.settle(&cam, std::time::Duration::from_secs(10));
+        let stats = frame.stats;
         assert!(stats.missing > 0, "the view should not fit the budget");
         // Layers round to whole pages; the plan keeps at least one slot per level.
         assert!(
@@ -47,7 +48,7 @@ fn a_tiny_budget_still_draws_every_visible_cell_within_budget() {
             r.atlas_bytes()
         );
         assert!(stats.cache_bytes <= 32 << 10);
-        r.draw(&cam, true).unwrap();
+        r.draw(&frame, true).unwrap();
         assert_no_holes(&r.pixels().unwrap());
     }
 }
@@ -60,8 +61,8 @@ const PAGED_FINEST: StreamConfig = StreamConfig {
     upload_budget: 8 << 20,
     loader_threads: 2,
     synchronous: false,
-    heuristics: tessera::streaming::Heuristics::ALL,
-    accept_time: tessera::streaming::ACCEPT_TIME,
+    heuristics: tessera::render::Heuristics::ALL,
+    accept_time: tessera::render::ACCEPT_TIME,
 };
 
 #[test]
@@ -86,7 +87,7 @@ fn streaming_converges_to_the_synchronous_frame() {
     assert_eq!(a, b, "synchronous mode must be deterministic");
     // Also with no time to take in loaded pages beyond a batch a frame: nothing is lost
     // (this view never has more than a batch ready; tests/clips.rs checks the batch limit).
-    for accept_time in [tessera::streaming::ACCEPT_TIME, std::time::Duration::ZERO] {
+    for accept_time in [tessera::render::ACCEPT_TIME, std::time::Duration::ZERO] {
         let mut streamed = renderer(
             &fx,
             Backend::Cpu,
@@ -100,8 +101,8 @@ fn streaming_converges_to_the_synchronous_frame() {
         );
         // The first frame after a cold start is incomplete; it still has no holes.
         let first = streamed.update(&cam);
-        assert!(first.missing > 0);
-        streamed.draw(&cam, true).unwrap();
+        assert!(first.stats.missing > 0);
+        streamed.draw(&first, true).unwrap();
         assert_no_holes(&streamed.pixels().unwrap());
         let (c, stats) = streamed.render(&cam).unwrap();
         assert_eq!(stats.missing, 0);
@@ -128,20 +129,21 @@ fn failed_loads_draw_fallbacks_log_once_and_do_not_retry() {
         .unwrap()
         .set_len(0)
         .unwrap();
-    let stats = r.settle(&cam, std::time::Duration::from_secs(10));
+    let stats = r.settle(&cam, std::time::Duration::from_secs(10)).stats;
     assert!(stats.failed_pages > 0, "{stats:?}");
     assert!(stats.missing > 0);
     assert_eq!(r.stream().errors_logged(), 1);
     // Nothing is retried in a loop: after a few more frames the loaders are idle.
     for _ in 0..5 {
-        let s = r.update(&cam);
+        let s = r.update(&cam).stats;
         assert_eq!(s.queue_depth + s.in_flight, 0, "{s:?}");
     }
     // ... and streaming says it is at rest, pages missing and all (the viewer stops
     // redrawing on it).
-    let s = r.update(&cam);
+    let frame = r.update(&cam);
+    let s = frame.stats;
     assert!(s.at_rest() && s.missing > 0, "{s:?}");
-    r.draw(&cam, true).unwrap();
+    r.draw(&frame, true).unwrap();
     assert_no_holes(&r.pixels().unwrap());
 }
 
@@ -156,10 +158,11 @@ fn memory_and_uploads_stay_within_budgets_along_a_camera_path() {
         ..Default::default()
     };
     let mut r = renderer(&fx, Backend::Cpu, 320, 240, stream);
-    let path = tessera::paths::camera_path(tessera::paths::PathName::Tour, 40, 30, 320, 240, 240);
+    let path = tessera::camera::camera_path(tessera::camera::PathName::Tour, 40, 30, 320, 240, 240);
     let (mut uploaded, mut rows, mut peak_cache, mut deferred) = (0, 0, 0, 0);
     for f in &path {
-        let stats = r.update(&f.camera);
+        let frame = r.update(&f.camera);
+        let stats = frame.stats;
         deferred += stats.deferred_pages;
         // Pages and page-table rows together stay within the budget (a 64-px page is 16 KiB
         // and a table row 16 KiB, so the budget holds at least one page and its row).
@@ -168,7 +171,7 @@ fn memory_and_uploads_stay_within_budgets_along_a_camera_path() {
         rows += stats.table_rows;
         peak_cache = peak_cache.max(stats.cache_bytes);
         assert!(stats.atlas_resident_bytes <= r.atlas_bytes());
-        r.draw(&f.camera, false).unwrap();
+        r.draw(&frame, false).unwrap();
     }
     assert!(r.atlas_bytes() <= 256 << 10);
     assert!(peak_cache <= 128 << 10);
@@ -181,7 +184,7 @@ fn memory_and_uploads_stay_within_budgets_along_a_camera_path() {
     let last = &path.last().unwrap().camera;
     let rested = (0..500).any(|_| {
         std::thread::sleep(std::time::Duration::from_millis(2));
-        r.update(last).at_rest()
+        r.update(last).stats.at_rest()
     });
     assert!(rested, "streaming never came to rest where the path ends");
 }
@@ -214,7 +217,7 @@ fn pinned_levels_are_loaded_up_front() {
         center: DVec2::new(6.0, 4.5),
         cell_px: 0.7 * (1u32 << finest_pinned) as f64,
     };
-    let stats = r.update(&cam);
+    let stats = r.update(&cam).stats;
     assert_eq!(
         (
             stats.wanted,

@@ -7,11 +7,11 @@ mod common;
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use tessera::library::bake::{bake, source_key, BakeOptions, BakeReport};
-use tessera::library::clips::{bake_video, VideoError};
-use tessera::library::store::{StoreWriter, TileEntry};
+use tessera::library::{bake, source_key, BakeOptions, BakeReport};
+use tessera::library::{bake_video, VideoError};
 use tessera::library::{Library, StoreParams};
-use tessera::video::shots::ShotOptions;
+use tessera::library::{StoreWriter, TileEntry};
+use tessera::video::ShotOptions;
 use tessera::video::{VideoSettings, VideoWriter};
 
 const FPS: u32 = 24;
@@ -74,7 +74,7 @@ fn options(tiles: &Path, out: &Path) -> BakeOptions {
         out: out.to_path_buf(),
         params: StoreParams::new(32, 2),
         rebuild: false,
-        progress: false,
+        progress: None,
         shots: ShotOptions::default(),
     }
 }

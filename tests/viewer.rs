@@ -4,8 +4,8 @@
 
 mod common;
 
-use tessera::playback::Playback;
-use tessera::streaming::StreamConfig;
+use tessera::render::Playback;
+use tessera::render::StreamConfig;
 use tessera::RenderStyle;
 use tessera::{Backend, HeadlessRenderer, RenderOptions, Scene};
 

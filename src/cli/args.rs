@@ -4,7 +4,7 @@
 use super::util::{parse_bytes, parse_cell_px, parse_point, parse_size};
 use clap::{Args, ValueEnum};
 use tessera::matching::CellSpec;
-use tessera::streaming::{Heuristics, StreamConfig};
+use tessera::render::{Heuristics, StreamConfig};
 use tessera::{Backend, Camera, Phase, Playback, RenderOptions, RenderStyle, Scene};
 
 /// The mosaic a command opens, and where its library is when it moved.
@@ -58,7 +58,7 @@ pub struct CellArgs {
     /// Video targets: a cell keeps its tile from the previous frame unless the new best is
     /// more than this many ΔE (CIELAB distance) closer, so still shots do not shimmer
     /// (0: every frame matched afresh).
-    #[arg(long, default_value_t = tessera::matching::table::DEFAULT_STICKINESS, value_parser = parse_stickiness)]
+    #[arg(long, default_value_t = tessera::matching::DEFAULT_STICKINESS, value_parser = parse_stickiness)]
     pub stickiness: f32,
 }
 
@@ -294,7 +294,7 @@ impl EngineArgs {
                 loader_threads: self.loaders as usize,
                 synchronous,
                 heuristics,
-                accept_time: tessera::streaming::ACCEPT_TIME,
+                accept_time: tessera::render::ACCEPT_TIME,
             },
         }
     }

@@ -2,10 +2,11 @@
 
 use super::args::CellArgs;
 use super::matching::write_mosaic;
+use super::progress::progress_bar;
 use clap::Args;
 use std::path::{Path, PathBuf};
 use tessera::library::{self, BakeOptions, StoreParams};
-use tessera::video::shots::ShotOptions;
+use tessera::video::ShotOptions;
 
 /// The signature grid of a new library: 3×3 sub-cells match the layout of colour within a
 /// cell (edges, horizons), which a single mean cannot.
@@ -109,7 +110,7 @@ pub fn run(a: BakeArgs) -> anyhow::Result<()> {
     };
     // Options not given keep what the library was baked with, so a re-bake needs only
     // --tiles and -o.
-    let existing = library::store::existing_params(&library_path);
+    let existing = library::existing_params(&library_path);
     let max_tile = a.max_tile.or(existing.map(|p| p.max_tile)).unwrap_or(256);
     let defaults = StoreParams::new(max_tile, 1);
     let params = StoreParams {
@@ -145,7 +146,7 @@ pub fn run(a: BakeArgs) -> anyhow::Result<()> {
         out: library_path.clone(),
         params,
         rebuild: a.rebuild,
-        progress: true,
+        progress: Some(progress_bar(0, true, "baking")),
         shots: a.shots.options()?,
     };
     let started = std::time::Instant::now();

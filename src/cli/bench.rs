@@ -10,9 +10,9 @@ use glam::DVec2;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
-use tessera::gpu::{FrameBlit, OffscreenTarget, OFFSCREEN_FORMAT};
+use tessera::camera::{camera_path, PathFrame};
 use tessera::motion::{LivePlayer, VideoMosaic};
-use tessera::paths::{camera_path, PathFrame};
+use tessera::render::{FrameBlit, OffscreenTarget, OFFSCREEN_FORMAT};
 use tessera::{Camera, HeadlessRenderer, RenderStyle};
 
 #[derive(Args)]
@@ -500,7 +500,8 @@ pub fn run(
     // One untimed frame: the first draw pays the shader compile (about 100 ms on lavapipe).
     if let Some(first) = path.first() {
         renderer.set_playback(playback.at(0.0));
-        renderer.draw(&first.camera, false)?;
+        let frame = renderer.update(&first.camera);
+        renderer.draw(&frame, false)?;
     }
     if let Some(p) = player.as_mut() {
         // The pipeline starts with the clock.
@@ -531,9 +532,10 @@ pub fn run(
             }
             pending_jump = Some((t0, i));
         }
-        let stats = renderer.update(&f.camera);
+        let frame = renderer.update(&f.camera);
+        let stats = frame.stats;
         let updated = Instant::now();
-        renderer.draw(&f.camera, false)?;
+        renderer.draw(&frame, false)?;
         let t1 = Instant::now();
         times.push((t1 - t0).as_secs_f64() * 1e3);
         max_missing = max_missing.max(stats.missing);
@@ -568,7 +570,7 @@ pub fn run(
     }
     let mut sorted = times.clone();
     let (median, p99) = median_p99(&mut sorted);
-    let cfg = renderer.stream().config();
+    let cfg = renderer.renderer().stream().config();
     let run_secs = clock.seconds();
     let video = player.map(|p| {
         let shown = p.stats();
@@ -597,7 +599,7 @@ pub fn run(
         missing_page_frames: missing_sum,
         bytes_uploaded: bytes,
         page_table_rows_uploaded: table_rows,
-        evictions: renderer.stream().evictions(),
+        evictions: renderer.renderer().stream().evictions(),
         cancelled_requests: cancelled,
         failed_pages: failed,
         peak_rss_bytes: peak_rss_bytes(),
@@ -655,22 +657,24 @@ pub fn run_levels(
     for &cell_px in cell_pxs {
         let cam = Camera { center, cell_px };
         renderer.set_playback(playback.at(0.0));
-        renderer.settle(&cam, std::time::Duration::from_secs(120));
+        let settled = renderer.settle(&cam, std::time::Duration::from_secs(120));
         let clock = RunClock::start(renderer);
         let mut late = LateCount::default();
         let mut time = |read_back: bool| -> anyhow::Result<(f64, f64)> {
             let mut t = Vec::with_capacity(frames);
             for i in 0..frames + 2 {
                 let start = Instant::now();
-                let mut stats = tessera::FrameStats::default();
+                // Stills draw the settled frame over and over; clips stream each tick.
+                let (mut frame, mut stats) = (settled, tessera::FrameStats::default());
                 if clips {
                     let playing_for = clock.seconds();
                     renderer.set_playback(playback.at(playing_for));
-                    stats = renderer.update(&cam);
+                    frame = renderer.update(&cam);
+                    stats = frame.stats;
                     late.add(&stats, playing_for);
                 }
                 let updated = Instant::now();
-                renderer.draw(&cam, read_back)?;
+                renderer.draw(&frame, read_back)?;
                 if read_back {
                     renderer.pixels()?;
                 }
@@ -697,7 +701,7 @@ pub fn run_levels(
             let mut t = Vec::with_capacity(frames);
             for i in 0..frames + 2 {
                 let start = Instant::now();
-                if !renderer.draw_copy_floor(&cam) {
+                if !renderer.draw_copy_floor(&settled) {
                     break;
                 }
                 if i >= 2 {

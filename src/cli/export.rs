@@ -89,7 +89,7 @@ pub fn command(a: ExportArgs) -> anyhow::Result<()> {
     renderer.set_playback(a.playback.at(a.time));
     std::fs::create_dir_all(&a.dzi).with_context(|| format!("creating {}", a.dzi.display()))?;
     let started = std::time::Instant::now();
-    let bar = tessera::progress::progress_bar(
+    let bar = crate::cli::progress::progress_bar(
         0,
         std::io::IsTerminal::is_terminal(&std::io::stderr()),
         "tiles",
@@ -109,7 +109,7 @@ pub fn command(a: ExportArgs) -> anyhow::Result<()> {
     bar.finish_and_clear();
     let summary = summary?;
     let html = a.dzi.join(format!("{name}.html"));
-    tessera::fsutil::write_atomically(&html, |out| {
+    tessera::export::write_atomically(&html, |out| {
         std::io::Write::write_all(out, viewer_page(&name).as_bytes())
     })
     .with_context(|| format!("{}: cannot write", html.display()))?;

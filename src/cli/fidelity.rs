@@ -4,10 +4,10 @@
 
 use clap::Args;
 use std::path::{Path, PathBuf};
-use tessera::headless::MAX_FRAME_SIDE;
-use tessera::library::bake::decode_target;
-use tessera::matching::fidelity::{picture_fidelity, Fidelity, SSIM_SAMPLES};
+use tessera::library::decode_target;
 use tessera::matching::CellSpec;
+use tessera::matching::{picture_fidelity, Fidelity, SSIM_SAMPLES};
+use tessera::render::MAX_FRAME_SIDE;
 use tessera::{Backend, HeadlessRenderer, RenderOptions, Scene};
 
 #[derive(Args)]

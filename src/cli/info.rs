@@ -3,7 +3,7 @@
 use super::util::human_bytes;
 use std::path::Path;
 use tessera::library::Library;
-use tessera::matching::fidelity::grid_delta_e;
+use tessera::matching::grid_delta_e;
 use tessera::mosaic::Mosaic;
 use tessera::Scene;
 
@@ -71,7 +71,7 @@ pub fn run(path: &Path, library: Option<&Path>) -> anyhow::Result<()> {
     match Scene::open_with_library(path, library) {
         Ok(scene) => {
             let lib = scene.library.clone();
-            if !tessera::fsutil::same_file(&lib.dir, &mosaic.library_path(path)) {
+            if scene.library_moved() {
                 println!("  library now  {}", lib.dir.display());
             }
             // Of the tiles matching may use: retired slots (pictures removed) do not count.

@@ -4,8 +4,8 @@ use super::args::CellArgs;
 use clap::Args;
 use std::path::{Path, PathBuf};
 use tessera::library::Library;
-use tessera::matching::pipeline::make_mosaic;
-use tessera::matching::table::FrameMatchOptions;
+use tessera::matching::make_mosaic;
+use tessera::matching::FrameMatchOptions;
 
 #[derive(Args)]
 pub struct MatchArgs {

@@ -9,6 +9,7 @@ pub mod fidelity;
 pub mod info;
 pub mod matching;
 pub mod overlay;
+pub mod progress;
 pub mod render;
 pub mod synth;
 pub mod util;

@@ -6,7 +6,7 @@
 
 use glam::DVec2;
 use std::sync::Arc;
-use tessera::overview::Overview;
+use tessera::render::Overview;
 use tessera::Camera;
 use winit::window::Window;
 
@@ -185,7 +185,7 @@ impl Overlay {
             window.request_redraw();
         }
         let mut panel = panel;
-        let output = self.ctx.run_ui(input, |ui| {
+        let mut output = self.ctx.run_ui(input, |ui| {
             action = show_panel(ui, &mut panel, minimap.as_ref(), thumbnail.as_ref());
         });
         self.state
@@ -234,6 +234,8 @@ impl Overlay {
         for id in &output.textures_delta.free {
             self.renderer.free_texture(id);
         }
+        // Applied above (egui asserts, in debug builds, that every delta is taken).
+        output.textures_delta.clear();
         action
     }
 }
@@ -362,9 +364,11 @@ mod tests {
             tint: Some(&mut tint),
         };
         let mut action = None;
-        let _ = ctx.run_ui(input, |ui| {
+        let mut output = ctx.run_ui(input, |ui| {
             action = show_panel(ui, &mut panel, Some(minimap), None);
         });
+        // No renderer takes the font atlas here (egui asserts that someone does).
+        output.textures_delta.clear();
         action
     }
 

@@ -5,8 +5,8 @@ use super::util::human_bytes;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
+use tessera::camera::{camera_path, zoom_in_out, PathName};
 use tessera::motion::{TargetSpan, VideoMosaic};
-use tessera::paths::{camera_path, zoom_in_out, PathName};
 use tessera::video::{
     AudioSource, FrameRate, VideoSettings, VideoWriter, DEFAULT_CRF, DEFAULT_PRESET,
 };
@@ -174,27 +174,14 @@ pub fn check_output_place(output: &Path) -> anyhow::Result<()> {
 /// its library, or its target (rendering over a video target destroyed the footage the
 /// mosaic plays).
 pub fn refuse_overwriting_inputs(output: &Path, scene: &Scene) -> anyhow::Result<()> {
-    let inputs = [
-        (Some(scene.path.clone()), "the mosaic itself"),
-        (scene.video_path(), "the mosaic's target video"),
-        (scene.target_path(), "the mosaic's target picture"),
-    ];
-    for (input, what) in inputs {
-        if let Some(input) = input.filter(|p| tessera::fsutil::same_file(output, p)) {
-            anyhow::bail!(
-                "{}: is {what} ({}); writing it would destroy it, choose another output name",
-                output.display(),
-                input.display()
-            );
-        }
+    match scene.input_at(output) {
+        Some((what, input)) => anyhow::bail!(
+            "{}: is {what} ({}); writing it would destroy it, choose another output name",
+            output.display(),
+            input.display()
+        ),
+        None => Ok(()),
     }
-    anyhow::ensure!(
-        !tessera::fsutil::is_within(output, &scene.library.dir),
-        "{}: lies inside the mosaic's library {}; choose an output outside it",
-        output.display(),
-        scene.library.dir.display()
-    );
-    Ok(())
 }
 
 /// Pictures above this many pixels (a 4096² frame) are posters: rendered in bands of
@@ -260,7 +247,7 @@ fn render_poster(
     show_target_at(&mut renderer, a.time)?;
     renderer.set_playback(a.playback.at(a.time));
     let started = std::time::Instant::now();
-    let bar = tessera::progress::progress_bar(
+    let bar = crate::cli::progress::progress_bar(
         0,
         std::io::IsTerminal::is_terminal(&std::io::stderr()),
         "tiles",
@@ -272,7 +259,7 @@ fn render_poster(
     let to_io = |e: tessera::Error| std::io::Error::other(e);
     // Ctrl-C stops between bands; the temporary is removed with the failed write.
     let interrupted = super::util::interrupt_flag();
-    let written = tessera::fsutil::write_atomically(&a.output, |out| {
+    let written = tessera::export::write_atomically(&a.output, |out| {
         let rgb = |rows: &[u8]| -> Result<Vec<u8>, tessera::Error> {
             if interrupted.load(std::sync::atomic::Ordering::Relaxed) {
                 return Err(tessera::Error::Io {
@@ -411,7 +398,7 @@ pub fn save_picture(
     } else {
         image::DynamicImage::ImageRgba8(img)
     };
-    tessera::fsutil::write_atomically(path, |out| {
+    tessera::export::write_atomically(path, |out| {
         img.write_to(out, format).map_err(std::io::Error::other)
     })
     .with_context(|| format!("{}: cannot write the picture", path.display()))
@@ -441,7 +428,7 @@ fn render_video(mut a: RenderArgs) -> anyhow::Result<()> {
         PathArg::Fixed => {
             let camera = a.view.camera(&scene, (w, h));
             vec![
-                tessera::paths::PathFrame {
+                tessera::camera::PathFrame {
                     camera,
                     jump: false
                 };
@@ -513,7 +500,7 @@ fn start_video(
             a.video.pacing() == Pacing::Sharp,
         ),
     )?;
-    let bar = tessera::progress::progress_bar(
+    let bar = crate::cli::progress::progress_bar(
         frames as u64,
         std::io::IsTerminal::is_terminal(&std::io::stderr()),
         "frames",

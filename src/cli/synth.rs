@@ -2,16 +2,16 @@
 //! same store writer as a real bake, and a mosaic matched from a procedural target, so scale
 //! (18,000 tiles, gigabytes of pages) can be tested without a photo collection.
 
+use crate::cli::progress::progress_bar;
 use clap::Args;
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
-use tessera::library::procedural::{synth_frame, synth_target};
-use tessera::library::pyramid::build_pyramid;
-use tessera::library::signature::{clip_signature, tile_signature};
-use tessera::library::store::{ClipFrame, SourceKey, StoreParams, StoreWriter, TileEntry};
+use tessera::library::build_pyramid;
+use tessera::library::{clip_signature, tile_signature};
+use tessera::library::{synth_frame, synth_target};
+use tessera::library::{ClipFrame, SourceKey, StoreParams, StoreWriter, TileEntry};
 use tessera::matching::{match_cells, target_cells, KdIndex, MatchOptions};
 use tessera::mosaic::Mosaic;
-use tessera::progress::progress_bar;
 
 #[derive(Args)]
 pub struct SynthArgs {

@@ -56,7 +56,7 @@ pub fn parse_point(s: &str) -> Result<(f64, f64), String> {
 
 /// Screen pixels per cell: a finite number within the zoom limits.
 pub fn parse_cell_px(s: &str) -> Result<f64, String> {
-    use tessera::view::{MAX_CELL_PX, MIN_CELL_PX};
+    use tessera::camera::{MAX_CELL_PX, MIN_CELL_PX};
     s.trim()
         .parse::<f64>()
         .ok()

@@ -22,13 +22,14 @@ use clap::Args;
 use glam::DVec2;
 use std::path::PathBuf;
 use std::sync::Arc;
-use tessera::gpu::{FrameBlit, GpuContext, OffscreenTarget};
+use tessera::camera::{cell_filling, Navigator};
 use tessera::motion::{LivePlayer, VideoMosaic};
-use tessera::navigate::{cell_filling, Navigator};
-use tessera::playback::WallClock;
-use tessera::renderer::Choice;
+use tessera::render::Choice;
+use tessera::render::WallClock;
+use tessera::render::{FrameBlit, GpuContext, OffscreenTarget};
 use tessera::{
-    AnyRenderer, Backend, Camera, CpuRenderer, MosaicRenderer, RenderOptions, Scene, Viewport,
+    AnyRenderer, Backend, Camera, CpuRenderer, Frame, MosaicRenderer, RenderOptions, Scene,
+    Viewport,
 };
 use winit::application::ApplicationHandler;
 use winit::event::{ElementState, MouseButton, MouseScrollDelta, WindowEvent};

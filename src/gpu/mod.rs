@@ -9,7 +9,7 @@ mod target;
 
 pub use blit::FrameBlit;
 pub use context::{auto_choice, GpuContext, ADAPTER_ENV, NO_ADAPTER_HELP};
-pub use mosaic::{GpuMosaic, SHADER_SOURCE};
+pub use mosaic::GpuMosaic;
 pub use renderer::{MosaicRenderer, Viewport};
 pub use target::{OffscreenTarget, OFFSCREEN_FORMAT};
 

@@ -11,9 +11,8 @@
 
 use super::GpuMosaic;
 use crate::error::Result;
-use crate::renderer::{RenderOptions, Renderer};
-use crate::scene::{Scene, StreamedScene};
-use crate::view::Camera;
+use crate::renderer::{Frame, RenderOptions, Renderer};
+use crate::scene::Scene;
 
 /// Where in the render target the mosaic is drawn, in pixels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,52 +59,48 @@ impl MosaicRenderer {
         let mosaic = GpuMosaic::new(device, queue, &scene, &layout, target_format)?;
         // The GPU holds the overview now.
         scene.release_overview();
-        Ok(Renderer {
-            inner: StreamedScene::new(scene, layout, mosaic, opts.stream)?,
-            style: opts.style,
-        })
+        Renderer::start(scene, layout, mosaic, opts)
     }
 
     /// Bytes of atlas allocated on the GPU.
     pub fn atlas_bytes(&self) -> u64 {
-        self.inner.backend.atlas_bytes()
+        self.backend.atlas_bytes()
     }
 
-    /// Records the uploads and the uniforms of a frame of `camera` in `viewport` into
-    /// `encoder`. Call after `update` and before the render pass that `draw`s.
+    /// Records the uploads and the uniforms of `frame` (made by `update` for `viewport`'s
+    /// size) into `encoder`, to be drawn at `viewport`. Call before the render pass that
+    /// `draw`s.
     pub fn prepare(
         &mut self,
         encoder: &mut wgpu::CommandEncoder,
-        camera: &Camera,
+        frame: &Frame,
         viewport: Viewport,
     ) {
-        let view = self
-            .inner
-            .scene
-            .frame_view(camera, viewport.width, viewport.height);
+        debug_assert_eq!(
+            (frame.view.width, frame.view.height),
+            (viewport.width, viewport.height),
+            "a frame is drawn at the size it was made for"
+        );
         let rect = [viewport.x, viewport.y, viewport.width, viewport.height];
-        let style = self.inner.sync_tint(&self.style);
-        self.inner.backend.prepare(encoder, &view, rect, &style);
+        let style = self.sync_tint();
+        self.backend.prepare(encoder, &frame.view, rect, &style);
     }
 
     /// Draws the prepared frame into `pass` (setting its viewport and scissor to the
     /// prepared rectangle).
     pub fn draw(&self, pass: &mut wgpu::RenderPass<'_>) {
-        self.inner.backend.draw(pass);
+        self.backend.draw(pass);
     }
 
     /// `prepare`, then a render pass of its own into `target` (cleared first) that `draw`s:
-    /// a whole frame of the target's size.
+    /// the whole target, of `frame`'s size.
     pub fn encode(
         &mut self,
         encoder: &mut wgpu::CommandEncoder,
         target: &wgpu::TextureView,
-        camera: &Camera,
-        width: u32,
-        height: u32,
+        frame: &Frame,
     ) {
-        let view = self.inner.scene.frame_view(camera, width, height);
-        let style = self.inner.sync_tint(&self.style);
-        self.inner.backend.encode(encoder, target, &view, &style);
+        let style = self.sync_tint();
+        self.backend.encode(encoder, target, &frame.view, &style);
     }
 }

@@ -22,7 +22,9 @@ pub struct BakeOptions {
     pub params: StoreParams,
     /// Discard what the library holds and bake everything again (new tile ids).
     pub rebuild: bool,
-    pub progress: bool,
+    /// Where the bake shows how far it is (its length is set once the sources are
+    /// counted); `None` for no progress display.
+    pub progress: Option<indicatif::ProgressBar>,
     /// How videos are cut into shots (each shot is a clip tile).
     pub shots: ShotOptions,
 }
@@ -374,7 +376,11 @@ pub fn bake(opts: &BakeOptions) -> Result<BakeReport, BakeError> {
         todo.len()
     );
 
-    let bar = crate::progress::progress_bar(todo.len() as u64, opts.progress, "baking");
+    let bar = opts
+        .progress
+        .clone()
+        .unwrap_or_else(indicatif::ProgressBar::hidden);
+    bar.set_length(todo.len() as u64);
     let mut baked = 0;
     let mut video = VideoTally::default();
     // Sources in path order: runs of pictures baked in parallel, videos one at a time

@@ -8,6 +8,7 @@
 use super::pyramid::{build_pyramid_with_top, LinearTile};
 use super::signature::{clip_signature, tile_signature};
 use super::store::{ClipFrame, Shot, SourceKey, StoreParams, StoreWriter, TileEntry};
+use crate::video::error::{MediaError, Result};
 use crate::video::shots::{Boundary, ShotDetector, ShotOptions, THUMB_WIDTH};
 use crate::video::VideoReader;
 use rayon::prelude::*;
@@ -96,7 +97,7 @@ pub fn bake_video(
     options: ShotOptions,
     mut progress: impl FnMut(f64, f64) -> ControlFlow<()>,
 ) -> Result<VideoBake, VideoError> {
-    let source = |e: anyhow::Error| VideoError::Source(format!("{e:#}"));
+    let source = |e: MediaError| VideoError::Source(format!("{e:#}"));
     let params = writer.params();
     let resume = journaled.last().and_then(|t| t.shot);
     let (start, mut index) = resume.map_or((0.0, 0), |s| (s.end, s.index + 1));
@@ -228,14 +229,14 @@ fn decode_frames(
     start: f64,
     fps: f64,
     side: u32,
-    tx: crossbeam_channel::Sender<anyhow::Result<Decoded>>,
+    tx: crossbeam_channel::Sender<Result<Decoded>>,
 ) {
     // Ticks of the clip rate are counted in whole numbers (k / fps s): a float "next time"
     // would drift by an ulp and sample some ticks twice.
     let tick = |time: f64| time * fps + 1e-6;
     let mut next_tick = (from * fps - 1e-6).ceil() as i64;
     loop {
-        let frame = (|| -> anyhow::Result<Option<Decoded>> {
+        let frame = (|| -> Result<Option<Decoded>> {
             loop {
                 let Some(time) = reader.advance()? else {
                     return Ok(None);

@@ -1,12 +1,20 @@
 //! The tile library: sources → mip pyramids + colour signatures → the store on disk.
 
-pub mod bake;
-pub mod clips;
-pub mod procedural;
-pub mod pyramid;
-pub mod signature;
-pub mod store;
+pub(crate) mod bake;
+pub(crate) mod clips;
+pub(crate) mod procedural;
+pub(crate) mod pyramid;
+pub(crate) mod signature;
+pub(crate) mod store;
 
-pub use bake::{bake, BakeOptions, BakeReport};
-pub use pyramid::{level_count, page_bytes};
-pub use store::{Library, StoreError, StoreParams, StoreWriter};
+pub use bake::{
+    bake, bake_tile, decode_image, decode_target, source_key, BakeError, BakeOptions, BakeReport,
+    PictureError,
+};
+pub use clips::{bake_video, VideoError};
+pub use procedural::{synth_frame, synth_target, synth_tile};
+pub use pyramid::{build_pyramid, level_count, page_bytes, LinearTile};
+pub use signature::{clip_signature, signature_len, tile_signature};
+pub use store::{
+    existing_params, ClipFrame, Library, SourceKey, StoreError, StoreParams, StoreWriter, TileEntry,
+};

@@ -1,16 +1,19 @@
 //! Matching: every target cell gets the tile whose CIELAB signature is nearest.
 
-pub mod fidelity;
-pub mod index;
-pub mod pipeline;
-pub mod shortlist;
-pub mod table;
+pub(crate) mod fidelity;
+pub(crate) mod index;
+pub(crate) mod pipeline;
+pub(crate) mod shortlist;
+pub(crate) mod table;
 
 use crate::color::linear_rgb_to_lab;
 use crate::library::signature::signature_len;
+pub use fidelity::{grid_delta_e, picture_fidelity, Fidelity, SSIM_SAMPLES};
 use image::{imageops, DynamicImage, ImageBuffer, Rgb};
-pub use index::KdIndex;
+pub use index::{brute_force_nearest, KdIndex};
+pub use pipeline::make_mosaic;
 use rayon::prelude::*;
+pub use table::{ColourTable, FrameMatchOptions, FrameMatcher, DEFAULT_STICKINESS, TABLE_BITS};
 
 /// How the target is cut into cells.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -287,7 +290,10 @@ pub fn match_cells(
     if !opts.constrained() && dims > 3 && !opts.use_all {
         // Sub-cell signatures: through the mean-colour shortlist (same answer, faster).
         let (grid, stats) = shortlist::match_exact(cells, dims, index);
-        tracing::debug!("shortlist match: {stats:?}");
+        tracing::debug!(
+            "shortlist match: {} of {n} cells went to the tree",
+            stats.fallbacks
+        );
         return grid;
     }
     if !opts.constrained() || index.len() == 1 {

@@ -26,7 +26,6 @@ const BIN: f32 = 4.0;
 /// What a shortlist match did, for the log and the benchmark.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ShortlistStats {
-    pub bins: usize,
     /// Cells whose shortlist answer could not be proven and went to the turned tree.
     pub fallbacks: usize,
 }
@@ -175,7 +174,6 @@ pub fn match_exact(cells: &[f32], dims: usize, tree: &KdIndex) -> (Vec<u32>, Sho
     (
         grid,
         ShortlistStats {
-            bins: shortlist.lists.len(),
             fallbacks: unproven.len(),
         },
     )

@@ -3,6 +3,7 @@
 //! the pipeline at the new time.
 
 use super::{GridStream, PresentStats, Presenter, TargetFrame, VideoMosaic};
+use crate::video::error::Result;
 
 pub struct LivePlayer {
     video: VideoMosaic,
@@ -16,7 +17,7 @@ pub struct LivePlayer {
 impl LivePlayer {
     /// Starts the pipeline at `start` seconds and waits for its first frame, so the clock
     /// can start with it.
-    pub fn new(video: VideoMosaic, start: f64) -> anyhow::Result<LivePlayer> {
+    pub fn new(video: VideoMosaic, start: f64) -> Result<LivePlayer> {
         let stream = video.stream(start)?;
         let presenter = Presenter::new(video.fps());
         let mut player = LivePlayer {
@@ -44,7 +45,7 @@ impl LivePlayer {
     /// Restarts the pipeline at `time` (clamped to the video) and waits for its first frame
     /// (tens of milliseconds: a seek is the one time the caller waits); returns the time it
     /// starts.
-    pub fn seek(&mut self, time: f64) -> anyhow::Result<f64> {
+    pub fn seek(&mut self, time: f64) -> Result<f64> {
         let last = (self.video.target.duration - 1.0 / self.video.fps()).max(0.0);
         let time = time.clamp(0.0, last);
         let stats = self.stats();

@@ -37,8 +37,8 @@ use crate::matching::table::{ColourTable, FrameMatchOptions};
 use crate::matching::CellSpec;
 use crate::mosaic::{Mosaic, VideoTarget};
 use crate::scene::Scene;
+use crate::video::error::{ensure, Context as _, MediaError, Result};
 use crate::video::VideoReader;
-use anyhow::Context as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -74,11 +74,11 @@ pub struct VideoMosaic {
 
 impl VideoMosaic {
     /// The video side of `scene`; `None` for a still mosaic.
-    pub fn open(scene: &Scene) -> anyhow::Result<Option<VideoMosaic>> {
+    pub fn open(scene: &Scene) -> Result<Option<VideoMosaic>> {
         let (Some(target), Some(path)) = (scene.video(), scene.video_path()) else {
             return Ok(None);
         };
-        anyhow::ensure!(
+        ensure!(
             path.is_file(),
             "{}: its target video {} is missing; put it back or re-run `tessera match`",
             scene.path.display(),
@@ -105,7 +105,7 @@ impl VideoMosaic {
     }
 
     /// Grids from `start` seconds on, decoded and matched on threads of their own.
-    pub fn stream(&self, start: f64) -> anyhow::Result<GridStream> {
+    pub fn stream(&self, start: f64) -> Result<GridStream> {
         GridStream::start(
             &self.path,
             start.max(0.0),
@@ -117,7 +117,7 @@ impl VideoMosaic {
 
     /// The frame shown at `time` (the last frame at or before it; the first frame before
     /// the video starts). Matched without history, as after a seek.
-    pub fn frame_at(&self, time: f64) -> anyhow::Result<TargetFrame> {
+    pub fn frame_at(&self, time: f64) -> Result<TargetFrame> {
         // Start a little before `time`: the frame showing at `time` began up to a frame
         // period earlier.
         let from = (time - 1.0 / self.target.fps()).max(0.0);
@@ -151,14 +151,14 @@ impl VideoMosaic {
 
 /// Refuses a target video that is not the one the mosaic was matched from (replaced,
 /// overwritten, re-encoded at another size or length): its grids would not fit the mosaic.
-fn check_unchanged(mosaic: &Path, path: &Path, recorded: &VideoTarget) -> anyhow::Result<()> {
+fn check_unchanged(mosaic: &Path, path: &Path, recorded: &VideoTarget) -> Result<()> {
     let probe = VideoReader::open(path)?;
     let (width, height) = probe.upright_size();
     let duration = probe.duration();
     // Within a frame: the same file probes the same, and a re-mux of it (new timestamps,
     // another container) may round its length by a frame; another video differs by more.
     let same_length = (duration - recorded.duration).abs() <= 1.0 / recorded.fps().max(1.0) + 1e-3;
-    anyhow::ensure!(
+    ensure!(
         (width, height) == (recorded.width, recorded.height) && same_length,
         "{}: its target video {} has changed since it was matched (then {}×{}, {:.2} s; now {width}×{height}, {duration:.2} s); put the original back or re-run `tessera match`",
         mosaic.display(),
@@ -178,7 +178,7 @@ pub fn make_video_mosaic(
     cells: CellSpec,
     options: FrameMatchOptions,
     mosaic_path: &Path,
-) -> anyhow::Result<Mosaic> {
+) -> Result<Mosaic> {
     // The probe is closed before the decode thread opens the video again.
     let (width, height, (fps_num, fps_den), duration) = {
         let probe = VideoReader::open(target)?;
@@ -192,7 +192,7 @@ pub fn make_video_mosaic(
         (width, height, rate, probe.duration())
     };
     let (cols, rows) = cells.resolve(width, height);
-    anyhow::ensure!(
+    ensure!(
         cols as u64 * rows as u64 <= 16 << 20,
         "{cols}×{rows} cells is more than a video mosaic handles (16 M a frame); choose a smaller --cells"
     );
@@ -202,7 +202,7 @@ pub fn make_video_mosaic(
         Next::Ready(f) => f,
         _ => {
             return Err(stream.take_error().unwrap_or_else(|| {
-                anyhow::anyhow!("{}: the video has no frames", target.display())
+                MediaError::Failed(format!("{}: the video has no frames", target.display()))
             }))
         }
     };

@@ -6,7 +6,7 @@ use super::{Next, PresentStats, Presenter, VideoMosaic};
 use crate::error::{Error, Result};
 use crate::headless::{HeadlessRenderer, Pacing, RecordSummary};
 use crate::playback::Playback;
-use crate::video::VideoWriter;
+use crate::video::{MediaError, VideoWriter};
 use crate::view::Camera;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -52,16 +52,14 @@ pub fn record_target(
     interrupted: &AtomicBool,
     mut progress: impl FnMut(u64),
 ) -> Result<TargetRecording> {
-    let stream = video
-        .stream(span.start)
-        .map_err(|e| Error::Video(format!("{e:#}")))?;
+    let stream = video.stream(span.start)?;
     let mut presenter = Presenter::new(video.fps());
     let end = span.duration.map(|d| span.start + d);
     let mut out = TargetRecording::default();
     let started = std::time::Instant::now();
     for n in 0u64.. {
         if interrupted.load(Ordering::Relaxed) {
-            return Err(Error::Video("interrupted: no video written".into()));
+            return Err(Error::Interrupted);
         }
         let t = span.start + n as f64 / span.fps;
         if end.is_some_and(|e| t >= e - 1e-9) {
@@ -88,15 +86,15 @@ pub fn record_target(
     out.match_fps = stream.times().match_fps();
     if let Some(e) = stream.take_error() {
         if out.present.shown == 0 {
-            return Err(Error::Video(format!("{e:#}")));
+            return Err(e.into());
         }
         out.stopped_early = Some(format!("{e:#}"));
     } else if out.present.shown == 0 {
-        return Err(Error::Video(format!(
+        return Err(Error::Video(MediaError::Failed(format!(
             "{}: no frames from {:.2} s on",
             video.path.display(),
             span.start
-        )));
+        ))));
     }
     Ok(out)
 }

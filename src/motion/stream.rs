@@ -5,6 +5,7 @@
 
 use super::TargetFrame;
 use crate::matching::table::{cell_means, ColourTable, FrameMatchOptions, FrameMatcher};
+use crate::video::error::{ensure, MediaError, Result};
 use crate::video::VideoReader;
 use crossbeam_channel::{bounded, Receiver, TryRecvError};
 use std::path::{Path, PathBuf};
@@ -71,11 +72,11 @@ struct CellFrame {
 /// Grids for a video target's frames from `start` on, decoded and matched ahead of use.
 pub struct GridStream {
     path: PathBuf,
-    grids: Option<Receiver<anyhow::Result<TargetFrame>>>,
+    grids: Option<Receiver<Result<TargetFrame>>>,
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
     times: Arc<StageTimes>,
-    error: Mutex<Option<anyhow::Error>>,
+    error: Mutex<Option<MediaError>>,
     pub info: TargetInfo,
 }
 
@@ -89,10 +90,10 @@ impl GridStream {
         (cols, rows): (u32, u32),
         table: Arc<ColourTable>,
         options: FrameMatchOptions,
-    ) -> anyhow::Result<GridStream> {
+    ) -> Result<GridStream> {
         let stop = Arc::new(AtomicBool::new(false));
         let times = Arc::new(StageTimes::default());
-        let (cells_tx, cells_rx) = bounded::<anyhow::Result<CellFrame>>(DECODED_AHEAD);
+        let (cells_tx, cells_rx) = bounded::<Result<CellFrame>>(DECODED_AHEAD);
         let (grids_tx, grids_rx) = bounded(MATCHED_AHEAD);
         let (ready_tx, ready_rx) = bounded(1);
         let decoder = {
@@ -150,7 +151,7 @@ impl GridStream {
             }
             Err(_) => {
                 let _ = decoder.join();
-                anyhow::bail!("{}: the target decoder stopped", target.display());
+                crate::video::error::bail!("{}: the target decoder stopped", target.display());
             }
         };
         let matcher = {
@@ -203,7 +204,7 @@ impl GridStream {
         }
     }
 
-    fn classify(&self, got: Result<anyhow::Result<TargetFrame>, ()>) -> super::Next {
+    fn classify(&self, got: Result<Result<TargetFrame>, ()>) -> super::Next {
         match got {
             Ok(Ok(frame)) => super::Next::Ready(frame),
             Ok(Err(e)) => {
@@ -215,12 +216,13 @@ impl GridStream {
     }
 
     /// Why the stream ended early, if it did (a decoder error mid-stream): taken once.
-    pub fn take_error(&self) -> Option<anyhow::Error> {
-        self.error
-            .lock()
-            .expect("not poisoned")
-            .take()
-            .map(|e| e.context(format!("{}: the target stopped early", self.path.display())))
+    pub fn take_error(&self) -> Option<MediaError> {
+        self.error.lock().expect("not poisoned").take().map(|e| {
+            MediaError::Failed(format!(
+                "{}: the target stopped early: {e}",
+                self.path.display()
+            ))
+        })
     }
 
     pub fn times(&self) -> &StageTimes {
@@ -240,10 +242,10 @@ impl Drop for GridStream {
     }
 }
 
-fn open(path: &Path, start: f64) -> anyhow::Result<(VideoReader, TargetInfo)> {
+fn open(path: &Path, start: f64) -> Result<(VideoReader, TargetInfo)> {
     let mut reader = VideoReader::open(path)?;
     let (width, height) = reader.upright_size();
-    anyhow::ensure!(
+    ensure!(
         width > 0 && height > 0,
         "{}: the video has no picture size",
         path.display()

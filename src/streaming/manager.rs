@@ -1074,4 +1074,112 @@ mod tests {
         let residency = rig.manager.residency();
         assert_eq!(residency.drawn_record(tile, level), residency.current(tile));
     }
+
+    /// The pages of `view`'s visible tiles at its finest level (stills: a tile's record is
+    /// its id, and the grid is the identity).
+    fn pages_of(view: &FrameView) -> Vec<PageKey> {
+        let cells = view.visible_cells();
+        (cells.y0..cells.y1)
+            .flat_map(|y| (cells.x0..cells.x1).map(move |x| y * SIDE + x))
+            .map(|tile| PageKey::new(tile, view.levels.hi))
+            .collect()
+    }
+
+    impl Rig {
+        /// Updates until `view` is sharp, serving every request.
+        fn settle(&mut self, view: &FrameView) {
+            for _ in 0..100 {
+                self.fetch.serve(usize::MAX);
+                if self.update(view).missing == 0 {
+                    return;
+                }
+            }
+            panic!("the view never came sharp");
+        }
+    }
+
+    #[test]
+    fn the_least_recently_drawn_pages_are_evicted_first() {
+        let mut rig = new_rig(config(), &[], 0);
+        // Four views over the four quarters of the grid, each drawn sharp in turn.
+        let quarters =
+            [(2.0, 2.0), (6.0, 2.0), (2.0, 6.0), (6.0, 6.0)].map(|(x, y)| view(x, y, 16.0));
+        let level = quarters[0].levels.hi;
+        let capacity = rig.manager.residency().layout().levels[level].capacity as usize;
+        let per_view = pages_of(&quarters[0]).len();
+        assert!(
+            !rig.manager.residency().is_pinned(level) && capacity < 4 * per_view,
+            "the level must be paged and too small for every quarter: {capacity} slots"
+        );
+        for quarter in &quarters {
+            rig.settle(quarter);
+            rig.assert_no_hole(quarter);
+        }
+        assert!(rig.manager.residency().evictions() > 0);
+        // What stayed is the most recent views' pages: once an older view has a page
+        // resident, every newer view has all of its own.
+        let residency = rig.manager.residency();
+        let kept: Vec<usize> = quarters
+            .iter()
+            .map(|q| {
+                pages_of(q)
+                    .iter()
+                    .filter(|&&k| residency.is_resident(k))
+                    .count()
+            })
+            .collect();
+        assert_eq!(kept[3], per_view, "the view on screen lost pages: {kept:?}");
+        for older in 0..3 {
+            if kept[older] > 0 {
+                assert!(
+                    kept[older + 1..].iter().all(|&k| k == per_view),
+                    "a newer view lost pages while an older one kept some: {kept:?}"
+                );
+            }
+        }
+        assert_eq!(kept[0], 0, "the oldest view's pages went first: {kept:?}");
+    }
+
+    #[test]
+    fn a_pan_asks_for_the_pages_ahead_of_it_only_with_prefetch() {
+        for prefetch in [true, false] {
+            let mut rig = new_rig(
+                StreamConfig {
+                    heuristics: Heuristics {
+                        prefetch,
+                        ..Default::default()
+                    },
+                    ..config()
+                },
+                &[],
+                0,
+            );
+            // Panning right a cell a frame over the top rows, each frame sharp.
+            let mut x = 2.0;
+            for _ in 0..2 {
+                rig.settle(&view(x, 2.0, 16.0));
+                x += 1.0;
+            }
+            let now = view(x, 2.0, 16.0);
+            rig.update(&now);
+            let on_screen: HashSet<PageKey> = pages_of(&now).into_iter().collect();
+            let ahead: Vec<PageKey> = rig
+                .fetch
+                .queued()
+                .into_iter()
+                .filter(|k| !on_screen.contains(k) && k.level as usize == now.levels.hi)
+                .collect();
+            let cells = now.visible_cells();
+            if prefetch {
+                assert!(!ahead.is_empty(), "nothing asked for ahead of the pan");
+                // Ahead is to the right: the column past the screen's right edge.
+                assert!(
+                    ahead.iter().all(|k| k.record % SIDE >= cells.x1),
+                    "pages asked for behind the pan: {ahead:?}"
+                );
+            } else {
+                assert!(ahead.is_empty(), "asked for pages off screen: {ahead:?}");
+            }
+        }
+    }
 }

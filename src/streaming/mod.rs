@@ -6,10 +6,8 @@ mod manager;
 mod planner;
 mod tile_blocks;
 
-pub use cache::PageCache;
-pub use loader::{Fetch, LoaderPool};
+pub use loader::Fetch;
 pub use manager::StreamingManager;
-pub use planner::{FramePlan, Planner, Want};
 
 use crate::library::StoreError;
 

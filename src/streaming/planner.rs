@@ -188,6 +188,7 @@ impl Planner {
     }
 
     /// Forgets the previous view: the next frame is a cut, with no motion to extrapolate.
+    #[cfg(test)]
     pub fn reset_motion(&mut self) {
         self.last_view = None;
     }

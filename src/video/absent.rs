@@ -2,7 +2,8 @@
 //! (`open` and `create` fail with `NOT_BUILT`), so code that handles videos compiles
 //! unchanged and refuses every video at the first step, naming the feature to enable.
 
-use super::{EncodeSummary, VideoSettings, NOT_BUILT};
+use super::error::{MediaError, Result};
+use super::{EncodeSummary, VideoSettings};
 use std::path::Path;
 
 /// No value of this type exists: the methods below can never run.
@@ -14,8 +15,8 @@ enum Never {}
 pub struct VideoReader(Never);
 
 impl VideoReader {
-    pub fn open(path: &Path) -> anyhow::Result<VideoReader> {
-        anyhow::bail!("{}: {NOT_BUILT}", path.display())
+    pub fn open(path: &Path) -> Result<VideoReader> {
+        Err(MediaError::NotBuilt(path.to_path_buf()))
     }
     pub fn size(&self) -> (u32, u32) {
         match self.0 {}
@@ -23,25 +24,25 @@ impl VideoReader {
     pub fn duration(&self) -> f64 {
         match self.0 {}
     }
-    pub fn seek(&mut self, _seconds: f64) -> anyhow::Result<()> {
+    pub fn seek(&mut self, _seconds: f64) -> Result<()> {
         match self.0 {}
     }
-    pub fn advance(&mut self) -> anyhow::Result<Option<f64>> {
+    pub fn advance(&mut self) -> Result<Option<f64>> {
         match self.0 {}
     }
-    pub fn next_frame(&mut self) -> anyhow::Result<Option<image::RgbaImage>> {
+    pub fn next_frame(&mut self) -> Result<Option<image::RgbaImage>> {
         match self.0 {}
     }
-    pub fn rgba(&mut self) -> anyhow::Result<image::RgbaImage> {
+    pub fn rgba(&mut self) -> Result<image::RgbaImage> {
         match self.0 {}
     }
-    pub fn thumbnail(&mut self, _width: u32) -> anyhow::Result<Vec<u8>> {
+    pub fn thumbnail(&mut self, _width: u32) -> Result<Vec<u8>> {
         match self.0 {}
     }
-    pub fn square(&mut self, _side: u32) -> anyhow::Result<Vec<u8>> {
+    pub fn square(&mut self, _side: u32) -> Result<Vec<u8>> {
         match self.0 {}
     }
-    pub fn cells(&mut self, _cols: u32, _rows: u32, _sub: u32) -> anyhow::Result<Vec<u8>> {
+    pub fn cells(&mut self, _cols: u32, _rows: u32, _sub: u32) -> Result<Vec<u8>> {
         match self.0 {}
     }
     pub fn upright_size(&self) -> (u32, u32) {
@@ -57,16 +58,16 @@ impl VideoReader {
 pub struct VideoWriter(Never);
 
 impl VideoWriter {
-    pub fn create(path: &Path, _settings: VideoSettings) -> anyhow::Result<VideoWriter> {
-        anyhow::bail!("{}: {NOT_BUILT}", path.display())
+    pub fn create(path: &Path, _settings: VideoSettings) -> Result<VideoWriter> {
+        Err(MediaError::NotBuilt(path.to_path_buf()))
     }
     pub fn codec(&self) -> &str {
         match self.0 {}
     }
-    pub fn write_frame(&mut self, _rgba: Vec<u8>) -> anyhow::Result<()> {
+    pub fn write_frame(&mut self, _rgba: Vec<u8>) -> Result<()> {
         match self.0 {}
     }
-    pub fn finish(self) -> anyhow::Result<EncodeSummary> {
+    pub fn finish(self) -> Result<EncodeSummary> {
         match self.0 {}
     }
 }

@@ -3,8 +3,8 @@
 //! as its centre square at a tile's size. A phone video's rotation (its display matrix) is
 //! applied, so pictures come out upright.
 
+use super::error::{ensure, Context as _, Result};
 use super::{init, set_yuv_matrix};
-use anyhow::Context as _;
 use ffmpeg_next as ffmpeg;
 use ffmpeg_next::format::Pixel;
 use ffmpeg_next::{decoder, frame, media, software::scaling, Packet};
@@ -24,7 +24,7 @@ impl Scaler {
         src: &frame::Video,
         dst: (Pixel, u32, u32),
         flags: scaling::Flags,
-    ) -> anyhow::Result<&'s frame::Video> {
+    ) -> Result<&'s frame::Video> {
         let key = (src.format(), src.width(), src.height(), dst.0, dst.1, dst.2);
         if slot.as_ref().is_none_or(|s| s.key != key) {
             let mut context =
@@ -86,7 +86,7 @@ pub struct VideoReader {
 }
 
 impl VideoReader {
-    pub fn open(path: &Path) -> anyhow::Result<VideoReader> {
+    pub fn open(path: &Path) -> Result<VideoReader> {
         init()?;
         let input = ffmpeg::format::input(path)
             .with_context(|| format!("{}: not a video FFmpeg can open", path.display()))?;
@@ -113,7 +113,7 @@ impl VideoReader {
             .video()
             .with_context(|| format!("{}: no decoder for its video", path.display()))?;
         let (w, h) = (decoder.width(), decoder.height());
-        anyhow::ensure!(
+        ensure!(
             w <= MAX_VIDEO_SIDE && h <= MAX_VIDEO_SIDE,
             "{}: {w}×{h} video is larger than {MAX_VIDEO_SIDE} px a side",
             path.display()
@@ -147,7 +147,7 @@ impl VideoReader {
     }
 
     /// Moves to `seconds`: the next frame returned is the first at or after it.
-    pub fn seek(&mut self, seconds: f64) -> anyhow::Result<()> {
+    pub fn seek(&mut self, seconds: f64) -> Result<()> {
         let ts = (seconds * ffmpeg::ffi::AV_TIME_BASE as f64) as i64;
         self.input
             .seek(ts, ..ts)
@@ -167,14 +167,14 @@ impl VideoReader {
 
 impl VideoReader {
     /// Decodes the next frame; returns its time in seconds, or `None` at the end.
-    pub fn advance(&mut self) -> anyhow::Result<Option<f64>> {
+    pub fn advance(&mut self) -> Result<Option<f64>> {
         if std::mem::take(&mut self.pending) {
             return Ok(Some(self.time()));
         }
         self.peek_next()
     }
 
-    fn peek_next(&mut self) -> anyhow::Result<Option<f64>> {
+    fn peek_next(&mut self) -> Result<Option<f64>> {
         loop {
             if self.decoder.receive_frame(&mut self.decoded).is_ok() {
                 return Ok(Some(self.time()));
@@ -214,7 +214,7 @@ impl VideoReader {
     }
 
     /// The next frame as full-size RGBA, or `None` at the end of the stream.
-    pub fn next_frame(&mut self) -> anyhow::Result<Option<image::RgbaImage>> {
+    pub fn next_frame(&mut self) -> Result<Option<image::RgbaImage>> {
         match self.advance()? {
             Some(_) => self.rgba().map(Some),
             None => Ok(None),
@@ -222,7 +222,7 @@ impl VideoReader {
     }
 
     /// The current frame as full-size sRGB RGBA, upright.
-    pub fn rgba(&mut self) -> anyhow::Result<image::RgbaImage> {
+    pub fn rgba(&mut self) -> Result<image::RgbaImage> {
         let (w, h) = (self.decoded.width(), self.decoded.height());
         let out = Scaler::run(
             &mut self.full,
@@ -237,7 +237,7 @@ impl VideoReader {
 
     /// The current frame as a small RGB thumbnail `width` wide (for comparing frames; the
     /// fast bilinear filter is a third of the area filter's cost, and cuts score as high).
-    pub fn thumbnail(&mut self, width: u32) -> anyhow::Result<Vec<u8>> {
+    pub fn thumbnail(&mut self, width: u32) -> Result<Vec<u8>> {
         let (w, h) = (self.decoded.width(), self.decoded.height());
         let th = ((width as u64 * h as u64) / w.max(1) as u64).max(1) as u32;
         let out = Scaler::run(
@@ -256,7 +256,7 @@ impl VideoReader {
 
     /// The current frame's centre square, scaled to `side`² sRGB RGBA (area filter) and
     /// turned upright: a clip frame at a tile's size.
-    pub fn square(&mut self, side: u32) -> anyhow::Result<Vec<u8>> {
+    pub fn square(&mut self, side: u32) -> Result<Vec<u8>> {
         let (w, h) = (self.decoded.width(), self.decoded.height());
         // Scale so the short side is `side`, then take the middle.
         let short = w.min(h).max(1) as u64;
@@ -281,7 +281,7 @@ impl VideoReader {
     /// The current frame upright, centre-cropped to the aspect of a `cols × rows` grid and
     /// scaled (area filter) to `sub × sub` sRGB RGB pixels per cell: what a video target's
     /// cells are averaged from.
-    pub fn cells(&mut self, cols: u32, rows: u32, sub: u32) -> anyhow::Result<Vec<u8>> {
+    pub fn cells(&mut self, cols: u32, rows: u32, sub: u32) -> Result<Vec<u8>> {
         let (w, h) = (self.decoded.width().max(1), self.decoded.height().max(1));
         // The wanted size in the stream's own orientation.
         let (cw, ch) = if self.quarter_turns % 2 == 1 {

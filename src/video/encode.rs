@@ -4,8 +4,8 @@
 //! trailer is down, so an interrupted render never leaves a truncated video under the name
 //! asked for, and two renders to one name never write into one file.
 
+use super::error::{bail, ensure, Context as _, MediaError, Result};
 use super::{container_for, init, set_yuv_matrix, AudioSource, EncodeSummary, VideoSettings};
-use anyhow::{bail, ensure, Context as _};
 use crossbeam_channel::{Receiver, Sender};
 use ffmpeg_next as ffmpeg;
 use ffmpeg_next::color::{Primaries, Range, Space, TransferCharacteristic};
@@ -23,13 +23,13 @@ pub struct VideoWriter {
     path: PathBuf,
     partial: PathBuf,
     frames: Option<Sender<Vec<u8>>>,
-    worker: Option<JoinHandle<anyhow::Result<EncodeSummary>>>,
+    worker: Option<JoinHandle<Result<EncodeSummary>>>,
     codec: String,
 }
 
 impl VideoWriter {
     /// Opens `path` for writing (MP4, or MOV/MKV by extension) and starts the encoder thread.
-    pub fn create(path: &Path, settings: VideoSettings) -> anyhow::Result<VideoWriter> {
+    pub fn create(path: &Path, settings: VideoSettings) -> Result<VideoWriter> {
         let s = &settings;
         ensure!(
             s.width >= 2 && s.height >= 2 && s.width.is_multiple_of(2) && s.height.is_multiple_of(2),
@@ -64,12 +64,13 @@ impl VideoWriter {
             Err(_) => {
                 let err = worker
                     .join()
-                    .map_err(|_| anyhow::anyhow!("the encoder thread panicked"))
+                    .map_err(|_| MediaError::Failed("the encoder thread panicked".into()))
                     .and_then(|r| r.map(|_| ()))
                     .err()
-                    .unwrap_or_else(|| anyhow::anyhow!("the encoder stopped"));
+                    .unwrap_or_else(|| MediaError::Failed("the encoder stopped".into()));
                 let _ = std::fs::remove_file(&partial);
-                return Err(err.context(format!("{}: cannot start the video", path.display())));
+                return Err(err)
+                    .with_context(|| format!("{}: cannot start the video", path.display()));
             }
         };
         Ok(VideoWriter {
@@ -88,7 +89,7 @@ impl VideoWriter {
     }
 
     /// Queues one tightly packed RGBA8 frame; blocks while the encoder is `QUEUE_FRAMES` behind.
-    pub fn write_frame(&mut self, rgba: Vec<u8>) -> anyhow::Result<()> {
+    pub fn write_frame(&mut self, rgba: Vec<u8>) -> Result<()> {
         let expected = self.settings.width as usize * self.settings.height as usize * 4;
         ensure!(
             rgba.len() == expected,
@@ -109,7 +110,7 @@ impl VideoWriter {
     }
 
     /// Flushes the encoder, writes the trailer and moves the file to its name.
-    pub fn finish(mut self) -> anyhow::Result<EncodeSummary> {
+    pub fn finish(mut self) -> Result<EncodeSummary> {
         let mut summary = self.join()?;
         // Measured before the rename: the summary describes this video, whatever another
         // process later moves over the same name.
@@ -125,7 +126,7 @@ impl VideoWriter {
         Ok(summary)
     }
 
-    fn join(&mut self) -> anyhow::Result<EncodeSummary> {
+    fn join(&mut self) -> Result<EncodeSummary> {
         self.frames = None; // end of stream for the encoder thread
         let worker = self
             .worker
@@ -133,7 +134,7 @@ impl VideoWriter {
             .context("the encoder has already finished")?;
         let result = worker
             .join()
-            .map_err(|_| anyhow::anyhow!("the encoder thread panicked"))
+            .map_err(|_| MediaError::Failed("the encoder thread panicked".into()))
             .and_then(|r| r);
         if result.is_err() {
             let _ = std::fs::remove_file(&self.partial);
@@ -158,7 +159,7 @@ fn encode_thread(
     s: &VideoSettings,
     frames: Receiver<Vec<u8>>,
     ready: Sender<String>,
-) -> anyhow::Result<EncodeSummary> {
+) -> Result<EncodeSummary> {
     let (w, h) = (s.width, s.height);
     let codec = encoder::find_by_name("libx264")
         .or_else(|| encoder::find(codec::Id::MPEG4))
@@ -195,7 +196,7 @@ fn encode_thread(
         .open_with(options)
         .with_context(|| format!("cannot open the {} encoder", codec.name()))?;
     // The muxer, its video stream and (when asked and it can be added) the target's sound.
-    let open_output = |with_audio: bool| -> anyhow::Result<Muxer> {
+    let open_output = |with_audio: bool| -> Result<Muxer> {
         let mut output = ffmpeg::format::output_as(partial, container)
             .with_context(|| format!("{}: cannot create", partial.display()))?;
         let stream_index = {
@@ -269,7 +270,7 @@ fn encode_thread(
             packet.rescale_ts(time_base, stream_time_base);
             packet.write_interleaved(output)?;
         }
-        anyhow::Ok(())
+        Ok::<(), MediaError>(())
     };
 
     let mut count = 0u64;
@@ -435,7 +436,7 @@ impl AudioCopy {
         &mut self,
         until: f64,
         output: &mut ffmpeg::format::context::Output,
-    ) -> anyhow::Result<()> {
+    ) -> Result<()> {
         let limit = self.start_ts + (until / f64::from(self.in_time_base)).floor() as i64;
         while !self.done {
             // A packet per read (see `VideoReader::peek_next`).
@@ -467,7 +468,7 @@ impl AudioCopy {
         &self,
         packet: &mut Packet,
         output: &mut ffmpeg::format::context::Output,
-    ) -> anyhow::Result<()> {
+    ) -> Result<()> {
         packet.set_pts(packet.pts().map(|t| t - self.start_ts));
         packet.set_dts(packet.dts().map(|t| t - self.start_ts));
         packet.rescale_ts(self.in_time_base, self.out_time_base);

@@ -18,8 +18,11 @@ mod absent;
 mod decode;
 #[cfg(feature = "video")]
 mod encode;
+pub(crate) mod error;
 mod settings;
-pub mod shots;
+pub(crate) mod shots;
+pub use error::MediaError;
+pub use shots::ShotOptions;
 
 #[cfg(not(feature = "video"))]
 pub use absent::{demuxer_name, VideoReader, VideoWriter};
@@ -39,7 +42,7 @@ pub const NOT_BUILT: &str = "this tessera was built without video support; rebui
 
 /// FFmpeg's muxer name for an output file, from its extension.
 #[cfg_attr(not(feature = "video"), allow(dead_code))]
-fn container_for(path: &std::path::Path) -> anyhow::Result<&'static str> {
+fn container_for(path: &std::path::Path) -> error::Result<&'static str> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
@@ -48,7 +51,7 @@ fn container_for(path: &std::path::Path) -> anyhow::Result<&'static str> {
         Some("mp4" | "m4v") => "mp4",
         Some("mov") => "mov",
         Some("mkv") => "matroska",
-        _ => anyhow::bail!(
+        _ => error::bail!(
             "{}: unknown video type; name it .mp4 (or .mov, .mkv)",
             path.display()
         ),
@@ -71,7 +74,7 @@ pub fn demuxer_name(path: &std::path::Path) -> Option<String> {
 
 #[cfg(feature = "video")]
 /// Initialises FFmpeg once and keeps its own logging to errors (ours goes through tracing).
-fn init() -> anyhow::Result<()> {
+fn init() -> error::Result<()> {
     static INIT: std::sync::OnceLock<Result<(), ffmpeg::Error>> = std::sync::OnceLock::new();
     INIT.get_or_init(|| {
         ffmpeg::init()?;
@@ -85,7 +88,7 @@ fn init() -> anyhow::Result<()> {
         ffmpeg::util::log::set_level(level);
         Ok(())
     })
-    .map_err(|e| anyhow::anyhow!("FFmpeg did not initialise: {e}"))
+    .map_err(|e| MediaError::Failed(format!("FFmpeg did not initialise: {e}")))
 }
 
 #[cfg(feature = "video")]

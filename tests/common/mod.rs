@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 use tessera::library::{self, BakeOptions, StoreParams};
-use tessera::matching::{pipeline::make_mosaic, CellSpec, MatchOptions};
-use tessera::streaming::StreamConfig;
+use tessera::matching::{make_mosaic, CellSpec, MatchOptions};
+use tessera::render::StreamConfig;
 use tessera::{Backend, HeadlessRenderer, RenderOptions, RenderStyle, Scene};
 
 /// The tests' background: a colour no generated picture has, so a hole shows.
@@ -140,7 +140,7 @@ pub fn fixture(count: u32, max_tile: u32, cells: (u32, u32)) -> Fixture {
         out: library.clone(),
         params: StoreParams::new(max_tile, 2),
         rebuild: false,
-        progress: false,
+        progress: None,
         shots: Default::default(),
     })
     .unwrap();
@@ -212,10 +212,10 @@ pub fn clip_fixture(
     raw_max: u32,
     cells: (u32, u32),
 ) -> Fixture {
-    use tessera::library::procedural::synth_frame;
-    use tessera::library::pyramid::{build_pyramid, LinearTile};
-    use tessera::library::signature::{clip_signature, tile_signature};
-    use tessera::library::store::{ClipFrame, SourceKey, StoreWriter};
+    use tessera::library::synth_frame;
+    use tessera::library::{build_pyramid, LinearTile};
+    use tessera::library::{clip_signature, tile_signature};
+    use tessera::library::{ClipFrame, SourceKey, StoreWriter};
     let dir = tempfile::tempdir().unwrap();
     let library = dir.path().join("clips.tlib");
     let params = StoreParams {
@@ -464,4 +464,14 @@ pub fn remux(src: &Path, dst: &Path, times: &[f64], degrees: Option<f64>) {
     }
     assert_eq!(i, times.len());
     out.write_trailer().unwrap();
+}
+
+/// sRGB ↔ linear, from the IEC 61966-2-1 formulas (not tessera's tables).
+pub fn srgb8_to_linear(v: u8) -> f64 {
+    let c = v as f64 / 255.0;
+    if c <= 0.04045 {
+        c / 12.92
+    } else {
+        ((c + 0.055) / 1.055).powf(2.4)
+    }
 }

@@ -8,11 +8,12 @@
 mod video;
 
 use super::args::EngineArgs;
+use crate::cli::progress::progress_bar;
 use anyhow::{bail, Context};
 use clap::Args;
 use std::path::{Path, PathBuf};
 use tessera::library::{self, BakeOptions, StoreParams};
-use tessera::matching::{pipeline::make_mosaic, CellSpec, MatchOptions};
+use tessera::matching::{make_mosaic, CellSpec, MatchOptions};
 use tessera::{Camera, HeadlessRenderer, RenderStyle, Scene};
 
 #[derive(Args)]
@@ -140,8 +141,8 @@ pub fn default_cache_dir() -> PathBuf {
 
 /// Square crops of `photo`: the whole centre square, then n×n grids for n = 2, 3, 4, 6.
 fn write_crops(photo: &Path, out: &Path, side: u32) -> anyhow::Result<usize> {
-    let img = library::bake::decode_image(photo)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", photo.display()))?;
+    let img =
+        library::decode_image(photo).map_err(|e| anyhow::anyhow!("{}: {e}", photo.display()))?;
     let (w, h) = (img.width(), img.height());
     let stem = photo
         .file_stem()
@@ -182,7 +183,7 @@ pub fn bake_demo_library(
         out: out.to_path_buf(),
         params: StoreParams::new(256, 2),
         rebuild: false,
-        progress,
+        progress: progress.then(|| progress_bar(0, true, "baking")),
         shots: Default::default(),
     })
     .map_err(Into::into)
@@ -209,7 +210,7 @@ pub fn prepare(cache: &Path, progress: bool) -> anyhow::Result<DemoData> {
     let done = cache.join("tiles.done");
     if !done.exists() {
         std::fs::create_dir_all(&tiles).with_context(|| format!("creating {}", tiles.display()))?;
-        let bar = tessera::progress::progress_bar(photos.len() as u64, progress, "cropping");
+        let bar = crate::cli::progress::progress_bar(photos.len() as u64, progress, "cropping");
         let counts: Vec<anyhow::Result<usize>> = {
             use rayon::prelude::*;
             photos

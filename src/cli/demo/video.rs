@@ -12,10 +12,10 @@ use super::{bake_demo_library, ensure_mosaic, find_photos, prepare, DemoData, TA
 use anyhow::{bail, Context};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
-use tessera::headless::Pacing;
 use tessera::library;
 use tessera::mosaic::Mosaic;
-use tessera::playback::{Phase, Playback};
+use tessera::render::Pacing;
+use tessera::render::{Phase, Playback};
 use tessera::video::{VideoSettings, VideoWriter};
 use tessera::{Camera, HeadlessRenderer, RenderOptions};
 
@@ -119,9 +119,9 @@ fn write_pans(out: &Path, progress: bool) -> anyhow::Result<()> {
         .into_iter()
         .filter(|p| p.file_name().is_none_or(|n| n != TARGET_NAME))
         .collect();
-    let bar = tessera::progress::progress_bar(photos.len() as u64, progress, "Ken Burns clips");
+    let bar = crate::cli::progress::progress_bar(photos.len() as u64, progress, "Ken Burns clips");
     photos.par_iter().try_for_each(|photo| {
-        let img = library::bake::decode_image(photo)
+        let img = library::decode_image(photo)
             .map_err(|e| anyhow::anyhow!("{}: {e}", photo.display()))?;
         // Work from a copy a little over twice the clip's width: fast crops, no aliasing.
         let small = img
@@ -222,7 +222,7 @@ pub fn render_fly_through(
         cell_px: h as f64 * 0.8,
     };
     let fps = 30;
-    let path = tessera::paths::zoom_in_out(scene.fit(w, h), target, 12 * fps);
+    let path = tessera::camera::zoom_in_out(scene.fit(w, h), target, 12 * fps);
     let mut video = VideoWriter::create(
         out,
         VideoSettings {
@@ -235,7 +235,7 @@ pub fn render_fly_through(
         },
     )?;
     let mut renderer = HeadlessRenderer::new(scene, options)?;
-    let bar = tessera::progress::progress_bar(
+    let bar = crate::cli::progress::progress_bar(
         path.len() as u64,
         std::io::IsTerminal::is_terminal(&std::io::stderr()),
         "frames",

@@ -39,10 +39,10 @@ impl App {
         let ctx =
             GpuContext::with_instance(instance, Some(&surface), adapter, asked != Backend::Gpu)?;
         let choice = match asked {
-            Backend::Auto => tessera::gpu::auto_choice(&ctx.adapter, adapter),
+            Backend::Auto => tessera::render::auto_choice(&ctx.adapter, adapter),
             asked => Choice {
                 backend: asked,
-                why: tessera::renderer::ASKED.into(),
+                why: tessera::render::ASKED.into(),
             },
         };
         let cpu = choice.backend == Backend::Cpu;
@@ -156,13 +156,14 @@ impl App {
         }
         let playback = self.args.playback.at(now);
         gpu.renderer.set_playback(playback);
-        let stats = gpu.renderer.update(&camera, w, h);
+        let mosaic = gpu.renderer.update(&camera, w, h);
+        let stats = mosaic.stats;
         let Some(frame) = gpu.next_surface_texture() else {
             return Ok(());
         };
         let target = frame.texture.create_view(&Default::default());
         let mut encoder = gpu.ctx.device.create_command_encoder(&Default::default());
-        gpu.encode_mosaic(&mut encoder, &target, &camera);
+        gpu.encode_mosaic(&mut encoder, &target, &mosaic);
         self.frames += 1;
         let last = self.args.exit_after.is_some_and(|n| self.frames >= n);
         let asked = self.shot.take();
@@ -171,7 +172,7 @@ impl App {
         } else {
             asked.as_ref()
         };
-        let readback = capture.map(|_| gpu.copy_for_screenshot(&mut encoder, &frame, &camera));
+        let readback = capture.map(|_| gpu.copy_for_screenshot(&mut encoder, &frame, &mosaic));
         // The overlay goes over the mosaic after any screenshot copy (screenshots show the
         // mosaic alone).
         let hovered = gpu.tile_under(self.cursor, &camera);
@@ -221,8 +222,8 @@ impl App {
         }
 
         let (text, video_playing) = gpu.title(
-            &camera,
-            &stats,
+            camera.cell_px,
+            &mosaic,
             draw_ms,
             now,
             &self.clock,
@@ -286,13 +287,13 @@ impl Gpu {
         &mut self,
         encoder: &mut wgpu::CommandEncoder,
         target: &wgpu::TextureView,
-        camera: &tessera::Camera,
+        mosaic: &Frame,
     ) {
         let (w, h) = (self.config.width, self.config.height);
         match &mut self.renderer {
-            AnyRenderer::Gpu(r, ()) => r.encode(encoder, target, camera, w, h),
+            AnyRenderer::Gpu(r, ()) => r.encode(encoder, target, mosaic),
             AnyRenderer::Cpu(r, (pixels, blit)) => {
-                r.draw_into(camera, w, h, pixels);
+                r.draw_into(mosaic, pixels);
                 blit.resize(&self.ctx.device, w, h);
                 blit.upload(&self.ctx.queue, pixels);
                 blit.encode(encoder, target);
@@ -307,7 +308,7 @@ impl Gpu {
         &mut self,
         encoder: &mut wgpu::CommandEncoder,
         frame: &wgpu::SurfaceTexture,
-        camera: &tessera::Camera,
+        mosaic: &Frame,
     ) -> OffscreenTarget {
         let (w, h) = (self.config.width, self.config.height);
         let t = if self.config.usage.contains(wgpu::TextureUsages::COPY_SRC) {
@@ -316,8 +317,9 @@ impl Gpu {
             let t = OffscreenTarget::with_format(&self.ctx.device, w, h, self.config.format);
             match &mut self.renderer {
                 AnyRenderer::Gpu(r, ()) => {
-                    r.prepare(encoder, camera, Viewport::full(w, h));
-                    let mut pass = tessera::gpu::begin_cleared_pass(encoder, "screenshot", &t.view);
+                    r.prepare(encoder, mosaic, Viewport::full(w, h));
+                    let mut pass =
+                        tessera::render::begin_cleared_pass(encoder, "screenshot", &t.view);
                     r.draw(&mut pass);
                 }
                 AnyRenderer::Cpu(_, (_, blit)) => blit.encode(encoder, &t.view),
@@ -365,19 +367,18 @@ impl Gpu {
     /// time, the tint and the renderer; and whether a video target is playing.
     fn title(
         &self,
-        camera: &tessera::Camera,
-        stats: &tessera::FrameStats,
+        cell_px: f64,
+        mosaic: &Frame,
         draw_ms: f64,
         now: f64,
         clock: &WallClock,
         player: Option<&LivePlayer>,
     ) -> (String, bool) {
-        let (w, h) = (self.config.width, self.config.height);
-        let level = self.renderer.scene().frame_view(camera, w, h).levels.hi;
+        let (stats, level) = (&mosaic.stats, mosaic.view.levels.hi);
         let clips = (stats.tile_frames_shown > 0 || clock.is_paused())
             .then_some((stats.late_tile_frames, clock.is_paused()));
         let mut text = title(
-            camera.cell_px,
+            cell_px,
             level,
             draw_ms,
             (stats.missing, stats.at_rest()),

@@ -27,7 +27,6 @@ mod read;
 mod v1;
 mod write;
 
-pub use proxy::{BlobError, ProxyBlob};
 pub use read::{Clip, Library};
 pub use write::StoreWriter;
 

@@ -45,6 +45,7 @@ impl ProxyBlob {
     }
 
     /// Encodes `pages` (sRGB RGBA8 squares of side `size`) as a blob.
+    #[cfg(test)]
     pub fn encode(pages: &[Vec<u8>], size: u32) -> Vec<u8> {
         use rayon::prelude::*;
         let jpegs: Vec<Vec<u8>> = pages.par_iter().map(|p| encode_jpeg(p, size)).collect();
