@@ -10,6 +10,8 @@ export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 chmod 700 "$XDG_RUNTIME_DIR"
 cargo fmt --all -- --check
 cargo clippy --release --locked --all-targets -- -D warnings
+# The public API documents every item (`#![warn(missing_docs)]`), with no broken links.
+RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --lib
 # The build without FFmpeg (`--no-default-features`), before the tests rebuild the default one.
 scripts/check-stills-only.sh
 # Tests run in release: the GPU and matching tests push real pixels. `-noreset`: an X server

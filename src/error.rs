@@ -3,6 +3,7 @@
 use crate::library::StoreError;
 
 #[derive(Debug, thiserror::Error)]
+/// What went wrong, naming the file or option to fix.
 pub enum Error {
     /// A tile library could not be read: missing, damaged, another version, being written.
     #[error(transparent)]
@@ -29,10 +30,13 @@ pub enum Error {
     /// An output file could not be written.
     #[error("{}: {source}", path.display())]
     Io {
+        /// The file.
         path: std::path::PathBuf,
         #[source]
+        /// Why.
         source: std::io::Error,
     },
 }
 
+/// The rendering API's result.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -23,12 +23,17 @@ use std::path::{Path, PathBuf};
 pub struct DziLayout {
     /// The full-resolution image, pixels.
     pub width: u32,
+    /// The full-resolution image's height, pixels.
     pub height: u32,
+    /// Tile side, pixels (without the overlap).
     pub tile: u32,
+    /// Pixels each tile repeats of its neighbours on every side.
     pub overlap: u32,
 }
 
 impl DziLayout {
+    /// The layout of a `width × height` image cut into `tile`-pixel tiles overlapping by
+    /// `overlap`.
     pub fn new(width: u32, height: u32, tile: u32, overlap: u32) -> DziLayout {
         assert!(width > 0 && height > 0 && tile > 0);
         DziLayout {
@@ -87,11 +92,17 @@ impl DziLayout {
 /// Tile picture format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TileFormat {
-    Jpeg { quality: u8 },
+    /// JPEG at `quality` (1–100): small, for photographs.
+    Jpeg {
+        /// 1 (smallest) to 100 (best).
+        quality: u8,
+    },
+    /// PNG: lossless, larger.
     Png,
 }
 
 impl TileFormat {
+    /// The tiles' file extension ("jpg" or "png").
     pub fn extension(self) -> &'static str {
         match self {
             TileFormat::Jpeg { .. } => "jpg",
@@ -103,9 +114,13 @@ impl TileFormat {
 /// What `export_dzi` wrote.
 #[derive(Clone, Debug)]
 pub struct DziSummary {
+    /// The `.dzi` descriptor written.
     pub descriptor: PathBuf,
+    /// Where its tiles lie.
     pub layout: DziLayout,
+    /// Tiles written.
     pub tiles: u64,
+    /// Bytes written, tiles and descriptor.
     pub bytes: u64,
 }
 

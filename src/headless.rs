@@ -24,14 +24,20 @@ struct GpuTarget {
 /// Frame sizes the headless renderer accepts, per side.
 pub const MAX_FRAME_SIDE: u32 = 16384;
 
+/// Frames to memory, on the GPU (a device and an offscreen target of its own) or the CPU
+/// renderer: for `tessera render`, the benchmarks, tests and programs without a window.
 pub struct HeadlessRenderer {
     /// The GPU renderer with its device and target, or the CPU one with its last frame.
     renderer: AnyRenderer<GpuTarget, Vec<u8>>,
+    /// Frame width in pixels.
     pub width: u32,
+    /// Frame height in pixels.
     pub height: u32,
 }
 
 impl HeadlessRenderer {
+    /// Opens the renderer `opts.backend` asks for (`Auto`: the faster for this machine),
+    /// sized `opts.width × opts.height`, and starts streaming `scene`.
     pub fn new(scene: Scene, opts: &RenderOptions) -> Result<HeadlessRenderer> {
         let (w, h) = (opts.width, opts.height);
         if !(1..=MAX_FRAME_SIDE).contains(&w) || !(1..=MAX_FRAME_SIDE).contains(&h) {
@@ -82,9 +88,11 @@ impl HeadlessRenderer {
     pub fn renderer(&self) -> &dyn Streaming {
         &*self.renderer
     }
+    /// The mosaic being drawn.
     pub fn scene(&self) -> &Scene {
         self.renderer.scene()
     }
+    /// The streaming manager (residency, figures).
     pub fn stream(&self) -> &StreamingManager {
         self.renderer.stream()
     }
@@ -207,6 +215,7 @@ pub enum Pacing {
 /// What `HeadlessRenderer::record` reports.
 #[derive(Clone, Debug, Default)]
 pub struct RecordSummary {
+    /// Frames written.
     pub frames: usize,
     /// Most pages drawn from a coarser level in one frame (0 with `Pacing::Sharp` unless a
     /// view needs more than the GPU budget holds).
@@ -273,7 +282,9 @@ impl HeadlessRenderer {
 /// headless target, a window's blit and frame buffer). Held together, a host cannot pair a
 /// renderer with the other one's companion.
 pub enum AnyRenderer<G = (), C = ()> {
+    /// The GPU renderer, and what its host keeps beside it.
     Gpu(Box<MosaicRenderer>, G),
+    /// The CPU renderer, and what its host keeps beside it.
     Cpu(Box<CpuRenderer>, C),
 }
 

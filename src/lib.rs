@@ -20,18 +20,18 @@
 //! target ──► matching (shortlist + k-d tree, CIELAB) ─► mosaic (match grid) ──────────────────┘
 //! ```
 //!
-//! * [`library`]: baking pictures into mip pyramids and signatures; the store format.
+//! * [`library`]: baking pictures and videos into mip pyramids and signatures; the store.
 //! * [`matching`], [`mosaic`]: match grids and the mosaic file.
-//! * [`view`], [`paths`]: camera, level choice, culling (pure math); scripted camera paths;
-//!   [`navigate`]: the viewer's camera in motion (eased zoom, momentum, flights).
-//! * [`atlas`], [`residency`]: atlas layout, budget plan, page table, LRU (pure logic).
-//! * [`streaming`]: the per-frame planner, loader threads, RAM cache.
-//! * [`renderer`]: the renderer both paths share (streaming and style) and the automatic
-//!   choice between them; [`headless`] holds either of them ([`AnyRenderer`]).
-//! * [`gpu`]: wgpu device, atlas textures, the WGSL pipeline; [`cpu_render`]: its CPU twin.
-//! * [`headless`]: headless rendering over either; [`export`]: Deep Zoom pyramids through it.
-//! * [`video`]: MP4 writing and video reading through FFmpeg.
+//! * [`camera`]: where the view is and how it moves (pure math, no GPU).
+//! * [`render`]: the GPU and CPU renderers, the headless renderer over either, the
+//!   streaming that feeds them, the clips' clock.
+//! * [`video`]: video files through FFmpeg (the cargo feature `video`).
 //! * [`motion`]: video targets: the threaded decode → match → render → encode pipeline.
+//! * [`export`]: Deep Zoom pyramids, and how every output file is written.
+//!
+//! `docs/architecture.md` maps the private modules behind them.
+
+#![warn(missing_docs)]
 
 pub mod export;
 pub mod library;

@@ -17,14 +17,19 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// The first bytes of a mosaic file.
 pub const MAGIC: &[u8; 8] = b"TESSMOSC";
 /// The version written; every version from 1 up to it is read.
 pub const VERSION: u32 = 2;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+/// What a mosaic file says besides its grid.
 pub struct MosaicHeader {
+    /// The file format version.
     pub version: u32,
+    /// Cells across.
     pub cols: u32,
+    /// Cells down.
     pub rows: u32,
     /// The library directory, relative to the mosaic file's folder (so the two can move
     /// together; files written before `library_absolute` existed hold an absolute path
@@ -33,6 +38,7 @@ pub struct MosaicHeader {
     /// The library directory, absolute (so the mosaic alone can move).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub library_absolute: Option<String>,
+    /// The library's id: a mosaic opens only with the library it was matched against.
     pub library_id: String,
     /// Tiles the library had when the grid was matched: every id in the grid is below it.
     pub tile_count: u32,
@@ -44,7 +50,9 @@ pub struct MosaicHeader {
     /// A still target's size in pixels, to tell it from another picture of its name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_size: Option<[u32; 2]>,
+    /// No tile repeats within this many cells (0: no limit).
     pub repeat_radius: u32,
+    /// CRC32 of the grid.
     pub grid_crc32: u32,
     /// Set when the target is a video: the grid above is its first frame's, and the grids
     /// of the others are matched as it plays (see `motion`).
@@ -65,7 +73,9 @@ pub struct MosaicHeader {
 /// two can move together, and absolute, so the mosaic alone can move.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FileRef {
+    /// Relative to the mosaic file's folder.
     pub relative: String,
+    /// Absolute.
     pub absolute: String,
 }
 
@@ -108,25 +118,31 @@ pub struct VideoTarget {
     pub path: String,
     /// Frames per second as a fraction (30000/1001 for NTSC's 29.97).
     pub fps_num: u32,
+    /// Denominator of the frame rate.
     pub fps_den: u32,
     /// Seconds, as the container says.
     pub duration: f64,
     /// Upright frame size.
     pub width: u32,
+    /// Upright frame height.
     pub height: u32,
     /// A cell keeps its previous tile unless the new best is more than this many ΔE closer.
     pub stickiness: f32,
 }
 
 impl VideoTarget {
+    /// Frames per second.
     pub fn fps(&self) -> f64 {
         self.fps_num as f64 / self.fps_den.max(1) as f64
     }
 }
 
 #[derive(Clone, Debug)]
+/// A mosaic file: its header and grid (tile ids, row-major) and the target's cell colours.
 pub struct Mosaic {
+    /// Everything but the grid.
     pub header: MosaicHeader,
+    /// Tile id per cell, row-major.
     pub grid: Vec<u32>,
     /// The target's mean colour per cell (sRGB, row-major), for `--tint`; `None` in files
     /// matched before version 2.
@@ -134,12 +150,15 @@ pub struct Mosaic {
 }
 
 impl Mosaic {
+    /// Cells across.
     pub fn cols(&self) -> u32 {
         self.header.cols
     }
+    /// Cells down.
     pub fn rows(&self) -> u32 {
         self.header.rows
     }
+    /// The tile at cell (`col`, `row`).
     pub fn tile_at(&self, col: u32, row: u32) -> u32 {
         self.grid[(row * self.header.cols + col) as usize]
     }
@@ -261,6 +280,7 @@ impl Mosaic {
             .map_err(|e| Error::Mosaic(format!("{}: cannot write the mosaic: {e}", path.display())))
     }
 
+    /// Reads and checks the mosaic file at `path`.
     pub fn load(path: &Path) -> Result<Mosaic> {
         let bytes = fs::read(path)
             .map_err(|e| Error::Mosaic(format!("{}: cannot read mosaic: {e}", path.display())))?;
@@ -473,11 +493,14 @@ impl Mosaic {
 pub struct RepeatCheck {
     /// Cells examined: all of them, or an even sample of a grid too large to check whole.
     pub checked: u64,
+    /// Cells with the same tile again within the radius.
     pub broken: u64,
+    /// Whether a sample was checked, not every cell.
     pub sampled: bool,
 }
 
 impl RepeatCheck {
+    /// Broken cells as a percentage of those checked.
     pub fn percent(&self) -> f64 {
         100.0 * self.broken as f64 / self.checked.max(1) as f64
     }

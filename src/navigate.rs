@@ -19,6 +19,8 @@ const HOLD_S: f64 = 0.06;
 const FLIGHT_S: f64 = 0.45;
 
 #[derive(Clone, Debug)]
+/// The viewer's camera in motion: eased zooms and pans, momentum after a drag, flights to a
+/// cell.
 pub struct Navigator {
     /// What is drawn now.
     pub camera: Camera,
@@ -40,6 +42,7 @@ struct Flight {
 }
 
 impl Navigator {
+    /// At rest at `camera`.
     pub fn new(camera: Camera) -> Navigator {
         Navigator {
             camera,

@@ -22,7 +22,9 @@ pub struct OverviewTap {
 }
 
 #[derive(Clone, Debug, Default)]
+/// The grid below one pixel per cell: a mip chain of each cell's tile colour.
 pub struct Overview {
+    /// Finest first.
     pub mips: Vec<OverviewMip>,
 }
 

@@ -8,11 +8,14 @@ use glam::DVec2;
 /// One frame of a path. `jump` marks a cut: time to sharp is measured from it.
 #[derive(Clone, Copy, Debug)]
 pub struct PathFrame {
+    /// Where the camera is.
     pub camera: Camera,
+    /// A cut: the view jumped here (time to sharp is measured from it).
     pub jump: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The scripted camera paths of `tessera bench` and `tessera render --path`.
 pub enum PathName {
     /// Whole mosaic → one tile at 256 px per cell and back, fast pans, and jumps.
     Tour,

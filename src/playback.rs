@@ -25,6 +25,7 @@ pub struct Playback {
     pub time: f64,
     /// Every clip shows its key frame (the reference system's image mode).
     pub still: bool,
+    /// Whether clips play or show their key frames.
     pub phase: Phase,
 }
 
@@ -38,6 +39,7 @@ pub struct Clock {
 }
 
 impl Clock {
+    /// A clock over `clips`, playing at `fps`.
     pub fn new(clips: Arc<Vec<Clip>>, fps: u32) -> Clock {
         Clock {
             moving: clips.iter().any(|c| c.frames > 1),
@@ -46,6 +48,7 @@ impl Clock {
         }
     }
 
+    /// Every tile's frames.
     pub fn clips(&self) -> &Arc<Vec<Clip>> {
         &self.clips
     }
@@ -124,6 +127,7 @@ impl WallClock {
                 .map_or(0.0, |t| now.saturating_duration_since(t).as_secs_f64())
     }
 
+    /// Whether the clock is paused.
     pub fn is_paused(&self) -> bool {
         self.running_since.is_none()
     }

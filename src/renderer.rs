@@ -29,12 +29,17 @@ pub enum Backend {
 }
 
 #[derive(Clone, Debug)]
+/// How a renderer is made: frame size, which renderer, look and budgets.
 pub struct RenderOptions {
     /// Frame size (for an embedded renderer: the largest viewport it plans for).
     pub width: u32,
+    /// Frame height (see `width`).
     pub height: u32,
+    /// Which renderer draws.
     pub backend: Backend,
+    /// How frames look.
     pub style: RenderStyle,
+    /// Memory and upload budgets.
     pub stream: StreamConfig,
     /// Adapter name substring (GPU only).
     pub adapter: Option<String>,
@@ -62,6 +67,7 @@ pub const ASKED: &str = "asked for";
 pub struct Choice {
     /// `Backend::Gpu` or `Backend::Cpu`.
     pub backend: Backend,
+    /// Why, in words.
     pub why: String,
 }
 
@@ -91,7 +97,9 @@ pub fn choose_backend(adapter: Option<(&str, wgpu::DeviceType)>, named: bool) ->
 /// streaming left resident for it.
 #[derive(Clone, Copy, Debug)]
 pub struct Frame {
+    /// Where the camera is on this frame's viewport.
     pub view: FrameView,
+    /// What streaming did for it.
     pub stats: FrameStats,
 }
 

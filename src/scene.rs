@@ -11,12 +11,17 @@ use crate::view::{Camera, FrameView};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// A mosaic opened for drawing: its grid, library, overview and clips' clock.
 pub struct Scene {
+    /// The mosaic file.
     pub path: PathBuf,
     /// The mosaic's header; its grid has moved to `grid`.
     pub mosaic: Mosaic,
+    /// The tile library it was matched against.
     pub library: Arc<Library>,
+    /// Tile id per cell, row-major (a video target's current frame).
     pub grid: Arc<Vec<u32>>,
+    /// The grid below one pixel per cell.
     pub overview: Overview,
     /// Every tile's frames, and the rate clips play at.
     pub clock: Clock,
@@ -127,12 +132,15 @@ impl Scene {
         self.overview = Overview::default();
     }
 
+    /// Cells across.
     pub fn cols(&self) -> u32 {
         self.mosaic.cols()
     }
+    /// Cells down.
     pub fn rows(&self) -> u32 {
         self.mosaic.rows()
     }
+    /// The library's finest level.
     pub fn max_level(&self) -> usize {
         self.library.max_level()
     }
@@ -156,6 +164,7 @@ impl Scene {
         .map_err(|e| Error::Options(e.to_string()))
     }
 
+    /// What `camera` shows on a `width × height` frame.
     pub fn frame_view(&self, camera: &Camera, width: u32, height: u32) -> FrameView {
         FrameView::new(
             camera,
@@ -167,6 +176,7 @@ impl Scene {
         )
     }
 
+    /// The camera that shows the whole mosaic on a `width × height` frame.
     pub fn fit(&self, width: u32, height: u32) -> Camera {
         Camera::fit(self.cols(), self.rows(), width, height)
     }

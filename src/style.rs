@@ -1,6 +1,7 @@
 //! How a frame looks beyond the tiles themselves: shared by every renderer.
 
 #[derive(Clone, Copy, Debug, PartialEq)]
+/// How frames look: background, tint, the level debug view.
 pub struct RenderStyle {
     /// Outside the mosaic, sRGB.
     pub background: [u8; 3],

@@ -7,13 +7,17 @@
 use glam::DVec2;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
+/// Where the view is: its centre in cells and its zoom in screen pixels per cell.
 pub struct Camera {
+    /// The screen centre, in cells (cell `(x, y)` spans `x..x+1`, `y..y+1`).
     pub center: DVec2,
+    /// Screen pixels per cell.
     pub cell_px: f64,
 }
 
 /// Zoom limits: from a fraction of a pixel per cell out to 4096 pixels per cell.
 pub const MIN_CELL_PX: f64 = 1.0 / 64.0;
+/// The closest zoom: a cell 4096 pixels wide.
 pub const MAX_CELL_PX: f64 = 4096.0;
 
 impl Camera {
@@ -149,9 +153,13 @@ impl CellRect {
 /// the shader and the CPU reference both use, so both compute identical cell coordinates.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FrameView {
+    /// Frame width in pixels.
     pub width: u32,
+    /// Frame height in pixels.
     pub height: u32,
+    /// Cells across the mosaic.
     pub cols: u32,
+    /// Cells down the mosaic.
     pub rows: u32,
     /// Integer part of the cell coordinate at the screen's top-left corner.
     pub origin_int: [i32; 2],
@@ -159,15 +167,20 @@ pub struct FrameView {
     pub origin_frac: [f32; 2],
     /// Cells per screen pixel (`1 / cell_px`).
     pub cells_per_px: f32,
+    /// Screen pixels per cell.
     pub cell_px: f64,
+    /// The levels drawn and their blend.
     pub levels: LevelChoice,
     /// `log2(1 / cell_px)` when zoomed out below one pixel per cell (the overview is drawn),
     /// else negative.
     pub overview_lod: f32,
+    /// The library's finest level.
     pub max_level: usize,
 }
 
 impl FrameView {
+    /// What `camera` shows on a `width × height` frame of a `cols × rows` mosaic whose
+    /// finest level is `max_level`.
     pub fn new(
         camera: &Camera,
         width: u32,

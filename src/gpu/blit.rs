@@ -14,6 +14,8 @@ const SHADER: &str = r#"
 }
 "#;
 
+/// Shows a frame made in memory (the CPU renderer's) on a wgpu target: uploaded to a
+/// texture and drawn over the target.
 pub struct FrameBlit {
     pipeline: wgpu::RenderPipeline,
     /// The frame's texture, its size and the bind group that reads it.

@@ -7,10 +7,15 @@ use crate::error::{Error, Result};
 /// Environment variable that picks an adapter by name, like `--adapter`.
 pub const ADAPTER_ENV: &str = "TESSERA_ADAPTER";
 
+/// A wgpu device of tessera's own (headless rendering, the viewer), with its adapter.
 pub struct GpuContext {
+    /// The wgpu instance the adapter came from.
     pub instance: wgpu::Instance,
+    /// The adapter: the GPU, or Mesa's software rasteriser.
     pub adapter: wgpu::Adapter,
+    /// The device opened on it.
     pub device: wgpu::Device,
+    /// Its queue.
     pub queue: wgpu::Queue,
 }
 

@@ -17,9 +17,13 @@ use crate::scene::Scene;
 /// Where in the render target the mosaic is drawn, in pixels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Viewport {
+    /// Left edge, pixels from the target's left.
     pub x: u32,
+    /// Top edge, pixels from the target's top.
     pub y: u32,
+    /// Width in pixels.
     pub width: u32,
+    /// Height in pixels.
     pub height: u32,
 }
 

@@ -1,19 +1,26 @@
 //! An offscreen render target and its read-back into tightly packed RGBA8 rows.
 
+/// The offscreen targets' format: RGBA8, sRGB-encoded (what PNG and the encoder take).
 pub const OFFSCREEN_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8UnormSrgb;
 
+/// A texture frames are drawn into and read back from, off screen.
 pub struct OffscreenTarget {
+    /// The texture.
     pub texture: wgpu::Texture,
+    /// A view of it to draw into.
     pub view: wgpu::TextureView,
     device: wgpu::Device,
     /// Made at the first read-back: a benchmark or a window never needs its 8 MB at 1080p.
     readback: std::sync::OnceLock<wgpu::Buffer>,
+    /// Width in pixels.
     pub width: u32,
+    /// Height in pixels.
     pub height: u32,
     padded_row: u32,
 }
 
 impl OffscreenTarget {
+    /// A `width × height` target in `OFFSCREEN_FORMAT`.
     pub fn new(device: &wgpu::Device, width: u32, height: u32) -> OffscreenTarget {
         Self::with_format(device, width, height, OFFSCREEN_FORMAT)
     }

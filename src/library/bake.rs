@@ -16,9 +16,13 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 #[derive(Clone, Debug)]
+/// What to bake, and where.
 pub struct BakeOptions {
+    /// The folder of pictures and videos (searched recursively).
     pub tiles_dir: PathBuf,
+    /// The library folder to write (made, or brought up to date).
     pub out: PathBuf,
+    /// Page and signature shape (fixed for a library's life).
     pub params: StoreParams,
     /// Discard what the library holds and bake everything again (new tile ids).
     pub rebuild: bool,
@@ -30,13 +34,17 @@ pub struct BakeOptions {
 }
 
 #[derive(Debug)]
+/// What a bake did.
 pub struct BakeReport {
     /// Tiles matching can use (retired ones not counted).
     pub tiles: usize,
+    /// Tiles baked by this run.
     pub baked: usize,
+    /// Tiles kept from the library as it was (their source unchanged).
     pub reused: usize,
     /// Tiles retired by this bake: their picture was removed or changed.
     pub retired: usize,
+    /// Files that could not be used, each with the reason.
     pub skipped: Vec<SkippedSource>,
     /// No tile changed since the last bake: nothing was written (beyond an upgrade).
     pub unchanged: bool,
@@ -44,6 +52,7 @@ pub struct BakeReport {
     pub upgraded: bool,
     /// Clips made by this bake, and the videos they were cut from.
     pub clips: usize,
+    /// Videos those clips were cut from.
     pub videos: usize,
     /// Seconds of video decoded by this bake.
     pub video_seconds: f64,
@@ -81,24 +90,36 @@ pub const LARGE_DECODE_BYTES: u64 = 64 << 20;
 #[derive(Debug, thiserror::Error)]
 pub enum PictureError {
     #[error("{0}")]
+    /// The file could not be read.
     Io(#[from] std::io::Error),
     #[error("not a picture in a known format")]
+    /// Not a format tessera reads.
     Unknown,
     #[error("not a video FFmpeg can read (damaged, or not a video at all)")]
+    /// A video FFmpeg cannot read.
     UnreadableVideo,
     #[error("{}", crate::video::NOT_BUILT)]
+    /// A video given to a build without FFmpeg.
     VideoNotBuilt,
     #[error("{0}")]
+    /// The picture's data is damaged.
     Decode(#[from] image::ImageError),
     #[error("picture has no pixels")]
+    /// A picture of no pixels.
     Empty,
     #[error("truncated JPEG (its image data ends early)")]
+    /// A JPEG cut short.
     TruncatedJpeg,
     #[error("a {width}×{height} picture takes {} decoded, more than the {} tessera decodes on this machine (a quarter of its memory); shrink it, or use a machine with more memory", human(*needed), human(*cap))]
+    /// Decoding it would take more memory than tessera allows itself here.
     TooLarge {
+        /// Width in pixels.
         width: u32,
+        /// Height in pixels.
         height: u32,
+        /// Bytes decoding takes.
         needed: u64,
+        /// Bytes allowed (a quarter of the machine's memory).
         cap: u64,
     },
 }
@@ -215,17 +236,29 @@ pub struct Scan {
 #[derive(Debug, thiserror::Error)]
 pub enum BakeError {
     #[error("{}: tiles folder not found (pass a folder of pictures with --tiles)", .0.display())]
+    /// The tiles folder is not there.
     NoTilesFolder(PathBuf),
     #[error("{}: {source}", path.display())]
+    /// A source could not be listed or read.
     Source {
+        /// The source.
         path: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
     #[error(transparent)]
+    /// The library could not be read or written.
     Store(#[from] StoreError),
     #[error("{}: no usable picture or video found ({skipped} files skipped); point --tiles at a folder of pictures (JPEG, PNG, WebP, BMP, TIFF, GIF) or videos (MP4, MKV, MOV, WebM, MPEG …)", dir.display())]
-    NothingUsable { dir: PathBuf, skipped: usize },
+    /// The folder holds nothing usable.
+    NothingUsable {
+        /// The tiles folder.
+        dir: PathBuf,
+        /// Files skipped in it.
+        skipped: usize,
+    },
     #[error("{}: interrupted", .0.display())]
+    /// The caller asked to stop while this video was baking (what was committed stays).
     Interrupted(PathBuf),
 }
 
@@ -331,6 +364,8 @@ fn bake_file(path: &Path, params: StoreParams) -> Result<(Vec<Vec<u8>>, Vec<f32>
     Ok(bake_tile(&img, params))
 }
 
+/// Bakes `opts.tiles_dir` into the library at `opts.out`, resuming an interrupted bake and
+/// keeping the tiles of unchanged sources.
 pub fn bake(opts: &BakeOptions) -> Result<BakeReport, BakeError> {
     let Scan {
         sources,

@@ -10,7 +10,9 @@ use image::{imageops, DynamicImage, ImageBuffer, Rgb};
 /// A square tile in linear light, row-major RGB.
 #[derive(Clone, Debug)]
 pub struct LinearTile {
+    /// Side in texels.
     pub size: u32,
+    /// Linear-light RGB texels, row-major.
     pub texels: Vec<[f32; 3]>,
 }
 

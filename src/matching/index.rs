@@ -103,10 +103,12 @@ impl KdIndex {
         self.live.first().map_or(0, |&n| n as usize)
     }
 
+    /// Tiles in the index.
     pub fn len(&self) -> usize {
         self.ids.len()
     }
 
+    /// Whether the index holds no tile.
     pub fn is_empty(&self) -> bool {
         self.ids.is_empty()
     }

@@ -19,12 +19,19 @@ pub use table::{ColourTable, FrameMatchOptions, FrameMatcher, DEFAULT_STICKINESS
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CellSpec {
     /// Exactly `cols × rows` cells (the target is centre-cropped to that aspect).
-    Exact { cols: u32, rows: u32 },
+    /// Exactly `cols × rows` cells.
+    Exact {
+        /// Cells across.
+        cols: u32,
+        /// Cells down.
+        rows: u32,
+    },
     /// `cols` cells across; rows follow from the target's aspect.
     Wide(u32),
 }
 
 impl CellSpec {
+    /// The grid for a `width × height` target.
     pub fn resolve(self, width: u32, height: u32) -> (u32, u32) {
         match self {
             CellSpec::Exact { cols, rows } => (cols, rows),
@@ -42,9 +49,16 @@ impl CellSpec {
 #[derive(Debug, PartialEq, thiserror::Error)]
 pub enum ParseCellsError {
     #[error("`{0}`: expected WIDTHxHEIGHT, e.g. 192x108")]
+    /// Not `COLSxROWS` or a count.
     Shape(String),
     #[error("`{text}`: {part} is not a positive whole number")]
-    Count { text: String, part: String },
+    /// A part that is not a positive number.
+    Count {
+        /// What was given.
+        text: String,
+        /// The part that is not a number.
+        part: String,
+    },
 }
 
 impl std::str::FromStr for CellSpec {
@@ -208,6 +222,7 @@ pub fn tiles_for_repeat_radius(radius: u32) -> u64 {
 }
 
 #[derive(Clone, Copy, Debug, Default)]
+/// How tiles are chosen for cells.
 pub struct MatchOptions {
     /// A tile may not appear again within this many cells (Chebyshev distance); 0 = no limit.
     pub repeat_radius: u32,

@@ -60,6 +60,7 @@ pub struct FrameMatchOptions {
     pub stickiness: f32,
 }
 
+/// Per colour bin, the nearest tiles: a video frame's cells matched by lookup.
 pub struct ColourTable {
     /// Per bin, the nearest tile (an index into `ids`).
     best: Vec<u32>,
@@ -135,6 +136,7 @@ pub struct FrameMatcher {
 }
 
 impl FrameMatcher {
+    /// A matcher over `table` with `options`, remembering each cell's last tile.
     pub fn new(table: std::sync::Arc<ColourTable>, options: FrameMatchOptions) -> FrameMatcher {
         FrameMatcher {
             table,

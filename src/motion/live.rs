@@ -5,6 +5,8 @@
 use super::{GridStream, PresentStats, Presenter, TargetFrame, VideoMosaic};
 use crate::video::error::Result;
 
+/// A video target played in real time: grids decoded and matched ahead, shown by the wall
+/// clock.
 pub struct LivePlayer {
     video: VideoMosaic,
     stream: GridStream,
@@ -38,6 +40,7 @@ impl LivePlayer {
             .poll(f64::NEG_INFINITY, || stream.next_blocking());
     }
 
+    /// The video mosaic being played.
     pub fn video(&self) -> &VideoMosaic {
         &self.video
     }
@@ -84,6 +87,7 @@ impl LivePlayer {
         }
     }
 
+    /// The grid stream feeding it.
     pub fn stream(&self) -> &GridStream {
         &self.stream
     }

@@ -65,9 +65,13 @@ pub fn colour_table(library: &Library) -> ColourTable {
 
 /// What a video mosaic needs to play: its target, grid size, matcher and rate.
 pub struct VideoMosaic {
+    /// The target video.
     pub path: PathBuf,
+    /// The target as the mosaic recorded it.
     pub target: VideoTarget,
+    /// Grid size: cells across and down.
     pub cells: (u32, u32),
+    /// How frames are matched.
     pub options: FrameMatchOptions,
     table: Arc<ColourTable>,
 }
@@ -144,6 +148,7 @@ impl VideoMosaic {
         })
     }
 
+    /// The target's frames per second.
     pub fn fps(&self) -> f64 {
         self.target.fps()
     }

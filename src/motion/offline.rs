@@ -26,11 +26,13 @@ pub struct TargetSpan {
 pub struct TargetRecording {
     /// Frames written, the render thread's time on them, pages drawn coarser.
     pub recorded: RecordSummary,
+    /// Target frames shown, late and dropped.
     pub present: PresentStats,
     /// Seconds from the first frame asked to the last handed to the encoder.
     pub wall_secs: f64,
     /// Rates the decode and match stages would run at alone.
     pub decode_fps: f64,
+    /// Rate the match stage would run at alone.
     pub match_fps: f64,
     /// The target failed part-way (the frames before it were written).
     pub stopped_early: Option<String>,

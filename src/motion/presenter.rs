@@ -6,6 +6,7 @@ use super::TargetFrame;
 
 /// What the stream had when asked.
 pub enum Next {
+    /// The next frame.
     Ready(TargetFrame),
     /// Nothing decoded and matched yet (only a non-blocking source says this).
     NotYet,
@@ -16,6 +17,7 @@ pub enum Next {
 /// Frames shown, late and dropped so far.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PresentStats {
+    /// Frames shown.
     pub shown: u64,
     /// Shown more than one frame period after their time: the pipeline fell behind and the
     /// previous grid stayed on screen meanwhile.
@@ -24,11 +26,14 @@ pub struct PresentStats {
     pub dropped: u64,
 }
 
+/// Paces a video target's grids by the target's clock: which frame shows at a moment, and
+/// which were late or dropped.
 pub struct Presenter {
     period: f64,
     pending: Option<TargetFrame>,
     ended: bool,
     last_time: Option<f64>,
+    /// Frames shown, late and dropped so far.
     pub stats: PresentStats,
 }
 

@@ -57,9 +57,13 @@ fn rate(n: &AtomicU64, ns: &AtomicU64) -> f64 {
 /// What the decode thread found when it opened the target.
 #[derive(Clone, Debug)]
 pub struct TargetInfo {
+    /// Upright frame width.
     pub width: u32,
+    /// Upright frame height.
     pub height: u32,
+    /// Frame rate as a fraction, when the video says it.
     pub fps: Option<(u32, u32)>,
+    /// Seconds.
     pub duration: f64,
 }
 
@@ -77,6 +81,7 @@ pub struct GridStream {
     threads: Vec<JoinHandle<()>>,
     times: Arc<StageTimes>,
     error: Mutex<Option<MediaError>>,
+    /// What the target is.
     pub info: TargetInfo,
 }
 
@@ -225,6 +230,7 @@ impl GridStream {
         })
     }
 
+    /// How fast the decode and match stages run.
     pub fn times(&self) -> &StageTimes {
         &self.times
     }

@@ -34,6 +34,8 @@ struct Quiet {
     phase: crate::playback::Phase,
 }
 
+/// Keeps the pages a view needs resident within the budgets: plans each frame, asks the
+/// loaders, uploads what arrived, evicts the least recently drawn.
 pub struct StreamingManager {
     source: Arc<dyn PageSource>,
     planner: Planner,
@@ -60,6 +62,8 @@ pub struct StreamingManager {
 }
 
 impl StreamingManager {
+    /// A manager for `library`'s `grid` (`cols` wide) in an atlas laid out as `layout`,
+    /// with its loader threads.
     pub fn new(
         source: Arc<dyn PageSource>,
         grid: Arc<Vec<u32>>,
@@ -168,12 +172,15 @@ impl StreamingManager {
         }
     }
 
+    /// Which pages are resident, and where.
     pub fn residency(&self) -> &Residency {
         &self.residency
     }
+    /// The budgets it runs under.
     pub fn config(&self) -> &StreamConfig {
         &self.config
     }
+    /// The moment clips are drawn at.
     pub fn playback(&self) -> &Playback {
         &self.playback
     }
@@ -635,18 +642,23 @@ impl StreamingManager {
         self.loader.as_ref().map_or(0, |l| l.waiting())
     }
 
+    /// Load errors logged (each failing page is logged once).
     pub fn errors_logged(&self) -> usize {
         self.errors_logged
     }
+    /// Bytes of pages in the RAM cache.
     pub fn cache_bytes(&self) -> u64 {
         self.cache.bytes()
     }
+    /// Bytes uploaded since it started.
     pub fn uploaded_total(&self) -> u64 {
         self.uploaded_total
     }
+    /// Pages evicted from the atlas since it started.
     pub fn evictions(&self) -> u64 {
         self.residency.evictions() + self.cache.evictions()
     }
+    /// The heuristics in use.
     pub fn heuristics(&self) -> Heuristics {
         self.config.heuristics
     }

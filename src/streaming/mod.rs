@@ -96,6 +96,7 @@ impl Default for Heuristics {
 pub const ACCEPT_TIME: std::time::Duration = std::time::Duration::from_millis(2);
 
 #[derive(Clone, Copy, Debug)]
+/// Memory and upload budgets, and how streaming behaves.
 pub struct StreamConfig {
     /// Bytes of atlas textures, all levels.
     pub gpu_budget: u64,
@@ -103,9 +104,11 @@ pub struct StreamConfig {
     pub ram_budget: u64,
     /// Most bytes uploaded to the atlases per frame (as staged: see `atlas::upload_cost`).
     pub upload_budget: u64,
+    /// Threads reading pages from disk.
     pub loader_threads: usize,
     /// Read pages inline, upload without a budget: deterministic, for tests and stills.
     pub synchronous: bool,
+    /// Which heuristics beyond plain LRU are on.
     pub heuristics: Heuristics,
     /// Most time a frame spends taking in pages the loaders finished (checked between
     /// batches; the rest waits in the loader channel for the next frame). Taking in a
@@ -131,6 +134,7 @@ impl Default for StreamConfig {
 /// What one frame of streaming did and saw.
 #[derive(Clone, Copy, Debug, Default, serde::Serialize)]
 pub struct FrameStats {
+    /// Frames since the manager started.
     pub frame: u64,
     /// Pages the view draws at its wanted levels.
     pub wanted: usize,
@@ -138,17 +142,25 @@ pub struct FrameStats {
     pub resident: usize,
     /// ... of which drawn from a coarser fallback instead.
     pub missing: usize,
+    /// Pages uploaded this frame.
     pub uploaded_pages: usize,
     /// Bytes staged for upload: pages (rows padded as copies need) and page-table rows.
     pub uploaded_bytes: u64,
     /// Page-table rows uploaded (`PAGE_TABLE_ROW_BYTES` each, counted in `uploaded_bytes`).
     pub table_rows: usize,
+    /// Pages evicted from the atlas so far.
     pub evictions: u64,
+    /// Requests waiting for a loader.
     pub queue_depth: usize,
+    /// Requests being read, or read and not yet taken in.
     pub in_flight: usize,
+    /// Requests cancelled so far (they left the screen before a loader took them).
     pub cancelled: u64,
+    /// Bytes in the RAM cache.
     pub cache_bytes: u64,
+    /// Bytes of resident pages in the atlas.
     pub atlas_resident_bytes: u64,
+    /// Pages that failed to load so far (drawn coarser).
     pub failed_pages: usize,
     /// Playing clips on screen this frame.
     pub tile_frames_shown: usize,

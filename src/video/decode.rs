@@ -65,6 +65,7 @@ fn packed(plane: &[u8], stride: usize, row_bytes: usize, rows: usize) -> Vec<u8>
 /// refused before the decoder allocates frames for it.
 pub const MAX_VIDEO_SIDE: u32 = 16_384;
 
+/// Reads a video's frames in order, upright, as RGBA8 (FFmpeg, frame-threaded).
 pub struct VideoReader {
     path: PathBuf,
     input: ffmpeg::format::context::Input,
@@ -86,6 +87,7 @@ pub struct VideoReader {
 }
 
 impl VideoReader {
+    /// Opens the video at `path`.
     pub fn open(path: &Path) -> Result<VideoReader> {
         init()?;
         let input = ffmpeg::format::input(path)

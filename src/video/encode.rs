@@ -18,6 +18,8 @@ use std::thread::JoinHandle;
 /// enough that a 4K frame queue stays under 100 MB.
 const QUEUE_FRAMES: usize = 2;
 
+/// Writes frames to an MP4 (or MOV, MKV) file: H.264 on an encoder thread, renamed into
+/// place when finished.
 pub struct VideoWriter {
     settings: VideoSettings,
     path: PathBuf,

@@ -6,11 +6,14 @@ use std::path::PathBuf;
 /// Frames per second as a fraction: 30/1 or NTSC's 30000/1001.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FrameRate {
+    /// Numerator.
     pub num: u32,
+    /// Denominator.
     pub den: u32,
 }
 
 impl FrameRate {
+    /// Frames per second.
     pub fn as_f64(self) -> f64 {
         self.num as f64 / self.den.max(1) as f64
     }
@@ -36,6 +39,7 @@ impl std::fmt::Display for FrameRate {
 /// target's sound.
 #[derive(Clone, Debug)]
 pub struct AudioSource {
+    /// The file whose sound is copied.
     pub path: PathBuf,
     /// Seconds into the source where the video starts.
     pub start: f64,
@@ -44,8 +48,11 @@ pub struct AudioSource {
 /// What to encode. Width and height must be even (4:2:0 chroma is sampled per 2×2 pixels).
 #[derive(Clone, Debug)]
 pub struct VideoSettings {
+    /// Frame width in pixels (even).
     pub width: u32,
+    /// Frame height in pixels (even).
     pub height: u32,
+    /// Frames per second.
     pub fps: FrameRate,
     /// x264 constant rate factor: 0 lossless … 51 worst; 17–18 look lossless to most eyes.
     pub crf: u8,
@@ -60,6 +67,7 @@ pub struct VideoSettings {
 /// `scripts/compare-renderers.sh`). On two cores the encoder, not the renderer, bounds an
 /// export.
 pub const DEFAULT_CRF: u8 = 17;
+/// The default x264 preset (see `DEFAULT_CRF`).
 pub const DEFAULT_PRESET: &str = "veryfast";
 
 impl Default for VideoSettings {
@@ -78,7 +86,9 @@ impl Default for VideoSettings {
 /// What `VideoWriter::finish` reports.
 #[derive(Clone, Debug)]
 pub struct EncodeSummary {
+    /// Frames written.
     pub frames: u64,
+    /// Bytes of the file.
     pub bytes: u64,
     /// FFmpeg's name of the encoder used ("libx264", or "mpeg4" where x264 is missing).
     pub codec: String,

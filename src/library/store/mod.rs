@@ -48,29 +48,61 @@ pub const DEFAULT_RAW_MAX: u32 = 64;
 pub const DEFAULT_CLIP_FPS: u32 = 12;
 
 #[derive(Debug, thiserror::Error)]
+/// What went wrong with a library on disk, naming it and what to do.
 pub enum StoreError {
     #[error("{path}: {source}")]
+    /// A file could not be read or written.
     Io {
+        /// The file.
         path: PathBuf,
         #[source]
+        /// Why.
         source: std::io::Error,
     },
     #[error("{0}: not a tessera library (no manifest.json); bake one with `tessera bake --tiles DIR -o {0}`")]
+    /// The folder has no manifest.
     NotALibrary(PathBuf),
     #[error("{0}: bake was interrupted before its first commit; re-run the same `tessera bake` to resume it")]
+    /// A bake stopped before its first commit.
     Incomplete(PathBuf),
     #[error("{path}: library format version {found}, this tessera reads versions 1 and {FORMAT_VERSION}; use the tessera that baked it, or re-bake it with `tessera bake --rebuild`")]
-    Version { path: PathBuf, found: u32 },
+    /// A format version this tessera does not read.
+    Version {
+        /// The library.
+        path: PathBuf,
+        /// The version it has.
+        found: u32,
+    },
     #[error("{path}: {what}; the library is damaged: re-bake it with `tessera bake --rebuild`")]
-    Corrupt { path: PathBuf, what: String },
+    /// A file fails its checks (size, CRC, manifest).
+    Corrupt {
+        /// The damaged file.
+        path: PathBuf,
+        /// What is wrong with it.
+        what: String,
+    },
     #[error("{path}: another `tessera bake` is writing this library")]
-    Locked { path: PathBuf },
+    /// Another bake holds the library's lock.
+    Locked {
+        /// The library.
+        path: PathBuf,
+    },
     #[error(
         "{path}: exists and is not a tessera library; choose another output path or remove it"
     )]
-    NotOurs { path: PathBuf },
+    /// The path exists and is not a library.
+    NotOurs {
+        /// What is there.
+        path: PathBuf,
+    },
     #[error("{path}: was baked with {what}; pass the same options, or --rebuild to start over")]
-    ParamsDiffer { path: PathBuf, what: String },
+    /// The library was baked with other parameters.
+    ParamsDiffer {
+        /// The library.
+        path: PathBuf,
+        /// The parameters it was baked with.
+        what: String,
+    },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -100,7 +132,9 @@ pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError +
 pub struct SourceKey {
     /// Path relative to the tiles folder (or a synthetic name).
     pub path: String,
+    /// File size in bytes.
     pub size: u64,
+    /// Modification time, nanoseconds since the epoch.
     pub mtime_ns: i64,
 }
 
@@ -119,6 +153,7 @@ pub struct Shot {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TileEntry {
     #[serde(flatten)]
+    /// The source it was baked from.
     pub source: SourceKey,
     /// The shot of a video source this clip was cut from (absent for pictures).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -126,6 +161,7 @@ pub struct TileEntry {
     /// Its first frame's record; frames are consecutive records.
     pub first_record: u32,
     #[serde(default = "one", skip_serializing_if = "is_one")]
+    /// Frames (1 for a still).
     pub frames: u32,
     /// The frame shown when clips are still (its most typical frame).
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -137,6 +173,7 @@ pub struct TileEntry {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub proxy: Vec<[u64; 2]>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    /// Its source was removed or changed: kept for older mosaics, never matched again.
     pub retired: bool,
 }
 
@@ -151,6 +188,7 @@ fn is_zero(v: &u32) -> bool {
 }
 
 impl TileEntry {
+    /// Whether the tile is a clip (more than one frame).
     pub fn is_clip(&self) -> bool {
         self.frames > 1
     }
@@ -160,7 +198,9 @@ impl TileEntry {
 /// levels as JPEG. Made as soon as the frame is decoded, so the encoding overlaps decoding.
 #[derive(Clone, Debug)]
 pub struct ClipFrame {
+    /// Raw pages of the small levels, level 0 first.
     pub raw: Vec<Vec<u8>>,
+    /// The large levels as JPEG, smallest first.
     pub jpeg: Vec<Vec<u8>>,
 }
 
@@ -188,6 +228,7 @@ pub struct SkippedSource {
 /// Shape of a library's pages and signatures; fixed for its lifetime.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoreParams {
+    /// Side of the finest page (a power of two).
     pub max_tile: u32,
     /// Signature grid: `grid × grid` CIELAB sub-cells per tile.
     pub grid: u32,
@@ -211,6 +252,7 @@ impl StoreParams {
             clip_fps: DEFAULT_CLIP_FPS,
         }
     }
+    /// Levels per tile: `log2(max_tile) + 1`.
     pub fn levels(&self) -> usize {
         level_count(self.max_tile)
     }
@@ -218,6 +260,7 @@ impl StoreParams {
     pub fn raw_levels(&self) -> usize {
         level_count(self.raw_max.min(self.max_tile))
     }
+    /// Floats in one signature.
     pub fn sig_len(&self) -> usize {
         super::signature::signature_len(self.grid)
     }

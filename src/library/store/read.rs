@@ -52,8 +52,11 @@ impl PageFile {
     }
 }
 
+/// A tile library opened for reading: its manifest, signatures and pages on disk.
 pub struct Library {
+    /// The library's folder.
     pub dir: PathBuf,
+    /// Its tiles and parameters.
     pub manifest: Manifest,
     /// Per tile: signature floats, `params.sig_len()` each.
     signatures: Vec<f32>,
@@ -71,6 +74,7 @@ pub struct Library {
 }
 
 impl Library {
+    /// Opens the library in `dir`, checking its manifest and files.
     pub fn open(dir: impl AsRef<Path>) -> Result<Library> {
         let dir = dir.as_ref().to_path_buf();
         if !dir.is_dir() {
@@ -200,6 +204,7 @@ impl Library {
         }
     }
 
+    /// The page and signature shape it was baked with.
     pub fn params(&self) -> StoreParams {
         self.manifest.params
     }
@@ -222,9 +227,11 @@ impl Library {
             .filter(|&t| !self.is_retired(t))
             .collect()
     }
+    /// Levels per tile.
     pub fn levels(&self) -> usize {
         self.manifest.params.levels()
     }
+    /// The finest level.
     pub fn max_level(&self) -> usize {
         self.levels() - 1
     }
@@ -242,6 +249,7 @@ impl Library {
         &self.manifest.tiles[tile as usize]
     }
 
+    /// Tile `tile`'s frames: its first record, count and key frame.
     pub fn clip(&self, tile: u32) -> Clip {
         let e = &self.manifest.tiles[tile as usize];
         Clip {

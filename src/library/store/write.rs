@@ -187,6 +187,8 @@ fn adopt_journal(
     (adopted, next)
 }
 
+/// Writes a library: tiles appended, committed atomically by the manifest, resumable from
+/// its journal.
 pub struct StoreWriter {
     dir: PathBuf,
     params: StoreParams,
@@ -341,6 +343,7 @@ impl StoreWriter {
         })
     }
 
+    /// The page and signature shape it writes.
     pub fn params(&self) -> StoreParams {
         self.params
     }
