@@ -82,7 +82,7 @@ pub fn command(a: ViewCmdArgs) -> anyhow::Result<()> {
     a.view.tint.check(&scene)?;
     let event_loop = EventLoop::new().map_err(|e| {
         anyhow::anyhow!(
-            "cannot open a window: {e} (no display? run under a desktop session or `xvfb-run`)"
+            "cannot open a window: {e} (no display? run it on a desktop or under `xvfb-run`)"
         )
     })?;
     let mut app = App {
