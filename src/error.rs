@@ -28,13 +28,12 @@ pub enum Error {
     #[error("interrupted: nothing written")]
     Interrupted,
     /// An output file could not be written.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {error}", path.display())]
     Io {
         /// The file.
         path: std::path::PathBuf,
-        #[source]
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 

@@ -153,7 +153,7 @@ pub fn export_dzi(
     let files = dir.join(format!("{name}_files"));
     let io = |path: &Path, e: std::io::Error| Error::Io {
         path: path.to_path_buf(),
-        source: e,
+        error: e,
     };
     // An earlier export of this name is replaced whole: its level folders go (a deeper
     // pyramid's, or tiles of another format, would otherwise stay beside the new ones).
@@ -234,11 +234,11 @@ fn write_tile(path: &Path, tile: image::RgbaImage, format: TileFormat) -> Result
     };
     encoded.map_err(|e| Error::Io {
         path: path.to_path_buf(),
-        source: std::io::Error::other(e),
+        error: std::io::Error::other(e),
     })?;
     std::fs::write(path, &data).map_err(|e| Error::Io {
         path: path.to_path_buf(),
-        source: e,
+        error: e,
     })?;
     Ok(data.len() as u64)
 }

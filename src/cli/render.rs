@@ -264,7 +264,7 @@ fn render_poster(
             if interrupted.load(std::sync::atomic::Ordering::Relaxed) {
                 return Err(tessera::Error::Io {
                     path: a.output.clone(),
-                    source: std::io::Error::new(
+                    error: std::io::Error::new(
                         std::io::ErrorKind::Interrupted,
                         "interrupted: no poster written",
                     ),
@@ -291,7 +291,7 @@ fn render_poster(
                     std::io::Write::write_all(&mut stream, &rgb(rows)?).map_err(|e| {
                         tessera::Error::Io {
                             path: a.output.clone(),
-                            source: e,
+                            error: e,
                         }
                     })
                 },
@@ -337,7 +337,7 @@ fn render_poster(
                         .write_strip(&rgb(rows)?)
                         .map_err(|e| tessera::Error::Io {
                             path: a.output.clone(),
-                            source: std::io::Error::other(e),
+                            error: std::io::Error::other(e),
                         })
                 },
                 progress,

@@ -238,13 +238,13 @@ pub enum BakeError {
     #[error("{}: tiles folder not found (pass a folder of pictures with --tiles)", .0.display())]
     /// The tiles folder is not there.
     NoTilesFolder(PathBuf),
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {error}", path.display())]
     /// A source could not be listed or read.
     Source {
         /// The source.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error(transparent)]
     /// The library could not be read or written.
@@ -296,9 +296,9 @@ pub fn scan_sources(dir: &Path) -> Result<Scan, BakeError> {
         if !entry.file_type().is_file() {
             continue;
         }
-        let key = source_key(dir, entry.path()).map_err(|source| BakeError::Source {
+        let key = source_key(dir, entry.path()).map_err(|error| BakeError::Source {
             path: entry.path().to_path_buf(),
-            source,
+            error,
         })?;
         out.push((entry.path().to_path_buf(), key));
     }

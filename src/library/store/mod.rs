@@ -22,6 +22,7 @@
 //! renamed over the old one, the single atomic step that publishes a bake. Version 1
 //! libraries (stills, one CRC table) are read as they are and upgraded by the next bake.
 
+mod lock;
 mod proxy;
 mod read;
 mod v1;
@@ -50,14 +51,13 @@ pub const DEFAULT_CLIP_FPS: u32 = 12;
 #[derive(Debug, thiserror::Error)]
 /// What went wrong with a library on disk, naming it and what to do.
 pub enum StoreError {
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     /// A file could not be read or written.
     Io {
         /// The file.
         path: PathBuf,
-        #[source]
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{0}: not a tessera library (no manifest.json); bake one with `tessera bake --tiles DIR -o {0}`")]
     /// The folder has no manifest.
@@ -81,11 +81,13 @@ pub enum StoreError {
         /// What is wrong with it.
         what: String,
     },
-    #[error("{path}: another `tessera bake` is writing this library")]
+    #[error("{path}: another `tessera bake`{} is writing this library; wait for it to end, or stop it", by_process(.holder))]
     /// Another bake holds the library's lock.
     Locked {
         /// The library.
         path: PathBuf,
+        /// The process that holds the lock, when the lock file names it.
+        holder: Option<u32>,
     },
     #[error(
         "{path}: exists and is not a tessera library; choose another output path or remove it"
@@ -120,10 +122,17 @@ pub enum ParamsError {
     ClipRate(u32),
 }
 
+/// " (process N)", naming the holder of a lock when it is known.
+fn by_process(holder: &Option<u32>) -> String {
+    holder
+        .map(|pid| format!(" (process {pid})"))
+        .unwrap_or_default()
+}
+
 pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
-    move |source| StoreError::Io {
+    move |error| StoreError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     }
 }
 

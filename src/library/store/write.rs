@@ -2,6 +2,7 @@
 //! upgrades a version 1 library, adopts the journal of an interrupted bake (keeping the
 //! tiles whose pages are all intact) and truncates whatever that bake left half-written.
 
+use super::lock::BakeLock;
 use super::proxy::ProxyBlob;
 use super::*;
 use std::collections::HashMap;
@@ -202,7 +203,7 @@ pub struct StoreWriter {
     upgraded: bool,
     /// The committed tiles' signatures, tile-major.
     committed_signatures: Vec<f32>,
-    _lock: File,
+    _lock: BakeLock,
 }
 
 impl StoreWriter {
@@ -224,32 +225,8 @@ impl StoreWriter {
             }
         }
         fs::create_dir_all(dir).map_err(io_err(dir))?;
+        let lock = BakeLock::take(dir)?;
         let lock_path = dir.join(LOCK_FILE);
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(io_err(&lock_path))?;
-        // A lock just released can stay held for a moment by a child process forked in
-        // between (it shares the descriptor until it execs): try again briefly before
-        // calling the library busy.
-        let mut tries = 0;
-        loop {
-            match lock.try_lock() {
-                Ok(()) => break,
-                Err(fs::TryLockError::WouldBlock) if tries < 25 => {
-                    tries += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                }
-                Err(fs::TryLockError::WouldBlock) => {
-                    return Err(StoreError::Locked {
-                        path: dir.to_path_buf(),
-                    })
-                }
-                Err(fs::TryLockError::Error(e)) => return Err(io_err(&lock_path)(e)),
-            }
-        }
         if rebuild {
             for entry in fs::read_dir(dir).map_err(io_err(dir))? {
                 let path = entry.map_err(io_err(dir))?.path();
