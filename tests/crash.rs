@@ -2,6 +2,8 @@
 //! (seeded), then run again. Whatever the moment, the library never opens half-written, no
 //! stale lock blocks the next run, and the finished library equals one baked without
 //! interruption: the same tiles, records, clip frames, key frames, signatures and pages.
+//! Likewise `render` (a poster, a video), `export --dzi` and `match`: their output is absent
+//! or whole.
 //!
 //! `TESSERA_CRASH_TRIALS=50 cargo test --release --test crash` runs more trials (a
 //! handful by default, so the suite stays short).
@@ -199,7 +201,9 @@ fn outputs_killed_at_any_instant_are_absent_or_whole() {
     let poster = d.join("poster.png");
     let video = d.join("zoom.mp4");
     let pyramid = d.join("dz");
-    let runs: [(&str, Vec<String>); 3] = [
+    let again = d.join("again.mosaic");
+    let target = d.join("target.png");
+    let runs: [(&str, Vec<String>); 4] = [
         (
             "poster",
             [
@@ -249,6 +253,22 @@ fn outputs_killed_at_any_instant_are_absent_or_whole() {
             .map(String::from)
             .to_vec(),
         ),
+        (
+            "match",
+            [
+                "match",
+                "--library",
+                fx.library.to_str().unwrap(),
+                "--target",
+                target.to_str().unwrap(),
+                "--cells",
+                "320x240",
+                "-o",
+                again.to_str().unwrap(),
+            ]
+            .map(String::from)
+            .to_vec(),
+        ),
     ];
     let mut rng = common::Rng(0xdead);
     for (what, args) in &runs {
@@ -266,6 +286,7 @@ fn outputs_killed_at_any_instant_are_absent_or_whole() {
             let _ = std::fs::remove_file(&poster);
             let _ = std::fs::remove_file(&video);
             let _ = std::fs::remove_dir_all(&pyramid);
+            let _ = std::fs::remove_file(&again);
             let at = whole.mul_f64(rng.below(1100) as f64 / 1000.0);
             let mut child = run().spawn().unwrap();
             std::thread::sleep(at);
@@ -300,6 +321,11 @@ fn outputs_killed_at_any_instant_are_absent_or_whole() {
                                 .unwrap_or_else(|e| panic!("{when}: {}: {e}", tile.display()));
                         }
                     }
+                }
+                "match" if again.exists() => {
+                    let mosaic = tessera::mosaic::Mosaic::load(&again)
+                        .unwrap_or_else(|e| panic!("{when}: {e}"));
+                    assert_eq!(mosaic.grid.len(), 320 * 240, "{when}");
                 }
                 _ => {}
             }

@@ -40,6 +40,10 @@ pub struct BenchArgs {
     /// [default: 1,2,4,…,256].
     #[arg(long, value_delimiter = ',', value_parser = parse_zoom)]
     zooms: Vec<f64>,
+    /// A long run: the path over and over (a video target looping) for this many minutes,
+    /// memory, open files and threads sampled each minute, to see that nothing grows.
+    #[arg(long, value_name = "MINUTES", value_parser = clap::value_parser!(u32).range(1..=1440))]
+    soak: Option<u32>,
     #[command(flatten)]
     tint: TintArg,
     #[command(flatten)]
@@ -113,6 +117,15 @@ pub fn command(mut a: BenchArgs) -> anyhow::Result<()> {
         Some(v) => Some(LivePlayer::new(v, 0.0)?),
         None => None,
     };
+    if let Some(minutes) = a.soak {
+        let samples = soak(&mut renderer, &path, &a.playback, player, minutes)?;
+        if a.json {
+            println!("{}", serde_json::to_string_pretty(&samples)?);
+        } else {
+            print_soak(&renderer, &path_name, &samples);
+        }
+        return Ok(());
+    }
     let report = run(
         &mut renderer,
         &path_name,
@@ -224,6 +237,120 @@ fn parse_zoom(s: &str) -> Result<f64, String> {
 
 fn late_percent(late: u64, shown: u64) -> f64 {
     100.0 * late as f64 / shown.max(1) as f64
+}
+
+/// One minute of a long run (`--soak`): the process as it stood, and the frames drawn.
+#[derive(Serialize)]
+struct SoakSample {
+    minute: u32,
+    /// Resident memory now (not the peak).
+    rss_bytes: u64,
+    open_files: usize,
+    threads: usize,
+    /// Frames drawn in the minute before, and their median time.
+    frames: usize,
+    frame_ms_median: f64,
+}
+
+impl SoakSample {
+    fn take(minute: u32, times: &mut [f64]) -> SoakSample {
+        let proc_status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let field = |name: &str| {
+            proc_status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        SoakSample {
+            minute,
+            rss_bytes: field("VmRSS:") * 1024,
+            open_files: std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count()),
+            threads: field("Threads:") as usize,
+            frames: times.len(),
+            frame_ms_median: median_p99(times).0,
+        }
+    }
+}
+
+/// `--soak`: `path` drawn over and over for `minutes` as the viewer draws (a streaming
+/// step, then a frame), clips playing and a video target looping, sampled each minute.
+fn soak(
+    renderer: &mut HeadlessRenderer,
+    path: &[PathFrame],
+    playback: &PlaybackArgs,
+    mut player: Option<LivePlayer>,
+    minutes: u32,
+) -> anyhow::Result<Vec<SoakSample>> {
+    let mut times = Vec::new();
+    let mut samples = vec![SoakSample::take(0, &mut times)];
+    let clock = RunClock::start(renderer);
+    // Where the video target's clock started: it loops from there when it ends.
+    let mut video_start = 0.0;
+    for f in path.iter().cycle() {
+        let started = Instant::now();
+        let now = clock.seconds();
+        if let Some(p) = player.as_mut() {
+            if p.ended(now - video_start) {
+                p.seek(0.0)?;
+                video_start = now;
+            }
+            if let Some(frame) = p.poll(now - video_start) {
+                renderer.set_grid(frame.grid, frame.colours);
+            }
+        }
+        renderer.set_playback(playback.at(now));
+        let frame = renderer.update(&f.camera);
+        renderer.draw(&frame, false)?;
+        times.push(started.elapsed().as_secs_f64() * 1e3);
+        let minute = (clock.seconds() / 60.0) as u32;
+        if minute > samples.last().map_or(0, |s| s.minute) {
+            samples.push(SoakSample::take(minute, &mut times));
+            times.clear();
+            eprintln!("{}", soak_line(samples.last().expect("just pushed")));
+            if minute >= minutes {
+                break;
+            }
+        }
+    }
+    Ok(samples)
+}
+
+fn soak_line(s: &SoakSample) -> String {
+    format!(
+        "| {} | {:.1} MiB | {} | {} | {} | {:.2} ms |",
+        s.minute,
+        s.rss_bytes as f64 / (1 << 20) as f64,
+        s.open_files,
+        s.threads,
+        s.frames,
+        s.frame_ms_median
+    )
+}
+
+fn print_soak(renderer: &HeadlessRenderer, path: &str, samples: &[SoakSample]) {
+    println!(
+        "`{path}` over and over at {}×{} on {}",
+        renderer.width,
+        renderer.height,
+        renderer.describe()
+    );
+    println!("| minute | RSS | open files | threads | frames | frame median |");
+    println!("|---:|---:|---:|---:|---:|---:|");
+    for s in samples {
+        println!("{}", soak_line(s));
+    }
+    // From the first minute on (the first fills the caches to their budgets).
+    if let (Some(first), Some(last)) = (samples.get(1), samples.last()) {
+        println!(
+            "from minute {} to {}: RSS {:+.1} MiB, open files {:+}, threads {:+}",
+            first.minute,
+            last.minute,
+            (last.rss_bytes as f64 - first.rss_bytes as f64) / (1 << 20) as f64,
+            last.open_files as i64 - first.open_files as i64,
+            last.threads as i64 - first.threads as i64
+        );
+    }
 }
 
 /// `--path levels`: the per-zoom table and, on the GPU, the one-fetch floor beside it.
