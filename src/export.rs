@@ -7,6 +7,14 @@
 //! `overlap` extra pixels on the sides that have a neighbour, stored as
 //! `NAME_files/l/col_row.jpg`. Here the full-size image is the mosaic at `cell_px` pixels
 //! per cell, so level `l` is the mosaic at `cell_px · 2^(l − max)` pixels per cell.
+//!
+//! A IIIF Image API 3.0 level-0 export is the same pyramid without overlap, from the level
+//! that fits one tile up, each tile stored under the URL a IIIF viewer asks for
+//! (`NAME/x,y,w,h/w,h/0/default.jpg`), with an `info.json` (`iiif_tile_path`).
+//!
+//! Either is written into a hidden folder beside its place and moved there whole at the
+//! end (the descriptor last): an interrupted or failed export leaves the earlier one, or
+//! nothing, never a pyramid with holes.
 
 /// How every file tessera writes reaches its place (a temporary of its own, then a rename):
 /// a host writing outputs beside tessera's can use it too.
@@ -111,10 +119,10 @@ impl TileFormat {
     }
 }
 
-/// What `export_dzi` wrote.
+/// What `export_dzi` or `export_iiif` wrote.
 #[derive(Clone, Debug)]
-pub struct DziSummary {
-    /// The `.dzi` descriptor written.
+pub struct ExportSummary {
+    /// The descriptor written: the `.dzi`, or the IIIF service's `info.json`.
     pub descriptor: PathBuf,
     /// Where its tiles lie.
     pub layout: DziLayout,
@@ -124,98 +132,263 @@ pub struct DziSummary {
     pub bytes: u64,
 }
 
+/// What a pyramid holds: its layout, the mosaic's scale at full size (pixels per cell) and
+/// the tiles' picture format.
+#[derive(Clone, Copy, Debug)]
+pub struct PyramidSpec {
+    /// Size, tiles and overlap.
+    pub layout: DziLayout,
+    /// Pixels per cell at the finest level.
+    pub cell_px: f64,
+    /// Tile pictures.
+    pub format: TileFormat,
+}
+
 /// The renderer frame side `export_dzi` needs for tiles of `layout`: one tile with its
 /// overlap on both sides.
 pub fn frame_side(tile: u32, overlap: u32) -> u32 {
     tile + 2 * overlap
 }
 
-/// Writes `dir/NAME.dzi` and `dir/NAME_files/` for the mosaic `renderer` draws, at `cell_px`
-/// pixels per cell at the finest level. `renderer` must be `frame_side` square (a renderer
+/// Writes `dir/NAME.dzi` and `dir/NAME_files/` for the mosaic `renderer` draws, as `spec`
+/// says. `renderer` must be `frame_side` square (a renderer
 /// whose streaming is synchronous makes every tile sharp). `progress` is told the tiles
 /// written so far and the total.
 pub fn export_dzi(
     renderer: &mut HeadlessRenderer,
     dir: &Path,
     name: &str,
-    layout: DziLayout,
-    cell_px: f64,
+    spec: PyramidSpec,
+    progress: impl FnMut(u64, u64),
+) -> Result<ExportSummary> {
+    let (layout, format) = (spec.layout, spec.format);
+    let files = dir.join(format!("{name}_files"));
+    let levels = 0..=layout.max_level();
+    let (tiles, bytes) = write_pyramid(
+        renderer,
+        &files,
+        spec,
+        levels,
+        |level, col, row| format!("{level}/{col}_{row}.{}", format.extension()),
+        progress,
+    )?;
+    let descriptor = dir.join(format!("{name}.dzi"));
+    let text = layout.descriptor(format.extension());
+    write_text(&descriptor, &text)?;
+    Ok(ExportSummary {
+        descriptor,
+        layout,
+        tiles,
+        bytes: bytes + text.len() as u64,
+    })
+}
+
+/// Writes a static IIIF Image API 3.0 (level 0) image service for the mosaic `renderer`
+/// draws: `dir/NAME/info.json` and its tiles, as `spec` says but without overlap. `id` is the service's URL as viewers will
+/// reach it (the folder's, `…/NAME`): tile URLs are made from it. `renderer` must be
+/// `frame_side(spec.layout.tile, 0)` square.
+pub fn export_iiif(
+    renderer: &mut HeadlessRenderer,
+    dir: &Path,
+    name: &str,
+    spec: PyramidSpec,
+    id: &str,
+    progress: impl FnMut(u64, u64),
+) -> Result<ExportSummary> {
+    let format = spec.format;
+    let layout = DziLayout {
+        overlap: 0,
+        ..spec.layout
+    };
+    let service = dir.join(name);
+    let scale_factors = iiif_scale_factors(&layout);
+    let finest = layout.max_level();
+    let levels = finest + 1 - scale_factors..=finest;
+    let info = iiif_info(&layout, id, format);
+    let (tiles, bytes) = write_pyramid(
+        renderer,
+        &service,
+        PyramidSpec { layout, ..spec },
+        levels,
+        |level, col, row| iiif_tile_path(&layout, finest - level, col, row, format),
+        progress,
+    )?;
+    // The descriptor goes in with the tiles, so it is whole when they are there.
+    let descriptor = service.join("info.json");
+    write_text(&descriptor, &info)?;
+    Ok(ExportSummary {
+        descriptor,
+        layout,
+        tiles,
+        bytes: bytes + info.len() as u64,
+    })
+}
+
+/// Scale factors a IIIF service of `layout` offers: 1, 2, 4 … up to the first at which the
+/// whole image fits one tile (their count).
+pub fn iiif_scale_factors(layout: &DziLayout) -> u32 {
+    let finest = layout.max_level();
+    (0..=finest)
+        .find(|&k| {
+            let (w, h) = layout.level_size(finest - k);
+            w <= layout.tile && h <= layout.tile
+        })
+        .unwrap_or(finest)
+        + 1
+}
+
+/// The path under the service of tile (`col`, `row`) at scale factor `2^k`: the URL
+/// OpenSeadragon asks a IIIF 3.0 server for (`region/size/0/default.ext`, with `full` and
+/// `max` where the tile is the whole image or at full size).
+pub fn iiif_tile_path(
+    layout: &DziLayout,
+    k: u32,
+    col: u32,
+    row: u32,
     format: TileFormat,
+) -> String {
+    let (width, height, tile) = (layout.width, layout.height, layout.tile);
+    let (level_w, level_h) = layout.level_size(layout.max_level() - k);
+    let ext = format.extension();
+    let size = |w: u32, h: u32| {
+        if w == width && h == height {
+            "max".to_string()
+        } else {
+            format!("{w},{h}")
+        }
+    };
+    if level_w < tile && level_h < tile {
+        return format!("full/{}/0/default.{ext}", size(level_w, level_h));
+    }
+    let span = tile << k;
+    let (x, y) = (col * span, row * span);
+    let (w, h) = (span.min(width - x), span.min(height - y));
+    let region = if (x, y, w, h) == (0, 0, width, height) {
+        "full".to_string()
+    } else {
+        format!("{x},{y},{w},{h}")
+    };
+    let (sw, sh) = (
+        tile.min(level_w - col * tile),
+        tile.min(level_h - row * tile),
+    );
+    format!("{region}/{}/0/default.{ext}", size(sw, sh))
+}
+
+/// The `info.json` of a level-0 IIIF 3.0 service of `layout` at `id`.
+pub fn iiif_info(layout: &DziLayout, id: &str, format: TileFormat) -> String {
+    let factors = iiif_scale_factors(layout);
+    let finest = layout.max_level();
+    let sizes: Vec<serde_json::Value> = (0..factors)
+        .rev()
+        .map(|k| {
+            let (w, h) = layout.level_size(finest - k);
+            serde_json::json!({ "width": w, "height": h })
+        })
+        .collect();
+    let info = serde_json::json!({
+        "@context": "http://iiif.io/api/image/3/context.json",
+        "id": id,
+        "type": "ImageService3",
+        "protocol": "http://iiif.io/api/image",
+        "profile": "level0",
+        "width": layout.width,
+        "height": layout.height,
+        "sizes": sizes,
+        "tiles": [{
+            "width": layout.tile,
+            "height": layout.tile,
+            "scaleFactors": (0..factors).map(|k| 1u32 << k).collect::<Vec<_>>(),
+        }],
+        "preferredFormats": [format.extension()],
+    });
+    serde_json::to_string_pretty(&info).expect("JSON serialises")
+}
+
+/// Renders `levels` of `layout` (finest `layout.max_level()`) tile by tile, each stored at
+/// `tile_path(level, col, row)` under `folder`, which is written beside its place and moved
+/// there whole (replacing an earlier one) once every tile is in. Returns tiles and bytes.
+fn write_pyramid(
+    renderer: &mut HeadlessRenderer,
+    folder: &Path,
+    PyramidSpec {
+        layout,
+        cell_px,
+        format,
+    }: PyramidSpec,
+    levels: std::ops::RangeInclusive<u32>,
+    tile_path: impl Fn(u32, u32, u32) -> String,
     mut progress: impl FnMut(u64, u64),
-) -> Result<DziSummary> {
+) -> Result<(u64, u64)> {
     let side = frame_side(layout.tile, layout.overlap);
     if renderer.width != side || renderer.height != side {
         return Err(Error::Options(format!(
-            "a DZI of {} px tiles needs a {side}×{side} renderer",
+            "a pyramid of {} px tiles needs a {side}×{side} renderer",
             layout.tile
         )));
     }
-    let files = dir.join(format!("{name}_files"));
     let io = |path: &Path, e: std::io::Error| Error::Io {
         path: path.to_path_buf(),
         error: e,
     };
-    // An earlier export of this name is replaced whole: its level folders go (a deeper
-    // pyramid's, or tiles of another format, would otherwise stay beside the new ones).
-    if files.is_dir() {
-        tracing::warn!("{}: replacing the export of this name", files.display());
-        for entry in std::fs::read_dir(&files)
-            .map_err(|e| io(&files, e))?
-            .flatten()
-        {
-            let is_level = entry
-                .file_name()
-                .to_str()
-                .is_some_and(|n| n.parse::<u32>().is_ok());
-            if is_level && entry.path().is_dir() {
-                std::fs::remove_dir_all(entry.path()).map_err(|e| io(&entry.path(), e))?;
-            }
-        }
-    }
-    std::fs::create_dir_all(&files).map_err(|e| io(&files, e))?;
-    let total: u64 = (0..=layout.max_level())
+    crate::fsutil::remove_stale_partials(folder);
+    let staging = crate::fsutil::partial_path(folder);
+    let total: u64 = levels
+        .clone()
         .map(|l| {
             let (c, r) = layout.tiles(l);
             c as u64 * r as u64
         })
         .sum();
-    let (mut written, mut bytes) = (0u64, 0u64);
-    // Coarse levels first: they are few, and the pages they need are the pinned ones.
-    for level in 0..=layout.max_level() {
-        let scale = cell_px / (1u64 << (layout.max_level() - level)) as f64;
-        let level_dir = files.join(level.to_string());
-        std::fs::create_dir_all(&level_dir).map_err(|e| io(&level_dir, e))?;
-        let (cols, rows) = layout.tiles(level);
-        for row in 0..rows {
-            for col in 0..cols {
-                let [x0, y0, x1, y1] = layout.tile_rect(level, col, row);
-                // The frame's top-left pixel is the tile's: the camera centre is half a
-                // frame further, in cells.
-                let camera = Camera {
-                    center: glam::DVec2::new(
-                        (x0 as f64 + side as f64 / 2.0) / scale,
-                        (y0 as f64 + side as f64 / 2.0) / scale,
-                    ),
-                    cell_px: scale,
-                };
-                let (frame, _) = renderer.render(&camera)?;
-                let tile = image::imageops::crop_imm(&frame, 0, 0, x1 - x0, y1 - y0).to_image();
-                let path = level_dir.join(format!("{col}_{row}.{}", format.extension()));
-                bytes += write_tile(&path, tile, format)?;
-                written += 1;
-                progress(written, total);
+    let written = (|| {
+        let (mut written, mut bytes) = (0u64, 0u64);
+        // Coarse levels first: they are few, and the pages they need are the pinned ones.
+        for level in levels {
+            let scale = cell_px / (1u64 << (layout.max_level() - level)) as f64;
+            let (cols, rows) = layout.tiles(level);
+            for row in 0..rows {
+                for col in 0..cols {
+                    let [x0, y0, x1, y1] = layout.tile_rect(level, col, row);
+                    // The frame's top-left pixel is the tile's: the camera centre is half a
+                    // frame further, in cells.
+                    let camera = Camera {
+                        center: glam::DVec2::new(
+                            (x0 as f64 + side as f64 / 2.0) / scale,
+                            (y0 as f64 + side as f64 / 2.0) / scale,
+                        ),
+                        cell_px: scale,
+                    };
+                    let (frame, _) = renderer.render(&camera)?;
+                    let tile = image::imageops::crop_imm(&frame, 0, 0, x1 - x0, y1 - y0).to_image();
+                    let path = staging.join(tile_path(level, col, row));
+                    if let Some(parent) = path.parent() {
+                        std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
+                    }
+                    bytes += write_tile(&path, tile, format)?;
+                    written += 1;
+                    progress(written, total);
+                }
             }
         }
+        if folder.exists() {
+            tracing::warn!("{}: replacing the export of this name", folder.display());
+        }
+        crate::fsutil::replace_dir(&staging, folder).map_err(|e| io(folder, e))?;
+        Ok((written, bytes))
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
     }
-    let descriptor = dir.join(format!("{name}.dzi"));
-    let text = layout.descriptor(format.extension());
-    crate::fsutil::write_atomically(&descriptor, |out| out.write_all(text.as_bytes()))
-        .map_err(|e| io(&descriptor, e))?;
-    Ok(DziSummary {
-        descriptor,
-        layout,
-        tiles: written,
-        bytes: bytes + text.len() as u64,
+    written
+}
+
+/// Writes a descriptor whole, or not at all.
+fn write_text(path: &Path, text: &str) -> Result<()> {
+    crate::fsutil::write_atomically(path, |out| out.write_all(text.as_bytes())).map_err(|e| {
+        Error::Io {
+            path: path.to_path_buf(),
+            error: e,
+        }
     })
 }
 
@@ -306,6 +479,35 @@ mod tests {
         assert_eq!(DziLayout::new(1, 1, 256, 1).max_level(), 0);
         assert_eq!(DziLayout::new(256, 1, 256, 1).max_level(), 8);
         assert_eq!(DziLayout::new(257, 1, 256, 1).max_level(), 9);
+    }
+
+    /// The tile URLs OpenSeadragon 4.1 asks a IIIF 3.0 service for (its
+    /// `IIIFTileSource.getTileUrl`), worked by hand for a 600×300 image in 256 px tiles.
+    #[test]
+    fn iiif_tiles_are_stored_where_viewers_ask_for_them() {
+        let l = DziLayout::new(600, 300, 256, 0);
+        let jpg = TileFormat::Jpeg { quality: 90 };
+        // 600 → 300 → 150: the whole image fits one tile at scale factor 4.
+        assert_eq!(iiif_scale_factors(&l), 3);
+        let path = |k, col, row| iiif_tile_path(&l, k, col, row, jpg);
+        assert_eq!(path(0, 0, 0), "0,0,256,256/256,256/0/default.jpg");
+        assert_eq!(path(0, 2, 1), "512,256,88,44/88,44/0/default.jpg");
+        assert_eq!(path(1, 1, 0), "512,0,88,300/44,150/0/default.jpg");
+        assert_eq!(path(2, 0, 0), "full/150,75/0/default.jpg");
+        // An image of exactly one tile is `full` at `max`.
+        let one = DziLayout::new(256, 200, 256, 0);
+        assert_eq!(iiif_scale_factors(&one), 1);
+        assert_eq!(iiif_tile_path(&one, 0, 0, 0, jpg), "full/max/0/default.jpg");
+        let info: serde_json::Value = serde_json::from_str(&iiif_info(&l, "m", jpg)).unwrap();
+        assert_eq!(
+            info["tiles"][0]["scaleFactors"],
+            serde_json::json!([1, 2, 4])
+        );
+        assert_eq!(
+            info["sizes"][0],
+            serde_json::json!({"width": 150, "height": 75})
+        );
+        assert_eq!(info["profile"], "level0");
     }
 
     #[test]

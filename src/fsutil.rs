@@ -64,7 +64,13 @@ pub fn remove_stale_partials(path: &Path) {
         };
         if stale {
             let stale = entry.path();
-            if std::fs::remove_file(&stale).is_ok() {
+            // A folder written whole and moved into place (an export's pyramid), or a file.
+            let removed = if stale.is_dir() {
+                std::fs::remove_dir_all(&stale)
+            } else {
+                std::fs::remove_file(&stale)
+            };
+            if removed.is_ok() {
                 tracing::info!("removed {}, left by an interrupted write", stale.display());
             }
         }
@@ -79,6 +85,28 @@ fn process_exists(pid: u32) -> bool {
     // SAFETY: signal 0 sends nothing; it only asks whether the process exists.
     let alive = unsafe { libc::kill(pid, 0) } == 0;
     alive || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+/// Moves the complete folder `staged` (a `partial_path` of `path`) to `path`, replacing the
+/// folder there: the old one is moved aside first and removed after, so `path` names the
+/// old folder or the new one, never a mix of both.
+pub fn replace_dir(staged: &Path, path: &Path) -> std::io::Result<()> {
+    let old = partial_path(path);
+    let had_old = match std::fs::rename(path, &old) {
+        Ok(()) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        Err(e) => return Err(e),
+    };
+    if let Err(e) = std::fs::rename(staged, path) {
+        if had_old {
+            let _ = std::fs::rename(&old, path);
+        }
+        return Err(e);
+    }
+    if had_old {
+        let _ = std::fs::remove_dir_all(&old);
+    }
+    Ok(())
 }
 
 /// Writes `path` through `write`, atomically: on any error the temporary is removed and

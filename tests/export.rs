@@ -39,9 +39,13 @@ fn a_dzi_pyramid_has_every_level_and_stitches_back_to_one_render() {
         descriptor.contains(r#"<Size Width="192" Height="128"/>"#),
         "{descriptor}"
     );
-    assert!(std::fs::read_to_string(dir.join("m.html"))
-        .unwrap()
-        .contains(r#"encodeURIComponent("m") + ".dzi""#));
+    // The page names the pyramid's tiles and size itself, and carries its viewer.
+    let page = std::fs::read_to_string(dir.join("m.html")).unwrap();
+    assert!(
+        page.contains(r#"var name = "m";"#) && page.contains(r#"Width: "192", Height: "128""#),
+        "{page}"
+    );
+    assert!(dir.join("openseadragon/openseadragon.min.js").is_file());
 
     // Every level 0..=8 (2^8 = 256 ≥ 192), every tile, each of the size its rectangle says.
     let layout = DziLayout::new(192, 128, 64, 1);
@@ -231,4 +235,39 @@ fn a_second_export_replaces_the_first_whole() {
             );
         }
     }
+}
+
+/// An export never writes into a folder of the user's: one holding other files is refused
+/// with them untouched; an earlier export's folder is replaced.
+#[test]
+fn an_export_into_a_folder_of_other_files_is_refused() {
+    let fx = common::fixture(6, 16, (4, 3));
+    let web = fx.dir.path().join("web");
+    std::fs::create_dir_all(&web).unwrap();
+    std::fs::write(web.join("notes.txt"), "mine").unwrap();
+    let args = |dir: &std::path::Path| {
+        [
+            "export".to_string(),
+            fx.mosaic.display().to_string(),
+            "--dzi".into(),
+            dir.display().to_string(),
+            "--renderer".into(),
+            "cpu".into(),
+        ]
+    };
+    let run = |dir: &std::path::Path| {
+        let args = args(dir);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        common::tessera(&args)
+    };
+    let (code, _, err) = run(&web);
+    assert!(code != 0 && err.contains("notes.txt"), "{err}");
+    assert_eq!(std::fs::read_dir(&web).unwrap().count(), 1);
+    // A fresh folder, then the same export again over it.
+    let fresh = fx.dir.path().join("fresh");
+    for _ in 0..2 {
+        let (code, _, err) = run(&fresh);
+        assert_eq!(code, 0, "{err}");
+    }
+    assert!(fresh.join("m.html").is_file() && fresh.join("openseadragon").is_dir());
 }

@@ -1,21 +1,34 @@
 //! `tessera export`: the mosaic as a Deep Zoom Image (a `.dzi` descriptor and its tile
-//! pyramid) with a small HTML page that opens it in OpenSeadragon.
+//! pyramid) or a static IIIF image service, with a page that shows it in OpenSeadragon and
+//! needs nothing else (`web.rs`).
 
 use super::args::{EngineArgs, MosaicArg, PlaybackArgs, TintArg};
 use super::util::human_bytes;
+use super::web::{self, PageSource};
 use anyhow::Context;
-use clap::{Args, ValueEnum};
-use std::path::PathBuf;
-use tessera::export::{export_dzi, frame_side, DziLayout, TileFormat};
+use clap::{ArgGroup, Args, ValueEnum};
+use std::path::{Path, PathBuf};
+use tessera::export::{export_dzi, export_iiif, frame_side, DziLayout, PyramidSpec, TileFormat};
 use tessera::{HeadlessRenderer, RenderStyle};
 
 #[derive(Args)]
+#[command(group(ArgGroup::new("kind").required(true).args(["dzi", "iiif"])))]
 pub struct ExportArgs {
     #[command(flatten)]
     mosaic: MosaicArg,
-    /// Folder to write NAME.dzi, NAME_files/ and NAME.html into.
+    /// Folder to write a Deep Zoom Image into: NAME.dzi, NAME_files/, and NAME.html with
+    /// the viewer beside it.
     #[arg(long, value_name = "DIR")]
-    dzi: PathBuf,
+    dzi: Option<PathBuf>,
+    /// Folder to write a static IIIF Image API 3.0 service into (level 0: NAME/info.json
+    /// and its tiles, no overlap), and NAME.html with the viewer beside it.
+    #[arg(long, value_name = "DIR")]
+    iiif: Option<PathBuf>,
+    /// The URL the IIIF folder will be published at (its `info.json` names the service
+    /// URL/NAME, as IIIF viewers such as Mirador need) [default: relative, which the page
+    /// written beside it and OpenSeadragon accept].
+    #[arg(long, value_name = "URL", requires = "iiif")]
+    base_url: Option<String>,
     /// Base name of the files [default: the mosaic's file name].
     #[arg(long)]
     name: Option<String>,
@@ -26,7 +39,8 @@ pub struct ExportArgs {
     /// Tile side in pixels (without the overlap).
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(16..=2048))]
     tile_size: u32,
-    /// Pixels each tile repeats from its neighbours (viewers blend across seams with it).
+    /// Pixels each tile repeats from its neighbours (viewers blend across seams with it;
+    /// Deep Zoom only).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=16))]
     overlap: u32,
     /// Tile pictures.
@@ -53,6 +67,11 @@ enum FormatArg {
 }
 
 pub fn command(a: ExportArgs) -> anyhow::Result<()> {
+    let (dir, iiif) = match (&a.dzi, &a.iiif) {
+        (Some(dir), _) => (dir.clone(), false),
+        (None, Some(dir)) => (dir.clone(), true),
+        (None, None) => anyhow::bail!("pass --dzi DIR or --iiif DIR"),
+    };
     let scene = a.mosaic.open()?;
     a.tint.check(&scene)?;
     let cell_px = a.cell_px.unwrap_or(scene.library.params().max_tile);
@@ -62,9 +81,10 @@ pub fn command(a: ExportArgs) -> anyhow::Result<()> {
     );
     anyhow::ensure!(
         w <= u32::MAX as u64 && h <= u32::MAX as u64,
-        "{w}×{h} px is beyond a DZI's size; pass a smaller --cell-px"
+        "{w}×{h} px is beyond a pyramid's size; pass a smaller --cell-px"
     );
-    let layout = DziLayout::new(w as u32, h as u32, a.tile_size, a.overlap);
+    let overlap = if iiif { 0 } else { a.overlap };
+    let layout = DziLayout::new(w as u32, h as u32, a.tile_size, overlap);
     let name = a.name.clone().unwrap_or_else(|| {
         a.mosaic
             .file
@@ -72,11 +92,12 @@ pub fn command(a: ExportArgs) -> anyhow::Result<()> {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "mosaic".into())
     });
+    check_output_folder(&dir, &name)?;
     let format = match a.format {
         FormatArg::Jpg => TileFormat::Jpeg { quality: a.quality },
         FormatArg::Png => TileFormat::Png,
     };
-    let side = frame_side(a.tile_size, a.overlap);
+    let side = frame_side(a.tile_size, overlap);
     // Every tile is drawn sharp: pages are read as each tile needs them. The pyramid is one
     // picture: its tint does not fade with the scale of a level.
     let style = RenderStyle {
@@ -85,111 +106,115 @@ pub fn command(a: ExportArgs) -> anyhow::Result<()> {
         ..Default::default()
     };
     let options = a.engine.options((side, side), style, true);
+    let tiles_js = web::tiles_script(&scene, cell_px);
     let mut renderer = HeadlessRenderer::new(scene, &options)?;
     renderer.set_playback(a.playback.at(a.time));
-    std::fs::create_dir_all(&a.dzi).with_context(|| format!("creating {}", a.dzi.display()))?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let started = std::time::Instant::now();
     let bar = crate::cli::progress::progress_bar(
         0,
         std::io::IsTerminal::is_terminal(&std::io::stderr()),
         "tiles",
     );
-    let summary = export_dzi(
-        &mut renderer,
-        &a.dzi,
-        &name,
+    let progress = |n, total| {
+        bar.set_length(total);
+        bar.set_position(n);
+    };
+    let spec = PyramidSpec {
         layout,
-        cell_px as f64,
+        cell_px: cell_px as f64,
         format,
-        |n, total| {
-            bar.set_length(total);
-            bar.set_position(n);
-        },
-    );
+    };
+    let (summary, source) = if iiif {
+        let id = match &a.base_url {
+            Some(url) => format!("{}/{}", url.trim_end_matches('/'), url_component(&name)),
+            None => url_component(&name),
+        };
+        let summary = export_iiif(&mut renderer, &dir, &name, spec, &id, progress);
+        let info = summary
+            .as_ref()
+            .ok()
+            .map(|s| std::fs::read_to_string(&s.descriptor))
+            .transpose()?;
+        (summary, info.map(|info| PageSource::Iiif { info }))
+    } else {
+        let summary = export_dzi(&mut renderer, &dir, &name, spec, progress);
+        let source = PageSource::Dzi {
+            size: (layout.width, layout.height),
+            tile: layout.tile,
+            overlap: layout.overlap,
+            format: format.extension(),
+        };
+        (summary, Some(source))
+    };
     bar.finish_and_clear();
     let summary = summary?;
-    let html = a.dzi.join(format!("{name}.html"));
-    tessera::export::write_atomically(&html, |out| {
-        std::io::Write::write_all(out, viewer_page(&name).as_bytes())
-    })
-    .with_context(|| format!("{}: cannot write", html.display()))?;
+    let source = source.expect("a written pyramid has a source");
+    web::write_viewer(&dir)?;
+    for (file, text) in [
+        (format!("{name}_tiles.js"), tiles_js),
+        (format!("{name}.html"), web::page(&name, &source)),
+    ] {
+        let path = dir.join(file);
+        tessera::export::write_atomically(&path, |out| {
+            std::io::Write::write_all(out, text.as_bytes())
+        })
+        .with_context(|| format!("{}: cannot write", path.display()))?;
+    }
     println!(
-        "{}: {}×{} px ({cell_px} px per cell), {} levels, {} tiles, {} in {:.1} s on {}",
+        "{}: {}×{} px ({cell_px} px per cell), {} tiles, {} in {:.1} s on {}",
         summary.descriptor.display(),
         layout.width,
         layout.height,
-        layout.max_level() + 1,
         summary.tiles,
         human_bytes(summary.bytes),
         started.elapsed().as_secs_f64(),
         renderer.describe()
     );
+    let quoted = super::util::shell_quote(&dir.to_string_lossy());
     println!(
-        "view it: serve the folder (`python3 -m http.server -d {}`) and open http://localhost:8000/{}.html",
-        super::util::shell_quote(&a.dzi.to_string_lossy()),
+        "view it: open {}/{name}.html, or publish the folder on any static web host (to try: \
+         `python3 -m http.server -d {quoted}`, then http://localhost:8000/{}.html)",
+        dir.display(),
         url_component(&name)
     );
     Ok(())
 }
 
-/// A page that opens `NAME.dzi` in OpenSeadragon (loaded from a CDN by the browser). The
-/// name is the user's: escaped for HTML in the title, and given to the script as a JSON
-/// string (safe inside `<script>`) that the page turns into a URL.
-fn viewer_page(name: &str) -> String {
-    let title = html_escape(name);
-    let name_js = script_string(name);
-    format!(
-        r#"<!DOCTYPE html>
-<html>
-<head>
-<meta charset="utf-8">
-<title>{title} — tessera deep zoom</title>
-<style>html, body, #view {{ margin: 0; width: 100%; height: 100%; background: #111; }}</style>
-<script src="https://cdn.jsdelivr.net/npm/openseadragon@4.1/build/openseadragon/openseadragon.min.js"></script>
-</head>
-<body>
-<div id="view"></div>
-<script>
-OpenSeadragon({{
-  id: "view",
-  prefixUrl: "https://cdn.jsdelivr.net/npm/openseadragon@4.1/build/openseadragon/images/",
-  tileSources: encodeURIComponent({name_js}) + ".dzi",
-  showNavigator: true,
-  maxZoomPixelRatio: 2
-}});
-</script>
-</body>
-</html>
-"#
-    )
-}
-
-/// Text safe anywhere in HTML: `&`, `<`, `>`, `"` and `'` as character references.
-fn html_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// A JavaScript string literal of `text` that cannot end the `<script>` it sits in: JSON,
-/// with `<`, `>`, `&` and the two line separators JavaScript once refused escaped.
-fn script_string(text: &str) -> String {
-    serde_json::to_string(text)
-        .expect("a string serialises")
-        .replace('<', "\\u003c")
-        .replace('>', "\\u003e")
-        .replace('&', "\\u0026")
-        .replace('\u{2028}', "\\u2028")
-        .replace('\u{2029}', "\\u2029")
+/// Refuses an output folder that holds something other than exports: an export replaces
+/// its own files, never a user's.
+fn check_output_folder(dir: &Path, name: &str) -> anyhow::Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        anyhow::ensure!(
+            !dir.exists(),
+            "{}: exists and is not a folder; choose a folder for the export",
+            dir.display()
+        );
+        return Ok(());
+    };
+    let ours = |entry: &str| {
+        entry == web::VIEWER_DIR
+            || entry.ends_with(".dzi")
+            || entry.ends_with("_files")
+            || entry.ends_with(".html")
+            || entry.ends_with("_tiles.js")
+            || entry.starts_with('.')
+            || dir.join(entry).join("info.json").is_file()
+    };
+    let foreign: Vec<String> = entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|e| !ours(e))
+        .take(3)
+        .collect();
+    anyhow::ensure!(
+        foreign.is_empty(),
+        "{}: holds files that are not an export ({}); choose an empty folder, or one an \
+         earlier export wrote (its {name} export is replaced)",
+        dir.display(),
+        foreign.join(", ")
+    );
+    Ok(())
 }
 
 /// `text` as one component of a URL path (what the page's `encodeURIComponent` makes).
@@ -224,9 +249,15 @@ mod tests {
     #[test]
     fn any_name_makes_a_valid_page() {
         let name = "l'été \"2024\" <b>&</script>\u{2028}";
-        let page = viewer_page(name);
+        let source = PageSource::Dzi {
+            size: (300, 200),
+            tile: 256,
+            overlap: 1,
+            format: "jpg",
+        };
+        let page = web::page(name, &source);
         assert!(page.contains(
-            "<title>l&#39;été &quot;2024&quot; &lt;b&gt;&amp;&lt;/script&gt;\u{2028} — tessera deep zoom</title>"
+            "<title>l&#39;été &quot;2024&quot; &lt;b&gt;&amp;&lt;/script&gt;\u{2028}</title>"
         ));
         let script = &page[page.find("<script>\n").unwrap()..];
         let script = &script[..script.find("</script>").unwrap()];
@@ -235,9 +266,9 @@ mod tests {
             "{script}"
         );
         let literal = script
-            .split("encodeURIComponent(")
+            .split("var name = ")
             .nth(1)
-            .and_then(|rest| rest.split(") + \".dzi\"").next())
+            .and_then(|rest| rest.split(";\n").next())
             .unwrap();
         assert_eq!(serde_json::from_str::<String>(literal).unwrap(), name);
         assert_eq!(url_component("a b/é"), "a%20b%2F%C3%A9");

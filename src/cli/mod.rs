@@ -14,6 +14,7 @@ pub mod render;
 pub mod synth;
 pub mod util;
 pub mod view;
+pub mod web;
 
 /// Hands memory freed during set-up (file buffers, the overview's build, the pinned levels'
 /// reads) back to the OS. glibc keeps freed heap pages mapped unless they sit at the very
