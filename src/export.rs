@@ -174,13 +174,7 @@ pub fn export_dzi(
     )?;
     let descriptor = dir.join(format!("{name}.dzi"));
     let text = layout.descriptor(format.extension());
-    write_text(&descriptor, &text)?;
-    Ok(ExportSummary {
-        descriptor,
-        layout,
-        tiles,
-        bytes: bytes + text.len() as u64,
-    })
+    describe(descriptor, &text, layout, (tiles, bytes))
 }
 
 /// Writes a static IIIF Image API 3.0 (level 0) image service for the mosaic `renderer`
@@ -213,15 +207,7 @@ pub fn export_iiif(
         |level, col, row| iiif_tile_path(&layout, finest - level, col, row, format),
         progress,
     )?;
-    // The descriptor goes in with the tiles, so it is whole when they are there.
-    let descriptor = service.join("info.json");
-    write_text(&descriptor, &info)?;
-    Ok(ExportSummary {
-        descriptor,
-        layout,
-        tiles,
-        bytes: bytes + info.len() as u64,
-    })
+    describe(service.join("info.json"), &info, layout, (tiles, bytes))
 }
 
 /// Scale factors a IIIF service of `layout` offers: 1, 2, 4 … up to the first at which the
@@ -382,13 +368,25 @@ fn write_pyramid(
     written
 }
 
-/// Writes a descriptor whole, or not at all.
-fn write_text(path: &Path, text: &str) -> Result<()> {
-    crate::fsutil::write_atomically(path, |out| out.write_all(text.as_bytes())).map_err(|e| {
+/// Writes the descriptor `text` of a pyramid of `layout` whose tiles are in place (the
+/// descriptor last: without it the tiles are not a pyramid), whole or not at all.
+fn describe(
+    path: PathBuf,
+    text: &str,
+    layout: DziLayout,
+    (tiles, bytes): (u64, u64),
+) -> Result<ExportSummary> {
+    crate::fsutil::write_atomically(&path, |out| out.write_all(text.as_bytes())).map_err(|e| {
         Error::Io {
-            path: path.to_path_buf(),
+            path: path.clone(),
             error: e,
         }
+    })?;
+    Ok(ExportSummary {
+        descriptor: path,
+        layout,
+        tiles,
+        bytes: bytes + text.len() as u64,
     })
 }
 

@@ -126,6 +126,21 @@ fn a_renderer_sees_the_library_it_opened_while_a_bake_changes_it() {
     assert!(err.to_string().contains("match"), "{err}");
 }
 
+/// `tessera bake` of `fx`'s tiles into its library (32 px tiles, as its fixture was baked).
+fn bake_again(fx: &common::Fixture) -> (i32, String, String) {
+    common::tessera(&[
+        "bake",
+        "--tiles",
+        fx.tiles.to_str().unwrap(),
+        "-o",
+        fx.library.to_str().unwrap(),
+        "--max-tile",
+        "32",
+        "--grid",
+        "2",
+    ])
+}
+
 #[test]
 fn a_second_bake_of_a_library_refuses_naming_the_first() {
     let fx = common::fixture(6, 32, (4, 3));
@@ -136,23 +151,12 @@ fn a_second_bake_of_a_library_refuses_naming_the_first() {
         false,
     )
     .unwrap();
-    let args = [
-        "bake",
-        "--tiles",
-        fx.tiles.to_str().unwrap(),
-        "-o",
-        fx.library.to_str().unwrap(),
-        "--max-tile",
-        "32",
-        "--grid",
-        "2",
-    ];
-    let (code, _, err) = common::tessera(&args);
+    let (code, _, err) = bake_again(&fx);
     let named = format!("process {}", std::process::id());
     assert!(code != 0 && err.contains(&named), "{err}");
     // Released: the next bake goes ahead, and finds no holder to take over from.
     drop(writer);
-    let (code, _, err) = common::tessera(&args);
+    let (code, _, err) = bake_again(&fx);
     assert!(code == 0 && !err.contains("taking over"), "{err}");
 }
 
@@ -170,17 +174,7 @@ fn a_bake_killed_while_it_held_the_lock_is_taken_over_with_a_note() {
     common::picture(900, 60, 60)
         .save(fx.tiles.join("late.png"))
         .unwrap();
-    let (code, _, err) = common::tessera(&[
-        "bake",
-        "--tiles",
-        fx.tiles.to_str().unwrap(),
-        "-o",
-        fx.library.to_str().unwrap(),
-        "--max-tile",
-        "32",
-        "--grid",
-        "2",
-    ]);
+    let (code, _, err) = bake_again(&fx);
     assert_eq!(code, 0, "{err}");
     assert!(
         err.contains(&format!("process {gone}")) && err.contains("taking over"),
