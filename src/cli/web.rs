@@ -159,8 +159,9 @@ var moved = false;
 ["canvas-press", "canvas-scroll", "canvas-key"].forEach(function (event) {{
   viewer.addHandler(event, function () {{ moved = true; }});
 }});
-viewer.addHandler("resize", function () {{
-  if (!moved) viewer.viewport.goHome(true);
+viewer.addHandler("after-resize", function () {{
+  // After OpenSeadragon's own zoom for the new size, which follows this event.
+  setTimeout(function () {{ if (!moved) viewer.viewport.goHome(true); }}, 0);
 }});
 // The tile under the pointer: from NAME_tiles.js, when the export wrote it.
 var label = document.getElementById("tile");
