@@ -4,6 +4,9 @@
 # server, to show the whole mosaic sharp (every tile of its first view loaded).
 #
 #   scripts/web-figures.sh MOSAIC [OUT]     (default OUT: a temporary folder)
+#
+# Needs Debian's `chromium` (the test script installs it) and Node.js 20 or newer (the
+# DevTools client, `page-sharp.mjs`).
 set -euo pipefail
 mosaic="$1"
 out="${2:-$(mktemp -d)}"
