@@ -7,7 +7,7 @@
 //! reads is under a checksum, so no damage may pass unseen into a picture.
 //!
 //! `TESSERA_CORRUPT_TRIALS=2000 cargo test --release --test corrupt` runs the benchmark's
-//! thousands of cases (a few hundred by default).
+//! thousands of cases (200 by default).
 
 mod common;
 
@@ -182,7 +182,7 @@ fn damaged_files_are_named_errors_or_logged_fallbacks_never_panics_or_wrong_pict
     let trials: u64 = std::env::var("TESSERA_CORRUPT_TRIALS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(150);
+        .unwrap_or(200);
     // Stills and clips at 64 px; clip levels above 16 px are JPEG blobs.
     let fx = common::clip_fixture(12, 6, 5, 64, 16, (12, 9));
     let pristine = fx.dir.path();
