@@ -254,19 +254,11 @@ struct SoakSample {
 
 impl SoakSample {
     fn take(minute: u32, times: &mut [f64]) -> SoakSample {
-        let proc_status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-        let field = |name: &str| {
-            proc_status
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-                .unwrap_or(0)
-        };
         SoakSample {
             minute,
-            rss_bytes: field("VmRSS:") * 1024,
+            rss_bytes: process_status("VmRSS:") * 1024,
             open_files: std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count()),
-            threads: field("Threads:") as usize,
+            threads: process_status("Threads:") as usize,
             frames: times.len(),
             frame_ms_median: median_p99(times).0,
         }
@@ -564,15 +556,18 @@ impl RunClock {
 
 /// Peak resident set size of this process (VmHWM), in bytes.
 pub fn peak_rss_bytes() -> u64 {
+    process_status("VmHWM:") * 1024
+}
+
+/// The number after `field` in `/proc/self/status` (kB for memory), 0 where there is none.
+fn process_status(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<u64>().ok())
+                .find_map(|l| l.strip_prefix(field))
+                .and_then(|v| v.split_whitespace().next()?.parse().ok())
         })
-        .map(|kb| kb * 1024)
         .unwrap_or(0)
 }
 

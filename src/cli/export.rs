@@ -8,7 +8,9 @@ use super::web::{self, PageSource};
 use anyhow::Context;
 use clap::{ArgGroup, Args, ValueEnum};
 use std::path::{Path, PathBuf};
-use tessera::export::{export_dzi, export_iiif, frame_side, DziLayout, PyramidSpec, TileFormat};
+use tessera::export::{
+    export_dzi, export_iiif, frame_side, iiif_info, DziLayout, PyramidSpec, TileFormat,
+};
 use tessera::{HeadlessRenderer, RenderStyle};
 
 #[derive(Args)]
@@ -130,13 +132,9 @@ pub fn command(a: ExportArgs) -> anyhow::Result<()> {
             Some(url) => format!("{}/{}", url.trim_end_matches('/'), url_component(&name)),
             None => url_component(&name),
         };
+        let info = iiif_info(&layout, &id, format);
         let summary = export_iiif(&mut renderer, &dir, &name, spec, &id, progress);
-        let info = summary
-            .as_ref()
-            .ok()
-            .map(|s| std::fs::read_to_string(&s.descriptor))
-            .transpose()?;
-        (summary, info.map(|info| PageSource::Iiif { info }))
+        (summary, PageSource::Iiif { info })
     } else {
         let summary = export_dzi(&mut renderer, &dir, &name, spec, progress);
         let source = PageSource::Dzi {
@@ -145,11 +143,10 @@ pub fn command(a: ExportArgs) -> anyhow::Result<()> {
             overlap: layout.overlap,
             format: format.extension(),
         };
-        (summary, Some(source))
+        (summary, source)
     };
     bar.finish_and_clear();
     let summary = summary?;
-    let source = source.expect("a written pyramid has a source");
     web::write_viewer(&dir)?;
     for (file, text) in [
         (format!("{name}_tiles.js"), tiles_js),

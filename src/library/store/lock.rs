@@ -6,6 +6,7 @@
 
 use super::{io_err, Result, StoreError, LOCK_FILE};
 use std::fs::{self, File, OpenOptions};
+use std::os::unix::fs::FileExt as _;
 use std::path::Path;
 
 /// The lock on a library, held while this value lives.
@@ -77,5 +78,3 @@ impl Drop for BakeLock {
 fn holder(path: &Path) -> Option<u32> {
     fs::read_to_string(path).ok()?.trim().parse().ok()
 }
-
-use std::os::unix::fs::FileExt as _;
