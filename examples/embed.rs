@@ -314,6 +314,7 @@ mod tests {
             out: lib.clone(),
             params: StoreParams::new(32, 1),
             rebuild: false,
+            shard: None,
             progress: None,
             shots: Default::default(),
         })

@@ -172,6 +172,7 @@ mod tests {
             out: lib.clone(),
             params,
             rebuild: false,
+            shard: None,
             progress: None,
             shots: Default::default(),
         })

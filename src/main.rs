@@ -23,6 +23,8 @@ struct Cli {
 enum Command {
     /// Bake a folder of pictures into a tile library; with --target, also match a mosaic.
     Bake(cli::bake::BakeArgs),
+    /// Join libraries baked in shards (`bake --shard K/N`) into one, copying their pages.
+    Merge(cli::merge::MergeArgs),
     /// Match a target picture against a library into a mosaic file.
     Match(cli::matching::MatchArgs),
     /// Show what a library or mosaic holds.
@@ -108,6 +110,7 @@ fn init_logs(verbose: u8) {
 fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Bake(a) => cli::bake::run(a),
+        Command::Merge(a) => cli::merge::command(a),
         Command::Match(a) => cli::matching::run(a),
         Command::Info { path, library } => cli::info::run(&path, library.as_deref()),
         Command::Render(a) => cli::render::run(a),

@@ -2,8 +2,8 @@
 //! (seeded), then run again. Whatever the moment, the library never opens half-written, no
 //! stale lock blocks the next run, and the finished library equals one baked without
 //! interruption: the same tiles, records, clip frames, key frames, signatures and pages.
-//! Likewise `render` (a poster, a video), `export --dzi` and `match`: their output is absent
-//! or whole.
+//! A `merge` of shards killed likewise resumes to the merge that was not interrupted.
+//! `render` (a poster, a video), `export --dzi` and `match`: their output is absent or whole.
 //!
 //! `TESSERA_CRASH_TRIALS=50 cargo test --release --test crash` runs more trials (a
 //! handful by default, so the suite stays short).
@@ -13,46 +13,6 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 use tessera::library::{page_bytes, Library};
-use tessera::video::{VideoSettings, VideoWriter};
-
-/// A video of `shots` flat colours, 25 fps (a rate whose ticks at the library's 12 fps
-/// fall between frames), each shot with a bar that moves, so cuts are cuts and motion is
-/// not.
-fn write_shots(path: &Path, shots: &[u32]) {
-    let (w, h) = (160u32, 96u32);
-    let mut video = VideoWriter::create(
-        path,
-        VideoSettings {
-            width: w,
-            height: h,
-            fps: 25.into(),
-            crf: 18,
-            preset: "ultrafast".into(),
-            audio: None,
-        },
-    )
-    .unwrap();
-    let palette = [[200, 40, 40], [40, 180, 60], [30, 50, 210], [225, 205, 60]];
-    for (k, &frames) in shots.iter().enumerate() {
-        let colour = palette[k % palette.len()];
-        for f in 0..frames {
-            let bar = (f * 3) % w;
-            let frame: Vec<u8> = (0..w * h)
-                .flat_map(|i| {
-                    let x = i % w;
-                    let [r, g, b] = if x.abs_diff(bar) < 6 {
-                        [245, 245, 245]
-                    } else {
-                        colour
-                    };
-                    [r, g, b, 255]
-                })
-                .collect();
-            video.write_frame(frame).unwrap();
-        }
-    }
-    video.finish().unwrap();
-}
 
 /// What a library holds, in the terms a resumed bake must reproduce.
 #[derive(Debug, PartialEq)]
@@ -106,8 +66,7 @@ fn assert_same(got: &Contents, expected: &Contents, when: &str) {
 }
 
 fn bake(tiles: &Path, out: &Path) -> std::process::Command {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"));
-    cmd.args([
+    quiet(&[
         "bake",
         "--tiles",
         tiles.to_str().unwrap(),
@@ -116,17 +75,27 @@ fn bake(tiles: &Path, out: &Path) -> std::process::Command {
         "--max-tile",
         "32",
     ])
-    .stdout(std::process::Stdio::null())
-    .stderr(std::process::Stdio::null());
+}
+
+/// `tessera args`, its output thrown away.
+fn quiet(args: &[&str]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"));
+    cmd.args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
     cmd
+}
+
+fn trials() -> u64 {
+    std::env::var("TESSERA_CRASH_TRIALS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4)
 }
 
 #[test]
 fn a_bake_killed_at_any_instant_resumes_to_the_uninterrupted_library() {
-    let trials: u64 = std::env::var("TESSERA_CRASH_TRIALS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(4);
+    let trials = trials();
     let dir = tempfile::tempdir().unwrap();
     let tiles = dir.path().join("tiles");
     std::fs::create_dir_all(&tiles).unwrap();
@@ -137,7 +106,7 @@ fn a_bake_killed_at_any_instant_resumes_to_the_uninterrupted_library() {
     }
     // Most of the bake is the video, so most kills land between its shots.
     let shots: Vec<u32> = (0..24).map(|k| 27 + (k * 7) % 19).collect();
-    write_shots(&tiles.join("shots.mp4"), &shots);
+    common::write_shots(&tiles.join("shots.mp4"), &shots);
 
     let clean = dir.path().join("clean.tlib");
     let started = Instant::now();
@@ -186,15 +155,85 @@ fn a_bake_killed_at_any_instant_resumes_to_the_uninterrupted_library() {
     assert!(whole > Duration::from_millis(50), "the bake took {whole:?}");
 }
 
+#[test]
+fn a_merge_killed_at_any_instant_resumes_to_the_uninterrupted_merge() {
+    let dir = tempfile::tempdir().unwrap();
+    let tiles = dir.path().join("tiles");
+    std::fs::create_dir_all(&tiles).unwrap();
+    for i in 0..150 {
+        common::picture(i, 40 + (i as u32 * 13) % 50, 36 + (i as u32 * 7) % 40)
+            .save(tiles.join(format!("p{i:03}.png")))
+            .unwrap();
+    }
+    let shots: Vec<u32> = (0..24).map(|k| 27 + (k * 7) % 19).collect();
+    common::write_shots(&tiles.join("shots.mp4"), &shots);
+    // Large levels above 16 px: stills' raw pages and clips' JPEG blobs are both copied.
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let tiles = tiles.to_str().unwrap();
+    for k in ["1/2", "2/2"] {
+        let out = path(&format!("s{}.tlib", &k[..1]));
+        let args = [
+            "bake",
+            "--tiles",
+            tiles,
+            "-o",
+            &out,
+            "--max-tile",
+            "64",
+            "--raw-max",
+            "16",
+            "--shard",
+            k,
+        ];
+        assert!(quiet(&args).status().unwrap().success());
+    }
+    let (s1, s2) = (path("s1.tlib"), path("s2.tlib"));
+    let clean = path("clean.tlib");
+    let started = Instant::now();
+    assert!(quiet(&["merge", &s1, &s2, "-o", &clean])
+        .status()
+        .unwrap()
+        .success());
+    let whole = started.elapsed();
+    let expected = contents(Path::new(&clean));
+
+    let out = path("killed.tlib");
+    let merge = || quiet(&["merge", &s1, &s2, "-o", &out]);
+    let mut rng = common::Rng(0x3e43);
+    for trial in 0..trials() {
+        let _ = std::fs::remove_dir_all(&out);
+        let at = whole.mul_f64(rng.below(1100) as f64 / 1000.0);
+        let mut child = merge().spawn().unwrap();
+        std::thread::sleep(at);
+        let _ = child.kill();
+        let finished = child.wait().unwrap().success();
+        match Library::open(&out) {
+            Ok(_) => assert_same(
+                &contents(Path::new(&out)),
+                &expected,
+                &format!("trial {trial}: finished"),
+            ),
+            Err(_) => assert!(!finished, "trial {trial}: a finished merge does not open"),
+        }
+        assert!(
+            merge().status().unwrap().success(),
+            "trial {trial}: the merge again failed"
+        );
+        let when = format!(
+            "trial {trial}: killed at {} ms of {} ms",
+            at.as_millis(),
+            whole.as_millis()
+        );
+        assert_same(&contents(Path::new(&out)), &expected, &when);
+    }
+}
+
 /// `render` (a picture, a poster in bands, a video) and `export --dzi` killed at any
 /// instant leave the asked output absent or whole: a picture that decodes to its size, a
 /// video with every frame, a pyramid whose descriptor is there only with all its tiles.
 #[test]
 fn outputs_killed_at_any_instant_are_absent_or_whole() {
-    let trials: u64 = std::env::var("TESSERA_CRASH_TRIALS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(4);
+    let trials = trials();
     let fx = common::fixture(12, 32, (24, 16));
     let d = fx.dir.path();
     let mosaic = fx.mosaic.to_str().unwrap();
@@ -272,13 +311,8 @@ fn outputs_killed_at_any_instant_are_absent_or_whole() {
     ];
     let mut rng = common::Rng(0xdead);
     for (what, args) in &runs {
-        let run = || {
-            let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"));
-            cmd.args(args)
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null());
-            cmd
-        };
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = || quiet(&args);
         let started = Instant::now();
         assert!(run().status().unwrap().success(), "{what}");
         let whole = started.elapsed();

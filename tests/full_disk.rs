@@ -1,6 +1,6 @@
 //! A full disk, made by a file-size limit (`RLIMIT_FSIZE`, with `SIGXFSZ` ignored so that a
 //! write past it fails with EFBIG, as a write to a full disk fails with ENOSPC, instead of
-//! killing the process): `bake`, `match`, `render` (PNG, poster, MP4) and `export` stop with
+//! killing the process): `bake`, `merge`, `match`, `render` (PNG, poster, MP4) and `export` stop with
 //! an error naming the file, leave no output that opens as valid, and leave the library as
 //! it was; the same command without the limit then succeeds.
 
@@ -98,6 +98,48 @@ fn a_bake_that_fills_the_disk_leaves_the_library_as_it_was() {
     assert_eq!(code, 0, "{err}");
     let done = tessera::library::Library::open(&fx.library).unwrap();
     assert_eq!(done.manifest.tiles.len(), tiles_before + 8);
+}
+
+#[test]
+fn a_merge_that_fills_the_disk_publishes_nothing() {
+    let fx = common::fixture(16, 64, (8, 6));
+    let d = fx.dir.path();
+    let tiles = fx.tiles.to_str().unwrap();
+    let shard = |k: u32| d.join(format!("s{k}.tlib")).to_str().unwrap().to_string();
+    for k in 1..=2 {
+        let (code, _, err) = common::tessera(&[
+            "bake",
+            "--tiles",
+            tiles,
+            "-o",
+            &shard(k),
+            "--max-tile",
+            "64",
+            "--shard",
+            &format!("{k}/2"),
+        ]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let merged = d.join("all.tlib");
+    let args = [
+        "merge",
+        &shard(1),
+        &shard(2),
+        "-o",
+        merged.to_str().unwrap(),
+    ];
+    // 16 finest pages of 16 KiB do not fit under 64 KiB.
+    let (code, err) = limited(64 << 10, &args);
+    assert_refused(code, &err, "merge", "all.tlib");
+    assert!(
+        tessera::library::Library::open(&merged).is_err(),
+        "a merge that failed opens as a library"
+    );
+    // With room, the same merge resumes and finishes.
+    let (code, _, err) = common::tessera(&args);
+    assert_eq!(code, 0, "{err}");
+    let done = tessera::library::Library::open(&merged).unwrap();
+    assert_eq!(done.manifest.tiles.len(), 16);
 }
 
 #[test]

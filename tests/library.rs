@@ -15,6 +15,7 @@ fn bake(tiles: &Path, out: &Path) -> Result<library::BakeReport, library::BakeEr
         out: out.into(),
         params: PARAMS,
         rebuild: false,
+        shard: None,
         progress: None,
         shots: Default::default(),
     })
@@ -388,6 +389,7 @@ fn a_library_and_mosaic_made_by_the_first_release_still_open_and_grow() {
             out: lib_path.clone(),
             params: StoreParams::new(4, 1),
             rebuild: false,
+            shard: None,
             progress: None,
             shots: Default::default(),
         })

@@ -74,6 +74,7 @@ fn options(tiles: &Path, out: &Path) -> BakeOptions {
         out: out.to_path_buf(),
         params: StoreParams::new(32, 2),
         rebuild: false,
+        shard: None,
         progress: None,
         shots: ShotOptions::default(),
     }

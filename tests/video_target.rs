@@ -77,6 +77,7 @@ fn fixture(target_name: &str, frames: u32) -> Fixture {
         out: library.clone(),
         params: StoreParams::new(32, 1),
         rebuild: false,
+        shard: None,
         progress: None,
         shots: Default::default(),
     })

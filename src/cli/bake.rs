@@ -3,9 +3,10 @@
 use super::args::CellArgs;
 use super::matching::write_mosaic;
 use super::progress::progress_bar;
+use anyhow::Context as _;
 use clap::Args;
 use std::path::{Path, PathBuf};
-use tessera::library::{self, BakeOptions, StoreParams};
+use tessera::library::{self, BakeOptions, Shard, StoreParams};
 use tessera::video::ShotOptions;
 
 /// The signature grid of a new library: 3×3 sub-cells match the layout of colour within a
@@ -43,11 +44,69 @@ pub struct BakeArgs {
     rebuild: bool,
     #[command(flatten)]
     shots: ShotArgs,
+    #[command(flatten)]
+    split: SplitArgs,
     /// Target picture (or video) to match right after baking.
     #[arg(long)]
     target: Option<PathBuf>,
     #[command(flatten)]
     cells: CellArgs,
+}
+
+/// How the work is split: across processes or machines (shards), and across cores.
+#[derive(Args)]
+#[command(next_help_heading = "Splitting the work (see docs/cluster.md)")]
+struct SplitArgs {
+    /// Bake only shard K of N of the folder's files (K counts from 1) into a library of
+    /// its own; `tessera merge` joins the shards into one. A file's shard follows from its
+    /// path alone, so every machine agrees. `auto` takes K and N from a Slurm job array
+    /// (SLURM_ARRAY_TASK_ID) or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX, with
+    /// --shards).
+    #[arg(long, value_name = "K/N|auto")]
+    shard: Option<String>,
+    /// How many shards, where the scheduler does not say (a Kubernetes Indexed Job's
+    /// completions); implies --shard auto.
+    #[arg(long, value_name = "N")]
+    shards: Option<u32>,
+    /// Threads to bake with: pictures, pyramids, FFmpeg's video decoding [default: every
+    /// core this process may use]. Set it to a container's CPU limit.
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    jobs: Option<u32>,
+}
+
+impl SplitArgs {
+    /// The shard asked for: given, or the scheduler's.
+    fn shard(&self) -> anyhow::Result<Option<Shard>> {
+        match (self.shard.as_deref(), self.shards) {
+            (None, None) => Ok(None),
+            (Some(text), count) if text != "auto" => {
+                let shard = Shard::parse(text)?;
+                if let Some(n) = count {
+                    anyhow::ensure!(
+                        n == shard.count,
+                        "--shards {n} disagrees with --shard {shard}; give one of them"
+                    );
+                }
+                Ok(Some(shard))
+            }
+            (_, count) => Ok(Some(Shard::from_scheduler(
+                |name| std::env::var(name).ok(),
+                count,
+            )?)),
+        }
+    }
+
+    /// Limits the bake's threads to --jobs (the process's thread pool, and FFmpeg's).
+    fn apply_jobs(&self) -> anyhow::Result<()> {
+        if let Some(jobs) = self.jobs {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(jobs as usize)
+                .build_global()
+                .context("--jobs: the thread pool was started already")?;
+            tessera::video::set_decode_threads(jobs as usize);
+        }
+        Ok(())
+    }
 }
 
 /// How videos among the sources are cut into shots, each shot a clip tile.
@@ -89,6 +148,20 @@ impl ShotArgs {
             min_shot: self.min_shot,
             max_shot: self.max_shot,
         })
+    }
+}
+
+/// Lists the first files a bake (or the bakes a merge joined) could not use.
+pub fn print_skipped(skipped: &[library::SkippedSource], library: &Path) {
+    for s in skipped.iter().take(10) {
+        println!("  skipped {}: {}", s.path, s.reason);
+    }
+    if skipped.len() > 10 {
+        println!(
+            "  ... and {} more (see `tessera info {}`)",
+            skipped.len() - 10,
+            library.display()
+        );
     }
 }
 
@@ -141,6 +214,8 @@ pub fn run(a: BakeArgs) -> anyhow::Result<()> {
         "--grid {}: must be 1..=8",
         params.grid
     );
+    let shard = a.split.shard()?;
+    a.split.apply_jobs()?;
     let opts = BakeOptions {
         tiles_dir: a.tiles.clone(),
         out: library_path.clone(),
@@ -148,27 +223,27 @@ pub fn run(a: BakeArgs) -> anyhow::Result<()> {
         rebuild: a.rebuild,
         progress: Some(progress_bar(0, true, "baking")),
         shots: a.shots.options()?,
+        shard,
+    };
+    let name = match shard {
+        Some(s) => format!("{} (shard {s})", library_path.display()),
+        None => library_path.display().to_string(),
     };
     let started = std::time::Instant::now();
     let report = library::bake(&opts)?;
     if report.upgraded {
-        println!(
-            "library {}: upgraded to the current format (tile ids and mosaics kept)",
-            library_path.display()
-        );
+        println!("library {name}: upgraded to the current format (tile ids and mosaics kept)");
     }
     if report.unchanged {
         println!(
-            "library {}: unchanged, {} tiles ({} skipped), in {:.1} s",
-            library_path.display(),
+            "library {name}: unchanged, {} tiles ({} skipped), in {:.1} s",
             report.tiles,
             report.skipped.len(),
             started.elapsed().as_secs_f64()
         );
     } else {
         println!(
-            "library {}: {} tiles ({} baked, {} reused{}), {} skipped, in {:.1} s",
-            library_path.display(),
+            "library {name}: {} tiles ({} baked, {} reused{}), {} skipped, in {:.1} s",
             report.tiles,
             report.baked,
             report.reused,
@@ -194,16 +269,7 @@ pub fn run(a: BakeArgs) -> anyhow::Result<()> {
     for w in &report.warnings {
         println!("  partly used {}: {}", w.path, w.reason);
     }
-    for s in report.skipped.iter().take(10) {
-        println!("  skipped {}: {}", s.path, s.reason);
-    }
-    if report.skipped.len() > 10 {
-        println!(
-            "  ... and {} more (see `tessera info {}`)",
-            report.skipped.len() - 10,
-            library_path.display()
-        );
-    }
+    print_skipped(&report.skipped, &library_path);
     if let Some(target) = &a.target {
         let out = a.output.clone().unwrap_or_else(|| {
             PathBuf::from(format!(

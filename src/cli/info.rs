@@ -164,6 +164,11 @@ fn print_library(lib: &Library) {
         lib.tile_count() as usize - retired,
         lib.manifest.tiles_root
     );
+    if let Some(shard) = lib.manifest.shard {
+        println!(
+            "  shard        {shard} of that folder's files (`tessera merge` joins the shards)"
+        );
+    }
     if let Some(line) = clips_line(lib) {
         println!("  clips        {line}");
     }

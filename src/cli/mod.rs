@@ -8,6 +8,7 @@ pub mod export;
 pub mod fidelity;
 pub mod info;
 pub mod matching;
+pub mod merge;
 pub mod overlay;
 pub mod progress;
 pub mod render;

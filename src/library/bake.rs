@@ -8,8 +8,11 @@
 //! changes nothing writes nothing.
 
 use super::pyramid::{build_pyramid, LinearTile};
+use super::shard::Shard;
 use super::signature::tile_signature;
-use super::store::{SkippedSource, SourceKey, StoreError, StoreParams, StoreWriter, TileEntry};
+use super::store::{
+    Manifest, SkippedSource, SourceKey, StoreError, StoreParams, StoreWriter, TileEntry,
+};
 use crate::video::shots::ShotOptions;
 use rayon::prelude::*;
 use std::collections::HashSet;
@@ -31,6 +34,8 @@ pub struct BakeOptions {
     pub progress: Option<indicatif::ProgressBar>,
     /// How videos are cut into shots (each shot is a clip tile).
     pub shots: ShotOptions,
+    /// Bake only this shard of the sources (`None`: all of them); see `Shard`.
+    pub shard: Option<Shard>,
 }
 
 #[derive(Debug)]
@@ -260,6 +265,30 @@ pub enum BakeError {
     #[error("{}: interrupted", .0.display())]
     /// The caller asked to stop while this video was baking (what was committed stays).
     Interrupted(PathBuf),
+    #[error("{}: holds {} of its tiles folder, not {}; pass {}, or --rebuild to start over", path.display(), shard_name(.was), shard_name(.now), shard_flag(.was))]
+    /// The library holds another shard of its folder than this bake was asked for.
+    ShardDiffers {
+        /// The library.
+        path: PathBuf,
+        /// What it holds.
+        was: Option<Shard>,
+        /// What this bake was asked for.
+        now: Option<Shard>,
+    },
+}
+
+fn shard_name(shard: &Option<Shard>) -> String {
+    match shard {
+        Some(s) => format!("shard {s}"),
+        None => "all".into(),
+    }
+}
+
+fn shard_flag(shard: &Option<Shard>) -> String {
+    match shard {
+        Some(s) => format!("--shard {s}"),
+        None => "no --shard".into(),
+    }
 }
 
 /// Scans `dir` recursively for tile sources.
@@ -368,41 +397,37 @@ fn bake_file(path: &Path, params: StoreParams) -> Result<(Vec<Vec<u8>>, Vec<f32>
 /// keeping the tiles of unchanged sources.
 pub fn bake(opts: &BakeOptions) -> Result<BakeReport, BakeError> {
     let Scan {
-        sources,
+        mut sources,
         mut skipped,
     } = scan_sources(&opts.tiles_dir)?;
+    let folder_sources = sources.len();
+    if let Some(shard) = opts.shard {
+        sources.retain(|(_, key)| shard.takes(&key.path));
+        skipped.retain(|s| shard.takes(&s.path));
+    }
     for s in &skipped {
         tracing::warn!("skipping {}: {}", s.path, s.reason);
     }
     let existed = opts.out.exists();
     let mut writer = StoreWriter::open(&opts.out, opts.params, opts.rebuild)?;
-
-    // The library so far, in id order: a tile stays while its source is there unchanged, is
-    // retired otherwise, and comes back if that same source returns.
-    let present: HashSet<&SourceKey> = sources.iter().map(|(_, k)| k).collect();
-    let previous: Vec<TileEntry> = writer
-        .committed()
-        .map(|m| m.tiles.clone())
-        .unwrap_or_default();
-    let mut tiles = Vec::with_capacity(previous.len() + sources.len());
-    let mut kept = HashSet::new();
-    let (mut retired, mut revived) = (0, 0);
-    for mut tile in previous {
-        // A video source has a tile per shot: all of them stay or go together.
-        let here = present.contains(&tile.source);
-        if here {
-            kept.insert(tile.source.clone());
+    if let Some(m) = writer.committed() {
+        if m.shard != opts.shard {
+            return Err(BakeError::ShardDiffers {
+                path: opts.out.clone(),
+                was: m.shard,
+                now: opts.shard,
+            });
         }
-        if tile.retired == here {
-            if here {
-                revived += 1;
-            } else {
-                retired += 1;
-            }
-        }
-        tile.retired = !here;
-        tiles.push(tile);
     }
+    writer.set_shard(opts.shard);
+
+    let present: HashSet<&SourceKey> = sources.iter().map(|(_, k)| k).collect();
+    let Reconciled {
+        mut tiles,
+        kept,
+        retired,
+        revived,
+    } = reconcile(writer.committed(), &present);
     let reused = kept.len();
     let todo: Vec<&(PathBuf, SourceKey)> =
         sources.iter().filter(|(_, k)| !kept.contains(k)).collect();
@@ -479,7 +504,9 @@ pub fn bake(opts: &BakeOptions) -> Result<BakeReport, BakeError> {
     baked += video.clips;
 
     let active = tiles.iter().filter(|t| !t.retired).count();
-    if active == 0 {
+    // A shard may hold nothing (more shards than sources, or only damaged ones): it is
+    // still a shard, and merges to nothing.
+    if active == 0 && opts.shard.is_none() {
         drop(writer);
         if !existed {
             let _ = std::fs::remove_dir_all(&opts.out);
@@ -489,12 +516,14 @@ pub fn bake(opts: &BakeOptions) -> Result<BakeReport, BakeError> {
             skipped: skipped.len(),
         });
     }
-    let unchanged = writer.committed().is_some_and(|m| {
-        m.tiles.len() == tiles.len()
-            && retired == 0
-            && revived == 0
-            && skipped_paths(&m.skipped) == skipped_paths(&skipped)
-    });
+    if active == 0 {
+        tracing::warn!(
+            "shard {} holds none of the {folder_sources} usable files of {}",
+            opts.shard.expect("sharded"),
+            opts.tiles_dir.display()
+        );
+    }
+    let unchanged = is_unchanged(writer.committed(), tiles.len(), retired, revived, &skipped);
     let report = BakeReport {
         tiles: active,
         baked,
@@ -591,6 +620,66 @@ fn bake_one_video(
     }
     bar.set_message("baking");
     Ok(())
+}
+
+/// A library's tiles brought up to date with the sources present now: every tile stays, in
+/// id order, retired unless its source is present; a retired tile whose source returned
+/// unchanged comes back.
+pub(crate) struct Reconciled {
+    /// The library's tiles, each retired or not.
+    pub tiles: Vec<TileEntry>,
+    /// Sources that keep their tiles (nothing to bake or copy for them).
+    pub kept: HashSet<SourceKey>,
+    /// Tiles retired now.
+    pub retired: usize,
+    /// Retired tiles that came back.
+    pub revived: usize,
+}
+
+pub(crate) fn reconcile(committed: Option<&Manifest>, present: &HashSet<&SourceKey>) -> Reconciled {
+    let previous = committed.map(|m| m.tiles.as_slice()).unwrap_or_default();
+    let mut out = Reconciled {
+        tiles: Vec::with_capacity(previous.len() + present.len()),
+        kept: HashSet::new(),
+        retired: 0,
+        revived: 0,
+    };
+    for tile in previous {
+        // A video source has a tile per shot: all of them stay or go together.
+        let here = present.contains(&tile.source);
+        if here {
+            out.kept.insert(tile.source.clone());
+        }
+        if tile.retired == here {
+            if here {
+                out.revived += 1;
+            } else {
+                out.retired += 1;
+            }
+        }
+        out.tiles.push(TileEntry {
+            retired: !here,
+            ..tile.clone()
+        });
+    }
+    out
+}
+
+/// Whether a bake or merge leaves the library as committed: the same tiles, none retired
+/// or revived, the same files skipped. Such a run writes nothing.
+pub(crate) fn is_unchanged(
+    committed: Option<&Manifest>,
+    tiles: usize,
+    retired: usize,
+    revived: usize,
+    skipped: &[SkippedSource],
+) -> bool {
+    committed.is_some_and(|m| {
+        m.tiles.len() == tiles
+            && retired == 0
+            && revived == 0
+            && skipped_paths(&m.skipped) == skipped_paths(skipped)
+    })
 }
 
 fn skipped_paths(s: &[SkippedSource]) -> Vec<&str> {

@@ -2,8 +2,10 @@
 
 pub(crate) mod bake;
 pub(crate) mod clips;
+pub(crate) mod merge;
 pub(crate) mod procedural;
 pub(crate) mod pyramid;
+pub(crate) mod shard;
 pub(crate) mod signature;
 pub(crate) mod store;
 
@@ -12,9 +14,12 @@ pub use bake::{
     PictureError,
 };
 pub use clips::{bake_video, VideoError};
+pub use merge::{merge, MergeError, MergeOptions, MergeReport};
 pub use procedural::{synth_frame, synth_target, synth_tile};
 pub use pyramid::{build_pyramid, level_count, page_bytes, LinearTile};
+pub use shard::{Shard, ShardError, MAX_SHARDS};
 pub use signature::{clip_signature, signature_len, tile_signature};
 pub use store::{
-    existing_params, ClipFrame, Library, SourceKey, StoreError, StoreParams, StoreWriter, TileEntry,
+    existing_params, ClipFrame, Library, SkippedSource, SourceKey, StoreError, StoreParams,
+    StoreWriter, TileEntry, TilePages,
 };

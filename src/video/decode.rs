@@ -107,7 +107,7 @@ impl VideoReader {
         // Frame threading: several frames decode at once, one per core.
         context.set_threading(ffmpeg::codec::threading::Config {
             kind: ffmpeg::codec::threading::Type::Frame,
-            count: 0,
+            count: super::decode_threads(),
             ..Default::default()
         });
         let decoder = context

@@ -40,6 +40,22 @@ use ffmpeg_next as ffmpeg;
 /// What a video given to a build without the `video` feature is told.
 pub const NOT_BUILT: &str = "this tessera was built without video support; rebuild it with the cargo feature `video` (on by default) and FFmpeg's libraries";
 
+/// Threads FFmpeg decodes a video with; 0 leaves it to FFmpeg (one per core this process
+/// may run on).
+static DECODE_THREADS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Sets how many threads FFmpeg decodes each video with from now on (0: one per core this
+/// process may run on). Where a container's CPU limit is a quota rather than a set of cores
+/// (Kubernetes), FFmpeg cannot see it: `tessera bake --jobs` sets this.
+pub fn set_decode_threads(threads: usize) {
+    DECODE_THREADS.store(threads, std::sync::atomic::Ordering::Relaxed);
+}
+
+#[cfg_attr(not(feature = "video"), allow(dead_code))]
+fn decode_threads() -> usize {
+    DECODE_THREADS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// FFmpeg's muxer name for an output file, from its extension.
 #[cfg_attr(not(feature = "video"), allow(dead_code))]
 fn container_for(path: &std::path::Path) -> error::Result<&'static str> {

@@ -140,6 +140,7 @@ pub fn fixture(count: u32, max_tile: u32, cells: (u32, u32)) -> Fixture {
         out: library.clone(),
         params: StoreParams::new(max_tile, 2),
         rebuild: false,
+        shard: None,
         progress: None,
         shots: Default::default(),
     })
@@ -474,4 +475,43 @@ pub fn srgb8_to_linear(v: u8) -> f64 {
     } else {
         ((c + 0.055) / 1.055).powf(2.4)
     }
+}
+
+/// A video of `shots` flat colours, 25 fps (a rate whose ticks at the library's 12 fps
+/// fall between frames), each shot with a bar that moves, so cuts are cuts and motion is
+/// not.
+pub fn write_shots(path: &Path, shots: &[u32]) {
+    let (w, h) = (160u32, 96u32);
+    let mut video = tessera::video::VideoWriter::create(
+        path,
+        tessera::video::VideoSettings {
+            width: w,
+            height: h,
+            fps: 25.into(),
+            crf: 18,
+            preset: "ultrafast".into(),
+            audio: None,
+        },
+    )
+    .unwrap();
+    let palette = [[200, 40, 40], [40, 180, 60], [30, 50, 210], [225, 205, 60]];
+    for (k, &frames) in shots.iter().enumerate() {
+        let colour = palette[k % palette.len()];
+        for f in 0..frames {
+            let bar = (f * 3) % w;
+            let frame: Vec<u8> = (0..w * h)
+                .flat_map(|i| {
+                    let x = i % w;
+                    let [r, g, b] = if x.abs_diff(bar) < 6 {
+                        [245, 245, 245]
+                    } else {
+                        colour
+                    };
+                    [r, g, b, 255]
+                })
+                .collect();
+            video.write_frame(frame).unwrap();
+        }
+    }
+    video.finish().unwrap();
 }

@@ -183,6 +183,7 @@ pub fn bake_demo_library(
         out: out.to_path_buf(),
         params: StoreParams::new(256, 2),
         rebuild: false,
+        shard: None,
         progress: progress.then(|| progress_bar(0, true, "baking")),
         shots: Default::default(),
     })

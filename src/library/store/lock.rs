@@ -74,6 +74,36 @@ impl Drop for BakeLock {
     }
 }
 
+/// A reader's hold on a library that no bake may write meanwhile (a shared `flock` on the
+/// same file: any number of readers, or one bake). Released when this value is dropped.
+pub struct ReadLock {
+    _file: Option<File>,
+}
+
+impl ReadLock {
+    /// Holds the library in `dir` against bakes, or says which bake is writing it. A
+    /// library with no lock file was never written by a bake that is still running; one
+    /// on a read-only volume cannot be written by anybody.
+    pub fn take(dir: &Path) -> Result<ReadLock> {
+        let path = dir.join(LOCK_FILE);
+        let file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(ReadLock { _file: None })
+            }
+            Err(e) => return Err(io_err(&path)(e)),
+        };
+        match file.try_lock_shared() {
+            Ok(()) => Ok(ReadLock { _file: Some(file) }),
+            Err(fs::TryLockError::WouldBlock) => Err(StoreError::Locked {
+                path: dir.to_path_buf(),
+                holder: holder(&path),
+            }),
+            Err(fs::TryLockError::Error(e)) => Err(io_err(&path)(e)),
+        }
+    }
+}
+
 /// The process named in the lock file at `path`, if any.
 fn holder(path: &Path) -> Option<u32> {
     fs::read_to_string(path).ok()?.trim().parse().ok()

@@ -8,7 +8,7 @@
 //!   stills-LL.bin            larger levels of stills: still s's page + CRC at s × (page + 4)
 //!   clips-LL.bin             larger levels of clips: one JPEG blob per clip
 //!   bake.journal             only while a bake is under way: tiles appended since the manifest
-//!   bake.lock                held (flock) by the bake that is writing
+//!   bake.lock                held (flock) by the bake that is writing, shared by merges reading
 //! ```
 //!
 //! A tile is a still (one frame) or a clip (a run of frames). Every frame is a *record*:
@@ -28,6 +28,7 @@ mod read;
 mod v1;
 mod write;
 
+pub use lock::ReadLock;
 pub use read::{Clip, Library};
 pub use write::StoreWriter;
 
@@ -81,7 +82,7 @@ pub enum StoreError {
         /// What is wrong with it.
         what: String,
     },
-    #[error("{path}: another `tessera bake`{} is writing this library; wait for it to end, or stop it", by_process(.holder))]
+    #[error("{path}: another `tessera bake`{} is writing this library (or a `tessera merge` is reading it); wait for it to end, or stop it", by_process(.holder))]
     /// Another bake holds the library's lock.
     Locked {
         /// The library.
@@ -228,9 +229,33 @@ impl ClipFrame {
     }
 }
 
+/// A tile's pages as a library stores them, moved between libraries without decoding
+/// anything (`Library::tile_pages` reads them, checked; `StoreWriter::append_pages` writes).
+#[derive(Clone, Debug)]
+pub struct TilePages {
+    /// Per small level, every frame's raw page, back to back.
+    pub raw: Vec<Vec<u8>>,
+    /// Per large level: a still's raw page, or a clip's blob of JPEG frames.
+    pub large: Vec<Vec<u8>>,
+}
+
+impl TilePages {
+    /// Bytes of pages it holds.
+    pub fn bytes(&self) -> u64 {
+        self.raw
+            .iter()
+            .chain(&self.large)
+            .map(|p| p.len() as u64)
+            .sum()
+    }
+}
+
+/// A file a bake could not use, and why.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SkippedSource {
+    /// Its path, relative to the tiles folder.
     pub path: String,
+    /// Why it was skipped.
     pub reason: String,
 }
 
@@ -323,6 +348,10 @@ pub struct Manifest {
     pub skipped: Vec<SkippedSource>,
     /// The folder the tiles came from, as given to `bake`.
     pub tiles_root: String,
+    /// The part of that folder a sharded bake took (`bake --shard K/N`); absent for a
+    /// whole bake and a merged library.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<super::shard::Shard>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -489,6 +518,7 @@ mod tests {
             tiles,
             skipped: vec![],
             tiles_root: ".".into(),
+            shard: None,
         };
         let json = serde_json::to_string(&m).unwrap();
         let back: Manifest = serde_json::from_str(&json).unwrap();

@@ -95,6 +95,18 @@ impl ProxyBlob {
         Ok(spans)
     }
 
+    /// Checks a whole blob of `frames` frames: its header, and every frame's CRC.
+    pub fn check(blob: &[u8], frames: u32) -> Result<(), BlobError> {
+        let spans = Self::spans(blob, frames, blob.len() as u64)?;
+        match spans
+            .iter()
+            .all(|s| crc32fast::hash(&blob[s.offset as usize..][..s.len as usize]) == s.crc)
+        {
+            true => Ok(()),
+            false => Err(BlobError::Checksum),
+        }
+    }
+
     /// Decodes one frame's JPEG into `out` (RGBA8, `size²` texels), checking its CRC.
     pub fn decode(
         jpeg: &[u8],

@@ -239,6 +239,11 @@ impl Library {
     pub fn signatures(&self) -> &[f32] {
         &self.signatures
     }
+    /// One tile's signature.
+    pub fn signature(&self, tile: u32) -> &[f32] {
+        let n = self.params().sig_len();
+        &self.signatures[tile as usize * n..][..n]
+    }
     /// Whether any tile is a clip.
     pub fn has_clips(&self) -> bool {
         self.manifest.tiles.iter().any(TileEntry::is_clip)
@@ -338,6 +343,40 @@ impl Library {
             self.read_page(tile as u32, level, page)?;
         }
         Ok(out)
+    }
+
+    /// A tile's pages as stored, each checked against its CRC, to append to another
+    /// library without decoding (a clip's JPEG frames stay JPEG).
+    pub fn tile_pages(&self, tile: u32) -> Result<TilePages> {
+        let entry = &self.manifest.tiles[tile as usize];
+        let p = self.params();
+        let raw = (0..p.raw_levels())
+            .map(|l| {
+                let mut pages = vec![0u8; page_bytes(l) * entry.frames as usize];
+                self.read_frames(tile, 0, entry.frames, l, &mut pages)?;
+                Ok(pages)
+            })
+            .collect::<Result<_>>()?;
+        let large = (p.raw_levels()..p.levels())
+            .map(|l| {
+                if entry.still.is_some() {
+                    let mut page = vec![0u8; page_bytes(l)];
+                    self.read_frames(tile, 0, 1, l, &mut page)?;
+                    return Ok(page);
+                }
+                let (file, path) = &self.clip_files[l - p.raw_levels()];
+                let [offset, len] = entry.proxy[l - p.raw_levels()];
+                let mut blob = vec![0u8; len as usize];
+                file.read_exact_at(&mut blob, offset)
+                    .map_err(io_err(path))?;
+                ProxyBlob::check(&blob, entry.frames).map_err(|e| StoreError::Corrupt {
+                    path: path.clone(),
+                    what: format!("clip {tile} ({}): {e}", entry.source.path),
+                })?;
+                Ok(blob)
+            })
+            .collect::<Result<_>>()?;
+        Ok(TilePages { raw, large })
     }
 
     /// Raw pages `index .. index + count` of `file` (a level's records or stills).

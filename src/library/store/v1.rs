@@ -155,6 +155,7 @@ impl V1Library {
                 .collect(),
             skipped: m.skipped,
             tiles_root: m.tiles_root,
+            shard: None,
         };
         (manifest, signatures, crcs)
     }

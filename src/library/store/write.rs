@@ -112,11 +112,7 @@ impl Files {
             None => tile.proxy.iter().zip(&self.clips).all(|(&[o, len], file)| {
                 let mut blob = vec![0u8; len as usize];
                 file.read_exact_at(&mut blob, o).is_ok()
-                    && ProxyBlob::spans(&blob, tile.frames, len).is_ok_and(|spans| {
-                        spans.iter().all(|s| {
-                            crc32fast::hash(&blob[s.offset as usize..][..s.len as usize]) == s.crc
-                        })
-                    })
+                    && ProxyBlob::check(&blob, tile.frames).is_ok()
             }),
         };
         frames_ok && large_ok
@@ -203,6 +199,8 @@ pub struct StoreWriter {
     upgraded: bool,
     /// The committed tiles' signatures, tile-major.
     committed_signatures: Vec<f32>,
+    /// The part of its tiles folder the library holds (`bake --shard`), kept by re-bakes.
+    shard: Option<crate::library::Shard>,
     _lock: BakeLock,
 }
 
@@ -306,7 +304,9 @@ impl StoreWriter {
                 .map_err(io_err(&journal_path))?;
         }
         journal.flush().map_err(io_err(&journal_path))?;
+        let shard = committed.as_ref().and_then(|m| m.shard);
         Ok(StoreWriter {
+            shard,
             dir: dir.to_path_buf(),
             params,
             files,
@@ -323,6 +323,12 @@ impl StoreWriter {
     /// The page and signature shape it writes.
     pub fn params(&self) -> StoreParams {
         self.params
+    }
+
+    /// Records, at the next commit, that the library holds shard `shard` of its tiles
+    /// folder (`None`: all of it).
+    pub fn set_shard(&mut self, shard: Option<crate::library::Shard>) {
+        self.shard = shard;
     }
 
     /// Whether opening this writer upgraded a version 1 library to the current format.
@@ -359,33 +365,18 @@ impl StoreWriter {
     ) -> Result<TileEntry> {
         let p = self.params;
         assert_eq!(levels.len(), p.levels());
-        let raw = p.raw_levels();
-        let first = self.next.records;
-        self.write_raw_frames(first, &[&levels[..raw]])?;
-        let mut still = None;
-        for (i, l) in (raw..p.levels()).enumerate() {
-            let page = &levels[l];
-            let mut rec = page.clone();
-            rec.extend_from_slice(&crc32fast::hash(page).to_le_bytes());
-            let at = self.next.stills as u64 * record_stride(l);
-            self.files.stills[i]
-                .write_all_at(&rec, at)
-                .map_err(io_err(&self.dir.join(stills_file_name(l))))?;
-            still = Some(self.next.stills);
-        }
-        self.push(
-            TileEntry {
-                source,
-                shot: None,
-                first_record: first,
-                frames: 1,
-                key: 0,
-                still,
-                proxy: Vec::new(),
-                retired: false,
-            },
-            signature,
-        )
+        let (raw, large) = levels.split_at(p.raw_levels());
+        let tile = TileEntry {
+            source,
+            shot: None,
+            first_record: 0,
+            frames: 1,
+            key: 0,
+            still: (!large.is_empty()).then_some(0),
+            proxy: Vec::new(),
+            retired: false,
+        };
+        self.append(tile, raw, large, signature)
     }
 
     /// Appends one clip: its frames in order, `key` the frame shown when clips are still,
@@ -400,48 +391,92 @@ impl StoreWriter {
     ) -> Result<TileEntry> {
         let p = self.params;
         assert!(!frames.is_empty() && (key as usize) < frames.len());
-        let first = self.next.records;
-        let raw: Vec<&[Vec<u8>]> = frames.iter().map(|f| &f.raw[..]).collect();
-        self.write_raw_frames(first, &raw)?;
-        let mut proxy = Vec::new();
-        for (i, l) in (p.raw_levels()..p.levels()).enumerate() {
-            let jpegs: Vec<&[u8]> = frames.iter().map(|f| &f.jpeg[i][..]).collect();
-            let blob = ProxyBlob::assemble(&jpegs);
-            let at = self.next.clip_bytes[i];
-            self.files.clips[i]
-                .write_all_at(&blob, at)
-                .map_err(io_err(&self.dir.join(clips_file_name(l))))?;
-            proxy.push([at, blob.len() as u64]);
-        }
-        self.push(
-            TileEntry {
-                source,
-                shot,
-                first_record: first,
-                frames: frames.len() as u32,
-                key,
-                still: None,
-                proxy,
-                retired: false,
-            },
-            signature,
-        )
+        let raw: Vec<Vec<u8>> = (0..p.raw_levels())
+            .map(|l| frames.iter().flat_map(|f| &f.raw[l]).copied().collect())
+            .collect();
+        let blobs: Vec<Vec<u8>> = (0..p.levels() - p.raw_levels())
+            .map(|i| ProxyBlob::assemble(&frames.iter().map(|f| &f.jpeg[i]).collect::<Vec<_>>()))
+            .collect();
+        let tile = TileEntry {
+            source,
+            shot,
+            first_record: 0,
+            frames: frames.len() as u32,
+            key,
+            still: None,
+            proxy: Vec::new(),
+            retired: false,
+        };
+        self.append(tile, &raw, &blobs, signature)
     }
 
-    /// Writes frames' raw small-level pages (with their CRCs) from record `first` on.
-    fn write_raw_frames(&self, first: u32, frames: &[&[Vec<u8>]]) -> Result<()> {
-        for (l, file) in self.files.frames.iter().enumerate() {
-            let stride = record_stride(l) as usize;
-            let mut buf = Vec::with_capacity(stride * frames.len());
-            for f in frames {
-                assert_eq!(f[l].len(), page_bytes(l));
-                buf.extend_from_slice(&f[l]);
-                buf.extend_from_slice(&crc32fast::hash(&f[l]).to_le_bytes());
-            }
-            file.write_all_at(&buf, first as u64 * stride as u64)
+    /// Appends a tile read from another library of the same parameters: `tile` its entry
+    /// there (its source, shot, frames and key are kept; where its pages lie is this
+    /// library's), `pages` as `Library::tile_pages` read them.
+    pub fn append_pages(
+        &mut self,
+        tile: &TileEntry,
+        pages: &TilePages,
+        signature: Vec<f32>,
+    ) -> Result<TileEntry> {
+        let p = self.params;
+        let shaped = pages.raw.len() == p.raw_levels()
+            && pages.large.len() == p.levels() - p.raw_levels()
+            && (pages.raw.iter().enumerate())
+                .all(|(l, r)| r.len() == page_bytes(l) * tile.frames as usize)
+            && (tile.still.is_none()
+                || (pages.large.iter().enumerate())
+                    .all(|(i, r)| r.len() == page_bytes(p.raw_levels() + i)));
+        if !shaped {
+            return Err(StoreError::Corrupt {
+                path: self.dir.clone(),
+                what: format!("tile {}: pages of another shape", tile.source.path),
+            });
+        }
+        let tile = TileEntry {
+            first_record: 0,
+            proxy: Vec::new(),
+            retired: false,
+            ..tile.clone()
+        };
+        self.append(tile, &pages.raw, &pages.large, signature)
+    }
+
+    /// Writes a tile's pages where the library ends (`raw`: per small level, its frames'
+    /// pages back to back; `large`: per large level, a still's page or a clip's blob), and
+    /// records it with where they went.
+    fn append(
+        &mut self,
+        mut tile: TileEntry,
+        raw: &[Vec<u8>],
+        large: &[Vec<u8>],
+        signature: Vec<f32>,
+    ) -> Result<TileEntry> {
+        let first_large = self.params.raw_levels();
+        tile.first_record = self.next.records;
+        for (l, (file, pages)) in self.files.frames.iter().zip(raw).enumerate() {
+            let at = tile.first_record as u64 * record_stride(l);
+            write_with_crcs(file, pages, page_bytes(l), at)
                 .map_err(io_err(&self.dir.join(frames_file_name(l))))?;
         }
-        Ok(())
+        if tile.still.is_some() {
+            tile.still = Some(self.next.stills);
+            for (i, page) in large.iter().enumerate() {
+                let l = first_large + i;
+                let at = self.next.stills as u64 * record_stride(l);
+                write_with_crcs(&self.files.stills[i], page, page_bytes(l), at)
+                    .map_err(io_err(&self.dir.join(stills_file_name(l))))?;
+            }
+        } else {
+            for (i, blob) in large.iter().enumerate() {
+                let at = self.next.clip_bytes[i];
+                self.files.clips[i]
+                    .write_all_at(blob, at)
+                    .map_err(io_err(&self.dir.join(clips_file_name(first_large + i))))?;
+                tile.proxy.push([at, blob.len() as u64]);
+            }
+        }
+        self.push(tile, signature)
     }
 
     /// Records an appended tile: the append positions move past it, the journal gets it.
@@ -540,6 +575,7 @@ impl StoreWriter {
             tiles,
             skipped,
             tiles_root,
+            shard: self.shard,
         };
         write_manifest(&self.dir, &manifest)?;
         // The commit is done; the rest is tidying.
@@ -554,6 +590,17 @@ impl StoreWriter {
         }
         Ok(manifest)
     }
+}
+
+/// Writes `pages` (pages of `page` bytes, back to back) at `at`, each followed by its CRC-32.
+fn write_with_crcs(file: &File, pages: &[u8], page: usize, at: u64) -> std::io::Result<()> {
+    debug_assert_eq!(pages.len() % page, 0);
+    let mut buf = Vec::with_capacity(pages.len() / page * (page + PAGE_CRC_BYTES));
+    for texels in pages.chunks_exact(page) {
+        buf.extend_from_slice(texels);
+        buf.extend_from_slice(&crc32fast::hash(texels).to_le_bytes());
+    }
+    file.write_all_at(&buf, at)
 }
 
 fn new_library_id() -> String {
