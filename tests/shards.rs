@@ -203,6 +203,10 @@ fn four_shards_merged_are_the_whole_bake() {
     let target = root.join("target.png");
     common::picture(7, 240, 160).save(&target).unwrap();
     let (mw, mm) = (root.join("w.mosaic"), root.join("m.mosaic"));
+    // A shard is an ordinary library too.
+    let ms = root.join("s.mosaic");
+    match_mosaic(&shards[0], &target, &ms);
+    assert!(!render(&ms, &root.join("s.png")).is_empty());
     match_mosaic(&whole, &target, &mw);
     match_mosaic(&all, &target, &mm);
     assert!(
@@ -462,4 +466,116 @@ fn copy_dir(from: &Path, to: &Path) {
         let e = e.unwrap();
         std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
     }
+}
+
+/// The recipes of docs/cluster.md, run as written: the Slurm array script once per task
+/// (Slurm's variables set as `sbatch --array=1-3` sets them), the Kubernetes Job's command
+/// once per index, the GNU parallel script for real; each set of shards merges to the
+/// whole bake.
+#[test]
+fn the_cluster_recipes_run_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let tiles = root.join("tiles");
+    std::fs::create_dir_all(&tiles).unwrap();
+    for i in 0..20u64 {
+        common::picture(i, 40, 30)
+            .save(tiles.join(format!("p{i:02}.png")))
+            .unwrap();
+    }
+    // The recipes bake with the default options.
+    let whole = root.join("whole.tlib");
+    run(tessera()
+        .args(["bake", "--tiles"])
+        .arg(&tiles)
+        .arg("-o")
+        .arg(&whole));
+    let expected = tiles_of(&Library::open(&whole).unwrap());
+    let recipes = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/cluster");
+    // `tessera` on the PATH, as the set-up leaves it.
+    let bin = Path::new(env!("CARGO_BIN_EXE_tessera")).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let shell = |program: &str, args: &[&std::ffi::OsStr]| {
+        let mut cmd = Command::new(program);
+        cmd.args(args).env("PATH", &path).current_dir(root);
+        cmd
+    };
+    let merged_equals_whole = |libraries: &Path, what: &str| {
+        let mut shards: Vec<PathBuf> = std::fs::read_dir(libraries)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        shards.sort();
+        let refs: Vec<&Path> = shards.iter().map(PathBuf::as_path).collect();
+        let out = root.join(format!("{what}.tlib"));
+        run(&mut merge(&refs, &out));
+        assert_eq!(tiles_of(&Library::open(&out).unwrap()), expected, "{what}");
+    };
+
+    // Slurm: one run of the script per array task.
+    let slurm = root.join("slurm");
+    for task in 1..=3 {
+        run(shell(
+            "bash",
+            &[
+                recipes.join("bake-array.sbatch").as_os_str(),
+                tiles.as_os_str(),
+                slurm.as_os_str(),
+            ],
+        )
+        .env("SLURM_ARRAY_TASK_ID", task.to_string())
+        .env("SLURM_ARRAY_TASK_MIN", "1")
+        .env("SLURM_ARRAY_TASK_COUNT", "3")
+        .env("SLURM_CPUS_PER_TASK", "1"));
+    }
+    merged_equals_whole(&slurm, "slurm");
+
+    // Kubernetes: the container's command, once per completion index.
+    let job = std::fs::read_to_string(recipes.join("bake-job.yaml")).unwrap();
+    let completions: u32 = job
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("completions:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let command = job
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("- tessera bake"))
+        .map(|rest| format!("tessera bake{rest}"))
+        .unwrap();
+    assert!(
+        command.contains(&format!("--shards {completions}")),
+        "{command}"
+    );
+    let k8s = root.join("k8s");
+    std::fs::create_dir_all(&k8s).unwrap();
+    for index in 0..completions {
+        run(shell("sh", &["-c".as_ref(), command.as_ref()])
+            .env("TILES", &tiles)
+            .env("LIBRARIES", &k8s)
+            .env("JOB_COMPLETION_INDEX", index.to_string()));
+    }
+    merged_equals_whole(&k8s, "k8s");
+
+    // GNU parallel, for real.
+    let gnu = root.join("parallel");
+    let (code, out, err) = common::output(&mut shell(
+        "bash",
+        &[
+            recipes.join("bake-parallel.sh").as_os_str(),
+            tiles.as_os_str(),
+            gnu.as_os_str(),
+            "3".as_ref(),
+        ],
+    ));
+    assert_eq!(
+        code, 0,
+        "GNU parallel's recipe failed (is `parallel` installed? apt-get install parallel):\n{out}{err}"
+    );
+    merged_equals_whole(&gnu, "parallel");
 }

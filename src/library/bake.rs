@@ -444,12 +444,35 @@ pub fn bake(opts: &BakeOptions) -> Result<BakeReport, BakeError> {
     let mut baked = 0;
     let mut video = VideoTally::default();
     // Sources in path order: runs of pictures baked in parallel, videos one at a time
-    // (FFmpeg decodes each on every core).
+    // (FFmpeg decodes each on every core). While one batch of pictures is written, the
+    // next is baked: writing is one thread's work, and would leave the other cores idle.
     let kinds: Vec<bool> = todo.par_iter().map(|(p, _)| looks_like_video(p)).collect();
     let batch = (rayon::current_num_threads() * 4).max(8);
+    // Tiles an interrupted bake journaled, by source: their pages are on disk already.
+    let journaled = writer.appended_by_source();
+    let pictures_from = |at: usize| {
+        let end = (at..todo.len())
+            .take(batch)
+            .find(|&i| kinds[i])
+            .unwrap_or((at + batch).min(todo.len()));
+        (at < todo.len() && !kinds[at]).then_some(at..end)
+    };
+    let bake_pictures = |range: std::ops::Range<usize>| -> Vec<Picture> {
+        todo[range]
+            .par_iter()
+            .map(|(path, key)| match journaled.get(key) {
+                Some(tiles) => Picture::Journaled(tiles.clone()),
+                None => match bake_file(path, opts.params) {
+                    Ok((levels, signature)) => Picture::Baked(levels, signature),
+                    Err(reason) => Picture::Failed(reason),
+                },
+            })
+            .collect()
+    };
+    let mut ahead: Option<Vec<Picture>> = None;
     let mut at = 0;
     while at < todo.len() {
-        if kinds[at] {
+        let Some(range) = pictures_from(at) else {
             let (path, key) = todo[at];
             bake_one_video(
                 path,
@@ -464,40 +487,32 @@ pub fn bake(opts: &BakeOptions) -> Result<BakeReport, BakeError> {
             bar.inc(1);
             at += 1;
             continue;
-        }
-        let end = (at..todo.len())
-            .take(batch)
-            .find(|&i| kinds[i])
-            .unwrap_or((at + batch).min(todo.len()));
-        let results: Vec<_> = todo[at..end]
-            .par_iter()
-            .map(|(path, key)| {
-                // Journaled by an interrupted bake: its pages are on disk already.
-                let journaled = writer.appended_from(key);
-                if !journaled.is_empty() {
-                    return (path, key, Ok(Err(journaled)));
+        };
+        let end = range.end;
+        let results = ahead.take().unwrap_or_else(|| bake_pictures(range.clone()));
+        let write = || -> Result<(), BakeError> {
+            for ((path, key), result) in todo[range].iter().zip(results) {
+                match result {
+                    Picture::Journaled(journaled) => tiles.extend(journaled),
+                    Picture::Baked(levels, signature) => {
+                        baked += 1;
+                        tiles.push(writer.append_still(key.clone(), &levels, signature)?);
+                    }
+                    Picture::Failed(reason) => {
+                        bar.suspend(|| tracing::warn!("skipping {}: {reason}", path.display()));
+                        skipped.push(SkippedSource {
+                            path: key.path.clone(),
+                            reason: reason.to_string(),
+                        });
+                    }
                 }
-                (path, key, bake_file(path, opts.params).map(Ok))
-            })
-            .collect();
-        for (path, key, result) in results {
-            match result {
-                Ok(Err(journaled)) => tiles.extend(journaled),
-                Ok(Ok((levels, signature))) => {
-                    baked += 1;
-                    tiles.push(writer.append_still(key.clone(), &levels, signature)?);
-                }
-                Err(reason) => {
-                    bar.suspend(|| tracing::warn!("skipping {}: {reason}", path.display()));
-                    skipped.push(SkippedSource {
-                        path: key.path.clone(),
-                        reason: reason.to_string(),
-                    });
-                }
+                bar.inc(1);
             }
-            bar.inc(1);
-        }
-        writer.checkpoint()?;
+            Ok(writer.checkpoint()?)
+        };
+        let (written, next) = rayon::join(write, || pictures_from(end).map(bake_pictures));
+        written?;
+        ahead = next;
         at = end;
     }
     bar.finish_and_clear();
@@ -563,6 +578,13 @@ fn looks_like_video(path: &Path) -> bool {
         .and_then(|r| r.with_guessed_format())
         .is_ok_and(|r| r.format().is_some());
     !picture && super::clips::is_video(path)
+}
+
+/// A picture of a batch, baked (or found journaled, or refused) ahead of being written.
+enum Picture {
+    Journaled(Vec<TileEntry>),
+    Baked(Vec<Vec<u8>>, Vec<f32>),
+    Failed(PictureError),
 }
 
 /// What the videos of one bake made.

@@ -351,6 +351,18 @@ impl StoreWriter {
             .collect()
     }
 
+    /// Tiles appended since the last commit, by source, each source's in order.
+    pub fn appended_by_source(&self) -> HashMap<SourceKey, Vec<TileEntry>> {
+        let mut by_source: HashMap<SourceKey, Vec<TileEntry>> = HashMap::new();
+        for e in &self.appended {
+            by_source
+                .entry(e.tile.source.clone())
+                .or_default()
+                .push(e.tile.clone());
+        }
+        by_source
+    }
+
     /// Tiles appended since the last commit.
     pub fn appended_count(&self) -> usize {
         self.appended.len()
