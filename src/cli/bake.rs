@@ -42,15 +42,15 @@ pub struct BakeArgs {
     /// so mosaics matched against the old library must be matched again.
     #[arg(long)]
     rebuild: bool,
-    #[command(flatten)]
-    shots: ShotArgs,
-    #[command(flatten)]
-    split: SplitArgs,
     /// Target picture (or video) to match right after baking.
     #[arg(long)]
     target: Option<PathBuf>,
     #[command(flatten)]
     cells: CellArgs,
+    #[command(flatten)]
+    shots: ShotArgs,
+    #[command(flatten)]
+    split: SplitArgs,
 }
 
 /// How the work is split: across processes or machines (shards), and across cores.
@@ -151,6 +151,14 @@ impl ShotArgs {
     }
 }
 
+/// ", N retired: WHY" where a run retired tiles, else nothing.
+pub fn retired_note(retired: usize, why: &str) -> String {
+    match retired {
+        0 => String::new(),
+        n => format!(", {n} retired: {why}"),
+    }
+}
+
 /// Lists the first files a bake (or the bakes a merge joined) could not use.
 pub fn print_skipped(skipped: &[library::SkippedSource], library: &Path) {
     for s in skipped.iter().take(10) {
@@ -247,11 +255,7 @@ pub fn run(a: BakeArgs) -> anyhow::Result<()> {
             report.tiles,
             report.baked,
             report.reused,
-            if report.retired > 0 {
-                format!(", {} retired: removed or changed", report.retired)
-            } else {
-                String::new()
-            },
+            retired_note(report.retired, "removed or changed"),
             report.skipped.len(),
             started.elapsed().as_secs_f64()
         );

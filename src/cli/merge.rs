@@ -1,6 +1,6 @@
 //! `tessera merge`: the shards of a bake (or any libraries baked alike) into one library.
 
-use super::bake::print_skipped;
+use super::bake::{print_skipped, retired_note};
 use super::progress::progress_bar;
 use clap::Args;
 use std::path::PathBuf;
@@ -38,11 +38,7 @@ pub fn command(a: MergeArgs) -> anyhow::Result<()> {
             report.tiles,
             report.copied,
             report.reused,
-            if report.retired > 0 {
-                format!(", {} retired: no input holds their source", report.retired)
-            } else {
-                String::new()
-            },
+            retired_note(report.retired, "no input holds their source"),
             report.bytes as f64 / (1u64 << 20) as f64,
         );
     }

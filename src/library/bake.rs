@@ -436,11 +436,7 @@ pub fn bake(opts: &BakeOptions) -> Result<BakeReport, BakeError> {
         todo.len()
     );
 
-    let bar = opts
-        .progress
-        .clone()
-        .unwrap_or_else(indicatif::ProgressBar::hidden);
-    bar.set_length(todo.len() as u64);
+    let bar = progress(&opts.progress, todo.len());
     let mut baked = 0;
     let mut video = VideoTally::default();
     // Sources in path order: runs of pictures baked in parallel, videos one at a time
@@ -642,6 +638,16 @@ fn bake_one_video(
     }
     bar.set_message("baking");
     Ok(())
+}
+
+/// The caller's progress bar (or a hidden one), its length set to `steps`.
+pub(crate) fn progress(
+    bar: &Option<indicatif::ProgressBar>,
+    steps: usize,
+) -> indicatif::ProgressBar {
+    let bar = bar.clone().unwrap_or_else(indicatif::ProgressBar::hidden);
+    bar.set_length(steps as u64);
+    bar
 }
 
 /// A library's tiles brought up to date with the sources present now: every tile stays, in

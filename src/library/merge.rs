@@ -173,11 +173,7 @@ pub fn merge(opts: &MergeOptions) -> Result<MergeReport, MergeError> {
         copies.len()
     );
 
-    let bar = opts
-        .progress
-        .clone()
-        .unwrap_or_else(indicatif::ProgressBar::hidden);
-    bar.set_length(copies.len() as u64);
+    let bar = super::bake::progress(&opts.progress, copies.len());
     let mut bytes = 0;
     for batch in copies.chunks(BATCH) {
         let pages = batch
@@ -327,21 +323,4 @@ fn missing_shards(libraries: &[&Library]) -> Vec<super::Shard> {
         .filter(|&k| !shards.iter().any(|s| s.index == k))
         .map(|index| super::Shard { index, count })
         .collect()
-}
-
-impl MergeReport {
-    /// Tiles the output holds that matching can use, the ones copied now included.
-    pub fn summary(&self) -> String {
-        format!(
-            "{} tiles ({} copied, {} sources kept{})",
-            self.tiles,
-            self.copied,
-            self.reused,
-            if self.retired > 0 {
-                format!(", {} retired: no input holds their source", self.retired)
-            } else {
-                String::new()
-            }
-        )
-    }
 }
