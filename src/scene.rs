@@ -42,8 +42,14 @@ impl Scene {
     /// Opens the mosaic at `path` with its library at `library` when given (a library
     /// moved away from where the mosaic records it), else found as `open` finds it.
     pub fn open_with_library(path: &Path, library: Option<&Path>) -> Result<Scene> {
-        let mut mosaic = Mosaic::load(path)?;
+        let mosaic = Mosaic::load(path)?;
         let library = mosaic.open_library(path, library)?;
+        Self::from_parts(path, mosaic, library)
+    }
+
+    /// A scene of a mosaic made in memory (a live target's, from its first frame) over
+    /// `library`; `path` is where it would be saved, which relative paths start from.
+    pub fn from_parts(path: &Path, mut mosaic: Mosaic, library: Library) -> Result<Scene> {
         // The grid lives once, shared with the streaming manager.
         let grid = Arc::new(std::mem::take(&mut mosaic.grid));
         let colours = mosaic.colours.take().map(Arc::new);

@@ -10,9 +10,9 @@ use tessera::{Backend, Camera, Phase, Playback, RenderOptions, RenderStyle, Scen
 /// The mosaic a command opens, and where its library is when it moved.
 #[derive(Args, Clone)]
 pub struct MosaicArg {
-    /// Mosaic file.
+    /// Mosaic file (`render` and `view` take `--live SOURCE --library DIR` instead).
     #[arg(id = "mosaic", value_name = "MOSAIC")]
-    pub file: std::path::PathBuf,
+    pub file: Option<std::path::PathBuf>,
     /// The mosaic's library, when it is neither where the mosaic was matched nor beside the
     /// mosaic (a library of the same id in the mosaic's folder is found on its own).
     #[arg(long, value_name = "DIR")]
@@ -20,8 +20,18 @@ pub struct MosaicArg {
 }
 
 impl MosaicArg {
-    pub fn open(&self) -> tessera::Result<Scene> {
-        Scene::open_with_library(&self.file, self.library.as_deref())
+    pub fn open(&self) -> anyhow::Result<Scene> {
+        Ok(Scene::open_with_library(
+            self.path()?,
+            self.library.as_deref(),
+        )?)
+    }
+
+    /// The mosaic file given.
+    pub fn path(&self) -> anyhow::Result<&std::path::Path> {
+        self.file.as_deref().ok_or_else(|| {
+            anyhow::anyhow!("no mosaic given: name a mosaic file (tessera match makes one)")
+        })
     }
 }
 

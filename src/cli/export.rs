@@ -90,7 +90,8 @@ pub fn command(a: ExportArgs) -> anyhow::Result<()> {
     let name = a.name.clone().unwrap_or_else(|| {
         a.mosaic
             .file
-            .file_stem()
+            .as_deref()
+            .and_then(|f| f.file_stem())
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "mosaic".into())
     });

@@ -7,6 +7,7 @@ pub mod demo;
 pub mod export;
 pub mod fidelity;
 pub mod info;
+pub mod live;
 pub mod matching;
 pub mod merge;
 pub mod overlay;

@@ -36,6 +36,8 @@ pub struct RenderArgs {
     video: VideoArgs,
     #[command(flatten)]
     engine: EngineArgs,
+    #[command(flatten)]
+    live: super::live::LiveArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -109,6 +111,9 @@ struct VideoArgs {
 
 pub fn run(mut a: RenderArgs) -> anyhow::Result<()> {
     check_output_place(&a.output)?;
+    if a.live.live.is_some() {
+        return render_live(a);
+    }
     if tessera::video::is_video_path(&a.output) {
         return render_video(a);
     }
@@ -525,6 +530,126 @@ fn missing_note(max_missing: usize) -> String {
     } else {
         String::new()
     }
+}
+
+/// A live source recorded as its mosaic: each output frame, on the wall clock, draws the
+/// newest grid there is (never waiting for one), until --duration, the source's end or
+/// Ctrl-C; the file is finished whole in every case.
+fn render_live(mut a: RenderArgs) -> anyhow::Result<()> {
+    use std::sync::atomic::Ordering;
+    anyhow::ensure!(
+        a.mosaic.file.is_none(),
+        "--live makes its own mosaic from the source: give --library, not a mosaic file"
+    );
+    anyhow::ensure!(
+        tessera::video::is_video_path(&a.output),
+        "--live records a video: name the output .mp4 (or .mov, .mkv)"
+    );
+    let interrupted = super::util::interrupt_flag();
+    let live = a.live.open(a.mosaic.library.as_deref(), &a.output)?;
+    let source = live.grids.source().source.clone();
+    a.size.resolve(&live.scene);
+    let (w, h) = a.size.get();
+    let fps = match a.video.fps {
+        Some(f) => f,
+        None => live
+            .grids
+            .info
+            .fps
+            .filter(|f| (1.0..=120.0).contains(f))
+            .map_or(30, |f| f.round() as u32),
+    };
+    let camera = a.view.camera(&live.scene, (w, h));
+    let expected = a
+        .video
+        .duration
+        .map_or(0, |d| (d * fps as f64).round() as usize);
+    let super::live::Live {
+        scene,
+        grids,
+        timeout,
+    } = live;
+    let (mut writer, mut renderer, bar) =
+        start_video(&a, scene, video_settings(&a, fps.into(), None), expected)?;
+    let mut summary = tessera::render::RecordSummary::default();
+    let mut latencies = Vec::new();
+    let mut silent = false;
+    let started = std::time::Instant::now();
+    for n in 0u64.. {
+        let due = n as f64 / fps as f64;
+        if interrupted.load(Ordering::Relaxed) || a.video.duration.is_some_and(|d| due >= d) {
+            break;
+        }
+        let ahead = due - started.elapsed().as_secs_f64();
+        if ahead > 0.0 {
+            std::thread::sleep(std::time::Duration::from_secs_f64(ahead));
+        }
+        let fresh = grids.latest();
+        match &fresh {
+            Some(f) => {
+                renderer.set_grid(f.frame.grid.clone(), f.frame.colours.clone());
+                silent = false;
+            }
+            None if grids.ended() => break,
+            None if !silent && grids.silent_for() > timeout => {
+                tracing::warn!(
+                    "{source}: no frame for {:.0} s; the last one stays while the source is waited for",
+                    timeout.as_secs_f64()
+                );
+                silent = true;
+            }
+            None => {}
+        }
+        renderer.record_frame(
+            &camera,
+            a.playback.at(due),
+            Pacing::Live,
+            &mut writer,
+            &mut summary,
+        )?;
+        if let Some(f) = fresh {
+            latencies.push(f.arrived.elapsed().as_secs_f64());
+        }
+        bar.set_position(n + 1);
+    }
+    bar.finish_and_clear();
+    if let Some(e) = grids.take_error() {
+        tracing::warn!("{e:#}; the video ends there");
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let encoded = writer.finish()?;
+    let (decoded, dropped) = grids.counts();
+    println!(
+        "{}: {} frames {}×{} at {} fps ({:.1} s) of {source}, {} {}, on {}",
+        a.output.display(),
+        encoded.frames,
+        w,
+        h,
+        fps,
+        encoded.frames as f64 / fps as f64,
+        encoded.codec,
+        human_bytes(encoded.bytes),
+        renderer.describe()
+    );
+    let latency = match super::live::latency_summary(&mut latencies) {
+        Some((median, p99)) => format!(
+            "capture to encoder median {:.0} ms, p99 {:.0} ms",
+            median * 1e3,
+            p99 * 1e3
+        ),
+        None => "no new frame after the first".into(),
+    };
+    println!(
+        "  {decoded} source frames in {wall:.1} s, {} drawn, {dropped} dropped (newest wins){}; {latency}; render {:.1} ms/frame{}",
+        latencies.len() + 1,
+        match grids.reopened() {
+            0 => String::new(),
+            n => format!(", reopened {n}×"),
+        },
+        summary.render_secs * 1e3 / summary.frames.max(1) as f64,
+        missing_note(summary.max_missing)
+    );
+    Ok(())
 }
 
 /// A video mosaic to a video: the target's frames in lockstep through the threaded pipeline

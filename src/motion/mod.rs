@@ -22,11 +22,13 @@
 //! never waits (a late grid leaves the previous one on screen, counted as late); writing a
 //! file it takes every frame in lockstep.
 
+mod capture;
 mod live;
 mod offline;
 mod presenter;
 mod stream;
 
+pub use capture::{LiveFrame, LiveGrids, LiveInfo, LiveSource};
 pub use live::LivePlayer;
 pub use offline::{drain, record_target, TargetRecording, TargetSpan};
 pub use presenter::{Next, PresentStats, Presenter};

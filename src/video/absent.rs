@@ -20,6 +20,13 @@ impl VideoReader {
     pub fn open(path: &Path) -> Result<VideoReader> {
         Err(MediaError::NotBuilt(path.to_path_buf()))
     }
+    pub fn open_live(
+        source: &str,
+        _format: Option<&str>,
+        _options: &[(String, String)],
+    ) -> Result<VideoReader> {
+        Err(MediaError::NotBuilt(source.into()))
+    }
     pub fn size(&self) -> (u32, u32) {
         match self.0 {}
     }

@@ -52,6 +52,15 @@ impl Scaler {
     }
 }
 
+/// FFmpeg's input format (demuxer or device) named `name`.
+fn find_input_format(name: &str) -> Option<ffmpeg::format::format::Input> {
+    let name = std::ffi::CString::new(name).ok()?;
+    // SAFETY: av_find_input_format reads a C string and returns a static descriptor or null.
+    let found = unsafe { ffmpeg::ffi::av_find_input_format(name.as_ptr()) };
+    // SAFETY: a non-null descriptor lives as long as the process.
+    (!found.is_null()).then(|| unsafe { ffmpeg::format::format::Input::wrap(found as *mut _) })
+}
+
 /// Packed rows of `row_bytes` from a frame plane whose rows are `stride` apart.
 fn packed(plane: &[u8], stride: usize, row_bytes: usize, rows: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(row_bytes * rows);
@@ -80,6 +89,8 @@ pub struct VideoReader {
     /// `decoded` holds a frame a seek decoded and `advance` has not returned yet.
     pending: bool,
     input_done: bool,
+    /// A live source: damaged packets are skipped instead of ending the stream.
+    live: bool,
     full: Option<Scaler>,
     thumb: Option<Scaler>,
     square: Option<Scaler>,
@@ -92,6 +103,51 @@ impl VideoReader {
         init()?;
         let input = ffmpeg::format::input(path)
             .with_context(|| format!("{}: not a video FFmpeg can open", path.display()))?;
+        Self::from_input(input, path, ffmpeg::codec::threading::Type::Frame)
+    }
+
+    /// Opens a live source: a device, a stream's URL (`udp://`, `rtsp://`, `srt://` …), a
+    /// named pipe, or `-` for standard input; `format` is FFmpeg's input format when it
+    /// cannot be guessed (`mpegts`, `v4l2`, `x11grab`), `options` its input options. Frames
+    /// are decoded one at a time as they arrive (slice threading: frame threading would
+    /// hold a frame per thread back).
+    pub fn open_live(
+        source: &str,
+        format: Option<&str>,
+        options: &[(String, String)],
+    ) -> Result<VideoReader> {
+        init()?;
+        let url = if source == "-" { "pipe:0" } else { source };
+        let mut dictionary = ffmpeg::Dictionary::new();
+        for (key, value) in options {
+            dictionary.set(key, value);
+        }
+        let input = match format {
+            Some(name) => {
+                let input_format = find_input_format(name).with_context(|| {
+                    format!("--live-format {name}: not an input format this FFmpeg has (`ffmpeg -formats` lists them)")
+                })?;
+                match ffmpeg::format::open_with(url, &ffmpeg::Format::Input(input_format), dictionary) {
+                    Ok(ffmpeg::format::context::Context::Input(input)) => Ok(input),
+                    Ok(_) => unreachable!("an input format opens an input"),
+                    Err(e) => Err(e),
+                }
+            }
+            None => ffmpeg::format::input_with_dictionary(url, dictionary),
+        }
+        .with_context(|| format!("{source}: cannot open it as a live source"))?;
+        Self::from_input(
+            input,
+            Path::new(source),
+            ffmpeg::codec::threading::Type::Slice,
+        )
+    }
+
+    fn from_input(
+        input: ffmpeg::format::context::Input,
+        path: &Path,
+        threading: ffmpeg::codec::threading::Type,
+    ) -> Result<VideoReader> {
         let stream = input
             .streams()
             .best(media::Type::Video)
@@ -106,7 +162,7 @@ impl VideoReader {
         let mut context = ffmpeg::codec::context::Context::from_parameters(stream.parameters())?;
         // Frame threading: several frames decode at once, one per core.
         context.set_threading(ffmpeg::codec::threading::Config {
-            kind: ffmpeg::codec::threading::Type::Frame,
+            kind: threading,
             count: super::decode_threads(),
             ..Default::default()
         });
@@ -131,6 +187,7 @@ impl VideoReader {
             decoded: frame::Video::empty(),
             pending: false,
             input_done: false,
+            live: threading == ffmpeg::codec::threading::Type::Slice,
             full: None,
             thumb: None,
             square: None,
@@ -189,6 +246,13 @@ impl VideoReader {
             // a 720p film with AAC sound: 470 MB over two hours, in bakes too).
             let mut packet = Packet::empty();
             match packet.read(&mut self.input) {
+                // A live stream joined mid-way starts with frames whose references were
+                // never received, and a lossy network drops packets: skipped, not fatal.
+                Ok(()) if packet.stream() == self.stream_index && self.live => {
+                    if let Err(e) = self.decoder.send_packet(&packet) {
+                        tracing::debug!("{}: a damaged packet skipped ({e})", self.path.display());
+                    }
+                }
                 Ok(()) if packet.stream() == self.stream_index => self
                     .decoder
                     .send_packet(&packet)

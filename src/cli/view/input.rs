@@ -205,7 +205,15 @@ impl ApplicationHandler for App {
                     Key::Character("v") => {
                         println!(
                             "{}",
-                            view_command(&self.args.mosaic.file, &nav.camera, (w, h))
+                            view_command(
+                                self.args
+                                    .mosaic
+                                    .file
+                                    .as_deref()
+                                    .unwrap_or(std::path::Path::new("MOSAIC")),
+                                &nav.camera,
+                                (w, h),
+                            )
                         );
                         return;
                     }
