@@ -580,11 +580,17 @@ fn render_live(mut a: RenderArgs) -> anyhow::Result<()> {
         if interrupted.load(Ordering::Relaxed) || a.video.duration.is_some_and(|d| due >= d) {
             break;
         }
-        let ahead = due - started.elapsed().as_secs_f64();
-        if ahead > 0.0 {
-            std::thread::sleep(std::time::Duration::from_secs_f64(ahead));
+        // A frame is taken within half a period of its tick, so a source at the output's
+        // rate, arriving with jitter, gives one output frame per source frame.
+        let half = 0.5 / fps as f64;
+        let early = due - half - started.elapsed().as_secs_f64();
+        if early > 0.0 {
+            std::thread::sleep(std::time::Duration::from_secs_f64(early));
         }
-        let fresh = grids.latest();
+        let late = (due + half - started.elapsed().as_secs_f64()).max(0.0);
+        let fresh = grids
+            .latest()
+            .or_else(|| grids.wait(std::time::Duration::from_secs_f64(late)));
         match &fresh {
             Some(f) => {
                 renderer.set_grid(f.frame.grid.clone(), f.frame.colours.clone());
