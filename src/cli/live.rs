@@ -10,7 +10,7 @@ use tessera::matching::CellSpec;
 use tessera::motion::{LiveGrids, LiveSource};
 use tessera::Scene;
 
-#[derive(Args, Clone, Default)]
+#[derive(Args, Clone)]
 #[command(next_help_heading = "Live targets (instead of a mosaic file; needs --library)")]
 pub struct LiveArgs {
     /// A live source turned into a mosaic as it plays: a stream's URL (udp://127.0.0.1:5000,

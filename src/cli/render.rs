@@ -462,15 +462,8 @@ fn render_video(mut a: RenderArgs) -> anyhow::Result<()> {
     );
     let encoded = video.finish()?;
     println!(
-        "{}: {} frames {}×{} at {} fps ({:.1} s), {} {}, on {}; render {:.1} ms/frame, encode {:.1} ms/frame{}",
-        a.output.display(),
-        encoded.frames,
-        w,
-        h,
-        fps,
-        encoded.frames as f64 / fps as f64,
-        encoded.codec,
-        human_bytes(encoded.bytes),
+        "{}, on {}; render {:.1} ms/frame, encode {:.1} ms/frame{}",
+        written(&a.output, &encoded, (w, h), fps.into()),
         renderer.describe(),
         recorded.render_secs * 1e3 / recorded.frames.max(1) as f64,
         encoded.encode_secs * 1e3 / encoded.frames.max(1) as f64,
@@ -522,6 +515,23 @@ fn video_settings(a: &RenderArgs, fps: FrameRate, audio: Option<AudioSource>) ->
         preset: a.video.preset.clone(),
         audio,
     }
+}
+
+/// "OUT: N frames W×H at F fps (S s), CODEC SIZE": what a finished video holds.
+fn written(
+    output: &Path,
+    encoded: &tessera::video::EncodeSummary,
+    (w, h): (u32, u32),
+    fps: FrameRate,
+) -> String {
+    format!(
+        "{}: {} frames {w}×{h} at {fps} fps ({:.2} s), {} {}",
+        output.display(),
+        encoded.frames,
+        encoded.frames as f64 / fps.as_f64(),
+        encoded.codec,
+        human_bytes(encoded.bytes)
+    )
 }
 
 fn missing_note(max_missing: usize) -> String {
@@ -626,15 +636,8 @@ fn render_live(mut a: RenderArgs) -> anyhow::Result<()> {
     let encoded = writer.finish()?;
     let (decoded, dropped) = grids.counts();
     println!(
-        "{}: {} frames {}×{} at {} fps ({:.1} s) of {source}, {} {}, on {}",
-        a.output.display(),
-        encoded.frames,
-        w,
-        h,
-        fps,
-        encoded.frames as f64 / fps as f64,
-        encoded.codec,
-        human_bytes(encoded.bytes),
+        "{} of {source}, on {}",
+        written(&a.output, &encoded, (w, h), fps.into()),
         renderer.describe()
     );
     let latency = match super::live::latency_summary(&mut latencies) {
@@ -746,15 +749,8 @@ fn render_target_video(
     let render_ms = per_frame(recorded.recorded.render_secs);
     let encode_ms = per_frame(encoded.encode_secs);
     println!(
-        "{}: {} frames {}×{} at {} fps ({:.2} s), {} {}{}, on {}",
-        a.output.display(),
-        encoded.frames,
-        w,
-        h,
-        fps,
-        encoded.frames as f64 / fps.as_f64(),
-        encoded.codec,
-        human_bytes(encoded.bytes),
+        "{}{}, on {}",
+        written(&a.output, &encoded, (w, h), fps),
         if encoded.audio_left_out.is_some() {
             ", no sound"
         } else {

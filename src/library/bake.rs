@@ -529,7 +529,7 @@ pub fn bake(opts: &BakeOptions) -> Result<BakeReport, BakeError> {
     }
     if active == 0 {
         tracing::warn!(
-            "shard {} holds none of the {folder_sources} usable files of {}",
+            "shard {} holds none of the {folder_sources} files of {}",
             opts.shard.expect("sharded"),
             opts.tiles_dir.display()
         );
@@ -664,6 +664,7 @@ pub(crate) struct Reconciled {
     pub revived: usize,
 }
 
+/// `committed`'s tiles reconciled with the sources `present` now (see `Reconciled`).
 pub(crate) fn reconcile(committed: Option<&Manifest>, present: &HashSet<&SourceKey>) -> Reconciled {
     let previous = committed.map(|m| m.tiles.as_slice()).unwrap_or_default();
     let mut out = Reconciled {

@@ -8,7 +8,7 @@
 //! tile id: sources it already holds keep their tiles, new ones are appended, sources no
 //! input holds any more are retired. A first merge appends sources in path order, which
 //! is the order a whole bake of the same folder gives them: the two libraries are the same,
-//! byte for byte, but for their ids.
+//! tile ids and page files byte for byte, but for the library's own id.
 
 use super::bake::{is_unchanged, reconcile, Reconciled};
 use super::store::{
@@ -132,7 +132,7 @@ pub fn merge(opts: &MergeOptions) -> Result<MergeReport, MergeError> {
         StoreError::ParamsDiffer { path, what } => MergeError::OutputDiffers {
             path,
             theirs: what,
-            ours: describe(&params),
+            ours: params.flags(),
         },
         e => e.into(),
     })?;
@@ -155,9 +155,10 @@ pub fn merge(opts: &MergeOptions) -> Result<MergeReport, MergeError> {
         (Path::new(&a.path), a.size, a.mtime_ns).cmp(&(Path::new(&b.path), b.size, b.mtime_ns))
     });
     // Each tile to copy, after those an interrupted merge journaled already.
+    let mut journaled_by_source = writer.appended_by_source();
     let mut copies: Vec<(&Library, u32)> = Vec::new();
     for (key, source) in &todo {
-        let journaled = writer.appended_from(key);
+        let journaled = journaled_by_source.remove(*key).unwrap_or_default();
         let resumed = journaled.len();
         tiles.extend(journaled);
         copies.extend(
@@ -266,13 +267,6 @@ fn agreed_params(libraries: &[&Library]) -> Result<StoreParams, MergeError> {
         }
     }
     Ok(ours)
-}
-
-fn describe(p: &StoreParams) -> String {
-    format!(
-        "--max-tile {} --grid {} --raw-max {} --tile-fps {}",
-        p.max_tile, p.grid, p.raw_max, p.clip_fps
-    )
 }
 
 /// The files the inputs' bakes skipped, once each by path, leaving out any that another

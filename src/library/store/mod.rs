@@ -294,6 +294,13 @@ impl StoreParams {
     pub fn raw_levels(&self) -> usize {
         level_count(self.raw_max.min(self.max_tile))
     }
+    /// The options that bake a library of these parameters, as `bake` spells them.
+    pub fn flags(&self) -> String {
+        format!(
+            "--max-tile {} --grid {} --raw-max {} --tile-fps {}",
+            self.max_tile, self.grid, self.raw_max, self.clip_fps
+        )
+    }
     /// Floats in one signature.
     pub fn sig_len(&self) -> usize {
         super::signature::signature_len(self.grid)

@@ -237,10 +237,7 @@ impl StoreWriter {
         // What is committed already (a version 1 library is upgraded first).
         let differ = |m: &StoreParams| StoreError::ParamsDiffer {
             path: dir.to_path_buf(),
-            what: format!(
-                "--max-tile {} --grid {} --raw-max {} --tile-fps {}",
-                m.max_tile, m.grid, m.raw_max, m.clip_fps
-            ),
+            what: m.flags(),
         };
         let mut upgraded = false;
         let committed = match read_manifest(dir) {
