@@ -8,6 +8,8 @@ PACKAGES=(
   build-essential pkg-config
   # video: FFmpeg 5.1 headers for ffmpeg-next (bindgen needs clang/libclang), x264 comes with libavcodec
   clang libclang-dev libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
+  # live sources from devices: webcams (v4l2), the X screen (x11grab)
+  libavdevice-dev
   # GPU: Vulkan loader + Mesa's software Vulkan adapter (lavapipe) when there is no GPU
   libvulkan1 mesa-vulkan-drivers libegl1 libegl-mesa0 libgl1-mesa-dri
   # the viewer window, and a virtual display to test it on

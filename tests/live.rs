@@ -1,7 +1,10 @@
-//! Live targets: `render --live` on a named pipe the test feeds in real time with a known
-//! pattern (a flat colour that changes every second), over a library of flat colours. The
-//! recording follows the pattern, ends cleanly when the pipe closes (a whole MP4, before
-//! its --duration), and bad live arguments are refused by name.
+//! Live targets, over a library of flat colours: a named pipe the test feeds in real time
+//! with a known pattern (a flat colour that changes every second) is recorded as it plays
+//! and ends cleanly when the pipe closes; a UDP stream (sent by the test through
+//! `tessera::video::LiveSender`, loopback only) that stops and comes back is followed
+//! across the gap, with a notice; the window shows a live stream, woken by each new frame;
+//! the X screen (`x11grab`, on an Xvfb of the test's own) is a source; bad live arguments
+//! and absent devices are refused by name in one line.
 
 mod common;
 
@@ -112,35 +115,46 @@ fn a_named_pipe_is_recorded_as_it_plays_and_ends_when_it_closes() {
     );
 
     // A whole MP4 whose frames follow the pattern: red, then green, then blue.
-    let mut reader = tessera::video::VideoReader::open(&out).unwrap();
-    let mut seen = Vec::new();
-    while let Some(frame) = reader.next_frame().unwrap() {
-        let n = (frame.width() * frame.height()) as u64;
-        let mut sum = [0u64; 3];
-        for p in frame.pixels() {
-            for c in 0..3 {
-                sum[c] += p[c] as u64;
-            }
-        }
-        let mean = sum.map(|s| (s / n) as u8);
-        let nearest = PATTERN
-            .iter()
-            .position(|(_, rgb)| {
-                PATTERN
-                    .iter()
-                    .all(|(_, other)| distance(mean, *rgb) <= distance(mean, *other))
-            })
-            .unwrap();
-        if seen.last() != Some(&nearest) {
-            seen.push(nearest);
-        }
-    }
+    let seen = colours_seen(&out);
     assert!(seen.starts_with(&[0]) || seen.starts_with(&[1]), "{seen:?}");
     assert_eq!(seen.last(), Some(&2), "{seen:?}");
     assert!(
         seen.windows(2).all(|w| w[0] < w[1]),
         "the colours went back: {seen:?}"
     );
+}
+
+/// The pattern colour (an index into `PATTERN`) nearest each change of `video`'s frames.
+fn colours_seen(video: &Path) -> Vec<usize> {
+    let mut reader = tessera::video::VideoReader::open(video).unwrap();
+    let mut seen = Vec::new();
+    while let Some(frame) = reader.next_frame().unwrap() {
+        let nearest = nearest_colour(&frame);
+        if seen.last() != Some(&nearest) {
+            seen.push(nearest);
+        }
+    }
+    seen
+}
+
+/// The pattern colour (an index into `PATTERN`) nearest the mean of `frame`.
+fn nearest_colour(frame: &image::RgbaImage) -> usize {
+    let n = (frame.width() * frame.height()) as u64;
+    let mut sum = [0u64; 3];
+    for p in frame.pixels() {
+        for c in 0..3 {
+            sum[c] += p[c] as u64;
+        }
+    }
+    let mean = sum.map(|s| (s / n) as u8);
+    PATTERN
+        .iter()
+        .position(|(_, rgb)| {
+            PATTERN
+                .iter()
+                .all(|(_, other)| distance(mean, *rgb) <= distance(mean, *other))
+        })
+        .unwrap()
 }
 
 fn distance(a: [u8; 3], b: [u8; 3]) -> u32 {
@@ -189,6 +203,32 @@ fn bad_live_arguments_are_refused_by_name() {
                 "--library",
                 lib,
                 "--live",
+                "/dev/video77",
+                "--live-format",
+                "v4l2",
+                "-o",
+                out,
+            ],
+            "/dev/video77",
+        ),
+        (
+            vec![
+                "--library",
+                lib,
+                "--live",
+                ":77",
+                "--live-format",
+                "x11grab",
+                "-o",
+                out,
+            ],
+            ":77",
+        ),
+        (
+            vec![
+                "--library",
+                lib,
+                "--live",
                 "x",
                 "--live-option",
                 "novalue",
@@ -206,6 +246,149 @@ fn bad_live_arguments_are_refused_by_name() {
             "{full:?}: {stdout}{err}"
         );
         assert!(err.contains(says), "{full:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
         assert!(!Path::new(out).exists());
     }
+}
+
+/// A free UDP port on loopback (nothing else is sent there while the test runs).
+fn udp_url() -> String {
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    format!("udp://127.0.0.1:{}", socket.local_addr().unwrap().port())
+}
+
+/// Sends `colour` (sRGB) to `url` as an MPEG-TS stream for `seconds`, in real time, then
+/// ends the stream.
+fn send_udp(url: &str, colour: [u8; 3], seconds: f64) {
+    let mut sender =
+        tessera::video::LiveSender::open(&format!("{url}?pkt_size=1316"), "mpegts", (64, 36), 10)
+            .unwrap();
+    let frame: Vec<u8> = std::iter::repeat_n([colour[0], colour[1], colour[2], 255], 64 * 36)
+        .flatten()
+        .collect();
+    let started = Instant::now();
+    for n in 0..(seconds * 10.0) as u64 {
+        sender.send(&frame).unwrap();
+        let due = Duration::from_millis((n + 1) * 100);
+        std::thread::sleep(due.saturating_sub(started.elapsed()));
+    }
+    sender.finish().unwrap();
+}
+
+#[test]
+fn a_udp_stream_that_stops_and_comes_back_is_followed_across_the_gap() {
+    let dir = tempfile::tempdir().unwrap();
+    let library = flat_library(dir.path());
+    let url = udp_url();
+    // Red for 5 s, silence for 2.5 s (a sender restarting), then green for 7 s.
+    let sender = {
+        let url = url.clone();
+        std::thread::spawn(move || {
+            send_udp(&url, PATTERN[0].1, 5.0);
+            std::thread::sleep(Duration::from_millis(2500));
+            send_udp(&url, PATTERN[1].1, 7.0);
+        })
+    };
+    let out = dir.path().join("udp.mp4");
+    let (code, stdout, err) = common::tessera(&[
+        "render",
+        "--library",
+        library.to_str().unwrap(),
+        "--live",
+        &url,
+        "--live-timeout",
+        "1",
+        "--live-cells",
+        "16x9",
+        "-o",
+        out.to_str().unwrap(),
+        "--size",
+        "160x90",
+        "--duration",
+        "10",
+        "--renderer",
+        "cpu",
+    ]);
+    sender.join().unwrap();
+    assert_eq!(code, 0, "{stdout}{err}");
+    assert!(
+        err.contains("no frame for 1 s") && err.contains("frames again"),
+        "the stall and the return are told: {err}"
+    );
+    // The last red frame stays through the gap; green follows when the sender is back.
+    assert_eq!(colours_seen(&out), [0, 1], "{stdout}{err}");
+}
+
+#[test]
+fn the_window_shows_a_live_stream_woken_by_each_frame() {
+    assert!(
+        std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some(),
+        "the live viewer test needs a display: run it under `xvfb-run -a` (scripts/test.sh does; Debian package xvfb)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let library = flat_library(dir.path());
+    let url = udp_url();
+    let sender = {
+        let url = url.clone();
+        std::thread::spawn(move || send_udp(&url, PATTERN[2].1, 8.0))
+    };
+    let (code, stdout, err) = common::tessera(&[
+        "view",
+        "--library",
+        library.to_str().unwrap(),
+        "--live",
+        &url,
+        "--live-cells",
+        "16x9",
+        "--size",
+        "320x180",
+        "--renderer",
+        "cpu",
+        "--quit-after",
+        "4",
+    ]);
+    sender.join().unwrap();
+    assert_eq!(code, 0, "{stdout}{err}");
+    // The window sleeps between frames: only new grids wake it, so about 10 a second are
+    // drawn (not 1, were nothing waking it; the source sends no more).
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("live "))
+        .expect(&stdout);
+    let drawn: u64 = line
+        .split(", ")
+        .find_map(|p| p.strip_suffix(" drawn")?.parse().ok())
+        .expect(line);
+    assert!((15..=45).contains(&drawn), "{line}");
+    assert!(line.contains("capture to present median"), "{line}");
+}
+
+#[test]
+fn the_x_screen_is_a_live_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let library = flat_library(dir.path());
+    let out = dir.path().join("screen.mp4");
+    // An X server of the test's own, its screen painted red, then green.
+    let script = format!(
+        "xsetroot -solid '#ff0000' && (sleep 5; xsetroot -solid '#00ff00') & \
+         sleep 0.5; exec {} render --library {} --live \"$DISPLAY+8,8\" --live-format x11grab \
+         --live-option video_size=64x36 --live-option framerate=10 --live-cells 16x9 \
+         --size 160x90 --duration 6 --renderer cpu -o {}",
+        env!("CARGO_BIN_EXE_tessera"),
+        library.display(),
+        out.display()
+    );
+    let (code, stdout, err) = common::output(std::process::Command::new("xvfb-run").args([
+        "-a",
+        "-s",
+        "-screen 0 320x200x24",
+        "sh",
+        "-c",
+        &script,
+    ]));
+    assert_eq!(
+        code, 0,
+        "needs xvfb-run (Debian xvfb) and xsetroot (x11-xserver-utils): {stdout}{err}"
+    );
+    assert_eq!(colours_seen(&out), [0, 1], "{stdout}{err}");
 }

@@ -50,9 +50,14 @@ pub struct BenchArgs {
     playback: PlaybackArgs,
     #[command(flatten)]
     engine: EngineArgs,
+    #[command(flatten)]
+    live: super::live::LiveArgs,
 }
 
 pub fn command(mut a: BenchArgs) -> anyhow::Result<()> {
+    if a.live.live.is_some() {
+        return live(a);
+    }
     let scene = a.mosaic.open()?;
     a.tint.check(&scene)?;
     let (cols, rows) = (scene.cols(), scene.rows());
@@ -122,7 +127,7 @@ pub fn command(mut a: BenchArgs) -> anyhow::Result<()> {
         if a.json {
             println!("{}", serde_json::to_string_pretty(&samples)?);
         } else {
-            print_soak(&renderer, &path_name, &samples);
+            print_soak(&renderer, &format!("`{path_name}` over and over"), &samples);
         }
         return Ok(());
     }
@@ -320,9 +325,10 @@ fn soak_line(s: &SoakSample) -> String {
     )
 }
 
-fn print_soak(renderer: &HeadlessRenderer, path: &str, samples: &[SoakSample]) {
+/// The soak table under `what` ("`tour` over and over", "live udp://…").
+fn print_soak(renderer: &HeadlessRenderer, what: &str, samples: &[SoakSample]) {
     println!(
-        "`{path}` over and over at {}×{} on {}",
+        "{what} at {}×{} on {}",
         renderer.width,
         renderer.height,
         renderer.describe()
@@ -343,6 +349,89 @@ fn print_soak(renderer: &HeadlessRenderer, path: &str, samples: &[SoakSample]) {
             last.threads as i64 - first.threads as i64
         );
     }
+}
+
+/// `bench --live`: each new grid of a live source drawn as the viewer draws it (a
+/// streaming step, the frame, waiting for the GPU), for `--soak` minutes (1 by default)
+/// or until the source ends; latency from the frame's capture to its draw, frames dropped,
+/// and memory, open files and threads each minute.
+fn live(mut a: BenchArgs) -> anyhow::Result<()> {
+    let here = std::env::current_dir()?.join("live.mosaic");
+    let live = a.live.open(&a.mosaic, &here)?;
+    let size = a.size.resolve(&live.scene);
+    let mut renderer = HeadlessRenderer::new(
+        live.scene,
+        &a.engine.options(size, RenderStyle::default(), false),
+    )?;
+    super::return_freed_memory();
+    let camera = renderer.fit();
+    let grids = live.grids;
+    let minutes = a.soak.unwrap_or(1);
+    // The first frame pays the shader compile, before the clock starts.
+    let frame = renderer.update(&camera);
+    renderer.draw(&frame, false)?;
+    let mut tally = super::live::LiveTally::new(&grids);
+    let mut stall = super::live::StallWatch::new(live.timeout);
+    let mut times = Vec::new();
+    let mut samples = vec![SoakSample::take(0, &mut times)];
+    let clock = RunClock::start(&renderer);
+    while clock.seconds() < minutes as f64 * 60.0 {
+        let Some(fresh) = grids.wait(std::time::Duration::from_millis(100)) else {
+            if grids.ended() {
+                break;
+            }
+            stall.update(&grids, false);
+            continue;
+        };
+        stall.update(&grids, true);
+        let started = Instant::now();
+        renderer.set_grid(fresh.frame.grid, fresh.frame.colours);
+        renderer.set_playback(a.playback.at(clock.seconds()));
+        let frame = renderer.update(&camera);
+        renderer.draw(&frame, false)?;
+        tally.shown(fresh.arrived);
+        times.push(started.elapsed().as_secs_f64() * 1e3);
+        let minute = (clock.seconds() / 60.0) as u32;
+        if minute > samples.last().map_or(0, |s| s.minute) {
+            samples.push(SoakSample::take(minute, &mut times));
+            times.clear();
+            eprintln!("{}", soak_line(samples.last().expect("just pushed")));
+        }
+    }
+    if !times.is_empty() {
+        samples.push(SoakSample::take(
+            clock.seconds().ceil() as u32 / 60,
+            &mut times,
+        ));
+    }
+    let source = grids.source().source.clone();
+    let info = grids.info;
+    let summary = tally.summary(&grids, "draw");
+    if a.json {
+        let (median, p99) = tally.latency().unwrap_or_default();
+        let (decoded, dropped) = grids.counts();
+        let report = serde_json::json!({
+            "source": source,
+            "source_size": [info.width, info.height],
+            "cells": [info.cells.0, info.cells.1],
+            "decoded": decoded,
+            "dropped": dropped,
+            "latency_ms_median": median * 1e3,
+            "latency_ms_p99": p99 * 1e3,
+            "peak_rss_bytes": peak_rss_bytes(),
+            "minutes": samples,
+        });
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    println!(
+        "live {source}: {}×{} into {}×{} cells",
+        info.width, info.height, info.cells.0, info.cells.1
+    );
+    println!("  {summary}");
+    print_soak(&renderer, "  each minute,", &samples);
+    println!("  peak RSS {}", human_bytes(peak_rss_bytes()));
+    Ok(())
 }
 
 /// `--path levels`: the per-zoom table and, on the GPU, the one-fetch floor beside it.

@@ -1,10 +1,11 @@
 //! Live targets on the command line: `--live SOURCE` (a stream, a pipe, a device) instead
 //! of a mosaic file, its grid made from the source's first frame.
 
+use super::args::MosaicArg;
 use clap::Args;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tessera::library::Library;
 use tessera::matching::CellSpec;
 use tessera::motion::{LiveGrids, LiveSource};
@@ -80,8 +81,13 @@ impl LiveArgs {
 
     /// Opens the source (waiting up to --live-timeout, and at least 10 s, for its first
     /// frame) and makes the live mosaic of `library` from it.
-    pub fn open(&self, library: Option<&Path>, output: &Path) -> anyhow::Result<Live> {
+    pub fn open(&self, mosaic: &MosaicArg, output: &Path) -> anyhow::Result<Live> {
         let text = self.live.as_deref().expect("called with --live");
+        anyhow::ensure!(
+            mosaic.file.is_none(),
+            "--live makes its own mosaic from the source: give --library, not a mosaic file"
+        );
+        let library = mosaic.library.as_deref();
         anyhow::ensure!(
             self.live_timeout.is_finite() && self.live_timeout > 0.0,
             "--live-timeout {}: must be a positive number of seconds",
@@ -127,12 +133,128 @@ impl LiveArgs {
     }
 }
 
-/// Capture-to-present latencies, in seconds: median and 99th percentile.
-pub fn latency_summary(latencies: &mut [f64]) -> Option<(f64, f64)> {
-    if latencies.is_empty() {
-        return None;
+/// Latencies kept for the summary: an hour at 60 frames a second.
+const MAX_LATENCIES: usize = 1 << 18;
+/// Frames the overlay's latency is the median of.
+const RECENT: usize = 60;
+
+/// What a live run counts: the frames drawn, and how long after its capture each was
+/// shown (presented, encoded, or drawn and waited for).
+pub struct LiveTally {
+    latencies: Vec<f64>,
+    recent: std::collections::VecDeque<f64>,
+    drawn: u64,
+    started: Instant,
+    /// Frames decoded and dropped before the renderer was ready.
+    at_start: (u64, u64),
+}
+
+impl LiveTally {
+    /// Counting from now, when the renderer is ready, and from the first frame, which made
+    /// the mosaic (drawn, not timed). Frames the source sent while the renderer started are
+    /// told apart from those dropped while it runs.
+    pub fn new(grids: &LiveGrids) -> LiveTally {
+        LiveTally {
+            latencies: Vec::new(),
+            recent: std::collections::VecDeque::with_capacity(RECENT),
+            drawn: 1,
+            started: Instant::now(),
+            at_start: grids.counts(),
+        }
     }
-    latencies.sort_by(f64::total_cmp);
-    let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q).round() as usize];
-    Some((at(0.5), at(0.99)))
+
+    /// A frame that left the decoder at `arrived` is shown now.
+    pub fn shown(&mut self, arrived: Instant) {
+        let latency = arrived.elapsed().as_secs_f64();
+        self.drawn += 1;
+        if self.latencies.len() < MAX_LATENCIES {
+            self.latencies.push(latency);
+        }
+        if self.recent.len() == RECENT {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(latency);
+    }
+
+    /// The median latency of the last frames shown, in seconds.
+    pub fn recent_latency(&self) -> Option<f64> {
+        let mut recent: Vec<f64> = self.recent.iter().copied().collect();
+        (!recent.is_empty()).then(|| super::bench::median_p99(&mut recent).0)
+    }
+
+    /// Median and 99th percentile latency, in seconds (`None` before any frame).
+    pub fn latency(&mut self) -> Option<(f64, f64)> {
+        (!self.latencies.is_empty()).then(|| super::bench::median_p99(&mut self.latencies))
+    }
+
+    /// The closing line: frames decoded, shown and dropped, and the latency to `to`
+    /// ("present", "encoder").
+    pub fn summary(&mut self, grids: &LiveGrids, to: &str) -> String {
+        let (decoded, dropped) = grids.counts();
+        let (skipped_decoded, skipped) = self.at_start;
+        let dropped = dropped - skipped;
+        let decoded = decoded - skipped_decoded;
+        let latency = match self.latency() {
+            Some((median, p99)) => format!(
+                "capture to {to} median {:.0} ms, p99 {:.0} ms",
+                median * 1e3,
+                p99 * 1e3
+            ),
+            None => "no new frame after the first".into(),
+        };
+        format!(
+            "{decoded} source frames in {:.1} s, {} drawn, {dropped} dropped ({:.1} %, newest wins){}{}; {latency}",
+            self.started.elapsed().as_secs_f64(),
+            self.drawn,
+            dropped as f64 * 100.0 / decoded.max(1) as f64,
+            match skipped {
+                0 => String::new(),
+                n => format!(", {n} skipped while the renderer started"),
+            },
+            match grids.reopened() {
+                0 => String::new(),
+                n => format!(", reopened {n}×"),
+            },
+        )
+    }
+}
+
+/// Watches a live source for stalls and returns: logs once when no frame came for
+/// `timeout`, and once when frames come again.
+pub struct StallWatch {
+    timeout: Duration,
+    stalled: bool,
+}
+
+impl StallWatch {
+    pub fn new(timeout: Duration) -> StallWatch {
+        StallWatch {
+            timeout,
+            stalled: false,
+        }
+    }
+
+    /// Called with each frame's news: `fresh` when a new frame came. Returns whether the
+    /// source is stalled now.
+    pub fn update(&mut self, grids: &LiveGrids, fresh: bool) -> bool {
+        let source = &grids.source().source;
+        if fresh {
+            if self.stalled {
+                tracing::warn!("{source}: frames again; the mosaic follows it");
+                self.stalled = false;
+            }
+        } else if !self.stalled && grids.silent_for() > self.timeout {
+            tracing::warn!(
+                "{source}: no frame for {:.0} s; the last one stays while the source is waited for",
+                self.timeout.as_secs_f64()
+            );
+            self.stalled = true;
+        }
+        self.stalled
+    }
+
+    /// How long until a silent source counts as stalled (`None`: it is already).
+    pub fn due_in(&self, grids: &LiveGrids) -> Option<Duration> {
+        (!self.stalled).then(|| self.timeout.saturating_sub(grids.silent_for()))
+    }
 }

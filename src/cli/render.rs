@@ -548,15 +548,11 @@ fn missing_note(max_missing: usize) -> String {
 fn render_live(mut a: RenderArgs) -> anyhow::Result<()> {
     use std::sync::atomic::Ordering;
     anyhow::ensure!(
-        a.mosaic.file.is_none(),
-        "--live makes its own mosaic from the source: give --library, not a mosaic file"
-    );
-    anyhow::ensure!(
         tessera::video::is_video_path(&a.output),
         "--live records a video: name the output .mp4 (or .mov, .mkv)"
     );
     let interrupted = super::util::interrupt_flag();
-    let live = a.live.open(a.mosaic.library.as_deref(), &a.output)?;
+    let live = a.live.open(&a.mosaic, &a.output)?;
     let source = live.grids.source().source.clone();
     a.size.resolve(&live.scene);
     let (w, h) = a.size.get();
@@ -582,8 +578,8 @@ fn render_live(mut a: RenderArgs) -> anyhow::Result<()> {
     let (mut writer, mut renderer, bar) =
         start_video(&a, scene, video_settings(&a, fps.into(), None), expected)?;
     let mut summary = tessera::render::RecordSummary::default();
-    let mut latencies = Vec::new();
-    let mut silent = false;
+    let mut tally = super::live::LiveTally::new(&grids);
+    let mut stall = super::live::StallWatch::new(timeout);
     let started = std::time::Instant::now();
     for n in 0u64.. {
         let due = n as f64 / fps as f64;
@@ -601,20 +597,12 @@ fn render_live(mut a: RenderArgs) -> anyhow::Result<()> {
         let fresh = grids
             .latest()
             .or_else(|| grids.wait(std::time::Duration::from_secs_f64(late)));
-        match &fresh {
-            Some(f) => {
-                renderer.set_grid(f.frame.grid.clone(), f.frame.colours.clone());
-                silent = false;
-            }
-            None if grids.ended() => break,
-            None if !silent && grids.silent_for() > timeout => {
-                tracing::warn!(
-                    "{source}: no frame for {:.0} s; the last one stays while the source is waited for",
-                    timeout.as_secs_f64()
-                );
-                silent = true;
-            }
-            None => {}
+        if fresh.is_none() && grids.ended() {
+            break;
+        }
+        stall.update(&grids, fresh.is_some());
+        if let Some(f) = &fresh {
+            renderer.set_grid(f.frame.grid.clone(), f.frame.colours.clone());
         }
         renderer.record_frame(
             &camera,
@@ -624,7 +612,7 @@ fn render_live(mut a: RenderArgs) -> anyhow::Result<()> {
             &mut summary,
         )?;
         if let Some(f) = fresh {
-            latencies.push(f.arrived.elapsed().as_secs_f64());
+            tally.shown(f.arrived);
         }
         bar.set_position(n + 1);
     }
@@ -632,29 +620,15 @@ fn render_live(mut a: RenderArgs) -> anyhow::Result<()> {
     if let Some(e) = grids.take_error() {
         tracing::warn!("{e:#}; the video ends there");
     }
-    let wall = started.elapsed().as_secs_f64();
     let encoded = writer.finish()?;
-    let (decoded, dropped) = grids.counts();
     println!(
         "{} of {source}, on {}",
         written(&a.output, &encoded, (w, h), fps.into()),
         renderer.describe()
     );
-    let latency = match super::live::latency_summary(&mut latencies) {
-        Some((median, p99)) => format!(
-            "capture to encoder median {:.0} ms, p99 {:.0} ms",
-            median * 1e3,
-            p99 * 1e3
-        ),
-        None => "no new frame after the first".into(),
-    };
     println!(
-        "  {decoded} source frames in {wall:.1} s, {} drawn, {dropped} dropped (newest wins){}; {latency}; render {:.1} ms/frame{}",
-        latencies.len() + 1,
-        match grids.reopened() {
-            0 => String::new(),
-            n => format!(", reopened {n}×"),
-        },
+        "  {}; render {:.1} ms/frame{}",
+        tally.summary(&grids, "encoder"),
         summary.render_secs * 1e3 / summary.frames.max(1) as f64,
         missing_note(summary.max_missing)
     );

@@ -16,6 +16,7 @@
 //! mosaic the time and the target frames that came late; it ends with which renderer draws.
 
 use super::args::{EngineArgs, MosaicArg, PlaybackArgs, ViewArgs};
+use super::live::{LiveArgs, LiveTally, StallWatch};
 use super::overlay::{Action, Overlay, Panel};
 use super::util::parse_size;
 use clap::Args;
@@ -23,7 +24,7 @@ use glam::DVec2;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tessera::camera::{cell_filling, Navigator};
-use tessera::motion::{LivePlayer, VideoMosaic};
+use tessera::motion::{LiveGrids, LivePlayer, VideoMosaic};
 use tessera::render::Choice;
 use tessera::render::WallClock;
 use tessera::render::{FrameBlit, GpuContext, OffscreenTarget};
@@ -56,6 +57,8 @@ pub struct ViewCmdArgs {
     playback: PlaybackArgs,
     #[command(flatten)]
     engine: EngineArgs,
+    #[command(flatten)]
+    live: LiveArgs,
     /// Quit after this many frames (scripted captures, tests).
     #[arg(long)]
     exit_after: Option<u64>,
@@ -78,13 +81,30 @@ const MAX_DRAW_TIMES: usize = 1 << 18;
 const DEFAULT_SIZE: (u32, u32) = (1920, 1080);
 
 pub fn command(a: ViewCmdArgs) -> anyhow::Result<()> {
-    let scene = a.mosaic.open()?;
-    a.view.tint.check(&scene)?;
     let event_loop = EventLoop::new().map_err(|e| {
         anyhow::anyhow!(
             "cannot open a window: {e} (no display? run it on a desktop or under `xvfb-run`)"
         )
     })?;
+    let (scene, live) = match &a.live.live {
+        Some(_) => {
+            let here = std::env::current_dir()?.join("live.mosaic");
+            let live = a.live.open(&a.mosaic, &here)?;
+            // Each new grid wakes the event loop; nothing polls.
+            let proxy = event_loop.create_proxy();
+            live.grids.on_frame(move || {
+                let _ = proxy.send_event(());
+            });
+            let watch = LiveWindow {
+                tally: LiveTally::new(&live.grids),
+                grids: live.grids,
+                stall: StallWatch::new(live.timeout),
+            };
+            (live.scene, Some(watch))
+        }
+        None => (a.mosaic.open()?, None),
+    };
+    a.view.tint.check(&scene)?;
     let mut app = App {
         scene: Some(scene),
         args: a,
@@ -103,6 +123,7 @@ pub fn command(a: ViewCmdArgs) -> anyhow::Result<()> {
         clock: WallClock::start(std::time::Instant::now()),
         error: None,
         player: None,
+        live,
         next_tick: None,
         shift: false,
     };
@@ -121,6 +142,13 @@ pub fn command(a: ViewCmdArgs) -> anyhow::Result<()> {
             s.shown,
             s.late,
             s.dropped
+        );
+    }
+    if let Some(live) = app.live.as_mut() {
+        println!(
+            "live {}: {}",
+            live.grids.source().source,
+            live.tally.summary(&live.grids, "present")
         );
     }
     let t = std::time::Instant::now();
@@ -142,6 +170,14 @@ struct Gpu {
     overlay: Overlay,
     /// Cells each tile fills (the overlay's "used N×"; a video mosaic's first frame).
     uses: Vec<u32>,
+}
+
+/// A live source shown in the window: its grids, how late each was shown, and whether it
+/// stalled.
+struct LiveWindow {
+    grids: LiveGrids,
+    tally: LiveTally,
+    stall: StallWatch,
 }
 
 struct App {
@@ -174,6 +210,8 @@ struct App {
     error: Option<anyhow::Error>,
     /// A video mosaic's target, playing.
     player: Option<LivePlayer>,
+    /// A live source's grids, as they come.
+    live: Option<LiveWindow>,
     /// Tiles play and nothing else moves or streams: the next frame is drawn at their next
     /// tick, when their frames change, not as fast as the display allows.
     next_tick: Option<std::time::Instant>,

@@ -82,6 +82,9 @@ struct Counts {
     finished: AtomicBool,
 }
 
+/// Called by the matcher each time it hands on a grid, and once when the source ends.
+type Waker = Arc<Mutex<Option<Box<dyn Fn() + Send>>>>;
+
 /// Grids of a live source's frames, newest first.
 pub struct LiveGrids {
     grids: Option<Receiver<LiveFrame>>,
@@ -90,6 +93,7 @@ pub struct LiveGrids {
     counts: Arc<Counts>,
     epoch: Instant,
     error: Arc<Mutex<Option<MediaError>>>,
+    waker: Waker,
     /// The source, and the grid made from its first frame.
     pub info: LiveInfo,
     source: LiveSource,
@@ -199,6 +203,15 @@ impl LiveGrids {
                 );
             }
         };
+        let waker: Waker = Arc::new(Mutex::new(None));
+        let wake = {
+            let waker = waker.clone();
+            move || {
+                if let Some(wake) = waker.lock().expect("not poisoned").as_ref() {
+                    wake();
+                }
+            }
+        };
         let matcher = {
             let (counts, stop) = (counts.clone(), stop.clone());
             let grids_drop = grids_rx.clone();
@@ -228,8 +241,10 @@ impl LiveGrids {
                         if !send_newest(&grids_tx, &grids_drop, frame, &counts.dropped) {
                             break;
                         }
+                        wake();
                     }
                     counts.finished.store(true, Ordering::Relaxed);
+                    wake();
                 })?
         };
         Ok(LiveGrids {
@@ -239,9 +254,16 @@ impl LiveGrids {
             counts,
             epoch,
             error,
+            waker,
             info,
             source,
         })
+    }
+
+    /// Calls `wake` (from the matcher's thread) each time a new grid is ready and once when
+    /// the source ends: a window's event loop sleeps until then instead of polling.
+    pub fn on_frame(&self, wake: impl Fn() + Send + 'static) {
+        *self.waker.lock().expect("not poisoned") = Some(Box::new(wake));
     }
 
     /// The newest matched frame, if one came since the last call. Never waits.

@@ -86,3 +86,23 @@ impl VideoWriter {
 pub fn demuxer_name(_path: &Path) -> Option<String> {
     None
 }
+
+/// Sends a live stream: never, without FFmpeg.
+#[derive(Debug)]
+pub struct LiveSender(Never);
+
+#[allow(missing_docs)]
+impl LiveSender {
+    pub fn open(url: &str, _format: &str, _size: (u32, u32), _fps: u32) -> Result<LiveSender> {
+        Err(MediaError::NotBuilt(url.into()))
+    }
+    pub fn send(&mut self, _rgba: &[u8]) -> Result<()> {
+        match self.0 {}
+    }
+    pub fn sent(&self) -> u64 {
+        match self.0 {}
+    }
+    pub fn finish(self) -> Result<()> {
+        match self.0 {}
+    }
+}

@@ -135,7 +135,14 @@ impl VideoReader {
             }
             None => ffmpeg::format::input_with_dictionary(url, dictionary),
         }
-        .with_context(|| format!("{source}: cannot open it as a live source"))?;
+        .with_context(|| {
+            let hint = match format {
+                Some("v4l2") => " (is the camera plugged in and free? `v4l2-ctl --list-devices` lists them)",
+                Some("x11grab") => " (is there an X display of that name, e.g. :0, that you may read?)",
+                _ => "",
+            };
+            format!("{source}: cannot open it as a live source{hint}")
+        })?;
         Self::from_input(
             input,
             Path::new(source),

@@ -5,7 +5,9 @@
 //! asked for, and two renders to one name never write into one file.
 
 use super::error::{bail, ensure, Context as _, MediaError, Result};
-use super::{container_for, init, set_yuv_matrix, AudioSource, EncodeSummary, VideoSettings};
+use super::{
+    container_for, init, set_yuv_matrix, AudioSource, EncodeSummary, FrameRate, VideoSettings,
+};
 use crossbeam_channel::{Receiver, Sender};
 use ffmpeg_next as ffmpeg;
 use ffmpeg_next::color::{Primaries, Range, Space, TransferCharacteristic};
@@ -163,40 +165,14 @@ fn encode_thread(
     ready: Sender<String>,
 ) -> Result<EncodeSummary> {
     let (w, h) = (s.width, s.height);
-    let codec = encoder::find_by_name("libx264")
-        .or_else(|| encoder::find(codec::Id::MPEG4))
-        .context("this FFmpeg has neither libx264 nor mpeg4; install libavcodec59 from Debian")?;
-    let is_x264 = codec.name() == "libx264";
     let global_header = muxer_wants_global_header(container);
-    // One tick per frame.
-    let time_base = Rational::new(s.fps.den as i32, s.fps.num as i32);
-
-    let mut config = codec::context::Context::new_with_codec(codec)
-        .encoder()
-        .video()?;
-    config.set_width(w);
-    config.set_height(h);
-    config.set_format(Pixel::YUV420P);
-    config.set_time_base(time_base);
-    config.set_frame_rate(Some(Rational::new(s.fps.num as i32, s.fps.den as i32)));
-    config.set_colorspace(Space::BT709);
-    config.set_color_range(Range::MPEG);
-    config.set_color_primaries(Primaries::BT709);
-    config.set_color_transfer_characteristic(TransferCharacteristic::BT709);
-    if global_header {
-        config.set_flags(codec::Flags::GLOBAL_HEADER);
-    }
-    let mut options = Dictionary::new();
-    if is_x264 {
-        options.set("preset", &s.preset);
-        options.set("crf", &s.crf.to_string());
-    } else {
-        // mpeg4 has no CRF: about 0.25 bit per pixel keeps it watchable.
-        config.set_bit_rate((w as f64 * h as f64 * s.fps.as_f64() / 4.0) as usize);
-    }
-    let mut video = config
-        .open_with(options)
-        .with_context(|| format!("cannot open the {} encoder", codec.name()))?;
+    let (mut video, codec, time_base) = open_h264(
+        w,
+        h,
+        s.fps,
+        global_header,
+        &[("preset", &s.preset), ("crf", &s.crf.to_string())],
+    )?;
     // The muxer, its video stream and (when asked and it can be added) the target's sound.
     let open_output = |with_audio: bool| -> Result<Muxer> {
         let mut output = ffmpeg::format::output_as(partial, container)
@@ -250,18 +226,7 @@ fn encode_thread(
         .time_base();
     let _ = ready.send(codec.name().to_string());
 
-    let mut rgba = frame::Video::new(Pixel::RGBA, w, h);
-    let mut yuv = frame::Video::new(Pixel::YUV420P, w, h);
-    let mut scaler = scaling::Context::get(
-        Pixel::RGBA,
-        w,
-        h,
-        Pixel::YUV420P,
-        w,
-        h,
-        scaling::Flags::BICUBIC,
-    )?;
-    set_yuv_matrix(&mut scaler, Space::BT709, Range::MPEG, h, true);
+    let mut convert = RgbaToYuv::new(w, h)?;
     let mut packet = Packet::empty();
     let mut drain = |video: &mut encoder::Video, output: &mut ffmpeg::format::context::Output| {
         while video.receive_packet(&mut packet).is_ok() {
@@ -279,12 +244,7 @@ fn encode_thread(
     let mut busy = std::time::Duration::ZERO;
     for pixels in frames.iter() {
         let started = std::time::Instant::now();
-        copy_rows(&pixels, w as usize * 4, rgba.stride(0), rgba.data_mut(0));
-        scaler.run(&rgba, &mut yuv)?;
-        yuv.set_pts(Some(count as i64));
-        yuv.set_color_space(Space::BT709);
-        yuv.set_color_range(Range::MPEG);
-        video.send_frame(&yuv)?;
+        video.send_frame(convert.frame(&pixels, count as i64)?)?;
         drain(&mut video, &mut output)?;
         count += 1;
         // Sound up to the end of this frame, so the file stays interleaved.
@@ -479,6 +439,88 @@ impl AudioCopy {
         packet
             .write_interleaved(output)
             .context("cannot write the sound")
+    }
+}
+
+/// Opens an H.264 encoder for `w × h` frames at `fps` (one tick per frame: the time base it
+/// returns): libx264 with `x264` options, or FFmpeg's mpeg4 at about 0.25 bit per pixel
+/// where x264 is missing. BT.709 limited range, the tags every player assumes for HD.
+pub(super) fn open_h264(
+    w: u32,
+    h: u32,
+    fps: FrameRate,
+    global_header: bool,
+    x264: &[(&str, &str)],
+) -> Result<(encoder::Video, ffmpeg::Codec, Rational)> {
+    let codec = encoder::find_by_name("libx264")
+        .or_else(|| encoder::find(codec::Id::MPEG4))
+        .context("this FFmpeg has neither libx264 nor mpeg4; install libavcodec59 from Debian")?;
+    let time_base = Rational::new(fps.den as i32, fps.num as i32);
+    let mut config = codec::context::Context::new_with_codec(codec)
+        .encoder()
+        .video()?;
+    config.set_width(w);
+    config.set_height(h);
+    config.set_format(Pixel::YUV420P);
+    config.set_time_base(time_base);
+    config.set_frame_rate(Some(Rational::new(fps.num as i32, fps.den as i32)));
+    config.set_colorspace(Space::BT709);
+    config.set_color_range(Range::MPEG);
+    config.set_color_primaries(Primaries::BT709);
+    config.set_color_transfer_characteristic(TransferCharacteristic::BT709);
+    if global_header {
+        config.set_flags(codec::Flags::GLOBAL_HEADER);
+    }
+    let mut options = Dictionary::new();
+    if codec.name() == "libx264" {
+        for (key, value) in x264 {
+            options.set(key, value);
+        }
+    } else {
+        config.set_bit_rate((w as f64 * h as f64 * fps.as_f64() / 4.0) as usize);
+    }
+    let video = config
+        .open_with(options)
+        .with_context(|| format!("cannot open the {} encoder", codec.name()))?;
+    Ok((video, codec, time_base))
+}
+
+/// Turns packed RGBA8 frames into the encoder's YUV 4:2:0 (BT.709, limited range).
+pub(super) struct RgbaToYuv {
+    rgba: frame::Video,
+    yuv: frame::Video,
+    scaler: scaling::Context,
+}
+
+impl RgbaToYuv {
+    pub(super) fn new(w: u32, h: u32) -> Result<RgbaToYuv> {
+        let mut scaler = scaling::Context::get(
+            Pixel::RGBA,
+            w,
+            h,
+            Pixel::YUV420P,
+            w,
+            h,
+            scaling::Flags::BICUBIC,
+        )?;
+        set_yuv_matrix(&mut scaler, Space::BT709, Range::MPEG, h, true);
+        Ok(RgbaToYuv {
+            rgba: frame::Video::new(Pixel::RGBA, w, h),
+            yuv: frame::Video::new(Pixel::YUV420P, w, h),
+            scaler,
+        })
+    }
+
+    /// `pixels` (tightly packed RGBA8 of the size given) as a YUV frame stamped `pts`.
+    pub(super) fn frame(&mut self, pixels: &[u8], pts: i64) -> Result<&frame::Video> {
+        let row = self.rgba.width() as usize * 4;
+        let stride = self.rgba.stride(0);
+        copy_rows(pixels, row, stride, self.rgba.data_mut(0));
+        self.scaler.run(&self.rgba, &mut self.yuv)?;
+        self.yuv.set_pts(Some(pts));
+        self.yuv.set_color_space(Space::BT709);
+        self.yuv.set_color_range(Range::MPEG);
+        Ok(&self.yuv)
     }
 }
 

@@ -19,17 +19,21 @@ mod decode;
 #[cfg(feature = "video")]
 mod encode;
 pub(crate) mod error;
+#[cfg(feature = "video")]
+mod send;
 mod settings;
 pub(crate) mod shots;
 pub use error::MediaError;
 pub use shots::ShotOptions;
 
 #[cfg(not(feature = "video"))]
-pub use absent::{demuxer_name, VideoReader, VideoWriter};
+pub use absent::{demuxer_name, LiveSender, VideoReader, VideoWriter};
 #[cfg(feature = "video")]
 pub use decode::VideoReader;
 #[cfg(feature = "video")]
 pub use encode::VideoWriter;
+#[cfg(feature = "video")]
+pub use send::LiveSender;
 pub use settings::{
     AudioSource, EncodeSummary, FrameRate, VideoSettings, DEFAULT_CRF, DEFAULT_PRESET,
 };

@@ -5,6 +5,7 @@
 //! crops at several positions and scales: hundreds of real, varied tiles. One photograph is
 //! the target. Everything is cached, so a second run only renders.
 
+mod live;
 mod video;
 
 use super::args::EngineArgs;
@@ -31,6 +32,22 @@ pub struct DemoArgs {
     /// With --video: the folder of videos to cut into clips [default: ~/.cache/tessera/videos].
     #[arg(long, requires = "video")]
     footage: Option<PathBuf>,
+    /// The demo library following a live stream that tessera sends itself over UDP
+    /// loopback (a pan across a photograph, 1280×720 at 30 fps): recorded for --seconds to
+    /// demo-live.mp4, or shown in a window with --window. Prints how to use a webcam instead.
+    #[arg(long, conflicts_with = "video")]
+    live: bool,
+    /// With --live: show the live mosaic in a window (needs a display) instead of recording.
+    #[arg(long, requires = "live")]
+    window: bool,
+    /// With --live: how long to record or show it.
+    #[arg(
+        long,
+        default_value_t = 10.0,
+        requires = "live",
+        value_name = "SECONDS"
+    )]
+    seconds: f64,
     #[command(flatten)]
     engine: EngineArgs,
 }
@@ -40,6 +57,9 @@ pub fn command(a: DemoArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     if a.video {
         return video_demo(&a, &cache, started);
+    }
+    if a.live {
+        return live_demo(&a, &cache);
     }
     let data = prepare(&cache, true)?;
     println!(
@@ -96,6 +116,84 @@ fn video_demo(a: &DemoArgs, cache: &Path, started: std::time::Instant) -> anyhow
     render_fly_through(&data, FOCUS, &a.output.join("demo-video.mp4"), &options)
 }
 
+/// `demo --live`: the demo library's mosaic of a stream tessera sends itself, through the
+/// same `render --live` (or `view --live`) a user runs on a webcam, which it prints.
+fn live_demo(a: &DemoArgs, cache: &Path) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        a.seconds.is_finite() && a.seconds > 0.0,
+        "--seconds {}: must be a positive number",
+        a.seconds
+    );
+    let data = prepare(cache, true)?;
+    let library = data
+        .library
+        .canonicalize()
+        .context("the demo library is missing")?;
+    let photo = find_photos()
+        .into_iter()
+        .find(|p| p.file_name().is_some_and(|n| n == TARGET_NAME))
+        .context("the demo's target photograph is missing")?;
+    let stream = live::TestStream::start(&photo)?;
+    let (w, h) = live::STREAM_SIZE;
+    println!(
+        "sending a {w}×{h} {} fps pan across {} to {} (MPEG-TS, H.264)",
+        live::STREAM_FPS,
+        photo.display(),
+        stream.url
+    );
+    std::fs::create_dir_all(&a.output)
+        .with_context(|| format!("creating {}", a.output.display()))?;
+    let renderer = clap::ValueEnum::to_possible_value(&a.engine.renderer)
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_else(|| "auto".into());
+    let seconds = format!("{}", a.seconds);
+    let library_arg = library.display().to_string();
+    let mut args: Vec<String> = if a.window {
+        ["view", "--size", "1280x720", "--quit-after", &seconds]
+            .map(String::from)
+            .into()
+    } else {
+        let out = a.output.join("demo-live.mp4");
+        let out = out.display().to_string();
+        [
+            "render",
+            "-o",
+            &out,
+            "--size",
+            "1280x720",
+            "--duration",
+            &seconds,
+        ]
+        .map(String::from)
+        .into()
+    };
+    args.extend(
+        [
+            "--library",
+            &library_arg,
+            "--live",
+            &stream.url,
+            "--live-cells",
+            "160x90",
+            "--renderer",
+            &renderer,
+        ]
+        .map(String::from),
+    );
+    println!("tessera {}", args.join(" "));
+    let status = std::process::Command::new(std::env::current_exe()?)
+        .args(&args)
+        .status()
+        .context("cannot run tessera")?;
+    drop(stream);
+    anyhow::ensure!(status.success(), "the live mosaic failed ({status})");
+    println!(
+        "a webcam instead: tessera view --library {library_arg} --live /dev/video0 --live-format v4l2\n\
+         this screen:      tessera view --library {library_arg} --live $DISPLAY --live-format x11grab --live-option video_size=1280x720"
+    );
+    Ok(())
+}
+
 /// Where the target's subject (the ladybird) sits, as fractions of the mosaic.
 const FOCUS: (f64, f64) = (0.70, 0.50);
 
@@ -109,6 +207,7 @@ pub const PHOTO_DIRS: &[&str] = &[
 pub const TARGET_NAME: &str = "LadyBird.jpg";
 
 pub struct DemoData {
+    pub library: PathBuf,
     pub mosaic: PathBuf,
     pub tiles: usize,
 }
@@ -237,6 +336,7 @@ pub fn prepare(cache: &Path, progress: bool) -> anyhow::Result<DemoData> {
     let mosaic = cache.join("demo.mosaic");
     ensure_mosaic(&library, &target, &mosaic)?;
     Ok(DemoData {
+        library,
         mosaic,
         tiles: report.tiles,
     })

@@ -79,6 +79,7 @@ pub fn prepare_video(cache: &Path, footage: &Path, progress: bool) -> anyhow::Re
         .context("the demo's target photograph is missing")?;
     ensure_mosaic(&library, &target, &mosaic)?;
     Ok(DemoData {
+        library,
         mosaic,
         tiles: report.tiles,
     })

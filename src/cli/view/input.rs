@@ -17,6 +17,11 @@ impl App {
 }
 
 impl ApplicationHandler for App {
+    /// A live source's new grid (or its end): draw it.
+    fn user_event(&mut self, _event_loop: &ActiveEventLoop, _event: ()) {
+        self.changed();
+    }
+
     fn about_to_wait(&mut self, event_loop: &ActiveEventLoop) {
         let now = std::time::Instant::now();
         let mut wake = None;
@@ -27,6 +32,14 @@ impl ApplicationHandler for App {
                 return event_loop.exit();
             }
             wake = Some(deadline);
+        }
+        // A silent live source: wake when it has been silent long enough to say so.
+        if let Some(due) = self.live.as_ref().and_then(|l| l.stall.due_in(&l.grids)) {
+            let at = now + due + std::time::Duration::from_millis(50);
+            wake = Some(wake.map_or(at, |w: std::time::Instant| w.min(at)));
+            if due.is_zero() {
+                self.changed();
+            }
         }
         if let Some(tick) = self.next_tick {
             if now >= tick {

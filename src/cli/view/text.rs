@@ -87,6 +87,34 @@ pub(super) fn video_title(time: f64, duration: f64, late: u64, ended: bool) -> S
     t
 }
 
+/// What a live source is doing, for the title.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) enum LiveState {
+    /// Frames arrive; the screen is this many seconds behind the source (median of the
+    /// last frames), when measured yet.
+    Playing(Option<f64>),
+    /// No frame for this many seconds: the last stays while the source is waited for.
+    Stalled(f64),
+    /// The source ended (a pipe closed).
+    Ended,
+}
+
+/// The live part of the title: the source's size, how far behind it the screen is, and
+/// the frames dropped so that it never falls further behind.
+pub(super) fn live_title((w, h): (u32, u32), state: LiveState, dropped: u64) -> String {
+    let mut t = format!(" — live {w}×{h}");
+    match state {
+        LiveState::Playing(Some(behind)) => t += &format!(", {:.0} ms behind", behind * 1e3),
+        LiveState::Playing(None) => {}
+        LiveState::Stalled(silent) => t += &format!(", no frame for {silent:.0} s, waiting"),
+        LiveState::Ended => t += ", source ended",
+    }
+    if dropped > 0 {
+        t += &format!(", {dropped} dropped");
+    }
+    t
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,5 +151,14 @@ mod tests {
         assert_eq!(next_tint(0.5), 1.0);
         assert_eq!(next_tint(1.0), 0.0);
         assert_eq!(next_tint(0.3), 0.5, "from --tint 0.3");
+    }
+
+    #[test]
+    fn the_live_title_says_how_far_behind_and_what_stopped() {
+        let playing = live_title((1280, 720), LiveState::Playing(Some(0.0424)), 3);
+        assert_eq!(playing, " — live 1280×720, 42 ms behind, 3 dropped");
+        let stalled = live_title((640, 480), LiveState::Stalled(6.2), 0);
+        assert_eq!(stalled, " — live 640×480, no frame for 6 s, waiting");
+        assert!(live_title((2, 2), LiveState::Ended, 0).ends_with("source ended"));
     }
 }

@@ -1,6 +1,6 @@
 //! Opening the viewer's window and drawing each frame into it.
 
-use super::text::{title, video_title};
+use super::text::{live_title, title, video_title, LiveState};
 use super::*;
 
 impl App {
@@ -154,6 +154,11 @@ impl App {
         if let Some(frame) = self.player.as_mut().and_then(|p| p.poll(now)) {
             gpu.renderer.set_grid(frame.grid, frame.colours);
         }
+        let fresh = self.live.as_ref().and_then(|l| l.grids.latest());
+        if let Some(f) = &fresh {
+            gpu.renderer
+                .set_grid(f.frame.grid.clone(), f.frame.colours.clone());
+        }
         let playback = self.args.playback.at(now);
         gpu.renderer.set_playback(playback);
         let mosaic = gpu.renderer.update(&camera, w, h);
@@ -211,6 +216,27 @@ impl App {
         }
         gpu.window.pre_present_notify();
         gpu.ctx.queue.present(frame);
+        let live_text = self.live.as_mut().map(|live| {
+            let stalled = live.stall.update(&live.grids, fresh.is_some());
+            if let Some(f) = &fresh {
+                live.tally.shown(f.arrived);
+            }
+            let state = if live.grids.ended() {
+                LiveState::Ended
+            } else if stalled {
+                LiveState::Stalled(live.grids.silent_for().as_secs_f64())
+            } else {
+                LiveState::Playing(live.tally.recent_latency())
+            };
+            let info = &live.grids.info;
+            live_title((info.width, info.height), state, live.grids.counts().1)
+        });
+        if self.frames == 1 {
+            // A live source is counted from here: what came before waited for the window.
+            if let Some(live) = self.live.as_mut() {
+                live.tally = LiveTally::new(&live.grids);
+            }
+        }
         if self.frames == 1 && !self.clock.is_paused() {
             // Playback starts once the first frame is up (it waits for the shaders to build,
             // and the target's first frames would otherwise be due, and dropped, at once).
@@ -228,6 +254,11 @@ impl App {
             now,
             &self.clock,
             self.player.as_ref(),
+        );
+        let text = format!(
+            "{text}{} — {}",
+            live_text.unwrap_or_default(),
+            gpu.renderer.name()
         );
         gpu.window.set_title(&text);
         self.figures = text;
@@ -363,8 +394,9 @@ impl Gpu {
         crate::cli::render::save_picture(path, image::ImageFormat::Png, img)
     }
 
-    /// The window's title: zoom, level, draw time, streaming, clips and a video target's
-    /// time, the tint and the renderer; and whether a video target is playing.
+    /// The window's title up to a live source's words and the renderer's name: zoom,
+    /// level, draw time, streaming, clips and a video target's time, the tint; and whether a
+    /// video target is playing.
     fn title(
         &self,
         cell_px: f64,
@@ -399,7 +431,6 @@ impl Gpu {
             );
             video_playing = !ended && !clock.is_paused();
         }
-        text += &format!(" — {}", self.renderer.name());
         (text, video_playing)
     }
 }
