@@ -12,7 +12,7 @@
 use anyhow::Context;
 use std::path::Path;
 use tessera::motion::{record_target, TargetSpan, VideoMosaic};
-use tessera::video::{AudioSource, FrameRate, VideoSettings, VideoWriter};
+use tessera::video::{AudioSource, FrameRate, Sound, VideoSettings, VideoWriter};
 use tessera::{HeadlessRenderer, Pacing, RenderOptions, Scene};
 
 fn main() -> anyhow::Result<()> {
@@ -58,10 +58,10 @@ fn render(
                     num: video.target.fps_num,
                     den: video.target.fps_den,
                 },
-                audio: Some(AudioSource {
+                audio: Some(Sound::File(AudioSource {
                     path: video.path.clone(),
                     start: 0.0,
-                }),
+                })),
                 ..Default::default()
             };
             let mut writer = VideoWriter::create(out, settings)?;

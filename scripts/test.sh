@@ -7,8 +7,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$here/scripts/setup.sh"
 # The exported web page is tested in a real browser (headless, offline); the recipe for
 # baking in shards with GNU parallel is run as written; xsetroot paints the X screen the
-# live tests capture.
-install_missing tests chromium parallel x11-xserver-utils
+# live tests capture; an ffmpeg process sends a live stream with sound.
+install_missing tests chromium parallel x11-xserver-utils ffmpeg
 cd "$here"
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 chmod 700 "$XDG_RUNTIME_DIR"

@@ -3,7 +3,8 @@
 //! and ends cleanly when the pipe closes; a UDP stream (sent by the test through
 //! `tessera::video::LiveSender`, loopback only) that stops and comes back is followed
 //! across the gap, with a notice; the window shows a live stream, woken by each new frame;
-//! the X screen (`x11grab`, on an Xvfb of the test's own) is a source; bad live arguments
+//! the X screen (`x11grab`, on an Xvfb of the test's own) is a source; a stream's sound
+//! (sent by an `ffmpeg` process) is recorded in step with its pictures; bad live arguments
 //! and absent devices are refused by name in one line.
 
 mod common;
@@ -391,4 +392,88 @@ fn the_x_screen_is_a_live_source() {
         "needs xvfb-run (Debian xvfb) and xsetroot (x11-xserver-utils): {stdout}{err}"
     );
     assert_eq!(colours_seen(&out), [0, 1], "{stdout}{err}");
+}
+
+/// When `video`'s sound first rises above a whisper (seconds), if it has sound.
+fn sound_onset(video: &Path) -> Option<f64> {
+    use ffmpeg_next as ffmpeg;
+    ffmpeg::init().unwrap();
+    let mut input = ffmpeg::format::input(&video).unwrap();
+    let stream = input.streams().best(ffmpeg::media::Type::Audio)?;
+    let (index, time_base) = (stream.index(), f64::from(stream.time_base()));
+    let context = ffmpeg::codec::context::Context::from_parameters(stream.parameters()).unwrap();
+    let mut decoder = context.decoder().audio().unwrap();
+    let mut frame = ffmpeg::frame::Audio::empty();
+    for (s, packet) in input.packets() {
+        if s.index() != index {
+            continue;
+        }
+        decoder.send_packet(&packet).unwrap();
+        while decoder.receive_frame(&mut frame).is_ok() {
+            // AAC decodes to planar float.
+            let samples = &frame.plane::<f32>(0)[..frame.samples()];
+            let rms = (samples.iter().map(|v| v * v).sum::<f32>() / samples.len() as f32).sqrt();
+            if rms > 0.05 {
+                return Some(frame.pts().unwrap_or(0) as f64 * time_base);
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn a_streams_sound_is_recorded_in_step_with_its_pictures() {
+    let dir = tempfile::tempdir().unwrap();
+    let library = flat_library(dir.path());
+    let url = udp_url();
+    // Red and silent for 4 s, then green with a tone: both change at one instant.
+    let mut sender = std::process::Command::new("ffmpeg")
+        .args([
+            "-v", "error", "-re",
+            "-f", "lavfi", "-i",
+            "color=c=red:s=64x36:r=10:d=4[r];color=c=lime:s=64x36:r=10:d=6[g];[r][g]concat=n=2:v=1:a=0[out0]",
+            "-f", "lavfi", "-i",
+            "anullsrc=r=48000:cl=mono:d=4[s];sine=f=440:r=48000:d=6[t];[s][t]concat=n=2:v=0:a=1[out0]",
+            "-c:v", "libx264", "-g", "10", "-preset", "ultrafast", "-tune", "zerolatency",
+            "-c:a", "aac", "-f", "mpegts", &url,
+        ])
+        .spawn()
+        .expect("needs the ffmpeg command (Debian package ffmpeg)");
+    let out = dir.path().join("sound.mp4");
+    let (code, stdout, err) = common::tessera(&[
+        "render",
+        "--library",
+        library.to_str().unwrap(),
+        "--live",
+        &url,
+        "--live-cells",
+        "16x9",
+        "-o",
+        out.to_str().unwrap(),
+        "--size",
+        "160x90",
+        "--duration",
+        "7",
+        "--renderer",
+        "cpu",
+    ]);
+    let _ = sender.kill();
+    let _ = sender.wait();
+    assert_eq!(code, 0, "{stdout}{err}");
+    assert!(stdout.contains("with its sound"), "{stdout}");
+    // The first green frame and the tone's onset, in the recording's time.
+    let mut reader = tessera::video::VideoReader::open(&out).unwrap();
+    let mut green = None;
+    while let Some(t) = reader.advance().unwrap() {
+        if nearest_colour(&reader.rgba().unwrap()) == 1 {
+            green = Some(t);
+            break;
+        }
+    }
+    let green = green.expect("the recording turns green");
+    let tone = sound_onset(&out).expect("the recording has the tone");
+    assert!(
+        (green - tone).abs() <= 0.2,
+        "pictures turn at {green:.2} s, sound at {tone:.2} s"
+    );
 }

@@ -357,7 +357,7 @@ fn print_soak(renderer: &HeadlessRenderer, what: &str, samples: &[SoakSample]) {
 /// and memory, open files and threads each minute.
 fn live(mut a: BenchArgs) -> anyhow::Result<()> {
     let here = std::env::current_dir()?.join("live.mosaic");
-    let live = a.live.open(&a.mosaic, &here)?;
+    let live = a.live.open(&a.mosaic, &here, false)?;
     let size = a.size.resolve(&live.scene);
     let mut renderer = HeadlessRenderer::new(
         live.scene,

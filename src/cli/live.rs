@@ -52,10 +52,12 @@ pub struct Live {
     pub scene: Scene,
     pub grids: LiveGrids,
     pub timeout: Duration,
+    /// The first frame's time on the source's clock.
+    pub first_source_time: f64,
 }
 
 impl LiveArgs {
-    fn source(&self, text: &str) -> anyhow::Result<LiveSource> {
+    fn source(&self, text: &str, sound: bool) -> anyhow::Result<LiveSource> {
         let options = self
             .live_option
             .iter()
@@ -69,6 +71,7 @@ impl LiveArgs {
             source: text.to_string(),
             format: self.live_format.clone(),
             options,
+            sound,
         })
     }
 
@@ -80,8 +83,9 @@ impl LiveArgs {
     }
 
     /// Opens the source (waiting up to --live-timeout, and at least 10 s, for its first
-    /// frame) and makes the live mosaic of `library` from it.
-    pub fn open(&self, mosaic: &MosaicArg, output: &Path) -> anyhow::Result<Live> {
+    /// frame) and makes the live mosaic of `library` from it; with `sound`, the source's
+    /// sound is kept for a recording.
+    pub fn open(&self, mosaic: &MosaicArg, output: &Path, sound: bool) -> anyhow::Result<Live> {
         let text = self.live.as_deref().expect("called with --live");
         anyhow::ensure!(
             mosaic.file.is_none(),
@@ -109,7 +113,7 @@ impl LiveArgs {
         };
         let timeout = Duration::from_secs_f64(self.live_timeout);
         let grids = LiveGrids::start(
-            self.source(text)?,
+            self.source(text, sound)?,
             self.cells()?,
             table,
             options,
@@ -119,6 +123,7 @@ impl LiveArgs {
             .wait(timeout.max(Duration::from_secs(10)))
             .ok_or_else(|| anyhow::anyhow!("{text}: no frame came through"))?;
         let (cols, rows) = grids.info.cells;
+        let first_source_time = first.source_time;
         let grid = Arc::try_unwrap(first.frame.grid).unwrap_or_else(|g| (*g).clone());
         let colours = Arc::try_unwrap(first.frame.colours).unwrap_or_else(|c| (*c).clone());
         let mosaic =
@@ -129,6 +134,7 @@ impl LiveArgs {
             scene,
             grids,
             timeout,
+            first_source_time,
         })
     }
 }
@@ -150,14 +156,14 @@ pub struct LiveTally {
 }
 
 impl LiveTally {
-    /// Counting from now, when the renderer is ready, and from the first frame, which made
-    /// the mosaic (drawn, not timed). Frames the source sent while the renderer started are
-    /// told apart from those dropped while it runs.
+    /// Counting from now, when the renderer is ready (the first frame, which made the
+    /// mosaic, came before). Frames the source sent while the renderer started are told
+    /// apart from those dropped while it runs.
     pub fn new(grids: &LiveGrids) -> LiveTally {
         LiveTally {
             latencies: Vec::new(),
             recent: std::collections::VecDeque::with_capacity(RECENT),
-            drawn: 1,
+            drawn: 0,
             started: Instant::now(),
             at_start: grids.counts(),
         }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use tessera::camera::{camera_path, zoom_in_out, PathName};
 use tessera::motion::{TargetSpan, VideoMosaic};
 use tessera::video::{
-    AudioSource, FrameRate, VideoSettings, VideoWriter, DEFAULT_CRF, DEFAULT_PRESET,
+    AudioSource, FrameRate, Sound, VideoSettings, VideoWriter, DEFAULT_CRF, DEFAULT_PRESET,
 };
 use tessera::{HeadlessRenderer, Pacing, RenderStyle, Scene};
 
@@ -506,7 +506,7 @@ fn start_video(
     Ok((writer, renderer, bar))
 }
 
-fn video_settings(a: &RenderArgs, fps: FrameRate, audio: Option<AudioSource>) -> VideoSettings {
+fn video_settings(a: &RenderArgs, fps: FrameRate, audio: Option<Sound>) -> VideoSettings {
     VideoSettings {
         width: a.size.get().0,
         height: a.size.get().1,
@@ -552,7 +552,7 @@ fn render_live(mut a: RenderArgs) -> anyhow::Result<()> {
         "--live records a video: name the output .mp4 (or .mov, .mkv)"
     );
     let interrupted = super::util::interrupt_flag();
-    let live = a.live.open(&a.mosaic, &a.output)?;
+    let live = a.live.open(&a.mosaic, &a.output, true)?;
     let source = live.grids.source().source.clone();
     a.size.resolve(&live.scene);
     let (w, h) = a.size.get();
@@ -574,9 +574,15 @@ fn render_live(mut a: RenderArgs) -> anyhow::Result<()> {
         scene,
         grids,
         timeout,
+        first_source_time,
     } = live;
-    let (mut writer, mut renderer, bar) =
-        start_video(&a, scene, video_settings(&a, fps.into(), None), expected)?;
+    // The source's sound, placed by the frames shown: the first at 0 s, then each new one.
+    let sound = grids.sound();
+    if let Some(s) = &sound {
+        s.anchor(0.0, first_source_time);
+    }
+    let settings = video_settings(&a, fps.into(), sound.clone().map(Sound::Live));
+    let (mut writer, mut renderer, bar) = start_video(&a, scene, settings, expected)?;
     let mut summary = tessera::render::RecordSummary::default();
     let mut tally = super::live::LiveTally::new(&grids);
     let mut stall = super::live::StallWatch::new(timeout);
@@ -603,6 +609,9 @@ fn render_live(mut a: RenderArgs) -> anyhow::Result<()> {
         stall.update(&grids, fresh.is_some());
         if let Some(f) = &fresh {
             renderer.set_grid(f.frame.grid.clone(), f.frame.colours.clone());
+            if let Some(s) = &sound {
+                s.anchor(due, f.source_time);
+            }
         }
         renderer.record_frame(
             &camera,
@@ -622,8 +631,13 @@ fn render_live(mut a: RenderArgs) -> anyhow::Result<()> {
     }
     let encoded = writer.finish()?;
     println!(
-        "{} of {source}, on {}",
+        "{} of {source}{}, on {}",
         written(&a.output, &encoded, (w, h), fps.into()),
+        match (&sound, &encoded.audio_left_out) {
+            (None, _) => "",
+            (Some(_), None) => ", with its sound",
+            (Some(_), Some(_)) => ", without its sound",
+        },
         renderer.describe()
     );
     println!(
@@ -693,8 +707,12 @@ fn render_target_video(
         path: video.path.clone(),
         start: a.video.start,
     };
-    let (mut writer, mut renderer, bar) =
-        start_video(a, scene, video_settings(a, fps, Some(audio)), expected)?;
+    let (mut writer, mut renderer, bar) = start_video(
+        a,
+        scene,
+        video_settings(a, fps, Some(Sound::File(audio))),
+        expected,
+    )?;
     let pacing = a.video.pacing();
     let recorded = tessera::motion::record_target(
         &mut renderer,

@@ -89,7 +89,7 @@ pub fn command(a: ViewCmdArgs) -> anyhow::Result<()> {
     let (scene, live) = match &a.live.live {
         Some(_) => {
             let here = std::env::current_dir()?.join("live.mosaic");
-            let live = a.live.open(&a.mosaic, &here)?;
+            let live = a.live.open(&a.mosaic, &here, false)?;
             // Each new grid wakes the event loop; nothing polls.
             let proxy = event_loop.create_proxy();
             live.grids.on_frame(move || {

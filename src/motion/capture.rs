@@ -10,7 +10,7 @@ use super::TargetFrame;
 use crate::matching::table::{cell_means, ColourTable, FrameMatchOptions, FrameMatcher};
 use crate::matching::CellSpec;
 use crate::video::error::{MediaError, Result};
-use crate::video::VideoReader;
+use crate::video::{LiveSound, VideoReader};
 use crossbeam_channel::{bounded, Receiver, Sender};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -26,6 +26,8 @@ pub struct LiveSource {
     pub format: Option<String>,
     /// FFmpeg's input options (`video_size=1280x720`, `framerate=30`).
     pub options: Vec<(String, String)>,
+    /// Keep the source's sound for a recording (`LiveGrids::sound`).
+    pub sound: bool,
 }
 
 impl LiveSource {
@@ -48,12 +50,15 @@ pub struct LiveFrame {
     pub frame: TargetFrame,
     /// When the decoder produced it: latency is measured from here.
     pub arrived: Instant,
+    /// Its time on the source's clock, in seconds: the source's sound is placed by it.
+    pub source_time: f64,
 }
 
 struct Cells {
     index: u64,
     time: f64,
     arrived: Instant,
+    source_time: f64,
     means: Vec<[u8; 3]>,
 }
 
@@ -94,6 +99,7 @@ pub struct LiveGrids {
     epoch: Instant,
     error: Arc<Mutex<Option<MediaError>>>,
     waker: Waker,
+    sound: Arc<Mutex<Option<LiveSound>>>,
     /// The source, and the grid made from its first frame.
     pub info: LiveInfo,
     source: LiveSource,
@@ -131,9 +137,11 @@ impl LiveGrids {
         let (cells_tx, cells_rx) = bounded::<Cells>(1);
         let (grids_tx, grids_rx) = bounded::<LiveFrame>(1);
         let (ready_tx, ready_rx) = bounded::<Result<LiveInfo>>(1);
+        let sound = Arc::new(Mutex::new(None));
         let decoder = {
             let (source, stop, counts, error) =
                 (source.clone(), stop.clone(), counts.clone(), error.clone());
+            let sound = sound.clone();
             let cells_drop = cells_rx.clone();
             std::thread::Builder::new()
                 .name("tessera-live-decode".into())
@@ -144,6 +152,12 @@ impl LiveGrids {
                     let mut logged = false;
                     while !stop.load(Ordering::Relaxed) {
                         let reader = source.open().and_then(|mut reader| {
+                            if source.sound {
+                                // Opened again, it keeps filling the first opening's queue.
+                                let mut slot = sound.lock().expect("not poisoned");
+                                let tapped = reader.tap_sound(slot.as_ref());
+                                *slot = slot.take().or(tapped);
+                            }
                             decode_frames(
                                 &mut reader,
                                 &mut grid,
@@ -237,6 +251,7 @@ impl LiveGrids {
                                 colours: Arc::new(c.means),
                             },
                             arrived: c.arrived,
+                            source_time: c.source_time,
                         };
                         if !send_newest(&grids_tx, &grids_drop, frame, &counts.dropped) {
                             break;
@@ -255,6 +270,7 @@ impl LiveGrids {
             epoch,
             error,
             waker,
+            sound,
             info,
             source,
         })
@@ -305,6 +321,11 @@ impl LiveGrids {
     pub fn silent_for(&self) -> Duration {
         let last = Duration::from_micros(self.counts.last_frame_us.load(Ordering::Relaxed));
         self.epoch.elapsed().saturating_sub(last)
+    }
+
+    /// The source's sound, where it has some and `LiveSource::sound` asked for it.
+    pub fn sound(&self) -> Option<LiveSound> {
+        self.sound.lock().expect("not poisoned").clone()
     }
 
     /// The source, as it was given.
@@ -373,6 +394,7 @@ fn decode_frames(
             index: *index,
             time: epoch.elapsed().as_secs_f64(),
             arrived,
+            source_time: reader.stream_time(),
             means,
         };
         *index += 1;

@@ -7,7 +7,7 @@ use super::{EncodeSummary, VideoSettings};
 use std::path::Path;
 
 /// No value of this type exists: the methods below can never run.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 enum Never {}
 
 /// Reads frames from a video: never, without FFmpeg.
@@ -60,6 +60,12 @@ impl VideoReader {
     pub fn rate(&self) -> Option<(u32, u32)> {
         match self.0 {}
     }
+    pub fn stream_time(&self) -> f64 {
+        match self.0 {}
+    }
+    pub fn tap_sound(&mut self, _into: Option<&LiveSound>) -> Option<LiveSound> {
+        match self.0 {}
+    }
 }
 
 /// Writes a video: never, without FFmpeg.
@@ -103,6 +109,20 @@ impl LiveSender {
         match self.0 {}
     }
     pub fn finish(self) -> Result<()> {
+        match self.0 {}
+    }
+}
+
+/// A live source's sound: never, without FFmpeg.
+#[derive(Clone, Debug)]
+pub struct LiveSound(Never);
+
+#[allow(missing_docs)]
+impl LiveSound {
+    pub fn anchor(&self, _output: f64, _source: f64) {
+        match self.0 {}
+    }
+    pub fn name(&self) -> std::path::PathBuf {
         match self.0 {}
     }
 }

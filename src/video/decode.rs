@@ -91,6 +91,8 @@ pub struct VideoReader {
     input_done: bool,
     /// A live source: damaged packets are skipped instead of ending the stream.
     live: bool,
+    /// A live source's sound stream, and where its packets go (`tap_sound`).
+    sound: Option<(usize, super::LiveSound)>,
     full: Option<Scaler>,
     thumb: Option<Scaler>,
     square: Option<Scaler>,
@@ -195,6 +197,7 @@ impl VideoReader {
             pending: false,
             input_done: false,
             live: threading == ffmpeg::codec::threading::Type::Slice,
+            sound: None,
             full: None,
             thumb: None,
             square: None,
@@ -260,6 +263,16 @@ impl VideoReader {
                         tracing::debug!("{}: a damaged packet skipped ({e})", self.path.display());
                     }
                 }
+                Ok(())
+                    if self
+                        .sound
+                        .as_ref()
+                        .is_some_and(|(i, _)| *i == packet.stream()) =>
+                {
+                    if let Some((_, sound)) = &self.sound {
+                        sound.queue(packet);
+                    }
+                }
                 Ok(()) if packet.stream() == self.stream_index => self
                     .decoder
                     .send_packet(&packet)
@@ -274,6 +287,24 @@ impl VideoReader {
                 }
             }
         }
+    }
+
+    /// The current frame's time on the source's own clock, in seconds (not counted from
+    /// the stream's start: a live source's sound is placed by it).
+    pub fn stream_time(&self) -> f64 {
+        self.time() + self.start as f64 * self.time_base
+    }
+
+    /// From now on, the packets of the source's sound stream (if it has one) are queued
+    /// for a recording: into `into`'s queue (a source opened again), else a new one.
+    pub fn tap_sound(&mut self, into: Option<&super::LiveSound>) -> Option<super::LiveSound> {
+        let index = self.input.streams().best(media::Type::Audio)?.index();
+        let sound = match into {
+            Some(sound) => sound.clone(),
+            None => super::LiveSound::new(&self.path.to_string_lossy(), &self.input, index)?,
+        };
+        self.sound = Some((index, sound.clone()));
+        Some(sound)
     }
 
     /// The current frame's time in seconds from the stream's start.

@@ -5,8 +5,10 @@
 //! asked for, and two renders to one name never write into one file.
 
 use super::error::{bail, ensure, Context as _, MediaError, Result};
+use super::live_sound::LiveCopy;
 use super::{
-    container_for, init, set_yuv_matrix, AudioSource, EncodeSummary, FrameRate, VideoSettings,
+    container_for, init, set_yuv_matrix, AudioSource, EncodeSummary, FrameRate, Sound,
+    VideoSettings,
 };
 use crossbeam_channel::{Receiver, Sender};
 use ffmpeg_next as ffmpeg;
@@ -183,14 +185,17 @@ fn encode_thread(
             stream.set_time_base(time_base);
             stream.index()
         };
-        let (audio, left_out) = match s.audio.as_ref().filter(|_| with_audio) {
-            Some(source) => match AudioCopy::open(source, &mut output) {
-                Ok(copy) => (Some(copy), None),
-                Err(why) => {
-                    tracing::warn!("{why}");
-                    (None, Some(why.to_string()))
-                }
-            },
+        let opened = match s.audio.as_ref().filter(|_| with_audio) {
+            Some(Sound::File(source)) => Some(AudioCopy::open(source, &mut output).map(Copy::File)),
+            Some(Sound::Live(sound)) => Some(LiveCopy::open(sound, &mut output).map(Copy::Live)),
+            None => None,
+        };
+        let (audio, left_out) = match opened {
+            Some(Ok(copy)) => (Some(copy), None),
+            Some(Err(why)) => {
+                tracing::warn!("{why}");
+                (None, Some(why.to_string()))
+            }
             None => (None, None),
         };
         Ok((output, stream_index, audio, left_out))
@@ -203,7 +208,7 @@ fn encode_thread(
             return Err(e).context("cannot write the video header");
         };
         let why = SoundLeftOut::Refused {
-            path: source.path.clone(),
+            path: source.name(),
             source: e,
         };
         tracing::warn!("{why}");
@@ -215,10 +220,11 @@ fn encode_thread(
             .context("cannot write the video header")?;
     }
     if let Some(a) = audio.as_mut() {
-        a.out_time_base = output
-            .stream(a.out_index)
+        let time_base = output
+            .stream(a.out_index())
             .context("the muxer lost its audio stream")?
             .time_base();
+        a.set_out_time_base(time_base);
     }
     let stream_time_base = output
         .stream(stream_index)
@@ -247,9 +253,12 @@ fn encode_thread(
         video.send_frame(convert.frame(&pixels, count as i64)?)?;
         drain(&mut video, &mut output)?;
         count += 1;
-        // Sound up to the end of this frame, so the file stays interleaved.
-        if let Some(a) = audio.as_mut() {
-            a.copy_until(count as f64 / s.fps.as_f64(), &mut output)?;
+        // Sound up to the end of this frame (a live source's: what has arrived), so the
+        // file stays interleaved.
+        match audio.as_mut() {
+            Some(Copy::File(a)) => a.copy_until(count as f64 / s.fps.as_f64(), &mut output)?,
+            Some(Copy::Live(a)) => a.copy_arrived(&mut output)?,
+            None => {}
         }
         busy += started.elapsed();
     }
@@ -267,11 +276,9 @@ fn encode_thread(
     })
 }
 
-/// Copies the packets of a file's audio stream into the output, shifted so that `start`
-/// in the source is 0 in the output.
 /// Why a video target's sound was left out of the video (the video is written without it).
 #[derive(Debug, thiserror::Error)]
-enum SoundLeftOut {
+pub(super) enum SoundLeftOut {
     #[error("{}: cannot read its sound ({source}); the video has none", path.display())]
     Unreadable {
         path: PathBuf,
@@ -310,10 +317,35 @@ fn muxer_wants_global_header(container: &str) -> bool {
 type Muxer = (
     ffmpeg::format::context::Output,
     usize,
-    Option<AudioCopy>,
+    Option<Copy>,
     Option<String>,
 );
 
+/// Sound being copied into a video: a file's, or a live source's as it arrives.
+enum Copy {
+    File(AudioCopy),
+    Live(LiveCopy),
+}
+
+impl Copy {
+    fn out_index(&self) -> usize {
+        match self {
+            Copy::File(a) => a.out_index,
+            Copy::Live(a) => a.out_index(),
+        }
+    }
+
+    /// The time base the muxer chose for the sound stream (known after the header).
+    fn set_out_time_base(&mut self, time_base: Rational) {
+        match self {
+            Copy::File(a) => a.out_time_base = time_base,
+            Copy::Live(a) => a.out_time_base = time_base,
+        }
+    }
+}
+
+/// Copies the packets of a file's audio stream into the output, shifted so that `start`
+/// in the source is 0 in the output.
 struct AudioCopy {
     input: ffmpeg::format::context::Input,
     in_index: usize,
@@ -347,35 +379,7 @@ impl AudioCopy {
             ffmpeg::ffi::AV_NOPTS_VALUE => 0,
             t => t,
         };
-        let parameters = stream.parameters();
-        let id = parameters.id();
-        // SAFETY: both pointers are live for the call; FFmpeg only reads them.
-        let fits = unsafe {
-            ffmpeg::ffi::avformat_query_codec(
-                output.format().as_ptr(),
-                id.into(),
-                ffmpeg::ffi::FF_COMPLIANCE_NORMAL,
-            )
-        };
-        if fits != 1 {
-            return Err(SoundLeftOut::DoesNotFit {
-                path,
-                codec: format!("{id:?}"),
-            });
-        }
-        let out_index = {
-            let mut out = output
-                .add_stream(ffmpeg::encoder::find(codec::Id::None))
-                .map_err(|e| SoundLeftOut::CannotAdd {
-                    path: path.clone(),
-                    source: e,
-                })?;
-            out.set_parameters(parameters);
-            // SAFETY: the stream's codec parameters are live; a tag from another container
-            // may not fit this one, and 0 lets the muxer choose.
-            unsafe { (*out.parameters().as_mut_ptr()).codec_tag = 0 };
-            out.index()
-        };
+        let out_index = add_sound_stream(output, &stream.parameters(), path)?;
         let start_ts = first + (source.start / f64::from(in_time_base)).round() as i64;
         if source.start > 0.0 {
             let ts = (source.start * ffmpeg::ffi::AV_TIME_BASE as f64) as i64;
@@ -440,6 +444,38 @@ impl AudioCopy {
             .write_interleaved(output)
             .context("cannot write the sound")
     }
+}
+
+/// Adds a stream for sound of `parameters` (from `path`) to `output`, to be copied into it
+/// as it is. Fails, saying why, when the codec cannot go into this container.
+pub(super) fn add_sound_stream(
+    output: &mut ffmpeg::format::context::Output,
+    parameters: &ffmpeg::codec::Parameters,
+    path: PathBuf,
+) -> Result<usize, SoundLeftOut> {
+    let id = parameters.id();
+    // SAFETY: both pointers are live for the call; FFmpeg only reads them.
+    let fits = unsafe {
+        ffmpeg::ffi::avformat_query_codec(
+            output.format().as_ptr(),
+            id.into(),
+            ffmpeg::ffi::FF_COMPLIANCE_NORMAL,
+        )
+    };
+    if fits != 1 {
+        return Err(SoundLeftOut::DoesNotFit {
+            path,
+            codec: format!("{id:?}"),
+        });
+    }
+    let mut out = output
+        .add_stream(ffmpeg::encoder::find(codec::Id::None))
+        .map_err(|e| SoundLeftOut::CannotAdd { path, source: e })?;
+    out.set_parameters(parameters.clone());
+    // SAFETY: the stream's codec parameters are live; a tag from another container may not
+    // fit this one, and 0 lets the muxer choose.
+    unsafe { (*out.parameters().as_mut_ptr()).codec_tag = 0 };
+    Ok(out.index())
 }
 
 /// Opens an H.264 encoder for `w × h` frames at `fps` (one tick per frame: the time base it

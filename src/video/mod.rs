@@ -20,6 +20,8 @@ mod decode;
 mod encode;
 pub(crate) mod error;
 #[cfg(feature = "video")]
+mod live_sound;
+#[cfg(feature = "video")]
 mod send;
 mod settings;
 pub(crate) mod shots;
@@ -27,15 +29,17 @@ pub use error::MediaError;
 pub use shots::ShotOptions;
 
 #[cfg(not(feature = "video"))]
-pub use absent::{demuxer_name, LiveSender, VideoReader, VideoWriter};
+pub use absent::{demuxer_name, LiveSender, LiveSound, VideoReader, VideoWriter};
 #[cfg(feature = "video")]
 pub use decode::VideoReader;
 #[cfg(feature = "video")]
 pub use encode::VideoWriter;
 #[cfg(feature = "video")]
+pub use live_sound::LiveSound;
+#[cfg(feature = "video")]
 pub use send::LiveSender;
 pub use settings::{
-    AudioSource, EncodeSummary, FrameRate, VideoSettings, DEFAULT_CRF, DEFAULT_PRESET,
+    AudioSource, EncodeSummary, FrameRate, Sound, VideoSettings, DEFAULT_CRF, DEFAULT_PRESET,
 };
 
 #[cfg(feature = "video")]

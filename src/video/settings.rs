@@ -45,6 +45,25 @@ pub struct AudioSource {
     pub start: f64,
 }
 
+/// Sound for a video, copied into it as it is (not re-encoded).
+#[derive(Clone, Debug)]
+pub enum Sound {
+    /// A file's sound: a video target's.
+    File(AudioSource),
+    /// A live source's sound, as it arrives.
+    Live(super::LiveSound),
+}
+
+impl Sound {
+    /// What the sound is called in messages: its file or source.
+    pub fn name(&self) -> PathBuf {
+        match self {
+            Sound::File(a) => a.path.clone(),
+            Sound::Live(l) => l.name(),
+        }
+    }
+}
+
 /// What to encode. Width and height must be even (4:2:0 chroma is sampled per 2×2 pixels).
 #[derive(Clone, Debug)]
 pub struct VideoSettings {
@@ -59,7 +78,7 @@ pub struct VideoSettings {
     /// x264 speed/size trade-off: ultrafast … veryslow.
     pub preset: String,
     /// Sound to copy in, if any; cut to the video's length.
-    pub audio: Option<AudioSource>,
+    pub audio: Option<Sound>,
 }
 
 /// The default quality and speed: x264's `veryfast` at CRF 17 exported a 1080p zoom 1.5×
