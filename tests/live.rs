@@ -76,6 +76,28 @@ fn flat_library(dir: &Path) -> std::path::PathBuf {
     library
 }
 
+/// Records `source` live over `library` into `out` (16×9 cells, 160×90 pixels, the CPU
+/// renderer), with `more` arguments: (exit code, stdout, stderr).
+fn record(library: &Path, source: &str, out: &Path, more: &[&str]) -> (i32, String, String) {
+    let mut args = vec![
+        "render",
+        "--library",
+        library.to_str().unwrap(),
+        "--live",
+        source,
+        "--live-cells",
+        "16x9",
+        "-o",
+        out.to_str().unwrap(),
+        "--size",
+        "160x90",
+        "--renderer",
+        "cpu",
+    ];
+    args.extend(more);
+    common::tessera(&args)
+}
+
 #[test]
 fn a_named_pipe_is_recorded_as_it_plays_and_ends_when_it_closes() {
     let dir = tempfile::tempdir().unwrap();
@@ -89,23 +111,12 @@ fn a_named_pipe_is_recorded_as_it_plays_and_ends_when_it_closes() {
     let out = dir.path().join("live.mp4");
     let sender = feed(&fifo);
     let started = Instant::now();
-    let (code, stdout, err) = common::tessera(&[
-        "render",
-        "--library",
-        library.to_str().unwrap(),
-        "--live",
+    let (code, stdout, err) = record(
+        &library,
         fifo.to_str().unwrap(),
-        "--live-cells",
-        "16x9",
-        "-o",
-        out.to_str().unwrap(),
-        "--size",
-        "160x90",
-        "--duration",
-        "30",
-        "--renderer",
-        "cpu",
-    ]);
+        &out,
+        &["--duration", "30"],
+    );
     sender.join().unwrap();
     assert_eq!(code, 0, "{stdout}{err}");
     // It ended with the pipe, not at --duration.
@@ -291,25 +302,12 @@ fn a_udp_stream_that_stops_and_comes_back_is_followed_across_the_gap() {
         })
     };
     let out = dir.path().join("udp.mp4");
-    let (code, stdout, err) = common::tessera(&[
-        "render",
-        "--library",
-        library.to_str().unwrap(),
-        "--live",
+    let (code, stdout, err) = record(
+        &library,
         &url,
-        "--live-timeout",
-        "1",
-        "--live-cells",
-        "16x9",
-        "-o",
-        out.to_str().unwrap(),
-        "--size",
-        "160x90",
-        "--duration",
-        "10",
-        "--renderer",
-        "cpu",
-    ]);
+        &out,
+        &["--live-timeout", "1", "--duration", "10"],
+    );
     sender.join().unwrap();
     assert_eq!(code, 0, "{stdout}{err}");
     assert!(
@@ -440,23 +438,7 @@ fn a_streams_sound_is_recorded_in_step_with_its_pictures() {
         .spawn()
         .expect("needs the ffmpeg command (Debian package ffmpeg)");
     let out = dir.path().join("sound.mp4");
-    let (code, stdout, err) = common::tessera(&[
-        "render",
-        "--library",
-        library.to_str().unwrap(),
-        "--live",
-        &url,
-        "--live-cells",
-        "16x9",
-        "-o",
-        out.to_str().unwrap(),
-        "--size",
-        "160x90",
-        "--duration",
-        "7",
-        "--renderer",
-        "cpu",
-    ]);
+    let (code, stdout, err) = record(&library, &url, &out, &["--duration", "7"]);
     let _ = sender.kill();
     let _ = sender.wait();
     assert_eq!(code, 0, "{stdout}{err}");
@@ -476,4 +458,63 @@ fn a_streams_sound_is_recorded_in_step_with_its_pictures() {
         (green - tone).abs() <= 0.2,
         "pictures turn at {green:.2} s, sound at {tone:.2} s"
     );
+}
+
+#[test]
+fn ctrl_c_ends_a_live_recording_with_a_whole_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let library = flat_library(dir.path());
+    let url = udp_url();
+    let sender = {
+        let url = url.clone();
+        std::thread::spawn(move || send_udp(&url, PATTERN[1].1, 8.0))
+    };
+    let out = dir.path().join("stopped.mp4");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args([
+            "render",
+            "--library",
+            library.to_str().unwrap(),
+            "--live",
+            &url,
+            "--live-cells",
+            "16x9",
+            "-o",
+            out.to_str().unwrap(),
+            "--size",
+            "160x90",
+            "--renderer",
+            "cpu",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Recording has begun once its hidden temporary exists; two seconds of it, then Ctrl-C.
+    let started = Instant::now();
+    let recording = || {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+    };
+    while !recording() && started.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(recording(), "the recording started");
+    std::thread::sleep(Duration::from_secs(2));
+    // SAFETY: sends SIGINT to our own child process.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let result = child.wait_with_output().unwrap();
+    sender.join().unwrap();
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    // A live recording has no end of its own: Ctrl-C is how it ends, with the file whole.
+    assert!(result.status.success(), "{stdout}{stderr}");
+    let mut reader = tessera::video::VideoReader::open(&out).unwrap();
+    let mut frames = 0;
+    while reader.advance().unwrap().is_some() {
+        frames += 1;
+    }
+    assert!(frames >= 10, "{frames} frames: {stdout}");
 }

@@ -300,17 +300,30 @@ fn soak(
         let frame = renderer.update(&f.camera);
         renderer.draw(&frame, false)?;
         times.push(started.elapsed().as_secs_f64() * 1e3);
-        let minute = (clock.seconds() / 60.0) as u32;
-        if minute > samples.last().map_or(0, |s| s.minute) {
-            samples.push(SoakSample::take(minute, &mut times));
-            times.clear();
-            eprintln!("{}", soak_line(samples.last().expect("just pushed")));
+        if let Some(minute) = sample_each_minute(&clock, &mut samples, &mut times) {
             if minute >= minutes {
                 break;
             }
         }
     }
     Ok(samples)
+}
+
+/// When a new minute of the run began since the last sample: samples it (the frame
+/// times since then, emptied), prints its line and returns the minute.
+fn sample_each_minute(
+    clock: &RunClock,
+    samples: &mut Vec<SoakSample>,
+    times: &mut Vec<f64>,
+) -> Option<u32> {
+    let minute = (clock.seconds() / 60.0) as u32;
+    if minute <= samples.last().map_or(0, |s| s.minute) {
+        return None;
+    }
+    samples.push(SoakSample::take(minute, times));
+    times.clear();
+    eprintln!("{}", soak_line(samples.last().expect("just pushed")));
+    Some(minute)
 }
 
 fn soak_line(s: &SoakSample) -> String {
@@ -391,12 +404,7 @@ fn live(mut a: BenchArgs) -> anyhow::Result<()> {
         renderer.draw(&frame, false)?;
         tally.shown(fresh.arrived);
         times.push(started.elapsed().as_secs_f64() * 1e3);
-        let minute = (clock.seconds() / 60.0) as u32;
-        if minute > samples.last().map_or(0, |s| s.minute) {
-            samples.push(SoakSample::take(minute, &mut times));
-            times.clear();
-            eprintln!("{}", soak_line(samples.last().expect("just pushed")));
-        }
+        sample_each_minute(&clock, &mut samples, &mut times);
     }
     if !times.is_empty() {
         samples.push(SoakSample::take(
