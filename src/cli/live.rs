@@ -182,10 +182,10 @@ impl LiveTally {
         self.recent.push_back(latency);
     }
 
-    /// The median latency of the last frames shown, in seconds.
-    pub fn recent_latency(&self) -> Option<f64> {
+    /// The median and 99th percentile latency of the last frames shown, in seconds.
+    pub fn recent_latency(&self) -> Option<(f64, f64)> {
         let mut recent: Vec<f64> = self.recent.iter().copied().collect();
-        (!recent.is_empty()).then(|| super::bench::median_p99(&mut recent).0)
+        (!recent.is_empty()).then(|| super::bench::median_p99(&mut recent))
     }
 
     /// Median and 99th percentile latency, in seconds (`None` before any frame).

@@ -90,9 +90,9 @@ pub(super) fn video_title(time: f64, duration: f64, late: u64, ended: bool) -> S
 /// What a live source is doing, for the title.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(super) enum LiveState {
-    /// Frames arrive; the screen is this many seconds behind the source (median of the
-    /// last frames), when measured yet.
-    Playing(Option<f64>),
+    /// Frames arrive; the screen is this many seconds behind the source (median and 99th
+    /// percentile of the last frames), when measured yet.
+    Playing(Option<(f64, f64)>),
     /// No frame for this many seconds: the last stays while the source is waited for.
     Stalled(f64),
     /// The source ended (a pipe closed).
@@ -104,7 +104,9 @@ pub(super) enum LiveState {
 pub(super) fn live_title((w, h): (u32, u32), state: LiveState, dropped: u64) -> String {
     let mut t = format!(" — live {w}×{h}");
     match state {
-        LiveState::Playing(Some(behind)) => t += &format!(", {:.0} ms behind", behind * 1e3),
+        LiveState::Playing(Some((median, p99))) => {
+            t += &format!(", {:.0} ms behind (p99 {:.0})", median * 1e3, p99 * 1e3)
+        }
         LiveState::Playing(None) => {}
         LiveState::Stalled(silent) => t += &format!(", no frame for {silent:.0} s, waiting"),
         LiveState::Ended => t += ", source ended",
@@ -155,8 +157,11 @@ mod tests {
 
     #[test]
     fn the_live_title_says_how_far_behind_and_what_stopped() {
-        let playing = live_title((1280, 720), LiveState::Playing(Some(0.0424)), 3);
-        assert_eq!(playing, " — live 1280×720, 42 ms behind, 3 dropped");
+        let playing = live_title((1280, 720), LiveState::Playing(Some((0.0424, 0.07))), 3);
+        assert_eq!(
+            playing,
+            " — live 1280×720, 42 ms behind (p99 70), 3 dropped"
+        );
         let stalled = live_title((640, 480), LiveState::Stalled(6.2), 0);
         assert_eq!(stalled, " — live 640×480, no frame for 6 s, waiting");
         assert!(live_title((2, 2), LiveState::Ended, 0).ends_with("source ended"));
