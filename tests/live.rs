@@ -518,3 +518,77 @@ fn ctrl_c_ends_a_live_recording_with_a_whole_file() {
     }
     assert!(frames >= 10, "{frames} frames: {stdout}");
 }
+
+#[test]
+fn bench_measures_a_live_source_until_it_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let library = flat_library(dir.path());
+    let fifo = dir.path().join("bench.y4m");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let sender = feed(&fifo);
+    let (code, stdout, err) = common::tessera(&[
+        "bench",
+        "--library",
+        library.to_str().unwrap(),
+        "--live",
+        fifo.to_str().unwrap(),
+        "--live-cells",
+        "16x9",
+        "--size",
+        "160x90",
+        "--renderer",
+        "cpu",
+        "--json",
+    ]);
+    sender.join().unwrap();
+    assert_eq!(code, 0, "{stdout}{err}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect(&stdout);
+    // The pipe's 30 frames, less the first (it made the mosaic) and those sent while the
+    // renderer started; at 10 fps nothing falls behind.
+    let decoded = report["decoded"].as_u64().unwrap();
+    assert!((10..30).contains(&decoded), "{report}");
+    // Every one drawn (one more where a frame decoded before the start waited its turn).
+    let drawn = report["drawn"].as_u64().unwrap();
+    assert!((decoded..=decoded + 1).contains(&drawn), "{report}");
+    assert_eq!(report["dropped"], 0, "{report}");
+    let median = report["latency_ms_median"].as_f64().unwrap();
+    let p99 = report["latency_ms_p99"].as_f64().unwrap();
+    assert!(median > 0.0 && median <= p99 && p99 < 1000.0, "{report}");
+    assert_eq!(report["cells"], serde_json::json!([16, 9]), "{report}");
+    assert!(report["minutes"][0]["rss_bytes"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn the_live_demo_records_a_stream_it_sends_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let (code, stdout, err) = common::tessera(&[
+        "demo",
+        "--live",
+        "--seconds",
+        "3",
+        "--cache",
+        cache.to_str().unwrap(),
+        "-o",
+        dir.path().to_str().unwrap(),
+        "--renderer",
+        "cpu",
+    ]);
+    assert_eq!(
+        code, 0,
+        "needs Debian's mate-backgrounds (scripts/setup.sh installs it): {stdout}{err}"
+    );
+    assert!(stdout.contains("--live udp://127.0.0.1:"), "{stdout}");
+    assert!(stdout.contains("--live-format v4l2"), "{stdout}");
+    let mut reader = tessera::video::VideoReader::open(&dir.path().join("demo-live.mp4")).unwrap();
+    assert_eq!(reader.size(), (1280, 720));
+    let mut frames = 0;
+    while reader.advance().unwrap().is_some() {
+        frames += 1;
+    }
+    assert_eq!(frames, 90, "3 s at the stream's 30 fps");
+}

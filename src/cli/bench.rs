@@ -417,13 +417,15 @@ fn live(mut a: BenchArgs) -> anyhow::Result<()> {
     let summary = tally.summary(&grids, "draw");
     if a.json {
         let (median, p99) = tally.latency().unwrap_or_default();
-        let (decoded, dropped) = grids.counts();
+        let counts = tally.counts(&grids);
         let report = serde_json::json!({
             "source": source,
             "source_size": [info.width, info.height],
             "cells": [info.cells.0, info.cells.1],
-            "decoded": decoded,
-            "dropped": dropped,
+            "decoded": counts.decoded,
+            "drawn": counts.drawn,
+            "dropped": counts.dropped,
+            "skipped_at_start": counts.skipped,
             "latency_ms_median": median * 1e3,
             "latency_ms_p99": p99 * 1e3,
             "peak_rss_bytes": peak_rss_bytes(),

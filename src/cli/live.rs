@@ -193,13 +193,28 @@ impl LiveTally {
         (!self.latencies.is_empty()).then(|| super::bench::median_p99(&mut self.latencies))
     }
 
+    /// Frames decoded, drawn and dropped since the renderer was ready, and those dropped
+    /// while it started.
+    pub fn counts(&self, grids: &LiveGrids) -> LiveCounts {
+        let (decoded, dropped) = grids.counts();
+        let (decoded_before, dropped_before) = self.at_start;
+        LiveCounts {
+            decoded: decoded - decoded_before,
+            drawn: self.drawn,
+            dropped: dropped - dropped_before,
+            skipped: dropped_before,
+        }
+    }
+
     /// The closing line: frames decoded, shown and dropped, and the latency to `to`
     /// ("present", "encoder").
     pub fn summary(&mut self, grids: &LiveGrids, to: &str) -> String {
-        let (decoded, dropped) = grids.counts();
-        let (skipped_decoded, skipped) = self.at_start;
-        let dropped = dropped - skipped;
-        let decoded = decoded - skipped_decoded;
+        let LiveCounts {
+            decoded,
+            drawn,
+            dropped,
+            skipped,
+        } = self.counts(grids);
         let latency = match self.latency() {
             Some((median, p99)) => format!(
                 "capture to {to} median {:.0} ms, p99 {:.0} ms",
@@ -211,7 +226,7 @@ impl LiveTally {
         format!(
             "{decoded} source frames in {:.1} s, {} drawn, {dropped} dropped ({:.1} %, newest wins){}{}; {latency}",
             self.started.elapsed().as_secs_f64(),
-            self.drawn,
+            drawn,
             dropped as f64 * 100.0 / decoded.max(1) as f64,
             match skipped {
                 0 => String::new(),
@@ -223,6 +238,19 @@ impl LiveTally {
             },
         )
     }
+}
+
+/// What a live run counts (`LiveTally::counts`).
+#[derive(Clone, Copy, Debug, serde::Serialize)]
+pub struct LiveCounts {
+    /// Source frames decoded since the renderer was ready.
+    pub decoded: u64,
+    /// Of them, drawn.
+    pub drawn: u64,
+    /// Dropped because a newer frame was ready before a stage took them.
+    pub dropped: u64,
+    /// Dropped while the renderer started.
+    pub skipped: u64,
 }
 
 /// Watches a live source for stalls and returns: logs once when no frame came for
@@ -249,7 +277,7 @@ impl StallWatch {
                 tracing::warn!("{source}: frames again; the mosaic follows it");
                 self.stalled = false;
             }
-        } else if !self.stalled && grids.silent_for() > self.timeout {
+        } else if !self.stalled && !grids.ended() && grids.silent_for() > self.timeout {
             tracing::warn!(
                 "{source}: no frame for {:.0} s; the last one stays while the source is waited for",
                 self.timeout.as_secs_f64()
@@ -259,8 +287,9 @@ impl StallWatch {
         self.stalled
     }
 
-    /// How long until a silent source counts as stalled (`None`: it is already).
+    /// How long until a silent source counts as stalled (`None`: it is already, or it
+    /// ended).
     pub fn due_in(&self, grids: &LiveGrids) -> Option<Duration> {
-        (!self.stalled).then(|| self.timeout.saturating_sub(grids.silent_for()))
+        (!self.stalled && !grids.ended()).then(|| self.timeout.saturating_sub(grids.silent_for()))
     }
 }

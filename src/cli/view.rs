@@ -11,6 +11,8 @@
 //! Esc or Q quits. A video mosaic plays its target: ←/→ seek 5 s (Shift+←/→ pan). Motion is eased
 //! (`tessera::navigate`), and the window redraws only while something moves, streams or
 //! plays.
+//! With `--live SOURCE` (and `--library`) it shows the mosaic of a camera, a stream or a
+//! screen as it comes, drawing when a new grid arrives (`live.rs` opens and counts it).
 //! The title bar shows the zoom, the level drawn, the draw time, the pages still streaming,
 //! while clips play how many of the tiles on screen show a late frame, and for a video
 //! mosaic the time and the target frames that came late; it ends with which renderer draws.
