@@ -45,6 +45,28 @@ fn feed(fifo: &Path) -> std::thread::JoinHandle<()> {
     })
 }
 
+/// A named pipe `name` in `dir`, fed the pattern in real time (see `feed`) once opened.
+fn fed_pipe(dir: &Path, name: &str) -> (std::path::PathBuf, std::thread::JoinHandle<()>) {
+    let fifo = dir.join(name);
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success(), "mkfifo {}", fifo.display());
+    let sender = feed(&fifo);
+    (fifo, sender)
+}
+
+/// Frames in the video at `path`.
+fn frame_count(path: &Path) -> usize {
+    let mut reader = tessera::video::VideoReader::open(path).unwrap();
+    let mut frames = 0;
+    while reader.advance().unwrap().is_some() {
+        frames += 1;
+    }
+    frames
+}
+
 /// A library of flat colours: the pattern's and a few others.
 fn flat_library(dir: &Path) -> std::path::PathBuf {
     let tiles = dir.join("tiles");
@@ -76,9 +98,14 @@ fn flat_library(dir: &Path) -> std::path::PathBuf {
     library
 }
 
-/// Records `source` live over `library` into `out` (16×9 cells, 160×90 pixels, the CPU
-/// renderer), with `more` arguments: (exit code, stdout, stderr).
-fn record(library: &Path, source: &str, out: &Path, more: &[&str]) -> (i32, String, String) {
+/// The arguments that record `source` live over `library` into `out` (16×9 cells,
+/// 160×90 pixels, the CPU renderer), with `more`.
+fn record_args<'a>(
+    library: &'a Path,
+    source: &'a str,
+    out: &'a Path,
+    more: &[&'a str],
+) -> Vec<&'a str> {
     let mut args = vec![
         "render",
         "--library",
@@ -95,21 +122,20 @@ fn record(library: &Path, source: &str, out: &Path, more: &[&str]) -> (i32, Stri
         "cpu",
     ];
     args.extend(more);
-    common::tessera(&args)
+    args
+}
+
+/// Runs `record_args`: (exit code, stdout, stderr).
+fn record(library: &Path, source: &str, out: &Path, more: &[&str]) -> (i32, String, String) {
+    common::tessera(&record_args(library, source, out, more))
 }
 
 #[test]
 fn a_named_pipe_is_recorded_as_it_plays_and_ends_when_it_closes() {
     let dir = tempfile::tempdir().unwrap();
     let library = flat_library(dir.path());
-    let fifo = dir.path().join("live.y4m");
-    let made = std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap();
-    assert!(made.success());
+    let (fifo, sender) = fed_pipe(dir.path(), "live.y4m");
     let out = dir.path().join("live.mp4");
-    let sender = feed(&fifo);
     let started = Instant::now();
     let (code, stdout, err) = record(
         &library,
@@ -471,21 +497,7 @@ fn ctrl_c_ends_a_live_recording_with_a_whole_file() {
     };
     let out = dir.path().join("stopped.mp4");
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args([
-            "render",
-            "--library",
-            library.to_str().unwrap(),
-            "--live",
-            &url,
-            "--live-cells",
-            "16x9",
-            "-o",
-            out.to_str().unwrap(),
-            "--size",
-            "160x90",
-            "--renderer",
-            "cpu",
-        ])
+        .args(record_args(&library, &url, &out, &[]))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -511,11 +523,7 @@ fn ctrl_c_ends_a_live_recording_with_a_whole_file() {
     let stderr = String::from_utf8_lossy(&result.stderr);
     // A live recording has no end of its own: Ctrl-C is how it ends, with the file whole.
     assert!(result.status.success(), "{stdout}{stderr}");
-    let mut reader = tessera::video::VideoReader::open(&out).unwrap();
-    let mut frames = 0;
-    while reader.advance().unwrap().is_some() {
-        frames += 1;
-    }
+    let frames = frame_count(&out);
     assert!(frames >= 10, "{frames} frames: {stdout}");
 }
 
@@ -523,13 +531,7 @@ fn ctrl_c_ends_a_live_recording_with_a_whole_file() {
 fn bench_measures_a_live_source_until_it_ends() {
     let dir = tempfile::tempdir().unwrap();
     let library = flat_library(dir.path());
-    let fifo = dir.path().join("bench.y4m");
-    let made = std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap();
-    assert!(made.success());
-    let sender = feed(&fifo);
+    let (fifo, sender) = fed_pipe(dir.path(), "bench.y4m");
     let (code, stdout, err) = common::tessera(&[
         "bench",
         "--library",
@@ -584,11 +586,8 @@ fn the_live_demo_records_a_stream_it_sends_itself() {
     );
     assert!(stdout.contains("--live udp://127.0.0.1:"), "{stdout}");
     assert!(stdout.contains("--live-format v4l2"), "{stdout}");
-    let mut reader = tessera::video::VideoReader::open(&dir.path().join("demo-live.mp4")).unwrap();
+    let out = dir.path().join("demo-live.mp4");
+    let reader = tessera::video::VideoReader::open(&out).unwrap();
     assert_eq!(reader.size(), (1280, 720));
-    let mut frames = 0;
-    while reader.advance().unwrap().is_some() {
-        frames += 1;
-    }
-    assert_eq!(frames, 90, "3 s at the stream's 30 fps");
+    assert_eq!(frame_count(&out), 90, "3 s at the stream's 30 fps");
 }
