@@ -27,7 +27,7 @@ send() { # seconds
   sender=$!
 }
 trap '[ -n "$sender" ] && kill "$sender" 2>/dev/null || true' EXIT
-live=(--library "$library" --live "$url" --live-cells 160x90 --size 1280x720)
+live=(--library "$library" --live "$url" --cells 160x90 --size 1280x720)
 
 echo "## into MP4, $seconds s"
 send "$((seconds + 20))"

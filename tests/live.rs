@@ -112,7 +112,7 @@ fn record_args<'a>(
         library.to_str().unwrap(),
         "--live",
         source,
-        "--live-cells",
+        "--cells",
         "16x9",
         "-o",
         out.to_str().unwrap(),
@@ -363,7 +363,7 @@ fn the_window_shows_a_live_stream_woken_by_each_frame() {
         library.to_str().unwrap(),
         "--live",
         &url,
-        "--live-cells",
+        "--cells",
         "16x9",
         "--size",
         "320x180",
@@ -397,7 +397,7 @@ fn the_x_screen_is_a_live_source() {
     let script = format!(
         "xsetroot -solid '#ff0000' && (sleep 5; xsetroot -solid '#00ff00') & \
          sleep 0.5; exec {} render --library {} --live \"$DISPLAY+8,8\" --live-format x11grab \
-         --live-option video_size=64x36 --live-option framerate=10 --live-cells 16x9 \
+         --live-option video_size=64x36 --live-option framerate=10 --cells 16x9 \
          --size 160x90 --duration 6 --renderer cpu -o {}",
         env!("CARGO_BIN_EXE_tessera"),
         library.display(),
@@ -538,7 +538,7 @@ fn bench_measures_a_live_source_until_it_ends() {
         library.to_str().unwrap(),
         "--live",
         fifo.to_str().unwrap(),
-        "--live-cells",
+        "--cells",
         "16x9",
         "--size",
         "160x90",

@@ -15,10 +15,13 @@ use tessera::Scene;
 #[command(next_help_heading = "Live targets (instead of a mosaic file; needs --library)")]
 pub struct LiveArgs {
     /// A live source turned into a mosaic as it plays: a stream's URL (udp://127.0.0.1:5000,
-    /// rtsp://…, srt://…), a named pipe, a device, or `-` for standard input. FFmpeg opens it.
+    /// rtsp://…, srt://…), a named pipe, `-` for standard input, or a device with its
+    /// --live-format (/dev/video0 with v4l2, an X display such as :0 with x11grab). FFmpeg
+    /// opens it.
     #[arg(long, value_name = "SOURCE")]
     pub live: Option<String>,
-    /// FFmpeg's input format for the source, where it cannot be guessed (mpegts, y4m, …).
+    /// FFmpeg's input format for the source, where it cannot be guessed (mpegts, y4m; v4l2
+    /// for a webcam, x11grab for the X screen, …).
     #[arg(long, value_name = "FORMAT", requires = "live")]
     pub live_format: Option<String>,
     /// An FFmpeg input option for the source, KEY=VALUE (repeat for more), e.g.
@@ -29,21 +32,28 @@ pub struct LiveArgs {
     /// is still waited for; a network source is opened again until it comes back).
     #[arg(long, default_value_t = 5.0, value_name = "SECONDS", requires = "live")]
     pub live_timeout: f64,
-    /// Cell grid of the live mosaic, e.g. 160x90 [default: --live-cells-wide 160].
+    /// Cell grid of the live mosaic, e.g. 160x90 [default: --cells-wide 160], as `match`
+    /// takes it.
     #[arg(
-        long,
+        long = "cells",
+        alias = "live-cells",
         value_name = "WxH",
         requires = "live",
-        conflicts_with = "live_cells_wide"
+        conflicts_with = "cells_wide"
     )]
-    pub live_cells: Option<String>,
+    pub cells: Option<String>,
     /// Cells across; rows follow the source's aspect.
-    #[arg(long, value_name = "N", requires = "live")]
-    pub live_cells_wide: Option<u32>,
+    #[arg(long, alias = "live-cells-wide", value_name = "N", requires = "live")]
+    pub cells_wide: Option<u32>,
     /// A cell keeps its tile from the previous frame unless the new best is more than this
-    /// many ΔE closer (so still scenes do not shimmer).
-    #[arg(long, default_value_t = tessera::motion::DEFAULT_STICKINESS, requires = "live")]
-    pub live_stickiness: f32,
+    /// many ΔE closer (so still scenes do not shimmer), as for a video target.
+    #[arg(
+        long,
+        alias = "live-stickiness",
+        default_value_t = tessera::motion::DEFAULT_STICKINESS,
+        requires = "live"
+    )]
+    pub stickiness: f32,
 }
 
 /// A live source opened, its first frame matched against `library`: the scene to draw
@@ -76,7 +86,7 @@ impl LiveArgs {
     }
 
     fn cells(&self) -> anyhow::Result<CellSpec> {
-        Ok(match (&self.live_cells, self.live_cells_wide) {
+        Ok(match (&self.cells, self.cells_wide) {
             (Some(c), _) => c.parse()?,
             (None, n) => CellSpec::Wide(n.unwrap_or(super::args::DEFAULT_CELLS_WIDE)),
         })
@@ -109,7 +119,7 @@ impl LiveArgs {
         let table = Arc::new(tessera::motion::colour_table(&library));
         let options = tessera::matching::FrameMatchOptions {
             repeat_radius: 0,
-            stickiness: self.live_stickiness,
+            stickiness: self.stickiness,
         };
         let timeout = Duration::from_secs_f64(self.live_timeout);
         let grids = LiveGrids::start(

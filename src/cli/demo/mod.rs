@@ -173,7 +173,7 @@ fn live_demo(a: &DemoArgs, cache: &Path) -> anyhow::Result<()> {
             &library_arg,
             "--live",
             &stream.url,
-            "--live-cells",
+            "--cells",
             "160x90",
             "--renderer",
             &renderer,
