@@ -109,6 +109,15 @@ pub enum Action {
 }
 
 impl Overlay {
+    /// Shows `image` as the minimap from the next frame on (a video or live mosaic's grid
+    /// changed).
+    pub fn replace_minimap(&mut self, image: Option<egui::ColorImage>) {
+        match (&mut self.minimap, image) {
+            (Some(texture), Some(image)) => texture.set(image, egui::TextureOptions::LINEAR),
+            (_, image) => self.minimap_image = image,
+        }
+    }
+
     pub fn new(
         window: &Arc<Window>,
         device: &wgpu::Device,

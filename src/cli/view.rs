@@ -170,8 +170,10 @@ struct Gpu {
     /// The window size the atlas plan was made for.
     planned: (u32, u32),
     overlay: Overlay,
-    /// Cells each tile fills (the overlay's "used N×"; a video mosaic's first frame).
+    /// Cells each tile fills (the overlay's "used N×").
     uses: Vec<u32>,
+    /// When the minimap and `uses` last followed a new grid (a video or live mosaic).
+    panel_refreshed: std::time::Instant,
 }
 
 /// A live source shown in the window: its grids, how late each was shown, and whether it

@@ -88,8 +88,7 @@ impl App {
         let scene = self.scene.take().expect("the window opens once");
         // The overlay's minimap and use counts, before the renderer takes the scene.
         let minimap = crate::cli::overlay::minimap_image(&scene.overview);
-        let mut uses = vec![0u32; scene.library.tile_count() as usize];
-        scene.grid.iter().for_each(|&t| uses[t as usize] += 1);
+        let uses = tile_uses(&scene);
         let opts: RenderOptions = self
             .args
             .engine
@@ -128,6 +127,7 @@ impl App {
             planned,
             overlay,
             uses,
+            panel_refreshed: std::time::Instant::now(),
         })
     }
 
@@ -151,13 +151,11 @@ impl App {
         } else {
             self.clock.time(started)
         };
-        if let Some(frame) = self.player.as_mut().and_then(|p| p.poll(now)) {
-            gpu.renderer.set_grid(frame.grid, frame.colours);
-        }
+        let played = self.player.as_mut().and_then(|p| p.poll(now));
         let fresh = self.live.as_ref().and_then(|l| l.grids.latest());
-        if let Some(f) = &fresh {
-            gpu.renderer
-                .set_grid(f.frame.grid.clone(), f.frame.colours.clone());
+        if let Some(frame) = played.or_else(|| fresh.as_ref().map(|f| f.frame.clone())) {
+            gpu.renderer.set_grid(frame.grid, frame.colours);
+            gpu.follow_grid();
         }
         let playback = self.args.playback.at(now);
         gpu.renderer.set_playback(playback);
@@ -293,7 +291,29 @@ impl App {
     }
 }
 
+/// Cells each tile of `scene` fills.
+fn tile_uses(scene: &Scene) -> Vec<u32> {
+    let mut uses = vec![0u32; scene.library.tile_count() as usize];
+    scene.grid.iter().for_each(|&t| uses[t as usize] += 1);
+    uses
+}
+
+/// How often the overlay's minimap and use counts follow a changing grid.
+const PANEL_REFRESH: std::time::Duration = std::time::Duration::from_millis(250);
+
 impl Gpu {
+    /// After a new grid: the minimap and the use counts follow it, a few times a second.
+    fn follow_grid(&mut self) {
+        if self.panel_refreshed.elapsed() < PANEL_REFRESH || !self.overlay.visible {
+            return;
+        }
+        self.panel_refreshed = std::time::Instant::now();
+        let scene = self.renderer.scene();
+        self.uses = tile_uses(scene);
+        let minimap = crate::cli::overlay::minimap_image(&scene.overview);
+        self.overlay.replace_minimap(minimap);
+    }
+
     /// The surface's next texture, or `None` (and a redraw asked for) when there is none
     /// this time: timed out, occluded, or lost and reconfigured.
     fn next_surface_texture(&mut self) -> Option<wgpu::SurfaceTexture> {
