@@ -6,7 +6,7 @@ use super::progress::progress_bar;
 use anyhow::Context as _;
 use clap::Args;
 use std::path::{Path, PathBuf};
-use tessera::library::{self, BakeOptions, Shard, StoreParams};
+use tessera::library::{self, BakeOptions, Shard, StoreParams, TileAspect};
 use tessera::video::ShotOptions;
 
 /// The signature grid of a new library: 3×3 sub-cells match the layout of colour within a
@@ -38,6 +38,10 @@ pub struct BakeArgs {
     /// Frames per second clips are sampled at and play at [default: the library's, else 12].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=60))]
     tile_fps: Option<u32>,
+    /// Every tile's width to height, e.g. 16:9 for whole video frames or 3:2 for
+    /// photographs (centre-cropped to it) [default: the library's, else 1:1].
+    #[arg(long, value_name = "W:H")]
+    tile_aspect: Option<TileAspect>,
     /// Throw away what the library holds and bake every picture again. Tile ids start over,
     /// so mosaics matched against the old library must be matched again.
     #[arg(long)]
@@ -205,6 +209,10 @@ pub fn run(a: BakeArgs) -> anyhow::Result<()> {
             .tile_fps
             .or(existing.map(|p| p.clip_fps))
             .unwrap_or(defaults.clip_fps),
+        tile_aspect: a
+            .tile_aspect
+            .or(existing.map(|p| p.tile_aspect))
+            .unwrap_or_default(),
     };
     anyhow::ensure!(
         params.max_tile.is_power_of_two() && params.max_tile <= 1024,

@@ -178,21 +178,23 @@ fn print_library(lib: &Library) {
         );
     }
     println!(
-        "  tile sizes   1..{} px, {} levels; signature {}×{} CIELAB",
+        "  tile sizes   1..{} px, {} levels; aspect {}; signature {}×{} CIELAB",
         p.max_tile,
         p.levels(),
+        p.tile_aspect,
         p.grid,
         p.grid
     );
     let mut total = 0;
-    for l in 0..p.levels() {
+    for (l, [w, h]) in p.extents().into_iter().enumerate() {
         let b = lib.level_bytes(l);
         total += b;
-        println!(
-            "    level {l:>2}  {:>5} px  {:>10}",
-            1u32 << l,
-            human_bytes(b)
-        );
+        let size = if w == h {
+            format!("{w} px")
+        } else {
+            format!("{w}×{h} px")
+        };
+        println!("    level {l:>2}  {size:>9}  {:>10}", human_bytes(b));
     }
     println!("  pages        {} in all", human_bytes(total));
     // Records no tile owns: appended by bakes that were interrupted and not resumed.

@@ -7,9 +7,9 @@
 //! never reused, so mosaics matched earlier still open unless they use one). A re-bake that
 //! changes nothing writes nothing.
 
-use super::pyramid::{build_pyramid, LinearTile};
+use super::pyramid::{build_shaped_pyramid, LinearTile};
 use super::shard::Shard;
-use super::signature::tile_signature;
+use super::signature::tile_signature_in;
 use super::store::{
     Manifest, SkippedSource, SourceKey, StoreError, StoreParams, StoreWriter, TileEntry,
 };
@@ -379,9 +379,13 @@ fn relative_path(root: &Path, path: &Path) -> String {
 
 /// A tile's pages and signature, made from one picture.
 pub fn bake_tile(image: &image::DynamicImage, params: StoreParams) -> (Vec<Vec<u8>>, Vec<f32>) {
-    let top = LinearTile::from_image(image, params.max_tile);
-    let signature = tile_signature(&top, params.grid);
-    (build_pyramid(&top), signature)
+    let aspect = params.tile_aspect;
+    let top = LinearTile::from_image_shaped(image, params.max_tile, aspect);
+    let signature = tile_signature_in(&top, params.grid, aspect.extent(params.max_tile));
+    (
+        build_shaped_pyramid(&top, top.to_srgb8(), aspect),
+        signature,
+    )
 }
 
 /// Decodes and bakes one picture; pictures too large to decode several at once take turns.

@@ -5,8 +5,8 @@
 //! key frame and a signature over the frames. Every shot is appended and journaled as soon
 //! as it ends, so an interrupted bake of a long video resumes after its last whole shot.
 
-use super::pyramid::{build_pyramid_with_top, LinearTile};
-use super::signature::{clip_signature, tile_signature};
+use super::pyramid::{build_shaped_pyramid, LinearTile};
+use super::signature::{clip_signature, tile_signature_in};
 use super::store::{ClipFrame, Shot, SourceKey, StoreParams, StoreWriter, TileEntry};
 use crate::video::error::{MediaError, Result};
 use crate::video::shots::{Boundary, ShotDetector, ShotOptions, THUMB_WIDTH};
@@ -104,7 +104,7 @@ pub fn bake_video(
     let (tx, rx) = crossbeam_channel::bounded(48);
     let (ready_tx, ready_rx) = crossbeam_channel::bounded(1);
     let fps = params.clip_fps as f64;
-    let side = params.max_tile;
+    let (side, aspect) = (params.max_tile, params.tile_aspect);
     let owned = path.to_path_buf();
     // FFmpeg's objects stay on the thread that made them; it says whether the video opened.
     let decoder = std::thread::Builder::new()
@@ -123,7 +123,7 @@ pub fn bake_video(
             match reader {
                 Ok(r) => {
                     let _ = ready_tx.send(Ok(r.duration()));
-                    decode_frames(r, from, start, fps, side, tx);
+                    decode_frames(r, from, start, fps, (side, aspect), tx);
                 }
                 Err(e) => {
                     let _ = ready_tx.send(Err(e));
@@ -222,13 +222,14 @@ const RESUME_LEAD: f64 = 1.0;
 
 /// The decoder thread (the reader positioned at `from`): every frame's time and thumbnail
 /// from `start` on, and at each tick of the clip rate's grid (`k / fps` seconds) the
-/// frame's centre square at `side` px. Frames before `start` only move the ticks on.
+/// frame cut to the tiles' aspect in a page of `side` px. Frames before `start` only move
+/// the ticks on.
 fn decode_frames(
     mut reader: VideoReader,
     from: f64,
     start: f64,
     fps: f64,
-    side: u32,
+    (side, aspect): (u32, crate::library::TileAspect),
     tx: crossbeam_channel::Sender<Result<Decoded>>,
 ) {
     // Ticks of the clip rate are counted in whole numbers (k / fps s): a float "next time"
@@ -250,7 +251,7 @@ fn decode_frames(
                 }
                 let thumb = reader.thumbnail(THUMB_WIDTH)?;
                 let sample = if samples {
-                    Some(reader.square(side)?)
+                    Some(reader.shaped(side, aspect)?)
                 } else {
                     None
                 };
@@ -299,9 +300,11 @@ impl ShotFrames {
             .par_drain(..)
             .map(|rgba| {
                 let top = LinearTile::from_srgb8(params.max_tile, &rgba);
-                let signature = tile_signature(&top, params.grid);
+                let aspect = params.tile_aspect;
+                let signature =
+                    tile_signature_in(&top, params.grid, aspect.extent(params.max_tile));
                 (
-                    ClipFrame::new(build_pyramid_with_top(&top, rgba), params),
+                    ClipFrame::new(build_shaped_pyramid(&top, rgba, aspect), params),
                     signature,
                 )
             })

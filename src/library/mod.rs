@@ -1,5 +1,6 @@
 //! The tile library: sources → mip pyramids + colour signatures → the store on disk.
 
+pub(crate) mod aspect;
 pub(crate) mod bake;
 pub(crate) mod clips;
 pub(crate) mod merge;
@@ -9,6 +10,7 @@ pub(crate) mod shard;
 pub(crate) mod signature;
 pub(crate) mod store;
 
+pub use aspect::{AspectError, TileAspect, MAX_ASPECT};
 pub use bake::{
     bake, bake_tile, decode_image, decode_target, source_key, BakeError, BakeOptions, BakeReport,
     PictureError,
@@ -16,9 +18,9 @@ pub use bake::{
 pub use clips::{bake_video, VideoError};
 pub use merge::{merge, MergeError, MergeOptions, MergeReport};
 pub use procedural::{synth_frame, synth_target, synth_tile};
-pub use pyramid::{build_pyramid, level_count, page_bytes, LinearTile};
+pub use pyramid::{build_pyramid, build_shaped_pyramid, level_count, page_bytes, LinearTile};
 pub use shard::{Shard, ShardError, MAX_SHARDS};
-pub use signature::{clip_signature, signature_len, tile_signature};
+pub use signature::{clip_signature, signature_len, tile_signature, tile_signature_in};
 pub use store::{
     existing_params, ClipFrame, Library, SkippedSource, SourceKey, StoreError, StoreParams,
     StoreWriter, TileEntry, TilePages,

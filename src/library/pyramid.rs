@@ -3,7 +3,10 @@
 //! Level `l` is `2^l × 2^l` texels: level 0 is the tile's average colour, the top level is
 //! `max_tile`. Each coarser level is the exact 2×2 box average of the finer one in linear
 //! light, so averages of a photo's colours come out right (an sRGB-space average darkens).
+//! A tile of another aspect fills the top-left `extent` of each page (`aspect.rs`); the rest
+//! repeats its last column and row, so a 2×2 average across its edge stays its colour.
 
+use super::aspect::TileAspect;
 use crate::color::srgb8_to_linear;
 use image::{imageops, DynamicImage, ImageBuffer, Rgb};
 
@@ -20,16 +23,30 @@ impl LinearTile {
     /// Centre-crops `image` to a square and resamples it to `size × size` in linear light.
     /// Transparent pixels are composited over black.
     pub fn from_image(image: &DynamicImage, size: u32) -> LinearTile {
+        Self::from_image_shaped(image, size, TileAspect::SQUARE)
+    }
+
+    /// Centre-crops `image` to `aspect` and resamples it to fill `aspect.extent(size)` of a
+    /// `size × size` tile in linear light, the rest repeating its edge.
+    pub fn from_image_shaped(image: &DynamicImage, size: u32, aspect: TileAspect) -> LinearTile {
         let (w, h) = (image.width(), image.height());
-        let side = w.min(h);
-        let (x0, y0) = ((w - side) / 2, (h - side) / 2);
+        let (aw, ah) = (aspect.width() as u64, aspect.height() as u64);
+        // The largest centred rectangle of the aspect.
+        let (cw, ch) = if w as u64 * ah <= h as u64 * aw {
+            (w, ((w as u64 * ah / aw) as u32).clamp(1, h))
+        } else {
+            (((h as u64 * aw / ah) as u32).clamp(1, w), h)
+        };
+        let (x0, y0) = ((w - cw) / 2, (h - ch) / 2);
+        let [ex, ey] = aspect.extent(size);
         // A big picture is first shrunk by a whole factor, averaging boxes in linear light
         // straight from its 8-bit pixels: a float copy of a 12000² photo would take 1.7 GB.
-        let factor = (side / (2 * size)).max(1);
+        let factor = (cw / (2 * ex)).min(ch / (2 * ey)).max(1);
         let crop = Crop {
             x0,
             y0,
-            side: side / factor,
+            width: cw / factor,
+            height: ch / factor,
             factor,
         };
         let linear = match image {
@@ -37,16 +54,37 @@ impl LinearTile {
             DynamicImage::ImageRgba8(img) => crop.linear(img.as_raw(), w, 4),
             other => crop.linear(other.to_rgba8().as_raw(), w, 4),
         };
-        let resized = if crop.side == size {
+        let resized = if (crop.width, crop.height) == (ex, ey) {
             linear
         } else {
             // Triangle is a proper area filter when shrinking (its support scales with the
             // ratio) and never rings, so no texel leaves [0, 1].
-            imageops::resize(&linear, size, size, imageops::FilterType::Triangle)
+            imageops::resize(&linear, ex, ey, imageops::FilterType::Triangle)
         };
-        LinearTile {
-            size,
-            texels: resized.pixels().map(|p| p.0).collect(),
+        let mut texels = vec![[0.0; 3]; (size * size) as usize];
+        for (y, row) in resized.rows().enumerate() {
+            for (x, p) in row.enumerate() {
+                texels[y * size as usize + x] = p.0;
+            }
+        }
+        let mut tile = LinearTile { size, texels };
+        tile.repeat_edges([ex, ey]);
+        tile
+    }
+
+    /// Fills the texels right of and below `extent` with the last column's and row's.
+    pub fn repeat_edges(&mut self, [ex, ey]: [u32; 2]) {
+        let n = self.size as usize;
+        let (ex, ey) = (ex as usize, ey as usize);
+        if ex >= n && ey >= n {
+            return;
+        }
+        for y in 0..ey {
+            let edge = self.texels[y * n + ex - 1];
+            self.texels[y * n + ex..(y + 1) * n].fill(edge);
+        }
+        for y in ey..n {
+            self.texels.copy_within((ey - 1) * n..ey * n, y * n);
         }
     }
 
@@ -113,12 +151,13 @@ impl LinearTile {
     }
 }
 
-/// A square region of a picture, read `factor × factor` pixels per output texel.
+/// A region of a picture, read `factor × factor` pixels per output texel.
 struct Crop {
     x0: u32,
     y0: u32,
-    /// Output side, texels.
-    side: u32,
+    /// Output size, texels.
+    width: u32,
+    height: u32,
     factor: u32,
 }
 
@@ -129,7 +168,7 @@ impl Crop {
         let decode = crate::color::srgb8_decode_table();
         let f = self.factor as usize;
         let scale = 1.0 / (f * f) as f32;
-        ImageBuffer::from_fn(self.side, self.side, |x, y| {
+        ImageBuffer::from_fn(self.width, self.height, |x, y| {
             let mut sum = [0f32; 3];
             for dy in 0..f {
                 let row = (self.y0 as usize + y as usize * f + dy) * width as usize;
@@ -169,16 +208,21 @@ pub fn build_pyramid(top: &LinearTile) -> Vec<Vec<u8>> {
 /// that page is the top level as it is. Decoding and re-encoding sRGB is exact, so this
 /// only saves the time (a tenth of a video frame's bake).
 pub fn build_pyramid_with_top(top: &LinearTile, top_page: Vec<u8>) -> Vec<Vec<u8>> {
+    build_shaped_pyramid(top, top_page, TileAspect::SQUARE)
+}
+
+/// `build_pyramid_with_top` for a tile of `aspect`: each coarser level's edge is repeated
+/// again past its own extent.
+pub fn build_shaped_pyramid(top: &LinearTile, top_page: Vec<u8>, aspect: TileAspect) -> Vec<Vec<u8>> {
     assert!(top.size.is_power_of_two());
     assert_eq!(top_page.len(), top.texels.len() * 4);
+    let extents = aspect.extents(level_count(top.size));
     let mut levels = vec![top_page];
-    if top.size > 1 {
-        let mut current = top.halve();
+    let mut current = top.clone();
+    while current.size > 1 {
+        current = current.halve();
+        current.repeat_edges(extents[level_count(current.size) - 1]);
         levels.push(current.to_srgb8());
-        while current.size > 1 {
-            current = current.halve();
-            levels.push(current.to_srgb8());
-        }
     }
     levels.reverse();
     levels

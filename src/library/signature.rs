@@ -18,13 +18,18 @@ pub fn block_bounds(n: usize, k: usize, i: usize) -> (usize, usize) {
 
 /// The `k × k` CIELAB signature of a linear-light tile, row-major, `[L, a, b]` per sub-cell.
 pub fn tile_signature(tile: &LinearTile, grid: u32) -> Vec<f32> {
-    let n = tile.size as usize;
+    tile_signature_in(tile, grid, [tile.size; 2])
+}
+
+/// The signature of the part of `tile` a tile of another aspect fills: its top-left
+/// `extent` (`TileAspect::extent`), cut into `k × k` sub-cells of its shape.
+pub fn tile_signature_in(tile: &LinearTile, grid: u32, [ex, ey]: [u32; 2]) -> Vec<f32> {
     let k = grid as usize;
     let mut sig = Vec::with_capacity(signature_len(grid));
     for j in 0..k {
-        let (y0, y1) = block_bounds(n, k, j);
+        let (y0, y1) = block_bounds(ey as usize, k, j);
         for i in 0..k {
-            let (x0, x1) = block_bounds(n, k, i);
+            let (x0, x1) = block_bounds(ex as usize, k, i);
             sig.extend_from_slice(&linear_rgb_to_lab(tile.block_mean(x0, x1, y0, y1)));
         }
     }

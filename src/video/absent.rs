@@ -51,6 +51,9 @@ impl VideoReader {
     pub fn square(&mut self, _side: u32) -> Result<Vec<u8>> {
         match self.0 {}
     }
+    pub fn shaped(&mut self, _side: u32, _aspect: crate::library::TileAspect) -> Result<Vec<u8>> {
+        match self.0 {}
+    }
     pub fn cells(&mut self, _cols: u32, _rows: u32, _sub: u32) -> Result<Vec<u8>> {
         match self.0 {}
     }

@@ -361,25 +361,50 @@ impl VideoReader {
     /// The current frame's centre square, scaled to `side`² sRGB RGBA (area filter) and
     /// turned upright: a clip frame at a tile's size.
     pub fn square(&mut self, side: u32) -> Result<Vec<u8>> {
-        let (w, h) = (self.decoded.width(), self.decoded.height());
-        // Scale so the short side is `side`, then take the middle.
-        let short = w.min(h).max(1) as u64;
-        let (sw, sh) = (
-            ((w as u64 * side as u64).div_ceil(short) as u32).max(side),
-            ((h as u64 * side as u64).div_ceil(short) as u32).max(side),
-        );
+        self.shaped(side, crate::library::TileAspect::SQUARE)
+    }
+
+    /// The current frame upright, centre-cropped to `aspect` and scaled (area filter) to
+    /// fill its extent of a `side × side` sRGB RGBA page, the rest repeating the edge: a
+    /// clip frame at a tile's size and shape.
+    pub fn shaped(&mut self, side: u32, aspect: crate::library::TileAspect) -> Result<Vec<u8>> {
+        let [ex, ey] = aspect.extent(side);
+        // The extent in the stream's own orientation.
+        let (cw, ch) = if self.quarter_turns % 2 == 1 {
+            (ey, ex)
+        } else {
+            (ex, ey)
+        };
+        let (w, h) = (self.decoded.width().max(1) as u64, self.decoded.height().max(1) as u64);
+        // Scale so the frame covers cw × ch, then take the middle.
+        let (sw, sh) = if w * ch as u64 >= h * cw as u64 {
+            (((w * ch as u64).div_ceil(h) as u32).max(cw), ch)
+        } else {
+            (cw, ((h * cw as u64).div_ceil(w) as u32).max(ch))
+        };
         let out = Scaler::run(
             &mut self.square,
             &self.decoded,
             (Pixel::RGBA, sw, sh),
             scaling::Flags::AREA,
         )?;
-        let (x0, y0) = (((sw - side) / 2) as usize, ((sh - side) / 2) as usize);
+        let (x0, y0) = (((sw - cw) / 2) as usize, ((sh - ch) / 2) as usize);
         let stride = out.stride(0);
         let centre = &out.data(0)[y0 * stride + x0 * 4..];
-        let tile = packed(centre, stride, side as usize * 4, side as usize);
-        let tile = image::RgbaImage::from_raw(side, side, tile).expect("side²×4 bytes");
-        Ok(turn(tile, self.quarter_turns).into_raw())
+        let crop = packed(centre, stride, cw as usize * 4, ch as usize);
+        let crop = image::RgbaImage::from_raw(cw, ch, crop).expect("cw×ch×4 bytes");
+        let crop = turn(crop, self.quarter_turns);
+        if [ex, ey] == [side, side] {
+            return Ok(crop.into_raw());
+        }
+        // Into the page's top-left, its last column and row repeated to the page's edges.
+        let mut page = image::RgbaImage::new(side, side);
+        for y in 0..side {
+            for x in 0..side {
+                *page.get_pixel_mut(x, y) = *crop.get_pixel(x.min(ex - 1), y.min(ey - 1));
+            }
+        }
+        Ok(page.into_raw())
     }
 
     /// The current frame upright, centre-cropped to the aspect of a `cols × rows` grid and

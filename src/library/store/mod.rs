@@ -33,6 +33,7 @@ pub use read::{Clip, Library};
 pub use write::StoreWriter;
 
 use super::pyramid::{level_count, page_bytes};
+use super::aspect::TileAspect;
 use serde::{Deserialize, Serialize};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -270,6 +271,10 @@ pub struct StoreParams {
     pub raw_max: u32,
     /// Frames per second clips are sampled at, and play at.
     pub clip_fps: u32,
+    /// The tiles' width to height (absent from the manifest when 1:1, as before there was
+    /// a choice).
+    #[serde(default, skip_serializing_if = "TileAspect::is_square")]
+    pub tile_aspect: TileAspect,
 }
 
 impl StoreParams {
@@ -284,6 +289,7 @@ impl StoreParams {
                 DEFAULT_RAW_MAX
             },
             clip_fps: DEFAULT_CLIP_FPS,
+            tile_aspect: TileAspect::SQUARE,
         }
     }
     /// Levels per tile: `log2(max_tile) + 1`.
@@ -297,9 +303,13 @@ impl StoreParams {
     /// The options that bake a library of these parameters, as `bake` spells them.
     pub fn flags(&self) -> String {
         format!(
-            "--max-tile {} --grid {} --raw-max {} --tile-fps {}",
-            self.max_tile, self.grid, self.raw_max, self.clip_fps
+            "--max-tile {} --grid {} --raw-max {} --tile-fps {} --tile-aspect {}",
+            self.max_tile, self.grid, self.raw_max, self.clip_fps, self.tile_aspect
         )
+    }
+    /// The texels a tile fills of each level's page (`TileAspect::extents`).
+    pub fn extents(&self) -> Vec<[u32; 2]> {
+        self.tile_aspect.extents(self.levels())
     }
     /// Floats in one signature.
     pub fn sig_len(&self) -> usize {

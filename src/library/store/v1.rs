@@ -65,6 +65,7 @@ pub(crate) fn read(dir: &Path, value: serde_json::Value) -> Result<V1Library> {
         grid: m.grid,
         raw_max: m.max_tile,
         clip_fps: DEFAULT_CLIP_FPS,
+        tile_aspect: Default::default(),
     };
     params
         .validate()
@@ -108,6 +109,7 @@ impl V1Library {
             grid: self.manifest.grid,
             raw_max: self.manifest.max_tile,
             clip_fps: DEFAULT_CLIP_FPS,
+            tile_aspect: Default::default(),
         }
     }
 
