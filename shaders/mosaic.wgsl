@@ -9,7 +9,7 @@ struct View {
     origin_int: vec2<i32>,     // integer cell coordinate of the viewport's top-left corner
     origin_frac: vec2<f32>,    // its fractional part
     grid_size: vec2<u32>,      // cells across, down
-    cells_per_px: f32,
+    cells_per_px: f32,         // across (cells_per_px_y: down)
     weight_hi: f32,            // blend weight of the finer level
     level_hi: u32,
     level_lo: u32,
@@ -19,11 +19,15 @@ struct View {
     viewport_origin: vec2<f32>,// the viewport's top-left pixel in the render target
     overview_lod: f32,         // > 0: zoomed out below 1 px per cell, draw the overview
     tint: f32,                 // colour correction strength (pipelines with TINT)
+    cells_per_px_y: f32,       // cells per pixel down (tiles of another aspect than 1:1)
     background: vec4<f32>,     // linear
     // Per-cell quads (`vs_cells`): the first visible cell, and visible cells per row.
     cells_first: vec2<i32>,
     cells_across: u32,
     px_to_ndc: vec2<f32>,      // 2 / viewport size
+    // The texels a tile fills of its top level's page, across and down (the page, for
+    // square tiles; a tile of another aspect fills its top-left).
+    top_extent: vec2<u32>,
     // Up to four rectangles of the viewport beside the mosaic, (x0, y0, x1, y1) in whole
     // pixels (empty ones have x0 == x1): the background around per-cell quads.
     background_rects: array<vec4<f32>, 4>,
@@ -55,12 +59,24 @@ fn vs_main(@builtin(vertex_index) i: u32) -> @builtin(position) vec4<f32> {
     return vec4<f32>(p * 2.0 - 1.0, 0.0, 1.0);
 }
 
-// Bilinear sample of a resident page, clamped half a texel inside the page so the filter
+// Cells per pixel, across and down.
+fn cells_per_px() -> vec2<f32> {
+    return vec2<f32>(view.cells_per_px, view.cells_per_px_y);
+}
+
+// The texels a tile fills of its page at `level`: the top level's extent halved level by
+// level, rounding up, as the pyramid was built (FrameView::extent).
+fn extent(level: u32) -> vec2<u32> {
+    let down = vec2<u32>(view.max_level - level);
+    return ((view.top_extent - vec2<u32>(1u)) >> down) + vec2<u32>(1u);
+}
+
+// Bilinear sample of a resident page, clamped half a texel inside the tile so the filter
 // never reads a neighbouring page (clamp-to-edge per tile).
 fn sample_page(level: u32, code: u32, uv: vec2<f32>) -> vec3<f32> {
     let origin = vec2<f32>(f32((code >> 11u) & 0x7ffu), f32(code & 0x7ffu));
-    let size = f32(1u << level);
-    let t = clamp(uv * size, vec2<f32>(0.5), vec2<f32>(size - 0.5));
+    let size = vec2<f32>(extent(level));
+    let t = clamp(uv * size, vec2<f32>(0.5), size - 0.5);
     return textureSampleLevel(atlas, atlas_sampler, (origin + t) * view.inv_atlas_size, code >> 22u, 0.0).rgb;
 }
 
@@ -69,10 +85,10 @@ fn sample_page(level: u32, code: u32, uv: vec2<f32>) -> vec3<f32> {
 // texel load instead of four makes blended frames (the slowest) ~25 % cheaper on llvmpipe.
 fn nearest_page(level: u32, code: u32, uv: vec2<f32>) -> vec3<f32> {
     let origin = vec2<i32>(i32((code >> 11u) & 0x7ffu), i32(code & 0x7ffu));
-    let size = i32(1u << level);
+    let size = vec2<i32>(extent(level));
     // Texel edges nudged 1/1024 texel off exact values, where the last bit of arithmetic
     // would decide (tessera's CPU twin must pick the same texel).
-    let t = clamp(vec2<i32>(uv * f32(size) + 1.0 / 1024.0), vec2<i32>(0), vec2<i32>(size - 1));
+    let t = clamp(vec2<i32>(uv * vec2<f32>(size) + 1.0 / 1024.0), vec2<i32>(0), size - 1);
     return textureLoad(atlas, origin + t, i32(code >> 22u), 0).rgb;
 }
 
@@ -88,7 +104,7 @@ fn level_tint(c: vec3<f32>, level: i32) -> vec3<f32> {
 // Cell coordinate of a pixel centre (pos.xy - viewport origin = x + 0.5, y + 0.5); fma
 // mirrors FrameView::local.
 fn local_of(pos: vec4<f32>) -> vec2<f32> {
-    return fma(pos.xy - view.viewport_origin, vec2<f32>(view.cells_per_px), view.origin_frac);
+    return fma(pos.xy - view.viewport_origin, cells_per_px(), view.origin_frac);
 }
 
 fn outside(local: vec2<f32>) -> bool {
@@ -195,7 +211,7 @@ fn corner_of(v: u32) -> vec2<f32> {
 // edge through a pixel centre could give the pixel to the other cell (a column of another
 // tile's colour).
 fn first_pixel(edge: f32, axis: u32) -> f32 {
-    let cpp = view.cells_per_px;
+    let cpp = cells_per_px()[axis];
     let frac = view.origin_frac[axis];
     var p = ceil((edge - frac) / cpp - 0.5);
     if (floor(fma(p + 0.5, cpp, frac)) < edge) {

@@ -147,6 +147,8 @@ pub struct PlanInput {
     pub gpu_budget: u64,
     pub screen: (u32, u32),
     pub grid: (u32, u32),
+    /// A cell's sides against its longer one (`[1, 1]` for square tiles).
+    pub cell_shape: [f64; 2],
     pub max_layers: u32,
 }
 
@@ -176,8 +178,8 @@ fn one_screen(level: usize, input: &PlanInput) -> u64 {
     } else {
         (1u64 << (level - 1)) as f64 * 1.0001
     };
-    let (w, h) = input.screen;
-    max_visible_cells(w, h, smallest_px, input.grid.0, input.grid.1) * frames_in_flight(input)
+    max_visible_cells(input.screen, smallest_px, input.grid, input.cell_shape)
+        * frames_in_flight(input)
 }
 
 /// Why a GPU budget cannot be laid out as atlases.
@@ -346,6 +348,7 @@ mod tests {
             gpu_budget: 512 << 20,
             screen: (1920, 1080),
             grid: (1920, 1080),
+            cell_shape: crate::view::SQUARE,
             max_layers: 2048,
         }
     }
@@ -393,6 +396,7 @@ mod tests {
             gpu_budget: 1 << 20,
             screen: (320, 200),
             grid: (40, 30),
+            cell_shape: crate::view::SQUARE,
             max_layers: 64,
         })
         .unwrap();

@@ -3,6 +3,7 @@
 use crate::atlas::{plan_atlases, AtlasLayout, PlanInput};
 use crate::error::{Error, Result};
 use crate::library::Library;
+use crate::library::TileAspect;
 use crate::mosaic::Mosaic;
 use crate::overview::Overview;
 use crate::playback::Clock;
@@ -165,6 +166,7 @@ impl Scene {
             gpu_budget,
             screen,
             grid: (self.cols(), self.rows()),
+            cell_shape: self.cell_shape(),
             max_layers,
         })
         .map_err(|e| Error::Options(e.to_string()))
@@ -172,18 +174,33 @@ impl Scene {
 
     /// What `camera` shows on a `width × height` frame.
     pub fn frame_view(&self, camera: &Camera, width: u32, height: u32) -> FrameView {
-        FrameView::new(
+        FrameView::shaped(
             camera,
-            width,
-            height,
-            self.cols(),
-            self.rows(),
+            (width, height),
+            (self.cols(), self.rows()),
             self.max_level(),
+            self.tile_aspect(),
         )
     }
 
     /// The camera that shows the whole mosaic on a `width × height` frame.
     pub fn fit(&self, width: u32, height: u32) -> Camera {
-        Camera::fit(self.cols(), self.rows(), width, height)
+        Camera::fit_shaped(
+            self.cols(),
+            self.rows(),
+            width,
+            height,
+            self.tile_aspect().shape(),
+        )
+    }
+
+    /// The library's tile aspect: every cell's shape.
+    pub fn tile_aspect(&self) -> TileAspect {
+        self.library.params().tile_aspect
+    }
+
+    /// A cell's sides against its longer one (`TileAspect::shape`).
+    pub fn cell_shape(&self) -> [f64; 2] {
+        self.tile_aspect().shape()
     }
 }

@@ -21,7 +21,7 @@ impl RenderStyle {
         crate::tint::strength(
             self.tint,
             self.tint_fades,
-            1.0 / view.cells_per_px,
+            1.0 / view.cells_per_px[0].min(view.cells_per_px[1]),
             view.width,
             view.height,
         )

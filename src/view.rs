@@ -2,8 +2,12 @@
 //! uniforms and the CPU reference renderer, and unit tested without a GPU.
 //!
 //! Cell coordinates: cell `(c, r)` covers `[c, c+1) × [r, r+1)`. The camera is the cell
-//! coordinate at the screen's centre plus `cell_px`, screen pixels per cell.
+//! coordinate at the screen's centre plus `cell_px`, screen pixels per cell: per cell side
+//! for square tiles, and for tiles of another aspect per longer side, the shorter side
+//! `shape` of it (`TileAspect::shape`: 16:9 is `[1, 0.5625]`), so the level drawn is the
+//! same for any aspect.
 
+use crate::library::TileAspect;
 use glam::DVec2;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -20,10 +24,19 @@ pub const MIN_CELL_PX: f64 = 1.0 / 64.0;
 /// The closest zoom: a cell 4096 pixels wide.
 pub const MAX_CELL_PX: f64 = 4096.0;
 
+/// Square cells' shape.
+pub const SQUARE: [f64; 2] = [1.0, 1.0];
+
 impl Camera {
-    /// The whole mosaic, centred, as large as fits.
+    /// The whole mosaic of square cells, centred, as large as fits.
     pub fn fit(cols: u32, rows: u32, width: u32, height: u32) -> Camera {
-        let cell_px = (width as f64 / cols as f64).min(height as f64 / rows as f64);
+        Self::fit_shaped(cols, rows, width, height, SQUARE)
+    }
+
+    /// The whole mosaic of cells of `shape`, centred, as large as fits.
+    pub fn fit_shaped(cols: u32, rows: u32, width: u32, height: u32, shape: [f64; 2]) -> Camera {
+        let cell_px =
+            (width as f64 / (cols as f64 * shape[0])).min(height as f64 / (rows as f64 * shape[1]));
         Camera {
             center: DVec2::new(cols as f64 / 2.0, rows as f64 / 2.0),
             cell_px: cell_px.clamp(MIN_CELL_PX, MAX_CELL_PX),
@@ -32,12 +45,37 @@ impl Camera {
 
     /// Cell coordinate under screen point `p` (pixels, origin top-left).
     pub fn screen_to_cell(&self, p: DVec2, width: u32, height: u32) -> DVec2 {
-        self.center + (p - DVec2::new(width as f64, height as f64) * 0.5) / self.cell_px
+        self.screen_to_cell_shaped(p, width, height, SQUARE)
+    }
+
+    /// `screen_to_cell` for cells of `shape`.
+    pub fn screen_to_cell_shaped(
+        &self,
+        p: DVec2,
+        width: u32,
+        height: u32,
+        shape: [f64; 2],
+    ) -> DVec2 {
+        self.center
+            + (p - DVec2::new(width as f64, height as f64) * 0.5)
+                / (self.cell_px * DVec2::from(shape))
     }
 
     /// Screen point of cell coordinate `c`.
     pub fn cell_to_screen(&self, c: DVec2, width: u32, height: u32) -> DVec2 {
-        (c - self.center) * self.cell_px + DVec2::new(width as f64, height as f64) * 0.5
+        self.cell_to_screen_shaped(c, width, height, SQUARE)
+    }
+
+    /// `cell_to_screen` for cells of `shape`.
+    pub fn cell_to_screen_shaped(
+        &self,
+        c: DVec2,
+        width: u32,
+        height: u32,
+        shape: [f64; 2],
+    ) -> DVec2 {
+        (c - self.center) * (self.cell_px * DVec2::from(shape))
+            + DVec2::new(width as f64, height as f64) * 0.5
     }
 
     /// Multiplies the zoom by `factor`, keeping the cell under screen point `anchor` in place.
@@ -165,10 +203,15 @@ pub struct FrameView {
     pub origin_int: [i32; 2],
     /// Fractional part, in `[0, 1)`.
     pub origin_frac: [f32; 2],
-    /// Cells per screen pixel (`1 / cell_px`).
-    pub cells_per_px: f32,
-    /// Screen pixels per cell.
+    /// Cells per screen pixel, across and down (`1 / (cell_px × shape)`).
+    pub cells_per_px: [f32; 2],
+    /// Screen pixels per cell (its longer side).
     pub cell_px: f64,
+    /// The cell's sides against its longer one (`[1, 1]` for square tiles).
+    pub shape: [f64; 2],
+    /// The texels a tile fills of its top level's page, across and down (the whole page
+    /// for square tiles; see `TileAspect::extent`).
+    pub top_extent: [u32; 2],
     /// The levels drawn and their blend.
     pub levels: LevelChoice,
     /// `log2(1 / cell_px)` when zoomed out below one pixel per cell (the overview is drawn),
@@ -189,9 +232,29 @@ impl FrameView {
         rows: u32,
         max_level: usize,
     ) -> FrameView {
-        let cells_per_px = (1.0 / camera.cell_px) as f32;
-        let origin =
-            camera.center - DVec2::new(width as f64, height as f64) * 0.5 * cells_per_px as f64;
+        Self::shaped(
+            camera,
+            (width, height),
+            (cols, rows),
+            max_level,
+            TileAspect::SQUARE,
+        )
+    }
+
+    /// `new` for tiles of `aspect`.
+    pub fn shaped(
+        camera: &Camera,
+        (width, height): (u32, u32),
+        (cols, rows): (u32, u32),
+        max_level: usize,
+        aspect: TileAspect,
+    ) -> FrameView {
+        let shape = aspect.shape();
+        let cells_per_px = shape.map(|s| (1.0 / (camera.cell_px * s)) as f32);
+        let origin = camera.center
+            - DVec2::new(width as f64, height as f64)
+                * 0.5
+                * DVec2::new(cells_per_px[0] as f64, cells_per_px[1] as f64);
         let floor = origin.floor();
         FrameView {
             width,
@@ -202,6 +265,8 @@ impl FrameView {
             origin_frac: [(origin.x - floor.x) as f32, (origin.y - floor.y) as f32],
             cells_per_px,
             cell_px: camera.cell_px,
+            shape,
+            top_extent: aspect.extent(1 << max_level),
             levels: LevelChoice::for_cell_px(camera.cell_px, max_level),
             overview_lod: if camera.cell_px < 1.0 {
                 (1.0 / camera.cell_px).log2() as f32
@@ -216,7 +281,16 @@ impl FrameView {
     /// (one rounding), mirrored by `fma` in the shader, so CPU and GPU agree to the bit.
     #[inline]
     pub fn local(&self, pixel: u32, axis: usize) -> f32 {
-        (pixel as f32 + 0.5).mul_add(self.cells_per_px, self.origin_frac[axis])
+        (pixel as f32 + 0.5).mul_add(self.cells_per_px[axis], self.origin_frac[axis])
+    }
+
+    /// The texels a tile fills of its page at `level`, across and down: the top level's
+    /// extent halved level by level, rounding up, as the pyramid was built (the shader
+    /// computes the same).
+    #[inline]
+    pub fn extent(&self, level: usize) -> [usize; 2] {
+        let down = self.max_level.saturating_sub(level);
+        self.top_extent.map(|e| (((e - 1) >> down) + 1) as usize)
     }
 
     /// The screen's top-left corner in cell coordinates.
@@ -230,7 +304,8 @@ impl FrameView {
     /// The cells the screen overlaps, clamped to the mosaic.
     pub fn visible_cells(&self) -> CellRect {
         let span = |axis: usize, pixels: u32, cells: u32| {
-            let end = self.origin_frac[axis] as f64 + pixels as f64 / self.cell_px;
+            let end =
+                self.origin_frac[axis] as f64 + pixels as f64 / (self.cell_px * self.shape[axis]);
             let first = self.origin_int[axis] as i64;
             let last = self.origin_int[axis] as i64 + end.ceil() as i64;
             (
@@ -256,9 +331,11 @@ impl FrameView {
         let l = self.levels.hi;
         let size = (1u32 << l) as f32;
         let aligned = |f: f32| (f * size).fract() == 0.0;
+        // Square cells only: a tile of another aspect fills a rounded part of its page.
         (!self.uses_overview()
+            && self.shape == SQUARE
             && self.levels.weight_hi == 1.0
-            && self.cells_per_px * size == 1.0
+            && self.cells_per_px[0] * size == 1.0
             && aligned(self.origin_frac[0])
             && aligned(self.origin_frac[1]))
         .then_some(l)
@@ -312,10 +389,16 @@ impl FrameView {
     }
 }
 
-/// The most cells a `width × height` screen can show at `cell_px`, capped by the mosaic size.
-pub fn max_visible_cells(width: u32, height: u32, cell_px: f64, cols: u32, rows: u32) -> u64 {
-    let across = (width as f64 / cell_px).ceil() as u64 + 1;
-    let down = (height as f64 / cell_px).ceil() as u64 + 1;
+/// The most cells of `shape` a `width × height` screen can show at `cell_px`, capped by
+/// the mosaic size.
+pub fn max_visible_cells(
+    (width, height): (u32, u32),
+    cell_px: f64,
+    (cols, rows): (u32, u32),
+    shape: [f64; 2],
+) -> u64 {
+    let across = (width as f64 / (cell_px * shape[0])).ceil() as u64 + 1;
+    let down = (height as f64 / (cell_px * shape[1])).ceil() as u64 + 1;
     across.min(cols as u64) * down.min(rows as u64)
 }
 
@@ -456,7 +539,7 @@ mod tests {
         };
         let r = FrameView::new(&cam, 100, 100, 10, 10, 8).visible_cells();
         assert_eq!((r.x0, r.x1), (0, 10));
-        assert!(r.cells() <= max_visible_cells(100, 100, 7.3, 10, 10));
+        assert!(r.cells() <= max_visible_cells((100, 100), 7.3, (10, 10), SQUARE));
     }
 
     #[test]
@@ -528,7 +611,7 @@ mod tests {
     #[test]
     fn shader_first_pixel_matches_the_search() {
         let shader = |v: &FrameView, edge: f32, axis: usize| -> f32 {
-            let (cpp, frac) = (v.cells_per_px, v.origin_frac[axis]);
+            let (cpp, frac) = (v.cells_per_px[axis], v.origin_frac[axis]);
             let mut p = ((edge - frac) / cpp - 0.5).ceil();
             if (p + 0.5).mul_add(cpp, frac).floor() < edge {
                 p += 1.0;

@@ -253,6 +253,72 @@ fn gpu_matches_cpu_reference_across_zoom_levels() {
     check(&fx, "debug-lod-quads", 200, 120, at(mid, 45.0), true);
 }
 
+#[test]
+fn gpu_matches_cpu_reference_on_cells_of_other_aspects() {
+    // 64-px pages: a 16:9 tile fills 64×36 of the top one (… 8×5, 4×3, 2×2, 1×1); a 2:3
+    // tile 43×64.
+    for (aspect, name) in [("16:9", "wide"), ("2:3", "tall")] {
+        let fx = common::fixture_shaped(30, 64, (15, 11), aspect.parse().unwrap());
+        let mid = (7.5, 5.5);
+        check(&fx, &format!("{name}-fit"), 240, 160, at(mid, 14.0), false);
+        check(
+            &fx,
+            &format!("{name}-overview"),
+            64,
+            48,
+            at(mid, 0.6),
+            false,
+        );
+        check(&fx, &format!("{name}-1.3px"), 64, 48, at(mid, 1.3), false);
+        check(&fx, &format!("{name}-7.3px"), 200, 120, at(mid, 7.3), false);
+        for level in [3, 5, 6] {
+            let px = (1u32 << level) as f64;
+            check(
+                &fx,
+                &format!("{name}-level-{level}"),
+                200,
+                120,
+                at((4.3, 3.6), px),
+                false,
+            );
+            check(
+                &fx,
+                &format!("{name}-between-{level}"),
+                200,
+                120,
+                at((4.3, 3.6), px * 1.4),
+                false,
+            );
+        }
+        check(
+            &fx,
+            &format!("{name}-magnified-quads"),
+            320,
+            200,
+            at((3.3, 4.7), 200.0),
+            false,
+        );
+        // (At y = 10.2 a pixel centre falls 2e-7 of a cell from a row's edge, where a
+        // multiply-add that is not fused puts it in the next row.)
+        check(
+            &fx,
+            &format!("{name}-off-the-edge"),
+            300,
+            200,
+            at((-1.5, 10.23), 20.0),
+            false,
+        );
+        check(
+            &fx,
+            &format!("{name}-debug-lod"),
+            200,
+            120,
+            at(mid, 45.0),
+            true,
+        );
+    }
+}
+
 /// A host's viewport inside a larger target (as `examples/embed.rs` draws): the mosaic lands
 /// in it, the same as the CPU reference draws at the viewport's size, at a zoom of per-pixel
 /// drawing and at one of a quad per cell; the target around it is untouched.

@@ -111,6 +111,7 @@ impl LiveArgs {
             anyhow::anyhow!("--live {text}: give the tiles with --library LIB.tlib")
         })?;
         let library = Library::open(library_path)?;
+        tessera::motion::ensure_square_tiles(&library)?;
         anyhow::ensure!(
             !library.active_tiles().is_empty(),
             "{}: holds no tiles to match",

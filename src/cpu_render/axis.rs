@@ -10,8 +10,8 @@ pub(super) struct Tap {
     pub(super) a: f32,
 }
 
-/// The bilinear tap at `uv` (0..1 within a cell) in a `size`-texel page, clamped to the page
-/// as the shader clamps to the tile.
+/// The bilinear tap at `uv` (0..1 within a cell) across a tile `size` texels long on this
+/// axis (its extent in the page), clamped to it as the shader clamps to the tile.
 #[inline]
 pub(super) fn tap(uv: f32, size: usize) -> Tap {
     let s = size as f32;
@@ -64,7 +64,10 @@ pub(super) struct Axis {
 
 impl Axis {
     pub(super) fn new(view: &FrameView, pixels: usize, axis: usize, mosaic_cells: u32) -> Axis {
-        let (hi_size, lo_size) = (1usize << view.levels.hi, 1usize << view.levels.lo);
+        let (hi_size, lo_size) = (
+            view.extent(view.levels.hi)[axis],
+            view.extent(view.levels.lo)[axis],
+        );
         let mut taps = Vec::with_capacity(pixels);
         let mut cells = Vec::with_capacity(pixels);
         let mut runs: Vec<Run> = Vec::new();

@@ -146,6 +146,9 @@ fn draw(
         .filter(|_| tint_k == 0.0 && !style.debug_lod);
     // Filtered tiny cells: drawn from the small tables of the frame's levels (the finer one
     // small).
+    // Square tiles only: the tables' pages are read whole, a tile of another aspect fills
+    // part of its page.
+    let small_tables = small_tables && view.shape == crate::view::SQUARE;
     let tiny = small_tables
         && exact.is_none()
         && !floor
@@ -336,8 +339,8 @@ impl Frame<'_> {
         let page_lo = atlas.page(slot_lo, l_lo);
         let blend = view.levels.weight_hi < 1.0 && l_lo != l_hi;
         // A page drawn from a coarser level than the frame's (still loading) has taps of its
-        // own size; the frame's precomputed ones serve every other cell.
-        let (hi_size, lo_size) = (1usize << l_hi, 1usize << l_lo);
+        // own extent; the frame's precomputed ones serve every other cell.
+        let (hi_size, lo_size) = (view.extent(l_hi), view.extent(l_lo));
         let hi_nominal = l_hi == view.levels.hi;
         let lo_nominal = l_lo == view.levels.lo;
         let offset = self.tint_offset(cell);
@@ -346,14 +349,14 @@ impl Frame<'_> {
             if hi_nominal {
                 columns.taps[px].hi
             } else {
-                tap(columns.taps[px].frac, hi_size)
+                tap(columns.taps[px].frac, hi_size[0])
             }
         };
         let nx = |px: usize| {
             if lo_nominal {
                 columns.taps[px].lo
             } else {
-                nearest_index(columns.taps[px].frac, lo_size)
+                nearest_index(columns.taps[px].frac, lo_size[0])
             }
         };
         // Filtering is separable: each band row first blends the page's two texel rows
@@ -390,7 +393,7 @@ impl Frame<'_> {
             let ty = if hi_nominal {
                 rows.taps[py].hi
             } else {
-                tap(vy, hi_size)
+                tap(vy, hi_size[1])
             };
             let (top, bottom) = (
                 page_hi.run(first, ty.i0, touched),
@@ -407,7 +410,7 @@ impl Frame<'_> {
                 let ny = if lo_nominal {
                     rows.taps[py].lo
                 } else {
-                    nearest_index(vy, lo_size)
+                    nearest_index(vy, lo_size[1])
                 };
                 let texels = page_lo.run(lo_first, ny, lo_touched);
                 for (v, texel) in lo[..lo_touched].iter_mut().zip(texels.as_chunks::<4>().0) {

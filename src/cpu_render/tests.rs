@@ -16,6 +16,7 @@ fn atlas(grid: (u32, u32), missing: Option<(u32, usize)>) -> CpuAtlas {
         gpu_budget: 1 << 20,
         screen: (64, 48),
         grid,
+        cell_shape: crate::view::SQUARE,
         max_layers: 16,
     })
     .unwrap();
@@ -55,6 +56,7 @@ fn every_slot_of_every_level_keeps_its_own_page() {
         gpu_budget: 2 << 20,
         screen: (64, 48),
         grid: (20, 15),
+        cell_shape: crate::view::SQUARE,
         max_layers: 16,
     })
     .unwrap();
@@ -223,6 +225,7 @@ fn small_tables_follow_page_writes_and_page_table_changes() {
         gpu_budget: 1 << 20,
         screen: (64, 48),
         grid: (cols, rows),
+        cell_shape: crate::view::SQUARE,
         max_layers: 16,
     })
     .unwrap();

@@ -347,7 +347,7 @@ impl GpuMosaic {
             origin_int: frame.origin_int,
             origin_frac: frame.origin_frac,
             grid_size: [frame.cols, frame.rows],
-            cells_per_px: frame.cells_per_px,
+            cells_per_px: frame.cells_per_px[0],
             weight_hi: frame.levels.weight_hi,
             level_hi: frame.levels.hi as u32,
             level_lo: frame.levels.lo as u32,
@@ -357,7 +357,8 @@ impl GpuMosaic {
             viewport_origin: [viewport[0] as f32, viewport[1] as f32],
             overview_lod: frame.overview_lod,
             tint,
-            _pad: [0; 2],
+            cells_per_px_y: frame.cells_per_px[1],
+            _pad: 0,
             background: [
                 srgb8_to_linear(style.background[0]),
                 srgb8_to_linear(style.background[1]),
@@ -368,7 +369,7 @@ impl GpuMosaic {
             cells_across: (cells.x1 - cells.x0).max(1),
             _pad2: 0,
             px_to_ndc: [2.0 / viewport[2] as f32, 2.0 / viewport[3] as f32],
-            _pad3: [0.0; 2],
+            top_extent: frame.top_extent,
             background_rects,
         };
         let uniform_size = wgpu::BufferSize::new(std::mem::size_of::<ViewUniform>() as u64)

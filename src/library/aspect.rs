@@ -35,7 +35,9 @@ pub enum AspectError {
         h: u32,
     },
     /// Wider or higher than `MAX_ASPECT` to 1.
-    #[error("{w}:{h}: tiles can be at most {MAX_ASPECT} times as wide as high, or as high as wide")]
+    #[error(
+        "{w}:{h}: tiles can be at most {MAX_ASPECT} times as wide as high, or as high as wide"
+    )]
     TooLong {
         /// The width given.
         w: u32,
@@ -157,11 +159,16 @@ mod tests {
     #[test]
     fn aspects_parse_reduce_and_refuse_nonsense() {
         assert_eq!("16:9".parse(), TileAspect::new(16, 9));
-        assert_eq!("1920:1080".parse::<TileAspect>().unwrap().to_string(), "16:9");
+        assert_eq!(
+            "1920:1080".parse::<TileAspect>().unwrap().to_string(),
+            "16:9"
+        );
         assert_eq!(" 3 : 2 ".parse::<TileAspect>().unwrap().to_string(), "3:2");
         assert!("1:1".parse::<TileAspect>().unwrap().is_square());
         assert_eq!("8:1".parse::<TileAspect>().unwrap().to_string(), "8:1");
-        for bad in ["0:9", "16:0", "abc", "16x9", "9:", "-1:2", "9:1", "1:9", "1:2:3"] {
+        for bad in [
+            "0:9", "16:0", "abc", "16x9", "9:", "-1:2", "9:1", "1:9", "1:2:3",
+        ] {
             assert!(bad.parse::<TileAspect>().is_err(), "{bad}");
         }
         assert!(matches!(
@@ -188,7 +195,10 @@ mod tests {
         assert_eq!(e[4], [16, 9]);
         assert_eq!(e[3], [8, 5]);
         assert_eq!(e[0], [1, 1]);
-        assert_eq!(TileAspect::SQUARE.extents(4), [[1, 1], [2, 2], [4, 4], [8, 8]]);
+        assert_eq!(
+            TileAspect::SQUARE.extents(4),
+            [[1, 1], [2, 2], [4, 4], [8, 8]]
+        );
     }
 
     #[test]

@@ -213,7 +213,11 @@ pub fn build_pyramid_with_top(top: &LinearTile, top_page: Vec<u8>) -> Vec<Vec<u8
 
 /// `build_pyramid_with_top` for a tile of `aspect`: each coarser level's edge is repeated
 /// again past its own extent.
-pub fn build_shaped_pyramid(top: &LinearTile, top_page: Vec<u8>, aspect: TileAspect) -> Vec<Vec<u8>> {
+pub fn build_shaped_pyramid(
+    top: &LinearTile,
+    top_page: Vec<u8>,
+    aspect: TileAspect,
+) -> Vec<Vec<u8>> {
     assert!(top.size.is_power_of_two());
     assert_eq!(top_page.len(), top.texels.len() * 4);
     let extents = aspect.extents(level_count(top.size));

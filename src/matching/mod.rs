@@ -8,6 +8,7 @@ pub(crate) mod table;
 
 use crate::color::linear_rgb_to_lab;
 use crate::library::signature::signature_len;
+use crate::library::TileAspect;
 pub use fidelity::{grid_delta_e, picture_fidelity, Fidelity, SSIM_SAMPLES};
 use image::{imageops, DynamicImage, ImageBuffer, Rgb};
 pub use index::{brute_force_nearest, KdIndex};
@@ -31,16 +32,17 @@ pub enum CellSpec {
 }
 
 impl CellSpec {
-    /// The grid for a `width × height` target.
+    /// The grid of square cells for a `width × height` target.
     pub fn resolve(self, width: u32, height: u32) -> (u32, u32) {
+        self.resolve_for(width, height, TileAspect::SQUARE)
+    }
+
+    /// The grid of cells of `aspect` (the library's tiles') for a `width × height` target:
+    /// `Wide` counts rows so the grid keeps the target's aspect.
+    pub fn resolve_for(self, width: u32, height: u32, aspect: TileAspect) -> (u32, u32) {
         match self {
             CellSpec::Exact { cols, rows } => (cols, rows),
-            CellSpec::Wide(cols) => {
-                let rows = (cols as f64 * height as f64 / width as f64)
-                    .round()
-                    .max(1.0);
-                (cols, rows as u32)
-            }
+            CellSpec::Wide(cols) => (cols, aspect.rows_for(cols, width, height)),
         }
     }
 }
@@ -98,11 +100,23 @@ pub fn target_signatures(target: &DynamicImage, cols: u32, rows: u32, grid: u32)
     target_cells(target, cols, rows, grid).signatures
 }
 
-/// The target's cells: signatures as `target_signatures` says, and each cell's mean colour
-/// (the mean of its sub-cells, in linear light).
+/// The target's square cells: signatures as `target_signatures` says, and each cell's mean
+/// colour (the mean of its sub-cells, in linear light).
 pub fn target_cells(target: &DynamicImage, cols: u32, rows: u32, grid: u32) -> TargetCells {
+    target_cells_for(target, (cols, rows), grid, TileAspect::SQUARE)
+}
+
+/// `target_cells` for cells of `cell_aspect`: the target is centre-cropped to the grid's
+/// aspect in pixels, and each cell's `grid × grid` sub-cells have the cell's shape.
+pub fn target_cells_for(
+    target: &DynamicImage,
+    (cols, rows): (u32, u32),
+    grid: u32,
+    cell_aspect: TileAspect,
+) -> TargetCells {
     let (w, h) = (target.width() as f64, target.height() as f64);
-    let aspect = cols as f64 / rows as f64;
+    let aspect =
+        cols as f64 * cell_aspect.width() as f64 / (rows as f64 * cell_aspect.height() as f64);
     let (cw, ch) = if w / h > aspect {
         ((h * aspect).round().max(1.0), h)
     } else {

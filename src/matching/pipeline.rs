@@ -1,6 +1,6 @@
 //! Target picture + library → mosaic: the matching step end to end.
 
-use super::{match_cells, target_cells, CellSpec, KdIndex, MatchOptions};
+use super::{match_cells, target_cells_for, CellSpec, KdIndex, MatchOptions};
 use crate::library::bake::decode_target;
 use crate::library::Library;
 use crate::mosaic::Mosaic;
@@ -42,7 +42,8 @@ pub fn make_mosaic(
         path: target.to_path_buf(),
         source,
     })?;
-    let (cols, rows) = cells.resolve(img.width(), img.height());
+    let tile_aspect = library.params().tile_aspect;
+    let (cols, rows) = cells.resolve_for(img.width(), img.height(), tile_aspect);
     let aspect = img.width().max(img.height()) as f64 / img.width().min(img.height()) as f64;
     if aspect > EXTREME_ASPECT {
         tracing::warn!(
@@ -70,7 +71,7 @@ pub fn make_mosaic(
     let grid_k = library.params().grid;
     let dims = crate::library::signature::signature_len(grid_k);
     let t = std::time::Instant::now();
-    let cells = target_cells(&img, cols, rows, grid_k);
+    let cells = target_cells_for(&img, (cols, rows), grid_k, tile_aspect);
     let t_sig = t.elapsed();
     // Lightness weighted the same on both sides: distances in the space matching uses.
     let weight = opts.lightness_weight(grid_k);

@@ -177,6 +177,17 @@ fn check_unchanged(mosaic: &Path, path: &Path, recorded: &VideoTarget) -> Result
     Ok(())
 }
 
+/// Video and live targets are matched into square cells: refuses a library of other tiles.
+pub fn ensure_square_tiles(library: &Library) -> Result<()> {
+    let aspect = library.params().tile_aspect;
+    ensure!(
+        aspect.is_square(),
+        "{}: its tiles are {aspect}; video and live targets take square tiles for now (bake another library with --tile-aspect 1:1)",
+        library.dir.display()
+    );
+    Ok(())
+}
+
 /// Matches the first frame of video `target` against `library` and returns the mosaic of
 /// the video (not yet saved): its grid size, rate and length, and the first frame's grid.
 pub fn make_video_mosaic(
@@ -186,6 +197,7 @@ pub fn make_video_mosaic(
     options: FrameMatchOptions,
     mosaic_path: &Path,
 ) -> Result<Mosaic> {
+    ensure_square_tiles(library)?;
     // The probe is closed before the decode thread opens the video again.
     let (width, height, (fps_num, fps_den), duration) = {
         let probe = VideoReader::open(target)?;

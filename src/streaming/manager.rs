@@ -839,6 +839,7 @@ mod tests {
             gpu_budget: config.gpu_budget,
             screen: (64, 64),
             grid: (SIDE, SIDE),
+            cell_shape: crate::view::SQUARE,
             max_layers: 256,
         })
         .unwrap();

@@ -268,7 +268,9 @@ impl Planner {
         }
         let scan = self.scan;
         let center = view.origin().as_vec2()
-            + glam::Vec2::new(view.width as f32, view.height as f32) * 0.5 * view.cells_per_px;
+            + glam::Vec2::new(view.width as f32, view.height as f32)
+                * 0.5
+                * glam::Vec2::from(view.cells_per_px);
         let mut tiles = Vec::new();
         for y in rect.y0..rect.y1 {
             let dy = y as f32 + 0.5 - center.y;

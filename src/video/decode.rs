@@ -375,7 +375,10 @@ impl VideoReader {
         } else {
             (ex, ey)
         };
-        let (w, h) = (self.decoded.width().max(1) as u64, self.decoded.height().max(1) as u64);
+        let (w, h) = (
+            self.decoded.width().max(1) as u64,
+            self.decoded.height().max(1) as u64,
+        );
         // Scale so the frame covers cw × ch, then take the middle.
         let (sw, sh) = if w * ch as u64 >= h * cw as u64 {
             (((w * ch as u64).div_ceil(h) as u32).max(cw), ch)

@@ -125,6 +125,16 @@ impl Fixture {
 /// `count` generated tile pictures (varied sizes and aspects), baked at `max_tile`, and a
 /// mosaic of `cells` matched from another generated picture.
 pub fn fixture(count: u32, max_tile: u32, cells: (u32, u32)) -> Fixture {
+    fixture_shaped(count, max_tile, cells, tessera::library::TileAspect::SQUARE)
+}
+
+/// `fixture` with tiles of `aspect`.
+pub fn fixture_shaped(
+    count: u32,
+    max_tile: u32,
+    cells: (u32, u32),
+    aspect: tessera::library::TileAspect,
+) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let tiles = dir.path().join("tiles");
     std::fs::create_dir_all(&tiles).unwrap();
@@ -138,7 +148,10 @@ pub fn fixture(count: u32, max_tile: u32, cells: (u32, u32)) -> Fixture {
     library::bake(&BakeOptions {
         tiles_dir: tiles.clone(),
         out: library.clone(),
-        params: StoreParams::new(max_tile, 2),
+        params: StoreParams {
+            tile_aspect: aspect,
+            ..StoreParams::new(max_tile, 2)
+        },
         rebuild: false,
         shard: None,
         progress: None,

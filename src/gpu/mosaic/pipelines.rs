@@ -21,13 +21,14 @@ pub(super) struct ViewUniform {
     pub(super) viewport_origin: [f32; 2],
     pub(super) overview_lod: f32,
     pub(super) tint: f32,
-    pub(super) _pad: [u32; 2],
+    pub(super) cells_per_px_y: f32,
+    pub(super) _pad: u32,
     pub(super) background: [f32; 4],
     pub(super) cells_first: [i32; 2],
     pub(super) cells_across: u32,
     pub(super) _pad2: u32,
     pub(super) px_to_ndc: [f32; 2],
-    pub(super) _pad3: [f32; 2],
+    pub(super) top_extent: [u32; 2],
     pub(super) background_rects: [[f32; 4]; 4],
 }
 

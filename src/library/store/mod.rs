@@ -32,8 +32,8 @@ pub use lock::ReadLock;
 pub use read::{Clip, Library};
 pub use write::StoreWriter;
 
-use super::pyramid::{level_count, page_bytes};
 use super::aspect::TileAspect;
+use super::pyramid::{level_count, page_bytes};
 use serde::{Deserialize, Serialize};
 use std::fs;
 use std::path::{Path, PathBuf};
