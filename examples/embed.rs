@@ -269,7 +269,8 @@ impl ApplicationHandler for Host {
                     };
                     let v = viewport(&gpu.config);
                     let at = self.cursor - glam::DVec2::new(v.x as f64, v.y as f64);
-                    camera.zoom_at(1.15f64.powf(steps), at, v.width, v.height);
+                    let shape = gpu.mosaic.scene().cell_shape();
+                    camera.zoom_at(1.15f64.powf(steps), at, (v.width, v.height), shape);
                     gpu.window.request_redraw();
                 }
             }

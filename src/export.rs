@@ -328,6 +328,7 @@ fn write_pyramid(
         .sum();
     let written = (|| {
         let (mut written, mut bytes) = (0u64, 0u64);
+        let [sx, sy] = renderer.scene().cell_shape();
         // Coarse levels first: they are few, and the pages they need are the pinned ones.
         for level in levels {
             let scale = cell_px / (1u64 << (layout.max_level() - level)) as f64;
@@ -339,8 +340,8 @@ fn write_pyramid(
                     // frame further, in cells.
                     let camera = Camera {
                         center: glam::DVec2::new(
-                            (x0 as f64 + side as f64 / 2.0) / scale,
-                            (y0 as f64 + side as f64 / 2.0) / scale,
+                            (x0 as f64 + side as f64 / 2.0) / (scale * sx),
+                            (y0 as f64 + side as f64 / 2.0) / (scale * sy),
                         ),
                         cell_px: scale,
                     };
@@ -431,6 +432,7 @@ pub fn render_bands(
     let total = cols as u64 * rows as u64;
     let row_bytes = width as usize * 4;
     let mut buffer = vec![0u8; row_bytes * th as usize];
+    let shape = glam::DVec2::from(renderer.scene().cell_shape());
     for r in 0..rows {
         let y0 = r * th;
         let band_rows = th.min(height - y0);
@@ -443,7 +445,7 @@ pub fn render_bands(
                 y0 as f64 + th as f64 / 2.0 - height as f64 / 2.0,
             );
             let tile_camera = Camera {
-                center: camera.center + offset / camera.cell_px,
+                center: camera.center + offset / (camera.cell_px * shape),
                 cell_px: camera.cell_px,
             };
             let (frame, _) = renderer.render(&tile_camera)?;

@@ -46,7 +46,7 @@ pub mod video;
 pub mod camera {
     pub use crate::navigate::{cell_filling, Navigator};
     pub use crate::paths::{camera_path, zoom_in_out, PathFrame, PathName};
-    pub use crate::view::{Camera, FrameView, MAX_CELL_PX, MIN_CELL_PX};
+    pub use crate::view::{Camera, FrameView, MAX_CELL_PX, MIN_CELL_PX, SQUARE};
 }
 
 /// Drawing a mosaic: the GPU renderer (on a host's wgpu device or its own), the CPU

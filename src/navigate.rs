@@ -24,6 +24,8 @@ const FLIGHT_S: f64 = 0.45;
 pub struct Navigator {
     /// What is drawn now.
     pub camera: Camera,
+    /// The cells' shape (`SQUARE`, or `TileAspect::shape`): drags and zooms move by it.
+    pub shape: [f64; 2],
     /// Zoom still to apply, as a log factor, about a screen point.
     zoom_left: f64,
     zoom_anchor: DVec2,
@@ -46,6 +48,7 @@ impl Navigator {
     pub fn new(camera: Camera) -> Navigator {
         Navigator {
             camera,
+            shape: crate::view::SQUARE,
             zoom_left: 0.0,
             zoom_anchor: DVec2::ZERO,
             pan_left: DVec2::ZERO,
@@ -79,7 +82,7 @@ impl Navigator {
         self.zoom_left = 0.0;
         self.pan_left = DVec2::ZERO;
         self.flight = None;
-        self.camera.pan_pixels(delta);
+        self.camera.pan_pixels(delta, self.shape);
         if dt > 0.0 {
             // Smoothed over the last few moves: one jittery event does not fling the view.
             let v = delta / dt.max(1e-3);
@@ -145,7 +148,7 @@ impl Navigator {
                 now = self.zoom_left;
             }
             self.camera
-                .zoom_at(now.exp(), self.zoom_anchor, width, height);
+                .zoom_at(now.exp(), self.zoom_anchor, (width, height), self.shape);
             self.zoom_left -= now;
         }
         if self.pan_left != DVec2::ZERO {
@@ -153,11 +156,11 @@ impl Navigator {
             if (self.pan_left - now).length() < 0.25 {
                 now = self.pan_left;
             }
-            self.camera.pan_pixels(now);
+            self.camera.pan_pixels(now, self.shape);
             self.pan_left -= now;
         }
         if self.velocity != DVec2::ZERO {
-            self.camera.pan_pixels(self.velocity * dt);
+            self.camera.pan_pixels(self.velocity * dt, self.shape);
             self.velocity *= (-dt / GLIDE_S).exp();
             if self.velocity.length() < REST_PX_S {
                 self.velocity = DVec2::ZERO;
@@ -167,18 +170,24 @@ impl Navigator {
     }
 }
 
-/// The view with the cell under screen point `p` filling the screen's short side, centred.
-pub fn cell_filling(camera: &Camera, p: DVec2, width: u32, height: u32) -> Camera {
-    let cell = camera.screen_to_cell(p, width, height).floor();
+/// The view with the cell (of `shape`) under screen point `p` filling the screen as far as it fits, centred.
+pub fn cell_filling(
+    camera: &Camera,
+    p: DVec2,
+    (width, height): (u32, u32),
+    shape: [f64; 2],
+) -> Camera {
+    let cell = camera.screen_to_cell(p, width, height, shape).floor();
     Camera {
         center: cell + DVec2::splat(0.5),
-        cell_px: width.min(height) as f64,
+        cell_px: (width as f64 / shape[0]).min(height as f64 / shape[1]),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::view::SQUARE;
 
     fn cam() -> Camera {
         Camera {
@@ -189,13 +198,15 @@ mod tests {
 
     #[test]
     fn an_eased_zoom_keeps_the_point_under_the_pointer_at_every_frame() {
+        // Cells of 16:9 tiles: the point under the pointer holds on both axes.
         let mut nav = Navigator::new(cam());
+        nav.shape = [1.0, 0.5625];
         let anchor = DVec2::new(700.0, 200.0);
-        let under = nav.camera.screen_to_cell(anchor, 1000, 600);
+        let under = nav.camera.screen_to_cell(anchor, 1000, 600, nav.shape);
         nav.zoom_at(8.0, anchor);
         let mut frames = 0;
         while nav.step(1.0 / 60.0, 1000, 600) {
-            let now = nav.camera.screen_to_cell(anchor, 1000, 600);
+            let now = nav.camera.screen_to_cell(anchor, 1000, 600, nav.shape);
             assert!(
                 (now - under).length() < 1e-9,
                 "frame {frames}: {now} vs {under}"
@@ -253,9 +264,17 @@ mod tests {
     #[test]
     fn a_flight_ends_exactly_on_its_view_and_double_click_fills_the_screen() {
         let mut nav = Navigator::new(cam());
-        let to = cell_filling(&nav.camera, DVec2::new(510.0, 290.0), 1000, 600);
+        let to = cell_filling(&nav.camera, DVec2::new(510.0, 290.0), (1000, 600), SQUARE);
         assert_eq!(to.center, DVec2::new(52.5, 27.5));
         assert_eq!(to.cell_px, 600.0);
+        // A 16:9 cell fills the width of a 16:10 screen (its height would overflow it).
+        let wide = cell_filling(
+            &nav.camera,
+            DVec2::new(510.0, 290.0),
+            (1000, 600),
+            [1.0, 0.5625],
+        );
+        assert_eq!(wide.cell_px, 1000.0);
         nav.fly_to(to);
         let mut frames = 0;
         while nav.step(1.0 / 60.0, 1000, 600) {

@@ -53,10 +53,16 @@ fn zoom(out: &mut Vec<PathFrame>, from: Camera, to: Camera, frames: usize) {
     }
 }
 
-fn pan(out: &mut Vec<PathFrame>, from: Camera, velocity_px: DVec2, frames: usize) -> Camera {
+fn pan(
+    out: &mut Vec<PathFrame>,
+    from: Camera,
+    velocity_px: DVec2,
+    frames: usize,
+    shape: [f64; 2],
+) -> Camera {
     let mut cam = from;
     for _ in 0..frames {
-        cam.pan_pixels(-velocity_px);
+        cam.pan_pixels(-velocity_px, shape);
         out.push(PathFrame {
             camera: cam,
             jump: false,
@@ -108,8 +114,9 @@ pub fn camera_path(
     w: u32,
     h: u32,
     frames: usize,
+    shape: [f64; 2],
 ) -> Vec<PathFrame> {
-    let fit = Camera::fit(cols, rows, w, h);
+    let fit = Camera::fit_shaped(cols, rows, w, h, shape);
     let mut rng = Lcg(0x7e55e7a);
     let mut spot = || {
         DVec2::new(
@@ -148,14 +155,14 @@ pub fn camera_path(
                 cell_px: 256.0,
             };
             zoom(&mut out, fit, target, 4 * unit);
-            let end = pan(&mut out, target, DVec2::new(24.0, 6.0), 3 * unit);
+            let end = pan(&mut out, target, DVec2::new(24.0, 6.0), 3 * unit, shape);
             zoom(&mut out, end, fit, 4 * unit);
             let mid = Camera {
                 center: spot(),
                 cell_px: 32.0,
             };
             hold(&mut out, mid, unit / 2, true);
-            pan(&mut out, mid, DVec2::new(-48.0, 20.0), 3 * unit);
+            pan(&mut out, mid, DVec2::new(-48.0, 20.0), 3 * unit, shape);
             jumps(&mut out, &mut spot, 6);
         }
         PathName::Jumps => jumps(&mut out, &mut spot, frames / (unit + unit / 2).max(1)),
@@ -168,6 +175,7 @@ pub fn camera_path(
                 },
                 DVec2::new(40.0, 12.0),
                 frames / 2,
+                shape,
             );
             pan(
                 &mut out,
@@ -177,6 +185,7 @@ pub fn camera_path(
                 },
                 DVec2::new(-30.0, 25.0),
                 frames - frames / 2,
+                shape,
             );
         }
     }
@@ -201,13 +210,21 @@ mod tests {
             PathName::Pans,
             PathName::Zoom,
         ] {
-            let p = camera_path(name, 1920, 1080, 1920, 1080, 2000);
+            let p = camera_path(name, 1920, 1080, 1920, 1080, 2000, crate::view::SQUARE);
             assert_eq!(p.len(), 2000);
             assert!(p
                 .iter()
                 .all(|f| f.camera.cell_px > 0.0 && f.camera.center.is_finite()));
         }
-        let tour = camera_path(PathName::Tour, 1920, 1080, 1920, 1080, 2400);
+        let tour = camera_path(
+            PathName::Tour,
+            1920,
+            1080,
+            1920,
+            1080,
+            2400,
+            crate::view::SQUARE,
+        );
         assert!(tour.iter().filter(|f| f.jump).count() >= 6);
         assert!(tour.iter().any(|f| f.camera.cell_px >= 256.0));
         assert!(tour.iter().any(|f| f.camera.cell_px <= 1.0));

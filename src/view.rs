@@ -43,52 +43,38 @@ impl Camera {
         }
     }
 
-    /// Cell coordinate under screen point `p` (pixels, origin top-left).
-    pub fn screen_to_cell(&self, p: DVec2, width: u32, height: u32) -> DVec2 {
-        self.screen_to_cell_shaped(p, width, height, SQUARE)
-    }
-
-    /// `screen_to_cell` for cells of `shape`.
-    pub fn screen_to_cell_shaped(
-        &self,
-        p: DVec2,
-        width: u32,
-        height: u32,
-        shape: [f64; 2],
-    ) -> DVec2 {
+    /// Cell coordinate under screen point `p` (pixels, origin top-left), for cells of
+    /// `shape` (`SQUARE`, or `TileAspect::shape`).
+    pub fn screen_to_cell(&self, p: DVec2, width: u32, height: u32, shape: [f64; 2]) -> DVec2 {
         self.center
             + (p - DVec2::new(width as f64, height as f64) * 0.5)
                 / (self.cell_px * DVec2::from(shape))
     }
 
-    /// Screen point of cell coordinate `c`.
-    pub fn cell_to_screen(&self, c: DVec2, width: u32, height: u32) -> DVec2 {
-        self.cell_to_screen_shaped(c, width, height, SQUARE)
-    }
-
-    /// `cell_to_screen` for cells of `shape`.
-    pub fn cell_to_screen_shaped(
-        &self,
-        c: DVec2,
-        width: u32,
-        height: u32,
-        shape: [f64; 2],
-    ) -> DVec2 {
+    /// Screen point of cell coordinate `c`, for cells of `shape`.
+    pub fn cell_to_screen(&self, c: DVec2, width: u32, height: u32, shape: [f64; 2]) -> DVec2 {
         (c - self.center) * (self.cell_px * DVec2::from(shape))
             + DVec2::new(width as f64, height as f64) * 0.5
     }
 
-    /// Multiplies the zoom by `factor`, keeping the cell under screen point `anchor` in place.
-    pub fn zoom_at(&mut self, factor: f64, anchor: DVec2, width: u32, height: u32) {
-        let under = self.screen_to_cell(anchor, width, height);
+    /// Multiplies the zoom by `factor`, keeping the cell under screen point `anchor` in
+    /// place (cells of `shape`).
+    pub fn zoom_at(
+        &mut self,
+        factor: f64,
+        anchor: DVec2,
+        (width, height): (u32, u32),
+        shape: [f64; 2],
+    ) {
+        let under = self.screen_to_cell(anchor, width, height, shape);
         self.cell_px = (self.cell_px * factor).clamp(MIN_CELL_PX, MAX_CELL_PX);
-        let after = self.screen_to_cell(anchor, width, height);
+        let after = self.screen_to_cell(anchor, width, height, shape);
         self.center += under - after;
     }
 
-    /// Moves the view by a screen-space drag of `delta` pixels.
-    pub fn pan_pixels(&mut self, delta: DVec2) {
-        self.center -= delta / self.cell_px;
+    /// Moves the view by a screen-space drag of `delta` pixels (cells of `shape`).
+    pub fn pan_pixels(&mut self, delta: DVec2, shape: [f64; 2]) {
+        self.center -= delta / (self.cell_px * DVec2::from(shape));
     }
 }
 
@@ -472,14 +458,20 @@ mod tests {
             DVec2::new(333.0, 17.5),
             DVec2::new(1000.0, 332.0),
         ] {
-            let back = cam.cell_to_screen(cam.screen_to_cell(p, 1001, 333), 1001, 333);
-            assert!((back - p).length() < 1e-9);
+            for shape in [SQUARE, [1.0, 0.5625], [2.0 / 3.0, 1.0]] {
+                let cell = cam.screen_to_cell(p, 1001, 333, shape);
+                let back = cam.cell_to_screen(cell, 1001, 333, shape);
+                assert!((back - p).length() < 1e-9);
+            }
         }
         // The screen centre shows the camera centre.
         assert_eq!(
-            cam.screen_to_cell(DVec2::new(500.5, 166.5), 1001, 333),
+            cam.screen_to_cell(DVec2::new(500.5, 166.5), 1001, 333, SQUARE),
             cam.center
         );
+        // A 16:9 cell's row is 9/16 of its column's pixels.
+        let below = cam.screen_to_cell(DVec2::new(500.5, 166.5 + 9.0), 1001, 333, [1.0, 0.5625]);
+        assert!((below.y - cam.center.y - 9.0 / (cam.cell_px * 0.5625)).abs() < 1e-12);
     }
 
     #[test]
@@ -489,9 +481,10 @@ mod tests {
             cell_px: 4.0,
         };
         let anchor = DVec2::new(100.0, 700.0);
-        let before = cam.screen_to_cell(anchor, 800, 800);
-        cam.zoom_at(3.0, anchor, 800, 800);
-        assert!((cam.screen_to_cell(anchor, 800, 800) - before).length() < 1e-9);
+        let shape = [1.0, 0.5625];
+        let before = cam.screen_to_cell(anchor, 800, 800, shape);
+        cam.zoom_at(3.0, anchor, (800, 800), shape);
+        assert!((cam.screen_to_cell(anchor, 800, 800, shape) - before).length() < 1e-9);
         assert_eq!(cam.cell_px, 12.0);
     }
 

@@ -220,7 +220,15 @@ fn playing_along_a_camera_path_stays_within_the_budgets() {
         ..Default::default()
     };
     let mut r = renderer(&fx, Backend::Cpu, 320, 240, stream);
-    let path = tessera::camera::camera_path(tessera::camera::PathName::Tour, 40, 30, 320, 240, 240);
+    let path = tessera::camera::camera_path(
+        tessera::camera::PathName::Tour,
+        40,
+        30,
+        320,
+        240,
+        240,
+        tessera::camera::SQUARE,
+    );
     let (mut shown, mut peak_cache) = (0, 0);
     for (n, f) in path.iter().enumerate() {
         r.set_playback(Playback {

@@ -158,7 +158,15 @@ fn memory_and_uploads_stay_within_budgets_along_a_camera_path() {
         ..Default::default()
     };
     let mut r = renderer(&fx, Backend::Cpu, 320, 240, stream);
-    let path = tessera::camera::camera_path(tessera::camera::PathName::Tour, 40, 30, 320, 240, 240);
+    let path = tessera::camera::camera_path(
+        tessera::camera::PathName::Tour,
+        40,
+        30,
+        320,
+        240,
+        240,
+        tessera::camera::SQUARE,
+    );
     let (mut uploaded, mut rows, mut peak_cache, mut deferred) = (0, 0, 0, 0);
     for f in &path {
         let frame = r.update(&f.camera);

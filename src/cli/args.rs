@@ -140,7 +140,8 @@ impl ViewArgs {
         if let Some((x, y)) = self.center {
             cam.center = glam::DVec2::new(x, y);
         }
-        let half = glam::DVec2::new(width as f64, height as f64) / (2.0 * cam.cell_px);
+        let half = glam::DVec2::new(width as f64, height as f64)
+            / (2.0 * cam.cell_px * glam::DVec2::from(scene.cell_shape()));
         let (low, high) = (cam.center - half, cam.center + half);
         let (cols, rows) = (scene.cols() as f64, scene.rows() as f64);
         if high.x <= 0.0 || high.y <= 0.0 || low.x >= cols || low.y >= rows {
@@ -204,7 +205,8 @@ impl SizeArg {
     /// The size asked for, else the default in the orientation of `scene`'s grid; kept,
     /// so every later `get` says the same.
     pub fn resolve(&mut self, scene: &Scene) -> (u32, u32) {
-        let portrait = scene.rows() > scene.cols();
+        let [sx, sy] = scene.cell_shape();
+        let portrait = scene.rows() as f64 * sy > scene.cols() as f64 * sx;
         *self
             .size
             .get_or_insert(if portrait { (1080, 1920) } else { (1920, 1080) })

@@ -116,7 +116,15 @@ pub fn command(mut a: BenchArgs) -> anyhow::Result<()> {
             a.frames as usize
         ]
     } else {
-        camera_path(name.into(), cols, rows, size.0, size.1, a.frames as usize)
+        camera_path(
+            name.into(),
+            cols,
+            rows,
+            size.0,
+            size.1,
+            a.frames as usize,
+            renderer.scene().cell_shape(),
+        )
     };
     let player = match video {
         Some(v) => Some(LivePlayer::new(v, 0.0)?),

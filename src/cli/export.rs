@@ -77,9 +77,11 @@ pub fn command(a: ExportArgs) -> anyhow::Result<()> {
     let scene = a.mosaic.open()?;
     a.tint.check(&scene)?;
     let cell_px = a.cell_px.unwrap_or(scene.library.params().max_tile);
+    // A cell is `cell_px` on its longer side (the tile's pages' side).
+    let [sx, sy] = scene.cell_shape();
     let (w, h) = (
-        scene.cols() as u64 * cell_px as u64,
-        scene.rows() as u64 * cell_px as u64,
+        (scene.cols() as f64 * cell_px as f64 * sx).round() as u64,
+        (scene.rows() as f64 * cell_px as f64 * sy).round() as u64,
     );
     anyhow::ensure!(
         w <= u32::MAX as u64 && h <= u32::MAX as u64,

@@ -4,7 +4,7 @@
 
 use clap::Args;
 use std::path::{Path, PathBuf};
-use tessera::library::decode_target;
+use tessera::library::{decode_target, TileAspect};
 use tessera::matching::CellSpec;
 use tessera::matching::{picture_fidelity, Fidelity, SSIM_SAMPLES};
 use tessera::render::MAX_FRAME_SIDE;
@@ -20,6 +20,9 @@ pub struct FidelityArgs {
     /// The mosaic's cell grid, e.g. 80x50.
     #[arg(long)]
     cells: CellSpec,
+    /// The cells' width to height, e.g. 16:9 (as the mosaic's tiles were baked).
+    #[arg(long, value_name = "W:H", default_value = "1:1")]
+    tile_aspect: TileAspect,
 }
 
 pub fn command(a: FidelityArgs) -> anyhow::Result<()> {
@@ -27,7 +30,7 @@ pub fn command(a: FidelityArgs) -> anyhow::Result<()> {
     let CellSpec::Exact { cols, rows } = a.cells else {
         unreachable!("--cells parses as WIDTHxHEIGHT")
     };
-    let f = picture_fidelity(&picture, &target, cols, rows);
+    let f = picture_fidelity(&picture, &target, (cols, rows), a.tile_aspect);
     println!(
         "{} against {} at {cols}×{rows} cells: {}",
         a.picture.display(),
@@ -68,7 +71,12 @@ pub fn measure_mosaic(scene: Scene) -> anyhow::Result<Option<Fidelity>> {
     let (cols, rows) = (scene.cols(), scene.rows());
     // Enough pixels a cell for the 3× samples to be means of several texels.
     let px = (4096 / cols.max(rows)).clamp(SSIM_SAMPLES, 8);
-    let (w, h) = (cols * px, rows * px);
+    // `px` along a cell's longer side.
+    let [sx, sy] = scene.cell_shape();
+    let (w, h) = (
+        (cols as f64 * px as f64 * sx).round() as u32,
+        (rows as f64 * px as f64 * sy).round() as u32,
+    );
     if w > MAX_FRAME_SIDE || h > MAX_FRAME_SIDE || w as u64 * h as u64 > 1 << 26 {
         return Ok(None);
     }
@@ -92,8 +100,14 @@ pub fn measure_mosaic(scene: Scene) -> anyhow::Result<Option<Fidelity>> {
         backend: Backend::Cpu,
         ..Default::default()
     };
+    let aspect = scene.tile_aspect();
     let mut renderer = HeadlessRenderer::new(scene, &opts)?;
     let (img, _) = renderer.render(&renderer.fit())?;
     let picture = image::DynamicImage::ImageRgba8(img);
-    Ok(Some(picture_fidelity(&picture, &target, cols, rows)))
+    Ok(Some(picture_fidelity(
+        &picture,
+        &target,
+        (cols, rows),
+        aspect,
+    )))
 }

@@ -94,6 +94,8 @@ pub struct Panel<'a> {
     pub camera: Camera,
     pub screen: (u32, u32),
     pub grid: (u32, u32),
+    /// The cells' shape (`TileAspect::shape`): the minimap is drawn in it.
+    pub shape: [f64; 2],
     /// The tile under the pointer: its source and how many cells use it.
     pub hovered: Option<(String, u32, usize)>,
     pub debug_lod: &'a mut bool,
@@ -290,8 +292,10 @@ fn show_panel(
 
 /// The minimap with the view's rectangle; a click or drag there centres the view.
 fn show_minimap(ui: &mut egui::Ui, tex: &egui::TextureHandle, panel: &Panel<'_>) -> Option<Action> {
-    // Scaled to the same size whatever the grid (a small grid's overview is small).
-    let size = tex.size_vec2() * (MINIMAP_SIDE as f32 / tex.size_vec2().max_elem());
+    // Scaled to the same size whatever the grid (a small grid's overview is small), a texel
+    // a cell drawn in the cells' shape.
+    let shaped = tex.size_vec2() * egui::vec2(panel.shape[0] as f32, panel.shape[1] as f32);
+    let size = shaped * (MINIMAP_SIDE as f32 / shaped.max_elem());
     let rect = ui.add(egui::Image::new((tex.id(), size))).rect;
     let response = ui.interact(rect, minimap_id(), egui::Sense::click_and_drag());
     let (cols, rows) = (panel.grid.0 as f64, panel.grid.1 as f64);
@@ -302,10 +306,11 @@ fn show_minimap(ui: &mut egui::Ui, tex: &egui::TextureHandle, panel: &Panel<'_>)
         )
     };
     let (w, h) = panel.screen;
-    let top_left = panel.camera.screen_to_cell(DVec2::ZERO, w, h);
-    let bottom_right = panel
-        .camera
-        .screen_to_cell(DVec2::new(w as f64, h as f64), w, h);
+    let top_left = panel.camera.screen_to_cell(DVec2::ZERO, w, h, panel.shape);
+    let bottom_right =
+        panel
+            .camera
+            .screen_to_cell(DVec2::new(w as f64, h as f64), w, h, panel.shape);
     let view = egui::Rect::from_two_pos(to_map(top_left), to_map(bottom_right));
     ui.painter().rect_stroke(
         view.intersect(rect.expand(2.0)),
@@ -368,6 +373,7 @@ mod tests {
             },
             screen: (800, 600),
             grid: (200, 100),
+            shape: tessera::camera::SQUARE,
             hovered: None,
             debug_lod: &mut debug_lod,
             tint: Some(&mut tint),

@@ -440,7 +440,15 @@ fn render_video(mut a: RenderArgs) -> anyhow::Result<()> {
                 frames
             ]
         }
-        other => camera_path(other.into(), scene.cols(), scene.rows(), w, h, frames),
+        other => camera_path(
+            other.into(),
+            scene.cols(),
+            scene.rows(),
+            w,
+            h,
+            frames,
+            scene.cell_shape(),
+        ),
     };
     let fps = v.fps.unwrap_or(30);
     let (mut video, mut renderer, bar) =
@@ -698,6 +706,7 @@ fn render_target_video(
             w,
             h,
             expected.max(1),
+            scene.cell_shape(),
         )
         .into_iter()
         .map(|f| f.camera)

@@ -6,6 +6,7 @@
 //! or another tool's), so they compare like with like.
 
 use crate::color::{linear_rgb_to_lab, srgb8_decode_table};
+use crate::library::TileAspect;
 use crate::tint;
 use image::DynamicImage;
 
@@ -21,15 +22,17 @@ pub struct Fidelity {
 /// Samples a cell the structure measure takes, per side.
 pub const SSIM_SAMPLES: u32 = 3;
 
-/// `picture` (a whole mosaic of `cols × rows` cells, any size of that aspect) against
-/// `target` (centre-cropped to the grid's aspect, as matching crops it).
+/// `picture` (a whole mosaic of `cols × rows` cells of `cell_aspect`, any size of that
+/// aspect) against `target` (centre-cropped to the grid's aspect, as matching crops it).
 pub fn picture_fidelity(
     picture: &DynamicImage,
     target: &DynamicImage,
-    cols: u32,
-    rows: u32,
+    (cols, rows): (u32, u32),
+    cell_aspect: TileAspect,
 ) -> Fidelity {
-    let means = |img: &DynamicImage, c: u32, r: u32| super::target_cells(img, c, r, 1).colours;
+    let means = |img: &DynamicImage, c: u32, r: u32| {
+        super::target_cells_for(img, (c, r), 1, cell_aspect).colours
+    };
     let (a, b) = (means(picture, cols, rows), means(target, cols, rows));
     let lut = srgb8_decode_table();
     let lab = |c: &[u8; 3]| linear_rgb_to_lab(c.map(|v| lut[v as usize]));
@@ -150,14 +153,14 @@ mod tests {
                 ((x + y) % 256) as u8,
             ])
         }));
-        let f = picture_fidelity(&target, &target, 16, 10);
+        let f = picture_fidelity(&target, &target, (16, 10), TileAspect::SQUARE);
         assert!(f.delta_e < 1e-6 && (f.ssim - 1.0).abs() < 1e-9, "{f:?}");
         let grey = DynamicImage::ImageRgb8(image::RgbImage::from_pixel(
             320,
             200,
             image::Rgb([128, 128, 128]),
         ));
-        let g = picture_fidelity(&grey, &target, 16, 10);
+        let g = picture_fidelity(&grey, &target, (16, 10), TileAspect::SQUARE);
         assert!(g.delta_e > 20.0 && g.ssim < 0.6, "{g:?}");
     }
 

@@ -154,7 +154,8 @@ impl ApplicationHandler for App {
                             && (p - self.cursor).length() < 6.0
                     });
                     if double {
-                        nav.fly_to(cell_filling(&nav.camera, self.cursor, w, h));
+                        let filling = cell_filling(&nav.camera, self.cursor, (w, h), nav.shape);
+                        nav.fly_to(filling);
                         self.last_click = None;
                     } else {
                         self.last_click = Some((now, self.cursor));

@@ -108,13 +108,15 @@ impl App {
         }
 
         let fitted = renderer.scene().fit(config.width, config.height);
-        self.nav = Some(Navigator::new(if self.args.view.is_given() {
+        let mut nav = Navigator::new(if self.args.view.is_given() {
             self.args
                 .view
                 .camera(renderer.scene(), (config.width, config.height))
         } else {
             fitted
-        }));
+        });
+        nav.shape = renderer.scene().cell_shape();
+        self.nav = Some(nav);
         let library = renderer.scene().library.clone();
         let mut overlay = Overlay::new(&window, &ctx.device, format, minimap, library);
         overlay.visible = !self.args.no_overlay;
@@ -187,6 +189,7 @@ impl App {
             camera,
             screen: (w, h),
             grid,
+            shape: nav.shape,
             hovered,
             debug_lod: &mut style.debug_lod,
             tint: has_colours.then_some(&mut style.tint),
@@ -385,7 +388,12 @@ impl Gpu {
     fn tile_under(&self, cursor: DVec2, camera: &tessera::Camera) -> Option<(String, u32, usize)> {
         let scene = self.renderer.scene();
         let cell = camera
-            .screen_to_cell(cursor, self.config.width, self.config.height)
+            .screen_to_cell(
+                cursor,
+                self.config.width,
+                self.config.height,
+                scene.cell_shape(),
+            )
             .floor();
         let (cols, rows) = (scene.cols() as f64, scene.rows() as f64);
         (cell.x >= 0.0 && cell.y >= 0.0 && cell.x < cols && cell.y < rows).then(|| {
