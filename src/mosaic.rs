@@ -12,6 +12,7 @@
 
 use crate::error::{Error, Result};
 use crate::library::Library;
+use crate::library::TileAspect;
 use serde::{Deserialize, Serialize};
 use std::fs;
 use std::io::Write;
@@ -50,6 +51,9 @@ pub struct MosaicHeader {
     /// A still target's size in pixels, to tell it from another picture of its name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_size: Option<[u32; 2]>,
+    /// The tiles' aspect the grid was counted for (absent: 1:1).
+    #[serde(default, skip_serializing_if = "TileAspect::is_square")]
+    pub tile_aspect: TileAspect,
     /// No tile repeats within this many cells (0: no limit).
     pub repeat_radius: u32,
     /// CRC32 of the grid.
@@ -183,6 +187,7 @@ impl Mosaic {
                 library: library_ref.relative,
                 library_absolute: Some(library_ref.absolute),
                 library_id: library.manifest.library_id.clone(),
+                tile_aspect: library.params().tile_aspect,
                 tile_count: library.tile_count(),
                 target,
                 target_file: None,
@@ -371,6 +376,14 @@ impl Mosaic {
     pub fn open_library(&self, mosaic_path: &Path, given: Option<&Path>) -> Result<Library> {
         let (library, path) = self.find_library(mosaic_path, given)?;
         let rematch = format!("re-run `tessera match` for {}", mosaic_path.display());
+        let (matched, baked) = (self.header.tile_aspect, library.params().tile_aspect);
+        if matched != baked {
+            return Err(Error::Mosaic(format!(
+                "{}: its grid was counted for tiles of {matched}, but {} holds tiles of {baked}; {rematch}",
+                mosaic_path.display(),
+                path.display()
+            )));
+        }
         if library.tile_count() < self.header.tile_count {
             return Err(Error::Mosaic(format!(
                 "{}: its library {} was rebuilt or replaced after this mosaic was matched; {rematch}",
@@ -636,6 +649,7 @@ mod tests {
                 library: "lib.tlib".into(),
                 library_absolute: None,
                 library_id: "x".into(),
+                tile_aspect: TileAspect::SQUARE,
                 tile_count: 3,
                 target: "t.png".into(),
                 target_file: None,
