@@ -1,8 +1,8 @@
 //! Tiles of any aspect, end to end through the command line: a 16:9 picture baked at 16:9
 //! is drawn whole in a 16:9 cell (at 1:1 its sides are cropped away); grids count cells of
-//! the library's aspect; Deep Zoom sizes the mosaic by them; bad aspects, a re-bake at
-//! another aspect, a mosaic whose recorded aspect was edited, and a video target over
-//! rectangular tiles are refused by name. (GPU = CPU on such cells: `tests/golden.rs`.)
+//! the library's aspect, for a picture and for a video target; Deep Zoom sizes the mosaic by
+//! them; bad aspects, a re-bake at another aspect and a mosaic whose recorded aspect was
+//! edited are refused by name. (GPU = CPU on such cells: `tests/golden.rs`.)
 
 mod common;
 
@@ -192,20 +192,50 @@ fn bad_aspects_and_mixed_aspects_are_refused_by_name() {
         code != 0 && err.contains("32:9") && err.contains("16:9"),
         "{err}"
     );
-    // Video targets take square tiles for now, and say so.
+}
+
+#[test]
+fn a_video_target_is_matched_into_cells_of_the_aspect() {
+    let dir = tempfile::tempdir().unwrap();
+    let (library, _) = one_tile_mosaic(dir.path(), "16:9", "8");
+    // 160×96 frames in 16:9 cells, 10 across: 11 rows keep the frames' aspect.
     let clip = dir.path().join("clip.mp4");
-    common::write_shots(&clip, &[10]);
+    common::write_shots(&clip, &[12]);
+    let mosaic = dir.path().join("v.mosaic");
     let (code, _, err) = common::tessera(&[
         "match",
         "--library",
         library.to_str().unwrap(),
         "--target",
         clip.to_str().unwrap(),
+        "--cells-wide",
+        "10",
         "-o",
-        dir.path().join("v.mosaic").to_str().unwrap(),
+        mosaic.to_str().unwrap(),
     ]);
+    assert_eq!(code, 0, "{err}");
+    let (_, stdout, _) = common::tessera(&["info", mosaic.to_str().unwrap()]);
+    assert!(stdout.contains("10×11 ("), "{stdout}");
+    let out = dir.path().join("v.mp4");
+    let (code, stdout, err) = common::tessera(&[
+        "render",
+        mosaic.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--size",
+        "320x198",
+        "--renderer",
+        "cpu",
+    ]);
+    assert_eq!(code, 0, "{stdout}{err}");
+    let mut reader = tessera::video::VideoReader::open(&out).unwrap();
+    assert_eq!(reader.size(), (320, 198));
+    let frame = reader.next_frame().unwrap().expect("a frame");
+    // The mosaic fills the frame (10 cells of 32×18 across, 11 down): the stripes' red at
+    // the left edge of the first cell, not the background.
     assert!(
-        code != 0 && err.contains("16:9") && err.contains("square"),
-        "{err}"
+        near(frame.get_pixel(1, 9), RED),
+        "{:?}",
+        frame.get_pixel(1, 9)
     );
 }

@@ -111,7 +111,6 @@ impl LiveArgs {
             anyhow::anyhow!("--live {text}: give the tiles with --library LIB.tlib")
         })?;
         let library = Library::open(library_path)?;
-        tessera::motion::ensure_square_tiles(&library)?;
         anyhow::ensure!(
             !library.active_tiles().is_empty(),
             "{}: holds no tiles to match",
@@ -125,7 +124,7 @@ impl LiveArgs {
         let timeout = Duration::from_secs_f64(self.live_timeout);
         let grids = LiveGrids::start(
             self.source(text, sound)?,
-            self.cells()?,
+            (self.cells()?, library.params().tile_aspect),
             table,
             options,
             timeout.max(Duration::from_secs(10)),

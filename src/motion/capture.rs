@@ -7,6 +7,7 @@
 //! stops or fails is opened again until it comes back; a pipe or file that ends, ends.
 
 use super::TargetFrame;
+use crate::library::TileAspect;
 use crate::matching::table::{cell_means, ColourTable, FrameMatchOptions, FrameMatcher};
 use crate::matching::CellSpec;
 use crate::video::error::{MediaError, Result};
@@ -122,10 +123,10 @@ fn send_newest<T>(tx: &Sender<T>, rx: &Receiver<T>, item: T, dropped: &AtomicU64
 
 impl LiveGrids {
     /// Opens `source`, waits for its first frame (at most `first_frame`), makes the grid
-    /// from its size by `cells`, and starts decoding and matching on threads of their own.
+    /// of cells of the aspect given from its size by `cells`, and starts decoding and matching on threads of their own.
     pub fn start(
         source: LiveSource,
-        cells: CellSpec,
+        cells: (CellSpec, TileAspect),
         table: Arc<ColourTable>,
         options: FrameMatchOptions,
         first_frame: Duration,
@@ -360,7 +361,7 @@ impl Drop for LiveGrids {
 fn decode_frames(
     reader: &mut VideoReader,
     grid: &mut Option<(u32, u32)>,
-    cells: CellSpec,
+    (cells, aspect): (CellSpec, TileAspect),
     index: &mut u64,
     epoch: Instant,
     stop: &AtomicBool,
@@ -369,15 +370,16 @@ fn decode_frames(
     mut send: impl FnMut(Cells) -> bool,
 ) -> Result<()> {
     let (width, height) = reader.upright_size();
-    let (cols, rows) = *grid.get_or_insert_with(|| cells.resolve(width.max(1), height.max(1)));
-    let sub = (width / cols).min(height / rows).clamp(1, 4);
+    let (cols, rows) =
+        *grid.get_or_insert_with(|| cells.resolve_for(width.max(1), height.max(1), aspect));
+    let samples = super::cell_samples((width, height), (cols, rows), aspect);
     while !stop.load(Ordering::Relaxed) {
         let Some(_) = reader.advance()? else {
             return Ok(());
         };
         let arrived = Instant::now();
-        let rgb = reader.cells(cols, rows, sub)?;
-        let means = cell_means(&rgb, cols, rows, sub, sub);
+        let rgb = reader.cells((cols, rows), samples, aspect)?;
+        let means = cell_means(&rgb, cols, rows, samples[0], samples[1]);
         counts.decoded.fetch_add(1, Ordering::Relaxed);
         counts
             .last_frame_us

@@ -34,7 +34,7 @@ pub use offline::{drain, record_target, TargetRecording, TargetSpan};
 pub use presenter::{Next, PresentStats, Presenter};
 pub use stream::{GridStream, StageTimes, TargetInfo};
 
-use crate::library::Library;
+use crate::library::{Library, TileAspect};
 use crate::matching::table::{ColourTable, FrameMatchOptions};
 use crate::matching::CellSpec;
 use crate::mosaic::{Mosaic, VideoTarget};
@@ -73,6 +73,8 @@ pub struct VideoMosaic {
     pub target: VideoTarget,
     /// Grid size: cells across and down.
     pub cells: (u32, u32),
+    /// The cells' (the library's tiles') aspect.
+    pub tile_aspect: TileAspect,
     /// How frames are matched.
     pub options: FrameMatchOptions,
     table: Arc<ColourTable>,
@@ -102,6 +104,7 @@ impl VideoMosaic {
             path,
             target: target.clone(),
             cells: (scene.cols(), scene.rows()),
+            tile_aspect: scene.tile_aspect(),
             options: FrameMatchOptions {
                 repeat_radius: scene.mosaic.header.repeat_radius,
                 stickiness: target.stickiness,
@@ -115,7 +118,7 @@ impl VideoMosaic {
         GridStream::start(
             &self.path,
             start.max(0.0),
-            self.cells,
+            (self.cells, self.tile_aspect),
             self.table.clone(),
             self.options,
         )
@@ -177,15 +180,17 @@ fn check_unchanged(mosaic: &Path, path: &Path, recorded: &VideoTarget) -> Result
     Ok(())
 }
 
-/// Video and live targets are matched into square cells: refuses a library of other tiles.
-pub fn ensure_square_tiles(library: &Library) -> Result<()> {
-    let aspect = library.params().tile_aspect;
-    ensure!(
-        aspect.is_square(),
-        "{}: its tiles are {aspect}; video and live targets take square tiles for now (bake another library with --tile-aspect 1:1)",
-        library.dir.display()
-    );
-    Ok(())
+/// Samples per cell, across and down, that a `w × h` frame's `cols × rows` cells of
+/// `aspect` are averaged from: up to 4 along the cell's longer side, in its shape.
+pub(crate) fn cell_samples(
+    (w, h): (u32, u32),
+    (cols, rows): (u32, u32),
+    aspect: TileAspect,
+) -> [u32; 2] {
+    let sub = (w / cols.max(1)).min(h / rows.max(1)).clamp(1, 4);
+    aspect
+        .shape()
+        .map(|s| ((sub as f64 * s).round() as u32).max(1))
 }
 
 /// Matches the first frame of video `target` against `library` and returns the mosaic of
@@ -197,7 +202,6 @@ pub fn make_video_mosaic(
     options: FrameMatchOptions,
     mosaic_path: &Path,
 ) -> Result<Mosaic> {
-    ensure_square_tiles(library)?;
     // The probe is closed before the decode thread opens the video again.
     let (width, height, (fps_num, fps_den), duration) = {
         let probe = VideoReader::open(target)?;
@@ -210,13 +214,14 @@ pub fn make_video_mosaic(
         })?;
         (width, height, rate, probe.duration())
     };
-    let (cols, rows) = cells.resolve(width, height);
+    let aspect = library.params().tile_aspect;
+    let (cols, rows) = cells.resolve_for(width, height, aspect);
     ensure!(
         cols as u64 * rows as u64 <= 16 << 20,
         "{cols}×{rows} cells is more than a video mosaic handles (16 M a frame); choose a smaller --cells"
     );
     let table = Arc::new(colour_table(library));
-    let stream = GridStream::start(target, 0.0, (cols, rows), table, options)?;
+    let stream = GridStream::start(target, 0.0, ((cols, rows), aspect), table, options)?;
     let first = match stream.next_blocking() {
         Next::Ready(f) => f,
         _ => {

@@ -92,7 +92,7 @@ impl GridStream {
     pub fn start(
         target: &Path,
         start: f64,
-        (cols, rows): (u32, u32),
+        ((cols, rows), aspect): ((u32, u32), crate::library::TileAspect),
         table: Arc<ColourTable>,
         options: FrameMatchOptions,
     ) -> Result<GridStream> {
@@ -117,16 +117,16 @@ impl GridStream {
                             return;
                         }
                     };
-                    let (w, h) = reader.upright_size();
                     // Up to 4×4 samples per cell, averaged in linear light.
-                    let sub = (w / cols).min(h / rows).clamp(1, 4);
+                    let samples = super::cell_samples(reader.upright_size(), (cols, rows), aspect);
                     let mut index = 0;
                     while !stop.load(Ordering::Relaxed) {
                         let started = std::time::Instant::now();
                         let frame = reader.advance().and_then(|t| match t {
                             Some(time) => {
-                                let rgb = reader.cells(cols, rows, sub)?;
-                                let means = cell_means(&rgb, cols, rows, sub, sub);
+                                let rgb = reader.cells((cols, rows), samples, aspect)?;
+                                let [sx, sy] = samples;
+                                let means = cell_means(&rgb, cols, rows, sx, sy);
                                 Ok(Some(CellFrame { index, time, means }))
                             }
                             None => Ok(None),

@@ -54,7 +54,12 @@ impl VideoReader {
     pub fn shaped(&mut self, _side: u32, _aspect: crate::library::TileAspect) -> Result<Vec<u8>> {
         match self.0 {}
     }
-    pub fn cells(&mut self, _cols: u32, _rows: u32, _sub: u32) -> Result<Vec<u8>> {
+    pub fn cells(
+        &mut self,
+        _grid: (u32, u32),
+        _samples: [u32; 2],
+        _aspect: crate::library::TileAspect,
+    ) -> Result<Vec<u8>> {
         match self.0 {}
     }
     pub fn upright_size(&self) -> (u32, u32) {

@@ -410,23 +410,46 @@ impl VideoReader {
         Ok(page.into_raw())
     }
 
-    /// The current frame upright, centre-cropped to the aspect of a `cols × rows` grid and
-    /// scaled (area filter) to `sub × sub` sRGB RGB pixels per cell: what a video target's
-    /// cells are averaged from.
-    pub fn cells(&mut self, cols: u32, rows: u32, sub: u32) -> Result<Vec<u8>> {
+    /// The current frame upright, centre-cropped to the aspect of a `cols × rows` grid of
+    /// cells of `aspect` and scaled (area filter) to `samples` sRGB RGB pixels per cell
+    /// (across, down): what a video target's cells are averaged from.
+    pub fn cells(
+        &mut self,
+        (cols, rows): (u32, u32),
+        [sx, sy]: [u32; 2],
+        aspect: crate::library::TileAspect,
+    ) -> Result<Vec<u8>> {
         let (w, h) = (self.decoded.width().max(1), self.decoded.height().max(1));
+        let turned = self.quarter_turns % 2 == 1;
         // The wanted size in the stream's own orientation.
-        let (cw, ch) = if self.quarter_turns % 2 == 1 {
-            (rows * sub, cols * sub)
+        let (cw, ch) = if turned {
+            (rows * sy, cols * sx)
         } else {
-            (cols * sub, rows * sub)
+            (cols * sx, rows * sy)
         };
-        // Scale so the frame covers cw × ch, then take the middle.
-        let scale = f64::max(cw as f64 / w as f64, ch as f64 / h as f64);
-        let (sw, sh) = (
-            ((w as f64 * scale).round() as u32).max(cw),
-            ((h as f64 * scale).round() as u32).max(ch),
-        );
+        let (sw, sh) = if aspect.is_square() && sx == sy {
+            // Scale so the frame covers cw × ch, then take the middle.
+            let scale = f64::max(cw as f64 / w as f64, ch as f64 / h as f64);
+            (
+                ((w as f64 * scale).round() as u32).max(cw),
+                ((h as f64 * scale).round() as u32).max(ch),
+            )
+        } else {
+            // The largest centred part of the grid's aspect in pixels, scaled on each axis
+            // to cw × ch: the rest of the frame scaled alike, then the middle taken.
+            let grid =
+                (cols as f64 * aspect.width() as f64) / (rows as f64 * aspect.height() as f64);
+            let grid = if turned { 1.0 / grid } else { grid };
+            let (pw, ph) = if w as f64 / h as f64 > grid {
+                (h as f64 * grid, h as f64)
+            } else {
+                (w as f64, w as f64 / grid)
+            };
+            (
+                ((w as f64 * cw as f64 / pw).round() as u32).max(cw),
+                ((h as f64 * ch as f64 / ph).round() as u32).max(ch),
+            )
+        };
         let out = Scaler::run(
             &mut self.cells,
             &self.decoded,
