@@ -310,21 +310,20 @@ impl FrameView {
     }
 
     /// The level whose texels land one to one on pixel centres in this view, if any:
-    /// `cell_px` is exactly `2^level`, only that level is drawn, and the origin is a whole
-    /// number of texels. There bilinear filtering returns texels unchanged, so a renderer
+    /// a cell is exactly the tile's extent at that level in pixels (`cell_px` is `2^level`
+    /// for square tiles), only that level is drawn, and the origin is a whole number of
+    /// texels. There bilinear filtering returns texels unchanged, so a renderer
     /// may copy or load them instead.
     pub fn texel_aligned_level(&self) -> Option<usize> {
         let l = self.levels.hi;
-        let size = (1u32 << l) as f32;
-        let aligned = |f: f32| (f * size).fract() == 0.0;
-        // Square cells only: a tile of another aspect fills a rounded part of its page.
-        (!self.uses_overview()
-            && self.shape == SQUARE
-            && self.levels.weight_hi == 1.0
-            && self.cells_per_px[0] * size == 1.0
-            && aligned(self.origin_frac[0])
-            && aligned(self.origin_frac[1]))
-        .then_some(l)
+        let extent = self.extent(l);
+        // Per axis: a texel of the tile's extent a pixel, and the origin on a texel edge.
+        let aligned = |axis: usize| {
+            let e = extent[axis] as f32;
+            self.cells_per_px[axis] * e == 1.0 && (self.origin_frac[axis] * e).fract() == 0.0
+        };
+        (!self.uses_overview() && self.levels.weight_hi == 1.0 && aligned(0) && aligned(1))
+            .then_some(l)
     }
 
     /// The parts of the screen beside the mosaic, as up to four rectangles `[x0, y0, x1, y1]`

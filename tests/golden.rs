@@ -438,4 +438,29 @@ fn cpu_exact_copy_path_equals_general_filtering() {
     let (filtered, _) = cpu.render(&at((5.0 + 1e-5, 4.0), 16.0)).unwrap();
     let (mean, max) = common::compare(exact.as_raw(), filtered.as_raw());
     assert!(mean < 0.05 && max <= 1, "mean {mean}, max {max}");
+    // Cells of 2:1 tiles (16×8 px at 16 px per cell, texels to pixels one to one), tiny
+    // cells among them: the copies and the small tables agree with filtering and the GPU.
+    let fx = common::fixture_shaped(20, 32, (10, 8), "2:1".parse().unwrap());
+    for px in [16.0, 4.0, 2.0] {
+        let mut cpu = HeadlessRenderer::new(
+            Scene::open(&fx.mosaic).unwrap(),
+            &options(Backend::Cpu, 160, 128, false),
+        )
+        .unwrap();
+        let (exact, _) = cpu.render(&at((5.0, 4.0), px)).unwrap();
+        let (filtered, _) = cpu.render(&at((5.0 + 1e-5, 4.0), px)).unwrap();
+        let (mean, max) = common::compare(exact.as_raw(), filtered.as_raw());
+        assert!(
+            mean < 0.05 && max <= 1,
+            "2:1 at {px} px: mean {mean}, max {max}"
+        );
+        check(
+            &fx,
+            &format!("2x1-exact-{px}"),
+            160,
+            128,
+            at((5.0, 4.0), px),
+            false,
+        );
+    }
 }

@@ -3,8 +3,8 @@
 //! bug in the view math, level choice, page table, slot packing or overview shared by the
 //! GPU path and its CPU twin cannot pass by agreeing with itself: pages at powers of two,
 //! the overview below one pixel per cell, bilinear magnification past the finest level,
-//! the blend of two levels between powers of two, the tint, and a clip's frame at a
-//! moment. Plus stored reference pictures, as wgpu's own examples keep, with a tolerance
+//! the blend of two levels between powers of two, the tint, a clip's frame at a moment,
+//! and cells of other aspects than 1:1 (the tile's part of each page). Plus stored reference pictures, as wgpu's own examples keep, with a tolerance
 //! per adapter.
 
 mod common;
@@ -326,6 +326,114 @@ fn magnified_past_the_finest_level_each_pixel_is_the_bilinear_page() {
         }
         assert!(worst <= 2.0, "{backend:?}: off by {worst:.2}/255");
         eprintln!("{backend:?}: magnified 3×, worst {worst:.2}/255");
+    }
+}
+
+/// `bilinear` over the top-left `extent` of a `side`-texel page: a tile of another aspect
+/// than 1:1 fills that much of its page (FORMAT.md), and is clamped half a texel inside it.
+fn bilinear_in(page: &[u8], side: u32, (ex, ey): (u32, u32), uv: (f64, f64)) -> [f64; 3] {
+    let t = |u: f64, e: u32| (u * e as f64).clamp(0.5, e as f64 - 0.5) - 0.5;
+    let (tx, ty) = (t(uv.0, ex), t(uv.1, ey));
+    let (x0, y0) = (tx.floor() as u32, ty.floor() as u32);
+    let (x1, y1) = ((x0 + 1).min(ex - 1), (y0 + 1).min(ey - 1));
+    let (fx, fy) = (tx - x0 as f64, ty - y0 as f64);
+    let texel =
+        |x: u32, y: u32, c: usize| common::srgb8_to_linear(page[4 * (y * side + x) as usize + c]);
+    std::array::from_fn(|c| {
+        let top = texel(x0, y0, c) * (1.0 - fx) + texel(x1, y0, c) * fx;
+        let bottom = texel(x0, y1, c) * (1.0 - fx) + texel(x1, y1, c) * fx;
+        top * (1.0 - fy) + bottom * fy
+    })
+}
+
+#[test]
+fn cells_of_other_aspects_show_the_tile_part_of_their_pages() {
+    // 2:1 tiles of 32 px at a power of two: a cell of 2^l × 2^(l-1) pixels is the top half
+    // of its stored page, byte for byte. 16:9 tiles magnified to 96 px per cell (96×54):
+    // each pixel the bilinear sample of the page's 32×18 texels, clamped inside them.
+    let wide = common::fixture_shaped(30, 32, (12, 9), "2:1".parse().unwrap());
+    let library = Library::open(&wide.library).unwrap();
+    let mosaic = Mosaic::load(&wide.mosaic).unwrap();
+    for backend in [Backend::Gpu, Backend::Cpu] {
+        for level in 1..=5usize {
+            let side = 1u32 << level;
+            let (cw, ch) = (side, side / 2);
+            let (cols_shown, rows_shown) = (8u32, 6u32);
+            let (w, h) = (cols_shown * cw, rows_shown * ch);
+            let (x0, y0) = (3u32, 2u32);
+            let camera = Camera {
+                center: DVec2::new(
+                    x0 as f64 + w as f64 / 2.0 / cw as f64,
+                    y0 as f64 + h as f64 / 2.0 / ch as f64,
+                ),
+                cell_px: side as f64,
+            };
+            let mut r = renderer(&wide, backend, w, h);
+            let (frame, _) = r.render(&camera).unwrap();
+            let mut page = vec![0u8; page_bytes(level)];
+            for cy in 0..rows_shown {
+                for cx in 0..cols_shown {
+                    let (gx, gy) = (x0 + cx, y0 + cy);
+                    library
+                        .read_page(mosaic.tile_at(gx, gy), level, &mut page)
+                        .unwrap();
+                    for ty in 0..ch {
+                        for tx in 0..cw {
+                            let got = frame.get_pixel(cx * cw + tx, cy * ch + ty).0;
+                            let at = 4 * (ty * side + tx) as usize;
+                            assert_eq!(
+                                &got[..3],
+                                &page[at..at + 3],
+                                "{backend:?}, 2:1 level {level}: cell ({gx},{gy}) texel ({tx},{ty})"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let fx = common::fixture_shaped(30, 32, (12, 9), "16:9".parse().unwrap());
+    let library = Library::open(&fx.library).unwrap();
+    let mosaic = Mosaic::load(&fx.mosaic).unwrap();
+    let (side, level, (cw, ch)) = (32u32, 5usize, (96.0, 54.0));
+    let extent = (32, 18); // round(32 × 9 / 16) = 18
+    let (x0, y0) = (9u32, 2u32);
+    let (w, h) = (4 * 96, 3 * 54);
+    for backend in [Backend::Gpu, Backend::Cpu] {
+        let camera = Camera {
+            center: DVec2::new(
+                x0 as f64 + w as f64 / 2.0 / cw,
+                y0 as f64 + h as f64 / 2.0 / ch,
+            ),
+            cell_px: cw,
+        };
+        let mut r = renderer(&fx, backend, w, h);
+        let (frame, _) = r.render(&camera).unwrap();
+        let mut page = vec![0u8; page_bytes(level)];
+        let mut worst = 0f64;
+        for y in 0..h {
+            for x in 0..w {
+                let (cx, cy) = ((x as f64 + 0.5) / cw, (y as f64 + 0.5) / ch);
+                let (gx, gy) = (x0 + cx.floor() as u32, y0 + cy.floor() as u32);
+                let got = frame.get_pixel(x, y).0;
+                if gx >= mosaic.cols() || gy >= mosaic.rows() {
+                    assert_eq!(
+                        &got[..3],
+                        &BACKGROUND,
+                        "{backend:?}: ({x},{y}) past the edge"
+                    );
+                    continue;
+                }
+                library
+                    .read_page(mosaic.tile_at(gx, gy), level, &mut page)
+                    .unwrap();
+                let want = bilinear_in(&page, side, extent, (cx.fract(), cy.fract()));
+                for c in 0..3 {
+                    worst = worst.max((got[c] as f64 - to_srgb(want[c])).abs());
+                }
+            }
+        }
+        assert!(worst <= 2.0, "{backend:?}: 16:9 off by {worst:.2}/255");
     }
 }
 

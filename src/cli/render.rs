@@ -426,7 +426,7 @@ fn render_video(mut a: RenderArgs) -> anyhow::Result<()> {
         PathArg::Zoom => {
             let mut target = a.view.camera(&scene, (w, h));
             if a.view.cell_px.is_none() {
-                target.cell_px = 256.0;
+                target.cell_px = zoom_end_px(&scene, (w, h));
             }
             zoom_in_out(scene.fit(w, h), target, frames)
         }
@@ -540,6 +540,17 @@ fn written(
         encoded.codec,
         human_bytes(encoded.bytes)
     )
+}
+
+/// Where `--path zoom` ends without --cell-px: 256 px a cell, or for tiles of another
+/// aspect than 1:1 one whole cell (a video's whole frame) filling the screen.
+fn zoom_end_px(scene: &Scene, (w, h): (u32, u32)) -> f64 {
+    let [sx, sy] = scene.cell_shape();
+    if scene.tile_aspect().is_square() {
+        256.0
+    } else {
+        (w as f64 / sx).min(h as f64 / sy)
+    }
 }
 
 fn missing_note(max_missing: usize) -> String {
@@ -692,7 +703,7 @@ fn render_target_video(
         PathArg::Zoom => {
             let mut close = a.view.camera(&scene, (w, h));
             if a.view.cell_px.is_none() {
-                close.cell_px = 256.0;
+                close.cell_px = zoom_end_px(&scene, (w, h));
             }
             zoom_in_out(scene.fit(w, h), close, expected.max(1))
                 .into_iter()

@@ -6,11 +6,11 @@ use crate::cli::progress::progress_bar;
 use clap::Args;
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
-use tessera::library::build_pyramid;
-use tessera::library::{clip_signature, tile_signature};
+use tessera::library::build_shaped_pyramid;
+use tessera::library::{clip_signature, tile_signature_in};
 use tessera::library::{synth_frame, synth_target};
 use tessera::library::{ClipFrame, SourceKey, StoreParams, StoreWriter, TileEntry};
-use tessera::matching::{match_cells, target_cells, KdIndex, MatchOptions};
+use tessera::matching::{match_cells, target_cells_for, KdIndex, MatchOptions};
 use tessera::mosaic::Mosaic;
 
 #[derive(Args)]
@@ -27,6 +27,9 @@ pub struct SynthArgs {
     /// Largest tile side (power of two up to 1024).
     #[arg(long, default_value_t = 256)]
     max_tile: u32,
+    /// The tiles' width to height, as for bake (the procedural pattern's top-left part).
+    #[arg(long, value_name = "W:H", default_value = "1:1")]
+    tile_aspect: tessera::library::TileAspect,
     /// Signature grid (as for bake).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=8))]
     grid: u32,
@@ -59,7 +62,10 @@ pub fn command(a: SynthArgs) -> anyhow::Result<()> {
         tiles: a.tiles,
         clips: a.clips,
         frames: a.frames,
-        params: StoreParams::new(a.max_tile, a.grid),
+        params: StoreParams {
+            tile_aspect: a.tile_aspect,
+            ..StoreParams::new(a.max_tile, a.grid)
+        },
         cells: a.cells,
         library: library.clone(),
         mosaic: a.output.clone(),
@@ -139,9 +145,17 @@ pub fn synth(opts: &SynthOptions) -> anyhow::Result<Mosaic> {
             .par_iter()
             .map(|&i| {
                 let n = frames_of(i);
+                let (aspect, extent) = (
+                    params.tile_aspect,
+                    params.tile_aspect.extent(params.max_tile),
+                );
                 let frames: Vec<_> = (0..n)
-                    .map(|f| synth_frame(i, f, n, params.max_tile))
-                    .map(|top| (build_pyramid(&top), tile_signature(&top, params.grid)))
+                    .map(|f| {
+                        let mut top = synth_frame(i, f, n, params.max_tile);
+                        top.repeat_edges(extent);
+                        let pyramid = build_shaped_pyramid(&top, top.to_srgb8(), aspect);
+                        (pyramid, tile_signature_in(&top, params.grid, extent))
+                    })
                     .collect();
                 (i, frames)
             })
@@ -172,7 +186,12 @@ pub fn synth(opts: &SynthOptions) -> anyhow::Result<Mosaic> {
     let library = tessera::library::Library::open(&opts.library)?;
     let (cols, rows) = opts.cells;
     let dims = params.sig_len();
-    let cells = target_cells(&synth_target(cols, rows), cols, rows, params.grid);
+    let cells = target_cells_for(
+        &synth_target(cols, rows),
+        (cols, rows),
+        params.grid,
+        params.tile_aspect,
+    );
     let index = KdIndex::build(library.signatures(), dims);
     let grid = match_cells(
         &cells.signatures,

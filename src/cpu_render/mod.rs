@@ -146,9 +146,6 @@ fn draw(
         .filter(|_| tint_k == 0.0 && !style.debug_lod);
     // Filtered tiny cells: drawn from the small tables of the frame's levels (the finer one
     // small).
-    // Square tiles only: the tables' pages are read whole, a tile of another aspect fills
-    // part of its page.
-    let small_tables = small_tables && view.shape == crate::view::SQUARE;
     let tiny = small_tables
         && exact.is_none()
         && !floor
@@ -169,8 +166,9 @@ fn draw(
         },
         exact,
         floor,
+        // (The copy floor's row copies assume square pages.)
         copies: exact
-            .or(floor.then_some(view.levels.hi))
+            .or((floor && view.shape == crate::view::SQUARE).then_some(view.levels.hi))
             .filter(|&l| small_tables && l <= SMALL_PAGE_LEVEL)
             .map(|l| atlas.small_pages(l)),
         small: std::array::from_fn(|l| {
@@ -323,10 +321,10 @@ impl Frame<'_> {
         }
         if self.exact == Some(l_hi) {
             // Pixels sit on texel centres one-to-one: filtering returns texels unchanged.
-            let size = (1usize << l_hi) as f32;
-            let tx = (self.columns.taps[run.start].frac * size) as usize;
+            let [ex, ey] = view.extent(l_hi).map(|e| e as f32);
+            let tx = (self.columns.taps[run.start].frac * ex) as usize;
             for (line, py) in lines {
-                let ty = (self.rows.taps[py].frac * size) as usize;
+                let ty = (self.rows.taps[py].frac * ey) as usize;
                 line[run.start * 4..run.end * 4].copy_from_slice(page_hi.run(
                     tx,
                     ty,

@@ -256,11 +256,13 @@ impl Frame<'_> {
         // Cells whose page is still loading (rare: small levels are pinned), noted on
         // the band's first row, draw the general way after the copies.
         let mut general = Vec::new();
+        // The tile's extent in its page (the page, for square tiles).
+        let [ex, ey] = self.view.extent(self.view.levels.hi).map(|e| e as f32);
         for (line, py) in out.chunks_exact_mut(stride).zip(band.start..band.end) {
             let ty = if self.floor {
                 (py - band.start) % S
             } else {
-                (self.rows.taps[py].frac * S as f32) as usize
+                (self.rows.taps[py].frac * ey) as usize
             };
             for &run in &self.columns.runs {
                 let span = line[run.start * 4..run.end * 4].as_chunks_mut::<4>().0;
@@ -286,7 +288,7 @@ impl Frame<'_> {
                                 chunk.copy_from_slice(&row[..chunk.len()]);
                             }
                         } else {
-                            let tx = (self.columns.taps[run.start].frac * S as f32) as usize;
+                            let tx = (self.columns.taps[run.start].frac * ex) as usize;
                             span.copy_from_slice(&row[tx..][..span.len()]);
                         }
                     }
@@ -379,13 +381,16 @@ impl Frame<'_> {
             &columns.cells[on_mosaic.clone()],
         );
         let first_cell = band.cell as usize * cols;
+        // A fallback page's taps span the tile's extent at its level (its page, for square
+        // tiles).
+        let [cx_extent, cy_extent] = self.view.extent(self.view.levels.lo);
         for (line, py) in out.chunks_exact_mut(stride).zip(band.start..band.end) {
             // Taps index pages of their level's size (`tap`, `nearest_index`): the masks
             // change no value, they let the compiler see the indices are in range.
             let PixelTap { hi: ty, lo, frac } = rows.taps[py];
             let (top, bottom, ny) = (ty.i0 & (S - 1), ty.i1 & (S - 1), lo & (C - 1));
-            // A fallback page's rows: bilinear taps of its own size.
-            let cy = super::axis::tap(frac, C);
+            // A fallback page's rows: bilinear taps of its own extent.
+            let cy = super::axis::tap(frac, cy_extent);
             for run in columns.outside() {
                 fill(&mut line[run.start * 4..run.end * 4], self.background);
             }
@@ -398,7 +403,7 @@ impl Frame<'_> {
                 if let Some(pages) =
                     coarse_pages.filter(|_| FALLBACK && !fine_table.is_resident(tile as u32))
                 {
-                    let (page, cx) = (&pages[tile], super::axis::tap(tap.frac, C));
+                    let (page, cx) = (&pages[tile], super::axis::tap(tap.frac, cx_extent));
                     let column =
                         |i: usize| lerp(page[cy.i0 & (C - 1)][i], page[cy.i1 & (C - 1)][i], cy.a);
                     let c = lerp(column(cx.i0 & (C - 1)), column(cx.i1 & (C - 1)), cx.a);

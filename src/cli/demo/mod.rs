@@ -13,7 +13,7 @@ use crate::cli::progress::progress_bar;
 use anyhow::{bail, Context};
 use clap::Args;
 use std::path::{Path, PathBuf};
-use tessera::library::{self, BakeOptions, StoreParams};
+use tessera::library::{self, BakeOptions, StoreParams, TileAspect};
 use tessera::matching::{make_mosaic, CellSpec, MatchOptions};
 use tessera::{Camera, HeadlessRenderer, RenderStyle, Scene};
 
@@ -275,13 +275,20 @@ fn write_crops(photo: &Path, out: &Path, side: u32) -> anyhow::Result<usize> {
 pub fn bake_demo_library(
     tiles: PathBuf,
     out: &Path,
+    aspect: TileAspect,
     progress: bool,
 ) -> anyhow::Result<library::BakeReport> {
+    let params = StoreParams {
+        tile_aspect: aspect,
+        ..StoreParams::new(256, 2)
+    };
+    // The demo's own cache: a library an older tessera baked otherwise is baked again.
+    let rebuild = library::existing_params(out).is_some_and(|p| p != params);
     library::bake(&BakeOptions {
         tiles_dir: tiles,
         out: out.to_path_buf(),
-        params: StoreParams::new(256, 2),
-        rebuild: false,
+        params,
+        rebuild,
         shard: None,
         progress: progress.then(|| progress_bar(0, true, "baking")),
         shots: Default::default(),
@@ -332,7 +339,7 @@ pub fn prepare(cache: &Path, progress: bool) -> anyhow::Result<DemoData> {
         std::fs::write(&done, b"").with_context(|| format!("writing {}", done.display()))?;
     }
     let library = cache.join("demo.tlib");
-    let report = bake_demo_library(tiles, &library, progress)?;
+    let report = bake_demo_library(tiles, &library, TileAspect::SQUARE, progress)?;
     let mosaic = cache.join("demo.mosaic");
     ensure_mosaic(&library, &target, &mosaic)?;
     Ok(DemoData {

@@ -12,7 +12,7 @@ use super::{bake_demo_library, ensure_mosaic, find_photos, prepare, DemoData, TA
 use anyhow::{bail, Context};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
-use tessera::library;
+use tessera::library::{self, TileAspect};
 use tessera::mosaic::Mosaic;
 use tessera::render::Pacing;
 use tessera::render::{Phase, Playback};
@@ -65,7 +65,10 @@ pub fn prepare_video(cache: &Path, footage: &Path, progress: bool) -> anyhow::Re
     link(footage, &footage_link)?;
 
     let library = root.join("hybrid.tlib");
-    let report = bake_demo_library(tiles, &library, progress)?;
+    // Whole 16:9 frames in every cell: the footage's and the pans' (the stills, square
+    // crops, are cut to 16:9 too).
+    let wide = TileAspect::new(16, 9).expect("a valid aspect");
+    let report = bake_demo_library(tiles, &library, wide, progress)?;
     if report.videos > 0 {
         println!(
             "baked {} clips from {} videos ({:.0} s of footage)",
@@ -218,9 +221,11 @@ pub fn render_fly_through(
         .filter(|&&t| clips[t as usize].frames > 1)
         .count();
     let (w, h) = (options.width, options.height);
+    // Into one whole frame filling the screen.
+    let [sx, sy] = scene.cell_shape();
     let target = Camera {
         center: glam::DVec2::new(cell.0, cell.1),
-        cell_px: h as f64 * 0.8,
+        cell_px: (w as f64 / sx).min(h as f64 / sy),
     };
     let fps = 30;
     let path = tessera::camera::zoom_in_out(scene.fit(w, h), target, 12 * fps);
