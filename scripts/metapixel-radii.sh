@@ -39,7 +39,7 @@ score() { # PICTURE TARGET → "ΔE SSIM"
 for name in "${names[@]}"; do
   target="/usr/share/wallpapers/$name/contents/images/2560x1600.jpg"
   if [ "$aspect" != 1:1 ]; then
-    ffmpeg -v error -y -i "$target" -vf "crop=${size%x*}:${size#*x}" "$work/target.png"
+    ffmpeg -v error -y -i "$target" -vf "crop=${size%x*}:${size#*x}" -pix_fmt rgb24 "$work/target.png"
     target="$work/target.png"
   fi
   for r in 0 1 2 3; do

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Cells of 16:9 against square cells, side by side in one run: two synthetic libraries of
+# 18,000 clips of 12 frames at 64 px (the same pages: a 16:9 tile fills 64×36 of each),
+# 1920×1080-cell mosaics, the CPU renderer: the 1,200-frame tour twice each, alternating,
+# then the frame time at each zoom.
+#
+#   scripts/aspect-figures.sh [WORK]    (about 9 GiB in WORK, default a temporary folder)
+set -euo pipefail
+tessera="${TESSERA:-tessera}"
+work="${1:-$(mktemp -d)}"
+mkdir -p "$work"
+for a in 1:1 16:9; do
+  "$tessera" synth --clips 18000 --frames 12 --max-tile 64 --cells 1920x1080 \
+    --tile-aspect "$a" -o "$work/${a/:/x}.mosaic" | tail -1
+done
+json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
+for round in 1 2; do
+  for a in 1x1 16x9; do
+    "$tessera" bench "$work/$a.mosaic" --path tour --frames 1200 --renderer cpu --json >"$work/tour-$a-$round.json"
+    echo "tour $a round $round: median $(json "$work/tour-$a-$round.json" "round(d['frame_ms_median'],2)") ms, p99 $(json "$work/tour-$a-$round.json" "round(d['frame_ms_p99'],2)") ms, peak RSS $(json "$work/tour-$a-$round.json" "d['peak_rss_bytes']>>20") MiB"
+  done
+done
+for a in 1x1 16x9; do
+  "$tessera" bench "$work/$a.mosaic" --path levels --frames 60 --renderer cpu --json >"$work/levels-$a.json"
+  echo "levels $a: $(json "$work/levels-$a.json" "[(l['cell_px'], round(l['frame_ms_median'],2)) for l in d['levels']]")"
+done
