@@ -62,6 +62,21 @@ fn one_tile_mosaic(dir: &Path, aspect: &str, cells: &str) -> (PathBuf, PathBuf) 
     (library, mosaic)
 }
 
+/// Renders `mosaic` to `out` on the CPU renderer with `more` arguments; asserts it worked.
+fn render(mosaic: &Path, out: &Path, more: &[&str]) {
+    let mut args = vec![
+        "render",
+        mosaic.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--renderer",
+        "cpu",
+    ];
+    args.extend(more);
+    let (code, stdout, err) = common::tessera(&args);
+    assert_eq!(code, 0, "{stdout}{err}");
+}
+
 fn near(p: &image::Rgba<u8>, c: [u8; 3]) -> bool {
     (0..3).all(|i| (p[i] as i32 - c[i] as i32).abs() <= 12)
 }
@@ -73,21 +88,18 @@ fn a_wide_tile_is_drawn_whole_in_a_wide_cell() {
         let (_, mosaic) = one_tile_mosaic(dir.path(), aspect, "4");
         let out = dir.path().join(format!("{}.png", aspect.replace(':', "x")));
         // One cell filling a 16:9 frame: 640 px on its longer side.
-        let (code, stdout, err) = common::tessera(&[
-            "render",
-            mosaic.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-            "--size",
-            "640x360",
-            "--cell-px",
-            "640",
-            "--center",
-            "1.5,1.5",
-            "--renderer",
-            "cpu",
-        ]);
-        assert_eq!(code, 0, "{stdout}{err}");
+        render(
+            &mosaic,
+            &out,
+            &[
+                "--size",
+                "640x360",
+                "--cell-px",
+                "640",
+                "--center",
+                "1.5,1.5",
+            ],
+        );
         let img = image::open(&out).unwrap().to_rgba8();
         let (left, middle, right) = (
             img.get_pixel(5, 180),
@@ -217,17 +229,7 @@ fn a_video_target_is_matched_into_cells_of_the_aspect() {
     let (_, stdout, _) = common::tessera(&["info", mosaic.to_str().unwrap()]);
     assert!(stdout.contains("10×11 ("), "{stdout}");
     let out = dir.path().join("v.mp4");
-    let (code, stdout, err) = common::tessera(&[
-        "render",
-        mosaic.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--size",
-        "320x198",
-        "--renderer",
-        "cpu",
-    ]);
-    assert_eq!(code, 0, "{stdout}{err}");
+    render(&mosaic, &out, &["--size", "320x198"]);
     let mut reader = tessera::video::VideoReader::open(&out).unwrap();
     assert_eq!(reader.size(), (320, 198));
     let frame = reader.next_frame().unwrap().expect("a frame");

@@ -268,19 +268,7 @@ fn the_copy_floor_is_the_frame_where_the_frame_is_a_copy() {
 /// page), clamped half a texel inside it, as graphics hardware filters a texture: texel
 /// centres at `i + 0.5`.
 fn bilinear(page: &[u8], side: u32, uv: (f64, f64)) -> [f64; 3] {
-    let s = side as f64;
-    let t = |u: f64| (u * s).clamp(0.5, s - 0.5) - 0.5;
-    let (tx, ty) = (t(uv.0), t(uv.1));
-    let (x0, y0) = (tx.floor() as u32, ty.floor() as u32);
-    let (x1, y1) = ((x0 + 1).min(side - 1), (y0 + 1).min(side - 1));
-    let (fx, fy) = (tx - x0 as f64, ty - y0 as f64);
-    let texel =
-        |x: u32, y: u32, c: usize| common::srgb8_to_linear(page[4 * (y * side + x) as usize + c]);
-    std::array::from_fn(|c| {
-        let top = texel(x0, y0, c) * (1.0 - fx) + texel(x1, y0, c) * fx;
-        let bottom = texel(x0, y1, c) * (1.0 - fx) + texel(x1, y1, c) * fx;
-        top * (1.0 - fy) + bottom * fy
-    })
+    bilinear_in(page, side, (side, side), uv)
 }
 
 #[test]
@@ -289,22 +277,40 @@ fn magnified_past_the_finest_level_each_pixel_is_the_bilinear_page() {
     // in linear light. Cells 9..12 across, one past the mosaic's edge (background).
     // Tolerance: 8-bit filter weights and the encode's rounding, 2/255.
     let fx = common::fixture(30, 32, (12, 9));
+    let worst = magnified_worst(&fx, (96.0, 96.0), (32, 32), (4, 3));
+    eprintln!("magnified 3×, worst {worst:?}/255");
+}
+
+/// Renders `fx` (32-px pages) with cells of `cell` pixels from cell (9, 2), `shown` cells
+/// across and down, on both renderers, and holds each pixel to the bilinear sample of the
+/// tile's `extent` of its finest page (2/255); returns the worst error of each.
+fn magnified_worst(
+    fx: &common::Fixture,
+    (cw, ch): (f64, f64),
+    extent: (u32, u32),
+    shown: (u32, u32),
+) -> [f64; 2] {
     let library = Library::open(&fx.library).unwrap();
     let mosaic = Mosaic::load(&fx.mosaic).unwrap();
-    let (side, level, cell_px) = (32u32, 5usize, 96.0);
+    let (side, level) = (32u32, 5usize);
     let (x0, y0) = (9u32, 2u32);
-    let (w, h) = (4 * 96, 3 * 96);
-    for backend in [Backend::Gpu, Backend::Cpu] {
-        let mut r = renderer(&fx, backend, w, h);
-        let (frame, stats) = r
-            .render(&aligned(x0 as f64, y0 as f64, cell_px, w, h))
-            .unwrap();
+    let (w, h) = ((shown.0 as f64 * cw) as u32, (shown.1 as f64 * ch) as u32);
+    [Backend::Gpu, Backend::Cpu].map(|backend| {
+        let camera = Camera {
+            center: DVec2::new(
+                x0 as f64 + w as f64 / 2.0 / cw,
+                y0 as f64 + h as f64 / 2.0 / ch,
+            ),
+            cell_px: cw.max(ch),
+        };
+        let mut r = renderer(fx, backend, w, h);
+        let (frame, stats) = r.render(&camera).unwrap();
         assert_eq!(stats.missing, 0);
         let mut page = vec![0u8; page_bytes(level)];
         let mut worst = 0f64;
         for y in 0..h {
             for x in 0..w {
-                let (cx, cy) = ((x as f64 + 0.5) / cell_px, (y as f64 + 0.5) / cell_px);
+                let (cx, cy) = ((x as f64 + 0.5) / cw, (y as f64 + 0.5) / ch);
                 let (gx, gy) = (x0 + cx.floor() as u32, y0 + cy.floor() as u32);
                 let got = frame.get_pixel(x, y).0;
                 if gx >= mosaic.cols() || gy >= mosaic.rows() {
@@ -318,14 +324,33 @@ fn magnified_past_the_finest_level_each_pixel_is_the_bilinear_page() {
                 library
                     .read_page(mosaic.tile_at(gx, gy), level, &mut page)
                     .unwrap();
-                let want = bilinear(&page, side, (cx.fract(), cy.fract()));
+                let want = bilinear_in(&page, side, extent, (cx.fract(), cy.fract()));
                 for c in 0..3 {
                     worst = worst.max((got[c] as f64 - to_srgb(want[c])).abs());
                 }
             }
         }
         assert!(worst <= 2.0, "{backend:?}: off by {worst:.2}/255");
-        eprintln!("{backend:?}: magnified 3×, worst {worst:.2}/255");
+        worst
+    })
+}
+
+/// The `w × h` pixels from `(x0, y0)` of `frame` are the top-left texels of `page` (`side`
+/// texels a side), byte for byte.
+fn assert_cell_shows_page(
+    frame: &image::RgbaImage,
+    (x0, y0): (u32, u32),
+    (w, h): (u32, u32),
+    page: &[u8],
+    side: u32,
+    what: &str,
+) {
+    for ty in 0..h {
+        for tx in 0..w {
+            let got = frame.get_pixel(x0 + tx, y0 + ty).0;
+            let at = 4 * (ty * side + tx) as usize;
+            assert_eq!(&got[..3], &page[at..at + 3], "{what}: texel ({tx},{ty})");
+        }
     }
 }
 
@@ -377,64 +402,22 @@ fn cells_of_other_aspects_show_the_tile_part_of_their_pages() {
                     library
                         .read_page(mosaic.tile_at(gx, gy), level, &mut page)
                         .unwrap();
-                    for ty in 0..ch {
-                        for tx in 0..cw {
-                            let got = frame.get_pixel(cx * cw + tx, cy * ch + ty).0;
-                            let at = 4 * (ty * side + tx) as usize;
-                            assert_eq!(
-                                &got[..3],
-                                &page[at..at + 3],
-                                "{backend:?}, 2:1 level {level}: cell ({gx},{gy}) texel ({tx},{ty})"
-                            );
-                        }
-                    }
+                    let what = format!("{backend:?}, 2:1 level {level}: cell ({gx},{gy})");
+                    assert_cell_shows_page(
+                        &frame,
+                        (cx * cw, cy * ch),
+                        (cw, ch),
+                        &page,
+                        side,
+                        &what,
+                    );
                 }
             }
         }
     }
     let fx = common::fixture_shaped(30, 32, (12, 9), "16:9".parse().unwrap());
-    let library = Library::open(&fx.library).unwrap();
-    let mosaic = Mosaic::load(&fx.mosaic).unwrap();
-    let (side, level, (cw, ch)) = (32u32, 5usize, (96.0, 54.0));
-    let extent = (32, 18); // round(32 × 9 / 16) = 18
-    let (x0, y0) = (9u32, 2u32);
-    let (w, h) = (4 * 96, 3 * 54);
-    for backend in [Backend::Gpu, Backend::Cpu] {
-        let camera = Camera {
-            center: DVec2::new(
-                x0 as f64 + w as f64 / 2.0 / cw,
-                y0 as f64 + h as f64 / 2.0 / ch,
-            ),
-            cell_px: cw,
-        };
-        let mut r = renderer(&fx, backend, w, h);
-        let (frame, _) = r.render(&camera).unwrap();
-        let mut page = vec![0u8; page_bytes(level)];
-        let mut worst = 0f64;
-        for y in 0..h {
-            for x in 0..w {
-                let (cx, cy) = ((x as f64 + 0.5) / cw, (y as f64 + 0.5) / ch);
-                let (gx, gy) = (x0 + cx.floor() as u32, y0 + cy.floor() as u32);
-                let got = frame.get_pixel(x, y).0;
-                if gx >= mosaic.cols() || gy >= mosaic.rows() {
-                    assert_eq!(
-                        &got[..3],
-                        &BACKGROUND,
-                        "{backend:?}: ({x},{y}) past the edge"
-                    );
-                    continue;
-                }
-                library
-                    .read_page(mosaic.tile_at(gx, gy), level, &mut page)
-                    .unwrap();
-                let want = bilinear_in(&page, side, extent, (cx.fract(), cy.fract()));
-                for c in 0..3 {
-                    worst = worst.max((got[c] as f64 - to_srgb(want[c])).abs());
-                }
-            }
-        }
-        assert!(worst <= 2.0, "{backend:?}: 16:9 off by {worst:.2}/255");
-    }
+    // round(32 × 9 / 16) = 18 texels of each 32-px page.
+    magnified_worst(&fx, (96.0, 54.0), (32, 18), (4, 3));
 }
 
 /// Nearest texel, in linear light, of a `side × side` page at `uv`: texel edges nudged
@@ -603,17 +586,16 @@ fn at_a_moment_each_clip_shows_its_frame_for_the_clock() {
                     library
                         .read_records(tile.first_record + shown, 1, level, &mut page)
                         .unwrap();
-                    for ty in 0..side {
-                        for tx in 0..side {
-                            let got = frame.get_pixel(gx * side + tx, gy * side + ty).0;
-                            let at = 4 * (ty * side + tx) as usize;
-                            assert_eq!(
-                                &got[..3],
-                                &page[at..at + 3],
-                                "{backend:?} at {time} s: cell ({gx},{gy}) frame {shown}"
-                            );
-                        }
-                    }
+                    let what = format!("{backend:?} at {time} s: cell ({gx},{gy}) frame {shown}");
+                    let cell = (side, side);
+                    assert_cell_shows_page(
+                        &frame,
+                        (gx * side, gy * side),
+                        cell,
+                        &page,
+                        side,
+                        &what,
+                    );
                 }
             }
         }
