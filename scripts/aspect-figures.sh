@@ -2,7 +2,7 @@
 # Cells of 16:9 against square cells, side by side in one run: two synthetic libraries of
 # 18,000 clips of 12 frames at 64 px (the same pages: a 16:9 tile fills 64×36 of each),
 # 1920×1080-cell mosaics, the CPU renderer: the 1,200-frame tour twice each, alternating,
-# then the frame time at each zoom.
+# then the frame time at each zoom: at powers of two, and between them.
 #
 #   scripts/aspect-figures.sh [WORK]    (about 9 GiB in WORK, default a temporary folder)
 set -euo pipefail
@@ -20,7 +20,10 @@ for round in 1 2; do
     echo "tour $a round $round: median $(json "$work/tour-$a-$round.json" "round(d['frame_ms_median'],2)") ms, p99 $(json "$work/tour-$a-$round.json" "round(d['frame_ms_p99'],2)") ms, peak RSS $(json "$work/tour-$a-$round.json" "d['peak_rss_bytes']>>20") MiB"
   done
 done
-for a in 1x1 16x9; do
-  "$tessera" bench "$work/$a.mosaic" --path levels --frames 60 --renderer cpu --json >"$work/levels-$a.json"
-  echo "levels $a: $(json "$work/levels-$a.json" "[(l['cell_px'], round(l['frame_ms_median'],2)) for l in d['levels']]")"
+for zooms in 1,2,4,8,16,32,64,128,256 1.5,3,6,12,24,48,96,192; do
+  for a in 1x1 16x9; do
+    "$tessera" bench "$work/$a.mosaic" --path levels --frames 60 --zooms "$zooms" --renderer cpu \
+      --json >"$work/levels-$a.json"
+    echo "levels $a: $(json "$work/levels-$a.json" "[(l['cell_px'], round(l['frame_ms_median'],2)) for l in d['levels']]")"
+  done
 done

@@ -48,9 +48,6 @@ impl VideoReader {
     pub fn thumbnail(&mut self, _width: u32) -> Result<Vec<u8>> {
         match self.0 {}
     }
-    pub fn square(&mut self, _side: u32) -> Result<Vec<u8>> {
-        match self.0 {}
-    }
     pub fn shaped(&mut self, _side: u32, _aspect: crate::library::TileAspect) -> Result<Vec<u8>> {
         match self.0 {}
     }

@@ -1,6 +1,6 @@
 //! Reads a video file's first video stream frame by frame, with FFmpeg's frame threading on:
 //! each frame's time, and the frame as sRGB RGBA at full size, as a small RGB thumbnail, or
-//! as its centre square at a tile's size. A phone video's rotation (its display matrix) is
+//! cut to the tiles' aspect at a tile's size. A phone video's rotation (its display matrix) is
 //! applied, so pictures come out upright.
 
 use super::error::{ensure, Context as _, Result};
@@ -95,7 +95,7 @@ pub struct VideoReader {
     sound: Option<(usize, super::LiveSound)>,
     full: Option<Scaler>,
     thumb: Option<Scaler>,
-    square: Option<Scaler>,
+    shaped: Option<Scaler>,
     cells: Option<Scaler>,
 }
 
@@ -200,7 +200,7 @@ impl VideoReader {
             sound: None,
             full: None,
             thumb: None,
-            square: None,
+            shaped: None,
             cells: None,
         })
     }
@@ -358,12 +358,6 @@ impl VideoReader {
         ))
     }
 
-    /// The current frame's centre square, scaled to `side`² sRGB RGBA (area filter) and
-    /// turned upright: a clip frame at a tile's size.
-    pub fn square(&mut self, side: u32) -> Result<Vec<u8>> {
-        self.shaped(side, crate::library::TileAspect::SQUARE)
-    }
-
     /// The current frame upright, centre-cropped to `aspect` and scaled (area filter) to
     /// fill its extent of a `side × side` sRGB RGBA page, the rest repeating the edge: a
     /// clip frame at a tile's size and shape.
@@ -386,7 +380,7 @@ impl VideoReader {
             (cw, ((h * cw as u64).div_ceil(w) as u32).max(ch))
         };
         let out = Scaler::run(
-            &mut self.square,
+            &mut self.shaped,
             &self.decoded,
             (Pixel::RGBA, sw, sh),
             scaling::Flags::AREA,

@@ -186,8 +186,12 @@ fn encode_thread(
             stream.index()
         };
         let opened = match s.audio.as_ref().filter(|_| with_audio) {
-            Some(Sound::File(source)) => Some(AudioCopy::open(source, &mut output).map(Copy::File)),
-            Some(Sound::Live(sound)) => Some(LiveCopy::open(sound, &mut output).map(Copy::Live)),
+            Some(Sound::File(source)) => {
+                Some(AudioCopy::open(source, &mut output).map(SoundCopy::File))
+            }
+            Some(Sound::Live(sound)) => {
+                Some(LiveCopy::open(sound, &mut output).map(SoundCopy::Live))
+            }
             None => None,
         };
         let (audio, left_out) = match opened {
@@ -256,8 +260,8 @@ fn encode_thread(
         // Sound up to the end of this frame (a live source's: what has arrived), so the
         // file stays interleaved.
         match audio.as_mut() {
-            Some(Copy::File(a)) => a.copy_until(count as f64 / s.fps.as_f64(), &mut output)?,
-            Some(Copy::Live(a)) => a.copy_arrived(&mut output)?,
+            Some(SoundCopy::File(a)) => a.copy_until(count as f64 / s.fps.as_f64(), &mut output)?,
+            Some(SoundCopy::Live(a)) => a.copy_arrived(&mut output)?,
             None => {}
         }
         busy += started.elapsed();
@@ -317,29 +321,29 @@ fn muxer_wants_global_header(container: &str) -> bool {
 type Muxer = (
     ffmpeg::format::context::Output,
     usize,
-    Option<Copy>,
+    Option<SoundCopy>,
     Option<String>,
 );
 
 /// Sound being copied into a video: a file's, or a live source's as it arrives.
-enum Copy {
+enum SoundCopy {
     File(AudioCopy),
     Live(LiveCopy),
 }
 
-impl Copy {
+impl SoundCopy {
     fn out_index(&self) -> usize {
         match self {
-            Copy::File(a) => a.out_index,
-            Copy::Live(a) => a.out_index(),
+            SoundCopy::File(a) => a.out_index,
+            SoundCopy::Live(a) => a.out_index(),
         }
     }
 
     /// The time base the muxer chose for the sound stream (known after the header).
     fn set_out_time_base(&mut self, time_base: Rational) {
         match self {
-            Copy::File(a) => a.out_time_base = time_base,
-            Copy::Live(a) => a.out_time_base = time_base,
+            SoundCopy::File(a) => a.out_time_base = time_base,
+            SoundCopy::Live(a) => a.out_time_base = time_base,
         }
     }
 }
