@@ -236,11 +236,12 @@ impl FrameView {
         aspect: TileAspect,
     ) -> FrameView {
         let shape = aspect.shape();
-        let cells_per_px = shape.map(|s| (1.0 / (camera.cell_px * s)) as f32);
+        let cells_per_px64 = shape.map(|s| 1.0 / (camera.cell_px * s));
+        let cells_per_px = cells_per_px64.map(|c| c as f32);
+        // From the exact scale, not its f32 rounding: a 16:9 cell 16 px wide is 9 px tall, and
+        // 1/9 rounded would put a centred origin a hair off the texel edge it sits on.
         let origin = camera.center
-            - DVec2::new(width as f64, height as f64)
-                * 0.5
-                * DVec2::new(cells_per_px[0] as f64, cells_per_px[1] as f64);
+            - DVec2::new(width as f64, height as f64) * 0.5 * DVec2::from_array(cells_per_px64);
         let floor = origin.floor();
         FrameView {
             width,
@@ -595,6 +596,26 @@ mod tests {
         // Between powers of two (levels blended), and below a pixel per cell.
         assert_eq!(at(DVec2::new(50.0, 50.0), 6.0), None);
         assert_eq!(at(DVec2::new(50.0, 50.0), 0.5), None);
+    }
+
+    /// 16:9 cells 16, 32 and 64 px wide are 9, 18 and 36 px tall: with the screen's centre
+    /// on a cell corner, pixels are texels one to one (the origin is found from the exact
+    /// scale; 1/9 rounded to f32 would miss the texel edge). At 8 px a cell is 4.5 px tall
+    /// and nothing aligns.
+    #[test]
+    fn wide_cells_align_where_their_height_is_whole() {
+        let aspect: TileAspect = "16:9".parse().unwrap();
+        let at = |cell_px: f64| {
+            let camera = Camera {
+                center: DVec2::new(960.0, 540.0),
+                cell_px,
+            };
+            FrameView::shaped(&camera, (1920, 1080), (1920, 1080), 6, aspect).texel_aligned_level()
+        };
+        assert_eq!(at(64.0), Some(6));
+        assert_eq!(at(32.0), Some(5));
+        assert_eq!(at(16.0), Some(4));
+        assert_eq!(at(8.0), None);
     }
 
     /// The shader's `first_pixel` (an estimate and one correction, in f32) finds the pixel

@@ -439,9 +439,16 @@ fn cpu_exact_copy_path_equals_general_filtering() {
     let (mean, max) = common::compare(exact.as_raw(), filtered.as_raw());
     assert!(mean < 0.05 && max <= 1, "mean {mean}, max {max}");
     // Cells of 2:1 tiles (16×8 px at 16 px per cell, texels to pixels one to one), tiny
-    // cells among them: the copies and the small tables agree with filtering and the GPU.
-    let fx = common::fixture_shaped(20, 32, (10, 8), "2:1".parse().unwrap());
-    for px in [16.0, 4.0, 2.0] {
+    // cells among them, and of 16:9 tiles 16×9 and 32×18 px (the shorter side's scale, 1/9,
+    // not exact in f32): the copies and the small tables agree with filtering and the GPU.
+    for (aspect, px) in [
+        ("2:1", 16.0),
+        ("2:1", 4.0),
+        ("2:1", 2.0),
+        ("16:9", 16.0),
+        ("16:9", 32.0),
+    ] {
+        let fx = common::fixture_shaped(20, 32, (10, 8), aspect.parse().unwrap());
         let mut cpu = HeadlessRenderer::new(
             Scene::open(&fx.mosaic).unwrap(),
             &options(Backend::Cpu, 160, 128, false),
@@ -452,11 +459,11 @@ fn cpu_exact_copy_path_equals_general_filtering() {
         let (mean, max) = common::compare(exact.as_raw(), filtered.as_raw());
         assert!(
             mean < 0.05 && max <= 1,
-            "2:1 at {px} px: mean {mean}, max {max}"
+            "{aspect} at {px} px: mean {mean}, max {max}"
         );
         check(
             &fx,
-            &format!("2x1-exact-{px}"),
+            &format!("{}-exact-{px}", aspect.replace(':', "x")),
             160,
             128,
             at((5.0, 4.0), px),
