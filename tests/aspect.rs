@@ -122,6 +122,34 @@ fn a_wide_tile_is_drawn_whole_in_a_wide_cell() {
     }
 }
 
+/// A 16:9 library's raw pages are kept as the tile's extent of each page (64×36 … 1×1) and
+/// its CRC, not whole pages (what renders from them: the test above); a manifest edited to
+/// say version 2 (which kept whole pages) is refused with the fix.
+#[test]
+fn a_wide_library_keeps_its_tiles_extents_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let (library, _) = one_tile_mosaic(dir.path(), "16:9", "4");
+    let extents = [(1, 1), (2, 2), (4, 3), (8, 5), (16, 9), (32, 18), (64, 36)];
+    for (level, (w, h)) in extents.into_iter().enumerate() {
+        let file = library.join(format!("frames-{level:02}.bin"));
+        let len = std::fs::metadata(&file).unwrap().len();
+        assert_eq!(len, w * h * 4 + 4, "{}", file.display());
+    }
+    let manifest = library.join("manifest.json");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        text.replacen("\"version\": 3", "\"version\": 2", 1),
+    )
+    .unwrap();
+    let (code, _, err) = common::tessera(&["info", library.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("version 2") && err.contains("--rebuild"),
+        "{err}"
+    );
+}
+
 #[test]
 fn grids_count_cells_of_the_library_aspect_and_deep_zoom_sizes_by_them() {
     let dir = tempfile::tempdir().unwrap();

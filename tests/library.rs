@@ -286,11 +286,20 @@ fn damaged_or_foreign_stores_are_refused_with_the_fix() {
     // Future version.
     fs::write(
         &manifest,
-        original.replacen("\"version\": 2", "\"version\": 99", 1),
+        original.replacen("\"version\": 3", "\"version\": 99", 1),
     )
     .unwrap();
     let err = Library::open(&out).err().unwrap().to_string();
     assert!(err.contains("version 99"), "{err}");
+    // Version 2 with square tiles is read as the current format (its pages are the same):
+    // this edit fails only the checksum.
+    fs::write(
+        &manifest,
+        original.replacen("\"version\": 3", "\"version\": 2", 1),
+    )
+    .unwrap();
+    let err = Library::open(&out).err().unwrap().to_string();
+    assert!(err.contains("checksum"), "{err}");
 
     // Signatures table damaged.
     fs::write(&manifest, &original).unwrap();
@@ -399,7 +408,7 @@ fn a_library_and_mosaic_made_by_the_first_release_still_open_and_grow() {
     // The first bake upgrades it to the current format, keeping every id; the mosaic opens.
     let report = rebake(&tiles);
     assert!(report.upgraded && report.unchanged);
-    assert_eq!(Library::open(&lib_path).unwrap().manifest.version, 2);
+    assert_eq!(Library::open(&lib_path).unwrap().manifest.version, 3);
     tessera::Scene::open(&mosaic).expect("the old mosaic opens on the upgraded library");
     assert!(!lib_path.join("level-00.bin").exists());
     let manifest = fs::read(lib_path.join("manifest.json")).unwrap();

@@ -94,10 +94,13 @@ impl TileAspect {
     /// The texels the tile fills of each level's page, level 0 (1 texel) to `levels - 1`:
     /// the top level's extent halved, rounding up, level by level, as the pyramid is built.
     pub fn extents(self, levels: usize) -> Vec<[u32; 2]> {
+        (0..levels).map(|l| self.extent_at(l, levels)).collect()
+    }
+
+    /// `extents(levels)[level]`, alone.
+    pub fn extent_at(self, level: usize, levels: usize) -> [u32; 2] {
         let top = self.extent(1 << (levels - 1));
-        (0..levels)
-            .map(|l| top.map(|e| (e - 1) / (1 << (levels - 1 - l)) + 1))
-            .collect()
+        top.map(|e| (e - 1) / (1 << (levels - 1 - level)) + 1)
     }
 
     /// The grid of cells of this aspect that keeps a `width × height` target's aspect with

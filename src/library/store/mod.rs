@@ -4,8 +4,8 @@
 //! LIB.tlib/
 //!   manifest.json            versioned, self-checksummed; the commit point of a bake
 //!   signatures-<id>-<gen>.bin per tile: its colour signature (a clip's: over its frames)
-//!   frames-LL.bin            small levels (≤ raw_max): record r's page + CRC at r × (page + 4)
-//!   stills-LL.bin            larger levels of stills: still s's page + CRC at s × (page + 4)
+//!   frames-LL.bin            small levels (≤ raw_max): record r's page + CRC at r × (stored+4)
+//!   stills-LL.bin            larger levels of stills: still s's page + CRC at s × (stored+4)
 //!   clips-LL.bin             larger levels of clips: one JPEG blob per clip
 //!   bake.journal             only while a bake is under way: tiles appended since the manifest
 //!   bake.lock                held (flock) by the bake that is writing, shared by merges reading
@@ -15,7 +15,9 @@
 //! records are numbered in bake order and a tile's frames are consecutive records. Every
 //! record has a raw page at each small level; above `raw_max`, a still keeps raw pages (so
 //! zooming into a photograph shows every pixel as baked) and a clip keeps a JPEG of each
-//! frame (raw frames there would be 300 GB for 18,000 clips of 48 frames at 256 px).
+//! frame (raw frames there would be 300 GB for 18,000 clips of 48 frames at 256 px). A raw
+//! page is stored as the tile's extent of it (`pack_page`): the whole page for square tiles,
+//! 64×36 of 64×64 for 16:9.
 //!
 //! Pages are only ever appended past what the manifest names, so the committed manifest
 //! stays valid while a bake runs; the new manifest is written to a temporary file and
@@ -39,7 +41,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 pub const FORMAT_NAME: &str = "tessera-library";
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 pub const MANIFEST_FILE: &str = "manifest.json";
 pub const JOURNAL_FILE: &str = "bake.journal";
 pub const LOCK_FILE: &str = "bake.lock";
@@ -67,7 +69,7 @@ pub enum StoreError {
     #[error("{0}: bake was interrupted before its first commit; re-run the same `tessera bake` to resume it")]
     /// A bake stopped before its first commit.
     Incomplete(PathBuf),
-    #[error("{path}: library format version {found}, this tessera reads versions 1 and {FORMAT_VERSION}; use the tessera that baked it, or re-bake it with `tessera bake --rebuild`")]
+    #[error("{path}: library format version {found}, which this tessera does not read (it reads 1, 2 with square tiles, and {FORMAT_VERSION}); use the tessera that baked it, or re-bake it with `tessera bake --rebuild`")]
     /// A format version this tessera does not read.
     Version {
         /// The library.
@@ -336,9 +338,56 @@ impl StoreParams {
     }
 }
 
-/// Bytes a raw page takes in its file: the page and its CRC.
-pub fn record_stride(level: usize) -> u64 {
-    (page_bytes(level) + PAGE_CRC_BYTES) as u64
+impl StoreParams {
+    /// The texels of a raw page its file keeps at `level`: the tile's extent (the whole
+    /// page for square tiles), `[width, height]`.
+    pub fn stored_extent(&self, level: usize) -> [u32; 2] {
+        self.tile_aspect.extent_at(level, self.levels())
+    }
+    /// Bytes a raw page takes in its file: its extent's texels and its CRC.
+    pub fn record_stride(&self, level: usize) -> u64 {
+        let [w, h] = self.stored_extent(level);
+        (w as usize * h as usize * 4 + PAGE_CRC_BYTES) as u64
+    }
+}
+
+/// A page of `level` as its file keeps it (`StoreParams::stored_extent`): the extent's rows,
+/// appended to `out`.
+pub(crate) fn pack_page(page: &[u8], level: usize, [w, h]: [u32; 2], out: &mut Vec<u8>) {
+    if (w, h) == (1 << level, 1 << level) {
+        return out.extend_from_slice(page);
+    }
+    let stride = 4 << level;
+    for row in page.chunks_exact(stride).take(h as usize) {
+        out.extend_from_slice(&row[..w as usize * 4]);
+    }
+}
+
+/// A page of `level` from its extent's rows (`pack_page`) into `page`, the rest repeating
+/// the extent's last column and row as the pyramid made it (`LinearTile::repeat_edges`).
+pub(crate) fn unpack_page(stored: &[u8], level: usize, [w, h]: [u32; 2], page: &mut [u8]) {
+    let (side, w, h) = (1usize << level, w as usize, h as usize);
+    if (w, h) == (side, side) {
+        return page.copy_from_slice(stored);
+    }
+    let stride = side * 4;
+    for (y, row) in page.chunks_exact_mut(stride).enumerate() {
+        if y < h {
+            let (inside, beyond) = row.split_at_mut(w * 4);
+            inside.copy_from_slice(&stored[y * w * 4..][..w * 4]);
+            let last: [u8; 4] = inside[inside.len() - 4..].try_into().expect("a texel");
+            beyond
+                .as_chunks_mut::<4>()
+                .0
+                .iter_mut()
+                .for_each(|t| *t = last);
+        }
+    }
+    let (rows, beyond) = page.split_at_mut(h * stride);
+    let last = &rows[rows.len() - stride..];
+    beyond
+        .chunks_exact_mut(stride)
+        .for_each(|row| row.copy_from_slice(last));
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -391,10 +440,11 @@ pub fn clips_file_name(level: usize) -> String {
     format!("clips-{level:02}.bin")
 }
 
-/// A committed manifest as read: a version 2 manifest, or a version 1 one (with the CRC
-/// table that version kept).
+/// A committed manifest as read: a current one (version 3, or a version 2 one of square
+/// tiles, whose files are the same), or a version 1 one (with the CRC table that version
+/// kept).
 pub(crate) enum Committed {
-    V2(Manifest),
+    Current(Manifest),
     V1(v1::V1Library),
 }
 
@@ -427,7 +477,12 @@ pub(crate) fn read_manifest(dir: &Path) -> Result<Committed> {
         .unwrap_or(0) as u32;
     match version {
         1 => v1::read(dir, value).map(Committed::V1),
-        FORMAT_VERSION => {
+        // Version 2 kept raw pages whole; version 3 keeps a tile's extent of them, which
+        // for square tiles (no `tile_aspect`) is the whole page.
+        2 if value.pointer("/manifest/tile_aspect").is_some() => {
+            Err(StoreError::Version { path, found: 2 })
+        }
+        2 | FORMAT_VERSION => {
             let file: ManifestFile = serde_json::from_value(value)
                 .map_err(|e| corrupt(format!("bad manifest ({e})")))?;
             if manifest_crc(&file.manifest) != file.crc32 {
@@ -437,7 +492,7 @@ pub(crate) fn read_manifest(dir: &Path) -> Result<Committed> {
                 .params
                 .validate()
                 .map_err(|e| corrupt(format!("impossible parameters: {e}")))?;
-            Ok(Committed::V2(file.manifest))
+            Ok(Committed::Current(file.manifest))
         }
         found => Err(StoreError::Version { path, found }),
     }
@@ -469,7 +524,7 @@ pub(crate) fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
 /// of an interrupted first bake. `None` where there is no library (or nothing readable).
 pub fn existing_params(dir: &Path) -> Option<StoreParams> {
     match read_manifest(dir) {
-        Ok(Committed::V2(m)) => return Some(m.params),
+        Ok(Committed::Current(m)) => return Some(m.params),
         Ok(Committed::V1(v)) => return Some(v.params()),
         Err(_) => {}
     }
@@ -540,5 +595,44 @@ mod tests {
         let json = serde_json::to_string(&m).unwrap();
         let back: Manifest = serde_json::from_str(&json).unwrap();
         assert_eq!(manifest_crc(&back), manifest_crc(&m));
+    }
+
+    /// A page kept as its extent (`pack_page`) reads back as the pyramid made it, edges
+    /// repeated, at every level of square, wide and tall tiles; the file keeps only the
+    /// extent's texels.
+    #[test]
+    fn pages_kept_as_their_extent_read_back_whole() {
+        use crate::library::{build_shaped_pyramid, LinearTile};
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let rgba: Vec<u8> = (0..64 * 64 * 4)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        for aspect in ["1:1", "16:9", "2:3", "8:1"] {
+            let aspect: TileAspect = aspect.parse().unwrap();
+            let mut params = StoreParams::new(64, 1);
+            params.tile_aspect = aspect;
+            let extent = params.stored_extent(6);
+            let mut top = LinearTile::from_srgb8(64, &rgba);
+            top.repeat_edges(extent);
+            let pages = build_shaped_pyramid(&top, top.to_srgb8(), aspect);
+            for (level, page) in pages.iter().enumerate() {
+                let extent = params.stored_extent(level);
+                let mut stored = Vec::new();
+                pack_page(page, level, extent, &mut stored);
+                assert_eq!(
+                    stored.len() as u64 + PAGE_CRC_BYTES as u64,
+                    params.record_stride(level)
+                );
+                assert_eq!(stored.len(), (extent[0] * extent[1] * 4) as usize);
+                let mut back = vec![0u8; page.len()];
+                unpack_page(&stored, level, extent, &mut back);
+                assert!(back == *page, "{aspect} level {level}");
+            }
+        }
     }
 }

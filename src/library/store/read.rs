@@ -25,18 +25,19 @@ impl Clip {
 struct PageFile {
     file: File,
     path: PathBuf,
-    /// Version 2 pages carry their CRC; version 1 pages have theirs in a table.
-    inline_crc: bool,
+    /// Current pages are the tile's extent of the page (`StoreParams::stored_extent`) and
+    /// their CRC; version 1 pages are whole, their CRCs in a table (`None`).
+    extent: Option<[u32; 2]>,
 }
 
 impl PageFile {
-    fn open(path: PathBuf, level: usize, pages: u64, inline_crc: bool) -> Result<PageFile> {
+    /// The file of `pages` pages of `level` at `path`, laid out as `extent` says.
+    fn open(path: PathBuf, level: usize, pages: u64, extent: Option<[u32; 2]>) -> Result<PageFile> {
         let file = File::open(&path).map_err(io_err(&path))?;
         let len = file.metadata().map_err(io_err(&path))?.len();
-        let stride = if inline_crc {
-            record_stride(level)
-        } else {
-            page_bytes(level) as u64
+        let stride = match extent {
+            Some([w, h]) => (w as usize * h as usize * 4 + PAGE_CRC_BYTES) as u64,
+            None => page_bytes(level) as u64,
         };
         if len < pages * stride {
             return Err(StoreError::Corrupt {
@@ -44,11 +45,7 @@ impl PageFile {
                 what: format!("holds {len} bytes, the manifest needs {}", pages * stride),
             });
         }
-        Ok(PageFile {
-            file,
-            path,
-            inline_crc,
-        })
+        Ok(PageFile { file, path, extent })
     }
 }
 
@@ -85,14 +82,14 @@ impl Library {
             });
         }
         match read_manifest(&dir)? {
-            Committed::V2(manifest) => Self::open_v2(dir, manifest),
+            Committed::Current(manifest) => Self::open_current(dir, manifest),
             Committed::V1(v1) => {
                 let (manifest, signatures, crcs) = v1.into_parts();
                 let p = manifest.params;
                 let frame_files = (0..p.levels())
                     .map(|l| {
                         let path = dir.join(super::v1::level_file_name(l));
-                        PageFile::open(path, l, manifest.records as u64, false)
+                        PageFile::open(path, l, manifest.records as u64, None)
                     })
                     .collect::<Result<_>>()?;
                 Ok(Self::assemble(
@@ -108,7 +105,7 @@ impl Library {
         }
     }
 
-    fn open_v2(dir: PathBuf, manifest: Manifest) -> Result<Library> {
+    fn open_current(dir: PathBuf, manifest: Manifest) -> Result<Library> {
         let p = manifest.params;
         let sig_path = dir.join(&manifest.signatures_file);
         let bytes = fs::read(&sig_path).map_err(io_err(&sig_path))?;
@@ -134,7 +131,7 @@ impl Library {
                     dir.join(frames_file_name(l)),
                     l,
                     manifest.records as u64,
-                    true,
+                    Some(p.stored_extent(l)),
                 )
             })
             .collect::<Result<_>>()?;
@@ -146,7 +143,7 @@ impl Library {
                     dir.join(stills_file_name(l)),
                     l,
                     manifest.stills as u64,
-                    true,
+                    Some(p.stored_extent(l)),
                 )
             })
             .collect::<Result<_>>()?;
@@ -395,7 +392,7 @@ impl Library {
             path: file.path.clone(),
             what: format!("page {} of level {level} fails its checksum", index + i),
         };
-        if !file.inline_crc {
+        let Some(extent) = file.extent else {
             file.file
                 .read_exact_at(out, index as u64 * bytes as u64)
                 .map_err(io_err(&file.path))?;
@@ -410,8 +407,8 @@ impl Library {
                 }
             }
             return Ok(());
-        }
-        let stride = record_stride(level) as usize;
+        };
+        let stride = self.params().record_stride(level) as usize;
         let mut buf = vec![0u8; stride * count as usize];
         file.file
             .read_exact_at(&mut buf, index as u64 * stride as u64)
@@ -421,11 +418,11 @@ impl Library {
             .zip(out.chunks_exact_mut(bytes))
             .enumerate()
         {
-            let (texels, crc) = rec.split_at(bytes);
+            let (texels, crc) = rec.split_at(stride - PAGE_CRC_BYTES);
             if crc32fast::hash(texels) != u32::from_le_bytes(crc.try_into().unwrap()) {
                 return Err(damaged(i as u32));
             }
-            page.copy_from_slice(texels);
+            unpack_page(texels, level, extent, page);
         }
         Ok(())
     }

@@ -1,5 +1,5 @@
 //! Version 1 libraries (stills only; every level raw, page CRCs in a records table): read
-//! as they are, and upgraded to version 2 by the next bake, keeping every tile id.
+//! as they are, and upgraded to the current version by the next bake, keeping every tile id.
 
 use super::*;
 use std::os::unix::fs::FileExt;
@@ -113,8 +113,8 @@ impl V1Library {
         }
     }
 
-    /// The library as version 2 sees it (every level raw, so no large levels), each tile's
-    /// signature, and the CRC of every record × level.
+    /// The library as the current version sees it (every level raw, so no large levels),
+    /// each tile's signature, and the CRC of every record × level.
     pub fn into_parts(self) -> (Manifest, Vec<f32>, Vec<u32>) {
         let p = self.params();
         let (levels, sig) = (p.levels(), p.sig_len());
@@ -163,10 +163,11 @@ impl V1Library {
     }
 }
 
-/// Rewrites a version 1 library at `dir` as version 2 with `params` (the same tile size and
-/// grid; `raw_max` and `clip_fps` for the clips to come), keeping every tile id and the
-/// library's id, so its mosaics still open. New files first, then the manifest (the commit),
-/// then the old files go: an interruption leaves the version 1 library as it was.
+/// Rewrites a version 1 library at `dir` in the current version with `params` (the same
+/// tile size and grid; `raw_max` and `clip_fps` for the clips to come), keeping every tile
+/// id and the library's id, so its mosaics still open. New files first, then the manifest
+/// (the commit), then the old files go: an interruption leaves the version 1 library as it
+/// was.
 pub(crate) fn upgrade(dir: &Path, v1: V1Library, params: StoreParams) -> Result<Manifest> {
     let (old, signatures, crcs) = v1.into_parts();
     let levels = params.levels();

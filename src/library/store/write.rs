@@ -78,11 +78,11 @@ impl Files {
     fn truncate(&self, dir: &Path, p: &StoreParams, next: &Base) -> Result<()> {
         let raw = p.raw_levels();
         for (l, f) in self.frames.iter().enumerate() {
-            f.set_len(next.records as u64 * record_stride(l))
+            f.set_len(next.records as u64 * p.record_stride(l))
                 .map_err(io_err(&dir.join(frames_file_name(l))))?;
         }
         for (i, f) in self.stills.iter().enumerate() {
-            f.set_len(next.stills as u64 * record_stride(raw + i))
+            f.set_len(next.stills as u64 * p.record_stride(raw + i))
                 .map_err(io_err(&dir.join(stills_file_name(raw + i))))?;
         }
         for (i, f) in self.clips.iter().enumerate() {
@@ -96,12 +96,12 @@ impl Files {
     fn intact(&self, p: &StoreParams, tile: &TileEntry) -> bool {
         let raw = p.raw_levels();
         let raw_ok = |file: &File, level: usize, index: u32, count: u32| {
-            let stride = record_stride(level) as usize;
+            let stride = p.record_stride(level) as usize;
             let mut buf = vec![0u8; stride * count as usize];
             file.read_exact_at(&mut buf, index as u64 * stride as u64)
                 .is_ok()
                 && buf.chunks_exact(stride).all(|rec| {
-                    let (texels, crc) = rec.split_at(page_bytes(level));
+                    let (texels, crc) = rec.split_at(stride - PAGE_CRC_BYTES);
                     crc32fast::hash(texels) == u32::from_le_bytes(crc.try_into().unwrap())
                 })
         };
@@ -241,7 +241,7 @@ impl StoreWriter {
         };
         let mut upgraded = false;
         let committed = match read_manifest(dir) {
-            Ok(Committed::V2(m)) => {
+            Ok(Committed::Current(m)) => {
                 if m.params != params {
                     return Err(differ(&m.params));
                 }
@@ -461,19 +461,20 @@ impl StoreWriter {
         large: &[Vec<u8>],
         signature: Vec<f32>,
     ) -> Result<TileEntry> {
-        let first_large = self.params.raw_levels();
+        let p = self.params;
+        let first_large = p.raw_levels();
         tile.first_record = self.next.records;
         for (l, (file, pages)) in self.files.frames.iter().zip(raw).enumerate() {
-            let at = tile.first_record as u64 * record_stride(l);
-            write_with_crcs(file, pages, page_bytes(l), at)
+            let at = tile.first_record as u64 * p.record_stride(l);
+            write_with_crcs(file, pages, l, p.stored_extent(l), at)
                 .map_err(io_err(&self.dir.join(frames_file_name(l))))?;
         }
         if tile.still.is_some() {
             tile.still = Some(self.next.stills);
             for (i, page) in large.iter().enumerate() {
                 let l = first_large + i;
-                let at = self.next.stills as u64 * record_stride(l);
-                write_with_crcs(&self.files.stills[i], page, page_bytes(l), at)
+                let at = self.next.stills as u64 * p.record_stride(l);
+                write_with_crcs(&self.files.stills[i], page, l, p.stored_extent(l), at)
                     .map_err(io_err(&self.dir.join(stills_file_name(l))))?;
             }
         } else {
@@ -601,13 +602,24 @@ impl StoreWriter {
     }
 }
 
-/// Writes `pages` (pages of `page` bytes, back to back) at `at`, each followed by its CRC-32.
-fn write_with_crcs(file: &File, pages: &[u8], page: usize, at: u64) -> std::io::Result<()> {
+/// Writes `pages` (pages of `level`, back to back) at `at`, each as its file keeps it: its
+/// `extent`'s texels (`pack_page`) followed by their CRC-32.
+fn write_with_crcs(
+    file: &File,
+    pages: &[u8],
+    level: usize,
+    extent: [u32; 2],
+    at: u64,
+) -> std::io::Result<()> {
+    let page = page_bytes(level);
     debug_assert_eq!(pages.len() % page, 0);
-    let mut buf = Vec::with_capacity(pages.len() / page * (page + PAGE_CRC_BYTES));
+    let stored = extent[0] as usize * extent[1] as usize * 4;
+    let mut buf = Vec::with_capacity(pages.len() / page * (stored + PAGE_CRC_BYTES));
     for texels in pages.chunks_exact(page) {
-        buf.extend_from_slice(texels);
-        buf.extend_from_slice(&crc32fast::hash(texels).to_le_bytes());
+        let start = buf.len();
+        pack_page(texels, level, extent, &mut buf);
+        let crc = crc32fast::hash(&buf[start..]);
+        buf.extend_from_slice(&crc.to_le_bytes());
     }
     file.write_all_at(&buf, at)
 }
