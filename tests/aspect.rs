@@ -1,5 +1,6 @@
 //! Tiles of any aspect, end to end through the command line: a 16:9 picture baked at 16:9
-//! is drawn whole in a 16:9 cell (at 1:1 its sides are cropped away); grids count cells of
+//! is drawn whole in a 16:9 cell (at 1:1 its sides are cropped away, or with `--fit pad`
+//! it is whole between black bars); a library keeps its tiles' extents; grids count cells of
 //! the library's aspect, for a picture and for a video target; Deep Zoom sizes the mosaic by
 //! them; bad aspects, a re-bake at another aspect and a mosaic whose recorded aspect was
 //! edited are refused by name. (GPU = CPU on such cells: `tests/golden.rs`.)
@@ -26,21 +27,36 @@ fn stripes() -> image::RgbImage {
 /// A library of the stripes picture alone, baked at `aspect`, and a mosaic of `cells`
 /// matched from a 1920×1080 green target.
 fn one_tile_mosaic(dir: &Path, aspect: &str, cells: &str) -> (PathBuf, PathBuf) {
+    one_tile_mosaic_with(dir, aspect, cells, &[])
+}
+
+/// `one_tile_mosaic`, baked with more options (`bake_args`).
+fn one_tile_mosaic_with(
+    dir: &Path,
+    aspect: &str,
+    cells: &str,
+    bake_args: &[&str],
+) -> (PathBuf, PathBuf) {
     let tiles = dir.join(format!("tiles-{}", aspect.replace(':', "x")));
     std::fs::create_dir_all(&tiles).unwrap();
     stripes().save(tiles.join("stripes.png")).unwrap();
     let library = dir.join(format!("{}.tlib", aspect.replace(':', "x")));
-    let (code, _, err) = common::tessera(&[
-        "bake",
-        "--tiles",
-        tiles.to_str().unwrap(),
-        "-o",
-        library.to_str().unwrap(),
-        "--max-tile",
-        "64",
-        "--tile-aspect",
-        aspect,
-    ]);
+    let (code, _, err) = common::tessera(
+        &[
+            "bake",
+            "--tiles",
+            tiles.to_str().unwrap(),
+            "-o",
+            library.to_str().unwrap(),
+            "--max-tile",
+            "64",
+            "--tile-aspect",
+            aspect,
+        ]
+        .into_iter()
+        .chain(bake_args.iter().copied())
+        .collect::<Vec<_>>(),
+    );
     assert_eq!(code, 0, "{err}");
     let target = dir.join("target.png");
     image::RgbImage::from_pixel(1920, 1080, image::Rgb(GREEN))
@@ -120,6 +136,76 @@ fn a_wide_tile_is_drawn_whole_in_a_wide_cell() {
             );
         }
     }
+}
+
+/// `--fit pad`: the 16:9 stripes in a square tile whole, black bars above and below (the
+/// tile is 64×36 of picture centred in 64×64); a re-bake asking to crop is refused with the
+/// fix, and an unknown fit by name.
+#[test]
+fn a_padded_tile_shows_the_whole_picture_on_black() {
+    let dir = tempfile::tempdir().unwrap();
+    let (library, mosaic) = one_tile_mosaic_with(dir.path(), "1:1", "4", &["--fit", "pad"]);
+    let out = dir.path().join("padded.png");
+    // One cell filling a 640×640 frame.
+    render(
+        &mosaic,
+        &out,
+        &[
+            "--size",
+            "640x640",
+            "--cell-px",
+            "640",
+            "--center",
+            "1.5,1.5",
+        ],
+    );
+    let img = image::open(&out).unwrap().to_rgba8();
+    let black = [0, 0, 0];
+    assert!(
+        near(img.get_pixel(320, 60), black),
+        "{:?}",
+        img.get_pixel(320, 60)
+    );
+    assert!(
+        near(img.get_pixel(320, 580), black),
+        "{:?}",
+        img.get_pixel(320, 580)
+    );
+    // The middle band is the whole picture: red at its left edge, blue at its right.
+    let (left, middle, right) = (
+        img.get_pixel(5, 320),
+        img.get_pixel(320, 320),
+        img.get_pixel(634, 320),
+    );
+    assert!(
+        near(left, RED) && near(middle, GREEN) && near(right, BLUE),
+        "{left:?} {middle:?} {right:?}"
+    );
+    let (code, stdout, _) = common::tessera(&["info", library.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("padded"), "{stdout}");
+    let tiles = dir.path().join("tiles-1x1");
+    let bake = |fit: &str| {
+        common::tessera(&[
+            "bake",
+            "--tiles",
+            tiles.to_str().unwrap(),
+            "-o",
+            library.to_str().unwrap(),
+            "--fit",
+            fit,
+        ])
+    };
+    let (code, _, err) = bake("crop");
+    assert!(
+        code != 0 && err.contains("--fit pad") && err.contains("--rebuild"),
+        "{err}"
+    );
+    let (code, _, err) = bake("stretch");
+    assert!(
+        code != 0 && code != 101 && err.contains("stretch") && err.contains("--fit"),
+        "{err}"
+    );
 }
 
 /// A 16:9 library's raw pages are kept as the tile's extent of each page (64×36 … 1×1) and

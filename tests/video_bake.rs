@@ -9,7 +9,7 @@ use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use tessera::library::{bake, source_key, BakeOptions, BakeReport};
 use tessera::library::{bake_video, VideoError};
-use tessera::library::{Library, StoreParams};
+use tessera::library::{Library, StoreParams, TileFit};
 use tessera::library::{StoreWriter, TileEntry};
 use tessera::video::ShotOptions;
 use tessera::video::{VideoSettings, VideoWriter};
@@ -515,4 +515,33 @@ fn a_phone_video_turned_on_its_side_is_baked_upright() {
         diff(&turned, &upright) > 10.0,
         "the tag must change the picture"
     );
+}
+
+/// `--fit pad` on video: a 5:3 frame in a square tile is whole, between black bars above
+/// and below (32×19 of picture in 32×32); cropped, the picture fills the tile.
+#[test]
+fn a_padded_video_frame_is_whole_between_black_bars() {
+    let (dir, tiles) = video_dir(&[12]);
+    let top_page = |fit: TileFit| {
+        let out = dir.path().join(format!("{fit}.tlib"));
+        let mut opts = options(&tiles, &out);
+        opts.params.tile_fit = fit;
+        bake(&opts).unwrap_or_else(|e| panic!("{e:#}"));
+        let lib = Library::open(&out).unwrap();
+        let level = lib.max_level();
+        let mut px = vec![0u8; tessera::library::page_bytes(level)];
+        lib.read_frames(0, 0, 1, level, &mut px).unwrap();
+        image::RgbaImage::from_raw(1 << level, 1 << level, px).unwrap()
+    };
+    let black = |p: &image::Rgba<u8>| p.0[..3].iter().all(|&c| c < 8);
+    let row_black = |page: &image::RgbaImage, y: u32| (0..32).all(|x| black(page.get_pixel(x, y)));
+    let padded = top_page(TileFit::Pad);
+    for y in (0..6).chain(26..32) {
+        assert!(row_black(&padded, y), "row {y} of the padded tile");
+    }
+    for y in 7..25 {
+        assert!(!row_black(&padded, y), "row {y} is picture");
+    }
+    let cropped = top_page(TileFit::Crop);
+    assert!((0..32).all(|y| !row_black(&cropped, y)));
 }

@@ -6,7 +6,7 @@ use super::progress::progress_bar;
 use anyhow::Context as _;
 use clap::Args;
 use std::path::{Path, PathBuf};
-use tessera::library::{self, BakeOptions, Shard, StoreParams, TileAspect};
+use tessera::library::{self, BakeOptions, Shard, StoreParams, TileAspect, TileFit};
 use tessera::video::ShotOptions;
 
 /// The signature grid of a new library: 3×3 sub-cells match the layout of colour within a
@@ -39,9 +39,14 @@ pub struct BakeArgs {
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=60))]
     tile_fps: Option<u32>,
     /// Every tile's width to height, e.g. 16:9 for whole video frames or 3:2 for
-    /// photographs (centre-cropped to it) [default: the library's, else 1:1].
+    /// photographs [default: the library's, else 1:1].
     #[arg(long, value_name = "W:H")]
     tile_aspect: Option<TileAspect>,
+    /// How a picture or video of another shape than the tiles' becomes a tile: `crop`
+    /// fills the tile with its middle, `pad` shows it whole on black bars
+    /// [default: the library's, else crop].
+    #[arg(long, value_name = "crop|pad")]
+    fit: Option<TileFit>,
     /// Throw away what the library holds and bake every picture again. Tile ids start over,
     /// so mosaics matched against the old library must be matched again.
     #[arg(long)]
@@ -213,6 +218,7 @@ pub fn run(a: BakeArgs) -> anyhow::Result<()> {
             .tile_aspect
             .or(existing.map(|p| p.tile_aspect))
             .unwrap_or_default(),
+        tile_fit: a.fit.or(existing.map(|p| p.tile_fit)).unwrap_or_default(),
     };
     anyhow::ensure!(
         params.max_tile.is_power_of_two() && params.max_tile <= 1024,

@@ -178,10 +178,15 @@ fn print_library(lib: &Library) {
         );
     }
     println!(
-        "  tile sizes   1..{} px, {} levels; aspect {}; signature {}×{} CIELAB",
+        "  tile sizes   1..{} px, {} levels; aspect {}{}; signature {}×{} CIELAB",
         p.max_tile,
         p.levels(),
         p.tile_aspect,
+        if p.tile_fit.is_crop() {
+            ""
+        } else {
+            " (padded)"
+        },
         p.grid,
         p.grid
     );

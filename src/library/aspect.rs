@@ -134,6 +134,62 @@ impl FromStr for TileAspect {
     }
 }
 
+/// How a picture or video frame of another shape than the tile's becomes a tile.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TileFit {
+    /// The largest centred part of the tile's aspect, scaled to fill the tile: the sides
+    /// (or the top and bottom) are cut away.
+    #[default]
+    Crop,
+    /// The whole picture scaled to fit inside the tile, centred, black bars filling the
+    /// rest (letterboxed or pillarboxed).
+    Pad,
+}
+
+impl TileFit {
+    /// Whether this is the default, `Crop` (a manifest leaves it out).
+    pub fn is_crop(&self) -> bool {
+        *self == TileFit::Crop
+    }
+}
+
+/// An unknown `--fit`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a fit: give crop (fill the tile, cutting the overhang) or pad (the whole picture, black bars beside it)")]
+pub struct FitError(String);
+
+impl FromStr for TileFit {
+    type Err = FitError;
+    fn from_str(s: &str) -> Result<Self, FitError> {
+        match s.trim() {
+            "crop" => Ok(TileFit::Crop),
+            "pad" => Ok(TileFit::Pad),
+            other => Err(FitError(other.to_string())),
+        }
+    }
+}
+
+impl fmt::Display for TileFit {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(match self {
+            TileFit::Crop => "crop",
+            TileFit::Pad => "pad",
+        })
+    }
+}
+
+/// The largest size of a `w × h` picture's shape inside `[ex, ey]` (at least 1 × 1): what
+/// `TileFit::Pad` scales it to.
+pub fn fit_within([w, h]: [u32; 2], [ex, ey]: [u32; 2]) -> [u32; 2] {
+    let (w, h) = (w.max(1) as u64, h.max(1) as u64);
+    if w * ey as u64 >= h * ex as u64 {
+        [ex, ((h * ex as u64 + w / 2) / w).clamp(1, ey as u64) as u32]
+    } else {
+        [((w * ey as u64 + h / 2) / h).clamp(1, ex as u64) as u32, ey]
+    }
+}
+
 impl TryFrom<[u32; 2]> for TileAspect {
     type Error = AspectError;
     fn try_from([w, h]: [u32; 2]) -> Result<Self, AspectError> {
@@ -209,6 +265,21 @@ mod tests {
         let wide = TileAspect::new(16, 9).unwrap();
         assert_eq!(wide.rows_for(160, 1920, 1080), 160);
         assert_eq!(TileAspect::SQUARE.rows_for(160, 1920, 1080), 90);
+    }
+
+    #[test]
+    fn a_padded_picture_fits_inside_its_tile_whole() {
+        // A 16:9 frame in a square tile: full width, 9/16 of the height.
+        assert_eq!(fit_within([1920, 1080], [64, 64]), [64, 36]);
+        // A portrait photograph in a 16:9 tile: full height.
+        assert_eq!(fit_within([2000, 3000], [256, 144]), [96, 144]);
+        // The same shape fills it; a sliver keeps a texel.
+        assert_eq!(fit_within([320, 180], [64, 36]), [64, 36]);
+        assert_eq!(fit_within([10000, 1], [64, 64]), [64, 1]);
+        assert_eq!("pad".parse(), Ok(TileFit::Pad));
+        assert_eq!(TileFit::Crop.to_string(), "crop");
+        assert!("stretch".parse::<TileFit>().is_err());
+        assert_eq!(serde_json::to_string(&TileFit::Pad).unwrap(), "\"pad\"");
     }
 
     #[test]

@@ -380,7 +380,7 @@ fn relative_path(root: &Path, path: &Path) -> String {
 /// A tile's pages and signature, made from one picture.
 pub fn bake_tile(image: &image::DynamicImage, params: StoreParams) -> (Vec<Vec<u8>>, Vec<f32>) {
     let aspect = params.tile_aspect;
-    let top = LinearTile::from_image_shaped(image, params.max_tile, aspect);
+    let top = LinearTile::from_image_shaped(image, params.max_tile, aspect, params.tile_fit);
     let signature = tile_signature_in(&top, params.grid, aspect.extent(params.max_tile));
     (
         build_shaped_pyramid(&top, top.to_srgb8(), aspect),

@@ -104,7 +104,7 @@ pub fn bake_video(
     let (tx, rx) = crossbeam_channel::bounded(48);
     let (ready_tx, ready_rx) = crossbeam_channel::bounded(1);
     let fps = params.clip_fps as f64;
-    let (side, aspect) = (params.max_tile, params.tile_aspect);
+    let (side, aspect, fit) = (params.max_tile, params.tile_aspect, params.tile_fit);
     let owned = path.to_path_buf();
     // FFmpeg's objects stay on the thread that made them; it says whether the video opened.
     let decoder = std::thread::Builder::new()
@@ -123,7 +123,7 @@ pub fn bake_video(
             match reader {
                 Ok(r) => {
                     let _ = ready_tx.send(Ok(r.duration()));
-                    decode_frames(r, from, start, fps, (side, aspect), tx);
+                    decode_frames(r, from, start, fps, (side, aspect, fit), tx);
                 }
                 Err(e) => {
                     let _ = ready_tx.send(Err(e));
@@ -222,14 +222,14 @@ const RESUME_LEAD: f64 = 1.0;
 
 /// The decoder thread (the reader positioned at `from`): every frame's time and thumbnail
 /// from `start` on, and at each tick of the clip rate's grid (`k / fps` seconds) the
-/// frame cut to the tiles' aspect in a page of `side` px. Frames before `start` only move
-/// the ticks on.
+/// frame cut (or padded, as `fit` says) to the tiles' aspect in a page of `side` px.
+/// Frames before `start` only move the ticks on.
 fn decode_frames(
     mut reader: VideoReader,
     from: f64,
     start: f64,
     fps: f64,
-    (side, aspect): (u32, crate::library::TileAspect),
+    (side, aspect, fit): (u32, crate::library::TileAspect, crate::library::TileFit),
     tx: crossbeam_channel::Sender<Result<Decoded>>,
 ) {
     // Ticks of the clip rate are counted in whole numbers (k / fps s): a float "next time"
@@ -251,7 +251,7 @@ fn decode_frames(
                 }
                 let thumb = reader.thumbnail(THUMB_WIDTH)?;
                 let sample = if samples {
-                    Some(reader.shaped(side, aspect)?)
+                    Some(reader.shaped(side, aspect, fit)?)
                 } else {
                     None
                 };

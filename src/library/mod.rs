@@ -10,7 +10,7 @@ pub(crate) mod shard;
 pub(crate) mod signature;
 pub(crate) mod store;
 
-pub use aspect::{AspectError, TileAspect, MAX_ASPECT};
+pub use aspect::{fit_within, AspectError, FitError, TileAspect, TileFit, MAX_ASPECT};
 pub use bake::{
     bake, bake_tile, decode_image, decode_target, source_key, BakeError, BakeOptions, BakeReport,
     PictureError,

@@ -6,7 +6,7 @@
 //! A tile of another aspect fills the top-left `extent` of each page (`aspect.rs`); the rest
 //! repeats its last column and row, so a 2×2 average across its edge stays its colour.
 
-use super::aspect::TileAspect;
+use super::aspect::{fit_within, TileAspect, TileFit};
 use crate::color::srgb8_to_linear;
 use image::{imageops, DynamicImage, ImageBuffer, Rgb};
 
@@ -23,22 +23,33 @@ impl LinearTile {
     /// Centre-crops `image` to a square and resamples it to `size × size` in linear light.
     /// Transparent pixels are composited over black.
     pub fn from_image(image: &DynamicImage, size: u32) -> LinearTile {
-        Self::from_image_shaped(image, size, TileAspect::SQUARE)
+        Self::from_image_shaped(image, size, TileAspect::SQUARE, TileFit::Crop)
     }
 
-    /// Centre-crops `image` to `aspect` and resamples it to fill `aspect.extent(size)` of a
-    /// `size × size` tile in linear light, the rest repeating its edge.
-    pub fn from_image_shaped(image: &DynamicImage, size: u32, aspect: TileAspect) -> LinearTile {
+    /// `image` resampled into `aspect.extent(size)` of a `size × size` tile in linear light,
+    /// the rest repeating its edge: centre-cropped to `aspect` to fill it (`TileFit::Crop`),
+    /// or whole, centred on black (`TileFit::Pad`).
+    pub fn from_image_shaped(
+        image: &DynamicImage,
+        size: u32,
+        aspect: TileAspect,
+        fit: TileFit,
+    ) -> LinearTile {
         let (w, h) = (image.width(), image.height());
         let (aw, ah) = (aspect.width() as u64, aspect.height() as u64);
-        // The largest centred rectangle of the aspect.
-        let (cw, ch) = if w as u64 * ah <= h as u64 * aw {
-            (w, ((w as u64 * ah / aw) as u32).clamp(1, h))
-        } else {
-            (((h as u64 * aw / ah) as u32).clamp(1, w), h)
+        let extent = aspect.extent(size);
+        // The part of the picture taken (`cw × ch` from `x0, y0`), and the texels it is
+        // resampled to (`ex × ey` from `px, py` of the tile; black around it when padded).
+        let ((cw, ch), [ex, ey]) = match fit {
+            // The largest centred rectangle of the aspect, filling the extent.
+            TileFit::Crop if w as u64 * ah <= h as u64 * aw => {
+                ((w, ((w as u64 * ah / aw) as u32).clamp(1, h)), extent)
+            }
+            TileFit::Crop => ((((h as u64 * aw / ah) as u32).clamp(1, w), h), extent),
+            TileFit::Pad => ((w, h), fit_within([w, h], extent)),
         };
         let (x0, y0) = ((w - cw) / 2, (h - ch) / 2);
-        let [ex, ey] = aspect.extent(size);
+        let (px, py) = ((extent[0] - ex) / 2, (extent[1] - ey) / 2);
         // A big picture is first shrunk by a whole factor, averaging boxes in linear light
         // straight from its 8-bit pixels: a float copy of a 12000² photo would take 1.7 GB.
         let factor = (cw / (2 * ex)).min(ch / (2 * ey)).max(1);
@@ -64,11 +75,11 @@ impl LinearTile {
         let mut texels = vec![[0.0; 3]; (size * size) as usize];
         for (y, row) in resized.rows().enumerate() {
             for (x, p) in row.enumerate() {
-                texels[y * size as usize + x] = p.0;
+                texels[(py as usize + y) * size as usize + px as usize + x] = p.0;
             }
         }
         let mut tile = LinearTile { size, texels };
-        tile.repeat_edges([ex, ey]);
+        tile.repeat_edges(extent);
         tile
     }
 

@@ -358,10 +358,16 @@ impl VideoReader {
         ))
     }
 
-    /// The current frame upright, centre-cropped to `aspect` and scaled (area filter) to
-    /// fill its extent of a `side × side` sRGB RGBA page, the rest repeating the edge: a
-    /// clip frame at a tile's size and shape.
-    pub fn shaped(&mut self, side: u32, aspect: crate::library::TileAspect) -> Result<Vec<u8>> {
+    /// The current frame upright, scaled (area filter) into its extent of a `side × side`
+    /// sRGB RGBA page, the rest repeating the edge: a clip frame at a tile's size and
+    /// shape. Centre-cropped to `aspect` to fill the extent (`TileFit::Crop`), or whole,
+    /// centred on black (`TileFit::Pad`).
+    pub fn shaped(
+        &mut self,
+        side: u32,
+        aspect: crate::library::TileAspect,
+        fit: crate::library::TileFit,
+    ) -> Result<Vec<u8>> {
         let [ex, ey] = aspect.extent(side);
         // The extent in the stream's own orientation.
         let (cw, ch) = if self.quarter_turns % 2 == 1 {
@@ -369,15 +375,16 @@ impl VideoReader {
         } else {
             (ex, ey)
         };
-        let (w, h) = (
-            self.decoded.width().max(1) as u64,
-            self.decoded.height().max(1) as u64,
-        );
-        // Scale so the frame covers cw × ch, then take the middle.
-        let (sw, sh) = if w * ch as u64 >= h * cw as u64 {
-            (((w * ch as u64).div_ceil(h) as u32).max(cw), ch)
-        } else {
-            (cw, ((h * cw as u64).div_ceil(w) as u32).max(ch))
+        let (w, h) = (self.decoded.width().max(1), self.decoded.height().max(1));
+        let (w64, h64) = (w as u64, h as u64);
+        // The size the frame is scaled to: covering cw × ch (its middle then taken), or
+        // inside it.
+        let (sw, sh) = match fit {
+            crate::library::TileFit::Crop if w64 * ch as u64 >= h64 * cw as u64 => {
+                (((w64 * ch as u64).div_ceil(h64) as u32).max(cw), ch)
+            }
+            crate::library::TileFit::Crop => (cw, ((h64 * cw as u64).div_ceil(w64) as u32).max(ch)),
+            crate::library::TileFit::Pad => crate::library::fit_within([w, h], [cw, ch]).into(),
         };
         let out = Scaler::run(
             &mut self.shaped,
@@ -385,10 +392,22 @@ impl VideoReader {
             (Pixel::RGBA, sw, sh),
             scaling::Flags::AREA,
         )?;
-        let (x0, y0) = (((sw - cw) / 2) as usize, ((sh - ch) / 2) as usize);
         let stride = out.stride(0);
-        let centre = &out.data(0)[y0 * stride + x0 * 4..];
-        let crop = packed(centre, stride, cw as usize * 4, ch as usize);
+        let crop = if sw >= cw && sh >= ch {
+            let (x0, y0) = (((sw - cw) / 2) as usize, ((sh - ch) / 2) as usize);
+            let centre = &out.data(0)[y0 * stride + x0 * 4..];
+            packed(centre, stride, cw as usize * 4, ch as usize)
+        } else {
+            // Padded: the scaled frame in the middle of black.
+            let (x0, y0) = (((cw - sw) / 2) as usize, ((ch - sh) / 2) as usize);
+            let mut canvas = [0, 0, 0, 255].repeat((cw * ch) as usize);
+            let scaled = packed(out.data(0), stride, sw as usize * 4, sh as usize);
+            for (y, row) in scaled.chunks_exact(sw as usize * 4).enumerate() {
+                let at = ((y0 + y) * cw as usize + x0) * 4;
+                canvas[at..at + row.len()].copy_from_slice(row);
+            }
+            canvas
+        };
         let crop = image::RgbaImage::from_raw(cw, ch, crop).expect("cw×ch×4 bytes");
         let crop = turn(crop, self.quarter_turns);
         if [ex, ey] == [side, side] {

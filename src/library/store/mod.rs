@@ -34,7 +34,7 @@ pub use lock::ReadLock;
 pub use read::{Clip, Library};
 pub use write::StoreWriter;
 
-use super::aspect::TileAspect;
+use super::aspect::{TileAspect, TileFit};
 use super::pyramid::{level_count, page_bytes};
 use serde::{Deserialize, Serialize};
 use std::fs;
@@ -277,6 +277,9 @@ pub struct StoreParams {
     /// a choice).
     #[serde(default, skip_serializing_if = "TileAspect::is_square")]
     pub tile_aspect: TileAspect,
+    /// How pictures of another shape became tiles (absent when cropped, the default).
+    #[serde(default, skip_serializing_if = "TileFit::is_crop")]
+    pub tile_fit: TileFit,
 }
 
 impl StoreParams {
@@ -292,6 +295,7 @@ impl StoreParams {
             },
             clip_fps: DEFAULT_CLIP_FPS,
             tile_aspect: TileAspect::SQUARE,
+            tile_fit: TileFit::Crop,
         }
     }
     /// Levels per tile: `log2(max_tile) + 1`.
@@ -305,8 +309,8 @@ impl StoreParams {
     /// The options that bake a library of these parameters, as `bake` spells them.
     pub fn flags(&self) -> String {
         format!(
-            "--max-tile {} --grid {} --raw-max {} --tile-fps {} --tile-aspect {}",
-            self.max_tile, self.grid, self.raw_max, self.clip_fps, self.tile_aspect
+            "--max-tile {} --grid {} --raw-max {} --tile-fps {} --tile-aspect {} --fit {}",
+            self.max_tile, self.grid, self.raw_max, self.clip_fps, self.tile_aspect, self.tile_fit
         )
     }
     /// The texels a tile fills of each level's page (`TileAspect::extents`).

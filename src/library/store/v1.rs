@@ -66,6 +66,7 @@ pub(crate) fn read(dir: &Path, value: serde_json::Value) -> Result<V1Library> {
         raw_max: m.max_tile,
         clip_fps: DEFAULT_CLIP_FPS,
         tile_aspect: Default::default(),
+        tile_fit: Default::default(),
     };
     params
         .validate()
@@ -110,6 +111,7 @@ impl V1Library {
             raw_max: self.manifest.max_tile,
             clip_fps: DEFAULT_CLIP_FPS,
             tile_aspect: Default::default(),
+            tile_fit: Default::default(),
         }
     }
 
