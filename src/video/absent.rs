@@ -48,7 +48,12 @@ impl VideoReader {
     pub fn thumbnail(&mut self, _width: u32) -> Result<Vec<u8>> {
         match self.0 {}
     }
-    pub fn shaped(&mut self, _side: u32, _aspect: crate::library::TileAspect) -> Result<Vec<u8>> {
+    pub fn shaped(
+        &mut self,
+        _side: u32,
+        _aspect: crate::library::TileAspect,
+        _fit: crate::library::TileFit,
+    ) -> Result<Vec<u8>> {
         match self.0 {}
     }
     pub fn cells(
