@@ -5,6 +5,7 @@
 //! key frame and a signature over the frames. Every shot is appended and journaled as soon
 //! as it ends, so an interrupted bake of a long video resumes after its last whole shot.
 
+use super::aspect::{TileAspect, TileFit};
 use super::pyramid::{build_shaped_pyramid, LinearTile};
 use super::signature::{clip_signature, tile_signature_in};
 use super::store::{ClipFrame, Shot, SourceKey, StoreParams, StoreWriter, TileEntry};
@@ -229,7 +230,7 @@ fn decode_frames(
     from: f64,
     start: f64,
     fps: f64,
-    (side, aspect, fit): (u32, crate::library::TileAspect, crate::library::TileFit),
+    (side, aspect, fit): (u32, TileAspect, TileFit),
     tx: crossbeam_channel::Sender<Result<Decoded>>,
 ) {
     // Ticks of the clip rate are counted in whole numbers (k / fps s): a float "next time"

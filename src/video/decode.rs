@@ -5,6 +5,7 @@
 
 use super::error::{ensure, Context as _, Result};
 use super::{init, set_yuv_matrix};
+use crate::library::{fit_within, TileAspect, TileFit};
 use ffmpeg_next as ffmpeg;
 use ffmpeg_next::format::Pixel;
 use ffmpeg_next::{decoder, frame, media, software::scaling, Packet};
@@ -362,12 +363,7 @@ impl VideoReader {
     /// sRGB RGBA page, the rest repeating the edge: a clip frame at a tile's size and
     /// shape. Centre-cropped to `aspect` to fill the extent (`TileFit::Crop`), or whole,
     /// centred on black (`TileFit::Pad`).
-    pub fn shaped(
-        &mut self,
-        side: u32,
-        aspect: crate::library::TileAspect,
-        fit: crate::library::TileFit,
-    ) -> Result<Vec<u8>> {
+    pub fn shaped(&mut self, side: u32, aspect: TileAspect, fit: TileFit) -> Result<Vec<u8>> {
         let [ex, ey] = aspect.extent(side);
         // The extent in the stream's own orientation.
         let (cw, ch) = if self.quarter_turns % 2 == 1 {
@@ -380,11 +376,11 @@ impl VideoReader {
         // The size the frame is scaled to: covering cw × ch (its middle then taken), or
         // inside it.
         let (sw, sh) = match fit {
-            crate::library::TileFit::Crop if w64 * ch as u64 >= h64 * cw as u64 => {
+            TileFit::Crop if w64 * ch as u64 >= h64 * cw as u64 => {
                 (((w64 * ch as u64).div_ceil(h64) as u32).max(cw), ch)
             }
-            crate::library::TileFit::Crop => (cw, ((h64 * cw as u64).div_ceil(w64) as u32).max(ch)),
-            crate::library::TileFit::Pad => crate::library::fit_within([w, h], [cw, ch]).into(),
+            TileFit::Crop => (cw, ((h64 * cw as u64).div_ceil(w64) as u32).max(ch)),
+            TileFit::Pad => fit_within([w, h], [cw, ch]).into(),
         };
         let out = Scaler::run(
             &mut self.shaped,
@@ -430,7 +426,7 @@ impl VideoReader {
         &mut self,
         (cols, rows): (u32, u32),
         [sx, sy]: [u32; 2],
-        aspect: crate::library::TileAspect,
+        aspect: TileAspect,
     ) -> Result<Vec<u8>> {
         let (w, h) = (self.decoded.width().max(1), self.decoded.height().max(1));
         let turned = self.quarter_turns % 2 == 1;

@@ -350,9 +350,13 @@ impl StoreParams {
     }
     /// Bytes a raw page takes in its file: its extent's texels and its CRC.
     pub fn record_stride(&self, level: usize) -> u64 {
-        let [w, h] = self.stored_extent(level);
-        (w as usize * h as usize * 4 + PAGE_CRC_BYTES) as u64
+        (stored_bytes(self.stored_extent(level)) + PAGE_CRC_BYTES) as u64
     }
+}
+
+/// Bytes of the texels of a stored page of `extent`.
+pub(crate) fn stored_bytes([w, h]: [u32; 2]) -> usize {
+    w as usize * h as usize * 4
 }
 
 /// A page of `level` as its file keeps it (`StoreParams::stored_extent`): the extent's rows,

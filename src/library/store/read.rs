@@ -36,7 +36,7 @@ impl PageFile {
         let file = File::open(&path).map_err(io_err(&path))?;
         let len = file.metadata().map_err(io_err(&path))?.len();
         let stride = match extent {
-            Some([w, h]) => (w as usize * h as usize * 4 + PAGE_CRC_BYTES) as u64,
+            Some(extent) => (stored_bytes(extent) + PAGE_CRC_BYTES) as u64,
             None => page_bytes(level) as u64,
         };
         if len < pages * stride {
