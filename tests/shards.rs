@@ -408,6 +408,32 @@ fn bad_shards_and_merges_are_refused_by_name() {
         "{err}"
     );
     absent_or_invalid("options differ");
+    // Shards of another shape or fit: pages cut differently.
+    for (name, flag, value, ours) in [
+        ("wide.tlib", "--tile-aspect", "16:9", "--tile-aspect 1:1"),
+        ("padded.tlib", "--fit", "pad", "--fit crop"),
+    ] {
+        let other = root.join(name);
+        run(tessera()
+            .args([
+                "bake",
+                "--tiles",
+                tiles.to_str().unwrap(),
+                "-o",
+                other.to_str().unwrap(),
+                flag,
+                value,
+                "--shard",
+                "2/2",
+            ])
+            .args(SHAPE));
+        let err = refused(&mut merge(&[&shards[0], &other], &merged));
+        assert!(
+            err.contains(name) && err.contains(&format!("{flag} {value}")) && err.contains(ours),
+            "{err}"
+        );
+        absent_or_invalid("shapes differ");
+    }
     // The output among the inputs; an input twice.
     let err = refused(&mut merge(&[&shards[0], &shards[1]], &shards[1]));
     assert!(err.contains("also the merge's output"), "{err}");

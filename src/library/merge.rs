@@ -250,17 +250,20 @@ fn agreed_params(libraries: &[&Library]) -> Result<StoreParams, MergeError> {
     let ours = first.params();
     for library in &libraries[1..] {
         let theirs = library.params();
-        let differ = |name: &str, a: u32, b: u32| MergeError::ParamsDiffer {
+        let differ = |name: &str, a: String, b: String| MergeError::ParamsDiffer {
             path: library.dir.clone(),
             theirs: format!("{name} {b}"),
             first: first.dir.clone(),
             ours: format!("{name} {a}"),
         };
+        let field = |name, a: &dyn ToString, b: &dyn ToString| (name, a.to_string(), b.to_string());
         let fields = [
-            ("--max-tile", ours.max_tile, theirs.max_tile),
-            ("--grid", ours.grid, theirs.grid),
-            ("--raw-max", ours.raw_max, theirs.raw_max),
-            ("--tile-fps", ours.clip_fps, theirs.clip_fps),
+            field("--max-tile", &ours.max_tile, &theirs.max_tile),
+            field("--grid", &ours.grid, &theirs.grid),
+            field("--raw-max", &ours.raw_max, &theirs.raw_max),
+            field("--tile-fps", &ours.clip_fps, &theirs.clip_fps),
+            field("--tile-aspect", &ours.tile_aspect, &theirs.tile_aspect),
+            field("--fit", &ours.tile_fit, &theirs.tile_fit),
         ];
         if let Some((name, a, b)) = fields.into_iter().find(|(_, a, b)| a != b) {
             return Err(differ(name, a, b));
