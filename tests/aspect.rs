@@ -234,6 +234,22 @@ fn a_wide_library_keeps_its_tiles_extents_only() {
         err.contains("version 2") && err.contains("--rebuild"),
         "{err}"
     );
+    // Re-baked with `--rebuild` alone, it keeps its options (16:9, 64 px).
+    let tiles = dir.path().join("tiles-16x9");
+    let (code, _, err) = common::tessera(&[
+        "bake",
+        "--tiles",
+        tiles.to_str().unwrap(),
+        "-o",
+        library.to_str().unwrap(),
+        "--rebuild",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (_, stdout, _) = common::tessera(&["info", library.to_str().unwrap()]);
+    assert!(
+        stdout.contains("1..64 px") && stdout.contains("aspect 16:9"),
+        "{stdout}"
+    );
 }
 
 #[test]

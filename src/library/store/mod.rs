@@ -528,12 +528,17 @@ pub(crate) fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     f.sync_all().map_err(io_err(path))
 }
 
-/// The parameters a library at `dir` was baked with: from its manifest, or from the journal
-/// of an interrupted first bake. `None` where there is no library (or nothing readable).
+/// The parameters a library at `dir` was baked with: from its manifest (one this tessera
+/// refuses to read included, so `bake --rebuild` keeps them), or from the journal of an
+/// interrupted first bake. `None` where there is no library (or nothing readable).
 pub fn existing_params(dir: &Path) -> Option<StoreParams> {
     match read_manifest(dir) {
         Ok(Committed::Current(m)) => return Some(m.params),
         Ok(Committed::V1(v)) => return Some(v.params()),
+        Err(StoreError::Version { path, .. }) => {
+            let value: serde_json::Value = serde_json::from_slice(&fs::read(path).ok()?).ok()?;
+            return serde_json::from_value(value.get("manifest")?.clone()).ok();
+        }
         Err(_) => {}
     }
     write::journal_params(dir)
