@@ -1,7 +1,6 @@
 //! The RAM page cache: pages read from the store, kept within a byte budget so a page that
 //! leaves the GPU atlas (or was prefetched) can be uploaded again without touching disk.
 
-use crate::library::page_bytes;
 use crate::residency::{PageKey, RecordSet};
 use lru::LruCache;
 
@@ -18,7 +17,8 @@ pub fn cost(texels: usize) -> u64 {
 }
 
 pub struct PageCache {
-    /// Per level: tile → (texels, frame last used), least recently used first.
+    /// Per level: tile → (texels, frame last used), least recently used first. The texels
+    /// are a page's extent (`StreamingManager::packed`), so entries vary in size.
     levels: Vec<LruCache<u32, (Vec<u8>, u64)>>,
     /// Per level, the records in its map: most pages asked about are not cached (see
     /// `RecordSet`).
@@ -61,9 +61,9 @@ impl PageCache {
     }
 
     pub fn remove(&mut self, key: &PageKey) {
-        if self.levels[key.level as usize].pop(&key.record).is_some() {
+        if let Some((texels, _)) = self.levels[key.level as usize].pop(&key.record) {
             self.present[key.level as usize].remove(key.record);
-            self.bytes -= cost(page_bytes(key.level as usize));
+            self.bytes -= cost(texels.len());
         }
     }
 

@@ -5,7 +5,7 @@
 //! over a channel bounded in bytes, not pages: loaders wait when the render thread is behind
 //! instead of piling up memory, yet thousands of small pages can arrive in one frame.
 
-use super::PageSource;
+use super::{cached_page, PageSource};
 use crate::library::page_bytes;
 use crate::residency::PageKey;
 use crossbeam_channel::{unbounded, Receiver, Sender};
@@ -99,9 +99,9 @@ impl LoaderPool {
             return;
         }
         let mut q = self.shared.0.lock().unwrap();
-        for (key, _) in done {
+        for (key, result) in done {
             q.in_flight.remove(key);
-            q.in_channel -= super::cache::cost(page_bytes(key.level as usize)) as usize;
+            q.in_channel -= channel_cost(result);
         }
         self.shared.1.notify_all();
     }
@@ -264,12 +264,14 @@ fn loader_main(
         let size = page_bytes(key.level as usize);
         let mut pages = vec![0u8; size * count as usize];
         let level = key.level as usize;
+        let extent = source.extent(level);
         let results: Vec<LoadResult> =
             match source.read_records(key.record, count, level, &mut pages) {
-                Ok(()) => pages
-                    .chunks_exact(size)
-                    .enumerate()
-                    .map(|(i, p)| (PageKey::new(key.record + i as u32, level), Ok(p.to_vec())))
+                Ok(()) => (pages.chunks_exact(size).enumerate())
+                    .map(|(i, p)| {
+                        let key = PageKey::new(key.record + i as u32, level);
+                        (key, Ok(cached_page(p, level, extent)))
+                    })
                     .collect(),
                 // Say which pages failed: read them one by one.
                 Err(_) => (0..count)
@@ -280,7 +282,7 @@ fn loader_main(
                             k,
                             source
                                 .read_records(k.record, 1, level, &mut page)
-                                .map(|()| page),
+                                .map(|()| cached_page(&page, level, extent)),
                         )
                     })
                     .collect(),
@@ -289,7 +291,7 @@ fn loader_main(
         for result in results {
             {
                 let mut q = lock.lock().unwrap();
-                let cost = super::cache::cost(size) as usize;
+                let cost = channel_cost(&result.1);
                 while q.in_channel > 0 && q.in_channel + cost > channel_bytes && !q.shutdown {
                     q = cvar.wait(q).unwrap();
                 }
@@ -300,6 +302,11 @@ fn loader_main(
             }
         }
     }
+}
+
+/// What a loaded page costs while it waits in the channel (a failure, its entry alone).
+fn channel_cost(result: &Result<Vec<u8>, crate::library::StoreError>) -> usize {
+    super::cache::cost(result.as_ref().map_or(0, Vec::len)) as usize
 }
 
 #[cfg(test)]
@@ -358,6 +365,47 @@ mod tests {
         let mut taken: Vec<_> = first.iter().chain(&rest).map(|(key, _)| *key).collect();
         taken.sort_by_key(|key| key.record);
         assert_eq!(taken, keys);
+    }
+
+    /// Pages of 2:1 tiles come from the loaders as their upper halves alone (what the RAM
+    /// cache keeps), and the channel counts those bytes.
+    #[test]
+    fn pages_of_wide_tiles_come_as_their_extent() {
+        /// Pages whose row `y` is filled with `y`, of tiles twice as wide as high.
+        struct Wide;
+        impl PageSource for Wide {
+            fn record_count(&self) -> u32 {
+                10
+            }
+            fn read_records(
+                &self,
+                _first: u32,
+                _count: u32,
+                level: usize,
+                out: &mut [u8],
+            ) -> Result<(), crate::library::StoreError> {
+                let side = 1usize << level;
+                for (i, row) in out.chunks_exact_mut(side * 4).enumerate() {
+                    row.fill((i % side) as u8);
+                }
+                Ok(())
+            }
+            fn run_from(&self, _record: u32) -> u32 {
+                1
+            }
+            fn extent(&self, level: usize) -> [u32; 2] {
+                [1 << level, (1 << level) / 2]
+            }
+        }
+        let pool = LoaderPool::new(Arc::new(Wide), 1, 1 << 20);
+        pool.submit(&[PageKey::new(3, 2)], true);
+        let loaded = pool.wait(std::time::Duration::from_secs(10));
+        let (key, page) = &loaded[0];
+        assert_eq!(*key, PageKey::new(3, 2));
+        // 4×2 of the 4×4 page: rows 0 and 1.
+        let expected: Vec<u8> = [0u8; 16].into_iter().chain([1u8; 16]).collect();
+        assert_eq!(page.as_ref().unwrap(), &expected);
+        assert_eq!(pool.in_flight(), 0);
     }
 
     /// Loaders run at the lowest priority (so a CPU draw keeps its cores), and still load.

@@ -8,8 +8,9 @@
 use super::cache::PageCache;
 use super::loader::{Fetch, LoaderPool};
 use super::planner::{Planner, Want};
-use super::{FrameStats, Heuristics, PageSource, StreamConfig};
+use super::{cached_page, FrameStats, Heuristics, PageSource, StreamConfig};
 use crate::atlas::{upload_cost, AtlasBackend, AtlasLayout, PAGE_TABLE_ROW_BYTES};
+use crate::library::store::unpack_page;
 use crate::library::{page_bytes, StoreError};
 use crate::playback::{Clock, Playback};
 use crate::residency::{PageKey, Residency};
@@ -59,6 +60,11 @@ pub struct StreamingManager {
     /// (see `ahead_share`).
     last_moment: Option<(FrameView, f64)>,
     frame_seconds: Option<f64>,
+    /// Per level, the texels of a page its tile fills (`PageSource::extent`): what the RAM
+    /// cache keeps of a page of another aspect than 1:1.
+    extents: Vec<[u32; 2]>,
+    /// A page made whole again from its extent, for upload.
+    unpacked: Vec<u8>,
 }
 
 impl StreamingManager {
@@ -148,6 +154,7 @@ impl StreamingManager {
         loader: Option<Box<dyn Fetch>>,
     ) -> StreamingManager {
         let tiles = clock.clips().len() as u32;
+        let extents = (0..layout.levels.len()).map(|l| source.extent(l)).collect();
         StreamingManager {
             residency: Residency::new(clock.clips().clone(), source.record_count(), layout),
             cache: PageCache::new(
@@ -169,6 +176,8 @@ impl StreamingManager {
             plans: 0,
             last_moment: None,
             frame_seconds: None,
+            extents,
+            unpacked: Vec::new(),
         }
     }
 
@@ -493,11 +502,12 @@ impl StreamingManager {
                 continue;
             }
             if self.config.synchronous && !self.cache.contains(&key) {
-                let mut page = vec![0u8; page_bytes(key.level as usize)];
+                let level = key.level as usize;
+                let mut page = vec![0u8; page_bytes(level)];
                 let result = self
                     .source
-                    .read_records(key.record, 1, key.level as usize, &mut page)
-                    .map(|()| page);
+                    .read_records(key.record, 1, level, &mut page)
+                    .map(|()| cached_page(&page, level, self.extents[level]));
                 self.accept(key, result);
             }
             let room = self.residency.has_room(key.level as usize, self.frame);
@@ -597,6 +607,7 @@ impl StreamingManager {
         upload_cost(key.level as usize) + rows * PAGE_TABLE_ROW_BYTES
     }
 
+    /// Takes in a loaded page (as `cached_page` keeps it), or its failure.
     fn accept(&mut self, key: PageKey, result: Result<Vec<u8>, StoreError>) {
         match result {
             Ok(texels) => self.cache.insert(key, texels, self.frame),
@@ -623,7 +634,15 @@ impl StreamingManager {
             return;
         };
         let texels = self.cache.get(&key, self.frame).expect("checked by caller");
-        backend.write_page(inserted.origin, 1 << level, texels);
+        let extent = self.extents[level];
+        let page = if extent == [1 << level; 2] {
+            texels
+        } else {
+            self.unpacked.resize(page_bytes(level), 0);
+            unpack_page(texels, level, extent, &mut self.unpacked);
+            &self.unpacked
+        };
+        backend.write_page(inserted.origin, 1 << level, page);
         if self.residency.is_pinned(level) {
             // A pinned page never leaves the atlas: no reason to keep a RAM copy.
             self.cache.remove(&key);
@@ -682,10 +701,31 @@ mod tests {
     const SIDE: u32 = 8;
 
     /// Every record's page filled with its number; the records in `failing` fail past
-    /// level 0 (level 0 is every page's fallback and must read).
+    /// level 0 (level 0 is every page's fallback and must read). With `wide`, tiles of 2:1
+    /// instead: a page's upper half is texels `[record, x, y, 255]`, the rest repeats its
+    /// last row.
     struct Pages {
         records: u32,
         failing: HashSet<u32>,
+        wide: bool,
+    }
+
+    impl Pages {
+        /// The page of `record` at `level` when `wide`.
+        fn wide_page(record: u32, level: usize) -> Vec<u8> {
+            let side = 1u32 << level;
+            let rows = (side / 2).max(1);
+            (0..side * side)
+                .flat_map(|i| {
+                    [
+                        record as u8,
+                        (i % side) as u8,
+                        (i / side).min(rows - 1) as u8,
+                        255,
+                    ]
+                })
+                .collect()
+        }
     }
 
     impl PageSource for Pages {
@@ -707,13 +747,25 @@ mod tests {
                         what: format!("record {record} fails"),
                     });
                 }
-                page.fill(record as u8);
+                if self.wide {
+                    page.copy_from_slice(&Pages::wide_page(record, level));
+                } else {
+                    page.fill(record as u8);
+                }
             }
             debug_assert_eq!(out.len(), count as usize * page_bytes(level));
             Ok(())
         }
         fn run_from(&self, _record: u32) -> u32 {
             1
+        }
+        fn extent(&self, level: usize) -> [u32; 2] {
+            let side = 1 << level;
+            if self.wide {
+                [side, (side / 2).max(1)]
+            } else {
+                [side; 2]
+            }
         }
     }
 
@@ -729,20 +781,24 @@ mod tests {
     struct HandServed(Arc<Mutex<Hand>>, Arc<Pages>);
 
     impl HandServed {
-        /// Reads up to `n` queued requests, best first.
-        fn serve(&self, n: usize) {
+        /// Reads up to `n` queued requests, best first; returns which.
+        fn serve(&self, n: usize) -> Vec<PageKey> {
             let mut hand = self.0.lock().unwrap();
+            let mut served = Vec::new();
             for _ in 0..n {
                 let Some(key) = hand.queue.pop_front() else {
                     break;
                 };
-                let mut page = vec![0u8; page_bytes(key.level as usize)];
+                served.push(key);
+                let level = key.level as usize;
+                let mut page = vec![0u8; page_bytes(level)];
                 let result = self
                     .1
-                    .read_records(key.record, 1, key.level as usize, &mut page)
-                    .map(|()| page);
+                    .read_records(key.record, 1, level, &mut page)
+                    .map(|()| cached_page(&page, level, self.1.extent(level)));
                 hand.ready.push_back((key, result));
             }
+            served
         }
         fn queued(&self) -> Vec<PageKey> {
             self.0.lock().unwrap().queue.iter().copied().collect()
@@ -791,16 +847,20 @@ mod tests {
         }
     }
 
-    /// Counts what the manager writes.
+    /// Counts what the manager writes, and keeps the pages of 2 px and more.
     #[derive(Default)]
     struct Counting {
         pages: usize,
         table_writes: usize,
+        written: Vec<(u32, Vec<u8>)>,
     }
 
     impl AtlasBackend for Counting {
-        fn write_page(&mut self, _origin: PageOrigin, _size: u32, _texels: &[u8]) {
+        fn write_page(&mut self, _origin: PageOrigin, size: u32, texels: &[u8]) {
             self.pages += 1;
+            if size > 1 {
+                self.written.push((size, texels.to_vec()));
+            }
         }
         fn write_page_table(&mut self, _table: &[Entry], _rows: &[u32]) {
             self.table_writes += 1;
@@ -817,6 +877,11 @@ mod tests {
     /// 64 tiles on 8×8 cells, `clips` of them playing 4-frame clips (the rest stills), a
     /// 64×64-px screen, and the budgets of `config`.
     fn new_rig(config: StreamConfig, failing: &[u32], clips: u32) -> Rig {
+        new_rig_of(config, failing, clips, false)
+    }
+
+    /// `new_rig`, of 2:1 tiles with `wide` (see `Pages`).
+    fn new_rig_of(config: StreamConfig, failing: &[u32], clips: u32, wide: bool) -> Rig {
         let mut list = Vec::new();
         let mut first = 0;
         for t in 0..SIDE * SIDE {
@@ -831,6 +896,7 @@ mod tests {
         let pages = Arc::new(Pages {
             records: first,
             failing: failing.iter().copied().collect(),
+            wide,
         });
         let layout = plan_atlases(&PlanInput {
             records: first,
@@ -922,6 +988,36 @@ mod tests {
         let stats = rig.update(&close);
         assert_eq!(stats.missing, 0, "{stats:?}");
         rig.assert_no_hole(&close);
+    }
+
+    /// Tiles of 2:1: the RAM cache keeps each page's upper half (its tile's extent), and
+    /// every page it uploads is whole again, its last row repeated below.
+    #[test]
+    fn the_ram_cache_keeps_a_wide_tile_extent_and_uploads_it_whole() {
+        let mut rig = new_rig_of(config(), &[], 0, true);
+        let close = view(4.0, 4.0, 16.0);
+        rig.update(&close);
+        rig.backend.written.clear();
+        let served = rig.fetch.serve(usize::MAX);
+        assert_eq!(rig.update(&close).missing, 0);
+        let residency = rig.manager.residency();
+        let kept: u64 = (served.iter())
+            .filter(|k| !residency.is_pinned(k.level as usize))
+            .map(|k| {
+                let side = 1usize << k.level;
+                super::super::cache::cost(side * (side / 2).max(1) * 4)
+            })
+            .sum();
+        assert!(kept > 0);
+        assert_eq!(rig.manager.cache_bytes(), kept);
+        assert!(!rig.backend.written.is_empty());
+        for (size, page) in &rig.backend.written {
+            let level = size.trailing_zeros() as usize;
+            assert!(
+                *page == Pages::wide_page(page[0] as u32, level),
+                "a {size} px page"
+            );
+        }
     }
 
     #[test]

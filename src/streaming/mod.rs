@@ -9,7 +9,18 @@ mod tile_blocks;
 pub use loader::Fetch;
 pub use manager::StreamingManager;
 
+use crate::library::store::{pack_page, stored_bytes};
 use crate::library::StoreError;
+
+/// A page of `level` as the RAM cache keeps it: the texels of its tile's `extent`
+/// (`PageSource::extent`; the whole page for square tiles), so a budget holds as many
+/// pages of 16:9 tiles as their texels allow. Made by the loader threads, off the render
+/// thread; the manager makes the page whole again as it uploads it.
+pub(crate) fn cached_page(page: &[u8], level: usize, extent: [u32; 2]) -> Vec<u8> {
+    let mut texels = Vec::with_capacity(stored_bytes(extent));
+    pack_page(page, level, extent, &mut texels);
+    texels
+}
 
 /// Where pages come from: the store, or anything that can produce a record's page.
 pub trait PageSource: Send + Sync {
@@ -27,6 +38,12 @@ pub trait PageSource: Send + Sync {
     /// Records from `record` to the end of its clip (1 for a still): how far one read
     /// ahead may run and still be frames the same tile will show.
     fn run_from(&self, record: u32) -> u32;
+    /// The texels of a page of `level` its tile fills, `[width, height]` from the page's
+    /// top-left (the rest repeats their edge): the whole page for square tiles. The RAM
+    /// cache keeps only these.
+    fn extent(&self, level: usize) -> [u32; 2] {
+        [1 << level; 2]
+    }
 }
 
 impl PageSource for crate::library::Library {
@@ -60,6 +77,9 @@ impl PageSource for crate::library::Library {
         self.locate(record)
             .map(|(tile, frame)| self.manifest.tiles[tile as usize].frames - frame)
             .unwrap_or(1)
+    }
+    fn extent(&self, level: usize) -> [u32; 2] {
+        self.params().stored_extent(level)
     }
 }
 
