@@ -2,11 +2,11 @@
 # Cells of 16:9 against square cells, side by side in one run: two synthetic libraries of
 # 18,000 clips of 12 frames at 64 px (the same pages: a 16:9 tile fills 64×36 of each),
 # 1920×1080-cell mosaics, the CPU renderer: the 1,200-frame tour three times each,
-# alternating, then the frame time at each zoom, at powers of two and between them: square cells of the
-# same longer side (the same texels a cell), and of the same area (as many cells on screen:
-# three quarters of the side).
+# alternating, then the frame time at each zoom, at powers of two and between them, against
+# square cells of the same longer side (the same texels a cell) and of the same area (as
+# many cells on screen: three quarters of the side).
 #
-#   scripts/aspect-figures.sh [WORK]    (about 9 GiB in WORK, default a temporary folder)
+#   scripts/aspect-figures.sh [WORK]    (about 7 GiB in WORK, default a temporary folder)
 set -euo pipefail
 tessera="${TESSERA:-tessera}"
 work="${1:-$(mktemp -d)}"
