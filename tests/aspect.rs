@@ -221,6 +221,14 @@ fn a_wide_library_keeps_its_tiles_extents_only() {
         let len = std::fs::metadata(&file).unwrap().len();
         assert_eq!(len, w * h * 4 + 4, "{}", file.display());
     }
+    // `info` counts what is kept: 64×36×4 bytes at the top level.
+    let (_, stdout, _) = common::tessera(&["info", library.to_str().unwrap()]);
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.contains("64×36 px") && l.contains("9.0 KiB")),
+        "{stdout}"
+    );
     let manifest = library.join("manifest.json");
     let text = std::fs::read_to_string(&manifest).unwrap();
     std::fs::write(

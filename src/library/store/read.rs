@@ -480,15 +480,16 @@ impl Library {
 
     /// Bytes the library keeps on disk for `level` (raw pages, or raw stills and clip JPEGs).
     pub fn level_bytes(&self, level: usize) -> u64 {
-        let raw = self.params().raw_levels();
-        if level < raw {
-            return self.manifest.records as u64 * page_bytes(level) as u64;
+        let p = self.params();
+        let page = stored_bytes(p.stored_extent(level)) as u64;
+        if level < p.raw_levels() {
+            return self.manifest.records as u64 * page;
         }
-        self.manifest.stills as u64 * page_bytes(level) as u64
+        self.manifest.stills as u64 * page
             + self
                 .manifest
                 .clip_bytes
-                .get(level - raw)
+                .get(level - p.raw_levels())
                 .copied()
                 .unwrap_or(0)
     }
