@@ -282,8 +282,15 @@ pub fn bake_demo_library(
         tile_aspect: aspect,
         ..StoreParams::new(256, 2)
     };
-    // The demo's own cache: a library an older tessera baked otherwise is baked again.
-    let rebuild = library::existing_params(out).is_some_and(|p| p != params);
+    // The demo's own cache: a library an older tessera baked otherwise, or in a format
+    // this one does not read, is baked again.
+    let rebuild = library::existing_params(out).is_some_and(|p| {
+        p != params
+            || matches!(
+                library::Library::open(out),
+                Err(library::StoreError::Version { .. })
+            )
+    });
     library::bake(&BakeOptions {
         tiles_dir: tiles,
         out: out.to_path_buf(),
@@ -373,4 +380,37 @@ pub fn ensure_mosaic(library: &Path, target: &Path, mosaic: &Path) -> anyhow::Re
         .save(mosaic)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A demo library an older tessera baked in a format this one refuses (version 2, 16:9)
+    /// is baked again in place rather than failing the demo.
+    #[test]
+    fn a_demo_library_in_a_refused_format_is_baked_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let tiles = dir.path().join("tiles");
+        std::fs::create_dir(&tiles).unwrap();
+        for (i, colour) in [[200u8, 40, 40], [40, 60, 200]].into_iter().enumerate() {
+            image::RgbImage::from_pixel(64, 36, image::Rgb(colour))
+                .save(tiles.join(format!("{i}.png")))
+                .unwrap();
+        }
+        let out = dir.path().join("demo.tlib");
+        let wide: TileAspect = "16:9".parse().unwrap();
+        bake_demo_library(tiles.clone(), &out, wide, false).unwrap();
+        let manifest = out.join("manifest.json");
+        let text = std::fs::read_to_string(&manifest).unwrap();
+        std::fs::write(
+            &manifest,
+            text.replacen("\"version\": 3", "\"version\": 2", 1),
+        )
+        .unwrap();
+        assert!(library::Library::open(&out).is_err());
+        let report = bake_demo_library(tiles, &out, wide, false).unwrap();
+        assert_eq!((report.tiles, report.baked), (2, 2));
+        assert_eq!(library::Library::open(&out).unwrap().manifest.version, 3);
+    }
 }
