@@ -22,6 +22,6 @@ pub use pyramid::{build_pyramid, build_shaped_pyramid, level_count, page_bytes, 
 pub use shard::{Shard, ShardError, MAX_SHARDS};
 pub use signature::{clip_signature, signature_len, tile_signature, tile_signature_in};
 pub use store::{
-    existing_params, ClipFrame, Library, SkippedSource, SourceKey, StoreError, StoreParams,
-    StoreWriter, TileEntry, TilePages,
+    existing_params, format_refused, ClipFrame, Library, SkippedSource, SourceKey, StoreError,
+    StoreParams, StoreWriter, TileEntry, TilePages,
 };

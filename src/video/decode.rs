@@ -397,10 +397,10 @@ impl VideoReader {
             // Padded: the scaled frame in the middle of black.
             let (x0, y0) = (((cw - sw) / 2) as usize, ((ch - sh) / 2) as usize);
             let mut canvas = [0, 0, 0, 255].repeat((cw * ch) as usize);
-            let scaled = packed(out.data(0), stride, sw as usize * 4, sh as usize);
-            for (y, row) in scaled.chunks_exact(sw as usize * 4).enumerate() {
+            let row_bytes = sw as usize * 4;
+            for (y, row) in out.data(0).chunks(stride).take(sh as usize).enumerate() {
                 let at = ((y0 + y) * cw as usize + x0) * 4;
-                canvas[at..at + row.len()].copy_from_slice(row);
+                canvas[at..at + row_bytes].copy_from_slice(&row[..row_bytes]);
             }
             canvas
         };

@@ -284,13 +284,8 @@ pub fn bake_demo_library(
     };
     // The demo's own cache: a library an older tessera baked otherwise, or in a format
     // this one does not read, is baked again.
-    let rebuild = library::existing_params(out).is_some_and(|p| {
-        p != params
-            || matches!(
-                library::Library::open(out),
-                Err(library::StoreError::Version { .. })
-            )
-    });
+    let rebuild =
+        library::existing_params(out).is_some_and(|p| p != params || library::format_refused(out));
     library::bake(&BakeOptions {
         tiles_dir: tiles,
         out: out.to_path_buf(),

@@ -350,13 +350,18 @@ impl StoreParams {
     }
     /// Bytes a raw page takes in its file: its extent's texels and its CRC.
     pub fn record_stride(&self, level: usize) -> u64 {
-        (stored_bytes(self.stored_extent(level)) + PAGE_CRC_BYTES) as u64
+        record_bytes(self.stored_extent(level)) as u64
     }
 }
 
 /// Bytes of the texels of a stored page of `extent`.
 pub(crate) fn stored_bytes([w, h]: [u32; 2]) -> usize {
     w as usize * h as usize * 4
+}
+
+/// Bytes a stored page of `extent` takes in its file: its texels and their CRC.
+pub(crate) fn record_bytes(extent: [u32; 2]) -> usize {
+    stored_bytes(extent) + PAGE_CRC_BYTES
 }
 
 /// A page of `level` as its file keeps it (`StoreParams::stored_extent`): the extent's rows,
@@ -526,6 +531,12 @@ pub(crate) fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut f = fs::File::create(path).map_err(io_err(path))?;
     f.write_all(bytes).map_err(io_err(path))?;
     f.sync_all().map_err(io_err(path))
+}
+
+/// Whether the library at `dir` is in a format this tessera refuses (`StoreError::Version`):
+/// from its manifest alone.
+pub fn format_refused(dir: &Path) -> bool {
+    matches!(read_manifest(dir), Err(StoreError::Version { .. }))
 }
 
 /// The parameters a library at `dir` was baked with: from its manifest (one this tessera

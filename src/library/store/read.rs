@@ -36,7 +36,7 @@ impl PageFile {
         let file = File::open(&path).map_err(io_err(&path))?;
         let len = file.metadata().map_err(io_err(&path))?.len();
         let stride = match extent {
-            Some(extent) => (stored_bytes(extent) + PAGE_CRC_BYTES) as u64,
+            Some(extent) => record_bytes(extent) as u64,
             None => page_bytes(level) as u64,
         };
         if len < pages * stride {
@@ -408,7 +408,7 @@ impl Library {
             }
             return Ok(());
         };
-        let stride = self.params().record_stride(level) as usize;
+        let stride = record_bytes(extent);
         let mut buf = vec![0u8; stride * count as usize];
         file.file
             .read_exact_at(&mut buf, index as u64 * stride as u64)

@@ -613,7 +613,7 @@ fn write_with_crcs(
 ) -> std::io::Result<()> {
     let page = page_bytes(level);
     debug_assert_eq!(pages.len() % page, 0);
-    let mut buf = Vec::with_capacity(pages.len() / page * (stored_bytes(extent) + PAGE_CRC_BYTES));
+    let mut buf = Vec::with_capacity(pages.len() / page * record_bytes(extent));
     for texels in pages.chunks_exact(page) {
         let start = buf.len();
         pack_page(texels, level, extent, &mut buf);
